@@ -1,0 +1,80 @@
+"""The one fixture layer that gives tests their infrastructure.
+
+In order of preference: URLs from the environment (``ORDERHUB_TEST_KAFKA``,
+``ORDERHUB_TEST_MONGODB_URL``, ``ORDERHUB_TEST_REDIS_URL``); else testcontainers when a Docker
+engine answers; else the local-stack launcher, on the test profile's own ports and data, so a
+running ``make up`` stack is never touched. Tests isolate themselves inside the shared
+infrastructure with ``unique_name`` (Mongo database names, Kafka topic prefixes).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+
+@dataclass(frozen=True)
+class InfraUrls:
+    kafka_bootstrap: str
+    mongodb_url: str
+    redis_url: str
+
+    def redis_db(self, db: int) -> str:
+        """The same Redis server, another logical database (one per test suite)."""
+        base = self.redis_url.rsplit("/", 1)[0] if self.redis_url.count("/") > 2 else self.redis_url
+        return f"{base}/{db}"
+
+
+def _from_environment() -> InfraUrls | None:
+    names = ("ORDERHUB_TEST_KAFKA", "ORDERHUB_TEST_MONGODB_URL", "ORDERHUB_TEST_REDIS_URL")
+    values = [os.environ.get(n) for n in names]
+    if all(values):
+        return InfraUrls(*values)  # type: ignore[arg-type]
+    return None
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=2).ping()
+    except Exception:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[InfraUrls]:
+    given = _from_environment()
+    if given is not None:
+        yield given
+        return
+    if _docker_answers():
+        from devstack.containers import running_containers
+
+        with running_containers() as urls:
+            yield urls
+        return
+    from devstack.stack import TEST_PROFILE, Stack
+
+    stack = Stack(TEST_PROFILE)
+    started = stack.ensure_infra_running()
+    try:
+        yield InfraUrls(
+            kafka_bootstrap=stack.kafka_bootstrap,
+            mongodb_url=stack.mongodb_url,
+            redis_url=stack.redis_url,
+        )
+    finally:
+        if started:
+            stack.down()
+
+
+@pytest.fixture
+def unique_name() -> str:
+    """A short name no other test uses: for a database, a topic prefix, a consumer group."""
+    return f"t{uuid.uuid4().hex[:10]}"

@@ -1,0 +1,137 @@
+"""The one way a service is assembled and run.
+
+``create_service_app`` gives every service the same skeleton: request ids, the JSON error model,
+``/healthz``, ``/readyz``, ``/metrics``, and a lifespan that connects each resource with retries
+(graceful start) and drains and closes everything on SIGTERM within the configured timeout
+(graceful stop). ``serve`` runs it under uvicorn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import uvicorn
+from fastapi import APIRouter, FastAPI
+from loguru import logger
+from prometheus_fastapi_instrumentator import Instrumentator
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+
+from orderhub_common.errors import install_error_handlers
+from orderhub_common.health import health_router
+from orderhub_common.http import RequestContextMiddleware
+from orderhub_common.logging import configure_logging
+from orderhub_common.resources import Resource, Worker
+from orderhub_common.settings import ServiceSettings
+
+
+async def connect_with_retries(resource: Resource, timeout_s: float) -> None:
+    started = time.monotonic()
+    logger.info(f"pre-flight: connecting to {resource.name} {resource.target}".rstrip())
+    async for attempt in AsyncRetrying(
+        stop=stop_after_delay(timeout_s),
+        wait=wait_exponential_jitter(initial=0.2, max=3),
+        retry=retry_if_exception_type(Exception),
+        reraise=True,
+    ):
+        with attempt:
+            if attempt.retry_state.attempt_number > 1:
+                logger.warning(
+                    f"pre-flight: {resource.name} not answering yet "
+                    f"(attempt {attempt.retry_state.attempt_number})"
+                )
+            await resource.connect()
+    logger.info(f"pre-flight: {resource.name} ready in {time.monotonic() - started:.2f}s")
+
+
+def create_service_app(
+    *,
+    settings: ServiceSettings,
+    title: str,
+    description: str = "",
+    resources: Sequence[Resource] = (),
+    workers: Callable[[], Sequence[Worker]] = tuple,
+    routers: Sequence[APIRouter] = (),
+    state: dict[str, Any] | None = None,
+    openapi_tags: list[dict[str, Any]] | None = None,
+) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        connected: list[Resource] = []
+        running: list[Worker] = []
+        try:
+            for resource in resources:
+                await connect_with_retries(resource, settings.startup_timeout_s)
+                connected.append(resource)
+            for worker in workers():
+                worker.task = asyncio.create_task(worker.run(), name=worker.name)
+                running.append(worker)
+                logger.info(f"worker {worker.name} started")
+            logger.info(f"{title} is ready")
+            yield
+        finally:
+            logger.info(f"{title} stopping: draining workers and closing connections")
+            await _stop(running, connected, settings.shutdown_timeout_s)
+            logger.info(f"{title} stopped")
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        openapi_tags=openapi_tags,
+    )
+    app.state.settings = settings
+    for key, value in (state or {}).items():
+        setattr(app.state, key, value)
+    app.add_middleware(RequestContextMiddleware)
+    install_error_handlers(app)
+    app.include_router(health_router(resources))
+    Instrumentator(
+        excluded_handlers=["/metrics", "/healthz", "/readyz"],
+        should_group_status_codes=False,
+    ).instrument(app).expose(app, include_in_schema=False)
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+async def _stop(workers: list[Worker], resources: list[Resource], timeout_s: float) -> None:
+    for worker in workers:
+        if worker.task is not None:
+            worker.task.cancel()
+    tasks = [w.task for w in workers if w.task is not None]
+    if tasks:
+        await asyncio.wait(tasks, timeout=timeout_s)
+    for resource in reversed(resources):
+        try:
+            await asyncio.wait_for(resource.close(), timeout_s)
+        except Exception as exc:
+            logger.warning(f"closing {resource.name} failed: {exc!r}")
+
+
+def serve(service: str, settings: ServiceSettings, app_factory: Callable[[], FastAPI]) -> None:
+    """Runs the service until SIGTERM/SIGINT, then drains within ``shutdown_timeout_s``."""
+    configure_logging(service, settings.log_level)
+    port = getattr(settings, "port", None)
+    if port is None:
+        raise SystemExit(f"{service}: settings have no port")
+    logger.info(f"{service} starting on {settings.host}:{port} ({settings.environment})")
+    uvicorn.run(
+        app_factory(),
+        host=settings.host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
+        server_header=False,
+    )

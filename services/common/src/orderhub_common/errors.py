@@ -1,0 +1,146 @@
+"""The one error model of CONTRACT.md: ``{"error": {"code", "message", "requestId"}}``.
+
+Domain code raises ``DomainError`` subclasses; ``install_error_handlers`` is the only place that
+turns them (and framework errors) into HTTP responses.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from loguru import logger
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from orderhub_common.context import request_id_var
+
+
+class DomainError(Exception):
+    """An expected failure with a stable machine-readable code."""
+
+    status_code: int = HTTPStatus.BAD_REQUEST
+    code: str = "bad_request"
+
+    def __init__(
+        self, message: str, *, details: Any = None, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        self.headers = headers
+
+
+class NotFoundError(DomainError):
+    status_code = HTTPStatus.NOT_FOUND
+    code = "not_found"
+
+
+class ConflictError(DomainError):
+    status_code = HTTPStatus.CONFLICT
+    code = "conflict"
+
+
+class UnauthorizedError(DomainError):
+    status_code = HTTPStatus.UNAUTHORIZED
+    code = "unauthorized"
+
+
+class ForbiddenError(DomainError):
+    status_code = HTTPStatus.FORBIDDEN
+    code = "forbidden"
+
+
+class ValidationFailedError(DomainError):
+    status_code = HTTPStatus.UNPROCESSABLE_ENTITY
+    code = "validation_error"
+
+
+class TooManyRequestsError(DomainError):
+    status_code = HTTPStatus.TOO_MANY_REQUESTS
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message, headers={"Retry-After": str(max(1, retry_after_s))})
+
+
+class ServiceUnavailableError(DomainError):
+    status_code = HTTPStatus.SERVICE_UNAVAILABLE
+    code = "service_unavailable"
+
+
+_CODES_BY_STATUS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    503: "service_unavailable",
+}
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message, "requestId": request_id_var.get()}
+    if details is not None:
+        error["details"] = details
+    return {"error": error}
+
+
+def error_response(
+    status_code: int,
+    code: str,
+    message: str,
+    *,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(
+        error_body(code, message, details), status_code=status_code, headers=headers
+    )
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    # ("query", "limit") -> "limit"; ("body", "customer", "name") -> "customer.name"
+    parts = [str(part) for part in loc[1:]] if len(loc) > 1 else [str(p) for p in loc]
+    return ".".join(parts) or "body"
+
+
+def validation_details(exc: RequestValidationError) -> list[dict[str, str]]:
+    return [
+        {"field": _field_name(tuple(err.get("loc", ()))), "message": err.get("msg", "invalid")}
+        for err in exc.errors()
+    ]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        return error_response(
+            exc.status_code, exc.code, exc.message, details=exc.details, headers=exc.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = validation_details(exc)
+        fields = ", ".join(sorted({d["field"] for d in details}))
+        return error_response(
+            422, "validation_error", f"invalid request: {fields}", details=details
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _CODES_BY_STATUS.get(exc.status_code, "http_error")
+        message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        return error_response(exc.status_code, code, message, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+        logger.opt(exception=exc).error("unhandled error")
+        return error_response(500, "internal_error", "an unexpected error occurred")

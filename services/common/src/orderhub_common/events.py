@@ -1,0 +1,150 @@
+"""Event schemas of CONTRACT.md section 5, shared by every producer and consumer.
+
+The canonical order lives here because it is the payload of ``orders.ingested.v1`` and
+``orders.events.v1``; the services own what they do with it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from orderhub_common.context import current_correlation_id
+from orderhub_common.logging import utc_now
+
+SCHEMA_VERSION = 1
+
+
+class Channel(StrEnum):
+    WEBSITE = "website"
+    AMAZON = "amazon"
+    BLINKIT = "blinkit"
+
+
+class OrderStatus(StrEnum):
+    PLACED = "PLACED"
+    CONFIRMED = "CONFIRMED"
+    SHIPPED = "SHIPPED"
+    DELIVERED = "DELIVERED"
+    CANCELLED = "CANCELLED"
+
+
+class StatusSource(StrEnum):
+    CHANNEL = "channel"
+    ADMIN = "admin"
+
+
+class CamelModel(BaseModel):
+    """JSON in camelCase (the contract's shape), Python attributes in snake_case."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        extra="forbid",
+    )
+
+
+NonEmptyText = Annotated[str, Field(min_length=1, max_length=500)]
+Money = Annotated[float, Field(ge=0, le=100_000_000)]
+
+
+class Customer(CamelModel):
+    name: NonEmptyText
+    phone: Annotated[str, Field(min_length=3, max_length=40)]
+    email: Annotated[str, Field(max_length=320)] | None = None
+
+
+class OrderItem(CamelModel):
+    sku: Annotated[str, Field(min_length=1, max_length=100)]
+    name: NonEmptyText
+    qty: Annotated[int, Field(ge=1, le=10_000)]
+    price: Money
+
+
+class ChannelOrder(CamelModel):
+    """A canonical order as its channel holds it now: what ingest publishes."""
+
+    channel: Channel
+    external_id: Annotated[str, Field(min_length=1, max_length=100)]
+    customer: Customer
+    items: Annotated[list[OrderItem], Field(min_length=1, max_length=500)]
+    total: Money
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    status: OrderStatus
+    placed_at: AwareDatetime
+    updated_at: AwareDatetime
+
+
+class StatusHistoryEntry(CamelModel):
+    status: OrderStatus
+    changed_at: AwareDatetime
+    changed_by: str | None = None
+    source: StatusSource
+    note: str | None = None
+
+
+class Order(CamelModel):
+    """The canonical order as Order Hub stores and serves it (CONTRACT.md section 4)."""
+
+    id: str
+    external_id: str
+    channel: Channel
+    customer: Customer
+    items: list[OrderItem]
+    total: float
+    currency: str
+    status: OrderStatus
+    status_history: list[StatusHistoryEntry]
+    placed_at: AwareDatetime
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+
+class Event(CamelModel):
+    event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    event_type: str
+    schema_version: Literal[1] = SCHEMA_VERSION
+    occurred_at: AwareDatetime = Field(default_factory=utc_now)
+    correlation_id: str = Field(default_factory=current_correlation_id)
+
+
+class OrderIngested(Event):
+    """``orders.ingested.v1``: an order seen at a channel, normalized (new or changed)."""
+
+    event_type: Literal["order.ingested"] = "order.ingested"
+    order: ChannelOrder
+
+
+class OrderCreated(Event):
+    """``orders.events.v1``: an order entered Order Hub."""
+
+    event_type: Literal["order.created"] = "order.created"
+    order: Order
+
+
+class OrderStatusChanged(Event):
+    """``orders.events.v1``: a status move was applied to an order."""
+
+    event_type: Literal["order.status_changed"] = "order.status_changed"
+    order_id: str
+    channel: Channel
+    external_id: str
+    previous_status: OrderStatus
+    status: OrderStatus
+    changed_by: str | None
+    source: StatusSource
+    changed_at: datetime
+
+
+OrderEvent = Annotated[OrderCreated | OrderStatusChanged, Field(discriminator="event_type")]
+
+
+def ingested_key(channel: Channel | str, external_id: str) -> bytes:
+    return f"{channel}:{external_id}".encode()

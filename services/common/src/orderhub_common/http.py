@@ -1,0 +1,73 @@
+"""Request-id middleware: every response carries ``X-Request-ID``, every log line the same id."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from loguru import logger
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from orderhub_common.context import (
+    REQUEST_ID_HEADER,
+    correlation_id_var,
+    new_id,
+    request_id_var,
+)
+
+# A caller's id is echoed only if it is a sane token, so it cannot inject into logs or headers.
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+class RequestContextMiddleware:
+    """Pure ASGI so it also wraps streaming responses (SSE) without buffering them."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        incoming = _header(scope, REQUEST_ID_HEADER.lower().encode())
+        request_id = incoming if incoming and _SAFE_REQUEST_ID.match(incoming) else new_id()
+        request_token = request_id_var.set(request_id)
+        correlation_token = correlation_id_var.set(request_id)
+        started = time.perf_counter()
+        status_code = 500
+
+        async def send_with_request_id(message: Message) -> None:
+            nonlocal status_code
+            if message["type"] == "http.response.start":
+                status_code = message["status"]
+                headers = [
+                    (k, v)
+                    for k, v in message.get("headers", [])
+                    if k.lower() != REQUEST_ID_HEADER.lower().encode()
+                ]
+                headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_request_id)
+        finally:
+            path = scope.get("path", "")
+            if path not in _QUIET_PATHS:
+                logger.bind(
+                    method=scope.get("method"),
+                    path=path,
+                    status=status_code,
+                    durationMs=round((time.perf_counter() - started) * 1000, 2),
+                ).info("request")
+            request_id_var.reset(request_token)
+            correlation_id_var.reset(correlation_token)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None

@@ -1,0 +1,106 @@
+"""Kafka plumbing: topic names and specs, the broker factory, correlation-id propagation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream import BaseMiddleware, StreamMessage
+from faststream.kafka import KafkaBroker
+from loguru import logger
+
+from orderhub_common.context import CORRELATION_ID_HEADER, correlation_id_var, new_id
+from orderhub_common.settings import KafkaSettings
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Topic names of CONTRACT.md section 5. A prefix lets tests share one broker safely."""
+
+    prefix: str = ""
+
+    @property
+    def ingested(self) -> str:
+        return f"{self.prefix}orders.ingested.v1"
+
+    @property
+    def ingested_dlq(self) -> str:
+        return f"{self.prefix}orders.ingested.v1.dlq"
+
+    @property
+    def order_events(self) -> str:
+        return f"{self.prefix}orders.events.v1"
+
+    def specs(self, partitions: int) -> list[NewTopic]:
+        week_ms = str(7 * 24 * 3600 * 1000)
+        return [
+            NewTopic(self.ingested, partitions, 1, topic_configs={"retention.ms": week_ms}),
+            NewTopic(self.order_events, partitions, 1, topic_configs={"retention.ms": week_ms}),
+            # Dead letters wait for a person; keep them much longer.
+            NewTopic(self.ingested_dlq, 1, 1, topic_configs={"retention.ms": "-1"}),
+        ]
+
+
+def topics_from(settings: KafkaSettings) -> Topics:
+    return Topics(settings.kafka_topic_prefix)
+
+
+async def ensure_topics(settings: KafkaSettings) -> None:
+    """Creates the contract's topics if missing; safe to run from every replica at start."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=5000
+    )
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            t
+            for t in topics_from(settings).specs(settings.kafka_partitions)
+            if t.name not in existing
+        ]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass  # another replica won the race
+            logger.info(f"created topics {[t.name for t in missing]}")
+    finally:
+        await admin.close()
+
+
+class CorrelationIdMiddleware(BaseMiddleware):
+    """Carries the correlation id from a consumed message into logs and everything it publishes."""
+
+    async def consume_scope(self, call_next: Any, msg: StreamMessage[Any]) -> Any:
+        headers = msg.headers or {}
+        correlation_id = headers.get(CORRELATION_ID_HEADER) or msg.correlation_id or new_id()
+        token = correlation_id_var.set(str(correlation_id))
+        try:
+            return await call_next(msg)
+        finally:
+            correlation_id_var.reset(token)
+
+    async def publish_scope(self, call_next: Any, cmd: Any) -> Any:
+        correlation_id = correlation_id_var.get()
+        if correlation_id:
+            cmd.correlation_id = cmd.correlation_id or correlation_id
+            cmd.add_headers({CORRELATION_ID_HEADER: correlation_id}, override=False)
+        return await call_next(cmd)
+
+
+def create_broker(
+    settings: KafkaSettings, *, client_id: str, graceful_timeout_s: float = 15
+) -> KafkaBroker:
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        allow_auto_create_topics=False,
+        graceful_timeout=graceful_timeout_s,
+        middlewares=[CorrelationIdMiddleware],
+        request_timeout_ms=10_000,
+        retry_backoff_ms=200,
+    )

@@ -1,0 +1,124 @@
+"""Named external dependencies with one lifecycle: connect at start, ping for readiness, close.
+
+A service lists its resources; the app factory connects them in order with retries and clear log
+lines (graceful start), exposes their pings at ``/readyz``, and closes them in reverse order
+(graceful stop). Redis, MongoDB and Kafka are here; service-specific workers are ``Worker``s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from beanie import Document, init_beanie
+from faststream.kafka import KafkaBroker
+from pymongo import AsyncMongoClient
+from redis.asyncio import Redis
+
+
+class Resource:
+    """Something the service needs from outside. Subclasses implement the three steps."""
+
+    name: str = "resource"
+    target: str = ""
+
+    async def connect(self) -> None:
+        raise NotImplementedError
+
+    async def ping(self) -> None:
+        """Raises if the dependency does not answer right now."""
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+
+class MongoResource(Resource):
+    name = "mongodb"
+
+    def __init__(
+        self, url: str, database: str, documents: Sequence[type[Document]], *, timeout_s: float = 3
+    ) -> None:
+        self.target = database
+        self.client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+            url,
+            serverSelectionTimeoutMS=int(timeout_s * 1000),
+            connectTimeoutMS=int(timeout_s * 1000),
+            tz_aware=True,
+            uuidRepresentation="standard",
+        )
+        self.database = self.client[database]
+        self.documents = list(documents)
+
+    async def connect(self) -> None:
+        await self.ping()
+        await init_beanie(database=self.database, document_models=self.documents)
+
+    async def ping(self) -> None:
+        await self.client.admin.command("ping")
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+class RedisResource(Resource):
+    name = "redis"
+
+    def __init__(self, url: str, *, timeout_s: float = 2) -> None:
+        self.client: Redis = Redis.from_url(
+            url,
+            decode_responses=True,
+            socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
+            health_check_interval=15,
+        )
+
+    async def connect(self) -> None:
+        await self.ping()
+
+    async def ping(self) -> None:
+        await self.client.ping()
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+class KafkaResource(Resource):
+    """The service's FastStream broker: starting it also starts its subscribers."""
+
+    name = "kafka"
+
+    def __init__(
+        self,
+        broker: KafkaBroker,
+        *,
+        before_start: Callable[[], Awaitable[None]] | None = None,
+        timeout_s: float = 3,
+    ) -> None:
+        self.broker = broker
+        self.before_start = before_start
+        self.timeout_s = timeout_s
+
+    async def connect(self) -> None:
+        if self.before_start is not None:
+            await self.before_start()
+        await self.broker.start()
+
+    async def ping(self) -> None:
+        if not await self.broker.ping(timeout=self.timeout_s):
+            raise ConnectionError("no Kafka broker answered")
+
+    async def close(self) -> None:
+        # Stops consumers first, waits for in-flight handlers (graceful_timeout), then producers.
+        await self.broker.stop()
+
+
+@dataclass
+class Worker:
+    """A background loop of the service (a poller, a relay), started after every resource."""
+
+    name: str
+    run: Callable[[], Awaitable[None]]
+    task: asyncio.Task[None] | None = field(default=None, init=False)

@@ -1,0 +1,95 @@
+"""Settings pieces shared by every service.
+
+Each service composes one ``BaseSettings`` subclass from these mixins, builds it once in its
+entry point and passes it down. Values come from the process environment only: the local stack
+and compose load ``.env`` into that environment, so a stray variable for another service can
+never trip ``extra="forbid"``.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Literal, TypeVar
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["development", "test", "production"]
+
+# Values committed in .env.example. Production refuses to start while any secret still has one.
+DEVELOPMENT_SECRETS = frozenset(
+    {
+        "dev-only-admin-password",
+        "dev-only-viewer-password",
+        "dev-only-change-me",
+    }
+)
+
+
+def env(name: str) -> AliasChoices:
+    """Reads a field from exactly this environment variable (and its field name in code)."""
+    return AliasChoices(name)
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        extra="forbid", populate_by_name=True, validate_default=True, frozen=True
+    )
+
+    environment: Environment = Field("development", validation_alias=env("ORDERHUB_ENV"))
+    host: str = Field("127.0.0.1", validation_alias=env("BIND_HOST"))
+    log_level: str = Field("INFO", validation_alias=env("LOG_LEVEL"))
+    shutdown_timeout_s: float = Field(
+        15.0, gt=0, le=300, validation_alias=env("SHUTDOWN_TIMEOUT_S")
+    )
+    startup_timeout_s: float = Field(60.0, gt=0, le=600, validation_alias=env("STARTUP_TIMEOUT_S"))
+
+    @model_validator(mode="after")
+    def _production_refuses_development_secrets(self) -> ServiceSettings:
+        if self.environment != "production":
+            return self
+        for name, value in self:
+            if isinstance(value, SecretStr) and value.get_secret_value() in DEVELOPMENT_SECRETS:
+                raise ValueError(
+                    f"{name} still has its development default; set a real secret for production"
+                )
+        return self
+
+
+class KafkaSettings(BaseSettings):
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092", validation_alias=env("KAFKA_BOOTSTRAP_SERVERS")
+    )
+    kafka_topic_prefix: str = Field(
+        "", validation_alias=env("KAFKA_TOPIC_PREFIX"), pattern=r"^[A-Za-z0-9._-]*$"
+    )
+    kafka_partitions: int = Field(12, ge=1, le=256, validation_alias=env("KAFKA_PARTITIONS"))
+
+
+class MongoSettings(BaseSettings):
+    mongodb_url: SecretStr = Field(
+        SecretStr("mongodb://127.0.0.1:27017"), validation_alias=env("MONGODB_URL")
+    )
+
+
+class RedisSettings(BaseSettings):
+    redis_url: SecretStr = Field(
+        SecretStr("redis://127.0.0.1:6379/0"), validation_alias=env("REDIS_URL")
+    )
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def load_settings(settings_class: type[S]) -> S:
+    """Builds settings from the environment, or exits with one clear line per bad variable."""
+    try:
+        return settings_class()
+    except ValidationError as exc:
+        for error in exc.errors():
+            variable = ".".join(str(part) for part in error["loc"]) or "settings"
+            print(
+                f"configuration error: {variable.upper()}: {error['msg']}",
+                file=sys.stderr,
+            )
+        raise SystemExit(2) from None
