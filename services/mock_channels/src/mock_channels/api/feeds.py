@@ -1,0 +1,129 @@
+"""The three channels' order feeds, each in its platform's own shape, all subject to faults."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import AwareDatetime
+
+from mock_channels.api.paging import decode_page_token, encode_page_token
+from mock_channels.deps import get_store
+from mock_channels.formats import FORMATS, amazon
+from mock_channels.store import ChannelStore, FeedPage
+from orderhub_common.errors import DomainError, ServiceUnavailableError
+from orderhub_common.events import Channel
+from orderhub_common.logging import utc_now
+
+router = APIRouter(tags=["channel feeds"])
+StoreDep = Annotated[ChannelStore, Depends(get_store)]
+
+_fault_dice = random.Random()  # noqa: S311 - picks which simulated requests fail
+
+
+class ChannelFailureError(DomainError):
+    status_code = HTTPStatus.INTERNAL_SERVER_ERROR
+    code = "internal_error"
+
+
+class MissingFilterError(DomainError):
+    code = "invalid_input"
+
+
+async def apply_faults(store: ChannelStore, channel: Channel) -> None:
+    faults = store.faults(channel)
+    if faults.latency_ms:
+        await asyncio.sleep(faults.latency_ms / 1000)
+    if faults.down:
+        raise ServiceUnavailableError(f"{channel} is down")
+    if faults.error_rate and _fault_dice.random() < faults.error_rate:
+        if _fault_dice.random() < 0.5:
+            raise ChannelFailureError(f"{channel} failed to answer")
+        raise ServiceUnavailableError(f"{channel} is overloaded, try again")
+
+
+def _read_page(
+    store: ChannelStore,
+    channel: Channel,
+    *,
+    updated_since: datetime | None,
+    token: str | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], str | None]:
+    after = None
+    if token:
+        updated_since, after = decode_page_token(token)
+    page: FeedPage = store.page(channel, updated_since=updated_since, after=after, limit=limit)
+    render = FORMATS[channel].render
+    next_token = None
+    if page.next_position is not None:
+        next_token = encode_page_token(updated_since, page.next_position)
+    return [render(order) for order in page.orders], next_token
+
+
+@router.get("/website/admin/api/2024-01/orders.json", summary="Shopify-like orders feed")
+async def website_orders(
+    request: Request,
+    response: Response,
+    store: StoreDep,
+    updated_at_min: AwareDatetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=250)] = 50,
+    page_info: str | None = None,
+) -> dict[str, Any]:
+    """Orders by ``updated_at`` ascending; the next page is in the ``Link`` header."""
+    await apply_faults(store, Channel.WEBSITE)
+    orders, next_token = _read_page(
+        store, Channel.WEBSITE, updated_since=updated_at_min, token=page_info, limit=limit
+    )
+    if next_token:
+        next_url = request.url.replace_query_params(limit=limit, page_info=next_token)
+        response.headers["Link"] = f'<{next_url}>; rel="next"'
+    return {"orders": orders}
+
+
+@router.get("/amazon/orders/v0/orders", summary="SP-API-Orders-like feed")
+async def amazon_orders(
+    store: StoreDep,
+    last_updated_after: Annotated[AwareDatetime | None, Query(alias="LastUpdatedAfter")] = None,
+    max_results: Annotated[int, Query(alias="MaxResultsPerPage", ge=1, le=100)] = 100,
+    next_token: Annotated[str | None, Query(alias="NextToken")] = None,
+    marketplace_ids: Annotated[list[str] | None, Query(alias="MarketplaceIds")] = None,
+) -> dict[str, Any]:
+    """Orders by ``LastUpdateDate`` ascending, paged with ``NextToken``."""
+    await apply_faults(store, Channel.AMAZON)
+    if last_updated_after is None and not next_token:
+        raise MissingFilterError("LastUpdatedAfter or NextToken is required")
+    orders, token = _read_page(
+        store,
+        Channel.AMAZON,
+        updated_since=last_updated_after,
+        token=next_token,
+        limit=max_results,
+    )
+    payload: dict[str, Any] = {
+        "Orders": orders,
+        "LastUpdatedBefore": amazon.amazon_time(utc_now()),
+    }
+    if token:
+        payload["NextToken"] = token
+    return {"payload": payload}
+
+
+@router.get("/blinkit/v1/orders", summary="Blinkit orders feed")
+async def blinkit_orders(
+    store: StoreDep,
+    updated_since_ms: Annotated[int, Query(ge=0)] = 0,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 100,
+) -> dict[str, Any]:
+    """Orders by ``updated_at_ms`` ascending, paged with ``next_cursor``."""
+    await apply_faults(store, Channel.BLINKIT)
+    since = datetime.fromtimestamp(updated_since_ms / 1000, UTC)
+    orders, next_cursor = _read_page(
+        store, Channel.BLINKIT, updated_since=since, token=cursor, limit=limit
+    )
+    return {"orders": orders, "next_cursor": next_cursor, "has_more": next_cursor is not None}

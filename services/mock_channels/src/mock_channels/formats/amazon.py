@@ -1,0 +1,104 @@
+"""Amazon: an SP-API Orders v0 order (Amazon.in marketplace).
+
+Amazon's ``OrderStatus`` has no "delivered"; Easy Ship orders (the usual way on Amazon.in) carry
+``EasyShipShipmentStatus``, whose ``Delivered`` is how a delivery shows:
+
+| canonical | OrderStatus | EasyShipShipmentStatus |
+|---|---|---|
+| PLACED    | Pending   | PendingSchedule |
+| CONFIRMED | Unshipped | PendingPickUp |
+| SHIPPED   | Shipped   | PickedUp |
+| DELIVERED | Shipped   | Delivered |
+| CANCELLED | Canceled  | LabelCanceled |
+
+Unlike the real API, order items are inline (``OrderItems``) instead of a second call to
+``/orders/v0/orders/{orderId}/orderItems``. ``ItemPrice`` is, as on Amazon, the price of the
+whole line (unit price times quantity). Timestamps are second-precision UTC (``...Z``).
+"""
+
+from __future__ import annotations
+
+import random
+import zlib
+from datetime import UTC, datetime
+from typing import Any
+
+from mock_channels.catalog import rupees
+from mock_channels.models import MockOrder
+from orderhub_common.events import OrderStatus
+
+MARKETPLACE_ID = "A21TJRUUN4KGV"  # Amazon.in
+
+ORDER_STATUS = {
+    OrderStatus.PLACED: "Pending",
+    OrderStatus.CONFIRMED: "Unshipped",
+    OrderStatus.SHIPPED: "Shipped",
+    OrderStatus.DELIVERED: "Shipped",
+    OrderStatus.CANCELLED: "Canceled",
+}
+EASY_SHIP_STATUS = {
+    OrderStatus.PLACED: "PendingSchedule",
+    OrderStatus.CONFIRMED: "PendingPickUp",
+    OrderStatus.SHIPPED: "PickedUp",
+    OrderStatus.DELIVERED: "Delivered",
+    OrderStatus.CANCELLED: "LabelCanceled",
+}
+
+
+def new_external_id(rng: random.Random) -> str:
+    return f"40{rng.randrange(2, 8)}-{rng.randrange(10**7):07d}-{rng.randrange(10**7):07d}"
+
+
+def amazon_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _money(paise: int) -> dict[str, str]:
+    return {"CurrencyCode": "INR", "Amount": rupees(paise)}
+
+
+def render(order: MockOrder) -> dict[str, Any]:
+    buyer = order.buyer
+    shipped = order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED)
+    quantity = sum(item.qty for item in order.items)
+    return {
+        "AmazonOrderId": order.external_id,
+        "PurchaseDate": amazon_time(order.placed_at),
+        "LastUpdateDate": amazon_time(order.updated_at),
+        "OrderStatus": ORDER_STATUS[order.status],
+        "EasyShipShipmentStatus": EASY_SHIP_STATUS[order.status],
+        "FulfillmentChannel": "MFN",
+        "SalesChannel": "Amazon.in",
+        "ShipServiceLevel": "Std IN Dom_1",
+        "OrderType": "StandardOrder",
+        "MarketplaceId": MARKETPLACE_ID,
+        "OrderTotal": _money(order.total_paise),
+        "NumberOfItemsShipped": quantity if shipped else 0,
+        "NumberOfItemsUnshipped": 0 if shipped else quantity,
+        "PaymentMethod": "COD" if order.number % 3 == 0 else "Other",
+        "IsPrime": order.number % 2 == 0,
+        "IsBusinessOrder": False,
+        "BuyerInfo": {
+            "BuyerEmail": f"{order.external_id.replace('-', '')[-12:]}@marketplace.amazon.in",
+            "BuyerName": buyer.name,
+        },
+        "ShippingAddress": {
+            "Name": buyer.name,
+            "Phone": f"+91 {buyer.phone[:5]} {buyer.phone[5:]}",
+            "City": buyer.city,
+            "StateOrRegion": buyer.state,
+            "PostalCode": buyer.postal_code,
+            "CountryCode": "IN",
+        },
+        "OrderItems": [
+            {
+                "ASIN": f"B0{zlib.crc32(item.sku.encode()) % 10**8:08d}",
+                "SellerSKU": item.sku,
+                "OrderItemId": f"{order.external_id.replace('-', '')[-10:]}{index:04d}",
+                "Title": item.title,
+                "QuantityOrdered": item.qty,
+                "ItemPrice": _money(item.total_paise),
+            }
+            for index, item in enumerate(order.items)
+        ],
+    }

@@ -1,0 +1,32 @@
+"""Three simulated sales channels with native feeds, a control API and fault injection."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from mock_channels.api import control, feeds
+from mock_channels.settings import MockChannelsSettings
+from mock_channels.store import ChannelStore
+from orderhub_common.app import create_service_app, serve
+from orderhub_common.settings import load_settings
+
+SERVICE = "mock_channels"
+
+
+def create_app(settings: MockChannelsSettings) -> FastAPI:
+    store = ChannelStore(seed=settings.seed, seed_orders=settings.seed_orders)
+    return create_service_app(
+        settings=settings,
+        title="Order Hub mock channels",
+        description=(
+            "Simulated website (Shopify-like), Amazon (SP-API-like) and Blinkit feeds, "
+            "with the control API used by tests, demos and load runs."
+        ),
+        routers=[feeds.router, control.router],
+        state={"store": store},
+    )
+
+
+def run() -> None:
+    settings = load_settings(MockChannelsSettings)
+    serve(SERVICE, settings, lambda: create_app(settings))

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from pydantic import Field
+
+from orderhub_common.settings import ServiceSettings, env
+
+
+class MockChannelsSettings(ServiceSettings):
+    port: int = Field(8004, ge=1, le=65535, validation_alias=env("MOCK_CHANNELS_PORT"))
+    seed_orders: int = Field(200, ge=0, le=100_000, validation_alias=env("MOCK_SEED_ORDERS"))
+    seed: int = Field(20_261_124, validation_alias=env("MOCK_SEED"))

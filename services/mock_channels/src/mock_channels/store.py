@@ -1,0 +1,182 @@
+"""The one in-memory store behind the three simulated channels: orders, feeds, faults.
+
+Every change stamps the order with a per-channel strictly increasing ``updated_at``, and feeds
+list orders by ``(updated_at, external_id)``, so keyset paging never skips nor repeats one.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from mock_channels.catalog import random_buyer, random_items
+from mock_channels.formats import FORMATS
+from mock_channels.models import Faults, MockOrder
+from orderhub_common.errors import NotFoundError
+from orderhub_common.events import Channel, OrderStatus
+from orderhub_common.logging import utc_now
+
+FIRST_ORDER_NUMBER = 1001
+SEED_HISTORY = timedelta(days=28)
+_TICK = timedelta(microseconds=1)
+
+# How far along its life a seeded order got, most of them all the way.
+_SEED_OUTCOMES: dict[OrderStatus, float] = {
+    OrderStatus.DELIVERED: 45,
+    OrderStatus.SHIPPED: 15,
+    OrderStatus.CONFIRMED: 12,
+    OrderStatus.PLACED: 13,
+    OrderStatus.CANCELLED: 15,
+}
+_LIFECYCLE = (
+    OrderStatus.PLACED,
+    OrderStatus.CONFIRMED,
+    OrderStatus.SHIPPED,
+    OrderStatus.DELIVERED,
+)
+
+
+class MockOrderNotFoundError(NotFoundError):
+    code = "order_not_found"
+
+
+@dataclass(frozen=True)
+class FeedPosition:
+    """Where a feed page ended: the sort key of its last order."""
+
+    updated_at: datetime
+    external_id: str
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    orders: list[MockOrder]
+    next_position: FeedPosition | None  # None when this was the last page
+
+
+class ChannelStore:
+    def __init__(
+        self,
+        *,
+        seed: int,
+        seed_orders: int,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._clock = clock
+        # Created orders draw ids from fresh entropy so they never collide with earlier runs.
+        self._fresh = random.Random()  # noqa: S311 - ids of a simulation, not secrets
+        self.reset()
+        seeded = random.Random(seed)  # noqa: S311
+        for channel in Channel:
+            self._seed(channel, seed_orders, seeded)
+
+    def reset(self) -> None:
+        self._orders: dict[Channel, dict[str, MockOrder]] = {c: {} for c in Channel}
+        self._faults: dict[Channel, Faults] = {c: Faults() for c in Channel}
+        self._next_number = dict.fromkeys(Channel, FIRST_ORDER_NUMBER)
+        self._last_stamp: dict[Channel, datetime] = {}
+
+    def create(self, channel: Channel, count: int) -> list[MockOrder]:
+        created = []
+        for _ in range(count):
+            at = self._stamp(channel)
+            order = self._new_order(channel, self._fresh, at)
+            order.status_times[OrderStatus.PLACED] = at
+            created.append(order)
+        return created
+
+    def get(self, channel: Channel, external_id: str) -> MockOrder:
+        order = self._orders[channel].get(external_id)
+        if order is None:
+            raise MockOrderNotFoundError(f"{channel} has no order {external_id}")
+        return order
+
+    def move(self, channel: Channel, external_id: str, status: OrderStatus) -> MockOrder:
+        """Any move a channel might make, backwards ones included: ingest must cope."""
+        order = self.get(channel, external_id)
+        order.move_to(status, self._stamp(channel))
+        return order
+
+    def count(self, channel: Channel) -> int:
+        return len(self._orders[channel])
+
+    def page(
+        self,
+        channel: Channel,
+        *,
+        updated_since: datetime | None,
+        after: FeedPosition | None,
+        limit: int,
+    ) -> FeedPage:
+        """Orders updated at or after ``updated_since``, past ``after``, in feed order."""
+        candidates: Iterable[MockOrder] = self._orders[channel].values()
+        if updated_since is not None:
+            candidates = [o for o in candidates if o.updated_at >= updated_since]
+        if after is not None:
+            start = (after.updated_at, after.external_id)
+            candidates = [o for o in candidates if o.sort_key > start]
+        ordered = sorted(candidates, key=lambda o: o.sort_key)
+        orders = ordered[:limit]
+        if len(ordered) <= limit:
+            return FeedPage(orders, None)
+        last = orders[-1]
+        return FeedPage(orders, FeedPosition(last.updated_at, last.external_id))
+
+    def faults(self, channel: Channel) -> Faults:
+        return self._faults[channel]
+
+    def set_faults(self, channel: Channel, faults: Faults) -> None:
+        self._faults[channel] = faults
+
+    def _stamp(self, channel: Channel) -> datetime:
+        now = self._clock()
+        last = self._last_stamp.get(channel)
+        if last is not None and now <= last:
+            now = last + _TICK
+        self._last_stamp[channel] = now
+        return now
+
+    def _new_order(self, channel: Channel, rng: random.Random, at: datetime) -> MockOrder:
+        external_id = FORMATS[channel].new_external_id(rng)
+        while external_id in self._orders[channel]:
+            external_id = FORMATS[channel].new_external_id(rng)
+        order = MockOrder(
+            external_id=external_id,
+            number=self._next_number[channel],
+            buyer=random_buyer(rng),
+            items=random_items(rng),
+            status=OrderStatus.PLACED,
+            placed_at=at,
+            updated_at=at,
+        )
+        self._next_number[channel] += 1
+        self._orders[channel][external_id] = order
+        return order
+
+    def _seed(self, channel: Channel, count: int, rng: random.Random) -> None:
+        now = self._clock()
+        placed_times = sorted(now - SEED_HISTORY * rng.random() for _ in range(count))
+        for placed_at in placed_times:
+            order = self._new_order(channel, rng, placed_at)
+            order.status_times[OrderStatus.PLACED] = placed_at
+            outcome = rng.choices(list(_SEED_OUTCOMES), list(_SEED_OUTCOMES.values()))[0]
+            self._replay_history(order, outcome, rng, now)
+
+    def _replay_history(
+        self, order: MockOrder, outcome: OrderStatus, rng: random.Random, now: datetime
+    ) -> None:
+        """Walks the order towards ``outcome``, stopping where its age does not allow more."""
+        if outcome == OrderStatus.CANCELLED:
+            path = [OrderStatus.CANCELLED]
+            if rng.random() < 0.5:
+                path.insert(0, OrderStatus.CONFIRMED)
+        else:
+            path = list(_LIFECYCLE[1 : _LIFECYCLE.index(outcome) + 1])
+        at = order.placed_at
+        for status in path:
+            at += timedelta(hours=rng.uniform(1, 36))
+            if at >= now:
+                return
+            order.move_to(status, at)

@@ -1,0 +1,204 @@
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from mock_channels.api.paging import decode_page_token, encode_page_token
+from mock_channels.main import create_app
+from mock_channels.settings import MockChannelsSettings
+from mock_channels.store import FeedPosition
+
+pytestmark = pytest.mark.unit
+
+WEBSITE_FEED = "/website/admin/api/2024-01/orders.json"
+AMAZON_FEED = "/amazon/orders/v0/orders"
+BLINKIT_FEED = "/blinkit/v1/orders"
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(MockChannelsSettings(seed_orders=0))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://mock") as client:
+        yield client
+
+
+async def create(client: httpx.AsyncClient, channel: str, count: int) -> list[str]:
+    response = await client.post(f"/_control/{channel}/orders", json={"count": count})
+    assert response.status_code == 200
+    created: list[str] = response.json()["created"]
+    return created
+
+
+async def test_created_orders_are_placed_in_each_channels_own_words(
+    client: httpx.AsyncClient,
+) -> None:
+    [website_id] = await create(client, "website", 1)
+    [amazon_id] = await create(client, "amazon", 1)
+    [blinkit_id] = await create(client, "blinkit", 1)
+
+    website = (await client.get(f"/_control/website/orders/{website_id}")).json()
+    amazon = (await client.get(f"/_control/amazon/orders/{amazon_id}")).json()
+    blinkit = (await client.get(f"/_control/blinkit/orders/{blinkit_id}")).json()
+
+    assert (website["financial_status"], website["fulfillment_status"]) == ("pending", None)
+    assert website["name"].startswith("#")
+    assert amazon["OrderStatus"] == "Pending"
+    assert amazon["AmazonOrderId"].count("-") == 2
+    assert amazon["OrderTotal"]["CurrencyCode"] == "INR"
+    assert blinkit["status"] == "created"
+    assert isinstance(blinkit["updated_at_ms"], int)
+
+
+async def test_status_moves_render_natively(client: httpx.AsyncClient) -> None:
+    [amazon_id] = await create(client, "amazon", 1)
+    response = await client.post(
+        f"/_control/amazon/orders/{amazon_id}/status", json={"status": "DELIVERED"}
+    )
+    assert response.status_code == 200
+    assert response.json()["OrderStatus"] == "Shipped"
+    assert response.json()["EasyShipShipmentStatus"] == "Delivered"
+
+    [website_id] = await create(client, "website", 1)
+    await client.post(f"/_control/website/orders/{website_id}/status", json={"status": "CANCELLED"})
+    website = (await client.get(f"/_control/website/orders/{website_id}")).json()
+    assert website["cancelled_at"] is not None
+    assert website["financial_status"] == "voided"
+
+
+async def test_count_and_reset(client: httpx.AsyncClient) -> None:
+    await create(client, "blinkit", 3)
+    assert (await client.get("/_control/blinkit/orders/count")).json() == {"count": 3}
+    assert (await client.post("/_control/reset")).status_code == 204
+    assert (await client.get("/_control/blinkit/orders/count")).json() == {"count": 0}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("post", "/_control/ebay/orders", {"count": 1}),
+        ("get", "/_control/ebay/orders/count", None),
+        ("put", "/_control/ebay/faults", {"down": True}),
+        ("get", "/_control/amazon/orders/402-0000000-0000000", None),
+        ("post", "/_control/amazon/orders/402-0000000-0000000/status", {"status": "SHIPPED"}),
+    ],
+)
+async def test_unknown_channel_or_order_is_404_in_the_contract_shape(
+    client: httpx.AsyncClient, method: str, path: str, body: dict[str, object] | None
+) -> None:
+    response = await client.request(method, path, json=body)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] in {"channel_not_found", "order_not_found"}
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/_control/website/orders", {"count": 0}),
+        ("/_control/website/orders", {"count": "many"}),
+        ("/_control/website/orders", {"count": 1, "extra": True}),
+        ("/_control/website/orders", {}),
+    ],
+)
+async def test_bad_control_bodies_are_422(
+    client: httpx.AsyncClient, path: str, body: dict[str, object]
+) -> None:
+    response = await client.post(path, json=body)
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "validation_error"
+
+
+async def test_bad_status_and_fault_values_are_422(client: httpx.AsyncClient) -> None:
+    [order_id] = await create(client, "blinkit", 1)
+    bad_status = await client.post(
+        f"/_control/blinkit/orders/{order_id}/status", json={"status": "LOST"}
+    )
+    bad_rate = await client.put("/_control/blinkit/faults", json={"errorRate": 1.5})
+    assert bad_status.status_code == 422
+    assert bad_rate.status_code == 422
+
+
+async def test_website_feed_pages_through_link_headers(client: httpx.AsyncClient) -> None:
+    created = await create(client, "website", 7)
+    seen: list[str] = []
+    url: str | None = f"{WEBSITE_FEED}?limit=3&updated_at_min=2020-01-01T00:00:00Z"
+    while url:
+        response = await client.get(url)
+        seen += [str(o["id"]) for o in response.json()["orders"]]
+        link = response.headers.get("link")
+        url = link[link.index("<") + 1 : link.index(">")] if link else None
+    assert seen == created
+
+
+async def test_amazon_feed_pages_with_next_token(client: httpx.AsyncClient) -> None:
+    created = await create(client, "amazon", 5)
+    first = (
+        await client.get(
+            AMAZON_FEED, params={"LastUpdatedAfter": "2020-01-01T00:00:00Z", "MaxResultsPerPage": 3}
+        )
+    ).json()["payload"]
+    second = (await client.get(AMAZON_FEED, params={"NextToken": first["NextToken"]})).json()[
+        "payload"
+    ]
+    assert [o["AmazonOrderId"] for o in first["Orders"] + second["Orders"]] == created
+    assert "NextToken" not in second
+
+
+async def test_amazon_feed_needs_a_filter(client: httpx.AsyncClient) -> None:
+    response = await client.get(AMAZON_FEED)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_input"
+
+
+async def test_blinkit_feed_filters_by_epoch_milliseconds(client: httpx.AsyncClient) -> None:
+    await create(client, "blinkit", 1)
+    await asyncio.sleep(0.005)  # the feed speaks milliseconds: make the second order later
+    await create(client, "blinkit", 1)
+    everything = (await client.get(BLINKIT_FEED)).json()
+    newest_ms = everything["orders"][-1]["updated_at_ms"]
+    recent = (await client.get(BLINKIT_FEED, params={"updated_since_ms": newest_ms})).json()
+    assert [o["order_id"] for o in recent["orders"]] == [everything["orders"][-1]["order_id"]]
+    assert recent["has_more"] is False
+
+
+async def test_a_forged_page_token_is_a_clear_400(client: httpx.AsyncClient) -> None:
+    response = await client.get(BLINKIT_FEED, params={"cursor": "not-a-token"})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_page_token"
+
+
+async def test_a_down_channel_answers_503_but_control_and_other_channels_work(
+    client: httpx.AsyncClient,
+) -> None:
+    await client.put("/_control/amazon/faults", json={"down": True})
+    assert (await client.get(AMAZON_FEED, params={"NextToken": "x"})).status_code == 503
+    assert (await client.get(BLINKIT_FEED)).status_code == 200
+    assert (await create(client, "amazon", 1)) != []
+    assert (await client.get("/_control/amazon/faults")).json()["down"] is True
+
+
+async def test_error_rate_one_fails_every_feed_read(client: httpx.AsyncClient) -> None:
+    await client.put("/_control/blinkit/faults", json={"errorRate": 1})
+    statuses = {(await client.get(BLINKIT_FEED)).status_code for _ in range(10)}
+    assert statuses <= {500, 503}
+    await client.post("/_control/reset")
+    assert (await client.get(BLINKIT_FEED)).status_code == 200
+
+
+async def test_latency_delays_feed_answers(client: httpx.AsyncClient) -> None:
+    await client.put("/_control/website/faults", json={"latencyMs": 200})
+    started = time.monotonic()
+    await client.get(WEBSITE_FEED)
+    assert time.monotonic() - started >= 0.2
+
+
+def test_page_token_carries_the_original_filter() -> None:
+    since = datetime(2026, 11, 1, tzinfo=UTC)
+    position = FeedPosition(datetime(2026, 11, 2, tzinfo=UTC), "5512")
+    token = encode_page_token(since, position)
+    assert decode_page_token(token) == (since, position)
