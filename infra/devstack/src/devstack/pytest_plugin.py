@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from devstack.stack import Stack, test_profile
+
 
 @dataclass(frozen=True)
 class InfraUrls:
@@ -48,7 +50,17 @@ def _docker_answers() -> bool:
 
 
 @pytest.fixture(scope="session")
-def infra() -> Iterator[InfraUrls]:
+def test_stack() -> Iterator[Stack]:
+    """The test profile's local stack (own ports and data); stopped at the end if we started it."""
+    stack = Stack(test_profile())
+    was_running = stack.is_running()
+    yield stack
+    if not was_running:
+        stack.down()
+
+
+@pytest.fixture(scope="session")
+def infra(request: pytest.FixtureRequest) -> Iterator[InfraUrls]:
     given = _from_environment()
     if given is not None:
         yield given
@@ -59,19 +71,13 @@ def infra() -> Iterator[InfraUrls]:
         with running_containers() as urls:
             yield urls
         return
-    from devstack.stack import TEST_PROFILE, Stack
-
-    stack = Stack(TEST_PROFILE)
-    started = stack.ensure_infra_running()
-    try:
-        yield InfraUrls(
-            kafka_bootstrap=stack.kafka_bootstrap,
-            mongodb_url=stack.mongodb_url,
-            redis_url=stack.redis_url,
-        )
-    finally:
-        if started:
-            stack.down()
+    stack: Stack = request.getfixturevalue("test_stack")
+    stack.ensure_infra_running()
+    yield InfraUrls(
+        kafka_bootstrap=stack.kafka_bootstrap,
+        mongodb_url=stack.mongodb_url,
+        redis_url=stack.redis_url,
+    )
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ async def connect_with_retries(resource: Resource, timeout_s: float) -> None:
     logger.info(f"pre-flight: connecting to {resource.name} {resource.target}".rstrip())
     async for attempt in AsyncRetrying(
         stop=stop_after_delay(timeout_s),
-        wait=wait_exponential_jitter(initial=0.2, max=3),
+        wait=wait_exponential_jitter(multiplier=0.2, max=3),
         retry=retry_if_exception_type(Exception),
         reraise=True,
     ):

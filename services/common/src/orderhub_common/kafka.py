@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,10 +62,9 @@ async def ensure_topics(settings: KafkaSettings) -> None:
             if t.name not in existing
         ]
         if missing:
-            try:
+            # Another replica may win the race; its topics are as good as ours.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass  # another replica won the race
             logger.info(f"created topics {[t.name for t in missing]}")
     finally:
         await admin.close()

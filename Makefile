@@ -1,0 +1,82 @@
+# Order Hub: the two commands are `make up` and `make test` (see README.md).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+UV_HOME := .cache/uv
+UV := $(shell command -v uv 2>/dev/null || echo $(UV_HOME)/bin/uv)
+PY := .venv/bin/python
+export UV_PROJECT_ENVIRONMENT := .venv
+
+.PHONY: help up down status test test-python test-frontend lint format openapi tools python-deps frontend-deps frontend-build browser
+
+help: ## show the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+up: python-deps frontend-build ## install what is missing, start the whole stack in the background, wait until ready
+	@$(PY) -m devstack.cli up
+
+down: ## stop everything `make up` started (graceful); data stays in .data/
+	@if [ -x $(PY) ]; then $(PY) -m devstack.cli down; else echo "nothing to stop"; fi
+
+status: ## show the state of each component
+	@$(PY) -m devstack.cli status
+
+test: lint test-frontend test-python ## install what is missing and run every suite (unit, integration, e2e, frontend, browser)
+
+test-python: python-deps frontend-build browser
+	@echo "==> pytest: unit, integration and e2e (own infrastructure on test ports)"
+	@$(UV) run --frozen pytest -p no:cacheprovider
+
+test-frontend: frontend-deps
+	@echo "==> frontend: typecheck and component tests"
+	@cd frontend && npm run --silent typecheck && npm test --silent
+
+lint: python-deps ## ruff (lint, format check) and mypy
+	@echo "==> ruff and mypy"
+	@$(UV) run --frozen ruff check .
+	@$(UV) run --frozen ruff format --check .
+	@$(UV) run --frozen mypy
+
+format: python-deps ## fix what ruff can fix
+	@$(UV) run --frozen ruff check --fix .
+	@$(UV) run --frozen ruff format .
+
+openapi: ## regenerate frontend/openapi.json and its TypeScript types from the running gateway
+	@$(PY) -m gateway.openapi > frontend/openapi.json
+	@cd frontend && npm run --silent gen:api
+
+# --- installs: each is skipped when already done, so a second run downloads nothing ----------
+
+tools:
+	@if ! command -v uv >/dev/null 2>&1 && [ ! -x $(UV_HOME)/bin/uv ]; then \
+		echo "==> installing uv into $(UV_HOME) (first run only)"; \
+		python3 -m pip install --quiet --disable-pip-version-check --target $(UV_HOME) uv; \
+	fi
+
+python-deps: tools
+	@if [ ! -f .venv/.synced ] || [ uv.lock -nt .venv/.synced ] || [ pyproject.toml -nt .venv/.synced ]; then \
+		echo "==> uv sync (Python dependencies)"; start=$$(date +%s); \
+		$(UV) sync --frozen --quiet; touch .venv/.synced; \
+		echo "==> uv sync: done in $$(( $$(date +%s) - start ))s"; \
+	fi
+
+frontend-deps:
+	@if [ ! -f frontend/node_modules/.installed ] || [ frontend/package-lock.json -nt frontend/node_modules/.installed ]; then \
+		echo "==> npm ci (frontend dependencies)"; start=$$(date +%s); \
+		cd frontend && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
+		echo "==> npm ci: done in $$(( $$(date +%s) - start ))s"; \
+	fi
+
+frontend-build: frontend-deps
+	@if [ ! -f frontend/dist/index.html ] || [ -n "$$(find frontend/src frontend/index.html frontend/package-lock.json -newer frontend/dist/index.html -print -quit)" ]; then \
+		echo "==> building the SPA"; start=$$(date +%s); \
+		cd frontend && npm run --silent build; \
+		echo "==> SPA build: done in $$(( $$(date +%s) - start ))s"; \
+	fi
+
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "==> installing Debian's chromium for browser tests (first run only)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	fi

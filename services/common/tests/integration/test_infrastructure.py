@@ -1,0 +1,119 @@
+"""The shared library against the real broker, store and cache."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from beanie import Document, Indexed
+from faststream import AckPolicy
+from pymongo.errors import DuplicateKeyError
+
+from devstack.pytest_plugin import InfraUrls
+from devstack.stack import Stack
+from orderhub_common.app import create_service_app
+from orderhub_common.kafka import create_broker, ensure_topics
+from orderhub_common.resources import KafkaResource, MongoResource, RedisResource
+from orderhub_common.settings import KafkaSettings, ServiceSettings
+
+pytestmark = pytest.mark.integration
+
+
+class Sku(Document):
+    code: Indexed(str, unique=True)  # type: ignore[valid-type]
+    name: str
+
+    class Settings:
+        name = "skus"
+
+
+async def test_a_produced_message_is_consumed_by_a_faststream_subscriber(
+    infra: InfraUrls, unique_name: str
+) -> None:
+    settings = KafkaSettings(
+        kafka_bootstrap_servers=infra.kafka_bootstrap, kafka_topic_prefix=f"{unique_name}."
+    )
+    topic = f"{unique_name}.probe"
+    received: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+    broker = create_broker(settings, client_id="probe")
+
+    @broker.subscriber(
+        topic, group_id=unique_name, auto_offset_reset="earliest", ack_policy=AckPolicy.ACK
+    )
+    async def collect(body: dict[str, str]) -> None:
+        await received.put(body)
+
+    await ensure_topics(settings)
+    await broker.start()
+    try:
+        await broker.publish({"hello": "kafka"}, topic, key=b"k")
+        assert await asyncio.wait_for(received.get(), 30) == {"hello": "kafka"}
+    finally:
+        await broker.stop()
+
+
+async def test_a_beanie_document_round_trips_with_its_unique_index_enforced(
+    infra: InfraUrls, unique_name: str
+) -> None:
+    mongo = MongoResource(infra.mongodb_url, unique_name, [Sku])
+    await mongo.connect()
+    try:
+        await Sku(code="RING-001", name="Solitaire ring").insert()
+        stored = await Sku.find_one(Sku.code == "RING-001")
+        assert stored is not None
+        assert stored.name == "Solitaire ring"
+        with pytest.raises(DuplicateKeyError):
+            await Sku(code="RING-001", name="Another ring").insert()
+        assert await Sku.find(Sku.code == "RING-001").count() == 1
+    finally:
+        await mongo.client.drop_database(unique_name)
+        await mongo.close()
+
+
+async def _readiness(client: httpx.AsyncClient) -> httpx.Response:
+    return await client.get("/readyz")
+
+
+async def _eventually(client: httpx.AsyncClient, status: int, timeout_s: float = 60) -> dict:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        response = await _readiness(client)
+        if response.status_code == status:
+            return response.json()
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"/readyz stayed {response.status_code}: {response.text}")
+        await asyncio.sleep(0.3)
+
+
+@pytest.mark.parametrize("dependency", ["redis", "mongodb", "kafka"])
+async def test_readyz_names_a_stopped_dependency_and_recovers_without_a_restart(
+    test_stack: Stack, dependency: str, unique_name: str
+) -> None:
+    test_stack.ensure_infra_running()
+    settings = KafkaSettings(kafka_bootstrap_servers=test_stack.kafka_bootstrap)
+    resources = [
+        RedisResource(test_stack.redis_url, timeout_s=1),
+        MongoResource(test_stack.mongodb_url, unique_name, [], timeout_s=1),
+        KafkaResource(create_broker(settings, client_id="readiness-probe"), timeout_s=2),
+    ]
+    app = create_service_app(
+        settings=ServiceSettings(environment="test"), title="probe", resources=resources
+    )
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://probe"
+        ) as client,
+    ):
+        assert (await _readiness(client)).status_code == 200
+        await asyncio.to_thread(test_stack.stop, dependency)
+        try:
+            body = await _eventually(client, 503)
+            assert body["failing"] == [dependency]
+            assert dependency in body["error"]["message"]
+            assert (await client.get("/healthz")).status_code == 200
+        finally:
+            await asyncio.to_thread(test_stack.start, dependency)
+        await _eventually(client, 200, timeout_s=90)
