@@ -12,7 +12,6 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from loguru import logger
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orderhub_common.context import request_id_var
@@ -139,8 +138,3 @@ def install_error_handlers(app: FastAPI) -> None:
         code = _CODES_BY_STATUS.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
         return error_response(exc.status_code, code, message, headers=exc.headers)
-
-    @app.exception_handler(Exception)
-    async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
-        logger.opt(exception=exc).error("unhandled error")
-        return error_response(500, "internal_error", "an unexpected error occurred")

@@ -14,6 +14,7 @@ from orderhub_common.context import (
     new_id,
     request_id_var,
 )
+from orderhub_common.errors import error_response
 
 # A caller's id is echoed only if it is a sane token, so it cannot inject into logs or headers.
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -51,8 +52,22 @@ class RequestContextMiddleware:
                 message["headers"] = headers
             await send(message)
 
+        response_started = False
+
+        async def send_tracking_start(message: Message) -> None:
+            nonlocal response_started
+            response_started = response_started or message["type"] == "http.response.start"
+            await send_with_request_id(message)
+
         try:
-            await self.app(scope, receive, send_with_request_id)
+            await self.app(scope, receive, send_tracking_start)
+        except Exception as exc:
+            # Answer here, inside the request's context, so even a 500 carries its request id.
+            logger.opt(exception=exc).error("unhandled error")
+            if response_started:
+                raise
+            response = error_response(500, "internal_error", "the server failed; please retry")
+            await response(scope, receive, send_tracking_start)
         finally:
             path = scope.get("path", "")
             if path not in _QUIET_PATHS:
