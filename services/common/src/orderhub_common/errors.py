@@ -6,6 +6,7 @@ turns them (and framework errors) into HTTP responses.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -98,7 +99,7 @@ def error_response(
     message: str,
     *,
     details: Any = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     return JSONResponse(
         error_body(code, message, details), status_code=status_code, headers=headers

@@ -17,7 +17,7 @@ from pydantic.alias_generators import to_camel
 from orderhub_common.context import current_correlation_id
 from orderhub_common.logging import utc_now
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 
 
 class Channel(StrEnum):

@@ -8,7 +8,7 @@ lines (graceful start), exposes their pings at ``/readyz``, and closes them in r
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,5 +120,5 @@ class Worker:
     """A background loop of the service (a poller, a relay), started after every resource."""
 
     name: str
-    run: Callable[[], Awaitable[None]]
+    run: Callable[[], Coroutine[Any, Any, None]]
     task: asyncio.Task[None] | None = field(default=None, init=False)
