@@ -55,7 +55,7 @@ tools:
 	fi
 
 python-deps: tools
-	@if [ ! -f .venv/.synced ] || [ uv.lock -nt .venv/.synced ] || [ pyproject.toml -nt .venv/.synced ]; then \
+	@if [ ! -f .venv/.synced ] || [ -n "$$(find uv.lock pyproject.toml services/*/pyproject.toml infra/devstack/pyproject.toml -newer .venv/.synced -print -quit)" ]; then \
 		echo "==> uv sync (Python dependencies)"; start=$$(date +%s); \
 		$(UV) sync --frozen --quiet; touch .venv/.synced; \
 		echo "==> uv sync: done in $$(( $$(date +%s) - start ))s"; \
