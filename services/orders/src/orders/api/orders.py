@@ -1,0 +1,78 @@
+"""``/orders``: list, stats, detail and the admin's status move. Handlers only translate."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from orders.deps import Admin, Orders, SignedIn
+from orders.schemas import (
+    OrderEnvelope,
+    OrderListQuery,
+    OrderPage,
+    OrderRead,
+    OrderStats,
+    OrderStatusChange,
+    Pagination,
+)
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+
+OrderId = Annotated[str, Path(min_length=1, max_length=100)]
+
+_AUTH_ERRORS: dict[int | str, dict[str, str]] = {
+    401: {"description": "Not signed in, or the access token is not valid"},
+}
+
+
+@router.get("", responses=_AUTH_ERRORS)
+async def list_orders(
+    query: Annotated[OrderListQuery, Query()], orders: Orders, _: SignedIn
+) -> OrderPage:
+    """Orders matching every given filter, one page at a time, in a stable order."""
+    result = await orders.list(query)
+    return OrderPage(
+        orders=[OrderRead.model_validate(o, from_attributes=True) for o in result.orders],
+        pagination=Pagination(
+            page=query.page,
+            limit=query.limit,
+            total=result.total,
+            total_pages=math.ceil(result.total / query.limit),
+        ),
+    )
+
+
+@router.get("/stats", responses=_AUTH_ERRORS)
+async def order_stats(orders: Orders, _: SignedIn) -> OrderStats:
+    """Counts by channel and by status, revenue by channel and currency."""
+    return await orders.stats()
+
+
+@router.get(
+    "/{order_id}",
+    responses={**_AUTH_ERRORS, 404: {"description": "No such order (`order_not_found`)"}},
+)
+async def get_order(order_id: OrderId, orders: Orders, _: SignedIn) -> OrderEnvelope:
+    order = await orders.get(order_id)
+    return OrderEnvelope(order=OrderRead.model_validate(order, from_attributes=True))
+
+
+@router.patch(
+    "/{order_id}/status",
+    responses={
+        **_AUTH_ERRORS,
+        403: {"description": "Signed in without the admin role"},
+        404: {"description": "No such order (`order_not_found`)"},
+        409: {"description": "The state machine forbids this move (`invalid_transition`)"},
+    },
+)
+async def change_order_status(
+    order_id: OrderId, change: OrderStatusChange, orders: Orders, admin: Admin
+) -> OrderEnvelope:
+    """Moves the order one allowed step, recording who did it and why."""
+    order = await orders.move_status(
+        order_id, change.status, changed_by=admin.user_id, note=change.note
+    )
+    return OrderEnvelope(order=OrderRead.model_validate(order, from_attributes=True))

@@ -1,0 +1,196 @@
+"""The ``orders.ingested.v1`` subscriber: decode, hand to the service, commit.
+
+Offsets: the subscriber uses ``AckPolicy.NACK_ON_ERROR``. FastStream then turns aiokafka's
+auto-commit off and commits the consumer's position (one record at a time, ``getone``) only
+after the handler returned, i.e. after the order and its events are written. A crash before
+the commit redelivers the record, which is harmless because the upsert is idempotent.
+
+Failures are split by cause:
+
+- an event that can never be processed (not JSON, not an ``OrderIngested``, an unknown channel)
+  is dead-lettered to ``orders.ingested.v1.dlq`` with the same key and headers plus the error,
+  then committed, so the partition goes on;
+- the store being away is not the event's fault: the write is retried with backoff for a while,
+  then the handler raises, FastStream seeks back to the record (nack) and it is redelivered.
+
+The handler receives the raw bytes (a pass-through decoder), so a malformed event reaches this
+code instead of failing inside the framework's decoding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.subscriber.usecase import LogicSubscriber
+from faststream.message import StreamMessage
+from loguru import logger
+from prometheus_client import Counter, Gauge
+from pydantic import ValidationError
+from pymongo.errors import ConnectionFailure
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+
+from orderhub_common.events import OrderIngested
+from orderhub_common.kafka import Topics
+from orderhub_common.logging import utc_now
+from orders.service import ChannelOutcome, ConcurrentChangeError, OrderService
+
+GROUP_ID = "orders"
+
+CONSUMED = Counter(
+    "orders_ingested_consumed_total",
+    "Ingested events consumed, by outcome (created, updated, unchanged, dead_lettered)",
+    ["outcome"],
+)
+DEAD_LETTERED = Counter(
+    "orders_dead_lettered_total",
+    "Ingested events sent to the dead-letter topic, by error type",
+    ["error_type"],
+)
+CONSUMER_LAG = Gauge(
+    "orders_consumer_lag",
+    "Ingested events not yet consumed by this replica (highwater - position, all partitions)",
+)
+
+_MAX_ERROR_HEADER_CHARS = 1000
+
+
+class PoisonEventError(Exception):
+    """An event that no retry can ever process."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+
+
+def decode_ingested(body: bytes) -> OrderIngested:
+    try:
+        return OrderIngested.model_validate_json(body)
+    except ValidationError as exc:
+        raise PoisonEventError(_error_type(exc), _describe(exc)) from None
+
+
+def _error_type(exc: ValidationError) -> str:
+    errors = exc.errors()
+    if any(error["type"] == "json_invalid" for error in errors):
+        return "invalid_json"
+    if any(error["loc"][-1:] == ("channel",) and error["type"] == "enum" for error in errors):
+        return "unknown_channel"
+    return "invalid_event"
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = [
+        f"{'.'.join(str(p) for p in error['loc']) or 'event'}: {error['msg']}"
+        for error in exc.errors()
+    ]
+    return "; ".join(parts)[:_MAX_ERROR_HEADER_CHARS]
+
+
+def dead_letter_headers(message: StreamMessage[Any], error: PoisonEventError) -> dict[str, str]:
+    record = message.raw_message
+    return {
+        **message.headers,
+        "x-error": str(error),
+        "x-error-type": error.error_type,
+        "x-original-topic": record.topic,
+        "x-original-partition": str(record.partition),
+        "x-original-offset": str(record.offset),
+        "x-dead-lettered-at": utc_now().isoformat(),
+    }
+
+
+def _raw_body(message: StreamMessage[Any]) -> bytes:
+    return bytes(message.body)
+
+
+def _store_retries(give_up_after_s: float) -> AsyncRetrying:
+    return AsyncRetrying(
+        retry=retry_if_exception_type((ConnectionFailure, ConcurrentChangeError)),
+        wait=wait_exponential_jitter(initial=0.2, max=5),
+        stop=stop_after_delay(give_up_after_s),
+        reraise=True,
+    )
+
+
+def _outcome(outcome: ChannelOutcome) -> str:
+    if outcome.created:
+        return "created"
+    return "updated" if outcome.updated else "unchanged"
+
+
+def register_ingested_consumer(
+    broker: KafkaBroker, topics: Topics, service: OrderService, *, store_retry_s: float = 30
+) -> LogicSubscriber[Any]:
+    """After ``store_retry_s`` of failing writes the record is handed back (nack) and
+    redelivered, so a long outage never turns into dead letters or lost orders."""
+    subscriber = broker.subscriber(
+        topics.ingested,
+        group_id=GROUP_ID,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        # A new consumer group starts from the beginning: nothing ingested before it is lost.
+        auto_offset_reset="earliest",
+        decoder=_raw_body,
+        # Described with its real payload schema by api/asyncapi.py.
+        include_in_schema=False,
+    )
+
+    @subscriber
+    async def on_ingested(body: bytes, message: KafkaMessage) -> None:
+        try:
+            event = decode_ingested(body)
+        except PoisonEventError as error:
+            record: ConsumerRecord[bytes, bytes] = message.raw_message
+            await broker.publish(
+                body,
+                topic=topics.ingested_dlq,
+                key=record.key,
+                headers=dead_letter_headers(message, error),
+            )
+            DEAD_LETTERED.labels(error.error_type).inc()
+            CONSUMED.labels("dead_lettered").inc()
+            logger.warning(f"dead-lettered an ingested event ({error.error_type}): {error}")
+            return
+        async for attempt in _store_retries(store_retry_s):
+            with attempt:
+                outcome = await service.record_channel_order(event.order)
+        CONSUMED.labels(_outcome(outcome)).inc()
+
+    return subscriber
+
+
+class ConsumerLagProbe:
+    """Keeps ``orders_consumer_lag`` current from the consumer's own fetch metadata (no extra
+    requests to the broker)."""
+
+    def __init__(self, subscriber: LogicSubscriber[Any], *, interval_s: float = 5.0) -> None:
+        self._subscriber = subscriber
+        self._interval_s = interval_s
+
+    async def run(self) -> None:
+        while True:
+            try:
+                CONSUMER_LAG.set(await self.measure())
+            except Exception as exc:  # e.g. during a rebalance: the next probe will do
+                logger.debug(f"consumer lag not measured: {exc!r}")
+            await asyncio.sleep(self._interval_s)
+
+    async def measure(self) -> int:
+        consumer = self._subscriber.consumer
+        if consumer is None:
+            return 0
+        lag = 0
+        for partition in consumer.assignment():
+            highwater = consumer.highwater(partition)
+            if highwater is not None:
+                lag += max(0, highwater - await consumer.position(partition))
+        return lag

@@ -1,0 +1,94 @@
+"""How an order is stored. Only ``repository.py`` uses these classes.
+
+Fields are stored in camelCase, the contract's spelling, so the documents read like the API.
+Besides the canonical order, a document carries what the service needs to keep it right:
+
+- ``revision``: bumped by every change, the optimistic-concurrency check of each write;
+- ``channelUpdatedAt``: the channel's own last change, so an older copy never overwrites a newer;
+- ``searchKeys``: normalized (lowercased) tokens the literal search matches by prefix;
+- ``outbox``: the order events this document's changes produced and the relay has not yet
+  published, written in the same single-document atomic write as the change itself;
+- ``relayLeaseUntil``: while set in the future, one relay replica owns this outbox.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from beanie import Document
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
+from orderhub_common.events import (
+    Channel,
+    Customer,
+    OrderItem,
+    OrderStatus,
+    StatusHistoryEntry,
+)
+
+_CAMEL = ConfigDict(alias_generator=to_camel, validate_by_name=True, validate_by_alias=True)
+
+
+class OutboxEntry(BaseModel):
+    model_config = _CAMEL
+
+    event_id: str
+    event_type: str
+    event: dict[str, Any]
+
+
+def _with_id(field: str, direction: int) -> IndexModel:
+    # Every sort ends with _id, so pages are stable and each sort is one index walk.
+    return IndexModel([(field, direction), ("_id", direction)], name=f"{field}_id")
+
+
+def _filtered_by(field: str) -> IndexModel:
+    # The dashboard's usual view: one status (or channel), newest first.
+    return IndexModel(
+        [(field, ASCENDING), ("placedAt", DESCENDING), ("_id", DESCENDING)],
+        name=f"{field}_placedAt_id",
+    )
+
+
+class OrderDocument(Document):
+    model_config = _CAMEL
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]
+    channel: Channel
+    external_id: str
+    customer: Customer
+    items: list[OrderItem]
+    total: float
+    currency: str
+    status: OrderStatus
+    status_history: list[StatusHistoryEntry]
+    placed_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    channel_updated_at: datetime
+    revision: int = 1
+    search_keys: list[str] = Field(default_factory=list)
+    outbox: list[OutboxEntry] = Field(default_factory=list)
+    relay_lease_until: datetime | None = None
+
+    class Settings:
+        name = "orders"
+        indexes = [
+            IndexModel(
+                [("channel", ASCENDING), ("externalId", ASCENDING)],
+                name="channel_externalId",
+                unique=True,
+            ),
+            _with_id("placedAt", DESCENDING),
+            _with_id("total", DESCENDING),
+            _with_id("updatedAt", DESCENDING),
+            _filtered_by("status"),
+            _filtered_by("channel"),
+            IndexModel([("status", ASCENDING), ("_id", ASCENDING)], name="status_id"),
+            IndexModel([("channel", ASCENDING), ("_id", ASCENDING)], name="channel_id"),
+            IndexModel([("searchKeys", ASCENDING)], name="searchKeys"),
+            IndexModel([("outbox.eventId", ASCENDING)], name="outbox_eventId"),
+        ]

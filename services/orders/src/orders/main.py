@@ -1,0 +1,64 @@
+"""The orders service: consumes ingested orders, keeps them in MongoDB, serves the orders API
+and publishes order events through the outbox."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from orderhub_common.app import create_service_app, serve
+from orderhub_common.kafka import create_broker, ensure_topics, topics_from
+from orderhub_common.resources import KafkaResource, MongoResource, Worker
+from orderhub_common.security import JwtVerifier
+from orderhub_common.settings import load_settings
+from orders.api.asyncapi import asyncapi_router
+from orders.api.orders import router as orders_router
+from orders.consumers import ConsumerLagProbe, register_ingested_consumer
+from orders.documents import OrderDocument
+from orders.events import OutboxRelay, kafka_order_event_publisher
+from orders.repository import OrderRepository
+from orders.service import OrderService
+from orders.settings import OrdersSettings
+
+SERVICE = "orders"
+
+
+def create_app(settings: OrdersSettings) -> FastAPI:
+    topics = topics_from(settings)
+    broker = create_broker(settings, client_id=SERVICE)
+    repository = OrderRepository()
+    relay = OutboxRelay(
+        repository,
+        kafka_order_event_publisher(broker, topics.order_events),
+        sweep_interval_s=settings.outbox_sweep_interval_s,
+        batch_size=settings.outbox_batch_size,
+        lease_s=settings.outbox_lease_s,
+    )
+    service = OrderService(repository, on_change=relay.notify)
+    subscriber = register_ingested_consumer(broker, topics, service)
+    lag = ConsumerLagProbe(subscriber)
+
+    async def create_topics() -> None:
+        await ensure_topics(settings)
+
+    return create_service_app(
+        settings=settings,
+        title="Order Hub orders",
+        description="Orders from every channel: the store, the orders API and order events.",
+        # The store first: the consumer starts with Kafka and writes at once.
+        resources=[
+            MongoResource(
+                settings.mongodb_url.get_secret_value(),
+                settings.mongodb_database,
+                [OrderDocument],
+            ),
+            KafkaResource(broker, before_start=create_topics),
+        ],
+        workers=lambda: [Worker("outbox-relay", relay.run), Worker("consumer-lag", lag.run)],
+        routers=[orders_router, asyncapi_router(topics, settings.kafka_bootstrap_servers)],
+        state={"order_service": service, "jwt_verifier": JwtVerifier(settings)},
+    )
+
+
+def run() -> None:
+    settings = load_settings(OrdersSettings)
+    serve(SERVICE, settings, lambda: create_app(settings))

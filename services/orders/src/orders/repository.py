@@ -1,0 +1,330 @@
+"""The only module that talks to MongoDB (through Beanie, and its PyMongo collection for the
+few atomic conditional updates Beanie has no words for).
+
+Works on FerretDB 1.24 as on MongoDB 7: single-document atomic writes only, no transactions,
+no ``$facet``, one accumulator per ``$group`` (FerretDB 1.24 computes only the first one of
+several), ``$pop`` instead of ``$pull`` on embedded documents (FerretDB's ``$pull`` matches
+none), and literal search as an escaped prefix of stored lowercase tokens.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from beanie import SortDirection
+from pymongo import ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from orderhub_common.events import (
+    Channel,
+    Customer,
+    Event,
+    Order,
+    OrderStatus,
+    StatusHistoryEntry,
+)
+from orderhub_common.logging import utc_now
+from orders.documents import OrderDocument, OutboxEntry
+from orders.schemas import ChannelRevenue, OrderListQuery, OrderStats, SortField
+
+# Lets a phone number be found however the admin types it: "+91 98765-43210" -> digits.
+_PHONE_LIKE = re.compile(r"^[\d\s+().-]+$")
+_MIN_PHONE_DIGITS = 3
+
+
+@dataclass(frozen=True)
+class StoredOrder:
+    order: Order
+    revision: int
+    channel_updated_at: datetime
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    order: Order
+    channel_updated_at: datetime
+    events: Sequence[Event]
+
+
+@dataclass(frozen=True)
+class OrderChange:
+    """One atomic change of one order, valid only if it is still at ``expected_revision``."""
+
+    order_id: str
+    external_id: str
+    expected_revision: int
+    status: OrderStatus
+    channel_updated_at: datetime
+    history: list[StatusHistoryEntry] = field(default_factory=list)
+    events: Sequence[Event] = ()
+    customer: Customer | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PendingOutbox:
+    order_id: str
+    entries: list[OutboxEntry]
+
+
+def normalize_text(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def search_keys(order_id: str, external_id: str, customer: Customer) -> list[str]:
+    """Tokens a search matches by prefix: ids, the whole name and each word of it, the phone as
+    digits (whole and its last ten, i.e. without a country code), the email and its local part."""
+    name = normalize_text(customer.name)
+    phone = "".join(ch for ch in customer.phone if ch.isdigit())
+    keys = [order_id.casefold(), normalize_text(external_id), name, *name.split(" ")]
+    if phone:
+        keys += [phone, phone[-10:]]
+    if customer.email:
+        email = normalize_text(customer.email)
+        keys += [email, email.split("@", 1)[0]]
+    return sorted({key for key in keys if key})
+
+
+def search_term(search: str) -> str:
+    """The normalized text a search looks for: phone-like input is reduced to its digits."""
+    digits = "".join(ch for ch in search if ch.isdigit())
+    if _PHONE_LIKE.match(search) and len(digits) >= _MIN_PHONE_DIGITS:
+        return digits
+    return normalize_text(search)
+
+
+def order_filter(query: OrderListQuery) -> dict[str, Any]:
+    """The MongoDB filter of a list query. User text only ever becomes an escaped literal
+    prefix: ``.*``, ``(`` or ``$where`` match those characters and nothing else."""
+    conditions: dict[str, Any] = {}
+    if query.channel:
+        conditions["channel"] = {"$in": sorted({c.value for c in query.channel})}
+    if query.status:
+        conditions["status"] = {"$in": sorted({s.value for s in query.status})}
+    if query.search and (term := search_term(query.search)):
+        conditions["searchKeys"] = {"$regex": f"^{re.escape(term)}"}
+    placed: dict[str, datetime] = {}
+    if query.placed_from is not None:
+        placed["$gte"] = query.placed_from
+    if query.placed_to is not None:
+        placed["$lte"] = query.placed_to
+    if placed:
+        conditions["placedAt"] = placed
+    return conditions
+
+
+def order_sort(query: OrderListQuery) -> list[tuple[str, SortDirection]]:
+    """Ties are broken by id, in the same direction, so pages never repeat or skip an order."""
+    direction = SortDirection.ASCENDING if query.sort_order == "asc" else SortDirection.DESCENDING
+    return [(SortField(query.sort_by).value, direction), ("_id", direction)]
+
+
+def _to_order(document: OrderDocument) -> Order:
+    return Order(
+        id=document.id,
+        external_id=document.external_id,
+        channel=document.channel,
+        customer=document.customer,
+        items=document.items,
+        total=document.total,
+        currency=document.currency,
+        status=document.status,
+        status_history=document.status_history,
+        placed_at=document.placed_at,
+        created_at=document.created_at,
+        updated_at=document.updated_at,
+    )
+
+
+def _stored(document: OrderDocument) -> StoredOrder:
+    return StoredOrder(
+        order=_to_order(document),
+        revision=document.revision,
+        channel_updated_at=document.channel_updated_at,
+    )
+
+
+def _outbox_entries(events: Sequence[Event]) -> list[OutboxEntry]:
+    return [
+        OutboxEntry(
+            event_id=str(event.event_id),
+            event_type=event.event_type,
+            event=event.model_dump(mode="json"),
+        )
+        for event in events
+    ]
+
+
+def _bson(value: Any) -> Any:
+    """A model (or list of models) as stored: camelCase keys, datetimes kept as datetimes."""
+    if isinstance(value, list):
+        return [_bson(item) for item in value]
+    if hasattr(value, "model_dump"):
+        return value.model_dump(by_alias=True)
+    return value
+
+
+class OrderRepository:
+    @staticmethod
+    def _collection() -> AsyncCollection[dict[str, Any]]:
+        return OrderDocument.get_pymongo_collection()
+
+    async def get(self, order_id: str) -> StoredOrder | None:
+        document = await OrderDocument.get(order_id)
+        return None if document is None else _stored(document)
+
+    async def insert(self, new: NewOrder) -> bool:
+        """False when the order already exists (its id or its (channel, externalId))."""
+        order = new.order
+        document = OrderDocument(
+            id=order.id,
+            channel=order.channel,
+            external_id=order.external_id,
+            customer=order.customer,
+            items=order.items,
+            total=order.total,
+            currency=order.currency,
+            status=order.status,
+            status_history=order.status_history,
+            placed_at=order.placed_at,
+            created_at=order.created_at,
+            updated_at=order.updated_at,
+            channel_updated_at=new.channel_updated_at,
+            search_keys=search_keys(order.id, order.external_id, order.customer),
+            outbox=_outbox_entries(new.events),
+        )
+        try:
+            await document.insert()
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def apply(self, change: OrderChange) -> bool:
+        """Writes the change and its events at once; False if the order moved on meanwhile."""
+        updates: dict[str, Any] = {
+            "status": change.status.value,
+            "channelUpdatedAt": change.channel_updated_at,
+            "updatedAt": utc_now(),
+            "revision": change.expected_revision + 1,
+        }
+        updates.update({name: _bson(value) for name, value in change.fields.items()})
+        if change.customer is not None:
+            updates["customer"] = _bson(change.customer)
+            updates["searchKeys"] = search_keys(
+                change.order_id, change.external_id, change.customer
+            )
+        pushes: dict[str, Any] = {}
+        if change.history:
+            pushes["statusHistory"] = {"$each": _bson(change.history)}
+        if change.events:
+            pushes["outbox"] = {"$each": _bson(_outbox_entries(change.events))}
+        update: dict[str, Any] = {"$set": updates}
+        if pushes:
+            update["$push"] = pushes
+        result = await self._collection().update_one(
+            {"_id": change.order_id, "revision": change.expected_revision}, update
+        )
+        return result.modified_count == 1
+
+    async def page(self, query: OrderListQuery) -> tuple[list[Order], int]:
+        conditions = order_filter(query)
+        documents = (
+            await OrderDocument.find(conditions)
+            .sort(order_sort(query))
+            .skip((query.page - 1) * query.limit)
+            .limit(query.limit)
+            .to_list()
+        )
+        total = await OrderDocument.find(conditions).count()
+        return [_to_order(d) for d in documents], total
+
+    async def stats(self) -> OrderStats:
+        by_channel = await self._count_by("$channel")
+        by_status = await self._count_by("$status")
+        revenue = await self._aggregate(
+            [
+                {"$match": {"status": {"$ne": OrderStatus.CANCELLED.value}}},
+                {
+                    "$group": {
+                        "_id": {"channel": "$channel", "currency": "$currency"},
+                        "amount": {"$sum": "$total"},
+                    }
+                },
+            ]
+        )
+        return OrderStats(
+            total_orders=sum(by_channel.values()),
+            by_channel={c: by_channel.get(c.value, 0) for c in Channel},
+            by_status={s: by_status.get(s.value, 0) for s in OrderStatus},
+            revenue=sorted(
+                (
+                    ChannelRevenue(
+                        channel=row["_id"]["channel"],
+                        currency=row["_id"]["currency"],
+                        amount=round(row["amount"], 2),
+                    )
+                    for row in revenue
+                ),
+                key=lambda r: (r.channel, r.currency),
+            ),
+        )
+
+    async def _count_by(self, expression: str) -> dict[str, int]:
+        rows = await self._aggregate([{"$group": {"_id": expression, "count": {"$sum": 1}}}])
+        return {row["_id"]: row["count"] for row in rows}
+
+    async def _aggregate(self, pipeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        cursor = await self._collection().aggregate(pipeline)
+        return await cursor.to_list()
+
+    # The outbox. Entries are published in array order and removed from the front, one by
+    # one, each removal guarded by the id of the entry just published: a write appending new
+    # entries meanwhile ($push, to the end) can neither be lost nor removed unpublished.
+
+    async def pending_outboxes(self, now: datetime, limit: int) -> list[str]:
+        """Ids of orders with unpublished events whose outbox no relay holds a lease on."""
+        cursor = (
+            self._collection()
+            .find(
+                {
+                    "outbox.eventId": {"$gt": ""},
+                    "$or": [{"relayLeaseUntil": None}, {"relayLeaseUntil": {"$lt": now}}],
+                },
+                {"_id": 1},
+            )
+            .limit(limit)
+        )
+        return [row["_id"] async for row in cursor]
+
+    async def claim_outbox(
+        self, order_id: str, now: datetime, lease_until: datetime
+    ) -> PendingOutbox | None:
+        """Takes the lease on one order's outbox and reads it, in one atomic step."""
+        document = await self._collection().find_one_and_update(
+            {
+                "_id": order_id,
+                "$or": [{"relayLeaseUntil": None}, {"relayLeaseUntil": {"$lt": now}}],
+            },
+            {"$set": {"relayLeaseUntil": lease_until}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if document is None or not document.get("outbox"):
+            return None
+        entries = [OutboxEntry.model_validate(entry) for entry in document["outbox"]]
+        return PendingOutbox(order_id=order_id, entries=entries)
+
+    async def remove_published(self, order_id: str, event_id: str) -> None:
+        await self._collection().update_one(
+            {"_id": order_id, "outbox.0.eventId": event_id}, {"$pop": {"outbox": -1}}
+        )
+
+    async def release_outbox(self, order_id: str) -> None:
+        await self._collection().update_one({"_id": order_id}, {"$set": {"relayLeaseUntil": None}})
+
+    async def count_pending_outboxes(self) -> int:
+        return await self._collection().count_documents({"outbox.eventId": {"$gt": ""}})

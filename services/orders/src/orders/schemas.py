@@ -1,0 +1,94 @@
+"""Request and response models of the orders API (CONTRACT.md section 4)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, ConfigDict, Field, ValidationInfo, field_validator
+
+from orderhub_common.events import CamelModel, Channel, Order, OrderStatus
+
+
+class OrderRead(Order):
+    """An order as the API serves it: exactly the canonical order."""
+
+
+class OrderEnvelope(CamelModel):
+    order: OrderRead
+
+
+class Pagination(CamelModel):
+    page: int
+    limit: int
+    total: int
+    total_pages: int
+
+
+class OrderPage(CamelModel):
+    orders: list[OrderRead]
+    pagination: Pagination
+
+
+class OrderStatusChange(CamelModel):
+    """An admin's status move. An unknown status is a 422 before anything is read."""
+
+    status: OrderStatus
+    note: Annotated[str, Field(max_length=1000)] | None = None
+
+
+class ChannelRevenue(CamelModel):
+    channel: Channel
+    currency: str
+    amount: float
+
+
+class OrderStats(CamelModel):
+    """The dashboard's numbers. Revenue leaves out cancelled orders and is per currency, since
+    amounts in different currencies cannot be added."""
+
+    total_orders: int
+    by_channel: dict[Channel, int]
+    by_status: dict[OrderStatus, int]
+    revenue: list[ChannelRevenue]
+
+
+class SortField(StrEnum):
+    PLACED_AT = "placedAt"
+    TOTAL = "total"
+    STATUS = "status"
+    CHANNEL = "channel"
+    UPDATED_AT = "updatedAt"
+
+
+def _as_utc(value: datetime) -> datetime:
+    # A timestamp without an offset (or a bare date) is read as UTC.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Timestamp = Annotated[datetime, AfterValidator(_as_utc)]
+
+
+class OrderListQuery(CamelModel):
+    """``GET /orders`` query parameters; any other parameter is a 422."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    page: int = Field(1, ge=1, le=1_000_000)
+    limit: int = Field(20, ge=1, le=100)
+    channel: list[Channel] = Field(default_factory=list)
+    status: list[OrderStatus] = Field(default_factory=list)
+    search: Annotated[str, Field(max_length=200)] | None = None
+    placed_from: Timestamp | None = Field(None, alias="from")
+    placed_to: Timestamp | None = Field(None, alias="to")
+    sort_by: SortField = SortField.PLACED_AT
+    sort_order: Literal["asc", "desc"] = "desc"
+
+    @field_validator("placed_to")
+    @classmethod
+    def _range_is_ordered(cls, placed_to: datetime | None, info: ValidationInfo) -> datetime | None:
+        placed_from = info.data.get("placed_from")
+        if placed_to is not None and placed_from is not None and placed_from > placed_to:
+            raise ValueError("'to' must not be before 'from'")
+        return placed_to
