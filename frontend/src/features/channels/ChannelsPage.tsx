@@ -1,0 +1,65 @@
+import { channelName, CircuitBadge } from "../../components/ui/Badge";
+import { ErrorState, Skeleton } from "../../components/ui/States";
+import { TimeAgo } from "../../components/ui/TimeAgo";
+import type { ChannelState } from "../../lib/apiTypes";
+import { formatCount } from "../../lib/format";
+import { useChannels } from "./queries";
+
+export function ChannelsPage() {
+  const channels = useChannels();
+  return (
+    <div className="page">
+      <header className="page-header">
+        <h1>Channels</h1>
+        <p className="muted small">Refreshes every 5 seconds</p>
+      </header>
+      {channels.isError && !channels.data ? (
+        <ErrorState title="Could not load channel states" error={channels.error} onRetry={() => void channels.refetch()} />
+      ) : (
+        <ul className="channel-grid" aria-busy={channels.isPending}>
+          {channels.data
+            ? channels.data.map((state) => <ChannelCard key={state.channel} state={state} />)
+            : [0, 1, 2].map((index) => (
+                <li key={index} className="channel-card">
+                  <Skeleton width="short" />
+                  <Skeleton width="long" />
+                  <Skeleton width="medium" />
+                </li>
+              ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+function ChannelCard({ state }: { state: ChannelState }) {
+  return (
+    <li className={`channel-card circuit-card-${state.circuit}`} aria-labelledby={`channel-${state.channel}`}>
+      <header className="channel-card-header">
+        <h2 id={`channel-${state.channel}`}>{channelName(state.channel)}</h2>
+        <CircuitBadge circuit={state.circuit} />
+      </header>
+      <dl className="detail-list">
+        <dt>Orders ingested</dt>
+        <dd className="strong">{formatCount(state.ordersIngested)}</dd>
+        <dt>Last successful poll</dt>
+        <dd>{state.lastSuccessAt ? <TimeAgo iso={state.lastSuccessAt} /> : <span className="muted">never</span>}</dd>
+        <dt>Last error</dt>
+        <dd>
+          {state.lastError ? (
+            <>
+              <span className="error-text">{state.lastError}</span>
+              {state.lastErrorAt && (
+                <span className="muted small block">
+                  <TimeAgo iso={state.lastErrorAt} />
+                </span>
+              )}
+            </>
+          ) : (
+            <span className="muted">none</span>
+          )}
+        </dd>
+      </dl>
+    </li>
+  );
+}

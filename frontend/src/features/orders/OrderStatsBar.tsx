@@ -1,0 +1,81 @@
+import { channelName } from "../../components/ui/Badge";
+import { ErrorState, Skeleton } from "../../components/ui/States";
+import { CHANNELS, ORDER_STATUSES, type OrderStats } from "../../lib/apiTypes";
+import { formatCount, formatMoney, humanize } from "../../lib/format";
+import { useOrderStats } from "./queries";
+
+export function OrderStatsBar() {
+  const stats = useOrderStats();
+  if (stats.isError) {
+    return <ErrorState title="Could not load the order counts" error={stats.error} onRetry={() => void stats.refetch()} />;
+  }
+  return (
+    <section className="stats" aria-label="Order counts" aria-busy={stats.isPending}>
+      {stats.data ? <StatsCards stats={stats.data} /> : <StatsSkeleton />}
+    </section>
+  );
+}
+
+function StatsCards({ stats }: { stats: OrderStats }) {
+  return (
+    <>
+      <div className="stat-card">
+        <h2 className="stat-title">Orders</h2>
+        <p className="stat-value">{formatCount(stats.total)}</p>
+        <dl className="stat-list">
+          {CHANNELS.map((channel) => (
+            <div key={channel}>
+              <dt>{channelName(channel)}</dt>
+              <dd>{formatCount(stats.byChannel[channel] ?? 0)}</dd>
+            </div>
+          ))}
+        </dl>
+      </div>
+      <div className="stat-card">
+        <h2 className="stat-title">By status</h2>
+        <dl className="stat-list stat-list-status">
+          {ORDER_STATUSES.map((status) => (
+            <div key={status}>
+              <dt>
+                <span className={`dot status-dot-${status.toLowerCase()}`} aria-hidden="true" />
+                {humanize(status)}
+              </dt>
+              <dd>{formatCount(stats.byStatus[status] ?? 0)}</dd>
+            </div>
+          ))}
+        </dl>
+      </div>
+      <div className="stat-card stat-card-wide">
+        <h2 className="stat-title">Revenue</h2>
+        {stats.revenue.length === 0 ? (
+          <p className="muted">No revenue yet.</p>
+        ) : (
+          <dl className="stat-list">
+            {stats.revenue.map(({ channel, currency, total }) => (
+              <div key={`${channel}-${currency}`}>
+                <dt>
+                  {channelName(channel)} <span className="muted">{currency}</span>
+                </dt>
+                <dd>{formatMoney(total, currency)}</dd>
+              </div>
+            ))}
+          </dl>
+        )}
+      </div>
+    </>
+  );
+}
+
+function StatsSkeleton() {
+  return (
+    <>
+      {[0, 1, 2].map((card) => (
+        <div className="stat-card" key={card}>
+          <Skeleton width="short" />
+          <Skeleton width="long" />
+          <Skeleton width="medium" />
+        </div>
+      ))}
+    </>
+  );
+}

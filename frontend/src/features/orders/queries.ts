@@ -1,0 +1,68 @@
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { unwrap } from "../../lib/api";
+import { isApiError } from "../../lib/errors";
+import type { OrderListQuery, OrderStatus } from "../../lib/apiTypes";
+import { useApi } from "../../lib/services";
+
+export const orderKeys = {
+  all: ["orders"] as const,
+  lists: () => [...orderKeys.all, "list"] as const,
+  list: (query: OrderListQuery) => [...orderKeys.lists(), query] as const,
+  detail: (id: string) => [...orderKeys.all, "detail", id] as const,
+  stats: () => [...orderKeys.all, "stats"] as const,
+};
+
+export function useOrderList(query: OrderListQuery) {
+  const api = useApi();
+  return useQuery({
+    queryKey: orderKeys.list(query),
+    queryFn: ({ signal }) => unwrap(api.GET("/api/orders", { params: { query }, signal })),
+    // The old page stays on screen while the next one loads, so the table does not flash.
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useOrder(id: string) {
+  const api = useApi();
+  return useQuery({
+    queryKey: orderKeys.detail(id),
+    queryFn: ({ signal }) =>
+      unwrap(api.GET("/api/orders/{id}", { params: { path: { id } }, signal })).then((body) => body.order),
+  });
+}
+
+export function useOrderStats() {
+  const api = useApi();
+  return useQuery({
+    queryKey: orderKeys.stats(),
+    queryFn: ({ signal }) => unwrap(api.GET("/api/orders/stats", { signal })),
+  });
+}
+
+export interface StatusMove {
+  status: OrderStatus;
+  note?: string;
+}
+
+/** A status move; the caches are refreshed from the server afterwards (no optimistic guess). */
+export function useMoveStatus(id: string) {
+  const api = useApi();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: ({ status, note }: StatusMove) =>
+      unwrap(
+        api.PATCH("/api/orders/{id}/status", {
+          params: { path: { id } },
+          body: note ? { status, note } : { status },
+        }),
+      ).then((body) => body.order),
+    onSuccess: (order) => {
+      queryClient.setQueryData(orderKeys.detail(id), order);
+      return queryClient.invalidateQueries({ queryKey: orderKeys.all });
+    },
+    onError: (error) => {
+      // Someone else moved the order first: show what it is now.
+      if (isApiError(error, 409)) void queryClient.invalidateQueries({ queryKey: orderKeys.detail(id) });
+    },
+  });
+}

@@ -1,0 +1,58 @@
+import { useQueryClient } from "@tanstack/react-query";
+import { NavLink, Outlet, useNavigate } from "react-router";
+import { useLiveUpdates } from "../features/events/LiveUpdates";
+import { useSession, useSessionState } from "../lib/services";
+
+const STREAM_LABELS = { live: "Live", connecting: "Connecting…", reconnecting: "Reconnecting…" } as const;
+
+export function AppLayout() {
+  const session = useSession();
+  const { user } = useSessionState();
+  const { state } = useLiveUpdates();
+  const queryClient = useQueryClient();
+  const navigate = useNavigate();
+
+  const signOut = async () => {
+    await session.signOut();
+    queryClient.clear();
+    navigate("/login", { replace: true });
+  };
+
+  return (
+    <div className="app">
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="app-header">
+        <div className="brand">
+          <span className="brand-mark" aria-hidden="true">
+            OH
+          </span>
+          Order Hub
+        </div>
+        <nav aria-label="Main" className="main-nav">
+          <NavLink to="/orders">Orders</NavLink>
+          <NavLink to="/channels">Channels</NavLink>
+        </nav>
+        <div className="header-end">
+          <span className={`stream-state stream-${state}`} role="status">
+            <span className="dot" aria-hidden="true" />
+            {STREAM_LABELS[state]}
+          </span>
+          {user && (
+            <span className="user-chip" aria-label={`Signed in as ${user.email}, ${user.role}`}>
+              <span className="user-email">{user.email}</span>
+              <span className={`role-badge role-${user.role}`}>{user.role}</span>
+            </span>
+          )}
+          <button type="button" className="button button-quiet" onClick={() => void signOut()}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <Outlet />
+      </main>
+    </div>
+  );
+}

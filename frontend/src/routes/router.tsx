@@ -1,0 +1,29 @@
+import { Navigate, type RouteObject } from "react-router";
+import { LoginPage } from "../features/auth/LoginPage";
+import { RequireSession } from "../features/auth/RequireSession";
+import { ChannelsPage } from "../features/channels/ChannelsPage";
+import { LiveUpdatesProvider } from "../features/events/LiveUpdates";
+import { OrderDrawer } from "../features/orders/OrderDrawer";
+import { OrdersPage } from "../features/orders/OrdersPage";
+import { AppLayout } from "./AppLayout";
+
+export function appRoutes(baseUrl: string): RouteObject[] {
+  return [
+    { path: "/login", element: <LoginPage /> },
+    {
+      element: (
+        <RequireSession>
+          <LiveUpdatesProvider baseUrl={baseUrl}>
+            <AppLayout />
+          </LiveUpdatesProvider>
+        </RequireSession>
+      ),
+      children: [
+        { index: true, element: <Navigate to="/orders" replace /> },
+        { path: "orders", element: <OrdersPage />, children: [{ path: ":id", element: <OrderDrawer /> }] },
+        { path: "channels", element: <ChannelsPage /> },
+        { path: "*", element: <Navigate to="/orders" replace /> },
+      ],
+    },
+  ];
+}
