@@ -1,0 +1,56 @@
+"""The auth service's domain errors, with the contract's codes."""
+
+from __future__ import annotations
+
+from orderhub_common.errors import (
+    ConflictError,
+    NotFoundError,
+    TooManyRequestsError,
+    UnauthorizedError,
+)
+
+
+class InvalidCredentialsError(UnauthorizedError):
+    code = "invalid_credentials"
+
+    def __init__(self) -> None:
+        # One message for an unknown email, a wrong password and a deactivated user.
+        super().__init__("email or password is wrong")
+
+
+class InvalidRefreshTokenError(UnauthorizedError):
+    code = "invalid_refresh_token"
+
+    def __init__(self) -> None:
+        super().__init__("the refresh token is not valid; sign in again")
+
+
+class TooManyLoginAttemptsError(TooManyRequestsError):
+    code = "too_many_attempts"
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(
+            f"too many failed sign-ins; try again in {retry_after_s} s",
+            retry_after_s=retry_after_s,
+        )
+
+
+class UserNotFoundError(NotFoundError):
+    code = "user_not_found"
+
+    def __init__(self, user_id: str) -> None:
+        super().__init__(f"no user with id {user_id!r}")
+
+
+class EmailTakenError(ConflictError):
+    code = "email_taken"
+
+    def __init__(self, email: str) -> None:
+        super().__init__(f"a user with email {email!r} already exists")
+
+
+class OwnAccessChangeError(ConflictError):
+    code = "cannot_change_own_access"
+
+    def __init__(self) -> None:
+        super().__init__("admins cannot remove their own admin role or deactivate themselves")

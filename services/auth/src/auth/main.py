@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI
+
+from auth.api.auth import router as auth_router
+from auth.api.users import router as users_router
+from auth.bootstrap import BootstrapUsers, load_signing_keys
+from auth.documents import GeneratedSigningKeyDocument, UserDocument
+from auth.keys import SigningKeysResource
+from auth.passwords import Passwords
+from auth.repository import GeneratedSigningKeyRepository, UserRepository
+from auth.service import AuthService, UserAdmin
+from auth.sessions import RedisRefreshTokenStore, RefreshSessions
+from auth.settings import AuthSettings
+from auth.throttle import LoginThrottle
+from auth.tokens import AccessTokenIssuer
+from orderhub_common.app import create_service_app, serve
+from orderhub_common.resources import MongoResource, RedisResource
+from orderhub_common.security import JwtVerifier
+from orderhub_common.settings import load_settings
+
+
+def create_app(settings: AuthSettings, *, passwords: Passwords | None = None) -> FastAPI:
+    """``passwords`` lets tests use cheaper Argon2 parameters; production uses the defaults."""
+    mongo = MongoResource(
+        settings.mongodb_url.get_secret_value(),
+        settings.mongodb_database,
+        [UserDocument, GeneratedSigningKeyDocument],
+    )
+    redis = RedisResource(settings.redis_url.get_secret_value())
+    signing_keys = SigningKeysResource(
+        lambda: load_signing_keys(settings, GeneratedSigningKeyRepository())
+    )
+    users = UserRepository()
+    passwords = passwords or Passwords()
+    user_admin = UserAdmin(users=users, passwords=passwords)
+    auth_service = AuthService(
+        users=users,
+        passwords=passwords,
+        throttle=LoginThrottle(
+            redis.client,
+            max_failures_per_account=settings.login_max_failures,
+            max_failures_per_ip=settings.login_max_failures_per_ip,
+            window_s=settings.login_window_s,
+        ),
+        sessions=RefreshSessions(
+            RedisRefreshTokenStore(redis.client), ttl_s=settings.refresh_token_ttl_s
+        ),
+        issuer=AccessTokenIssuer(
+            lambda: signing_keys.keys,
+            algorithm=settings.jwt_algorithm,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            ttl_s=settings.access_token_ttl_s,
+        ),
+    )
+
+    async def own_public_keys() -> Mapping[str, Any]:
+        # Auth verifies its own tokens from its own keys, never through HTTP to itself.
+        return signing_keys.keys.public_jwks()
+
+    return create_service_app(
+        settings=settings,
+        title="Order Hub auth",
+        description="Users, sign-in with rotating refresh tokens, and the JWKS for every service.",
+        resources=[mongo, redis, signing_keys, BootstrapUsers(settings, user_admin)],
+        routers=[auth_router, users_router],
+        state={
+            "auth_service": auth_service,
+            "user_admin": user_admin,
+            "signing_keys": signing_keys,
+            "jwt_verifier": JwtVerifier(settings, jwks_source=own_public_keys),
+        },
+    )
+
+
+def run() -> None:
+    settings = load_settings(AuthSettings)
+    serve("auth", settings, lambda: create_app(settings))
