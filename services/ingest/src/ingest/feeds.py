@@ -1,0 +1,145 @@
+"""HTTP clients of the three channels' feeds: build the native query, return the native page.
+
+Each channel gets its own connection pool, so a slow channel cannot starve the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+
+from orderhub_common.events import Channel
+
+NativeOrders = list[dict[str, Any]]
+_BEGINNING = datetime(2000, 1, 1, tzinfo=UTC)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+AMAZON_IN_MARKETPLACE = "A21TJRUUN4KGV"
+
+
+class ChannelFeedError(Exception):
+    """A feed read failed. ``retryable`` says whether asking again may help."""
+
+    def __init__(self, channel: Channel, reason: str, *, retryable: bool) -> None:
+        super().__init__(f"{channel}: {reason}")
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class NativePage:
+    orders: NativeOrders
+    next_token: str | None
+
+
+class ChannelFeed:
+    """One channel's feed; subclasses know the paths, parameters and envelopes."""
+
+    channel: Channel
+    path: str
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def fetch(self, *, since: datetime | None, token: str | None, limit: int) -> NativePage:
+        params = self.page_params(token, limit) if token else self.first_params(since, limit)
+        try:
+            response = await self.client.get(self.path, params=params)
+        except httpx.TransportError as exc:
+            raise ChannelFeedError(self.channel, f"unreachable: {exc!r}", retryable=True) from exc
+        if response.status_code >= 500 or response.status_code == 429:
+            raise ChannelFeedError(self.channel, f"answered {response.status_code}", retryable=True)
+        if response.status_code != 200:
+            raise ChannelFeedError(
+                self.channel,
+                f"rejected the read with {response.status_code}: {response.text[:200]}",
+                retryable=False,
+            )
+        try:
+            return self.parse(response)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ChannelFeedError(
+                self.channel, f"unreadable page: {exc!r}", retryable=False
+            ) from exc
+
+    def first_params(self, since: datetime | None, limit: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def page_params(self, token: str, limit: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def parse(self, response: httpx.Response) -> NativePage:
+        raise NotImplementedError
+
+
+def _orders(value: Any) -> NativeOrders:
+    if not isinstance(value, list):
+        raise TypeError(f"orders must be a list, got {type(value).__name__}")
+    return value
+
+
+class WebsiteFeed(ChannelFeed):
+    channel = Channel.WEBSITE
+    path = "/website/admin/api/2024-01/orders.json"
+
+    def first_params(self, since: datetime | None, limit: int) -> dict[str, Any]:
+        return {"updated_at_min": (since or _BEGINNING).isoformat(), "limit": limit}
+
+    def page_params(self, token: str, limit: int) -> dict[str, Any]:
+        # As on Shopify, a page_info request carries no filters: the cursor holds them.
+        return {"page_info": token, "limit": limit}
+
+    def parse(self, response: httpx.Response) -> NativePage:
+        next_link = response.links.get("next", {}).get("url")
+        token = None
+        if next_link:
+            token = parse_qs(urlparse(next_link).query)["page_info"][0]
+        return NativePage(_orders(response.json()["orders"]), token)
+
+
+class AmazonFeed(ChannelFeed):
+    channel = Channel.AMAZON
+    path = "/amazon/orders/v0/orders"
+
+    def first_params(self, since: datetime | None, limit: int) -> dict[str, Any]:
+        return {
+            "MarketplaceIds": AMAZON_IN_MARKETPLACE,
+            "LastUpdatedAfter": (since or _BEGINNING).isoformat(),
+            "MaxResultsPerPage": limit,
+        }
+
+    def page_params(self, token: str, limit: int) -> dict[str, Any]:
+        return {"MarketplaceIds": AMAZON_IN_MARKETPLACE, "NextToken": token}
+
+    def parse(self, response: httpx.Response) -> NativePage:
+        payload: Mapping[str, Any] = response.json()["payload"]
+        return NativePage(_orders(payload["Orders"]), payload.get("NextToken"))
+
+
+class BlinkitFeed(ChannelFeed):
+    channel = Channel.BLINKIT
+    path = "/blinkit/v1/orders"
+
+    def first_params(self, since: datetime | None, limit: int) -> dict[str, Any]:
+        since_ms = ((since or _BEGINNING) - _EPOCH) // timedelta(milliseconds=1)
+        return {"updated_since_ms": since_ms, "limit": limit}
+
+    def page_params(self, token: str, limit: int) -> dict[str, Any]:
+        return {"cursor": token, "limit": limit}
+
+    def parse(self, response: httpx.Response) -> NativePage:
+        body = response.json()
+        return NativePage(_orders(body["orders"]), body.get("next_cursor"))
+
+
+FEEDS: dict[Channel, type[ChannelFeed]] = {
+    Channel.WEBSITE: WebsiteFeed,
+    Channel.AMAZON: AmazonFeed,
+    Channel.BLINKIT: BlinkitFeed,
+}

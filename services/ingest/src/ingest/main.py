@@ -1,0 +1,105 @@
+"""Polls the three channels, normalizes their orders and publishes ``orders.ingested.v1``."""
+
+from __future__ import annotations
+
+import functools
+import os
+import socket
+
+import httpx
+from circuitbreaker import CircuitBreaker
+from fastapi import FastAPI
+from faststream.specification import AsyncAPI
+
+from ingest.api import asyncapi, channels
+from ingest.events import IngestedPublisher
+from ingest.feeds import FEEDS, ChannelFeedError
+from ingest.lease import ChannelLease
+from ingest.poller import ChannelPoller, PollSettings
+from ingest.settings import IngestSettings
+from ingest.state import IngestState
+from orderhub_common.app import create_service_app, serve
+from orderhub_common.context import new_id
+from orderhub_common.events import Channel
+from orderhub_common.kafka import create_broker, ensure_topics, topics_from
+from orderhub_common.resources import KafkaResource, RedisResource, Worker
+from orderhub_common.settings import load_settings
+
+SERVICE = "ingest"
+
+
+def create_app(
+    settings: IngestSettings, *, channel_transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    """``channel_transport`` lets tests reach an in-process mock_channels app."""
+    redis = RedisResource(settings.redis_url.get_secret_value())
+    broker = create_broker(settings, client_id=SERVICE)
+    publisher = IngestedPublisher(broker, topics_from(settings))
+    kafka = KafkaResource(broker, before_start=functools.partial(ensure_topics, settings))
+    state = IngestState(redis.client, settings.redis_key_prefix)
+    owner = f"{socket.gethostname()}:{os.getpid()}:{new_id()[:8]}"
+
+    def pollers() -> list[Worker]:
+        built = [
+            build_poller(channel, settings, state, publisher, owner, channel_transport)
+            for channel in Channel
+        ]
+        return [Worker(f"poller-{p.channel}", p.run) for p in built]
+
+    return create_service_app(
+        settings=settings,
+        title="Order Hub ingest",
+        description="Polls the sales channels and publishes their orders, normalized, to Kafka.",
+        resources=[redis, kafka],
+        workers=pollers,
+        routers=[channels.router, asyncapi.router],
+        state={
+            "ingest_state": state,
+            "asyncapi": AsyncAPI(
+                broker,
+                title="Order Hub ingest",
+                version="1.0.0",
+                description="Events ingest publishes: orders.ingested.v1.",
+            ),
+        },
+    )
+
+
+def build_poller(
+    channel: Channel,
+    settings: IngestSettings,
+    state: IngestState,
+    publisher: IngestedPublisher,
+    owner: str,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> ChannelPoller:
+    client = httpx.AsyncClient(
+        base_url=settings.mock_channels_url,
+        timeout=settings.channel_timeout_s,
+        limits=httpx.Limits(max_connections=4, max_keepalive_connections=2),
+        transport=transport,
+    )
+    return ChannelPoller(
+        FEEDS[channel](client),
+        state=state,
+        lease=ChannelLease(state.redis, state.key("lease", channel), owner, settings.lease_ttl_s),
+        publisher=publisher,
+        breaker=CircuitBreaker(
+            failure_threshold=settings.breaker_failure_threshold,
+            recovery_timeout=settings.breaker_recovery_s,
+            expected_exception=ChannelFeedError,
+            name=f"{SERVICE}-{channel}",
+        ),
+        settings=PollSettings(
+            interval_s=settings.poll_interval_s,
+            page_size=settings.poll_page_size,
+            retry_attempts=settings.retry_attempts,
+            retry_initial_s=settings.retry_initial_s,
+            retry_max_s=settings.retry_max_s,
+        ),
+    )
+
+
+def run() -> None:
+    settings = load_settings(IngestSettings)
+    serve(SERVICE, settings, lambda: create_app(settings))

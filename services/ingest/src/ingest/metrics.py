@@ -1,0 +1,39 @@
+"""Prometheus metrics of ingest (served at ``/metrics`` with the HTTP ones)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+from ingest.schemas import CircuitState
+
+ORDERS_POLLED = Counter(
+    "ingest_orders_polled_total", "Native orders read from a channel feed", ["channel"]
+)
+ORDERS_PUBLISHED = Counter(
+    "ingest_orders_published_total",
+    "Ingested events acknowledged by Kafka on orders.ingested.v1",
+    ["channel"],
+)
+NORMALIZATION_FAILURES = Counter(
+    "ingest_normalization_failures_total",
+    "Native orders skipped because they could not be normalized",
+    ["channel"],
+)
+POLL_FAILURES = Counter(
+    "ingest_poll_failures_total", "Feed reads that failed after retries", ["channel"]
+)
+FALLBACK_PAGES = Counter(
+    "ingest_fallback_pages_total",
+    "Times the cached last good page was republished while a channel failed",
+    ["channel"],
+)
+CIRCUIT_STATE = Gauge(
+    "ingest_circuit_state", "Circuit of a channel: 0 closed, 1 half open, 2 open", ["channel"]
+)
+LAST_SUCCESS = Gauge(
+    "ingest_last_success_timestamp_seconds",
+    "Unix time of the last successful poll of a channel",
+    ["channel"],
+)
+
+CIRCUIT_STATE_VALUES = {CircuitState.CLOSED: 0, CircuitState.HALF_OPEN: 1, CircuitState.OPEN: 2}

@@ -1,0 +1,17 @@
+"""One pure function per channel: a native order in, a canonical ``ChannelOrder`` out, or a
+``NormalizationError`` that says what was wrong."""
+
+from __future__ import annotations
+
+from ingest.normalizers import amazon, blinkit, website
+from ingest.normalizers.common import NativeOrder, Normalizer
+from ingest.normalizers.errors import NormalizationError
+from orderhub_common.events import Channel
+
+NORMALIZERS: dict[Channel, Normalizer] = {
+    Channel.WEBSITE: website.normalize,
+    Channel.AMAZON: amazon.normalize,
+    Channel.BLINKIT: blinkit.normalize,
+}
+
+__all__ = ["NORMALIZERS", "NativeOrder", "NormalizationError", "Normalizer"]

@@ -1,0 +1,199 @@
+"""One poller per channel: read the feed since the cursor, normalize, publish, advance.
+
+Order of work on every page: publish its events and wait for Kafka's acknowledgement, then save
+the cursor. A crash between the two re-reads at most that page (at least once; orders dedupes).
+Feed reads go through retries (exponential backoff with jitter) inside a circuit breaker, so a
+failing channel is asked less and less, and only its own poller is slowed down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from circuitbreaker import CircuitBreaker, CircuitBreakerError
+from loguru import logger
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from ingest import metrics
+from ingest.cursor import FeedCursor
+from ingest.events import IngestedPublisher
+from ingest.feeds import ChannelFeed, ChannelFeedError, NativePage
+from ingest.lease import ChannelLease
+from ingest.normalizers import NORMALIZERS, NormalizationError
+from ingest.schemas import CircuitState
+from ingest.state import IngestState
+from orderhub_common.context import correlation_id_var, new_id
+from orderhub_common.events import Channel, ChannelOrder
+from orderhub_common.logging import utc_now
+
+
+@dataclass(frozen=True)
+class PollSettings:
+    interval_s: float
+    page_size: int
+    retry_attempts: int
+    retry_initial_s: float
+    retry_max_s: float
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, ChannelFeedError) and exc.retryable
+
+
+class ChannelPoller:
+    def __init__(
+        self,
+        feed: ChannelFeed,
+        *,
+        state: IngestState,
+        lease: ChannelLease,
+        publisher: IngestedPublisher,
+        breaker: CircuitBreaker,
+        settings: PollSettings,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.channel: Channel = feed.channel
+        self.feed = feed
+        self.state = state
+        self.lease = lease
+        self.publisher = publisher
+        self.breaker = breaker
+        self.settings = settings
+        self.clock = clock
+        self.normalize = NORMALIZERS[self.channel]
+        self._fallback_served = False
+
+    @property
+    def circuit(self) -> CircuitState:
+        return CircuitState(self.breaker.state)
+
+    async def run(self) -> None:
+        """The worker loop: poll while holding the lease, until cancelled."""
+        logger.info(f"poller {self.channel} started (lease owner {self.lease.owner})")
+        try:
+            while True:
+                try:
+                    if await self.lease.hold():
+                        await self.poll()
+                except Exception as exc:
+                    # Redis or Kafka trouble: nothing was acknowledged, the next poll retries.
+                    logger.opt(exception=exc).error(f"poll of {self.channel} failed")
+                await asyncio.sleep(self.settings.interval_s)
+        finally:
+            await self._let_go()
+
+    async def poll(self) -> int:
+        """Reads the feed until it has no next page; returns how many orders were published."""
+        cursor = await self.state.load_cursor(self.channel)
+        published = 0
+        while True:
+            correlation_id_var.set(new_id())
+            try:
+                page = await self._read(cursor)
+            except (ChannelFeedError, CircuitBreakerError) as exc:
+                await self._on_failure(exc)
+                return published
+            orders = self._normalize(page)
+            news = [order for order in orders if cursor.is_news(order)]
+            await self.publisher.publish(news)
+            cursor = cursor.advanced(orders, page.next_token)
+            if not await self.state.save_cursor(self.channel, cursor, self.lease):
+                logger.warning(f"poller {self.channel} lost its lease; another replica polls")
+                return published
+            published += len(news)
+            await self._on_success(orders, len(news))
+            if page.next_token is None or not await self.lease.hold():
+                return published
+
+    async def _read(self, cursor: FeedCursor) -> NativePage:
+        if self.breaker.opened:
+            raise CircuitBreakerError(self.breaker)
+        page: NativePage = await self.breaker.call_async(self._read_with_retries, cursor)
+        return page
+
+    async def _read_with_retries(self, cursor: FeedCursor) -> NativePage:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.settings.retry_attempts),
+            wait=wait_exponential_jitter(
+                multiplier=self.settings.retry_initial_s,
+                jitter=self.settings.retry_initial_s,
+                max=self.settings.retry_max_s,
+            ),
+            retry=retry_if_exception(_retryable),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self.feed.fetch(
+                    since=cursor.updated_since,
+                    token=cursor.page_token,
+                    limit=self.settings.page_size,
+                )
+        raise AssertionError("unreachable: tenacity reraises the last failure")
+
+    def _normalize(self, page: NativePage) -> list[ChannelOrder]:
+        metrics.ORDERS_POLLED.labels(self.channel).inc(len(page.orders))
+        orders = []
+        for native in page.orders:
+            try:
+                orders.append(self.normalize(native))
+            except NormalizationError as exc:
+                metrics.NORMALIZATION_FAILURES.labels(self.channel).inc()
+                logger.bind(channel=self.channel, externalId=exc.external_id).warning(
+                    f"skipped a native order: {exc}"
+                )
+        return orders
+
+    async def _on_success(self, orders: list[ChannelOrder], published: int) -> None:
+        now = self.clock()
+        self._fallback_served = False
+        if orders:
+            await self.state.cache_page(self.channel, orders)
+        await self.state.record_success(
+            self.channel, circuit=self.circuit, published=published, at=now
+        )
+        metrics.ORDERS_PUBLISHED.labels(self.channel).inc(published)
+        metrics.LAST_SUCCESS.labels(self.channel).set(now.timestamp())
+        self._export_circuit()
+
+    async def _on_failure(self, exc: ChannelFeedError | CircuitBreakerError) -> None:
+        self._export_circuit()
+        if isinstance(exc, CircuitBreakerError):
+            # Not asked at all: the circuit is open. Only the state may have moved.
+            await self.state.record_circuit(self.channel, self.circuit)
+            return
+        metrics.POLL_FAILURES.labels(self.channel).inc()
+        logger.bind(channel=self.channel, circuit=self.circuit.value).warning(f"poll failed: {exc}")
+        await self.state.record_failure(
+            self.channel, circuit=self.circuit, error=str(exc), at=self.clock()
+        )
+        await self._serve_fallback()
+
+    async def _serve_fallback(self) -> None:
+        """Once per outage, republishes the last good page (harmless: orders is idempotent)."""
+        if self._fallback_served:
+            return
+        cached = await self.state.cached_page(self.channel)
+        if cached:
+            await self.publisher.publish(cached)
+            metrics.FALLBACK_PAGES.labels(self.channel).inc()
+            logger.info(f"{self.channel} is failing: republished its last good page")
+        self._fallback_served = True
+
+    def _export_circuit(self) -> None:
+        metrics.CIRCUIT_STATE.labels(self.channel).set(metrics.CIRCUIT_STATE_VALUES[self.circuit])
+
+    async def _let_go(self) -> None:
+        await self.feed.close()
+        try:
+            await self.lease.release()
+        except Exception as exc:
+            logger.warning(f"could not release the {self.channel} lease: {exc!r}")

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from pydantic import Field
+
+from orderhub_common.settings import KafkaSettings, RedisSettings, ServiceSettings, env
+
+
+class IngestSettings(ServiceSettings, KafkaSettings, RedisSettings):
+    port: int = Field(8003, ge=1, le=65535, validation_alias=env("INGEST_PORT"))
+    mock_channels_url: str = Field(
+        "http://127.0.0.1:8004", validation_alias=env("MOCK_CHANNELS_URL")
+    )
+    poll_interval_s: float = Field(2.0, gt=0, le=3600, validation_alias=env("POLL_INTERVAL_S"))
+    poll_page_size: int = Field(100, ge=1, le=100, validation_alias=env("POLL_PAGE_SIZE"))
+    channel_timeout_s: float = Field(5.0, gt=0, le=120, validation_alias=env("CHANNEL_TIMEOUT_S"))
+    retry_attempts: int = Field(3, ge=1, le=20, validation_alias=env("CHANNEL_RETRY_ATTEMPTS"))
+    retry_initial_s: float = Field(
+        0.2, gt=0, le=60, validation_alias=env("CHANNEL_RETRY_INITIAL_S")
+    )
+    retry_max_s: float = Field(2.0, gt=0, le=300, validation_alias=env("CHANNEL_RETRY_MAX_S"))
+    breaker_failure_threshold: int = Field(
+        3, ge=1, le=100, validation_alias=env("BREAKER_FAILURE_THRESHOLD")
+    )
+    breaker_recovery_s: float = Field(
+        10.0, gt=0, le=3600, validation_alias=env("BREAKER_RECOVERY_S")
+    )
+    lease_ttl_s: float = Field(10.0, gt=0, le=600, validation_alias=env("POLL_LEASE_TTL_S"))
+    redis_key_prefix: str = Field(
+        "ingest", pattern=r"^[A-Za-z0-9._:-]+$", validation_alias=env("INGEST_REDIS_PREFIX")
+    )

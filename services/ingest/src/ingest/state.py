@@ -1,0 +1,78 @@
+"""What ingest keeps in Redis: cursors, each channel's status, and each channel's last good page.
+
+Kept in Redis rather than in memory so a restart resumes where it stopped and every replica
+(and the gateway, through any replica) sees the same channel status.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import TypeAdapter
+from redis.asyncio import Redis
+
+from ingest.cursor import FeedCursor
+from ingest.lease import ChannelLease
+from ingest.schemas import ChannelStatus, CircuitState
+from orderhub_common.events import Channel, ChannelOrder
+
+_PAGE = TypeAdapter(list[ChannelOrder])
+MAX_ERROR_LENGTH = 300
+
+
+class IngestState:
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.redis = redis
+        self.prefix = prefix
+
+    def key(self, kind: str, channel: Channel) -> str:
+        return f"{self.prefix}:{kind}:{channel}"
+
+    async def load_cursor(self, channel: Channel) -> FeedCursor:
+        raw = await self.redis.get(self.key("cursor", channel))
+        return FeedCursor.model_validate_json(raw) if raw else FeedCursor()
+
+    async def save_cursor(self, channel: Channel, cursor: FeedCursor, lease: ChannelLease) -> bool:
+        """Saves only while ``lease`` is held, so a poller that lost it cannot move the cursor."""
+        return await lease.set_if_held(self.key("cursor", channel), cursor.model_dump_json())
+
+    async def record_success(
+        self, channel: Channel, *, circuit: CircuitState, published: int, at: datetime
+    ) -> None:
+        key = self.key("status", channel)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping={"circuit": circuit.value, "lastSuccessAt": at.isoformat()})
+            pipe.hincrby(key, "ordersIngested", published)
+            await pipe.execute()
+
+    async def record_failure(
+        self, channel: Channel, *, circuit: CircuitState, error: str, at: datetime
+    ) -> None:
+        await self.redis.hset(
+            self.key("status", channel),
+            mapping={
+                "circuit": circuit.value,
+                "lastErrorAt": at.isoformat(),
+                "lastError": error[:MAX_ERROR_LENGTH],
+            },
+        )
+
+    async def record_circuit(self, channel: Channel, circuit: CircuitState) -> None:
+        await self.redis.hset(self.key("status", channel), "circuit", circuit.value)
+
+    async def statuses(self) -> list[ChannelStatus]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for channel in Channel:
+                pipe.hgetall(self.key("status", channel))
+            rows = await pipe.execute()
+        return [
+            ChannelStatus.model_validate({"channel": channel, **row})
+            for channel, row in zip(Channel, rows, strict=True)
+        ]
+
+    async def cache_page(self, channel: Channel, orders: list[ChannelOrder]) -> None:
+        await self.redis.set(self.key("last_page", channel), _PAGE.dump_json(orders))
+
+    async def cached_page(self, channel: Channel) -> list[ChannelOrder]:
+        raw = await self.redis.get(self.key("last_page", channel))
+        return _PAGE.validate_json(raw) if raw else []

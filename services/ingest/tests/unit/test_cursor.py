@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ingest.cursor import FeedCursor
+from orderhub_common.events import Channel, ChannelOrder, Customer, OrderItem, OrderStatus
+
+pytestmark = pytest.mark.unit
+
+T0 = datetime(2026, 11, 20, 10, 0, 0, tzinfo=UTC)
+
+
+def order(external_id: str, updated_at: datetime, status: str = "PLACED") -> ChannelOrder:
+    return ChannelOrder(
+        channel=Channel.WEBSITE,
+        external_id=external_id,
+        customer=Customer(name="Priya Sharma", phone="+919876543210"),
+        items=[OrderItem(sku="RNG-SLV-925-014", name="Solitaire Ring", qty=1, price=1899)],
+        total=1899,
+        currency="INR",
+        status=OrderStatus(status),
+        placed_at=T0,
+        updated_at=updated_at,
+    )
+
+
+def test_a_new_cursor_takes_everything() -> None:
+    assert FeedCursor().is_news(order("1", T0))
+
+
+def test_orders_at_the_newest_second_are_not_republished_unless_they_changed() -> None:
+    cursor = FeedCursor().advanced([order("1", T0), order("2", T0)], next_token=None)
+    assert cursor.updated_since == T0
+    assert not cursor.is_news(order("1", T0))
+    assert cursor.is_news(order("3", T0)), "a new order within the same second"
+    assert cursor.is_news(order("2", T0, "CONFIRMED")), "a change within the same second"
+    assert cursor.is_news(order("1", T0 + timedelta(seconds=1)))
+    assert not cursor.is_news(order("9", T0 - timedelta(seconds=1)))
+
+
+def test_advancing_moves_to_the_newest_time_and_forgets_older_boundaries() -> None:
+    cursor = FeedCursor().advanced([order("1", T0)], next_token="page-2")
+    later = T0 + timedelta(seconds=5)
+    cursor = cursor.advanced([order("2", later), order("3", later)], next_token=None)
+    assert cursor.updated_since == later
+    assert set(cursor.published_at_since) == {"2", "3"}
+    assert cursor.page_token is None
+
+
+def test_same_second_pages_accumulate_the_boundary() -> None:
+    cursor = FeedCursor().advanced([order("1", T0)], next_token="page-2")
+    cursor = cursor.advanced([order("2", T0)], next_token=None)
+    assert set(cursor.published_at_since) == {"1", "2"}
+
+
+def test_an_empty_page_keeps_the_position() -> None:
+    cursor = FeedCursor().advanced([order("1", T0)], next_token=None)
+    assert cursor.advanced([], next_token=None) == cursor
+
+
+def test_cursor_survives_its_json_form() -> None:
+    cursor = FeedCursor().advanced([order("1", T0)], next_token="abc")
+    assert FeedCursor.model_validate_json(cursor.model_dump_json()) == cursor

@@ -1,0 +1,197 @@
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ingest.normalizers import NORMALIZERS, NormalizationError
+from ingest.normalizers.common import indian_phone
+from orderhub_common.events import Channel, OrderStatus
+
+pytestmark = pytest.mark.unit
+
+SAMPLES = Path(__file__).parent / "samples"
+
+
+def sample(channel: Channel) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((SAMPLES / f"{channel}.json").read_text())
+    return loaded
+
+
+def test_website_order_normalizes_from_shopify_fields() -> None:
+    order = NORMALIZERS[Channel.WEBSITE](sample(Channel.WEBSITE))
+    assert order.external_id == "6336941591609"
+    assert order.customer.name == "Arjun Mehta"
+    assert order.customer.phone == "+919024792185"
+    assert order.customer.email == "arjun.mehta32@outlook.com"
+    assert order.status == OrderStatus.DELIVERED
+    assert order.total == 5396.0
+    assert order.currency == "INR"
+    assert sum(item.price * item.qty for item in order.items) == order.total
+    # Shopify speaks shop time (IST); the canonical order speaks UTC.
+    assert order.placed_at == datetime(2026, 11, 24, 9, 51, 14, tzinfo=UTC)
+    assert order.updated_at == datetime(2026, 11, 27, 5, 32, 47, tzinfo=UTC)
+
+
+def test_amazon_order_normalizes_with_unit_prices_from_line_totals() -> None:
+    order = NORMALIZERS[Channel.AMAZON](sample(Channel.AMAZON))
+    assert order.external_id == "407-5353804-1959081"
+    assert order.status == OrderStatus.SHIPPED
+    assert order.customer.phone == "+916101536640"
+    assert order.customer.email == "538041959081@marketplace.amazon.in"
+    ring = next(item for item in order.items if item.sku == "RNG-OXD-007")
+    assert (ring.qty, ring.price) == (2, 699.0)
+    assert sum(item.price * item.qty for item in order.items) == order.total == 3597.0
+    assert order.updated_at == datetime(2026, 11, 25, 6, 12, 9, tzinfo=UTC)
+
+
+def test_blinkit_order_normalizes_paise_and_epoch_milliseconds() -> None:
+    order = NORMALIZERS[Channel.BLINKIT](sample(Channel.BLINKIT))
+    assert order.external_id == "BLK825008400314"
+    assert order.status == OrderStatus.CONFIRMED
+    assert order.customer.phone == "+919809288377"
+    assert order.customer.email is None
+    assert [(i.sku, i.qty, i.price) for i in order.items] == [
+        ("EAR-HOP-SLV-008", 2, 1199.0),
+        ("MTK-KND-PRL-019", 2, 899.0),
+    ]
+    assert order.total == 4196.0
+    assert order.placed_at == datetime.fromtimestamp(1795513874.124, UTC)
+    assert order.updated_at.microsecond == 125_000
+
+
+IN_TRANSIT = [{"shipment_status": "in_transit"}]
+DELIVERED = [{"shipment_status": "delivered"}]
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"financial_status": "pending", "fulfillment_status": None, "fulfillments": []}, "PLACED"),
+        ({"financial_status": "paid", "fulfillment_status": None, "fulfillments": []}, "CONFIRMED"),
+        ({"fulfillment_status": "fulfilled", "fulfillments": IN_TRANSIT}, "SHIPPED"),
+        ({"fulfillment_status": "fulfilled", "fulfillments": DELIVERED}, "DELIVERED"),
+        ({"cancelled_at": "2026-11-25T10:00:00+05:30", "financial_status": "voided"}, "CANCELLED"),
+    ],
+)
+def test_website_status_mapping(changes: dict[str, Any], expected: str) -> None:
+    native = sample(Channel.WEBSITE) | changes
+    assert NORMALIZERS[Channel.WEBSITE](native).status == OrderStatus(expected)
+
+
+@pytest.mark.parametrize(
+    ("order_status", "easy_ship", "expected"),
+    [
+        ("Pending", "PendingSchedule", "PLACED"),
+        ("PendingAvailability", None, "PLACED"),
+        ("Unshipped", "PendingPickUp", "CONFIRMED"),
+        ("PartiallyShipped", None, "SHIPPED"),
+        ("Shipped", "PickedUp", "SHIPPED"),
+        ("Shipped", "Delivered", "DELIVERED"),
+        ("InvoiceUnconfirmed", None, "SHIPPED"),
+        ("Canceled", "LabelCanceled", "CANCELLED"),
+    ],
+)
+def test_amazon_status_mapping(order_status: str, easy_ship: str | None, expected: str) -> None:
+    native = sample(Channel.AMAZON) | {
+        "OrderStatus": order_status,
+        "EasyShipShipmentStatus": easy_ship,
+    }
+    assert NORMALIZERS[Channel.AMAZON](native).status == OrderStatus(expected)
+
+
+@pytest.mark.parametrize(
+    ("native_status", "expected"),
+    [
+        ("created", "PLACED"),
+        ("accepted", "CONFIRMED"),
+        ("dispatched", "SHIPPED"),
+        ("delivered", "DELIVERED"),
+        ("cancelled", "CANCELLED"),
+    ],
+)
+def test_blinkit_status_mapping(native_status: str, expected: str) -> None:
+    native = sample(Channel.BLINKIT) | {"status": native_status}
+    assert NORMALIZERS[Channel.BLINKIT](native).status == OrderStatus(expected)
+
+
+def without(native: dict[str, Any], *path: str) -> dict[str, Any]:
+    broken = copy.deepcopy(native)
+    target = broken
+    for part in path[:-1]:
+        target = target[part]
+    del target[path[-1]]
+    return broken
+
+
+def changed(native: dict[str, Any], value: Any, *path: str | int) -> dict[str, Any]:
+    broken = copy.deepcopy(native)
+    target = broken
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+    return broken
+
+
+WEBSITE = sample(Channel.WEBSITE)
+AMAZON = sample(Channel.AMAZON)
+BLINKIT = sample(Channel.BLINKIT)
+
+
+@pytest.mark.parametrize(
+    ("channel", "native", "reason"),
+    [
+        (Channel.WEBSITE, without(WEBSITE, "line_items"), "missing field 'line_items'"),
+        (Channel.WEBSITE, changed(WEBSITE, [], "line_items"), "items"),
+        (Channel.WEBSITE, changed(WEBSITE, "12,99.00", "total_price"), "not an amount"),
+        (Channel.WEBSITE, changed(WEBSITE, "2026-11-24T15:21:14", "updated_at"), "time zone"),
+        (Channel.WEBSITE, changed(WEBSITE, "yesterday", "created_at"), "malformed"),
+        (Channel.WEBSITE, changed(WEBSITE, -2, "line_items", 0, "quantity"), "qty"),
+        (Channel.AMAZON, changed(AMAZON, "Unfulfillable", "OrderStatus"), "Unfulfillable"),
+        (Channel.AMAZON, without(AMAZON, "OrderTotal"), "missing field 'OrderTotal'"),
+        (Channel.AMAZON, changed(AMAZON, "rupees", "OrderTotal", "CurrencyCode"), "currency"),
+        (Channel.AMAZON, changed(AMAZON, 0, "OrderItems", 0, "QuantityOrdered"), "QuantityOrdered"),
+        (Channel.AMAZON, changed(AMAZON, "call me", "ShippingAddress", "Phone"), "phone"),
+        (Channel.BLINKIT, changed(BLINKIT, "teleported", "status"), "teleported"),
+        (Channel.BLINKIT, changed(BLINKIT, "1795513874124", "updated_at_ms"), "epoch"),
+        (Channel.BLINKIT, changed(BLINKIT, 1199.5, "items", 0, "unit_price_paise"), "paise"),
+        (Channel.BLINKIT, without(BLINKIT, "customer"), "missing field 'customer'"),
+    ],
+)
+def test_malformed_native_orders_raise_a_clear_normalization_error(
+    channel: Channel, native: dict[str, Any], reason: str
+) -> None:
+    with pytest.raises(NormalizationError) as raised:
+        NORMALIZERS[channel](native)
+    assert raised.value.channel == channel
+    assert reason in str(raised.value)
+    assert raised.value.external_id is not None
+    assert raised.value.external_id in str(raised.value)
+
+
+@pytest.mark.parametrize("channel", list(Channel))
+@pytest.mark.parametrize("garbage", [None, "an order", 42, [], {}])
+def test_anything_that_is_not_an_order_is_a_normalization_error(
+    channel: Channel, garbage: Any
+) -> None:
+    with pytest.raises(NormalizationError):
+        NORMALIZERS[channel](garbage)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("9876543210", "+919876543210"),
+        ("+91 98765 43210", "+919876543210"),
+        ("+91-98765-43210", "+919876543210"),
+        ("919876543210", "+919876543210"),
+        ("09876543210", "+919876543210"),
+        ("+44 20 7946 0958", "+442079460958"),
+    ],
+)
+def test_phones_become_e164(raw: str, expected: str) -> None:
+    assert indian_phone(raw) == expected
