@@ -316,11 +316,10 @@ export interface components {
         ChannelRevenue: {
             channel: components["schemas"]["Channel"];
             currency: string;
-            total: number;
+            amount: number;
         };
+        /** @description The dashboard numbers; revenue leaves out cancelled orders and is per currency. */
         OrderStats: {
-            /** @description all orders */
-            total: number;
             /** @description order count per channel */
             byChannel: {
                 [key: string]: number;
@@ -331,6 +330,8 @@ export interface components {
             };
             /** @description revenue by channel and currency */
             revenue: components["schemas"]["ChannelRevenue"][];
+            /** @description all orders */
+            totalOrders: number;
         };
         ChannelState: {
             channel: components["schemas"]["Channel"];

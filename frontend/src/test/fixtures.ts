@@ -27,10 +27,10 @@ export function makePage(orders: Order[], page = 1, limit = 20, total = orders.l
 }
 
 export const STATS: OrderStats = {
-  total: 3,
+  totalOrders: 3,
   byChannel: { website: 1, amazon: 1, blinkit: 1 },
   byStatus: { PLACED: 2, CONFIRMED: 1 },
-  revenue: [{ channel: "website", currency: "INR", total: 3897 }],
+  revenue: [{ channel: "website", currency: "INR", amount: 3897 }],
 };
 
 export const ADMIN: User = { id: "u_admin", email: "admin@orderhub.test", role: "admin" };

@@ -21,7 +21,7 @@ function StatsCards({ stats }: { stats: OrderStats }) {
     <>
       <div className="stat-card">
         <h2 className="stat-title">Orders</h2>
-        <p className="stat-value">{formatCount(stats.total)}</p>
+        <p className="stat-value">{formatCount(stats.totalOrders)}</p>
         <dl className="stat-list">
           {CHANNELS.map((channel) => (
             <div key={channel}>
@@ -51,12 +51,12 @@ function StatsCards({ stats }: { stats: OrderStats }) {
           <p className="muted">No revenue yet.</p>
         ) : (
           <dl className="stat-list">
-            {stats.revenue.map(({ channel, currency, total }) => (
+            {stats.revenue.map(({ channel, currency, amount }) => (
               <div key={`${channel}-${currency}`}>
                 <dt>
                   {channelName(channel)} <span className="muted">{currency}</span>
                 </dt>
-                <dd>{formatMoney(total, currency)}</dd>
+                <dd>{formatMoney(amount, currency)}</dd>
               </div>
             ))}
           </dl>

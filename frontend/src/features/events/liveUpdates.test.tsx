@@ -1,0 +1,86 @@
+import { screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { http, HttpResponse } from "msw";
+import type { Order } from "../../lib/apiTypes";
+import { ADMIN, makeOrder, makePage, STATS } from "../../test/fixtures";
+import { renderApp } from "../../test/renderApp";
+import { api, server } from "../../test/server";
+
+/** An event stream the test writes to, as the gateway would. */
+function controllableEventStream() {
+  const encoder = new TextEncoder();
+  let push: ((text: string) => void) | null = null;
+  const authorizations: (string | null)[] = [];
+  server.use(
+    http.get(api("/api/events"), ({ request }) => {
+      authorizations.push(request.headers.get("Authorization"));
+      const stream = new ReadableStream<Uint8Array>({
+        start(controller) {
+          push = (text) => controller.enqueue(encoder.encode(text));
+          request.signal.addEventListener("abort", () => controller.close());
+        },
+      });
+      return new HttpResponse(stream, { headers: { "Content-Type": "text/event-stream" } });
+    }),
+  );
+  return {
+    authorizations,
+    connected: () => push !== null,
+    send: (event: object) => push!(`event: ${(event as { eventType: string }).eventType}\ndata: ${JSON.stringify(event)}\n\n`),
+  };
+}
+
+describe("live updates", () => {
+  it("announces new orders quietly and shows them when asked", async () => {
+    let orders: Order[] = [makeOrder()];
+    server.use(
+      http.get(api("/api/orders/stats"), () => HttpResponse.json(STATS)),
+      http.get(api("/api/orders"), () => HttpResponse.json(makePage(orders))),
+    );
+    const events = controllableEventStream();
+    await renderApp("/orders", ADMIN);
+    await screen.findByText("WEB-1001");
+    await waitFor(() => expect(events.connected()).toBe(true));
+    expect(events.authorizations[0]).toMatch(/^Bearer /);
+
+    const fresh = makeOrder({ id: "ord_2", externalId: "WEB-1002" });
+    orders = [fresh, ...orders];
+    events.send({ eventType: "order.created", order: fresh });
+    events.send({ eventType: "order.status_changed", orderId: "ord_1", status: "CONFIRMED" });
+
+    const notice = await screen.findByRole("button", { name: /1 new order, 1 updated order/ });
+    // The table does not move by itself.
+    expect(screen.queryByText("WEB-1002")).not.toBeInTheDocument();
+
+    await userEvent.click(notice);
+    expect(await screen.findByText("WEB-1002")).toBeInTheDocument();
+    await waitFor(() => expect(screen.queryByRole("button", { name: /new order/ })).not.toBeInTheDocument());
+  });
+
+  it("refreshes an open order when it changes", async () => {
+    let order = makeOrder();
+    server.use(
+      http.get(api("/api/orders/stats"), () => HttpResponse.json(STATS)),
+      http.get(api("/api/orders"), () => HttpResponse.json(makePage([order]))),
+      http.get(api("/api/orders/:id"), () => HttpResponse.json({ order })),
+    );
+    const events = controllableEventStream();
+    await renderApp("/orders/ord_1", ADMIN);
+    const dialog = await screen.findByRole("dialog", { name: "Order WEB-1001" });
+    await waitFor(() => expect(events.connected()).toBe(true));
+
+    order = {
+      ...order,
+      status: "CONFIRMED",
+      statusHistory: [
+        ...order.statusHistory,
+        { status: "CONFIRMED", changedAt: "2026-11-21T08:00:00Z", changedBy: null, source: "channel", note: null },
+      ],
+    };
+    events.send({ eventType: "order.status_changed", orderId: "ord_1", status: "CONFIRMED" });
+
+    const history = within(dialog).getByRole("list", { name: "Status history" });
+    await waitFor(() => expect(within(history).getAllByRole("listitem")).toHaveLength(2));
+    expect(within(dialog).getByRole("button", { name: "Mark shipped" })).toBeInTheDocument();
+  });
+});

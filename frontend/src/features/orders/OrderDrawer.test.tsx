@@ -1,0 +1,123 @@
+import { screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { http, HttpResponse } from "msw";
+import type { Order, OrderStatus } from "../../lib/apiTypes";
+import { ADMIN, makeOrder, makePage, STATS, VIEWER } from "../../test/fixtures";
+import { renderApp } from "../../test/renderApp";
+import { api, server } from "../../test/server";
+
+/** A tiny orders backend holding one order, applying status moves as the server would. */
+function serveOneOrder(initial: Order) {
+  let order = initial;
+  const moves: { status: OrderStatus; note?: string | null }[] = [];
+  server.use(
+    http.get(api("/api/orders/stats"), () => HttpResponse.json(STATS)),
+    http.get(api("/api/orders"), () => HttpResponse.json(makePage([order]))),
+    http.get(api("/api/orders/:id"), () => HttpResponse.json({ order })),
+    http.patch(api("/api/orders/:id/status"), async ({ request }) => {
+      const move = (await request.json()) as { status: OrderStatus; note?: string };
+      moves.push(move);
+      const changedAt = "2026-11-21T09:30:00Z";
+      order = {
+        ...order,
+        status: move.status,
+        updatedAt: changedAt,
+        statusHistory: [
+          ...order.statusHistory,
+          { status: move.status, changedAt, changedBy: ADMIN.email, source: "admin", note: move.note ?? null },
+        ],
+      };
+      return HttpResponse.json({ order });
+    }),
+  );
+  return moves;
+}
+
+const history = () => within(screen.getByRole("list", { name: "Status history" })).getAllByRole("listitem");
+
+describe("order detail", () => {
+  it("offers an admin the allowed next statuses, and a move grows the history", async () => {
+    const moves = serveOneOrder(makeOrder({ status: "PLACED" }));
+    await renderApp("/orders/ord_1", ADMIN);
+    const dialog = await screen.findByRole("dialog", { name: "Order WEB-1001" });
+
+    expect(within(dialog).getByRole("button", { name: "Mark confirmed" })).toBeInTheDocument();
+    expect(within(dialog).getByRole("button", { name: "Cancel order" })).toBeInTheDocument();
+    expect(within(dialog).queryByRole("button", { name: "Mark shipped" })).not.toBeInTheDocument();
+    expect(history()).toHaveLength(1);
+
+    await userEvent.type(within(dialog).getByLabelText("Note (optional)"), "Paid by bank transfer");
+    await userEvent.click(within(dialog).getByRole("button", { name: "Mark confirmed" }));
+
+    await waitFor(() => expect(history()).toHaveLength(2));
+    expect(moves).toEqual([{ status: "CONFIRMED", note: "Paid by bank transfer" }]);
+    expect(history()[1]).toHaveTextContent("Confirmed");
+    expect(history()[1]).toHaveTextContent("Paid by bank transfer");
+    // From CONFIRMED the next moves are different ones.
+    expect(await within(dialog).findByRole("button", { name: "Mark shipped" })).toBeInTheDocument();
+    expect(within(dialog).queryByRole("button", { name: "Mark confirmed" })).not.toBeInTheDocument();
+  });
+
+  it("shows a viewer the order with no action at all", async () => {
+    serveOneOrder(makeOrder({ status: "PLACED" }));
+    await renderApp("/orders/ord_1", VIEWER);
+    const dialog = await screen.findByRole("dialog", { name: "Order WEB-1001" });
+
+    expect(within(dialog).getByText("Asha Rao")).toBeInTheDocument();
+    expect(within(dialog).getAllByRole("button").map((button) => button.textContent)).toEqual(["×"]);
+    expect(within(dialog).queryByLabelText("Note (optional)")).not.toBeInTheDocument();
+  });
+
+  it("offers nothing on a final status", async () => {
+    serveOneOrder(makeOrder({ status: "DELIVERED" }));
+    await renderApp("/orders/ord_1", ADMIN);
+    const dialog = await screen.findByRole("dialog", { name: "Order WEB-1001" });
+    expect(within(dialog).getByText(/is final/)).toBeInTheDocument();
+    expect(within(dialog).getAllByRole("button")).toHaveLength(1);
+  });
+
+  it("explains a refused move (409) clearly", async () => {
+    serveOneOrder(makeOrder({ status: "PLACED" }));
+    server.use(
+      http.patch(api("/api/orders/:id/status"), () =>
+        HttpResponse.json(
+          { error: { code: "invalid_transition", message: "CANCELLED -> CONFIRMED is not allowed", requestId: "r9" } },
+          { status: 409 },
+        ),
+      ),
+    );
+    await renderApp("/orders/ord_1", ADMIN);
+    const dialog = await screen.findByRole("dialog", { name: "Order WEB-1001" });
+    await userEvent.click(within(dialog).getByRole("button", { name: "Mark confirmed" }));
+    expect(await within(dialog).findByRole("alert")).toHaveTextContent(
+      "This order cannot make that move any more (CANCELLED -> CONFIRMED is not allowed)",
+    );
+  });
+
+  it("closes on Escape, keeping the table's filters, and traps Tab inside", async () => {
+    serveOneOrder(makeOrder());
+    const app = await renderApp("/orders/ord_1?status=PLACED", ADMIN);
+    const dialog = await screen.findByRole("dialog", { name: "Order WEB-1001" });
+
+    for (let step = 0; step < 8; step += 1) {
+      await userEvent.tab();
+      expect(dialog).toContainElement(document.activeElement as HTMLElement);
+    }
+
+    await userEvent.keyboard("{Escape}");
+    await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
+    expect(app.location().pathname).toBe("/orders");
+    expect(app.search().get("status")).toBe("PLACED");
+  });
+
+  it("opens from the table with the keyboard", async () => {
+    serveOneOrder(makeOrder());
+    const app = await renderApp("/orders?channel=website", ADMIN);
+    const link = await screen.findByRole("link", { name: "WEB-1001" });
+    link.focus();
+    await userEvent.keyboard("{Enter}");
+    expect(await screen.findByRole("dialog", { name: "Order WEB-1001" })).toBeInTheDocument();
+    expect(app.location().pathname).toBe("/orders/ord_1");
+    expect(app.search().get("channel")).toBe("website");
+  });
+});
