@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from beanie import PydanticObjectId
@@ -12,6 +13,12 @@ from auth.documents import GeneratedSigningKeyDocument, UserDocument
 from auth.errors import EmailTakenError
 from orderhub_common.logging import utc_now
 from orderhub_common.security import Role
+
+
+def _stored_now() -> datetime:
+    """Now, at the millisecond precision MongoDB keeps, so a write answers what a read will."""
+    now = utc_now()
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 class UserRepository:
@@ -29,7 +36,7 @@ class UserRepository:
         return await UserDocument.find_all().sort("email").to_list()
 
     async def create(self, *, email: str, password_hash: str, role: Role) -> UserDocument:
-        now = utc_now()
+        now = _stored_now()
         user = UserDocument(
             email=email, password_hash=password_hash, role=role, created_at=now, updated_at=now
         )
@@ -42,7 +49,7 @@ class UserRepository:
     async def update(self, user: UserDocument, changes: dict[str, Any]) -> UserDocument:
         for name, value in changes.items():
             setattr(user, name, value)
-        user.updated_at = utc_now()
+        user.updated_at = _stored_now()
         try:
             await user.save()
         except DuplicateKeyError:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +62,24 @@ async def auth_app(infra: Any, database: str) -> AsyncIterator[FastAPI]:
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_url)
     await mongo.drop_database(database)
     await mongo.close()
+
+
+StartAuth = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+@pytest.fixture(scope="module")
+def start_auth(infra: Any, database: str) -> StartAuth:
+    """Starts another auth replica on the suite's database, with settings overridden."""
+
+    @asynccontextmanager
+    async def started(**overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
+        app = create_app(auth_settings(infra, database, **overrides), passwords=cheap_passwords())
+        async with LifespanManager(app):
+            transport = httpx.ASGITransport(app=app, client=(random_ip(), 40000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://auth") as client:
+                yield client
+
+    return started
 
 
 @pytest.fixture

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import httpx
 import pytest
 
 pytestmark = pytest.mark.integration
+
+
+def random_ip() -> str:
+    return f"192.0.{random.randint(0, 255)}.{random.randint(1, 254)}"
 
 
 async def test_both_bootstrap_users_sign_in(sign_in: Any, admin: Any, viewer: Any) -> None:
@@ -19,3 +24,123 @@ async def test_both_bootstrap_users_sign_in(sign_in: Any, admin: Any, viewer: An
     assert admin_session["user"]["role"] == "admin"
     assert set(admin_session["user"]) == {"id", "email", "role"}
     assert viewer_session["user"]["role"] == "viewer"
+
+
+async def test_email_case_and_spaces_do_not_matter(client: httpx.AsyncClient, admin: Any) -> None:
+    response = await client.post(
+        "/auth/login", json={"email": f"  {admin.email.upper()} ", "password": admin.password}
+    )
+
+    assert response.status_code == 200
+    assert response.json()["user"]["email"] == admin.email
+
+
+async def test_wrong_password_and_unknown_user_get_the_same_answer(
+    client: httpx.AsyncClient, admin: Any
+) -> None:
+    wrong_password = await client.post(
+        "/auth/login", json={"email": admin.email, "password": "not-the-password"}
+    )
+    unknown_user = await client.post(
+        "/auth/login", json={"email": "nobody@orderhub.local", "password": admin.password}
+    )
+
+    assert wrong_password.status_code == unknown_user.status_code == 401
+    refused = [r.json()["error"] for r in (wrong_password, unknown_user)]
+    assert refused[0]["code"] == refused[1]["code"] == "invalid_credentials"
+    assert refused[0]["message"] == refused[1]["message"]
+
+
+async def test_me_answers_who_is_signed_in(
+    client: httpx.AsyncClient, sign_in: Any, viewer: Any
+) -> None:
+    session = await sign_in(viewer)
+
+    response = await client.get(
+        "/auth/me", headers={"Authorization": f"Bearer {session['accessToken']}"}
+    )
+
+    assert response.status_code == 200
+    assert response.json() == {"user": session["user"]}
+
+
+async def test_me_without_a_token_is_401(client: httpx.AsyncClient) -> None:
+    response = await client.get("/auth/me")
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"email": "a@b.c"}, {"email": "a@b.c", "password": "x" * 2000}, {"email": 3}],
+    ids=["empty", "no-password", "huge-password", "not-a-string"],
+)
+async def test_malformed_sign_in_is_422(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
+    response = await client.post("/auth/login", json=body)
+
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "validation_error"
+
+
+async def test_repeated_failures_lock_the_account_with_retry_after(
+    client: httpx.AsyncClient, sign_in: Any, admin: Any
+) -> None:
+    # A user of its own, so the lockout does not stop other tests from signing in as admin.
+    session = await sign_in(admin)
+    email = f"locked-{session['user']['id']}@orderhub.local"
+    created = await client.post(
+        "/users",
+        json={"email": email, "password": "correct-horse-battery", "role": "viewer"},
+        headers={"Authorization": f"Bearer {session['accessToken']}"},
+    )
+    assert created.status_code == 201
+    for _ in range(5):
+        failed = await client.post("/auth/login", json={"email": email, "password": "guess-123"})
+        assert failed.status_code == 401
+
+    locked = await client.post(
+        "/auth/login", json={"email": email, "password": "correct-horse-battery"}
+    )
+
+    assert locked.status_code == 429
+    assert locked.json()["error"]["code"] == "too_many_attempts"
+    assert 0 < int(locked.headers["Retry-After"]) <= 900
+
+
+async def test_failures_from_one_address_are_limited_across_accounts(
+    client: httpx.AsyncClient, database: str
+) -> None:
+    answers = [
+        (
+            await client.post(
+                "/auth/login",
+                json={"email": f"spray-{n}-{database}@orderhub.local", "password": "guess"},
+            )
+        ).status_code
+        for n in range(21)
+    ]
+
+    assert answers == [401] * 20 + [429]
+
+
+async def test_behind_a_trusted_proxy_the_forwarded_address_is_limited(
+    auth_app: Any, database: str
+) -> None:
+    gateway = httpx.ASGITransport(app=auth_app, client=("127.0.0.1", 40000))
+    async with httpx.AsyncClient(transport=gateway, base_url="http://auth") as via_gateway:
+
+        async def attempt(client_address: str, n: int) -> int:
+            response = await via_gateway.post(
+                "/auth/login",
+                json={"email": f"proxied-{n}-{database}@orderhub.local", "password": "guess"},
+                headers={"X-Forwarded-For": client_address},
+            )
+            return response.status_code
+
+        attacker, bystander = random_ip(), random_ip()
+        from_attacker = [await attempt(attacker, n) for n in range(21)]
+        from_bystander = await attempt(bystander, 21)
+
+    assert from_attacker == [401] * 20 + [429]
+    assert from_bystander == 401
