@@ -1,0 +1,42 @@
+"""``GET /api/health``: how the services behind the gateway are doing."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Depends, Request
+
+from gateway.deps import EdgeState, admit, header_credentials, limit_client_ip
+from gateway.routes import Access
+from gateway.schemas import ApiError, ApiHealth, UpstreamHealth
+from gateway.upstreams import UpstreamClient, UpstreamUnavailableError
+
+router = APIRouter(tags=["health"], dependencies=[Depends(limit_client_ip)])
+
+_PROBE_TIMEOUT_S = 2.0
+
+
+@router.get(
+    "/api/health",
+    summary="Health of the services behind the gateway",
+    description="Informational: a service being down never makes the gateway itself unready.",
+    responses={401: {"model": ApiError}, 429: {"model": ApiError}},
+)
+async def api_health(request: Request, edge: EdgeState) -> ApiHealth:
+    await admit(request, edge, Access.SIGNED_IN, header_credentials(request))
+    names = list(edge.upstreams)
+    results = await asyncio.gather(*(_probe(edge.upstreams[name]) for name in names))
+    services = {str(name): result for name, result in zip(names, results, strict=True)}
+    healthy = all(result.status == "ok" for result in services.values())
+    return ApiHealth(status="ok" if healthy else "degraded", services=services)
+
+
+async def _probe(client: UpstreamClient) -> UpstreamHealth:
+    try:
+        response = await client.request("GET", "/readyz", timeout_s=_PROBE_TIMEOUT_S)
+    except UpstreamUnavailableError as exc:
+        return UpstreamHealth(status="down", circuit=client.circuit, detail=exc.message)
+    if response.status_code != 200:
+        detail = f"/readyz answered {response.status_code}"
+        return UpstreamHealth(status="down", circuit=client.circuit, detail=detail)
+    return UpstreamHealth(status="ok", circuit=client.circuit)

@@ -1,0 +1,60 @@
+"""The gateway's reader of ``orders.events.v1``: cache invalidation and the SSE feed.
+
+Every replica reads the whole topic in a consumer group of its own, from the latest offset: the
+feed is live fan-out to the clients connected now, not a replay. The cache is invalidated before
+clients hear of a change, so a client that refetches on an event never gets the old answer.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaMessage
+from loguru import logger
+from pydantic import TypeAdapter, ValidationError
+
+from gateway.cache import ResponseCache
+from gateway.fanout import EventHub, OrderEventMessage
+from orderhub_common.events import OrderEvent
+from orderhub_common.kafka import Topics
+
+_order_event = TypeAdapter[Any](OrderEvent)
+
+
+def sse_group_id(port: int) -> str:
+    """One group per replica (host and port), so every replica sees every event."""
+    return f"gateway-sse-{socket.gethostname()}-{port}"
+
+
+def subscribe_order_events(
+    broker: KafkaBroker,
+    topics: Topics,
+    *,
+    group_id: str,
+    cache: ResponseCache,
+    hub: EventHub,
+) -> None:
+    @broker.subscriber(
+        topics.order_events,
+        group_id=group_id,
+        auto_offset_reset="latest",
+        # Live fan-out: a lost event costs one SSE message, and clients refetch on reconnect.
+        ack_policy=AckPolicy.ACK_FIRST,
+        title="gateway-order-events",
+    )
+    async def order_event_seen(message: KafkaMessage) -> None:
+        await cache.invalidate_orders()
+        try:
+            event = _order_event.validate_json(message.body)
+        except ValidationError as exc:
+            logger.warning(f"skipping an order event that does not match its schema: {exc}")
+            return
+        hub.publish(
+            OrderEventMessage(
+                event_id=str(event.event_id),
+                event_type=event.event_type,
+                data=event.model_dump_json(),
+            )
+        )

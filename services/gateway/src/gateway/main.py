@@ -1,0 +1,129 @@
+"""The gateway: the one public entry, serving the SPA at ``/`` and the API under ``/api``."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from fastapi.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+
+from gateway import spa
+from gateway.api import docs, events, health, proxy
+from gateway.cache import ResponseCache
+from gateway.consumers import sse_group_id, subscribe_order_events
+from gateway.edge import Edge
+from gateway.fanout import EventHub
+from gateway.headers import SecurityHeadersMiddleware
+from gateway.openapi import CombinedOpenApi
+from gateway.ratelimit import RateLimiter
+from gateway.routes import Upstream
+from gateway.settings import GatewaySettings
+from gateway.upstreams import upstream_clients
+from orderhub_common.app import create_service_app, serve
+from orderhub_common.kafka import create_broker, ensure_topics, topics_from
+from orderhub_common.resources import KafkaResource, RedisResource
+from orderhub_common.security import JwtVerifier
+from orderhub_common.settings import load_settings
+
+_DESCRIPTION = (
+    "Order Hub's one public entry: the API of every service under `/api`, signed in with "
+    "`Authorization: Bearer <accessToken>` from `POST /api/auth/login`."
+)
+_EXPOSED_HEADERS = [
+    "X-Request-ID",
+    "Retry-After",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+    "X-Cache",
+]
+# FastAPI's own document covers only the gateway's routes; /openapi.json serves the combined one.
+_REPLACED_ROUTES = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+
+
+def create_app(
+    settings: GatewaySettings,
+    *,
+    upstream_transports: Mapping[Upstream, httpx.AsyncBaseTransport] | None = None,
+    jwt_verifier: JwtVerifier | None = None,
+) -> FastAPI:
+    redis = RedisResource(settings.redis_url.get_secret_value())
+    broker = create_broker(settings, client_id="gateway")
+    upstreams = upstream_clients(settings, upstream_transports)
+    cache = ResponseCache(redis.client, ttl_s=settings.cache_ttl_s)
+    hub = EventHub(settings.sse_client_queue_size)
+    subscribe_order_events(
+        broker,
+        topics_from(settings),
+        group_id=sse_group_id(settings.port),
+        cache=cache,
+        hub=hub,
+    )
+
+    async def create_topics() -> None:
+        await ensure_topics(settings)
+
+    app = create_service_app(
+        settings=settings,
+        title="Order Hub API",
+        description=_DESCRIPTION,
+        resources=[redis, KafkaResource(broker, before_start=create_topics)],
+        state={"jwt_verifier": jwt_verifier or JwtVerifier(settings)},
+    )
+    app.state.edge = Edge(
+        settings=settings,
+        upstreams=upstreams,
+        limiter=RateLimiter(redis.client),
+        cache=cache,
+        hub=hub,
+        openapi=CombinedOpenApi(app.openapi, upstreams, ttl_s=settings.openapi_cache_ttl_s),
+    )
+    app.router.routes[:] = [
+        route for route in app.router.routes if getattr(route, "path", None) not in _REPLACED_ROUTES
+    ]
+    for router in (docs.router, events.router, health.router, proxy.router, spa.router):
+        app.include_router(router)
+    _install_middleware(app, settings)
+    _close_on_shutdown(app, [client.close for client in upstreams.values()])
+    return app
+
+
+def _install_middleware(app: FastAPI, settings: GatewaySettings) -> None:
+    # Innermost, inside the request-id middleware: preflight answers carry X-Request-ID too.
+    app.user_middleware.append(
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.allowed_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=_EXPOSED_HEADERS,
+            max_age=600,
+        )
+    )
+    # Outermost: every response gets them, whoever produced it.
+    app.add_middleware(SecurityHeadersMiddleware)
+
+
+def _close_on_shutdown(app: FastAPI, closers: list[Callable[[], Awaitable[None]]]) -> None:
+    """Runs ``closers`` after the service's own lifespan has drained and closed its resources."""
+    service_lifespan = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+        try:
+            async with service_lifespan(app) as state:
+                yield state
+        finally:
+            for close in closers:
+                await close()
+
+    app.router.lifespan_context = lifespan
+
+
+def run() -> None:
+    settings = load_settings(GatewaySettings)
+    serve("gateway", settings, lambda: create_app(settings))

@@ -1,0 +1,78 @@
+"""The route table: which service answers an ``/api`` path, and who may call it at the edge.
+
+Pure functions only, so the whole mapping is unit tested. Services check roles again; the edge
+is the first line, and it turns away unauthenticated and under-privileged calls before they cost
+a service anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum, StrEnum
+from urllib.parse import quote
+
+
+class Upstream(StrEnum):
+    AUTH = "auth"
+    ORDERS = "orders"
+    INGEST = "ingest"
+
+
+class Access(Enum):
+    PUBLIC = "public"
+    SIGNED_IN = "signed_in"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class RouteMatch:
+    upstream: Upstream
+    path: str
+    """The path on the upstream service, each segment percent-encoded."""
+    access: Access
+    cacheable: bool = False
+    """An order read whose response is kept in the cache."""
+    changes_orders: bool = False
+    """A write that invalidates every cached order read when it succeeds."""
+
+
+_PUBLIC_AUTH_PATHS = frozenset({("auth", "login"), ("auth", "refresh")})
+_READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+def resolve(method: str, api_path: str) -> RouteMatch | None:
+    """Maps ``api_path`` (the part after ``/api``) to its service, or None if nothing serves it."""
+    segments = _segments(api_path)
+    if not segments:
+        return None
+    upstream_path = "/" + "/".join(quote(segment, safe="-._~:@!$&'()*+,;=") for segment in segments)
+    head, rest = segments[0], segments[1:]
+    method = method.upper()
+    if head == "auth" and rest:
+        access = Access.PUBLIC if tuple(segments) in _PUBLIC_AUTH_PATHS else Access.SIGNED_IN
+        return RouteMatch(Upstream.AUTH, upstream_path, access)
+    if head == "users":
+        return RouteMatch(Upstream.AUTH, upstream_path, Access.ADMIN)
+    if head == "orders":
+        if method in _READ_METHODS:
+            return RouteMatch(
+                Upstream.ORDERS,
+                upstream_path,
+                Access.SIGNED_IN,
+                cacheable=method == "GET" and len(rest) <= 1,
+            )
+        # Viewers only read: every order write is an admin's.
+        return RouteMatch(Upstream.ORDERS, upstream_path, Access.ADMIN, changes_orders=True)
+    if head == "channels" and not rest:
+        return RouteMatch(Upstream.INGEST, upstream_path, Access.SIGNED_IN)
+    return None
+
+
+def _segments(api_path: str) -> list[str] | None:
+    """The path's segments; None for dot segments, which could step outside the routed prefix."""
+    segments = api_path.strip("/").split("/")
+    if segments == [""]:
+        return None
+    if any(segment in {"", ".", ".."} for segment in segments):
+        return None
+    return segments

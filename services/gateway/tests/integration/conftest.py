@@ -1,0 +1,193 @@
+"""A real gateway (uvicorn, Redis db 4, Kafka) in front of fake auth and orders services.
+
+The fakes are small ASGI apps reached through httpx transports, so tests can see exactly what a
+service received and how often it was asked. Ingest is deliberately down (nothing listens on its
+port). Each test uses its own client address (X-Forwarded-For from a trusted local proxy) and its
+own users, so rate limits never leak between tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI, Request
+from joserfc import jwt
+from joserfc.jwk import OKPKey
+from redis.asyncio import Redis
+
+from devstack.pytest_plugin import InfraUrls
+from gateway.main import create_app
+from gateway.routes import Upstream
+from gateway.settings import GatewaySettings
+from orderhub_common.errors import error_response
+from orderhub_common.kafka import Topics
+from orderhub_common.security import JwtVerifier
+
+GATEWAY_REDIS_DB = 4
+RATE_LIMIT_PER_MIN = 40
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Tokens:
+    def __init__(self) -> None:
+        self.key = OKPKey.generate_key("Ed25519", parameters={"kid": "k1", "use": "sig"})
+
+    async def jwks(self) -> Mapping[str, Any]:
+        return {"keys": [self.key.as_dict(private=False)]}
+
+    def mint(self, role: str, user_id: str | None = None) -> str:
+        now = int(time.time())
+        claims = {
+            "sub": user_id or f"user-{uuid.uuid4().hex[:8]}",
+            "role": role,
+            "iss": "orderhub-auth",
+            "aud": "orderhub",
+            "iat": now,
+            "exp": now + 900,
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode({"alg": "Ed25519", "kid": "k1"}, claims, self.key, algorithms=["Ed25519"])
+
+
+async def ready() -> dict[str, str]:
+    return {"status": "ready"}
+
+
+@dataclass
+class FakeOrders:
+    statuses: dict[str, str] = field(default_factory=lambda: {"o1": "PLACED"})
+    reads: int = 0
+
+    def app(self) -> FastAPI:
+        app = FastAPI(title="fake orders")
+        app.get("/readyz")(ready)
+
+        def order(order_id: str) -> dict[str, str]:
+            return {"id": order_id, "status": self.statuses[order_id]}
+
+        @app.get("/orders")
+        async def list_orders(request: Request) -> dict[str, Any]:
+            self.reads += 1
+            orders = [order(order_id) for order_id in self.statuses]
+            return {"orders": orders, "query": str(request.query_params)}
+
+        @app.get("/orders/stats")
+        async def stats() -> dict[str, Any]:
+            self.reads += 1
+            return {"byStatus": {s: list(self.statuses.values()).count(s) for s in self.statuses}}
+
+        @app.get("/orders/{order_id}", response_model=None)
+        async def get_order(order_id: str) -> Any:
+            self.reads += 1
+            if order_id not in self.statuses:
+                return error_response(404, "order_not_found", f"no order {order_id}")
+            return {"order": order(order_id)}
+
+        @app.patch("/orders/{order_id}/status")
+        async def change_status(order_id: str, request: Request) -> dict[str, Any]:
+            self.statuses[order_id] = (await request.json())["status"]
+            return {"order": order(order_id)}
+
+        return app
+
+
+def fake_auth() -> FastAPI:
+    app = FastAPI(title="fake auth")
+    app.get("/readyz")(ready)
+
+    @app.post("/auth/login")
+    async def login(request: Request) -> dict[str, Any]:
+        return {"accessToken": "issued", "received": await request.json()}
+
+    @app.get("/auth/me")
+    async def me(request: Request) -> dict[str, Any]:
+        return {"headers": dict(request.headers)}
+
+    @app.get("/users")
+    async def users() -> list[dict[str, str]]:
+        return [{"id": "u1", "role": "admin"}]
+
+    return app
+
+
+@dataclass
+class RunningGateway:
+    url: str
+    settings: GatewaySettings
+    topics: Topics
+    tokens: Tokens
+    orders: FakeOrders
+    redis: Redis
+
+    def client(self, ip: str | None = None, **kwargs: Any) -> httpx.AsyncClient:
+        """A client calling from its own address (the gateway trusts the local proxy's XFF)."""
+        address = ip or ".".join(["10", *(str(b) for b in uuid.uuid4().bytes[:3])])
+        headers = {"X-Forwarded-For": address}
+        return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=10, **kwargs)
+
+    def bearer(self, role: str, user_id: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens.mint(role, user_id)}"}
+
+
+@pytest.fixture(scope="module")
+async def gateway(
+    infra: InfraUrls, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[RunningGateway]:
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    port = free_port()
+    settings = GatewaySettings(
+        environment="test",
+        port=port,
+        redis_url=infra.redis_db(GATEWAY_REDIS_DB),
+        kafka_bootstrap_servers=infra.kafka_bootstrap,
+        kafka_topic_prefix=prefix,
+        kafka_partitions=1,
+        ingest_url=f"http://127.0.0.1:{free_port()}",
+        rate_limit_per_ip_per_min=RATE_LIMIT_PER_MIN,
+        rate_limit_per_user_per_min=RATE_LIMIT_PER_MIN,
+        sse_heartbeat_s=1,
+        breaker_recovery_s=60,
+        frontend_dist=tmp_path_factory.mktemp("no-spa") / "dist",
+    )
+    tokens = Tokens()
+    orders = FakeOrders()
+    app = create_app(
+        settings,
+        upstream_transports={
+            Upstream.AUTH: httpx.ASGITransport(fake_auth()),
+            Upstream.ORDERS: httpx.ASGITransport(orders.app()),
+        },
+        jwt_verifier=JwtVerifier(settings, jwks_source=tokens.jwks),
+    )
+    redis = Redis.from_url(infra.redis_db(GATEWAY_REDIS_DB), decode_responses=True)
+    await redis.flushdb()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, proxy_headers=True)
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.05)
+    try:
+        yield RunningGateway(
+            f"http://127.0.0.1:{port}", settings, Topics(prefix), tokens, orders, redis
+        )
+    finally:
+        server.should_exit = True
+        await task
+        await redis.aclose()

@@ -1,0 +1,291 @@
+"""The gateway end to end in one process: real Redis and Kafka, fake services behind it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from orderhub_common.events import Channel, OrderStatus, OrderStatusChanged, StatusSource
+
+from .conftest import RATE_LIMIT_PER_MIN, RunningGateway
+
+pytestmark = pytest.mark.integration
+
+
+async def test_signed_out_calls_are_401_and_viewers_cannot_change_orders(
+    gateway: RunningGateway,
+) -> None:
+    async with gateway.client() as client:
+        signed_out = await client.get("/api/orders")
+        forged = await client.get("/api/orders", headers={"Authorization": "Bearer not.a.jwt"})
+        viewer_patch = await client.patch(
+            "/api/orders/o1/status", json={"status": "CONFIRMED"}, headers=gateway.bearer("viewer")
+        )
+        viewer_users = await client.get("/api/users", headers=gateway.bearer("viewer"))
+        admin_users = await client.get("/api/users", headers=gateway.bearer("admin"))
+
+    assert signed_out.status_code == 401
+    assert signed_out.json()["error"]["code"] == "unauthorized"
+    assert forged.status_code == 401
+    assert viewer_patch.status_code == 403
+    assert viewer_patch.json()["error"]["code"] == "forbidden"
+    assert viewer_users.status_code == 403
+    assert admin_users.status_code == 200
+    assert gateway.orders.statuses["o1"] == "PLACED"
+
+
+async def test_login_needs_no_token_and_reaches_auth_with_its_body(
+    gateway: RunningGateway,
+) -> None:
+    async with gateway.client() as client:
+        response = await client.post("/api/auth/login", json={"email": "a@b.c", "password": "x"})
+
+    assert response.status_code == 200
+    assert response.json()["received"] == {"email": "a@b.c", "password": "x"}
+
+
+async def test_services_get_the_token_request_id_and_client_address(
+    gateway: RunningGateway,
+) -> None:
+    headers = {**gateway.bearer("viewer"), "X-Request-ID": "trace-me-1", "Cookie": "s=secret"}
+    async with gateway.client(ip="198.51.100.23") as client:
+        response = await client.get("/api/auth/me", headers=headers)
+
+    received = response.json()["headers"]
+    assert response.headers["X-Request-ID"] == "trace-me-1"
+    assert received["x-request-id"] == "trace-me-1"
+    assert received["authorization"] == headers["Authorization"]
+    assert received["x-forwarded-for"] == "198.51.100.23"
+    assert "cookie" not in received
+
+
+async def test_every_response_carries_security_headers_and_a_request_id(
+    gateway: RunningGateway,
+) -> None:
+    async with gateway.client() as client:
+        responses = [
+            await client.get("/api/orders"),
+            await client.get("/api/nothing-here", headers=gateway.bearer("admin")),
+            await client.get("/"),
+            await client.get("/healthz"),
+            await client.get("/docs"),
+        ]
+
+    for response in responses:
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert "max-age=" in response.headers["Strict-Transport-Security"]
+        assert response.headers["X-Request-ID"]
+    unknown, spa = responses[1], responses[2]
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "not_found"
+    assert spa.status_code == 503
+    assert spa.json()["error"]["code"] == "spa_not_built"
+
+
+async def test_cors_preflight_admits_configured_origins_only(gateway: RunningGateway) -> None:
+    preflight = {"Access-Control-Request-Method": "PATCH"}
+    async with gateway.client() as client:
+        allowed = await client.options(
+            "/api/orders", headers={**preflight, "Origin": "http://localhost:5173"}
+        )
+        refused = await client.options(
+            "/api/orders", headers={**preflight, "Origin": "https://evil.example"}
+        )
+
+    assert allowed.headers["Access-Control-Allow-Origin"] == "http://localhost:5173"
+    assert "access-control-allow-origin" not in refused.headers
+
+
+async def test_over_the_per_ip_limit_is_429_with_retry_after(gateway: RunningGateway) -> None:
+    async with gateway.client() as client:
+        answers = [(await client.get("/api/orders")) for _ in range(RATE_LIMIT_PER_MIN + 1)]
+
+    assert [r.status_code for r in answers[:-1]] == [401] * RATE_LIMIT_PER_MIN
+    limited = answers[-1]
+    assert limited.status_code == 429
+    assert limited.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert limited.headers["X-RateLimit-Limit"] == str(RATE_LIMIT_PER_MIN)
+    assert limited.headers["X-RateLimit-Remaining"] == "0"
+
+
+async def test_over_the_per_user_limit_is_429_from_any_address(gateway: RunningGateway) -> None:
+    user = f"busy-{uuid.uuid4().hex[:6]}"
+    statuses = []
+    for _ in range(RATE_LIMIT_PER_MIN + 1):
+        async with gateway.client() as client:  # a new address each time
+            response = await client.get("/api/auth/me", headers=gateway.bearer("viewer", user))
+            statuses.append(response.status_code)
+
+    assert statuses[:-1] == [200] * RATE_LIMIT_PER_MIN
+    assert statuses[-1] == 429
+
+
+async def test_order_reads_are_cached_until_a_patch_changes_an_order(
+    gateway: RunningGateway,
+) -> None:
+    admin = gateway.bearer("admin")
+    async with gateway.client() as client:
+        first = await client.get("/api/orders/o1", headers=admin)
+        second = await client.get("/api/orders/o1", headers=admin)
+        reads = gateway.orders.reads
+        patched = await client.patch(
+            "/api/orders/o1/status", json={"status": "CONFIRMED"}, headers=admin
+        )
+        after = await client.get("/api/orders/o1", headers=admin)
+
+    assert (first.headers["X-Cache"], second.headers["X-Cache"]) == ("MISS", "HIT")
+    assert second.json() == first.json()
+    assert patched.status_code == 200
+    assert after.headers["X-Cache"] == "MISS"
+    assert after.json()["order"]["status"] == "CONFIRMED"
+    assert gateway.orders.reads == reads + 1
+
+
+async def test_different_queries_and_errors_are_not_mixed_up_in_the_cache(
+    gateway: RunningGateway,
+) -> None:
+    viewer = gateway.bearer("viewer")
+    async with gateway.client() as client:
+        await client.get("/api/orders?status=PLACED&page=1", headers=viewer)
+        reordered = await client.get("/api/orders?page=1&status=PLACED", headers=viewer)
+        other = await client.get("/api/orders?page=2&status=PLACED", headers=viewer)
+        missing = [await client.get("/api/orders/nope", headers=viewer) for _ in range(2)]
+
+    assert reordered.headers["X-Cache"] == "HIT"
+    assert other.headers["X-Cache"] == "MISS"
+    assert [m.status_code for m in missing] == [404, 404]
+    assert [m.headers["X-Cache"] for m in missing] == ["MISS", "MISS"]
+    assert missing[0].json()["error"]["code"] == "order_not_found"
+
+
+async def test_a_service_that_is_down_answers_503_fast_and_others_keep_working(
+    gateway: RunningGateway,
+) -> None:
+    viewer = gateway.bearer("viewer")
+    async with gateway.client() as client:
+        started = time.monotonic()
+        down = [await client.get("/api/channels", headers=viewer) for _ in range(5)]
+        elapsed = time.monotonic() - started
+        orders = await client.get("/api/orders/stats", headers=viewer)
+
+    assert [r.status_code for r in down] == [503] * 5
+    assert down[0].json()["error"]["code"] == "service_unavailable"
+    assert "Retry-After" in down[-1].headers  # the breaker is open: no more waiting at all
+    assert elapsed < 3
+    assert orders.status_code == 200
+
+
+async def _publish_status_change(gateway: RunningGateway, order_id: str) -> None:
+    event = OrderStatusChanged(
+        order_id=order_id,
+        channel=Channel.WEBSITE,
+        external_id="ext-1",
+        previous_status=OrderStatus.PLACED,
+        status=OrderStatus.CONFIRMED,
+        changed_by=None,
+        source=StatusSource.CHANNEL,
+        changed_at=datetime.now(UTC),
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=gateway.settings.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            gateway.topics.order_events, event.model_dump_json().encode(), key=order_id.encode()
+        )
+    finally:
+        await producer.stop()
+
+
+async def test_an_order_event_invalidates_cached_reads(gateway: RunningGateway) -> None:
+    viewer = gateway.bearer("viewer")
+    async with gateway.client() as client:
+        await client.get("/api/orders/stats", headers=viewer)
+        assert (await client.get("/api/orders/stats", headers=viewer)).headers["X-Cache"] == "HIT"
+
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            # The gateway's consumer starts at the latest offset once it has joined its group.
+            await _publish_status_change(gateway, "o1")
+            await asyncio.sleep(0.5)
+            response = await client.get("/api/orders/stats", headers=viewer)
+            if response.headers["X-Cache"] == "MISS":
+                break
+
+    assert response.headers["X-Cache"] == "MISS"
+
+
+async def test_events_stream_delivers_order_events_with_heartbeats(
+    gateway: RunningGateway,
+) -> None:
+    token = gateway.tokens.mint("viewer")
+    received: list[dict[str, str]] = []
+    saw_heartbeat = False
+
+    async def read_stream(lines) -> None:  # type: ignore[no-untyped-def]
+        nonlocal saw_heartbeat
+        event: dict[str, str] = {}
+        async for line in lines:
+            if line.startswith(":") and "ping" in line:
+                saw_heartbeat = True
+            elif line == "" and event:
+                received.append(event)
+                event = {}
+                if saw_heartbeat:
+                    return
+            elif ":" in line and not line.startswith(":"):
+                name, _, value = line.partition(":")
+                event[name] = value.strip()
+
+    async with (
+        gateway.client() as client,
+        client.stream("GET", f"/api/events?access_token={token}") as stream,
+    ):
+        assert stream.status_code == 200
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        reader = asyncio.create_task(read_stream(stream.aiter_lines()))
+        deadline = time.monotonic() + 30
+        while not reader.done() and time.monotonic() < deadline:
+            await _publish_status_change(gateway, f"sse-{uuid.uuid4().hex[:6]}")
+            await asyncio.wait([reader], timeout=1)
+        reader.cancel()
+
+    events = [e for e in received if e.get("event")]
+    assert events, "no order event arrived on the stream"
+    assert events[0]["event"] == "order.status_changed"
+    data = json.loads(events[0]["data"])
+    assert data["eventId"] == events[0]["id"]
+    assert data["orderId"].startswith("sse-")
+    assert saw_heartbeat
+
+
+async def test_the_events_stream_needs_a_valid_token(gateway: RunningGateway) -> None:
+    async with gateway.client() as client:
+        missing = await client.get("/api/events")
+        forged = await client.get("/api/events?access_token=forged")
+
+    assert (missing.status_code, forged.status_code) == (401, 401)
+
+
+async def test_health_and_openapi_survive_a_service_being_down(gateway: RunningGateway) -> None:
+    async with gateway.client() as client:
+        ready = await client.get("/readyz")
+        health = await client.get("/api/health", headers=gateway.bearer("viewer"))
+        document = (await client.get("/openapi.json")).json()
+
+    assert ready.status_code == 200
+    assert health.json()["status"] == "degraded"
+    assert health.json()["services"]["ingest"]["status"] == "down"
+    assert health.json()["services"]["orders"]["status"] == "ok"
+    assert "/api/orders/{order_id}/status" in document["paths"]
+    assert "/api/auth/login" in document["paths"]
+    assert "/api/events" in document["paths"]
+    assert "/api/channels" not in document["paths"]

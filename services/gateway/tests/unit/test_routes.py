@@ -1,0 +1,69 @@
+import pytest
+
+from gateway.routes import Access, RouteMatch, Upstream, resolve
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(
+    ("method", "api_path", "upstream", "path", "access"),
+    [
+        ("POST", "/auth/login", Upstream.AUTH, "/auth/login", Access.PUBLIC),
+        ("POST", "/auth/refresh", Upstream.AUTH, "/auth/refresh", Access.PUBLIC),
+        ("POST", "/auth/logout", Upstream.AUTH, "/auth/logout", Access.SIGNED_IN),
+        ("GET", "/auth/me", Upstream.AUTH, "/auth/me", Access.SIGNED_IN),
+        ("GET", "/users", Upstream.AUTH, "/users", Access.ADMIN),
+        ("POST", "/users", Upstream.AUTH, "/users", Access.ADMIN),
+        ("PATCH", "/users/u1", Upstream.AUTH, "/users/u1", Access.ADMIN),
+        ("GET", "/orders", Upstream.ORDERS, "/orders", Access.SIGNED_IN),
+        ("GET", "/orders/stats", Upstream.ORDERS, "/orders/stats", Access.SIGNED_IN),
+        ("GET", "/orders/o1", Upstream.ORDERS, "/orders/o1", Access.SIGNED_IN),
+        ("PATCH", "/orders/o1/status", Upstream.ORDERS, "/orders/o1/status", Access.ADMIN),
+        ("GET", "/channels", Upstream.INGEST, "/channels", Access.SIGNED_IN),
+    ],
+)
+def test_each_contract_route_reaches_its_service_with_its_access_level(
+    method: str, api_path: str, upstream: Upstream, path: str, access: Access
+) -> None:
+    route = resolve(method, api_path)
+
+    assert route is not None
+    assert (route.upstream, route.path, route.access) == (upstream, path, access)
+
+
+@pytest.mark.parametrize(
+    "api_path",
+    ["", "/", "/nothing", "/auth", "/channels/website", "/orders/../users", "/orders//x", "/./me"],
+)
+def test_paths_no_service_answers_are_not_routed(api_path: str) -> None:
+    assert resolve("GET", api_path) is None
+
+
+def _route(method: str, api_path: str) -> RouteMatch:
+    route = resolve(method, api_path)
+    assert route is not None
+    return route
+
+
+def test_only_order_list_detail_and_stats_reads_are_cached() -> None:
+    for api_path in ("/orders", "/orders/o1", "/orders/stats"):
+        assert _route("GET", api_path).cacheable
+    assert not _route("GET", "/orders/o1/history").cacheable
+    assert not _route("HEAD", "/orders").cacheable
+    assert not _route("GET", "/channels").cacheable
+    assert not _route("GET", "/auth/me").cacheable
+
+
+def test_every_order_write_needs_an_admin_and_invalidates_the_cache() -> None:
+    for method in ("PATCH", "POST", "PUT", "DELETE"):
+        route = _route(method, "/orders/o1/status")
+        assert route.access is Access.ADMIN
+        assert route.changes_orders
+    assert not _route("GET", "/orders/o1").changes_orders
+
+
+def test_path_segments_are_percent_encoded_for_the_service() -> None:
+    route = resolve("GET", "/orders/a b?c#d")
+
+    assert route is not None
+    assert route.path == "/orders/a%20b%3Fc%23d"
