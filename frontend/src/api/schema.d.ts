@@ -4,6 +4,54 @@
  */
 
 export interface paths {
+    "/api/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Order events (Server-Sent Events)
+         * @description One event per order created or changed, as it happens (no replay: refetch after connecting).
+         *
+         *     Each event has `event: order.created` or `event: order.status_changed`, `id:` the event id, and
+         *     `data:` the order event as JSON (the `orders.events.v1` schema). Comment lines (`: ping`) keep
+         *     the connection alive.
+         *
+         *     A browser's `EventSource` cannot send headers, so this route (and only this one) also accepts the
+         *     access token as the `access_token` query parameter. Prefer the `Authorization` header where the
+         *     client can send it.
+         */
+        get: operations["order_events_api_events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Health of the services behind the gateway
+         * @description Informational: a service being down never makes the gateway itself unready.
+         */
+        get: operations["api_health_api_health_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -13,6 +61,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Login
+         * @description Signs in with email and password; 429 with Retry-After after repeated failures.
+         */
         post: operations["login"];
         delete?: never;
         options?: never;
@@ -29,6 +81,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Refresh
+         * @description Swaps a refresh token for a new pair; a reused token revokes its whole family.
+         */
         post: operations["refresh"];
         delete?: never;
         options?: never;
@@ -45,6 +101,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Logout
+         * @description Ends the session: that refresh token (and its family) no longer works.
+         */
         post: operations["logout"];
         delete?: never;
         options?: never;
@@ -59,6 +119,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Me */
         get: operations["me"];
         put?: never;
         post?: never;
@@ -75,8 +136,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** List Users */
         get: operations["listUsers"];
         put?: never;
+        /** Create User */
         post: operations["createUser"];
         delete?: never;
         options?: never;
@@ -84,7 +147,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/users/{id}": {
+    "/api/users/{user_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -97,7 +160,28 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
+        /**
+         * Update User
+         * @description Changes email, password, role or active; admins cannot demote or deactivate themselves.
+         */
         patch: operations["updateUser"];
+        trace?: never;
+    };
+    "/api/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Each channel's polling health and ingested count */
+        get: operations["channel_statuses_channels_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/orders": {
@@ -107,7 +191,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["listOrders"];
+        /**
+         * List Orders
+         * @description Orders matching every given filter, one page at a time, in a stable order.
+         */
+        get: operations["list_orders_orders_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -123,7 +211,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["orderStats"];
+        /**
+         * Order Stats
+         * @description Counts by channel and by status, revenue by channel and currency.
+         */
+        get: operations["order_stats_orders_stats_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -132,14 +224,15 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/orders/{id}": {
+    "/api/orders/{order_id}": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        get: operations["getOrder"];
+        /** Get Order */
+        get: operations["get_order_orders__order_id__get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -148,7 +241,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/orders/{id}/status": {
+    "/api/orders/{order_id}/status": {
         parameters: {
             query?: never;
             header?: never;
@@ -161,187 +254,357 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch: operations["changeOrderStatus"];
-        trace?: never;
-    };
-    "/api/channels": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: operations["listChannels"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/events": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: operations["orderEvents"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
+        /**
+         * Change Order Status
+         * @description Moves the order one allowed step, recording who did it and why.
+         */
+        patch: operations["change_order_status_orders__order_id__status_patch"];
         trace?: never;
     };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @enum {string} */
-        Channel: "website" | "amazon" | "blinkit";
-        /** @enum {string} */
-        OrderStatus: "PLACED" | "CONFIRMED" | "SHIPPED" | "DELIVERED" | "CANCELLED";
-        /** @enum {string} */
-        Role: "admin" | "viewer";
-        ErrorResponse: {
-            error: {
-                code: string;
-                message: string;
-                requestId: string;
+        /**
+         * ApiError
+         * @description Every error the API answers, from the gateway or any service behind it.
+         */
+        ApiError: {
+            error: components["schemas"]["ApiErrorDetail"];
+        };
+        /** ApiErrorDetail */
+        ApiErrorDetail: {
+            /**
+             * Code
+             * @example order_not_found
+             */
+            code: string;
+            /** Message */
+            message: string;
+            /** Requestid */
+            requestId: string | null;
+            /** Details */
+            details?: unknown;
+        };
+        /**
+         * ApiHealth
+         * @description The gateway's view of the services behind it (informational: never makes it unready).
+         */
+        ApiHealth: {
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "degraded";
+            /** Services */
+            services: {
+                [key: string]: components["schemas"]["UpstreamHealth"];
             };
         };
-        User: {
-            id: string;
-            email: string;
-            role: components["schemas"]["Role"];
+        /** HTTPValidationError */
+        HTTPValidationError: {
+            /** Detail */
+            detail?: components["schemas"]["ValidationError"][];
         };
+        /** UpstreamHealth */
+        UpstreamHealth: {
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "down";
+            /**
+             * Circuit
+             * @enum {string}
+             */
+            circuit: "closed" | "open" | "half_open";
+            /** Detail */
+            detail?: string | null;
+        };
+        /** ValidationError */
+        ValidationError: {
+            /** Location */
+            loc: (string | number)[];
+            /** Message */
+            msg: string;
+            /** Error Type */
+            type: string;
+            /** Input */
+            input?: unknown;
+            /** Context */
+            ctx?: Record<string, never>;
+        };
+        /** LoginRequest */
         LoginRequest: {
+            /** Email */
             email: string;
+            /** Password */
             password: string;
         };
+        /** LoginResponse */
         LoginResponse: {
+            /** Accesstoken */
             accessToken: string;
+            /** Refreshtoken */
             refreshToken: string;
-            /** @enum {string} */
+            /**
+             * Tokentype
+             * @default Bearer
+             * @constant
+             */
             tokenType: "Bearer";
-            /** @description seconds until the access token expires */
+            /** Expiresin */
             expiresIn: number;
-            user: components["schemas"]["User"];
+            user: components["schemas"]["UserSummary"];
         };
-        RefreshRequest: {
-            refreshToken: string;
-        };
-        RefreshResponse: {
-            accessToken: string;
-            refreshToken: string;
-        };
-        LogoutRequest: {
-            refreshToken: string;
-        };
+        /** MeResponse */
         MeResponse: {
-            user: components["schemas"]["User"];
+            user: components["schemas"]["UserSummary"];
         };
+        /** RefreshRequest */
+        RefreshRequest: {
+            /** Refreshtoken */
+            refreshToken: string;
+        };
+        /** RefreshResponse */
+        RefreshResponse: {
+            /** Accesstoken */
+            accessToken: string;
+            /** Refreshtoken */
+            refreshToken: string;
+        };
+        /**
+         * Role
+         * @enum {string}
+         */
+        Role: "admin" | "viewer";
+        /** UserCreate */
         UserCreate: {
+            /** Email */
             email: string;
+            /** Password */
             password: string;
             role: components["schemas"]["Role"];
         };
-        UserUpdate: {
-            password?: string;
-            role?: components["schemas"]["Role"];
+        /** UserEnvelope */
+        UserEnvelope: {
+            user: components["schemas"]["UserRead"];
         };
+        /** UserList */
         UserList: {
-            users: components["schemas"]["User"][];
+            /** Users */
+            users: components["schemas"]["UserRead"][];
         };
-        UserResponse: {
-            user: components["schemas"]["User"];
+        /** UserRead */
+        UserRead: {
+            /** Id */
+            id: string;
+            /** Email */
+            email: string;
+            role: components["schemas"]["Role"];
+            /** Active */
+            active: boolean;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /**
+             * Updatedat
+             * Format: date-time
+             */
+            updatedAt: string;
         };
+        /** UserSummary */
+        UserSummary: {
+            /** Id */
+            id: string;
+            /** Email */
+            email: string;
+            role: components["schemas"]["Role"];
+        };
+        /** UserUpdate */
+        UserUpdate: {
+            /** Email */
+            email?: string | null;
+            /** Password */
+            password?: string | null;
+            role?: components["schemas"]["Role"] | null;
+            /** Active */
+            active?: boolean | null;
+        };
+        /**
+         * Channel
+         * @enum {string}
+         */
+        Channel: "website" | "amazon" | "blinkit";
+        /**
+         * ChannelStatus
+         * @description One row of ``GET /channels`` (``GET /api/channels`` through the gateway).
+         */
+        ChannelStatus: {
+            channel: components["schemas"]["Channel"];
+            /** @default closed */
+            circuit: components["schemas"]["CircuitState"];
+            /** Lastsuccessat */
+            lastSuccessAt?: string | null;
+            /** Lasterrorat */
+            lastErrorAt?: string | null;
+            /** Lasterror */
+            lastError?: string | null;
+            /**
+             * Ordersingested
+             * @default 0
+             */
+            ordersIngested: number;
+        };
+        /**
+         * CircuitState
+         * @enum {string}
+         */
+        CircuitState: "closed" | "open" | "half_open";
+        /** ChannelRevenue */
+        ChannelRevenue: {
+            channel: components["schemas"]["Channel"];
+            /** Currency */
+            currency: string;
+            /** Amount */
+            amount: number;
+        };
+        /** Customer */
         Customer: {
+            /** Name */
             name: string;
+            /** Phone */
             phone: string;
-            email: string | null;
+            /** Email */
+            email?: string | null;
         };
+        /** OrderEnvelope */
+        OrderEnvelope: {
+            order: components["schemas"]["OrderRead"];
+        };
+        /** OrderItem */
         OrderItem: {
+            /** Sku */
             sku: string;
+            /** Name */
             name: string;
+            /** Qty */
             qty: number;
+            /** Price */
             price: number;
         };
-        StatusHistoryEntry: {
-            status: components["schemas"]["OrderStatus"];
-            /** Format: date-time */
-            changedAt: string;
-            changedBy: string | null;
-            /** @enum {string} */
-            source: "channel" | "admin";
-            note: string | null;
+        /** OrderPage */
+        OrderPage: {
+            /** Orders */
+            orders: components["schemas"]["OrderRead"][];
+            pagination: components["schemas"]["Pagination"];
         };
-        Order: {
+        /**
+         * OrderRead
+         * @description An order as the API serves it: exactly the canonical order.
+         */
+        OrderRead: {
+            /** Id */
             id: string;
+            /** Externalid */
             externalId: string;
             channel: components["schemas"]["Channel"];
             customer: components["schemas"]["Customer"];
+            /** Items */
             items: components["schemas"]["OrderItem"][];
+            /** Total */
             total: number;
+            /** Currency */
             currency: string;
             status: components["schemas"]["OrderStatus"];
+            /** Statushistory */
             statusHistory: components["schemas"]["StatusHistoryEntry"][];
-            /** Format: date-time */
+            /**
+             * Placedat
+             * Format: date-time
+             */
             placedAt: string;
-            /** Format: date-time */
+            /**
+             * Createdat
+             * Format: date-time
+             */
             createdAt: string;
-            /** Format: date-time */
+            /**
+             * Updatedat
+             * Format: date-time
+             */
             updatedAt: string;
         };
-        Pagination: {
-            page: number;
-            limit: number;
-            total: number;
-            totalPages: number;
-        };
-        OrderPage: {
-            orders: components["schemas"]["Order"][];
-            pagination: components["schemas"]["Pagination"];
-        };
-        OrderResponse: {
-            order: components["schemas"]["Order"];
-        };
-        OrderStatusChange: {
-            status: components["schemas"]["OrderStatus"];
-            note?: string | null;
-        };
-        ChannelRevenue: {
-            channel: components["schemas"]["Channel"];
-            currency: string;
-            amount: number;
-        };
-        /** @description The dashboard numbers; revenue leaves out cancelled orders and is per currency. */
+        /**
+         * OrderStats
+         * @description The dashboard's numbers. Revenue leaves out cancelled orders and is per currency, since
+         *     amounts in different currencies cannot be added.
+         */
         OrderStats: {
-            /** @description order count per channel */
+            /** Totalorders */
+            totalOrders: number;
+            /** Bychannel */
             byChannel: {
                 [key: string]: number;
             };
-            /** @description order count per status */
+            /** Bystatus */
             byStatus: {
                 [key: string]: number;
             };
-            /** @description revenue by channel and currency */
+            /** Revenue */
             revenue: components["schemas"]["ChannelRevenue"][];
-            /** @description all orders */
-            totalOrders: number;
         };
-        ChannelState: {
-            channel: components["schemas"]["Channel"];
-            /** @enum {string} */
-            circuit: "closed" | "open" | "half_open";
-            lastSuccessAt: string | null;
-            lastErrorAt: string | null;
-            lastError: string | null;
-            ordersIngested: number;
+        /**
+         * OrderStatus
+         * @enum {string}
+         */
+        OrderStatus: "PLACED" | "CONFIRMED" | "SHIPPED" | "DELIVERED" | "CANCELLED";
+        /**
+         * OrderStatusChange
+         * @description An admin's status move. An unknown status is a 422 before anything is read.
+         */
+        OrderStatusChange: {
+            status: components["schemas"]["OrderStatus"];
+            /** Note */
+            note?: string | null;
         };
+        /** Pagination */
+        Pagination: {
+            /** Page */
+            page: number;
+            /** Limit */
+            limit: number;
+            /** Total */
+            total: number;
+            /** Totalpages */
+            totalPages: number;
+        };
+        /**
+         * SortField
+         * @enum {string}
+         */
+        SortField: "placedAt" | "total" | "status" | "channel" | "updatedAt";
+        /** StatusHistoryEntry */
+        StatusHistoryEntry: {
+            status: components["schemas"]["OrderStatus"];
+            /**
+             * Changedat
+             * Format: date-time
+             */
+            changedAt: string;
+            /** Changedby */
+            changedBy?: string | null;
+            source: components["schemas"]["StatusSource"];
+            /** Note */
+            note?: string | null;
+        };
+        /**
+         * StatusSource
+         * @enum {string}
+         */
+        StatusSource: "channel" | "admin";
     };
     responses: never;
     parameters: never;
@@ -351,6 +614,94 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    order_events_api_events_get: {
+        parameters: {
+            query?: {
+                /** @description The access token, for clients that cannot send headers */
+                access_token?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    api_health_api_health_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiHealth"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
     login: {
         parameters: {
             query?: never;
@@ -364,7 +715,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description signed in */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -373,22 +724,31 @@ export interface operations {
                     "application/json": components["schemas"]["LoginResponse"];
                 };
             };
-            /** @description invalid_credentials */
-            401: {
+            /** @description Invalid request: the fields are named in details */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description too many attempts */
+            /** @description Rate limited: retry after the Retry-After header's seconds */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -406,7 +766,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description new token pair */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -415,13 +775,31 @@ export interface operations {
                     "application/json": components["schemas"]["RefreshResponse"];
                 };
             };
-            /** @description invalid or reused refresh token */
-            401: {
+            /** @description Invalid request: the fields are named in details */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -435,24 +813,51 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["LogoutRequest"];
+                "application/json": components["schemas"]["RefreshRequest"];
             };
         };
         responses: {
-            /** @description signed out */
+            /** @description Successful Response */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description not signed in */
+            /** @description Not signed in, or the access token is not valid */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Invalid request: the fields are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -466,7 +871,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description the signed-in user */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -475,13 +880,31 @@ export interface operations {
                     "application/json": components["schemas"]["MeResponse"];
                 };
             };
-            /** @description not signed in */
+            /** @description Not signed in, or the access token is not valid */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -495,7 +918,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description users */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -504,13 +927,40 @@ export interface operations {
                     "application/json": components["schemas"]["UserList"];
                 };
             };
-            /** @description admin only */
+            /** @description Not signed in, or the access token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Signed in without the role this needs */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -528,31 +978,58 @@ export interface operations {
             };
         };
         responses: {
-            /** @description created */
+            /** @description Successful Response */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UserResponse"];
+                    "application/json": components["schemas"]["UserEnvelope"];
                 };
             };
-            /** @description admin only */
+            /** @description Not signed in, or the access token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Signed in without the role this needs */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description email taken */
-            409: {
+            /** @description Invalid request: the fields are named in details */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
@@ -562,7 +1039,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                user_id: string;
             };
             cookie?: never;
         };
@@ -572,51 +1049,120 @@ export interface operations {
             };
         };
         responses: {
-            /** @description updated */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UserResponse"];
+                    "application/json": components["schemas"]["UserEnvelope"];
                 };
             };
-            /** @description admin only */
+            /** @description Not signed in, or the access token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Signed in without the role this needs */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description user_not_found */
-            404: {
+            /** @description Invalid request: the fields are named in details */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
     };
-    listOrders: {
+    channel_statuses_channels_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelStatus"][];
+                };
+            };
+            /** @description Not signed in, or the access token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    list_orders_orders_get: {
         parameters: {
             query?: {
                 page?: number;
                 limit?: number;
-                /** @description may repeat */
                 channel?: components["schemas"]["Channel"][];
-                /** @description may repeat */
                 status?: components["schemas"]["OrderStatus"][];
-                /** @description literal text matched against order id, external id, customer name, phone, email */
-                search?: string;
-                /** @description placedAt lower bound (ISO 8601) */
-                from?: string;
-                /** @description placedAt upper bound (ISO 8601) */
-                to?: string;
-                sortBy?: "placedAt" | "total" | "status" | "channel" | "updatedAt";
+                search?: string | null;
+                from?: string | null;
+                to?: string | null;
+                sortBy?: components["schemas"]["SortField"];
                 sortOrder?: "asc" | "desc";
             };
             header?: never;
@@ -625,7 +1171,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description a page of orders */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -634,27 +1180,43 @@ export interface operations {
                     "application/json": components["schemas"]["OrderPage"];
                 };
             };
-            /** @description not signed in */
+            /** @description Not signed in, or the access token is not valid */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
+                content?: never;
             };
-            /** @description validation_error */
+            /** @description Invalid request: the fields are named in details */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
     };
-    orderStats: {
+    order_stats_orders_stats_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -663,7 +1225,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description counts and revenue */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -672,54 +1234,102 @@ export interface operations {
                     "application/json": components["schemas"]["OrderStats"];
                 };
             };
-            /** @description not signed in */
+            /** @description Not signed in, or the access token is not valid */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
+                content?: never;
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
     };
-    getOrder: {
+    get_order_orders__order_id__get: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                order_id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description the order */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["OrderResponse"];
+                    "application/json": components["schemas"]["OrderEnvelope"];
                 };
             };
-            /** @description order_not_found */
+            /** @description Not signed in, or the access token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such order (`order_not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
+                content?: never;
+            };
+            /** @description Invalid request: the fields are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };
     };
-    changeOrderStatus: {
+    change_order_status_orders__order_id__status_patch: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                order_id: string;
             };
             cookie?: never;
         };
@@ -729,89 +1339,68 @@ export interface operations {
             };
         };
         responses: {
-            /** @description the order after the status move */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["OrderResponse"];
+                    "application/json": components["schemas"]["OrderEnvelope"];
                 };
             };
-            /** @description admin only */
+            /** @description Not signed in, or the access token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Signed in without the admin role */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
+                content?: never;
             };
-            /** @description order_not_found */
+            /** @description No such order (`order_not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
+                content?: never;
             };
-            /** @description invalid_transition */
+            /** @description The state machine forbids this move (`invalid_transition`) */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
+                content?: never;
             };
-            /** @description validation_error */
+            /** @description Invalid request: the fields are named in details */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
-        };
-    };
-    listChannels: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description each channel's ingest state */
-            200: {
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ChannelState"][];
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
-        };
-    };
-    orderEvents: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Server-Sent Events: one event per order created or changed */
-            200: {
+            /** @description The service behind this route is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": string;
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
         };

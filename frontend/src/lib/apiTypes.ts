@@ -11,7 +11,7 @@ export type User = LoginResponse["user"];
 export type Role = User["role"];
 
 export type OrderPage = Ok<paths["/api/orders"]["get"]>;
-export type Order = Ok<paths["/api/orders/{id}"]["get"]>["order"];
+export type Order = Ok<paths["/api/orders/{order_id}"]["get"]>["order"];
 export type OrderStatus = Order["status"];
 export type Channel = Order["channel"];
 export type StatusHistoryEntry = Order["statusHistory"][number];

@@ -103,6 +103,7 @@ function SearchBox({ value, onCommit }: { value: string; onCommit: (search: stri
       <span className="field-label">Search</span>
       <input
         type="search"
+        maxLength={200}
         placeholder="Order id, external id, customer name, phone or email"
         value={draft}
         onChange={(event) => setDraft(event.target.value)}

@@ -27,7 +27,7 @@ export function useOrder(id: string) {
   return useQuery({
     queryKey: orderKeys.detail(id),
     queryFn: ({ signal }) =>
-      unwrap(api.GET("/api/orders/{id}", { params: { path: { id } }, signal })).then((body) => body.order),
+      unwrap(api.GET("/api/orders/{order_id}", { params: { path: { order_id: id } }, signal })).then((body) => body.order),
   });
 }
 
@@ -51,8 +51,8 @@ export function useMoveStatus(id: string) {
   return useMutation({
     mutationFn: ({ status, note }: StatusMove) =>
       unwrap(
-        api.PATCH("/api/orders/{id}/status", {
-          params: { path: { id } },
+        api.PATCH("/api/orders/{order_id}/status", {
+          params: { path: { order_id: id } },
           body: note ? { status, note } : { status },
         }),
       ).then((body) => body.order),
