@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections import Counter
+
+import httpx
+import pytest
+
+from orderhub_common.context import CORRELATION_ID_HEADER
+from orderhub_common.events import Channel, OrderIngested, OrderStatus
+from orderhub_common.kafka import topics_from
+
+from .conftest import PollerKit, create_orders, read_topic
+
+pytestmark = pytest.mark.integration
+
+
+async def published(kit: PollerKit) -> list[OrderIngested]:
+    records = await read_topic(
+        kit.settings.kafka_bootstrap_servers, topics_from(kit.settings).ingested
+    )
+    events = []
+    for record in records:
+        raw = json.loads(record.value)
+        assert raw["eventType"] == "order.ingested"
+        assert raw["schemaVersion"] == 1
+        assert {"eventId", "occurredAt", "correlationId"} <= set(raw)
+        assert {"externalId", "placedAt", "updatedAt"} <= set(raw["order"]), "camelCase JSON"
+        event = OrderIngested.model_validate_json(record.value)
+        assert record.key == f"{event.order.channel}:{event.order.external_id}".encode()
+        headers = dict(record.headers)
+        assert headers[CORRELATION_ID_HEADER].decode() == event.correlation_id
+        events.append(event)
+    return events
+
+
+async def poll(kit: PollerKit, channel: Channel, owner: str = "replica-a") -> int:
+    """One poll by the lease holder, as the worker loop does it."""
+    poller = kit.poller(channel, owner)
+    assert await poller.lease.hold()
+    return await poller.poll()
+
+
+async def test_a_poll_publishes_every_order_once_keyed_by_channel_and_external_id(
+    kit: PollerKit, channels: httpx.AsyncClient
+) -> None:
+    created = {channel: await create_orders(channels, channel, 6) for channel in Channel}
+    for channel in Channel:
+        assert await poll(kit, channel) == 6, "POLL_PAGE_SIZE 4: two pages, one poll"
+
+    events = await published(kit)
+    keys = Counter(f"{e.order.channel}:{e.order.external_id}" for e in events)
+    expected = {f"{channel}:{i}" for channel, ids in created.items() for i in ids}
+    assert set(keys) == expected
+    assert set(keys.values()) == {1}
+    assert {e.order.status for e in events} == {OrderStatus.PLACED}
+
+    for channel in Channel:
+        assert await poll(kit, channel) == 0, "nothing new, nothing republished"
+    assert len(await published(kit)) == len(expected)
+
+
+async def test_a_status_moved_at_the_channel_is_published_again(
+    kit: PollerKit, channels: httpx.AsyncClient
+) -> None:
+    [order_id, _] = await create_orders(channels, Channel.AMAZON, 2)
+    await poll(kit, Channel.AMAZON)
+    move = {"status": "DELIVERED"}
+    await channels.post(f"/_control/amazon/orders/{order_id}/status", json=move)
+
+    assert await poll(kit, Channel.AMAZON) == 1
+    latest = (await published(kit))[-1].order
+    assert (latest.external_id, latest.status) == (order_id, OrderStatus.DELIVERED)
+
+
+async def test_the_cursor_survives_a_restart(kit: PollerKit, channels: httpx.AsyncClient) -> None:
+    await create_orders(channels, Channel.BLINKIT, 9)
+    first = kit.poller(Channel.BLINKIT, owner="before-restart")
+    assert await first.lease.hold()
+    await first.poll()
+    await first.lease.release()  # a graceful stop; a crash would wait for the lease TTL
+
+    later = await create_orders(channels, Channel.BLINKIT, 2)
+    restarted = kit.poller(Channel.BLINKIT, owner="after-restart")
+    assert await restarted.lease.hold()
+    assert await restarted.poll() == 2
+
+    events = await published(kit)
+    assert len(events) == 11
+    assert [e.order.external_id for e in events[-2:]] == later
+
+
+async def test_a_poller_that_lost_its_lease_does_not_move_the_cursor(
+    kit: PollerKit, channels: httpx.AsyncClient
+) -> None:
+    await create_orders(channels, Channel.WEBSITE, 3)
+    holder = kit.poller(Channel.WEBSITE, owner="holder")
+    intruder = kit.poller(Channel.WEBSITE, owner="intruder")
+    assert await holder.lease.hold()
+    assert not await intruder.lease.hold()
+
+    await intruder.poll()  # as if its lease had expired mid-poll
+    assert (await kit.state.load_cursor(Channel.WEBSITE)).updated_since is None
+    await holder.poll()
+    assert (await kit.state.load_cursor(Channel.WEBSITE)).updated_since is not None
+
+
+async def test_with_two_replicas_only_one_polls_and_the_other_takes_over(
+    kit: PollerKit, channels: httpx.AsyncClient
+) -> None:
+    first = kit.poller(Channel.BLINKIT, owner="replica-1")
+    second = kit.poller(Channel.BLINKIT, owner="replica-2")
+    first_task = asyncio.create_task(first.run())
+    await asyncio.sleep(0.3)  # let the first replica take the lease
+    second_task = asyncio.create_task(second.run())
+    try:
+        created = await create_orders(channels, Channel.BLINKIT, 5)
+        await wait_for_published(kit, len(created))
+        holder = await kit.state.redis.get(first.lease.key)
+        assert holder == "replica-1"
+
+        first_task.cancel()  # a graceful stop releases the lease
+        with contextlib.suppress(asyncio.CancelledError):
+            await first_task
+        created += await create_orders(channels, Channel.BLINKIT, 3)
+        await wait_for_published(kit, len(created))
+        assert await kit.state.redis.get(second.lease.key) == "replica-2"
+    finally:
+        second_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await second_task
+
+    keys = Counter(e.order.external_id for e in await published(kit))
+    assert set(keys) == set(created)
+    assert set(keys.values()) == {1}, "never polled by both replicas"
+
+
+async def wait_for_published(kit: PollerKit, count: int, timeout_s: float = 15) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while len(await published(kit)) < count:
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"fewer than {count} orders were published in time")
+        await asyncio.sleep(0.2)
