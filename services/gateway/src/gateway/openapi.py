@@ -65,6 +65,10 @@ def merge_documents(own: Document, parts: Mapping[Upstream, Document]) -> Docume
                 merged["paths"].setdefault(f"/api{path}", {})[method] = operation
     if tags:
         merged["tags"] = list(tags.values())
+    for item in merged["paths"].values():
+        for method, operation in item.items():
+            if method in _HTTP_METHODS:
+                _document_error_bodies(operation)
     _drop_unreferenced(merged, _VALIDATION_SCHEMAS)
     return merged
 
@@ -97,9 +101,19 @@ def _document_edge_answers(operation: Document, method: str, path: str) -> None:
         codes.append("403")
     for code in codes:
         responses.setdefault(code, _error_response(_EDGE_ERRORS[code]))
-    # Services answer validation errors in the contract's error shape, not FastAPI's default.
-    if "422" in responses and _refers_to(responses["422"], _VALIDATION_SCHEMAS[0]):
-        responses["422"] = _error_response("Invalid request: the fields are named in details")
+
+
+def _document_error_bodies(operation: Document) -> None:
+    """Every error answer has the contract's body, whoever produced it."""
+    for code, response in operation.get("responses", {}).items():
+        if not code.isdigit() or int(code) < 400:
+            continue
+        # FastAPI documents its own validation body; every service answers in the contract's.
+        if "content" not in response or _refers_to(response, _VALIDATION_SCHEMAS[0]):
+            description = response.get("description") or _EDGE_ERRORS.get(code, "Error")
+            if code == "422" and description == "Validation Error":
+                description = "Invalid request: the fields at fault are named in details"
+            operation["responses"][code] = _error_response(description)
 
 
 def _error_response(description: str) -> Document:

@@ -7,13 +7,6 @@ from gateway.routes import Upstream
 
 pytestmark = pytest.mark.unit
 
-OWN: dict[str, Any] = {
-    "openapi": "3.1.0",
-    "info": {"title": "Order Hub API", "version": "1.0.0"},
-    "paths": {"/api/events": {"get": {"operationId": "order_events", "responses": {}}}},
-    "components": {"schemas": {"ApiError": {"type": "object"}}},
-}
-
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -21,6 +14,21 @@ def _ref(name: str) -> dict[str, str]:
 
 def _json_response(schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": "ok", "content": {"application/json": {"schema": schema}}}
+
+
+OWN: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "Order Hub API", "version": "1.0.0"},
+    "paths": {
+        "/api/events": {
+            "get": {
+                "operationId": "order_events",
+                "responses": {"422": _json_response(_ref("HTTPValidationError"))},
+            }
+        }
+    },
+    "components": {"schemas": {"ApiError": {"type": "object"}}},
+}
 
 
 ORDERS: dict[str, Any] = {
@@ -31,7 +39,10 @@ ORDERS: dict[str, Any] = {
         "/orders/{order_id}/status": {
             "patch": {
                 "operationId": "change_status",
-                "responses": {"422": _json_response(_ref("HTTPValidationError"))},
+                "responses": {
+                    "409": {"description": "Not an allowed move (`invalid_transition`)"},
+                    "422": _json_response(_ref("HTTPValidationError")),
+                },
             }
         },
         "/healthz": {"get": {"operationId": "healthz", "responses": {}}},
@@ -99,12 +110,15 @@ def test_signed_in_routes_need_the_bearer_token_and_public_ones_do_not(
     assert merged["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
 
 
-def test_validation_errors_are_documented_in_the_contract_error_shape(
+def test_every_error_answer_is_documented_in_the_contract_error_shape(
     merged: dict[str, Any],
 ) -> None:
-    status = merged["paths"]["/api/orders/{order_id}/status"]["patch"]
+    status = merged["paths"]["/api/orders/{order_id}/status"]["patch"]["responses"]
+    events = merged["paths"]["/api/events"]["get"]["responses"]
 
-    assert status["responses"]["422"]["content"]["application/json"]["schema"] == _ref("ApiError")
+    for response in (status["409"], status["422"], events["422"]):
+        assert response["content"]["application/json"]["schema"] == _ref("ApiError")
+    assert status["409"]["description"] == "Not an allowed move (`invalid_transition`)"
     assert "HTTPValidationError" not in merged["components"]["schemas"]
 
 
