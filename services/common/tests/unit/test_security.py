@@ -249,6 +249,26 @@ async def test_tokens_in_another_than_the_configured_algorithm_are_refused(
         await verifier.verify(mint(key))
 
 
+async def test_published_keys_of_another_type_or_use_are_never_used(
+    key: OKPKey, clock: FakeClock
+) -> None:
+    async def published() -> Mapping[str, Any]:
+        return {
+            "keys": [
+                {"kty": "oct", "kid": "shared", "k": b64(b"a-shared-secret")},
+                {**signing_key("enc").as_dict(private=False), "kid": "enc", "use": "enc"},
+                key.as_dict(private=False),
+            ]
+        }
+
+    verifier = JwtVerifier(JwtVerifySettings(), jwks_source=published, clock=clock)
+    assert (await verifier.verify(mint(key))).user_id == "user-1"
+
+    for kid in ("shared", "enc"):
+        with pytest.raises(UnauthorizedError, match="unknown key"):
+            await verifier.verify(mint(signing_key(kid)))
+
+
 async def test_the_http_source_reads_the_published_key_set(key: OKPKey) -> None:
     published = {"keys": [key.as_dict(private=False)]}
     transport = httpx.MockTransport(lambda request: httpx.Response(200, json=published))
