@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import socket
 
 import httpx
@@ -19,7 +18,6 @@ from ingest.poller import ChannelPoller, PollSettings
 from ingest.settings import IngestSettings
 from ingest.state import IngestState
 from orderhub_common.app import create_service_app, serve
-from orderhub_common.context import new_id
 from orderhub_common.events import Channel
 from orderhub_common.kafka import create_broker, ensure_topics, topics_from
 from orderhub_common.resources import KafkaResource, RedisResource, Worker
@@ -37,7 +35,7 @@ def create_app(
     publisher = IngestedPublisher(broker, topics_from(settings))
     kafka = KafkaResource(broker, before_start=functools.partial(ensure_topics, settings))
     state = IngestState(redis.client, settings.redis_key_prefix)
-    owner = f"{socket.gethostname()}:{os.getpid()}:{new_id()[:8]}"
+    owner = settings.replica_id or f"{socket.gethostname()}:{settings.port}"
 
     def pollers() -> list[Worker]:
         built = [

@@ -25,6 +25,9 @@ class IngestSettings(ServiceSettings, KafkaSettings, RedisSettings):
         10.0, gt=0, le=3600, validation_alias=env("BREAKER_RECOVERY_S")
     )
     lease_ttl_s: float = Field(10.0, gt=0, le=600, validation_alias=env("POLL_LEASE_TTL_S"))
+    # Who holds a poll lease. A replica restarted in place (same host and port) is the same
+    # replica, so after a crash it resumes at once instead of waiting for its old lease to expire.
+    replica_id: str | None = Field(None, min_length=1, validation_alias=env("INGEST_REPLICA_ID"))
     redis_key_prefix: str = Field(
         "ingest", pattern=r"^[A-Za-z0-9._:-]+$", validation_alias=env("INGEST_REDIS_PREFIX")
     )

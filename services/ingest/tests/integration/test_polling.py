@@ -143,3 +143,28 @@ async def wait_for_published(kit: PollerKit, count: int, timeout_s: float = 15) 
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"fewer than {count} orders were published in time")
         await asyncio.sleep(0.2)
+
+
+async def test_a_crash_before_the_cursor_is_saved_re_reads_only_that_page(
+    kit: PollerKit, channels: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = await create_orders(channels, Channel.WEBSITE, 8)  # two pages of four
+    save_cursor = kit.state.save_cursor
+    saves = 0
+
+    async def crash_on_second_save(*args: object, **kwargs: object) -> bool:
+        nonlocal saves
+        saves += 1
+        if saves == 2:
+            raise ConnectionError("the process died here")
+        return await save_cursor(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(kit.state, "save_cursor", crash_on_second_save)
+    with pytest.raises(ConnectionError):
+        await poll(kit, Channel.WEBSITE)
+    monkeypatch.setattr(kit.state, "save_cursor", save_cursor)
+
+    assert await poll(kit, Channel.WEBSITE) == 4, "only the unsaved page is read again"
+    keys = Counter(e.order.external_id for e in await published(kit))
+    assert set(keys) == set(created)
+    assert sum(keys.values()) == 12
