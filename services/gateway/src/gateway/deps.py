@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
 from gateway.edge import Edge
-from gateway.ratelimit import RateLimitDecision
+from gateway.ratelimit import RATE_LIMIT_STATE, RateLimitDecision
 from gateway.routes import Access
 from orderhub_common.errors import ForbiddenError, TooManyRequestsError
 from orderhub_common.security import Principal, Role, current_principal
@@ -48,21 +48,13 @@ async def limit_user(request: Request, edge: Edge, principal: Principal) -> None
 def _enforce(request: Request, decision: RateLimitDecision | None, message: str) -> None:
     if decision is None:
         return
-    tightest: RateLimitDecision | None = getattr(request.state, "rate_limit", None)
+    tightest: RateLimitDecision | None = getattr(request.state, RATE_LIMIT_STATE, None)
     if tightest is None or decision.remaining < tightest.remaining:
-        request.state.rate_limit = decision
+        setattr(request.state, RATE_LIMIT_STATE, decision)
     if not decision.allowed:
-        error = TooManyRequestsError(
+        raise TooManyRequestsError(
             f"{message}, retry in {decision.reset_s}s", retry_after_s=decision.reset_s
         )
-        if error.headers is not None:
-            error.headers.update(decision.headers())
-        raise error
-
-
-def rate_limit_headers(request: Request) -> dict[str, str]:
-    decision: RateLimitDecision | None = getattr(request.state, "rate_limit", None)
-    return decision.headers() if decision is not None else {}
 
 
 def bearer_credentials(token: str | None) -> HTTPAuthorizationCredentials | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.ratelimit import RATE_LIMIT_STATE, RateLimitDecision
+
 # The SPA loads only its own bundle. Styles allow inline because UI libraries inject <style>.
 SPA_CSP = "; ".join(
     [
@@ -51,6 +53,30 @@ class SecurityHeadersMiddleware:
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class RateLimitHeadersMiddleware:
+    """Tells every rate-limited caller where it stands, on errors and streams too.
+
+    The edge's dependencies leave their tightest decision in the request state.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                decision = scope.get("state", {}).get(RATE_LIMIT_STATE)
+                if isinstance(decision, RateLimitDecision):
+                    MutableHeaders(scope=message).update(decision.headers())
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -17,7 +17,7 @@ from gateway.cache import ResponseCache
 from gateway.consumers import sse_group_id, subscribe_order_events
 from gateway.edge import Edge
 from gateway.fanout import EventHub
-from gateway.headers import SecurityHeadersMiddleware
+from gateway.headers import RateLimitHeadersMiddleware, SecurityHeadersMiddleware
 from gateway.openapi import CombinedOpenApi
 from gateway.ratelimit import RateLimiter
 from gateway.routes import Upstream
@@ -104,6 +104,7 @@ def _install_middleware(app: FastAPI, settings: GatewaySettings) -> None:
             max_age=600,
         )
     )
+    app.user_middleware.append(Middleware(RateLimitHeadersMiddleware))
     # Outermost: every response gets them, whoever produced it.
     app.add_middleware(SecurityHeadersMiddleware)
 

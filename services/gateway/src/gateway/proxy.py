@@ -8,7 +8,7 @@ import httpx
 from fastapi import Request, Response
 
 from gateway.cache import CachedResponse, normalized_query
-from gateway.deps import client_ip, rate_limit_headers
+from gateway.deps import client_ip
 from gateway.edge import Edge
 from gateway.routes import RouteMatch
 from gateway.upstreams import downstream_response_headers, upstream_request_headers
@@ -32,7 +32,7 @@ async def forward(
     if cache_key is not None:
         cached = await edge.cache.get(cache_key)
         if cached is not None:
-            return _cached_response(request, cached)
+            return _cached_response(cached)
 
     upstream_response = await edge.upstreams[route.upstream].request(
         request.method,
@@ -51,17 +51,16 @@ async def forward(
         await edge.cache.invalidate_orders()
     if cache_key is not None and upstream_response.status_code == 200:
         await edge.cache.put(cache_key, _cacheable(upstream_response))
-    response = _passed_through(request, upstream_response)
+    response = _passed_through(upstream_response)
     if cache_key is not None:
         response.headers["X-Cache"] = "MISS"
     return response
 
 
-def _passed_through(request: Request, upstream: httpx.Response) -> Response:
+def _passed_through(upstream: httpx.Response) -> Response:
     response = Response(content=upstream.content, status_code=upstream.status_code)
     for name, value in downstream_response_headers(upstream.headers.multi_items()):
         response.headers.append(name, value)
-    response.headers.update(rate_limit_headers(request))
     return response
 
 
@@ -70,11 +69,10 @@ def _cacheable(upstream: httpx.Response) -> CachedResponse:
     return CachedResponse(upstream.status_code, media_type, upstream.text)
 
 
-def _cached_response(request: Request, cached: CachedResponse) -> Response:
+def _cached_response(cached: CachedResponse) -> Response:
     response = Response(
         content=cached.body, status_code=cached.status_code, media_type=cached.media_type
     )
-    response.headers.update(rate_limit_headers(request))
     response.headers["X-Cache"] = "HIT"
     return response
 

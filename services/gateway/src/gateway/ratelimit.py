@@ -15,6 +15,8 @@ from redis.asyncio import Redis
 from gateway.redis_state import REDIS_FAILURES, RedisOutage
 
 WINDOW_S = 60
+# Where the edge keeps the tightest decision of a request, for the response headers.
+RATE_LIMIT_STATE = "rate_limit"
 
 _COUNT_HIT = """
 local hits = redis.call('INCR', KEYS[1])

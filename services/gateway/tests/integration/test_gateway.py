@@ -109,6 +109,7 @@ async def test_over_the_per_ip_limit_is_429_with_retry_after(gateway: RunningGat
         answers = [(await client.get("/api/orders")) for _ in range(RATE_LIMIT_PER_MIN + 1)]
 
     assert [r.status_code for r in answers[:-1]] == [401] * RATE_LIMIT_PER_MIN
+    assert answers[0].headers["X-RateLimit-Remaining"] == str(RATE_LIMIT_PER_MIN - 1)
     limited = answers[-1]
     assert limited.status_code == 429
     assert limited.json()["error"]["code"] == "rate_limited"

@@ -14,7 +14,6 @@ from gateway.deps import (
     bearer_credentials,
     header_credentials,
     limit_client_ip,
-    rate_limit_headers,
 )
 from gateway.fanout import EventHub
 from gateway.routes import Access
@@ -62,7 +61,6 @@ async def order_events(
     return EventSourceResponse(
         _event_stream(edge.hub),
         ping=edge.settings.sse_heartbeat_s,
-        headers=rate_limit_headers(request),
     )
 
 
