@@ -4,6 +4,10 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
+
+from auth.main import create_app
+from auth.settings import AuthSettings
 
 pytestmark = pytest.mark.integration
 
@@ -91,3 +95,20 @@ async def test_a_malformed_refresh_token_is_422(client: httpx.AsyncClient, token
 
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "validation_error"
+
+
+async def test_a_redis_outage_is_503_not_500(infra: Any, database: str) -> None:
+    # Built without its lifespan, so nothing waits for the dead Redis before the request.
+    settings = AuthSettings(
+        environment="test",
+        mongodb_url=SecretStr(infra.mongodb_url),
+        mongodb_database=database,
+        redis_url=SecretStr("redis://127.0.0.1:1/2"),
+    )
+    transport = httpx.ASGITransport(app=create_app(settings))
+    async with httpx.AsyncClient(transport=transport, base_url="http://auth") as client:
+        response = await refresh(client, "any-token")
+
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "service_unavailable"
+    assert response.headers["Retry-After"] == "5"
