@@ -5,6 +5,9 @@ seconds), so several orders can share the newest time seen. The cursor keeps tha
 fingerprint of each order published at exactly that time: the next poll skips those unless they
 changed, and a change inside the same second is still seen. A poll that stopped between pages
 resumes from the channel's page token.
+
+A native order that cannot be normalized does not move the time position: if it is the newest
+one, the next poll reads it again (it is skipped and counted again) until a newer order arrives.
 """
 
 from __future__ import annotations

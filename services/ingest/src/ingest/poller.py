@@ -100,6 +100,12 @@ class ChannelPoller:
                 page = await self._read(cursor)
             except (ChannelFeedError, CircuitBreakerError) as exc:
                 await self._on_failure(exc)
+                if isinstance(exc, ChannelFeedError) and not exc.retryable and cursor.page_token:
+                    # A page token the channel rejects (expired, say) must not wedge the poller:
+                    # the next poll starts the pass again from the time position.
+                    await self.state.save_cursor(
+                        self.channel, cursor.model_copy(update={"page_token": None}), self.lease
+                    )
                 return published
             orders = self._normalize(page)
             news = [order for order in orders if cursor.is_news(order)]

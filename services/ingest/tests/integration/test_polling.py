@@ -8,6 +8,7 @@ from collections import Counter
 import httpx
 import pytest
 
+from ingest.cursor import FeedCursor
 from orderhub_common.context import CORRELATION_ID_HEADER
 from orderhub_common.events import Channel, OrderIngested, OrderStatus
 from orderhub_common.kafka import topics_from
@@ -168,3 +169,16 @@ async def test_a_crash_before_the_cursor_is_saved_re_reads_only_that_page(
     keys = Counter(e.order.external_id for e in await published(kit))
     assert set(keys) == set(created)
     assert sum(keys.values()) == 12
+
+
+async def test_a_rejected_page_token_restarts_the_pass_instead_of_wedging_the_poller(
+    kit: PollerKit, channels: httpx.AsyncClient
+) -> None:
+    created = await create_orders(channels, Channel.BLINKIT, 3)
+    poller = kit.poller(Channel.BLINKIT)
+    assert await poller.lease.hold()
+    await kit.state.save_cursor(Channel.BLINKIT, FeedCursor(page_token="expired"), poller.lease)
+
+    assert await poller.poll() == 0, "the channel rejects the token"
+    assert await poller.poll() == 3
+    assert {e.order.external_id for e in await published(kit)} == set(created)
