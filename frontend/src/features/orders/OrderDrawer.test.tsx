@@ -24,7 +24,7 @@ function serveOneOrder(initial: Order) {
         updatedAt: changedAt,
         statusHistory: [
           ...order.statusHistory,
-          { status: move.status, changedAt, changedBy: ADMIN.email, source: "admin", note: move.note ?? null },
+          { status: move.status, changedAt, changedBy: ADMIN.id, source: "admin", note: move.note ?? null },
         ],
       };
       return HttpResponse.json({ order });
@@ -53,6 +53,8 @@ describe("order detail", () => {
     expect(moves).toEqual([{ status: "CONFIRMED", note: "Paid by bank transfer" }]);
     expect(history()[1]).toHaveTextContent("Confirmed");
     expect(history()[1]).toHaveTextContent("Paid by bank transfer");
+    expect(history()[1]).toHaveTextContent("by you");
+    expect(history()[0]).toHaveTextContent("from the channel");
     // From CONFIRMED the next moves are different ones.
     expect(await within(dialog).findByRole("button", { name: "Mark shipped" })).toBeInTheDocument();
     expect(within(dialog).queryByRole("button", { name: "Mark confirmed" })).not.toBeInTheDocument();
@@ -112,9 +114,15 @@ describe("order detail", () => {
 
   it("opens from the table with the keyboard", async () => {
     serveOneOrder(makeOrder());
+    server.use(
+      http.get(api("/api/orders"), () =>
+        HttpResponse.json(makePage([makeOrder({ id: "ord_0", externalId: "WEB-1000" }), makeOrder()])),
+      ),
+    );
     const app = await renderApp("/orders?channel=website", ADMIN);
-    const link = await screen.findByRole("link", { name: "WEB-1001" });
-    link.focus();
+    (await screen.findByRole("link", { name: "WEB-1000" })).focus();
+    await userEvent.keyboard("{ArrowDown}");
+    expect(screen.getByRole("link", { name: "WEB-1001" })).toHaveFocus();
     await userEvent.keyboard("{Enter}");
     expect(await screen.findByRole("dialog", { name: "Order WEB-1001" })).toBeInTheDocument();
     expect(app.location().pathname).toBe("/orders/ord_1");

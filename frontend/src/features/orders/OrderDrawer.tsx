@@ -3,7 +3,7 @@ import { ChannelTag, StatusBadge } from "../../components/ui/Badge";
 import { Drawer } from "../../components/ui/Drawer";
 import { ErrorState, Skeleton } from "../../components/ui/States";
 import { TimeAgo } from "../../components/ui/TimeAgo";
-import type { Order } from "../../lib/apiTypes";
+import type { Order, StatusHistoryEntry } from "../../lib/apiTypes";
 import { isApiError } from "../../lib/errors";
 import { formatAbsolute, formatCount, formatMoney, humanize } from "../../lib/format";
 import { useSessionState } from "../../lib/services";
@@ -120,9 +120,9 @@ function OrderDetail({ order }: { order: Order }) {
               <div>
                 <p className="timeline-title">
                   {humanize(entry.status)}
-                  <span className="muted small">
+                  <span className="muted small" title={entry.changedBy ? `user ${entry.changedBy}` : undefined}>
                     {" "}
-                    · {entry.source === "admin" ? `by ${entry.changedBy ?? "an admin"}` : "from the channel"}
+                    · {changedByText(entry, user?.id)}
                   </span>
                 </p>
                 <p className="muted small">
@@ -136,4 +136,10 @@ function OrderDetail({ order }: { order: Order }) {
       </section>
     </div>
   );
+}
+
+/** Who made a status move, in words: the history records a user id, not a name. */
+function changedByText(entry: StatusHistoryEntry, currentUserId: string | undefined): string {
+  if (entry.source !== "admin") return "from the channel";
+  return entry.changedBy && entry.changedBy === currentUserId ? "by you" : "by an admin";
 }

@@ -5,6 +5,7 @@ import {
   useReactTable,
   type Header,
 } from "@tanstack/react-table";
+import type { KeyboardEvent } from "react";
 import { Link, useLocation, useNavigate } from "react-router";
 import { ChannelTag, StatusBadge } from "../../components/ui/Badge";
 import { Skeleton } from "../../components/ui/States";
@@ -86,7 +87,7 @@ export function OrdersTable({ orders, view, busy, onSort }: OrdersTableProps) {
             </tr>
           ))}
         </thead>
-        <tbody>
+        <tbody onKeyDown={moveBetweenRows}>
           {orders
             ? table.getRowModel().rows.map((row) => (
                 <tr
@@ -118,6 +119,19 @@ export function OrdersTable({ orders, view, busy, onSort }: OrdersTableProps) {
       </table>
     </div>
   );
+}
+
+/** Up and down arrows move between the rows' order links, like a list. */
+function moveBetweenRows(event: KeyboardEvent<HTMLTableSectionElement>) {
+  if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
+  const links = Array.from(event.currentTarget.querySelectorAll<HTMLAnchorElement>("a.order-link"));
+  const index = links.indexOf(document.activeElement as HTMLAnchorElement);
+  if (index === -1) return;
+  const next = links[index + (event.key === "ArrowDown" ? 1 : -1)];
+  if (next) {
+    event.preventDefault();
+    next.focus();
+  }
 }
 
 function isNumeric(meta: unknown): boolean {

@@ -1,0 +1,147 @@
+import { expect, test, type Page } from "@playwright/test";
+
+/**
+ * The SPA against a running stack (`make up`). Accounts and the mock channels' control API come
+ * from the environment, defaulting to the development values of .env.example.
+ */
+const ADMIN = {
+  email: process.env.ADMIN_EMAIL ?? "admin@orderhub.local",
+  password: process.env.ADMIN_PASSWORD ?? "dev-only-admin-password",
+};
+const VIEWER = {
+  email: process.env.VIEWER_EMAIL ?? "viewer@orderhub.local",
+  password: process.env.VIEWER_PASSWORD ?? "dev-only-viewer-password",
+};
+const MOCK_CHANNELS_URL = process.env.MOCK_CHANNELS_URL ?? "http://127.0.0.1:8004";
+const ARTIFACTS = "test-artifacts";
+
+async function screenshot(page: Page, name: string) {
+  await page.screenshot({ path: `${ARTIFACTS}/${name}.png` });
+}
+
+async function signIn(page: Page, account: { email: string; password: string }) {
+  await page.goto("/login");
+  await page.getByLabel("Email").fill(account.email);
+  await page.getByLabel("Password").fill(account.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { name: "Orders", level: 1 })).toBeVisible();
+  await expect(page.getByText(account.email)).toBeVisible();
+}
+
+const orderLinks = (page: Page) => page.locator("tbody .order-link");
+const filterButton = (page: Page, group: "Channel" | "Status", name: string) =>
+  page.getByRole("group", { name: group }).getByRole("button", { name, exact: true });
+
+/** Waits for the table to show rows fetched for the current URL (not the previous page's). */
+async function settledRows(page: Page) {
+  await expect(page.locator(".orders-table.is-refreshing")).toHaveCount(0);
+  await expect(orderLinks(page).first()).toBeVisible();
+}
+
+test("the sign-in page", async ({ page }) => {
+  await page.goto("/orders");
+  await expect(page).toHaveURL(/\/login$/);
+  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+  await screenshot(page, "sign-in");
+});
+
+test("an admin filters, searches, opens an order and moves it to its next status", async ({ page }) => {
+  await signIn(page, ADMIN);
+  await expect(page.getByRole("region", { name: "Order counts" }).getByText("Revenue")).toBeVisible();
+  await settledRows(page);
+  await screenshot(page, "orders");
+
+  await filterButton(page, "Channel", "Website").click();
+  await filterButton(page, "Status", "Placed").click();
+  await expect(page).toHaveURL(/channel=website/);
+  await expect(page).toHaveURL(/status=PLACED/);
+  await settledRows(page);
+  const rows = page.locator("tbody tr");
+  for (const row of await rows.all()) {
+    await expect(row).toContainText("Website");
+    await expect(row).toContainText("Placed");
+  }
+
+  const externalId = (await orderLinks(page).first().textContent())!.trim();
+  await page.getByRole("searchbox", { name: "Search" }).fill(externalId);
+  await expect(page).toHaveURL(new RegExp(`search=${encodeURIComponent(externalId)}`));
+  await settledRows(page);
+  await expect(page.getByRole("link", { name: externalId, exact: true })).toBeVisible();
+  for (const link of await orderLinks(page).all()) await expect(link).toContainText(externalId);
+  await screenshot(page, "orders-filtered");
+
+  // The view survives a reload: it lives in the URL.
+  await page.reload();
+  await signInAfterReload(page);
+  await expect(page.getByRole("searchbox", { name: "Search" })).toHaveValue(externalId);
+  await expect(filterButton(page, "Status", "Placed")).toHaveAttribute("aria-pressed", "true");
+
+  await page.getByRole("link", { name: externalId, exact: true }).click();
+  const dialog = page.getByRole("dialog", { name: `Order ${externalId}` });
+  await expect(dialog).toBeVisible();
+  const history = dialog.getByRole("list", { name: "Status history" }).getByRole("listitem");
+  await expect(history.first()).toBeVisible();
+  const before = await history.count();
+  await screenshot(page, "order-detail-admin");
+
+  await dialog.getByLabel("Note (optional)").fill("Confirmed by the browser test");
+  await dialog.getByRole("button", { name: "Mark confirmed" }).click();
+  await expect(history).toHaveCount(before + 1);
+  await expect(history.last()).toContainText("Confirmed");
+  await expect(history.last()).toContainText("Confirmed by the browser test");
+  await expect(dialog.getByRole("button", { name: "Mark shipped" })).toBeVisible();
+  await screenshot(page, "order-detail-after-move");
+
+  await page.keyboard.press("Escape");
+  await expect(dialog).toBeHidden();
+  await expect(page).toHaveURL(/\/orders\?/);
+});
+
+/** A reload ends an in-memory session by design; sign in again and land back on the same view. */
+async function signInAfterReload(page: Page) {
+  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+  await page.getByLabel("Email").fill(ADMIN.email);
+  await page.getByLabel("Password").fill(ADMIN.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await settledRows(page);
+}
+
+test("a viewer sees orders but no action", async ({ page }) => {
+  await signIn(page, VIEWER);
+  await expect(page.getByText("viewer", { exact: true })).toBeVisible();
+  await settledRows(page);
+  await orderLinks(page).first().click();
+  const dialog = page.getByRole("dialog");
+  await expect(dialog.getByRole("heading", { name: /^Order / })).toBeVisible();
+  await expect(dialog.getByRole("list", { name: "Status history" })).toBeVisible();
+  await expect(dialog.getByRole("button", { name: /^Mark |Cancel order/ })).toHaveCount(0);
+  await expect(dialog.getByLabel("Note (optional)")).toHaveCount(0);
+  await screenshot(page, "order-detail-viewer");
+});
+
+test("an order created at a channel appears in the open table without a reload", async ({ page, request }) => {
+  await signIn(page, ADMIN);
+  await settledRows(page);
+  await expect(page.getByRole("status").filter({ hasText: "Live" })).toBeVisible();
+
+  const created = await request.post(`${MOCK_CHANNELS_URL}/_control/website/orders`, { data: { count: 1 } });
+  expect(created.ok()).toBe(true);
+  const [externalId] = ((await created.json()) as { created: string[] }).created;
+
+  const notice = page.getByRole("button", { name: /new orders?/ });
+  await expect(notice).toBeVisible({ timeout: 90_000 });
+  await screenshot(page, "orders-live-notice");
+  await notice.click();
+  await expect(page.getByRole("link", { name: externalId!, exact: true })).toBeVisible();
+});
+
+test("the channels panel shows every channel's circuit", async ({ page }) => {
+  await signIn(page, ADMIN);
+  await page.getByRole("link", { name: "Channels" }).click();
+  await expect(page.getByRole("heading", { name: "Channels", level: 1 })).toBeVisible();
+  for (const name of ["Website", "Amazon", "Blinkit"]) {
+    await expect(page.getByRole("heading", { name, level: 2 })).toBeVisible();
+  }
+  await expect(page.locator(".channel-card .badge")).toHaveCount(3);
+  await screenshot(page, "channels");
+});
