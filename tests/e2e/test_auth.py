@@ -3,6 +3,7 @@ is down."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any
@@ -52,7 +53,8 @@ def test_wrong_password_and_unknown_user_look_the_same(
 
     wrong = api.post("/auth/login", json={"email": email, "password": "wrong-password"})
     unknown = api.post(
-        "/auth/login", json={"email": "nobody@orderhub.local", "password": "wrong-password"}
+        "/auth/login",
+        json={"email": f"nobody-{uuid.uuid4().hex[:8]}@orderhub.local", "password": "wrong"},
     )
 
     assert wrong.status_code == unknown.status_code == 401

@@ -36,13 +36,13 @@ async def test_email_case_and_spaces_do_not_matter(client: httpx.AsyncClient, ad
 
 
 async def test_wrong_password_and_unknown_user_get_the_same_answer(
-    client: httpx.AsyncClient, admin: Any
+    client: httpx.AsyncClient, admin: Any, database: str
 ) -> None:
     wrong_password = await client.post(
         "/auth/login", json={"email": admin.email, "password": "not-the-password"}
     )
     unknown_user = await client.post(
-        "/auth/login", json={"email": "nobody@orderhub.local", "password": admin.password}
+        "/auth/login", json={"email": f"nobody-{database}@orderhub.local", "password": "x"}
     )
 
     assert wrong_password.status_code == unknown_user.status_code == 401
