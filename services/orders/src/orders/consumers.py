@@ -116,7 +116,7 @@ def _raw_body(message: StreamMessage[Any]) -> bytes:
 def _store_retries(give_up_after_s: float) -> AsyncRetrying:
     return AsyncRetrying(
         retry=retry_if_exception_type((ConnectionFailure, ConcurrentChangeError)),
-        wait=wait_exponential_jitter(initial=0.2, max=5),
+        wait=wait_exponential_jitter(multiplier=0.2, max=5, jitter=0.5),
         stop=stop_after_delay(give_up_after_s),
         reraise=True,
     )

@@ -73,7 +73,8 @@ Timestamp = Annotated[datetime, AfterValidator(_as_utc)]
 class OrderListQuery(CamelModel):
     """``GET /orders`` query parameters; any other parameter is a 422."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Only the documented (camelCase) names: `sort_by` is as unknown as `colour`.
+    model_config = ConfigDict(extra="forbid", validate_by_name=False, validate_by_alias=True)
 
     page: int = Field(1, ge=1, le=1_000_000)
     limit: int = Field(20, ge=1, le=100)

@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from prometheus_client import REGISTRY
+
+from orderhub_common.events import OrderStatus
+from orders.service import order_id_for
+
+from .conftest import T0, Pipeline, channel_order
+
+pytestmark = pytest.mark.integration
+
+
+def events_of(records: list[Any], order_id: str) -> list[dict[str, Any]]:
+    return [json.loads(r.value) for r in records if r.key == order_id.encode()]
+
+
+async def channel_orders(pipeline: Pipeline) -> list[dict[str, Any]]:
+    """The stored orders, without the sentinels ``settle`` adds."""
+    stored = await pipeline.orders.find({}, sort=[("_id", 1)]).to_list()
+    return [o for o in stored if not o["externalId"].startswith("SENTINEL-")]
+
+
+def stale_skips() -> float:
+    return REGISTRY.get_sample_value("orders_skipped_stale_total", {"reason": "stale"}) or 0.0
+
+
+async def test_a_new_order_is_stored_normalized_and_announced_once(pipeline: Pipeline) -> None:
+    order = channel_order("WEB-1", channel="website")
+    await pipeline.send(order)
+    await pipeline.settle()
+
+    order_id = order_id_for("website", "WEB-1")
+    stored = await pipeline.orders.find_one({"_id": order_id})
+    assert stored is not None
+    assert (stored["channel"], stored["externalId"], stored["status"]) == (
+        "website",
+        "WEB-1",
+        "PLACED",
+    )
+    assert stored["statusHistory"] == [
+        {"status": "PLACED", "changedAt": T0, "changedBy": None, "source": "channel", "note": None}
+    ]
+    events = events_of(await pipeline.read(pipeline.topics.order_events), order_id)
+    assert [e["eventType"] for e in events] == ["order.created"]
+    assert events[0]["order"]["id"] == order_id
+
+
+async def test_the_same_event_twice_changes_nothing(pipeline: Pipeline) -> None:
+    order = channel_order("AMZ-1", channel="amazon")
+    await pipeline.send(order)
+    await pipeline.settle()
+    order_id = order_id_for("amazon", "AMZ-1")
+    before = await pipeline.orders.find_one({"_id": order_id})
+    stale_before = stale_skips()
+
+    await pipeline.send(order)
+    await pipeline.settle()
+
+    assert await pipeline.orders.find_one({"_id": order_id}) == before
+    events = events_of(await pipeline.read(pipeline.topics.order_events), order_id)
+    assert [e["eventType"] for e in events] == ["order.created"]
+    assert stale_skips() == stale_before + 1
+
+
+async def test_replaying_the_whole_topic_changes_nothing(pipeline: Pipeline) -> None:
+    for external_id, status in [("B-1", "PLACED"), ("B-2", "CONFIRMED"), ("B-3", "PLACED")]:
+        await pipeline.send(channel_order(external_id, channel="blinkit", status=status))
+    await pipeline.send(
+        channel_order(
+            "B-1", channel="blinkit", status=OrderStatus.SHIPPED, updated_at=T0 + timedelta(hours=2)
+        )
+    )
+    await pipeline.settle()
+    store_before = await channel_orders(pipeline)
+    events_before = await pipeline.read(pipeline.topics.order_events)
+
+    for record in await pipeline.read(pipeline.topics.ingested):
+        await pipeline.send_raw(record.value, key=record.key, headers=list(record.headers))
+    await pipeline.settle()
+
+    assert await channel_orders(pipeline) == store_before
+    events_after = await pipeline.read(pipeline.topics.order_events)
+    new_events = [json.loads(r.value) for r in events_after[len(events_before) :]]
+    # Only the new sentinel order is announced; the replay added nothing.
+    assert [e["eventType"] for e in new_events] == ["order.created"]
+    assert new_events[0]["order"]["externalId"].startswith("SENTINEL-")
+
+
+async def test_a_malformed_event_is_dead_lettered_and_the_next_one_processed(
+    pipeline: Pipeline,
+) -> None:
+    await pipeline.send_raw(
+        b'{"eventType": "order.ingested", "order": {"channel": "ebay"',
+        key=b"ebay:1",
+        headers=[("correlation_id", b"corr-poison-1")],
+    )
+    unknown_channel = channel_order("X-1").model_dump(mode="json")
+    unknown_channel["channel"] = "ebay"
+    await pipeline.send_raw(
+        json.dumps({"eventType": "order.ingested", "order": unknown_channel}).encode(),
+        key=b"ebay:X-1",
+    )
+    await pipeline.send(channel_order("WEB-AFTER-POISON"))
+    await pipeline.settle()
+
+    assert await pipeline.orders.find_one({"externalId": "WEB-AFTER-POISON"}) is not None
+    dead = await pipeline.read(pipeline.topics.ingested_dlq)
+    assert [r.key for r in dead] == [b"ebay:1", b"ebay:X-1"]
+    headers = [dict((k, v.decode()) for k, v in r.headers) for r in dead]
+    assert headers[0]["x-error-type"] == "invalid_json"
+    assert headers[0]["correlation_id"] == "corr-poison-1"
+    assert headers[0]["x-original-topic"] == pipeline.topics.ingested
+    assert headers[0]["x-original-partition"] == "0"
+    assert headers[0]["x-original-offset"] == "0"
+    assert headers[1]["x-error-type"] == "unknown_channel"
+    assert "channel" in headers[1]["x-error"]
+    assert dead[0].value.startswith(b'{"eventType": "order.ingested"')
+
+
+async def test_channel_moves_forward_and_a_backwards_change_is_ignored(
+    pipeline: Pipeline,
+) -> None:
+    external_id = "AMZ-FLOW"
+    await pipeline.send(channel_order(external_id, channel="amazon"))
+    await pipeline.send(
+        channel_order(
+            external_id,
+            channel="amazon",
+            status=OrderStatus.SHIPPED,
+            updated_at=T0 + timedelta(hours=1),
+        )
+    )
+    await pipeline.settle()
+    stale_before = stale_skips()
+
+    await pipeline.send(
+        channel_order(
+            external_id,
+            channel="amazon",
+            status=OrderStatus.CONFIRMED,
+            updated_at=T0 + timedelta(hours=2),
+            name="Priya S. Sharma",
+        )
+    )
+    await pipeline.settle()
+
+    order_id = order_id_for("amazon", external_id)
+    stored = await pipeline.orders.find_one({"_id": order_id})
+    assert stored is not None
+    assert stored["status"] == "SHIPPED", stored
+    assert [h["status"] for h in stored["statusHistory"]] == ["PLACED", "CONFIRMED", "SHIPPED"]
+    assert stored["customer"]["name"] == "Priya S. Sharma"  # newer fields still apply
+    assert stale_skips() == stale_before + 1
+    events = events_of(await pipeline.read(pipeline.topics.order_events), order_id)
+    assert [(e["eventType"], e.get("previousStatus"), e.get("status")) for e in events] == [
+        ("order.created", None, None),
+        ("order.status_changed", "PLACED", "CONFIRMED"),
+        ("order.status_changed", "CONFIRMED", "SHIPPED"),
+    ]
+    assert len({e["eventId"] for e in events}) == 3

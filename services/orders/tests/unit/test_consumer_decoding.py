@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from aiokafka import ConsumerRecord
+from faststream.kafka.message import KafkaMessage
+
+from orderhub_common.events import ChannelOrder, Customer, OrderIngested, OrderItem
+from orders.consumers import PoisonEventError, dead_letter_headers, decode_ingested
+
+pytestmark = pytest.mark.unit
+
+
+def ingested_json(**order_overrides: object) -> dict[str, object]:
+    order = ChannelOrder(
+        channel="blinkit",
+        external_id="BLK-1",
+        customer=Customer(name="Ravi Kumar", phone="9000011111"),
+        items=[OrderItem(sku="EAR-01", name="Earrings", qty=2, price=1200)],
+        total=2400,
+        currency="INR",
+        status="PLACED",
+        placed_at=datetime(2026, 11, 1, tzinfo=UTC),
+        updated_at=datetime(2026, 11, 1, tzinfo=UTC),
+    )
+    body = OrderIngested(order=order).model_dump(mode="json")
+    body["order"].update(order_overrides)  # type: ignore[union-attr]
+    return body
+
+
+def test_a_valid_event_decodes() -> None:
+    event = decode_ingested(json.dumps(ingested_json()).encode())
+    assert event.order.external_id == "BLK-1"
+
+
+@pytest.mark.parametrize(
+    ("body", "error_type"),
+    [
+        (b"{not json", "invalid_json"),
+        (b"", "invalid_json"),
+        (json.dumps(ingested_json(channel="ebay")).encode(), "unknown_channel"),
+        (json.dumps(ingested_json(total=-1)).encode(), "invalid_event"),
+        (json.dumps({"eventType": "order.ingested"}).encode(), "invalid_event"),
+        (json.dumps([1, 2]).encode(), "invalid_event"),
+    ],
+)
+def test_poison_events_are_classified(body: bytes, error_type: str) -> None:
+    with pytest.raises(PoisonEventError) as raised:
+        decode_ingested(body)
+    assert raised.value.error_type == error_type
+    assert str(raised.value)
+
+
+def test_dead_letter_headers_keep_the_originals_and_add_the_error() -> None:
+    record = ConsumerRecord(
+        topic="orders.ingested.v1",
+        partition=3,
+        offset=42,
+        timestamp=0,
+        timestamp_type=0,
+        key=b"blinkit:BLK-1",
+        value=b"{not json",
+        checksum=None,
+        serialized_key_size=13,
+        serialized_value_size=9,
+        headers=[("correlation_id", b"c-1")],
+    )
+    message = KafkaMessage(
+        body=record.value, headers={"correlation_id": "c-1"}, raw_message=record, consumer=None
+    )
+    headers = dead_letter_headers(message, PoisonEventError("invalid_json", "order: bad"))
+    assert headers["correlation_id"] == "c-1"
+    assert headers["x-error"] == "order: bad"
+    assert headers["x-error-type"] == "invalid_json"
+    assert headers["x-original-topic"] == "orders.ingested.v1"
+    assert headers["x-original-partition"] == "3"
+    assert headers["x-original-offset"] == "42"
