@@ -21,6 +21,7 @@ from orderhub_common.app import create_service_app, serve
 from orderhub_common.events import Channel
 from orderhub_common.kafka import create_broker, ensure_topics, topics_from
 from orderhub_common.resources import KafkaResource, RedisResource, Worker
+from orderhub_common.security import JwtVerifier
 from orderhub_common.settings import load_settings
 
 SERVICE = "ingest"
@@ -53,6 +54,7 @@ def create_app(
         routers=[channels.router, asyncapi.router],
         state={
             "ingest_state": state,
+            "jwt_verifier": JwtVerifier(settings),
             "asyncapi": AsyncAPI(
                 broker,
                 title="Order Hub ingest",

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from orderhub_common.security import JwtVerifySettings
 from orderhub_common.settings import KafkaSettings, RedisSettings, ServiceSettings, env
 
 
-class IngestSettings(ServiceSettings, KafkaSettings, RedisSettings):
+class IngestSettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySettings):
     port: int = Field(8003, ge=1, le=65535, validation_alias=env("INGEST_PORT"))
     mock_channels_url: str = Field(
         "http://127.0.0.1:8004", validation_alias=env("MOCK_CHANNELS_URL")

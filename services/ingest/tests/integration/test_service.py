@@ -1,22 +1,49 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from joserfc import jwt
+from joserfc.jwk import OKPKey
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from ingest.main import create_app
 from ingest.settings import IngestSettings
 from orderhub_common.events import Channel
+from orderhub_common.security import JwtVerifier
 
 from .conftest import create_orders, eventually
 
 pytestmark = pytest.mark.integration
+
+
+SIGNING_KEY = OKPKey.generate_key("Ed25519", parameters={"kid": "ingest-test", "use": "sig"})
+
+
+async def published_keys() -> Mapping[str, Any]:
+    return {"keys": [SIGNING_KEY.as_dict(private=False)]}
+
+
+def bearer(role: str) -> dict[str, str]:
+    now = int(time.time())
+    claims = {
+        "sub": f"user-{role}",
+        "role": role,
+        "iss": "orderhub-auth",
+        "aud": "orderhub",
+        "iat": now,
+        "exp": now + 600,
+        "jti": f"jti-{role}-{now}",
+    }
+    header = {"alg": "Ed25519", "kid": SIGNING_KEY.kid}
+    token = jwt.encode(header, claims, SIGNING_KEY, algorithms=["Ed25519"])
+    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture
@@ -24,9 +51,12 @@ async def ingest(
     settings: IngestSettings, redis: Redis, channels_app: FastAPI
 ) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, channel_transport=httpx.ASGITransport(app=channels_app))
+    app.state.jwt_verifier = JwtVerifier(settings, jwks_source=published_keys)
     async with LifespanManager(app, startup_timeout=30, shutdown_timeout=15):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://ingest", headers=bearer("viewer")
+        ) as client:
             yield client
 
 
@@ -120,3 +150,12 @@ async def test_asyncapi_documents_the_ingested_topic(
     html = await ingest.get("/asyncapi/html")
     assert html.status_code == 200
     assert "asyncapi" in html.text.lower()
+
+
+async def test_channel_status_is_only_for_signed_in_callers(ingest: httpx.AsyncClient) -> None:
+    anonymous = await ingest.get("/channels", headers={"Authorization": ""})
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"]["code"] == "unauthorized"
+    forged = await ingest.get("/channels", headers={"Authorization": "Bearer not.a.token"})
+    assert forged.status_code == 401
+    assert (await ingest.get("/channels", headers=bearer("admin"))).status_code == 200
