@@ -146,6 +146,8 @@ class OutboxRelay:
                 OUTBOX_PUBLISHED.labels(entry.event_type).inc()
                 await self._repository.remove_published(order_id, entry.event_id)
                 published += 1
+        except Exception as exc:  # the rest waits for the next sweep, in the same order
+            logger.warning(f"outbox relay: {order_id} stopped after {published} events: {exc!r}")
         finally:
             await self._repository.release_outbox(order_id)
         return published

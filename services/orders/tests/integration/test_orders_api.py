@@ -1,0 +1,295 @@
+"""The orders API over HTTP against the real store, with tokens signed by a test key."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from devstack.pytest_plugin import InfraUrls
+from orderhub_common.events import OrderStatus
+from orders.service import OrderService, order_id_for
+
+from .conftest import T0, bearer, channel_order, running_pipeline
+
+pytestmark = pytest.mark.integration
+
+CHANNELS = ["website", "amazon", "blinkit"]
+STATUSES = [OrderStatus.PLACED, OrderStatus.CONFIRMED, OrderStatus.SHIPPED, OrderStatus.CANCELLED]
+NAMES = ["Priya Sharma", "Anita Rao", "Ravi (VIP) Kumar", "Meera Iyer", "Arjun Nair"]
+ORDER_COUNT = 30
+ADMIN = bearer("admin", "user-admin-1")
+VIEWER = bearer("viewer", "user-viewer-1")
+
+
+def seeded(n: int) -> dict[str, Any]:
+    return {
+        "external_id": f"EXT-{n:03d}",
+        "channel": CHANNELS[n % 3],
+        "status": STATUSES[n % 4],
+        # Pairs of orders share placedAt and total, so ties must be broken by id.
+        "placed_at": T0 + timedelta(hours=n // 2),
+        "updated_at": T0 + timedelta(hours=n // 2),
+        "total": float(100 * (n % 5) + 100),
+        "name": NAMES[n % 5],
+        "phone": f"+91 98765 {n:05d}",
+        "email": f"{NAMES[n % 5].split()[0].lower()}{n}@example.com",
+    }
+
+
+@pytest.fixture(scope="module")
+async def client(infra: InfraUrls) -> AsyncIterator[httpx.AsyncClient]:
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap)
+    await producer.start()
+    try:
+        async for pipeline in running_pipeline(infra, f"t{uuid.uuid4().hex[:10]}", producer):
+            service: OrderService = pipeline.app.state.order_service
+            for n in range(ORDER_COUNT):
+                await service.record_channel_order(channel_order(**seeded(n)))
+            transport = httpx.ASGITransport(pipeline.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://orders") as client:
+                yield client
+    finally:
+        await producer.stop()
+
+
+async def list_orders(client: httpx.AsyncClient, params: Any = None) -> dict[str, Any]:
+    response = await client.get("/orders", params=params, headers=VIEWER)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def all_pages(client: httpx.AsyncClient, params: dict[str, Any]) -> list[dict[str, Any]]:
+    orders: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        body = await list_orders(client, {**params, "page": page, "limit": 7})
+        orders += body["orders"]
+        if page >= body["pagination"]["totalPages"]:
+            return orders
+        page += 1
+
+
+async def test_reads_need_a_signed_in_user(client: httpx.AsyncClient) -> None:
+    for path in ["/orders", "/orders/stats", f"/orders/{order_id_for('website', 'EXT-000')}"]:
+        response = await client.get(path)
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "unauthorized"
+        assert (await client.get(path, headers=VIEWER)).status_code == 200
+        assert (await client.get(path, headers=ADMIN)).status_code == 200
+
+
+async def test_the_default_page_is_newest_first(client: httpx.AsyncClient) -> None:
+    body = await list_orders(client)
+    assert body["pagination"] == {"page": 1, "limit": 20, "total": 30, "totalPages": 2}
+    placed = [o["placedAt"] for o in body["orders"]]
+    assert placed == sorted(placed, reverse=True)
+    assert set(body["orders"][0]) == {
+        "id", "externalId", "channel", "customer", "items", "total", "currency", "status",
+        "statusHistory", "placedAt", "createdAt", "updatedAt",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("sort_by", ["placedAt", "total", "status", "channel", "updatedAt"])
+@pytest.mark.parametrize("sort_order", ["asc", "desc"])
+async def test_paging_through_any_sort_neither_repeats_nor_skips(
+    client: httpx.AsyncClient, sort_by: str, sort_order: str
+) -> None:
+    orders = await all_pages(client, {"sortBy": sort_by, "sortOrder": sort_order})
+    ids = [o["id"] for o in orders]
+    assert len(ids) == ORDER_COUNT
+    assert len(set(ids)) == ORDER_COUNT
+    keys = [(o[sort_by], o["id"]) for o in orders]
+    assert keys == sorted(keys, reverse=sort_order == "desc")
+
+
+async def test_filters_combine(client: httpx.AsyncClient) -> None:
+    body = await list_orders(
+        client,
+        [
+            ("channel", "amazon"),
+            ("channel", "blinkit"),
+            ("status", "PLACED"),
+            ("status", "SHIPPED"),
+            ("from", (T0 + timedelta(hours=2)).isoformat()),
+            ("to", (T0 + timedelta(hours=11)).isoformat()),
+            ("limit", "100"),
+        ],
+    )
+    expected = {
+        f"EXT-{n:03d}"
+        for n in range(ORDER_COUNT)
+        if CHANNELS[n % 3] in {"amazon", "blinkit"}
+        and STATUSES[n % 4] in {OrderStatus.PLACED, OrderStatus.SHIPPED}
+        and 2 <= n // 2 <= 11
+    }
+    assert {o["externalId"] for o in body["orders"]} == expected
+    assert body["pagination"]["total"] == len(expected)
+
+
+@pytest.mark.parametrize(
+    ("search", "expected_count"),
+    [
+        ("PRIY", 6),  # name prefix, any case
+        ("rao", 6),  # a later word of the name
+        ("ravi (vip)", 6),  # regex metacharacters are literal text
+        ("(", 6),
+        (".*", 0),
+        ("$where", 0),
+        ("a|b", 0),
+        ("ext-007", 1),  # external id
+        ("98765 00012", 1),  # phone, typed with spaces
+        ("meera3@example.com", 1),  # email
+    ],
+)
+async def test_search_is_literal(
+    client: httpx.AsyncClient, search: str, expected_count: int
+) -> None:
+    body = await list_orders(client, {"search": search, "limit": 100})
+    assert body["pagination"]["total"] == expected_count
+
+
+async def test_search_finds_an_order_by_its_id(client: httpx.AsyncClient) -> None:
+    order_id = order_id_for("amazon", "EXT-004")
+    body = await list_orders(client, {"search": order_id.upper()})
+    assert [o["id"] for o in body["orders"]] == [order_id]
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"colour": "red"}, "colour"),
+        ({"limit": "0"}, "limit"),
+        ({"limit": "101"}, "limit"),
+        ({"page": "0"}, "page"),
+        ({"page": "two"}, "page"),
+        ({"sortBy": "customer"}, "sortBy"),
+        ({"sortOrder": "sideways"}, "sortOrder"),
+        ({"status": "LOST"}, "status"),
+        ({"channel": "ebay"}, "channel"),
+        ({"from": "last tuesday"}, "from"),
+        ({"from": "2026-11-05", "to": "2026-11-01"}, "to"),
+    ],
+)
+async def test_invalid_query_parameters_are_422_naming_the_field(
+    client: httpx.AsyncClient, params: dict[str, str], field: str
+) -> None:
+    response = await client.get("/orders", params=params, headers=VIEWER)
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    # A repeated parameter is named with its position: "status.0".
+    assert field in {detail["field"].split(".")[0] for detail in error["details"]}
+
+
+async def test_an_unknown_order_is_404(client: httpx.AsyncClient) -> None:
+    response = await client.get("/orders/ord_nope", headers=VIEWER)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "order_not_found"
+    response = await client.patch(
+        "/orders/ord_nope/status", json={"status": "CONFIRMED"}, headers=ADMIN
+    )
+    assert response.status_code == 404
+
+
+async def test_an_admin_moves_a_status_and_it_is_recorded(client: httpx.AsyncClient) -> None:
+    order_id = order_id_for("website", "EXT-000")  # PLACED
+    response = await client.patch(
+        f"/orders/{order_id}/status",
+        json={"status": "CONFIRMED", "note": "called the customer"},
+        headers=ADMIN,
+    )
+    assert response.status_code == 200, response.text
+    order = response.json()["order"]
+    assert order["status"] == "CONFIRMED"
+    entry = order["statusHistory"][-1]
+    assert entry["status"] == "CONFIRMED"
+    assert entry["changedBy"] == "user-admin-1"
+    assert entry["source"] == "admin"
+    assert entry["note"] == "called the customer"
+    detail = await client.get(f"/orders/{order_id}", headers=VIEWER)
+    assert detail.json()["order"]["status"] == "CONFIRMED"
+
+
+async def test_a_viewer_cannot_move_a_status(client: httpx.AsyncClient) -> None:
+    order_id = order_id_for("amazon", "EXT-004")
+    response = await client.patch(
+        f"/orders/{order_id}/status", json={"status": "CONFIRMED"}, headers=VIEWER
+    )
+    assert response.status_code == 403
+    assert (await client.get(f"/orders/{order_id}", headers=VIEWER)).json()["order"][
+        "status"
+    ] == "PLACED"
+
+
+@pytest.mark.parametrize(
+    ("external_id", "channel", "target"),
+    [
+        ("EXT-008", "blinkit", "SHIPPED"),  # PLACED -> SHIPPED skips a step
+        ("EXT-008", "blinkit", "DELIVERED"),
+        ("EXT-008", "blinkit", "PLACED"),  # to itself
+        ("EXT-001", "amazon", "PLACED"),  # CONFIRMED backwards
+        ("EXT-001", "amazon", "DELIVERED"),
+        ("EXT-002", "blinkit", "CANCELLED"),  # SHIPPED cannot be cancelled
+        ("EXT-002", "blinkit", "CONFIRMED"),
+        ("EXT-003", "website", "PLACED"),  # CANCELLED is final
+        ("EXT-003", "website", "CONFIRMED"),
+    ],
+)
+async def test_a_move_the_state_machine_forbids_is_409(
+    client: httpx.AsyncClient, external_id: str, channel: str, target: str
+) -> None:
+    order_id = order_id_for(channel, external_id)
+    before = (await client.get(f"/orders/{order_id}", headers=VIEWER)).json()["order"]
+    response = await client.patch(
+        f"/orders/{order_id}/status", json={"status": target}, headers=ADMIN
+    )
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "invalid_transition"
+    after = (await client.get(f"/orders/{order_id}", headers=VIEWER)).json()["order"]
+    assert after == before
+
+
+@pytest.mark.parametrize("body", [{"status": "LOST"}, {}, {"status": "CONFIRMED", "extra": 1}])
+async def test_a_malformed_status_move_is_422(
+    client: httpx.AsyncClient, body: dict[str, Any]
+) -> None:
+    order_id = order_id_for("amazon", "EXT-004")
+    response = await client.patch(f"/orders/{order_id}/status", json=body, headers=ADMIN)
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "validation_error"
+
+
+async def test_stats_add_up(client: httpx.AsyncClient) -> None:
+    response = await client.get("/orders/stats", headers=VIEWER)
+    assert response.status_code == 200
+    stats = response.json()
+    assert stats["totalOrders"] == ORDER_COUNT
+    assert sum(stats["byChannel"].values()) == ORDER_COUNT
+    assert sum(stats["byStatus"].values()) == ORDER_COUNT
+    assert stats["byChannel"] == {"website": 10, "amazon": 10, "blinkit": 10}
+    expected_revenue: dict[str, float] = {}
+    for n in range(ORDER_COUNT):
+        order = seeded(n)
+        if order["status"] != OrderStatus.CANCELLED:
+            expected_revenue[order["channel"]] = (
+                expected_revenue.get(order["channel"], 0) + order["total"]
+            )
+    assert {r["channel"]: r["amount"] for r in stats["revenue"]} == expected_revenue
+    assert {r["currency"] for r in stats["revenue"]} == {"INR"}
+
+
+async def test_the_asyncapi_document_describes_the_topics(client: httpx.AsyncClient) -> None:
+    document = (await client.get("/asyncapi")).json()
+    addresses = {channel["address"] for channel in document["channels"].values()}
+    assert any(a.endswith("orders.ingested.v1") for a in addresses)
+    assert any(a.endswith("orders.events.v1") for a in addresses)
+    assert any(a.endswith("orders.ingested.v1.dlq") for a in addresses)
+    schemas = document["components"]["schemas"]
+    assert {"OrderIngested", "OrderCreated", "OrderStatusChanged"} <= set(schemas)
