@@ -6,6 +6,11 @@ fingerprint of each order published at exactly that time: the next poll skips th
 changed, and a change inside the same second is still seen. A poll that stopped between pages
 resumes from the channel's page token.
 
+Once the newest time unit (a second, for those feeds) is surely over (read well after it ended,
+by ``grace``), the cursor steps past it and forgets its fingerprints, so a burst of orders in
+one second is not read again on every poll. ``grace`` covers clock skew and write delays at the
+channel.
+
 A native order that cannot be normalized does not move the time position: if it is the newest
 one, the next poll reads it again (it is skipped and counted again) until a newer order arrives.
 """
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -47,3 +53,11 @@ class FeedCursor(BaseModel):
             if order.updated_at == since:
                 at_since[order.external_id] = fingerprint(order)
         return FeedCursor(updated_since=since, published_at_since=at_since, page_token=next_token)
+
+    def settled(self, *, read_at: datetime, resolution: timedelta, grace: timedelta) -> FeedCursor:
+        """Steps past the newest time unit once nothing more can appear in it."""
+        if self.page_token or self.updated_since is None or not self.published_at_since:
+            return self
+        if read_at < self.updated_since + resolution + grace:
+            return self
+        return FeedCursor(updated_since=self.updated_since + resolution)

@@ -40,6 +40,7 @@ class ChannelFeed:
 
     channel: Channel
     path: str
+    resolution: timedelta  # the precision of the feed's timestamps and of its time filter
 
     def __init__(self, client: httpx.AsyncClient) -> None:
         self.client = client
@@ -87,6 +88,7 @@ def _orders(value: Any) -> NativeOrders:
 class WebsiteFeed(ChannelFeed):
     channel = Channel.WEBSITE
     path = "/website/admin/api/2024-01/orders.json"
+    resolution = timedelta(seconds=1)
 
     def first_params(self, since: datetime | None, limit: int) -> dict[str, Any]:
         return {"updated_at_min": (since or _BEGINNING).isoformat(), "limit": limit}
@@ -106,6 +108,7 @@ class WebsiteFeed(ChannelFeed):
 class AmazonFeed(ChannelFeed):
     channel = Channel.AMAZON
     path = "/amazon/orders/v0/orders"
+    resolution = timedelta(seconds=1)
 
     def first_params(self, since: datetime | None, limit: int) -> dict[str, Any]:
         return {
@@ -125,6 +128,7 @@ class AmazonFeed(ChannelFeed):
 class BlinkitFeed(ChannelFeed):
     channel = Channel.BLINKIT
     path = "/blinkit/v1/orders"
+    resolution = timedelta(milliseconds=1)
 
     def first_params(self, since: datetime | None, limit: int) -> dict[str, Any]:
         since_ms = ((since or _BEGINNING) - _EPOCH) // timedelta(milliseconds=1)

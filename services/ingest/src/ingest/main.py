@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import socket
+from datetime import timedelta
 
 import httpx
 from circuitbreaker import CircuitBreaker
@@ -96,6 +97,7 @@ def build_poller(
             retry_attempts=settings.retry_attempts,
             retry_initial_s=settings.retry_initial_s,
             retry_max_s=settings.retry_max_s,
+            settle_grace=timedelta(seconds=settings.cursor_settle_s),
         ),
     )
 

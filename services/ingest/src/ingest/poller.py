@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from circuitbreaker import CircuitBreaker, CircuitBreakerError
 from loguru import logger
@@ -42,6 +42,7 @@ class PollSettings:
     retry_attempts: int
     retry_initial_s: float
     retry_max_s: float
+    settle_grace: timedelta
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -96,6 +97,7 @@ class ChannelPoller:
         published = 0
         while True:
             correlation_id_var.set(new_id())
+            read_at = self.clock()
             try:
                 page = await self._read(cursor)
             except (ChannelFeedError, CircuitBreakerError) as exc:
@@ -110,7 +112,9 @@ class ChannelPoller:
             orders = self._normalize(page)
             news = [order for order in orders if cursor.is_news(order)]
             await self.publisher.publish(news)
-            cursor = cursor.advanced(orders, page.next_token)
+            cursor = cursor.advanced(orders, page.next_token).settled(
+                read_at=read_at, resolution=self.feed.resolution, grace=self.settings.settle_grace
+            )
             if not await self.state.save_cursor(self.channel, cursor, self.lease):
                 logger.warning(f"poller {self.channel} lost its lease; another replica polls")
                 return published

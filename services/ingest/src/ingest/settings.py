@@ -25,6 +25,7 @@ class IngestSettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySet
     breaker_recovery_s: float = Field(
         10.0, gt=0, le=3600, validation_alias=env("BREAKER_RECOVERY_S")
     )
+    cursor_settle_s: float = Field(5.0, ge=0, le=3600, validation_alias=env("CURSOR_SETTLE_S"))
     lease_ttl_s: float = Field(10.0, gt=0, le=600, validation_alias=env("POLL_LEASE_TTL_S"))
     # Who holds a poll lease. A replica restarted in place (same host and port) is the same
     # replica, so after a crash it resumes at once instead of waiting for its old lease to expire.

@@ -7,13 +7,15 @@ from collections import Counter
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
+from devstack.pytest_plugin import InfraUrls
 from ingest.cursor import FeedCursor
 from orderhub_common.context import CORRELATION_ID_HEADER
 from orderhub_common.events import Channel, OrderIngested, OrderStatus
 from orderhub_common.kafka import topics_from
 
-from .conftest import PollerKit, create_orders, read_topic
+from .conftest import PollerKit, create_orders, ingest_settings, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -182,3 +184,23 @@ async def test_a_rejected_page_token_restarts_the_pass_instead_of_wedging_the_po
     assert await poller.poll() == 0, "the channel rejects the token"
     assert await poller.poll() == 3
     assert {e.order.external_id for e in await published(kit)} == set(created)
+
+
+async def test_once_a_burst_second_is_over_polls_stop_reading_it_again(
+    infra: InfraUrls, unique_name: str, kit: PollerKit, channels: httpx.AsyncClient
+) -> None:
+    kit.settings = ingest_settings(infra, unique_name, CURSOR_SETTLE_S=0)
+    await create_orders(channels, Channel.WEBSITE, 10)
+    assert await poll(kit, Channel.WEBSITE) == 10
+    await asyncio.sleep(1.1)  # the feed speaks whole seconds: let the burst's second end
+
+    def polled() -> float:
+        return (
+            REGISTRY.get_sample_value("ingest_orders_polled_total", {"channel": "website"}) or 0.0
+        )
+
+    assert await poll(kit, Channel.WEBSITE) == 0
+    before = polled()
+    assert await poll(kit, Channel.WEBSITE) == 0
+    assert polled() == before, "the burst is not read again"
+    assert (await kit.state.load_cursor(Channel.WEBSITE)).published_at_since == {}

@@ -63,3 +63,27 @@ def test_an_empty_page_keeps_the_position() -> None:
 def test_cursor_survives_its_json_form() -> None:
     cursor = FeedCursor().advanced([order("1", T0)], next_token="abc")
     assert FeedCursor.model_validate_json(cursor.model_dump_json()) == cursor
+
+
+SECOND = timedelta(seconds=1)
+GRACE = timedelta(seconds=5)
+
+
+def test_a_burst_in_one_second_is_stepped_past_once_that_second_is_surely_over() -> None:
+    burst = [order(str(i), T0) for i in range(300)]
+    cursor = FeedCursor().advanced(burst, next_token=None)
+
+    too_early = cursor.settled(read_at=T0 + SECOND + GRACE / 2, resolution=SECOND, grace=GRACE)
+    assert too_early == cursor, "an order could still land in that second"
+
+    settled = cursor.settled(read_at=T0 + SECOND + GRACE, resolution=SECOND, grace=GRACE)
+    assert settled.updated_since == T0 + SECOND
+    assert settled.published_at_since == {}
+    assert not settled.is_news(order("1", T0))
+    assert settled.is_news(order("1", T0 + SECOND))
+
+
+def test_a_pass_in_progress_is_never_stepped_past() -> None:
+    cursor = FeedCursor().advanced([order("1", T0)], next_token="page-2")
+    late = T0 + timedelta(hours=1)
+    assert cursor.settled(read_at=late, resolution=SECOND, grace=GRACE) == cursor

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import circuitbreaker
@@ -117,7 +117,12 @@ def reader(channel: FlakyChannel, *, recovery_s: float) -> ChannelPoller:
             failure_threshold=2, recovery_timeout=recovery_s, expected_exception=ChannelFeedError
         ),
         settings=PollSettings(
-            interval_s=1, page_size=10, retry_attempts=3, retry_initial_s=0.01, retry_max_s=0.02
+            interval_s=1,
+            page_size=10,
+            retry_attempts=3,
+            retry_initial_s=0.01,
+            retry_max_s=0.02,
+            settle_grace=timedelta(seconds=5),
         ),
     )
 
