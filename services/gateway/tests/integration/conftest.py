@@ -9,9 +9,11 @@ own users, so rate limits never leak between tests.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,7 +90,7 @@ class FakeOrders:
         @app.get("/orders/stats")
         async def stats() -> dict[str, Any]:
             self.reads += 1
-            return {"byStatus": {s: list(self.statuses.values()).count(s) for s in self.statuses}}
+            return {"byStatus": dict(Counter(self.statuses.values()))}
 
         @app.get("/orders/{order_id}", response_model=None)
         async def get_order(order_id: str) -> Any:
@@ -175,6 +177,18 @@ async def gateway(
     )
     redis = Redis.from_url(infra.redis_db(GATEWAY_REDIS_DB), decode_responses=True)
     await redis.flushdb()
+    try:
+        async with serving(app, port):
+            yield RunningGateway(
+                f"http://127.0.0.1:{port}", settings, Topics(prefix), tokens, orders, redis
+            )
+    finally:
+        await redis.aclose()
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Any, port: int) -> AsyncIterator[None]:
+    """Runs ``app`` under uvicorn on ``port`` (trusting X-Forwarded-For from localhost)."""
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, proxy_headers=True)
     )
@@ -184,10 +198,7 @@ async def gateway(
             task.result()
         await asyncio.sleep(0.05)
     try:
-        yield RunningGateway(
-            f"http://127.0.0.1:{port}", settings, Topics(prefix), tokens, orders, redis
-        )
+        yield
     finally:
         server.should_exit = True
         await task
-        await redis.aclose()
