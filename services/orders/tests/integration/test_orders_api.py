@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -58,7 +58,13 @@ async def client(infra: InfraUrls) -> AsyncIterator[httpx.AsyncClient]:
         await producer.stop()
 
 
-async def list_orders(client: httpx.AsyncClient, params: Any = None) -> dict[str, Any]:
+def sort_value(order: dict[str, Any], field: str) -> Any:
+    """Timestamps compare as instants: "...:00Z" and "...:00.5Z" do not sort as text."""
+    value = order[field]
+    return datetime.fromisoformat(value) if field in {"placedAt", "updatedAt"} else value
+
+
+def list_orders(client: httpx.AsyncClient, params: Any = None) -> dict[str, Any]:
     response = await client.get("/orders", params=params, headers=VIEWER)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
@@ -105,7 +111,7 @@ async def test_paging_through_any_sort_neither_repeats_nor_skips(
     ids = [o["id"] for o in orders]
     assert len(ids) == ORDER_COUNT
     assert len(set(ids)) == ORDER_COUNT
-    keys = [(o[sort_by], o["id"]) for o in orders]
+    keys = [(sort_value(o, sort_by), o["id"]) for o in orders]
     assert keys == sorted(keys, reverse=sort_order == "desc")
 
 
