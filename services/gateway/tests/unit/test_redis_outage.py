@@ -58,8 +58,10 @@ async def test_rate_limiting_fails_open_while_redis_is_down() -> None:
     redis.down = False
     first = await limiter.hit("ip", "10.0.0.1", limit=1)
     second = await limiter.hit("ip", "10.0.0.1", limit=1)
-    assert first is not None and first.allowed
-    assert second is not None and not second.allowed
+    assert first is not None
+    assert first.allowed
+    assert second is not None
+    assert not second.allowed
 
 
 async def test_reads_bypass_the_cache_while_redis_is_down() -> None:
