@@ -64,7 +64,7 @@ def sort_value(order: dict[str, Any], field: str) -> Any:
     return datetime.fromisoformat(value) if field in {"placedAt", "updatedAt"} else value
 
 
-def list_orders(client: httpx.AsyncClient, params: Any = None) -> dict[str, Any]:
+async def list_orders(client: httpx.AsyncClient, params: Any = None) -> dict[str, Any]:
     response = await client.get("/orders", params=params, headers=VIEWER)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
