@@ -17,6 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from gateway.cache import ResponseCache
 from gateway.fanout import EventHub, OrderEventMessage
+from gateway.metrics import ORDER_EVENTS
 from orderhub_common.events import OrderEvent
 from orderhub_common.kafka import Topics
 
@@ -51,6 +52,7 @@ def subscribe_order_events(
         except ValidationError as exc:
             logger.warning(f"skipping an order event that does not match its schema: {exc}")
             return
+        ORDER_EVENTS.labels(event.event_type).inc()
         hub.publish(
             OrderEventMessage(
                 event_id=str(event.event_id),

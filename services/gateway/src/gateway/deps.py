@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
 from gateway.edge import Edge
+from gateway.metrics import RATE_LIMITED
 from gateway.ratelimit import RATE_LIMIT_STATE, RateLimitDecision
 from gateway.routes import Access
 from orderhub_common.errors import ForbiddenError, TooManyRequestsError
@@ -35,23 +36,26 @@ async def limit_client_ip(request: Request, edge: EdgeState) -> None:
     decision = await edge.limiter.hit(
         "ip", client_ip(request), edge.settings.rate_limit_per_ip_per_min
     )
-    _enforce(request, decision, "too many requests from this address")
+    _enforce(request, decision, "ip", "too many requests from this address")
 
 
 async def limit_user(request: Request, edge: Edge, principal: Principal) -> None:
     decision = await edge.limiter.hit(
         "user", principal.user_id, edge.settings.rate_limit_per_user_per_min
     )
-    _enforce(request, decision, "too many requests for this user")
+    _enforce(request, decision, "user", "too many requests for this user")
 
 
-def _enforce(request: Request, decision: RateLimitDecision | None, message: str) -> None:
+def _enforce(
+    request: Request, decision: RateLimitDecision | None, scope: str, message: str
+) -> None:
     if decision is None:
         return
     tightest: RateLimitDecision | None = getattr(request.state, RATE_LIMIT_STATE, None)
     if tightest is None or decision.remaining < tightest.remaining:
         setattr(request.state, RATE_LIMIT_STATE, decision)
     if not decision.allowed:
+        RATE_LIMITED.labels(scope).inc()
         raise TooManyRequestsError(
             f"{message}, retry in {decision.reset_s}s", retry_after_s=decision.reset_s
         )

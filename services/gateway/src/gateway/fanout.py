@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from loguru import logger
 
+from gateway.metrics import SSE_CLIENTS, SSE_CLIENTS_DROPPED
+
 
 @dataclass(frozen=True)
 class OrderEventMessage:
@@ -59,14 +61,17 @@ class EventHub:
     async def subscribe(self) -> AsyncIterator[Subscription]:
         subscription = Subscription(self._queue_size)
         self._subscriptions.add(subscription)
+        SSE_CLIENTS.inc()
         try:
             yield subscription
         finally:
             self._subscriptions.discard(subscription)
+            SSE_CLIENTS.dec()
 
     def publish(self, message: OrderEventMessage) -> None:
         for subscription in list(self._subscriptions):
             if not subscription.offer(message):
                 logger.warning("an SSE client fell too far behind and was disconnected")
+                SSE_CLIENTS_DROPPED.inc()
                 self._subscriptions.discard(subscription)
                 subscription.close()

@@ -10,6 +10,7 @@ from fastapi import Request, Response
 from gateway.cache import CachedResponse, normalized_query
 from gateway.deps import client_ip
 from gateway.edge import Edge
+from gateway.metrics import CACHE_LOOKUPS
 from gateway.routes import RouteMatch
 from gateway.upstreams import downstream_response_headers, upstream_request_headers
 from orderhub_common.context import request_id_var
@@ -31,6 +32,7 @@ async def forward(
         cache_key = await edge.cache.key_for(principal.role, route.path, query)
     if cache_key is not None:
         cached = await edge.cache.get(cache_key)
+        CACHE_LOOKUPS.labels("hit" if cached is not None else "miss").inc()
         if cached is not None:
             return _cached_response(cached)
 

@@ -14,6 +14,7 @@ from typing import Literal, cast
 import httpx
 from circuitbreaker import CircuitBreaker, CircuitBreakerError
 
+from gateway.metrics import UPSTREAM_UNAVAILABLE
 from gateway.routes import Upstream
 from gateway.settings import GatewaySettings
 from orderhub_common.context import REQUEST_ID_HEADER
@@ -130,12 +131,14 @@ class UpstreamClient:
                 method, url, headers=headers, content=content, timeout_s=timeout_s
             )
         except CircuitBreakerError:
+            UPSTREAM_UNAVAILABLE.labels(self.upstream).inc()
             retry_after = max(1, int(self.breaker.open_remaining))
             raise UpstreamUnavailableError(
                 f"the {self.upstream} service is unavailable, retry in {retry_after}s",
                 headers={"Retry-After": str(retry_after)},
             ) from None
         except httpx.TransportError as exc:
+            UPSTREAM_UNAVAILABLE.labels(self.upstream).inc()
             raise UpstreamUnavailableError(
                 f"the {self.upstream} service is unavailable ({type(exc).__name__})"
             ) from None

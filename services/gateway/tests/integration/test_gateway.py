@@ -290,3 +290,16 @@ async def test_health_and_openapi_survive_a_service_being_down(gateway: RunningG
     assert "/api/auth/login" in document["paths"]
     assert "/api/events" in document["paths"]
     assert "/api/channels" not in document["paths"]
+
+
+async def test_metrics_count_cache_hits_refusals_and_outages(gateway: RunningGateway) -> None:
+    viewer = gateway.bearer("viewer")
+    async with gateway.client() as client:
+        await client.get("/api/orders?metrics=1", headers=viewer)
+        await client.get("/api/orders?metrics=1", headers=viewer)
+        await client.get("/api/channels", headers=viewer)
+        metrics = (await client.get("/metrics")).text
+
+    assert 'gateway_cache_lookups_total{result="hit"}' in metrics
+    assert 'gateway_upstream_unavailable_total{upstream="ingest"}' in metrics
+    assert "gateway_sse_clients " in metrics

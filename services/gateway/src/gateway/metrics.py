@@ -1,0 +1,22 @@
+"""The gateway's own Prometheus metrics, next to the HTTP ones every service exposes."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+CACHE_LOOKUPS = Counter(
+    "gateway_cache_lookups_total", "Order reads looked up in the response cache", ["result"]
+)
+RATE_LIMITED = Counter("gateway_rate_limited_total", "Requests refused by a rate limit", ["scope"])
+UPSTREAM_UNAVAILABLE = Counter(
+    "gateway_upstream_unavailable_total",
+    "Requests answered 503 because the service behind the route did not answer",
+    ["upstream"],
+)
+ORDER_EVENTS = Counter(
+    "gateway_order_events_total", "Order events consumed for the SSE feed", ["event_type"]
+)
+SSE_CLIENTS = Gauge("gateway_sse_clients", "Clients connected to the event stream")
+SSE_CLIENTS_DROPPED = Counter(
+    "gateway_sse_clients_dropped_total", "Event-stream clients cut off for falling behind"
+)
