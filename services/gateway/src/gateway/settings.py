@@ -20,9 +20,9 @@ class GatewaySettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySe
     ingest_url: str = Field("http://127.0.0.1:8003", validation_alias=env("INGEST_URL"))
 
     cors_origins: str = Field(
-        "http://127.0.0.1:8080,http://localhost:8080,http://localhost:5173",
+        "http://127.0.0.1:5173,http://localhost:5173",
         validation_alias=env("CORS_ORIGINS"),
-        description="comma-separated origins allowed to call the API from a browser",
+        description="comma-separated browser origins allowed to call the API cross-site",
     )
     frontend_dist: Path = Field(
         _REPO_ROOT / "frontend" / "dist", validation_alias=env("FRONTEND_DIST")
