@@ -89,7 +89,9 @@ test("an admin filters, searches, opens an order and moves it to its next status
   await expect(history).toHaveCount(before + 1);
   await expect(history.last()).toContainText("Confirmed");
   await expect(history.last()).toContainText("Confirmed by the browser test");
-  await expect(dialog.getByRole("button", { name: "Mark shipped" })).toBeVisible();
+  await expect(dialog.getByText("Moved to Confirmed.")).toBeVisible();
+  await expect(dialog.getByRole("button", { name: "Mark shipped" })).toBeEnabled();
+  await expect(dialog.getByLabel("Note (optional)")).toHaveValue("");
   await screenshot(page, "order-detail-after-move");
 
   await page.keyboard.press("Escape");
@@ -144,4 +146,23 @@ test("the channels panel shows every channel's circuit", async ({ page }) => {
   }
   await expect(page.locator(".channel-card .badge")).toHaveCount(3);
   await screenshot(page, "channels");
+});
+
+test("a channel outage shows on the channels panel at a glance", async ({ page, request }) => {
+  const faults = `${MOCK_CHANNELS_URL}/_control/blinkit/faults`;
+  await signIn(page, ADMIN);
+  await page.getByRole("link", { name: "Channels" }).click();
+  const blinkit = page.getByRole("listitem", { name: "Blinkit" });
+  const circuit = blinkit.locator(".badge");
+  await expect(circuit).toHaveText(/^Closed/);
+
+  expect((await request.put(faults, { data: { down: true, errorRate: 0, latencyMs: 0 } })).ok()).toBe(true);
+  try {
+    await expect(circuit).toHaveText(/^Open/, { timeout: 90_000 });
+    await expect(blinkit.locator(".error-text")).not.toBeEmpty();
+    await screenshot(page, "channels-outage");
+  } finally {
+    await request.put(faults, { data: { down: false, errorRate: 0, latencyMs: 0 } });
+  }
+  await expect(circuit).toHaveText(/^Closed/, { timeout: 90_000 });
 });
