@@ -1,11 +1,13 @@
 """Fixed-window rate limits in Redis, shared by every gateway replica.
 
-One Lua script counts the hit and reads the window's remaining time atomically, so concurrent
-requests can never both slip past a limit or leave a counter without an expiry.
+Windows start on the minute for every key. One Lua script counts a hit and sets its counter's
+expiry in one atomic step, so concurrent requests are counted exactly and no counter is ever left
+without an expiry.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ local hits = redis.call('INCR', KEYS[1])
 if hits == 1 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
 end
-return {hits, redis.call('PTTL', KEYS[1])}
+return hits
 """
 
 
@@ -54,13 +56,15 @@ class RateLimiter:
 
     async def hit(self, scope: str, identity: str, limit: int) -> RateLimitDecision | None:
         """Counts one request of ``identity``; None when Redis is down (the request is let in)."""
-        window = int(self._clock() // WINDOW_S)
+        now = self._clock()
+        window = int(now // WINDOW_S)
         key = f"gw:ratelimit:{scope}:{identity}:{window}"
         try:
-            hits, ttl_ms = await self._count_hit(keys=[key], args=[WINDOW_S * 1000])
+            hits = await self._count_hit(keys=[key], args=[WINDOW_S * 1000])
         except REDIS_FAILURES as exc:
             self._outage.failed(exc)
             return None
         self._outage.answered()
-        reset_s = max(1, -(-int(ttl_ms) // 1000)) if int(ttl_ms) > 0 else WINDOW_S
+        # Every window starts on the minute, for every key: the count starts over then.
+        reset_s = max(1, math.ceil((window + 1) * WINDOW_S - now))
         return RateLimitDecision(limit=limit, remaining=limit - int(hits), reset_s=reset_s)

@@ -6,8 +6,10 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
@@ -16,6 +18,8 @@ from orderhub_common.events import Channel, OrderStatus, OrderStatusChanged, Sta
 from .conftest import RATE_LIMIT_PER_MIN, RunningGateway
 
 pytestmark = pytest.mark.integration
+
+BURST_MARGIN_S = 5
 
 
 async def test_signed_out_calls_are_401_and_viewers_cannot_change_orders(
@@ -104,12 +108,23 @@ async def test_cors_preflight_admits_configured_origins_only(gateway: RunningGat
     assert "access-control-allow-origin" not in refused.headers
 
 
+async def _first_call_of_a_burst(call: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
+    """Windows restart on the minute: a burst starts with time to spare, so it stays in one."""
+    response = await call()
+    reset_s = int(response.headers["X-RateLimit-Reset"])
+    if reset_s < BURST_MARGIN_S:
+        await asyncio.sleep(reset_s + 0.1)
+        response = await call()
+    return response
+
+
 async def test_over_the_per_ip_limit_is_429_with_retry_after(gateway: RunningGateway) -> None:
     async with gateway.client() as client:
-        answers = [(await client.get("/api/orders")) for _ in range(RATE_LIMIT_PER_MIN + 1)]
+        first = await _first_call_of_a_burst(lambda: client.get("/api/orders"))
+        answers = [(await client.get("/api/orders")) for _ in range(RATE_LIMIT_PER_MIN)]
 
-    assert [r.status_code for r in answers[:-1]] == [401] * RATE_LIMIT_PER_MIN
-    assert answers[0].headers["X-RateLimit-Remaining"] == str(RATE_LIMIT_PER_MIN - 1)
+    assert first.headers["X-RateLimit-Remaining"] == str(RATE_LIMIT_PER_MIN - 1)
+    assert [r.status_code for r in answers[:-1]] == [401] * (RATE_LIMIT_PER_MIN - 1)
     limited = answers[-1]
     assert limited.status_code == 429
     assert limited.json()["error"]["code"] == "rate_limited"
@@ -120,13 +135,15 @@ async def test_over_the_per_ip_limit_is_429_with_retry_after(gateway: RunningGat
 
 async def test_over_the_per_user_limit_is_429_from_any_address(gateway: RunningGateway) -> None:
     user = f"busy-{uuid.uuid4().hex[:6]}"
-    statuses = []
-    for _ in range(RATE_LIMIT_PER_MIN + 1):
-        async with gateway.client() as client:  # a new address each time
-            response = await client.get("/api/auth/me", headers=gateway.bearer("viewer", user))
-            statuses.append(response.status_code)
 
-    assert statuses[:-1] == [200] * RATE_LIMIT_PER_MIN
+    async def call_from_a_new_address() -> httpx.Response:
+        async with gateway.client() as client:
+            return await client.get("/api/auth/me", headers=gateway.bearer("viewer", user))
+
+    await _first_call_of_a_burst(call_from_a_new_address)
+    statuses = [(await call_from_a_new_address()).status_code for _ in range(RATE_LIMIT_PER_MIN)]
+
+    assert statuses[:-1] == [200] * (RATE_LIMIT_PER_MIN - 1)
     assert statuses[-1] == 429
 
 
