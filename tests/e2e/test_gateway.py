@@ -22,6 +22,7 @@ pytestmark = pytest.mark.e2e
 
 ORDER_WAIT_S = 60
 EXAMPLES_PER_OPERATION = 10
+BURST_MARGIN_S = 15
 
 
 def _own_address() -> dict[str, str]:
@@ -96,6 +97,10 @@ def test_unknown_api_paths_are_json_404s_and_viewers_cannot_manage(
 def test_over_the_per_address_limit_is_429_with_retry_after(client: httpx.Client) -> None:
     # Unauthenticated calls are counted before the token check, so this costs no service a thing.
     first = client.get("/api/orders")
+    if int(first.headers["X-RateLimit-Reset"]) < BURST_MARGIN_S:
+        # Windows restart on the minute: start the burst with time to spare, so it stays in one.
+        time.sleep(int(first.headers["X-RateLimit-Reset"]) + 0.1)
+        first = client.get("/api/orders")
     limit = int(first.headers["X-RateLimit-Limit"])
     assert int(first.headers["X-RateLimit-Remaining"]) == limit - 1
 
