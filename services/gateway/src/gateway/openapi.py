@@ -22,7 +22,7 @@ from urllib.parse import unquote
 
 from loguru import logger
 
-from gateway.routes import Access, Upstream, resolve
+from gateway.routes import Access, RouteMatch, Upstream, resolve
 from gateway.upstreams import UpstreamClient
 
 Document = dict[str, Any]
@@ -59,8 +59,8 @@ def merge_documents(own: Document, parts: Mapping[Upstream, Document]) -> Docume
         for tag in part.get("tags", []):
             tags.setdefault(tag["name"], tag)
         for path, item in part.get("paths", {}).items():
-            for method, operation in _routed_operations(upstream, path, item):
-                _document_edge_answers(operation, method, path)
+            for method, operation, route in _routed_operations(upstream, path, item):
+                _document_edge_answers(operation, route)
                 _unique_operation_id(operation, upstream, operation_ids)
                 merged["paths"].setdefault(f"/api{path}", {})[method] = operation
     if tags:
@@ -75,29 +75,28 @@ def merge_documents(own: Document, parts: Mapping[Upstream, Document]) -> Docume
 
 def _routed_operations(
     upstream: Upstream, path: str, item: Mapping[str, Any]
-) -> list[tuple[str, Document]]:
+) -> list[tuple[str, Document, RouteMatch]]:
+    """The operations of one service path that the gateway really routes to that path."""
     routed = []
     for method in _HTTP_METHODS:
         if method not in item:
             continue
-        match = resolve(method, path)
-        if match is not None and match.upstream is upstream and unquote(match.path) == path:
+        route = resolve(method, path)
+        if route is not None and route.upstream is upstream and unquote(route.path) == path:
             operation = dict(item[method])
             if "parameters" in item:  # path-level parameters apply to every operation
                 operation["parameters"] = [*item["parameters"], *operation.get("parameters", [])]
-            routed.append((method, operation))
+            routed.append((method, operation, route))
     return routed
 
 
-def _document_edge_answers(operation: Document, method: str, path: str) -> None:
-    match = resolve(method, path)
-    assert match is not None
+def _document_edge_answers(operation: Document, route: RouteMatch) -> None:
     responses = operation.setdefault("responses", {})
     codes = ["429", "503"]
-    if match.access is not Access.PUBLIC:
+    if route.access is not Access.PUBLIC:
         operation["security"] = [{BEARER_SCHEME: []}]
         codes.append("401")
-    if match.access is Access.ADMIN:
+    if route.access is Access.ADMIN:
         codes.append("403")
     for code in codes:
         responses.setdefault(code, _error_response(_EDGE_ERRORS[code]))

@@ -2,8 +2,8 @@
 
 A service that does not answer (refused connection, connect or read timeout) opens its breaker
 after a few failures; while it is open, that service's routes answer 503 at once instead of
-waiting on timeouts, and every other route keeps working. After ``BREAKER_RECOVERY_S`` one call is
-let through to probe it again.
+waiting on timeouts, and every other route keeps working. After ``BREAKER_RECOVERY_S`` calls go
+through again: the first success closes the breaker, the first failure opens it again.
 """
 
 from __future__ import annotations
@@ -89,7 +89,6 @@ class UpstreamClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.upstream = upstream
-        self.base_url = base_url
         self.client = httpx.AsyncClient(
             base_url=base_url,
             transport=transport,
