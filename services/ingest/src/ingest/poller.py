@@ -101,13 +101,7 @@ class ChannelPoller:
             try:
                 page = await self._read(cursor)
             except (ChannelFeedError, CircuitBreakerError) as exc:
-                await self._on_failure(exc)
-                if isinstance(exc, ChannelFeedError) and not exc.retryable and cursor.page_token:
-                    # A page token the channel rejects (expired, say) must not wedge the poller:
-                    # the next poll starts the pass again from the time position.
-                    await self.state.save_cursor(
-                        self.channel, cursor.model_copy(update={"page_token": None}), self.lease
-                    )
+                await self._on_failure(exc, cursor)
                 return published
             orders = self._normalize(page)
             news = [order for order in orders if cursor.is_news(order)]
@@ -174,7 +168,9 @@ class ChannelPoller:
         metrics.LAST_SUCCESS.labels(self.channel).set(now.timestamp())
         self._export_circuit()
 
-    async def _on_failure(self, exc: ChannelFeedError | CircuitBreakerError) -> None:
+    async def _on_failure(
+        self, exc: ChannelFeedError | CircuitBreakerError, cursor: FeedCursor
+    ) -> None:
         self._export_circuit()
         if isinstance(exc, CircuitBreakerError):
             # Not asked at all: the circuit is open. Only the state may have moved.
@@ -185,6 +181,11 @@ class ChannelPoller:
         await self.state.record_failure(
             self.channel, circuit=self.circuit, error=str(exc), at=self.clock()
         )
+        if not exc.retryable and cursor.page_token:
+            # A page token the channel rejects (expired, say) must not wedge the poller: the
+            # next poll starts the pass again from the time position.
+            restarted = cursor.model_copy(update={"page_token": None})
+            await self.state.save_cursor(self.channel, restarted, self.lease)
         await self._serve_fallback()
 
     async def _serve_fallback(self) -> None:
