@@ -23,6 +23,8 @@ router = APIRouter(tags=["events"], dependencies=[Depends(limit_client_ip)])
 
 # How long a browser waits before reconnecting after the stream drops.
 _RECONNECT_MS = 3000
+# A client that stops reading altogether is let go instead of holding its connection forever.
+_SEND_TIMEOUT_S = 30
 
 _DESCRIPTION = """\
 One event per order created or changed, as it happens (no replay: refetch after connecting).
@@ -59,8 +61,7 @@ async def order_events(
     credentials = header_credentials(request) or bearer_credentials(access_token)
     await admit(request, edge, Access.SIGNED_IN, credentials)
     return EventSourceResponse(
-        _event_stream(edge.hub),
-        ping=edge.settings.sse_heartbeat_s,
+        _event_stream(edge.hub), ping=edge.settings.sse_heartbeat_s, send_timeout=_SEND_TIMEOUT_S
     )
 
 
