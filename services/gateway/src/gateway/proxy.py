@@ -54,8 +54,8 @@ async def forward(
     if cache_key is not None and upstream_response.status_code == 200:
         await edge.cache.put(cache_key, _cacheable(upstream_response))
     response = _passed_through(upstream_response)
-    if cache_key is not None:
-        response.headers["X-Cache"] = "MISS"
+    if route.cacheable:
+        response.headers["X-Cache"] = "MISS" if cache_key is not None else "BYPASS"
     return response
 
 
