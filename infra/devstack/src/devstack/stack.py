@@ -31,7 +31,7 @@ from devstack.steps import say, step
 
 REPO = install.REPO
 INFRA = ("kafka", "mongodb", "redis")
-SERVICES = ("auth", "orders", "ingest", "mock_channels", "gateway")
+SERVICES = ("auth", "orders", "mock_channels", "ingest", "gateway")
 SERVICE_SCRIPTS = {
     "auth": "auth",
     "orders": "orders",
@@ -93,6 +93,10 @@ def test_profile() -> Profile:
             "ORDERHUB_ENV": "test",
             "POLL_INTERVAL_S": "0.5",
             "MOCK_SEED_ORDERS": "0",
+            # Tests act as many clients through a loopback proxy, each with its own limits.
+            "GATEWAY_FORWARDED_ALLOW_IPS": "127.0.0.1",
+            "RATE_LIMIT_PER_IP_PER_MIN": "2000",
+            "RATE_LIMIT_PER_USER_PER_MIN": "2000",
             "LOG_LEVEL": "INFO",
         }
     )

@@ -131,7 +131,8 @@ def serve(service: str, settings: ServiceSettings, app_factory: Callable[[], Fas
         port=port,
         log_config=None,
         access_log=False,
-        proxy_headers=True,
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
         timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
         server_header=False,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,6 +102,8 @@ def create_broker(
         allow_auto_create_topics=False,
         graceful_timeout=graceful_timeout_s,
         middlewares=[CorrelationIdMiddleware],
+        # Per-message "Received"/"Processed" lines are debug detail, not the service's log.
+        log_level=logging.DEBUG,
         request_timeout_ms=10_000,
         retry_backoff_ms=200,
     )

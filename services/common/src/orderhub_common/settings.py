@@ -42,6 +42,8 @@ class ServiceSettings(BaseSettings):
     shutdown_timeout_s: float = Field(
         15.0, gt=0, le=300, validation_alias=env("SHUTDOWN_TIMEOUT_S")
     )
+    # Peers whose X-Forwarded-For names the client: the gateway on loopback for the services.
+    forwarded_allow_ips: str = Field("127.0.0.1", validation_alias=env("FORWARDED_ALLOW_IPS"))
     startup_timeout_s: float = Field(60.0, gt=0, le=600, validation_alias=env("STARTUP_TIMEOUT_S"))
 
     @model_validator(mode="after")

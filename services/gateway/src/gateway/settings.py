@@ -15,6 +15,8 @@ _REPO_ROOT = Path(__file__).resolve().parents[4]
 
 class GatewaySettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySettings):
     port: int = Field(8080, ge=1, le=65535, validation_alias=env("GATEWAY_PORT"))
+    # The gateway is the edge: it trusts no proxy unless one is configured in front of it.
+    forwarded_allow_ips: str = Field("", validation_alias=env("GATEWAY_FORWARDED_ALLOW_IPS"))
     auth_url: str = Field("http://127.0.0.1:8001", validation_alias=env("AUTH_URL"))
     orders_url: str = Field("http://127.0.0.1:8002", validation_alias=env("ORDERS_URL"))
     ingest_url: str = Field("http://127.0.0.1:8003", validation_alias=env("INGEST_URL"))

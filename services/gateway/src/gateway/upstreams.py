@@ -54,13 +54,11 @@ def upstream_request_headers(
     headers = {name: incoming[name] for name in FORWARDED_REQUEST_HEADERS if name in incoming}
     if request_id:
         headers[REQUEST_ID_HEADER] = request_id
-    chain = [hop.strip() for hop in incoming.get("x-forwarded-for", "").split(",") if hop.strip()]
-    # When the caller came through a trusted proxy, uvicorn already took its address from the
-    # chain; otherwise the caller is the next hop to add.
-    if client_ip and client_ip not in chain:
-        chain.append(client_ip)
-    if chain:
-        headers["X-Forwarded-For"] = ", ".join(chain)
+    # The edge decides who the client is (uvicorn honours X-Forwarded-For only from the proxies
+    # in FORWARDED_ALLOW_IPS); a caller's own chain is never passed on, or it could pose as
+    # any address and dodge the services' per-address limits.
+    if client_ip:
+        headers["X-Forwarded-For"] = client_ip
     headers["X-Forwarded-Proto"] = scheme
     return headers
 
