@@ -1,3 +1,4 @@
+import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
 
 /**
@@ -19,6 +20,12 @@ async function screenshot(page: Page, name: string) {
   await page.screenshot({ path: `${ARTIFACTS}/${name}.png` });
 }
 
+/** No WCAG 2.1 A/AA violation (contrast, labels, roles, names) on what the page shows now. */
+async function expectAccessible(page: Page) {
+  const { violations } = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  expect(violations.map(({ id, help, nodes }) => `${id}: ${help} (${nodes.map((node) => node.target).join(", ")})`)).toEqual([]);
+}
+
 async function signIn(page: Page, account: { email: string; password: string }) {
   await page.goto("/login");
   await page.getByLabel("Email").fill(account.email);
@@ -38,11 +45,40 @@ async function settledRows(page: Page) {
   await expect(orderLinks(page).first()).toBeVisible();
 }
 
+/**
+ * Every test needs some orders, and a test stack starts with none: create a few at each channel
+ * and wait until the newest has come through ingest into the API.
+ */
+test.beforeAll(async ({ request, baseURL }) => {
+  const created: string[] = [];
+  for (const [channel, count] of [["website", 3], ["amazon", 2], ["blinkit", 2]] as const) {
+    const response = await request.post(`${MOCK_CHANNELS_URL}/_control/${channel}/orders`, { data: { count } });
+    expect(response.ok(), `creating orders at ${channel}`).toBe(true);
+    created.push(...((await response.json()) as { created: string[] }).created);
+  }
+  const login = await request.post(`${baseURL}/api/auth/login`, { data: ADMIN });
+  expect(login.ok(), "admin sign-in through the API").toBe(true);
+  const { accessToken } = (await login.json()) as { accessToken: string };
+  await expect
+    .poll(
+      async () => {
+        const found = await request.get(`${baseURL}/api/orders`, {
+          params: { search: created[created.length - 1]! },
+          headers: { Authorization: `Bearer ${accessToken}` },
+        });
+        return found.ok() ? ((await found.json()) as { pagination: { total: number } }).pagination.total : 0;
+      },
+      { timeout: 90_000, message: "the created orders reach the API" },
+    )
+    .toBeGreaterThan(0);
+});
+
 test("the sign-in page", async ({ page }) => {
   await page.goto("/orders");
   await expect(page).toHaveURL(/\/login$/);
   await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
   await screenshot(page, "sign-in");
+  await expectAccessible(page);
 });
 
 test("an admin filters, searches, opens an order and moves it to its next status", async ({ page }) => {
@@ -50,6 +86,7 @@ test("an admin filters, searches, opens an order and moves it to its next status
   await expect(page.getByRole("region", { name: "Order counts" }).getByText("Revenue")).toBeVisible();
   await settledRows(page);
   await screenshot(page, "orders");
+  await expectAccessible(page);
 
   await filterButton(page, "Channel", "Website").click();
   await filterButton(page, "Status", "Placed").click();
@@ -83,6 +120,7 @@ test("an admin filters, searches, opens an order and moves it to its next status
   await expect(history.first()).toBeVisible();
   const before = await history.count();
   await screenshot(page, "order-detail-admin");
+  await expectAccessible(page);
 
   await dialog.getByLabel("Note (optional)").fill("Confirmed by the browser test");
   await dialog.getByRole("button", { name: "Mark confirmed" }).click();
@@ -146,6 +184,7 @@ test("the channels panel shows every channel's circuit", async ({ page }) => {
   }
   await expect(page.locator(".channel-card .badge")).toHaveCount(3);
   await screenshot(page, "channels");
+  await expectAccessible(page);
 });
 
 test("a channel outage shows on the channels panel at a glance", async ({ page, request }) => {

@@ -113,7 +113,7 @@ export function useOrderView(): [OrderView, (patch: Partial<OrderView>, options?
   const [params, setParams] = useSearchParams();
   const key = params.toString();
   // A new URLSearchParams object arrives on every render; its string is its identity.
-  const view = useMemo(() => parseView(params), [key]);
+  const view = useMemo(() => parseView(new URLSearchParams(key)), [key]);
 
   const update = useCallback(
     (patch: Partial<OrderView>, options: ViewUpdateOptions = {}) => {
