@@ -301,11 +301,6 @@ export interface components {
                 [key: string]: components["schemas"]["UpstreamHealth"];
             };
         };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
-        };
         /** UpstreamHealth */
         UpstreamHealth: {
             /**
@@ -320,19 +315,6 @@ export interface components {
             circuit: "closed" | "open" | "half_open";
             /** Detail */
             detail?: string | null;
-        };
-        /** ValidationError */
-        ValidationError: {
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
-            /** Input */
-            input?: unknown;
-            /** Context */
-            ctx?: Record<string, never>;
         };
         /** LoginRequest */
         LoginRequest: {
@@ -644,13 +626,13 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid request: the fields at fault are named in details */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
             /** @description Rate limited */
@@ -724,7 +706,7 @@ export interface operations {
                     "application/json": components["schemas"]["LoginResponse"];
                 };
             };
-            /** @description Invalid request: the fields are named in details */
+            /** @description Invalid request: the fields at fault are named in details */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -775,7 +757,7 @@ export interface operations {
                     "application/json": components["schemas"]["RefreshResponse"];
                 };
             };
-            /** @description Invalid request: the fields are named in details */
+            /** @description Invalid request: the fields at fault are named in details */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -833,7 +815,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Invalid request: the fields are named in details */
+            /** @description Invalid request: the fields at fault are named in details */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1005,7 +987,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Invalid request: the fields are named in details */
+            /** @description Invalid request: the fields at fault are named in details */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1076,7 +1058,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Invalid request: the fields are named in details */
+            /** @description Invalid request: the fields at fault are named in details */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1185,9 +1167,11 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
             };
-            /** @description Invalid request: the fields are named in details */
+            /** @description Invalid request: the fields at fault are named in details */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1239,7 +1223,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
             };
             /** @description Rate limited: retry after the Retry-After header's seconds */
             429: {
@@ -1286,16 +1272,20 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
             };
             /** @description No such order (`order_not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
             };
-            /** @description Invalid request: the fields are named in details */
+            /** @description Invalid request: the fields at fault are named in details */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1353,30 +1343,38 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
             };
             /** @description Signed in without the admin role */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
             };
             /** @description No such order (`order_not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
             };
             /** @description The state machine forbids this move (`invalid_transition`) */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
             };
-            /** @description Invalid request: the fields are named in details */
+            /** @description Invalid request: the fields at fault are named in details */
             422: {
                 headers: {
                     [name: string]: unknown;
