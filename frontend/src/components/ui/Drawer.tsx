@@ -30,7 +30,11 @@ export function Drawer({ title, onClose, children }: DrawerProps) {
       }
     };
     document.addEventListener("keydown", onKeyDown);
+    // The page behind a modal must not scroll under it.
+    const overflow = document.body.style.overflow;
+    document.body.style.overflow = "hidden";
     return () => {
+      document.body.style.overflow = overflow;
       document.removeEventListener("keydown", onKeyDown);
       if (previous?.isConnected) previous.focus();
     };

@@ -2,6 +2,7 @@ import { useState, type FormEvent } from "react";
 import { Navigate, useLocation, useNavigate } from "react-router";
 import { describeError, isApiError } from "../../lib/errors";
 import { useSession, useSessionState } from "../../lib/services";
+import { useDocumentTitle } from "../../lib/useDocumentTitle";
 
 interface FromState {
   from?: string;
@@ -17,6 +18,7 @@ export function LoginPage() {
   const [error, setError] = useState<string | null>(null);
   const [submitting, setSubmitting] = useState(false);
   const target = (location.state as FromState | null)?.from ?? "/orders";
+  useDocumentTitle("Sign in");
 
   if (user) return <Navigate to={target} replace />;
 

@@ -3,10 +3,12 @@ import { ErrorState, Skeleton } from "../../components/ui/States";
 import { TimeAgo } from "../../components/ui/TimeAgo";
 import type { ChannelState } from "../../lib/apiTypes";
 import { formatCount } from "../../lib/format";
+import { useDocumentTitle } from "../../lib/useDocumentTitle";
 import { useChannels } from "./queries";
 
 export function ChannelsPage() {
   const channels = useChannels();
+  useDocumentTitle("Channels");
   return (
     <div className="page">
       <header className="page-header">

@@ -55,6 +55,10 @@ describe("order detail", () => {
     expect(history()[1]).toHaveTextContent("Paid by bank transfer");
     expect(history()[1]).toHaveTextContent("by you");
     expect(history()[0]).toHaveTextContent("from the channel");
+    // Keyboard focus stays in the drawer, on the outcome, though the pressed button is gone.
+    await waitFor(() => expect(within(dialog).getByRole("status")).toHaveTextContent("Moved to Confirmed."));
+    expect(dialog).toContainElement(document.activeElement as HTMLElement);
+    expect(document.activeElement).toHaveTextContent("Moved to Confirmed.");
     // From CONFIRMED the next moves are different ones.
     expect(await within(dialog).findByRole("button", { name: "Mark shipped" })).toBeInTheDocument();
     expect(within(dialog).queryByRole("button", { name: "Mark confirmed" })).not.toBeInTheDocument();

@@ -7,6 +7,7 @@ import type { Order, StatusHistoryEntry } from "../../lib/apiTypes";
 import { isApiError } from "../../lib/errors";
 import { formatAbsolute, formatCount, formatMoney, humanize } from "../../lib/format";
 import { useSessionState } from "../../lib/services";
+import { useDocumentTitle } from "../../lib/useDocumentTitle";
 import { StatusActions } from "./StatusActions";
 import { useOrder } from "./queries";
 
@@ -18,6 +19,7 @@ export function OrderDrawer() {
   const order = useOrder(id);
   const close = () => navigate({ pathname: "/orders", search: location.search });
   const title = order.data ? `Order ${order.data.externalId}` : "Order";
+  useDocumentTitle(title);
 
   return (
     <Drawer title={title} onClose={close}>

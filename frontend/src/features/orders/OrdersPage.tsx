@@ -1,6 +1,7 @@
 import { useMemo } from "react";
 import { Outlet } from "react-router";
 import { EmptyState, ErrorState } from "../../components/ui/States";
+import { useDocumentTitle } from "../../lib/useDocumentTitle";
 import { useLiveUpdates } from "../events/LiveUpdates";
 import { OrderFilters } from "./OrderFilters";
 import { OrderStatsBar } from "./OrderStatsBar";
@@ -14,6 +15,7 @@ export function OrdersPage() {
   const query = useMemo(() => viewToQuery(view), [view]);
   const orders = useOrderList(query);
   const page = orders.data;
+  useDocumentTitle("Orders");
 
   return (
     <div className="page">

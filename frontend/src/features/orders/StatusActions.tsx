@@ -1,4 +1,4 @@
-import { useId, useState } from "react";
+import { useEffect, useId, useRef, useState } from "react";
 import type { Order, OrderStatus } from "../../lib/apiTypes";
 import { describeError, isApiError } from "../../lib/errors";
 import { humanize } from "../../lib/format";
@@ -12,6 +12,13 @@ export function StatusActions({ order }: { order: Order }) {
   const [done, setDone] = useState<OrderStatus | null>(null);
   const move = useMoveStatus(order.id);
   const choices = nextStatuses(order.status);
+  const outcome = useRef<HTMLDivElement>(null);
+
+  // The pressed button is gone after a move (the choices change), so keyboard focus goes to
+  // the outcome instead of falling out of the drawer.
+  useEffect(() => {
+    if (done || move.isError) outcome.current?.focus();
+  }, [done, move.isError]);
 
   if (choices.length === 0) {
     return (
@@ -61,7 +68,7 @@ export function StatusActions({ order }: { order: Order }) {
         onChange={(event) => setNote(event.target.value)}
         placeholder="Visible in the status history"
       />
-      <div aria-live="polite">
+      <div aria-live="polite" ref={outcome} tabIndex={-1} className="outcome">
         {move.isError && (
           <p className="form-error" role="alert">
             {isApiError(move.error, 409)
