@@ -144,6 +144,19 @@ describe("orders table", () => {
     expect(await screen.findByText("No orders match this view")).toBeInTheDocument();
   });
 
+  it("offers the first page when the URL points past the last one", async () => {
+    serveOrders((url) => {
+      const page = Number(url.searchParams.get("page"));
+      return HttpResponse.json(makePage(page === 1 ? [makeOrder()] : [], page, 20, 1));
+    });
+    const app = await renderApp("/orders?page=9", ADMIN);
+    expect(await screen.findByText("There is no page 9 in this view")).toBeInTheDocument();
+
+    await userEvent.click(screen.getByRole("button", { name: "Go to the first page" }));
+    expect(await screen.findByText("WEB-1001")).toBeInTheDocument();
+    expect(app.search().get("page")).toBeNull();
+  });
+
   it("shows an error with a retry that recovers", async () => {
     let fail = true;
     serveOrders(() =>

@@ -21,12 +21,19 @@ export function OrdersPage() {
     <div className="page">
       <header className="page-header">
         <h1>Orders</h1>
-        <UnseenOrdersNotice since={orders.dataUpdatedAt} />
+        {/* While a page loads there is nothing to compare against: the new rows will be in it. */}
+        <UnseenOrdersNotice since={page && !orders.isPlaceholderData ? orders.dataUpdatedAt : Infinity} />
       </header>
       <OrderStatsBar />
       <OrderFilters view={view} onChange={update} />
       {orders.isError && !page ? (
         <ErrorState title="Could not load orders" error={orders.error} onRetry={() => void orders.refetch()} />
+      ) : page && page.orders.length === 0 && page.pagination.total > 0 ? (
+        <EmptyState title={`There is no page ${view.page} in this view`}>
+          <button type="button" className="button" onClick={() => update({ page: 1 })}>
+            Go to the first page
+          </button>
+        </EmptyState>
       ) : page && page.orders.length === 0 ? (
         <EmptyState title="No orders match this view">
           Try removing a filter or widening the date range.
