@@ -1,0 +1,54 @@
+import { http, HttpResponse } from "msw";
+import { Session } from "../../lib/session";
+import { ADMIN, fakeJwt } from "../../test/fixtures";
+import { api, ORIGIN, server } from "../../test/server";
+import { followOrderEvents, type OrderEventNotice, type StreamState } from "./orderEvents";
+
+describe("order event stream", () => {
+  it("sends the token in a header, renews it after a 401 and reconnects", async () => {
+    const fresh = fakeJwt(Date.now() + 900_000, "fresh");
+    const seen: { authorization: string | null; url: string }[] = [];
+    server.use(
+      http.post(api("/api/auth/login"), () =>
+        HttpResponse.json({
+          accessToken: fakeJwt(Date.now() + 900_000, "stale"),
+          refreshToken: "r1",
+          tokenType: "Bearer",
+          expiresIn: 900,
+          user: ADMIN,
+        }),
+      ),
+      http.post(api("/api/auth/refresh"), () => HttpResponse.json({ accessToken: fresh, refreshToken: "r2" })),
+      http.get(api("/api/events"), ({ request }) => {
+        seen.push({ authorization: request.headers.get("Authorization"), url: request.url });
+        if (request.headers.get("Authorization") !== `Bearer ${fresh}`) {
+          return HttpResponse.json({ error: { code: "unauthorized", message: "expired", requestId: "r" } }, { status: 401 });
+        }
+        const body = ': connected\n\nevent: order.created\ndata: {"eventType":"order.created","order":{"id":"o1"}}\n\n';
+        return new HttpResponse(body, { headers: { "Content-Type": "text/event-stream" } });
+      }),
+    );
+    const session = new Session({ baseUrl: ORIGIN });
+    await session.signIn(ADMIN.email, "secret");
+    const notices: OrderEventNotice[] = [];
+    const states: StreamState[] = [];
+    const controller = new AbortController();
+
+    void followOrderEvents({
+      session,
+      baseUrl: ORIGIN,
+      onNotice: (notice) => {
+        notices.push(notice);
+        controller.abort();
+      },
+      onState: (state) => states.push(state),
+      signal: controller.signal,
+      minDelayMs: 10,
+    });
+
+    await vi.waitFor(() => expect(notices).toEqual([{ kind: "created", orderId: "o1" }]));
+    expect(seen.map(({ authorization }) => authorization)).toEqual([expect.stringMatching(/^Bearer /), `Bearer ${fresh}`]);
+    expect(seen.every(({ url }) => !url.includes("token"))).toBe(true);
+    expect(states).toContain("live");
+  });
+});
