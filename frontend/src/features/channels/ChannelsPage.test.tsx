@@ -11,7 +11,7 @@ describe("channels panel", () => {
         HttpResponse.json([
           { channel: "website", circuit: "closed", lastSuccessAt: new Date().toISOString(), lastErrorAt: null, lastError: null, ordersIngested: 1204 },
           { channel: "amazon", circuit: "open", lastSuccessAt: null, lastErrorAt: new Date().toISOString(), lastError: "503 from channel", ordersIngested: 88 },
-          { channel: "blinkit", circuit: "half_open", lastSuccessAt: null, lastErrorAt: null, lastError: null, ordersIngested: 0 },
+          { channel: "blinkit", circuit: "half_open", lastSuccessAt: "2026-11-24T10:05:00Z", lastErrorAt: "2026-11-24T10:00:00Z", lastError: "timed out", ordersIngested: 0 },
         ]),
       ),
     );
@@ -26,5 +26,7 @@ describe("channels panel", () => {
     expect(within(card("Amazon")).getByText("503 from channel")).toBeInTheDocument();
     expect(within(card("Amazon")).getByText("never")).toBeInTheDocument();
     expect(within(card("Blinkit")).getByText("Half-open")).toBeInTheDocument();
+    expect(within(card("Blinkit")).getByText(/recovered since/)).toBeInTheDocument();
+    expect(within(card("Amazon")).queryByText(/recovered since/)).not.toBeInTheDocument();
   });
 });

@@ -35,6 +35,9 @@ export function ChannelsPage() {
 }
 
 function ChannelCard({ state }: { state: ChannelState }) {
+  // An error followed by a good poll is history, not an outage: it should not look alarming.
+  const { lastErrorAt, lastSuccessAt } = state;
+  const recovered = !!lastErrorAt && !!lastSuccessAt && new Date(lastSuccessAt) > new Date(lastErrorAt);
   return (
     <li className={`channel-card circuit-card-${state.circuit}`} aria-labelledby={`channel-${state.channel}`}>
       <header className="channel-card-header">
@@ -50,10 +53,11 @@ function ChannelCard({ state }: { state: ChannelState }) {
         <dd>
           {state.lastError ? (
             <>
-              <span className="error-text">{state.lastError}</span>
+              <span className={recovered ? "muted" : "error-text"}>{state.lastError}</span>
               {state.lastErrorAt && (
                 <span className="muted small block">
                   <TimeAgo iso={state.lastErrorAt} />
+                  {recovered && " · recovered since"}
                 </span>
               )}
             </>
