@@ -1,22 +1,27 @@
 import { channelName } from "../../components/ui/Badge";
 import { ErrorState, Skeleton } from "../../components/ui/States";
-import { CHANNELS, ORDER_STATUSES, type OrderStats } from "../../lib/apiTypes";
+import { CHANNELS, ORDER_STATUSES, type Channel, type OrderStats, type OrderStatus } from "../../lib/apiTypes";
 import { formatCount, formatMoney, humanize } from "../../lib/format";
 import { useOrderStats } from "./queries";
 
-export function OrderStatsBar() {
+interface Drilldown {
+  /** Narrows the table to one channel or one status. */
+  onShow: (filter: { channels: Channel[] } | { statuses: OrderStatus[] }) => void;
+}
+
+export function OrderStatsBar({ onShow }: Drilldown) {
   const stats = useOrderStats();
   if (stats.isError) {
     return <ErrorState title="Could not load the order counts" error={stats.error} onRetry={() => void stats.refetch()} />;
   }
   return (
     <section className="stats" aria-label="Order counts" aria-busy={stats.isPending}>
-      {stats.data ? <StatsCards stats={stats.data} /> : <StatsSkeleton />}
+      {stats.data ? <StatsCards stats={stats.data} onShow={onShow} /> : <StatsSkeleton />}
     </section>
   );
 }
 
-function StatsCards({ stats }: { stats: OrderStats }) {
+function StatsCards({ stats, onShow }: { stats: OrderStats } & Drilldown) {
   return (
     <>
       <div className="stat-card">
@@ -25,7 +30,16 @@ function StatsCards({ stats }: { stats: OrderStats }) {
         <dl className="stat-list">
           {CHANNELS.map((channel) => (
             <div key={channel}>
-              <dt>{channelName(channel)}</dt>
+              <dt>
+                <button
+                  type="button"
+                  className="stat-link"
+                  aria-label={`Show only ${channelName(channel)} orders`}
+                  onClick={() => onShow({ channels: [channel] })}
+                >
+                  {channelName(channel)}
+                </button>
+              </dt>
               <dd>{formatCount(stats.byChannel[channel] ?? 0)}</dd>
             </div>
           ))}
@@ -37,8 +51,15 @@ function StatsCards({ stats }: { stats: OrderStats }) {
           {ORDER_STATUSES.map((status) => (
             <div key={status}>
               <dt>
-                <span className={`dot status-dot-${status.toLowerCase()}`} aria-hidden="true" />
-                {humanize(status)}
+                <button
+                  type="button"
+                  className="stat-link"
+                  aria-label={`Show only ${humanize(status)} orders`}
+                  onClick={() => onShow({ statuses: [status] })}
+                >
+                  <span className={`dot status-dot-${status.toLowerCase()}`} aria-hidden="true" />
+                  {humanize(status)}
+                </button>
               </dt>
               <dd>{formatCount(stats.byStatus[status] ?? 0)}</dd>
             </div>

@@ -138,6 +138,19 @@ describe("orders table", () => {
     expect(within(stats).getByText("Orders").nextSibling).toHaveTextContent("3");
   });
 
+  it("narrows the table to a status picked in the counts", async () => {
+    const orders = serveOrders();
+    const app = await renderApp("/orders?status=PLACED&channel=amazon&page=2", ADMIN);
+    const stats = await screen.findByRole("region", { name: "Order counts" });
+
+    await userEvent.click(await within(stats).findByRole("button", { name: "Show only Confirmed orders" }));
+
+    await waitFor(() => expect(app.search().getAll("status")).toEqual(["CONFIRMED"]));
+    expect(app.search().getAll("channel")).toEqual(["amazon"]);
+    expect(app.search().get("page")).toBeNull();
+    await waitFor(() => expect(orders.last().getAll("status")).toEqual(["CONFIRMED"]));
+  });
+
   it("says so when nothing matches", async () => {
     serveOrders(() => HttpResponse.json(makePage([], 1, 20, 0)));
     await renderApp("/orders?search=nobody", ADMIN);

@@ -24,7 +24,7 @@ export function OrdersPage() {
         {/* While a page loads there is nothing to compare against: the new rows will be in it. */}
         <UnseenOrdersNotice since={page && !orders.isPlaceholderData ? orders.dataUpdatedAt : Infinity} />
       </header>
-      <OrderStatsBar />
+      <OrderStatsBar onShow={update} />
       <OrderFilters view={view} onChange={update} />
       {orders.isError && !page ? (
         <ErrorState title="Could not load orders" error={orders.error} onRetry={() => void orders.refetch()} />
