@@ -30,7 +30,7 @@ test-python: python-deps frontend-build browser
 
 test-frontend: frontend-deps
 	@echo "==> frontend: typecheck and component tests"
-	@cd frontend && npm run --silent typecheck && npm test --silent
+	@cd frontend && npm run --silent typecheck && npm run --silent lint && npm test --silent
 
 lint: python-deps ## ruff (lint, format check) and mypy
 	@echo "==> ruff and mypy"
