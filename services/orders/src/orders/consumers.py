@@ -1,9 +1,10 @@
 """The ``orders.ingested.v1`` subscriber: decode, hand to the service, commit.
 
 Offsets: the subscriber uses ``AckPolicy.NACK_ON_ERROR``. FastStream then turns aiokafka's
-auto-commit off and commits the consumer's position (one record at a time, ``getone``) only
-after the handler returned, i.e. after the order and its events are written. A crash before
-the commit redelivers the record, which is harmless because the upsert is idempotent.
+auto-commit off and commits the consumer's position (the end of the batch just handled) only
+after the handler returned, i.e. after every order and its events are written; on an error it
+seeks back to the batch's first record instead. A crash before the commit redelivers the batch,
+which is harmless because the upsert is idempotent.
 
 Failures are split by cause:
 
@@ -13,8 +14,8 @@ Failures are split by cause:
 - the store being away is not the event's fault: the write is retried with backoff for a while,
   then the handler raises, FastStream seeks back to the record (nack) and it is redelivered.
 
-The handler receives the raw bytes (a pass-through decoder), so a malformed event reaches this
-code instead of failing inside the framework's decoding.
+The handler receives the raw records (a pass-through decoder), so a malformed event reaches
+this code instead of failing inside the framework's decoding.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from orderhub_common.context import correlation_id_var
 from orderhub_common.events import OrderIngested
 from orderhub_common.kafka import Topics
 from orderhub_common.logging import utc_now
@@ -96,10 +98,12 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(parts)[:_MAX_ERROR_HEADER_CHARS]
 
 
-def dead_letter_headers(message: StreamMessage[Any], error: PoisonEventError) -> dict[str, str]:
-    record = message.raw_message
+def dead_letter_headers(
+    record: ConsumerRecord[bytes, bytes], error: PoisonEventError
+) -> dict[str, str]:
+    headers = {name: value.decode("utf-8", "replace") for name, value in record.headers}
     return {
-        **message.headers,
+        **headers,
         "x-error": str(error),
         "x-error-type": error.error_type,
         "x-original-topic": record.topic,
@@ -109,8 +113,8 @@ def dead_letter_headers(message: StreamMessage[Any], error: PoisonEventError) ->
     }
 
 
-def _raw_body(message: StreamMessage[Any]) -> bytes:
-    return bytes(message.body)
+def _raw_bodies(message: StreamMessage[Any]) -> list[bytes]:
+    return list(message.body)
 
 
 def _store_retries(give_up_after_s: float) -> AsyncRetrying:
@@ -129,41 +133,65 @@ def _outcome(outcome: ChannelOutcome) -> str:
 
 
 def register_ingested_consumer(
-    broker: KafkaBroker, topics: Topics, service: OrderService, *, store_retry_s: float = 30
+    broker: KafkaBroker,
+    topics: Topics,
+    service: OrderService,
+    *,
+    store_retry_s: float = 30,
+    max_batch: int = 200,
 ) -> LogicSubscriber[Any]:
-    """After ``store_retry_s`` of failing writes the record is handed back (nack) and
-    redelivered, so a long outage never turns into dead letters or lost orders."""
+    """Consumes in batches of up to ``max_batch`` records: on FerretDB every read scans the
+    collection, so one read for the whole batch instead of one per record is what keeps
+    ingestion fast. After ``store_retry_s`` of failing writes the batch is handed back (nack)
+    and redelivered, so a long outage never turns into dead letters or lost orders."""
     subscriber = broker.subscriber(
         topics.ingested,
         group_id=GROUP_ID,
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        batch=True,
+        max_records=max_batch,
+        batch_timeout_ms=100,
         # A new consumer group starts from the beginning: nothing ingested before it is lost.
         auto_offset_reset="earliest",
-        decoder=_raw_body,
+        decoder=_raw_bodies,
         # Described with its real payload schema by api/asyncapi.py.
         include_in_schema=False,
     )
 
+    async def dead_letter(record: ConsumerRecord[bytes, bytes], error: PoisonEventError) -> None:
+        await broker.publish(
+            record.value or b"",
+            topic=topics.ingested_dlq,
+            key=record.key,
+            headers=dead_letter_headers(record, error),
+        )
+        DEAD_LETTERED.labels(error.error_type).inc()
+        CONSUMED.labels("dead_lettered").inc()
+        logger.warning(f"dead-lettered an ingested event ({error.error_type}): {error}")
+
+    async def record_all(events: list[OrderIngested]) -> None:
+        read_ahead = await service.read_ahead([event.order for event in events])
+        for event in events:
+            token = correlation_id_var.set(event.correlation_id)
+            try:
+                outcome = await service.record_channel_order(event.order, read_ahead=read_ahead)
+            finally:
+                correlation_id_var.reset(token)
+            CONSUMED.labels(_outcome(outcome)).inc()
+
     @subscriber
-    async def on_ingested(body: bytes, message: KafkaMessage) -> None:
-        try:
-            event = decode_ingested(body)
-        except PoisonEventError as error:
-            record: ConsumerRecord[bytes, bytes] = message.raw_message
-            await broker.publish(
-                body,
-                topic=topics.ingested_dlq,
-                key=record.key,
-                headers=dead_letter_headers(message, error),
-            )
-            DEAD_LETTERED.labels(error.error_type).inc()
-            CONSUMED.labels("dead_lettered").inc()
-            logger.warning(f"dead-lettered an ingested event ({error.error_type}): {error}")
-            return
+    async def on_ingested(bodies: list[bytes], message: KafkaMessage) -> None:
+        records: tuple[ConsumerRecord[bytes, bytes], ...] = message.raw_message
+        events: list[OrderIngested] = []
+        for record in records:
+            try:
+                events.append(decode_ingested(record.value or b""))
+            except PoisonEventError as error:
+                await dead_letter(record, error)
+        # Retried as a whole: what a failed attempt already wrote is a no-op the next time.
         async for attempt in _store_retries(store_retry_s):
             with attempt:
-                outcome = await service.record_channel_order(event.order)
-        CONSUMED.labels(_outcome(outcome)).inc()
+                await record_all(events)
 
     return subscriber
 

@@ -7,8 +7,7 @@ Besides the canonical order, a document carries what the service needs to keep i
 - ``channelUpdatedAt``: the channel's own last change, so an older copy never overwrites a newer;
 - ``searchKeys``: normalized (lowercased) tokens the literal search matches by prefix;
 - ``outbox``: the order events this document's changes produced and the relay has not yet
-  published, written in the same single-document atomic write as the change itself;
-- ``relayLeaseUntil``: while set in the future, one relay replica owns this outbox.
+  published, written in the same single-document atomic write as the change itself.
 """
 
 from __future__ import annotations
@@ -72,7 +71,6 @@ class OrderDocument(Document):
     revision: int = 1
     search_keys: list[str] = Field(default_factory=list)
     outbox: list[OutboxEntry] = Field(default_factory=list)
-    relay_lease_until: datetime | None = None
 
     class Settings:
         name = "orders"

@@ -7,8 +7,9 @@ order, so order is kept downstream), and removes each entry only after Kafka ack
 crash between the acknowledgement and the removal publishes that entry again with the same
 ``eventId``: delivery is at least once, and consumers deduplicate by ``eventId``.
 
-Several replicas share the work through a lease per order: the relay that takes an order's lease
-publishes its outbox; a lease left by a crashed replica expires after ``lease_s``.
+With several replicas, one relay works at a time: the holder of the relay lease, renewed every
+round. A lease left by a crashed replica expires after ``lease_s``; the next relay publishes
+what the crashed one had not removed yet, with the same ``eventId``s.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -32,7 +34,7 @@ from orderhub_common.events import (
 )
 from orderhub_common.logging import utc_now
 from orders.documents import OutboxEntry
-from orders.repository import OrderRepository
+from orders.repository import OrderRepository, PendingOutbox, RelayedOutbox
 
 PublishOrderEvent = Callable[[str, OutboxEntry], Awaitable[None]]
 
@@ -98,6 +100,7 @@ class OutboxRelay:
         self._sweep_interval_s = sweep_interval_s
         self._batch_size = batch_size
         self._lease = timedelta(seconds=lease_s)
+        self._owner = f"relay-{uuid.uuid4().hex[:12]}"
         self._wake = asyncio.Event()
         self._pending_counted_at = -_PENDING_GAUGE_INTERVAL_S
 
@@ -123,34 +126,29 @@ class OutboxRelay:
     async def relay_once(self) -> int:
         """Publishes what is pending in up to ``batch_size`` orders; returns how many events."""
         now = utc_now()
-        order_ids = await self._repository.pending_outboxes(now, self._batch_size)
-        results = await asyncio.gather(
-            *(self._relay_order(order_id) for order_id in order_ids), return_exceptions=True
-        )
-        failures = [r for r in results if isinstance(r, BaseException)]
-        if failures:
-            logger.warning(
-                f"outbox relay: {len(failures)} orders wait for the next sweep: {failures[0]!r}"
-            )
-        return sum(r for r in results if isinstance(r, int))
-
-    async def _relay_order(self, order_id: str) -> int:
-        now = utc_now()
-        pending = await self._repository.claim_outbox(order_id, now, now + self._lease)
-        if pending is None:
+        if not await self._repository.take_relay_lease(self._owner, now, now + self._lease):
             return 0
-        published = 0
+        pending = await self._repository.pending_outboxes(self._batch_size)
+        results = await asyncio.gather(*(self._publish_outbox(p) for p in pending))
+        for result in results:
+            if result.published_event_ids:
+                await self._repository.remove_published(result)
+        return sum(len(result.published_event_ids) for result in results)
+
+    async def _publish_outbox(self, pending: PendingOutbox) -> RelayedOutbox:
+        """Publishes one order's entries in order, stopping at the first failure so the rest
+        keep their order for the next sweep."""
+        published: list[str] = []
         try:
             for entry in pending.entries:
-                await self._publish(order_id, entry)
+                await self._publish(pending.order_id, entry)
                 OUTBOX_PUBLISHED.labels(entry.event_type).inc()
-                await self._repository.remove_published(order_id, entry.event_id)
-                published += 1
-        except Exception as exc:  # the rest waits for the next sweep, in the same order
-            logger.warning(f"outbox relay: {order_id} stopped after {published} events: {exc!r}")
-        finally:
-            await self._repository.release_outbox(order_id)
-        return published
+                published.append(entry.event_id)
+        except Exception as exc:
+            logger.warning(
+                f"outbox relay: {pending.order_id} stopped after {len(published)} events: {exc!r}"
+            )
+        return RelayedOutbox(pending=pending, published_event_ids=published)
 
     async def _refresh_pending_gauge(self) -> None:
         if time.monotonic() - self._pending_counted_at < _PENDING_GAUGE_INTERVAL_S:

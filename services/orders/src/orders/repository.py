@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -33,6 +33,8 @@ from orderhub_common.events import (
 from orderhub_common.logging import utc_now
 from orders.documents import OrderDocument, OutboxEntry
 from orders.schemas import ChannelRevenue, OrderListQuery, OrderStats, SortField
+
+RELAY_LEASES = "outbox_relay_lease"
 
 # Lets a phone number be found however the admin types it: "+91 98765-43210" -> digits.
 _PHONE_LIKE = re.compile(r"^[\d\s+().-]+$")
@@ -71,7 +73,24 @@ class OrderChange:
 @dataclass(frozen=True)
 class PendingOutbox:
     order_id: str
+    revision: int
     entries: list[OutboxEntry]
+
+
+@dataclass(frozen=True)
+class RelayedOutbox:
+    """How far the relay got with one order's outbox: a prefix of its entries."""
+
+    pending: PendingOutbox
+    published_event_ids: list[str]
+
+    @property
+    def order_id(self) -> str:
+        return self.pending.order_id
+
+    @property
+    def complete(self) -> bool:
+        return len(self.published_event_ids) == len(self.pending.entries)
 
 
 def normalize_text(text: str) -> str:
@@ -209,6 +228,10 @@ class OrderRepository:
         document = await OrderDocument.get(order_id)
         return None if document is None else _stored(document)
 
+    async def get_many(self, order_ids: Collection[str]) -> dict[str, StoredOrder]:
+        documents = await OrderDocument.find({"_id": {"$in": list(order_ids)}}).to_list()
+        return {document.id: _stored(document) for document in documents}
+
     async def insert(self, new: NewOrder) -> bool:
         """False when the order already exists (its id or its (channel, externalId))."""
         order = new.order
@@ -315,54 +338,58 @@ class OrderRepository:
         cursor = await self._collection().aggregate(pipeline)
         return await cursor.to_list()
 
-    # The outbox. Entries are published in array order and removed from the front, one by
-    # one, each removal guarded by the id of the entry just published: a write appending new
-    # entries meanwhile ($push, to the end) can neither be lost nor removed unpublished.
+    # The outbox. One relay at a time works it (the holder of the relay lease), so no order
+    # needs a claim of its own: on FerretDB every write to the orders collection scans it,
+    # and publishing costs a single write per order this way.
 
-    async def pending_outboxes(self, now: datetime, limit: int) -> list[str]:
-        """Ids of orders with unpublished events whose outbox no relay holds a lease on."""
-        cursor = (
-            self._collection()
-            .find(
-                {
-                    "outbox.eventId": {"$gt": ""},
-                    "$or": [{"relayLeaseUntil": None}, {"relayLeaseUntil": {"$lt": now}}],
-                },
-                {"_id": 1},
-            )
-            .limit(limit)
-        )
-        return [row["_id"] async for row in cursor]
-
-    async def claim_outbox(
-        self, order_id: str, now: datetime, lease_until: datetime
-    ) -> PendingOutbox | None:
-        """Takes the lease on one order's outbox and reads it, in one atomic step."""
-        async with self._locks.hold(order_id):
-            document = await self._collection().find_one_and_update(
-                {
-                    "_id": order_id,
-                    "$or": [{"relayLeaseUntil": None}, {"relayLeaseUntil": {"$lt": now}}],
-                },
-                {"$set": {"relayLeaseUntil": lease_until}},
+    async def take_relay_lease(self, owner: str, now: datetime, until: datetime) -> bool:
+        """Takes or renews the one relay lease; False while another relay holds it."""
+        leases = self._collection().database[RELAY_LEASES]
+        try:
+            held = await leases.find_one_and_update(
+                {"_id": "outbox", "$or": [{"owner": owner}, {"until": {"$lt": now}}]},
+                {"$set": {"owner": owner, "until": until}},
+                upsert=True,
                 return_document=ReturnDocument.AFTER,
             )
-        if document is None or not document.get("outbox"):
-            return None
-        entries = [OutboxEntry.model_validate(entry) for entry in document["outbox"]]
-        return PendingOutbox(order_id=order_id, entries=entries)
+        except DuplicateKeyError:  # it exists and someone else holds it
+            return False
+        return held is not None and held["owner"] == owner
 
-    async def remove_published(self, order_id: str, event_id: str) -> None:
-        async with self._locks.hold(order_id):
-            await self._collection().update_one(
-                {"_id": order_id, "outbox.0.eventId": event_id}, {"$pop": {"outbox": -1}}
+    async def pending_outboxes(self, limit: int) -> list[PendingOutbox]:
+        cursor = (
+            self._collection()
+            .find({"outbox.eventId": {"$gt": ""}}, {"outbox": 1, "revision": 1})
+            .limit(limit)
+        )
+        return [
+            PendingOutbox(
+                order_id=row["_id"],
+                revision=row["revision"],
+                entries=[OutboxEntry.model_validate(entry) for entry in row["outbox"]],
             )
+            async for row in cursor
+        ]
 
-    async def release_outbox(self, order_id: str) -> None:
+    async def remove_published(self, relayed: RelayedOutbox) -> None:
+        """Removes exactly the published entries. An order still at the revision its outbox
+        was read at has had no change, so no new event, since: a fully published outbox is
+        then simply emptied. Otherwise the published entries are popped from the front one by
+        one, each pop guarded by the id of the entry it removes, so an event appended
+        meanwhile can be neither lost nor removed unpublished."""
+        order_id = relayed.order_id
         async with self._locks.hold(order_id):
-            await self._collection().update_one(
-                {"_id": order_id}, {"$set": {"relayLeaseUntil": None}}
-            )
+            if relayed.complete:
+                result = await self._collection().update_one(
+                    {"_id": order_id, "revision": relayed.pending.revision},
+                    {"$set": {"outbox": []}},
+                )
+                if result.modified_count:
+                    return
+            for event_id in relayed.published_event_ids:
+                await self._collection().update_one(
+                    {"_id": order_id, "outbox.0.eventId": event_id}, {"$pop": {"outbox": -1}}
+                )
 
     async def count_pending_outboxes(self) -> int:
         return await self._collection().count_documents({"outbox.eventId": {"$gt": ""}})

@@ -64,7 +64,12 @@ class SortField(StrEnum):
 
 def _as_utc(value: datetime) -> datetime:
     # A timestamp without an offset (or a bare date) is read as UTC.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the timestamp is out of range in UTC") from None
 
 
 Timestamp = Annotated[datetime, AfterValidator(_as_utc)]
@@ -80,7 +85,7 @@ class OrderListQuery(CamelModel):
     limit: int = Field(20, ge=1, le=100)
     channel: list[Channel] = Field(default_factory=list)
     status: list[OrderStatus] = Field(default_factory=list)
-    search: Annotated[str, Field(max_length=200)] | None = None
+    search: Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
     placed_from: Timestamp | None = Field(None, alias="from")
     placed_to: Timestamp | None = Field(None, alias="to")
     sort_by: SortField = SortField.PLACED_AT

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -153,11 +153,23 @@ class OrderService:
         # Wakes the outbox relay right after a write instead of at its next sweep.
         self._on_change = on_change
 
-    async def record_channel_order(self, incoming: ChannelOrder) -> ChannelOutcome:
+    async def read_ahead(self, incoming: Sequence[ChannelOrder]) -> dict[str, StoredOrder | None]:
+        """The stored state of many channel orders in one read, for ``record_channel_order``.
+        Each entry serves once: the next copy of the same order is read afresh."""
+        order_ids = {order_id_for(o.channel, o.external_id) for o in incoming}
+        found = await self._repository.get_many(order_ids)
+        return {order_id: found.get(order_id) for order_id in order_ids}
+
+    async def record_channel_order(
+        self, incoming: ChannelOrder, *, read_ahead: dict[str, StoredOrder | None] | None = None
+    ) -> ChannelOutcome:
         """Idempotent: the same channel copy applied twice changes nothing the second time."""
         order_id = order_id_for(incoming.channel, incoming.external_id)
         for _ in range(MAX_WRITE_ATTEMPTS):
-            stored = await self._repository.get(order_id)
+            if read_ahead is not None and order_id in read_ahead:
+                stored = read_ahead.pop(order_id)
+            else:
+                stored = await self._repository.get(order_id)
             if stored is None:
                 if await self._repository.insert(self._new_order(order_id, incoming)):
                     UPSERTED.labels("created").inc()

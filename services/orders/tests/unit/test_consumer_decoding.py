@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 
 import pytest
 from aiokafka import ConsumerRecord
-from faststream.kafka.message import KafkaMessage
 
 from orderhub_common.events import ChannelOrder, Customer, OrderIngested, OrderItem
 from orders.consumers import PoisonEventError, dead_letter_headers, decode_ingested
@@ -67,10 +66,7 @@ def test_dead_letter_headers_keep_the_originals_and_add_the_error() -> None:
         serialized_value_size=9,
         headers=[("correlation_id", b"c-1")],
     )
-    message = KafkaMessage(
-        body=record.value, headers={"correlation_id": "c-1"}, raw_message=record, consumer=None
-    )
-    headers = dead_letter_headers(message, PoisonEventError("invalid_json", "order: bad"))
+    headers = dead_letter_headers(record, PoisonEventError("invalid_json", "order: bad"))
     assert headers["correlation_id"] == "c-1"
     assert headers["x-error"] == "order: bad"
     assert headers["x-error-type"] == "invalid_json"
