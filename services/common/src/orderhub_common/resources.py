@@ -54,7 +54,24 @@ class MongoResource(Resource):
 
     async def connect(self) -> None:
         await self.ping()
-        await init_beanie(database=self.database, document_models=self.documents)
+        await init_beanie(database=self.database, document_models=self.documents, skip_indexes=True)
+        for document in self.documents:
+            await self._create_missing_indexes(document)
+
+    @staticmethod
+    async def _create_missing_indexes(document: type[Document]) -> None:
+        """Creates the ``Settings.indexes`` a collection lacks, one command per index.
+
+        Beanie re-sends every declared index in one ``createIndexes`` at each start; FerretDB 1.24
+        crashes the connection on such a batch once the indexes exist, so a restarted service
+        could never come back. Declare every index in ``Settings.indexes`` (not ``Indexed()``).
+        """
+        collection = document.get_pymongo_collection()
+        existing = set((await collection.index_information()).keys())
+        # Beanie has already wrapped each declared index in an IndexModelField.
+        for declared in document.get_settings().indexes or []:
+            if declared.name not in existing:
+                await collection.create_indexes([declared.index])
 
     async def ping(self) -> None:
         await self.client.admin.command("ping")

@@ -7,8 +7,9 @@ import asyncio
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from beanie import Document, Indexed
+from beanie import Document
 from faststream import AckPolicy
+from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
 from devstack.pytest_plugin import InfraUrls
@@ -22,11 +23,15 @@ pytestmark = pytest.mark.integration
 
 
 class Sku(Document):
-    code: Indexed(str, unique=True)  # type: ignore[valid-type]
+    code: str
     name: str
 
     class Settings:
         name = "skus"
+        indexes = [
+            IndexModel([("code", ASCENDING)], unique=True, name="code_unique"),
+            IndexModel([("name", ASCENDING)], name="name"),
+        ]
 
 
 async def test_a_produced_message_is_consumed_by_a_faststream_subscriber(
@@ -67,6 +72,12 @@ async def test_a_beanie_document_round_trips_with_its_unique_index_enforced(
         with pytest.raises(DuplicateKeyError):
             await Sku(code="RING-001", name="Another ring").insert()
         assert await Sku.find(Sku.code == "RING-001").count() == 1
+
+        # A restarted service initialises again over the existing indexes.
+        await mongo.connect()
+        assert {"code_unique", "name"} <= set(
+            await Sku.get_pymongo_collection().index_information()
+        )
     finally:
         await mongo.client.drop_database(unique_name)
         await mongo.close()
