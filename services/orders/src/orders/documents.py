@@ -6,8 +6,10 @@ Besides the canonical order, a document carries what the service needs to keep i
 - ``revision``: bumped by every change, the optimistic-concurrency check of each write;
 - ``channelUpdatedAt``: the channel's own last change, so an older copy never overwrites a newer;
 - ``searchKeys``: normalized (lowercased) tokens the literal search matches by prefix;
-- ``outbox``: the order events this document's changes produced and the relay has not yet
-  published, written in the same single-document atomic write as the change itself.
+- ``statusHistory[].eventId``: the order event each history entry was announced with, which is
+  how the outbox relay tells an applied change from one that never happened.
+
+``OutboxDocument`` is one order event waiting to be published (see ``events.py``).
 """
 
 from __future__ import annotations
@@ -32,11 +34,40 @@ _CAMEL = ConfigDict(alias_generator=to_camel, validate_by_name=True, validate_by
 
 
 class OutboxEntry(BaseModel):
+    """An order event as the relay publishes it."""
+
     model_config = _CAMEL
 
     event_id: str
     event_type: str
     event: dict[str, Any]
+
+
+class StoredHistoryEntry(StatusHistoryEntry):
+    event_id: str | None = None
+
+
+class OutboxDocument(Document):
+    """Written before the order change it announces, with the revision that change makes."""
+
+    model_config = _CAMEL
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]  # the event id
+    order_id: str
+    revision: int
+    position: int  # among the events of one change
+    event_type: str
+    event: dict[str, Any]
+    created_at: datetime
+
+    class Settings:
+        name = "order_outbox"
+        indexes = [
+            IndexModel(
+                [("orderId", ASCENDING), ("revision", ASCENDING), ("position", ASCENDING)],
+                name="orderId_revision_position",
+            )
+        ]
 
 
 def _with_id(field: str, direction: int) -> IndexModel:
@@ -63,14 +94,13 @@ class OrderDocument(Document):
     total: float
     currency: str
     status: OrderStatus
-    status_history: list[StatusHistoryEntry]
+    status_history: list[StoredHistoryEntry]
     placed_at: datetime
     created_at: datetime
     updated_at: datetime
     channel_updated_at: datetime
     revision: int = 1
     search_keys: list[str] = Field(default_factory=list)
-    outbox: list[OutboxEntry] = Field(default_factory=list)
 
     class Settings:
         name = "orders"
@@ -88,5 +118,4 @@ class OrderDocument(Document):
             IndexModel([("status", ASCENDING), ("_id", ASCENDING)], name="status_id"),
             IndexModel([("channel", ASCENDING), ("_id", ASCENDING)], name="channel_id"),
             IndexModel([("searchKeys", ASCENDING)], name="searchKeys"),
-            IndexModel([("outbox.eventId", ASCENDING)], name="outbox_eventId"),
         ]

@@ -1,15 +1,24 @@
 """What orders publishes on ``orders.events.v1``, and the relay that publishes it.
 
-Events are written into the order document's ``outbox`` by the same atomic write as the change
-they describe, so there is never an event without its change nor a change without its event.
-The relay then publishes each order's entries in order, keyed by the order id (one partition per
-order, so order is kept downstream), and removes each entry only after Kafka acknowledged it. A
-crash between the acknowledgement and the removal publishes that entry again with the same
-``eventId``: delivery is at least once, and consumers deduplicate by ``eventId``.
+The transactional outbox without transactions (FerretDB has none). A change is written in two
+steps, each atomic on its own: first its events go into the ``order_outbox`` collection, tagged
+with the revision the change will give the order; then the order document is written, checked
+against the revision the change was computed from, with each new history entry carrying its
+event's id. The relay publishes an outbox entry only once the order document shows it (the
+event id is in the history), so:
 
-With several replicas, one relay works at a time: the holder of the relay lease, renewed every
-round. A lease left by a crashed replica expires after ``lease_s``; the next relay publishes
-what the crashed one had not removed yet, with the same ``eventId``s.
+- a crash before the order write leaves an entry whose change never happened: once the order
+  is at that revision without it (another change won), or after ``abandoned_after_s``, the
+  relay drops it unpublished; nothing is announced that did not happen;
+- a crash after the order write leaves a confirmed entry: it is published; nothing is lost;
+- a crash after publishing but before the entry is removed publishes it again with the same
+  ``eventId``: delivery is at least once, consumers deduplicate by ``eventId``.
+
+Each order's entries are published in order (revision, then position), keyed by the order id
+(one partition per order), stopping at the first that cannot go yet. With several replicas one
+relay works at a time, the holder of the relay lease, renewed every round; a crashed holder's
+lease expires after ``lease_s``. Keeping pending events out of the orders collection matters on
+FerretDB, where every statement on a collection scans it: the outbox stays small.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from faststream.kafka import KafkaBroker
 from loguru import logger
@@ -34,7 +43,7 @@ from orderhub_common.events import (
 )
 from orderhub_common.logging import utc_now
 from orders.documents import OutboxEntry
-from orders.repository import OrderRepository, PendingOutbox, RelayedOutbox
+from orders.repository import AppliedEvents, OrderRepository, PendingEvent
 
 PublishOrderEvent = Callable[[str, OutboxEntry], Awaitable[None]]
 
@@ -44,8 +53,8 @@ OUTBOX_PUBLISHED = Counter(
     ["event_type"],
 )
 OUTBOX_PENDING = Gauge(
-    "orders_outbox_pending_orders",
-    "Orders with order events written but not yet published",
+    "orders_outbox_pending",
+    "Order events in the outbox, not yet published",
 )
 
 # Counting pending outboxes scans the store on FerretDB; once every few seconds is plenty.
@@ -94,12 +103,14 @@ class OutboxRelay:
         sweep_interval_s: float = 1.0,
         batch_size: int = 100,
         lease_s: float = 10.0,
+        abandoned_after_s: float = 300.0,
     ) -> None:
         self._repository = repository
         self._publish = publish
         self._sweep_interval_s = sweep_interval_s
         self._batch_size = batch_size
         self._lease = timedelta(seconds=lease_s)
+        self._abandoned_after = timedelta(seconds=abandoned_after_s)
         self._owner = f"relay-{uuid.uuid4().hex[:12]}"
         self._wake = asyncio.Event()
         self._pending_counted_at = -_PENDING_GAUGE_INTERVAL_S
@@ -124,34 +135,60 @@ class OutboxRelay:
                 await asyncio.wait_for(self._wake.wait(), self._sweep_interval_s)
 
     async def relay_once(self) -> int:
-        """Publishes what is pending in up to ``batch_size`` orders; returns how many events."""
+        """Publishes what is pending for up to ``batch_size`` events; returns how many."""
         now = utc_now()
         if not await self._repository.take_relay_lease(self._owner, now, now + self._lease):
             return 0
-        pending = await self._repository.pending_outboxes(self._batch_size)
-        results = await asyncio.gather(*(self._publish_outbox(p) for p in pending))
-        for result in results:
-            if result.published_event_ids:
-                await self._repository.remove_published(result)
-        return sum(len(result.published_event_ids) for result in results)
-
-    async def _publish_outbox(self, pending: PendingOutbox) -> RelayedOutbox:
-        """Publishes one order's entries in order, stopping at the first failure so the rest
-        keep their order for the next sweep."""
-        published: list[str] = []
-        try:
-            for entry in pending.entries:
-                await self._publish(pending.order_id, entry)
-                OUTBOX_PUBLISHED.labels(entry.event_type).inc()
-                published.append(entry.event_id)
-        except Exception as exc:
-            logger.warning(
-                f"outbox relay: {pending.order_id} stopped after {len(published)} events: {exc!r}"
+        pending = await self._repository.pending_events(self._batch_size)
+        if not pending:
+            return 0
+        applied = await self._repository.applied_events({p.order_id for p in pending})
+        by_order: dict[str, list[PendingEvent]] = {}
+        for event in pending:
+            by_order.setdefault(event.order_id, []).append(event)
+        outcomes = await asyncio.gather(
+            *(
+                self._relay_order(events, applied.get(order_id), now)
+                for order_id, events in by_order.items()
             )
-        return RelayedOutbox(pending=pending, published_event_ids=published)
+        )
+        await self._repository.remove_from_outbox([i for done, _ in outcomes for i in done])
+        return sum(published for _, published in outcomes)
+
+    async def _relay_order(
+        self, events: list[PendingEvent], applied: AppliedEvents | None, now: datetime
+    ) -> tuple[list[str], int]:
+        """Walks one order's entries in order; returns the ids done with (published or never
+        applied) and how many were published. Stops at an entry whose change is not written
+        yet, or whose publish failed, so the rest keep their order for the next sweep."""
+        done: list[str] = []
+        published = 0
+        for event in events:
+            event_id = event.entry.event_id
+            if applied is not None and event_id in applied.event_ids:
+                try:
+                    await self._publish(event.order_id, event.entry)
+                except Exception as exc:
+                    logger.warning(f"outbox relay: {event.order_id} waits: {exc!r}")
+                    break
+                OUTBOX_PUBLISHED.labels(event.entry.event_type).inc()
+                published += 1
+            elif not self._never_applied(event, applied, now):
+                break
+            done.append(event_id)
+        return done, published
+
+    def _never_applied(
+        self, event: PendingEvent, applied: AppliedEvents | None, now: datetime
+    ) -> bool:
+        """The change this event announces lost its race (the order reached that revision
+        with another change), or its writer died before writing it."""
+        if applied is not None and applied.revision >= event.revision:
+            return True
+        return now - event.created_at > self._abandoned_after
 
     async def _refresh_pending_gauge(self) -> None:
         if time.monotonic() - self._pending_counted_at < _PENDING_GAUGE_INTERVAL_S:
             return
         self._pending_counted_at = time.monotonic()
-        OUTBOX_PENDING.set(await self._repository.count_pending_outboxes())
+        OUTBOX_PENDING.set(await self._repository.count_pending_events())

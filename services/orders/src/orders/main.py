@@ -13,7 +13,7 @@ from orderhub_common.settings import load_settings
 from orders.api.asyncapi import asyncapi_router
 from orders.api.orders import router as orders_router
 from orders.consumers import ConsumerLagProbe, register_ingested_consumer
-from orders.documents import OrderDocument
+from orders.documents import OrderDocument, OutboxDocument
 from orders.events import OutboxRelay, kafka_order_event_publisher
 from orders.repository import OrderRepository
 from orders.service import OrderService
@@ -49,7 +49,7 @@ def create_app(settings: OrdersSettings) -> FastAPI:
             MongoResource(
                 settings.mongodb_url.get_secret_value(),
                 settings.mongodb_database,
-                [OrderDocument],
+                [OrderDocument, OutboxDocument],
             ),
             KafkaResource(broker, before_start=create_topics),
         ],

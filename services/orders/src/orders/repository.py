@@ -3,8 +3,7 @@ few atomic conditional updates Beanie has no words for).
 
 Works on FerretDB 1.24 as on MongoDB 7: single-document atomic writes only, no transactions,
 no ``$facet``, one accumulator per ``$group`` (FerretDB 1.24 computes only the first one of
-several), ``$pop`` instead of ``$pull`` on embedded documents (FerretDB's ``$pull`` matches
-none), and literal search as an escaped prefix of stored lowercase tokens.
+several), and literal search as an escaped prefix of stored lowercase tokens.
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ from orderhub_common.events import (
     StatusHistoryEntry,
 )
 from orderhub_common.logging import utc_now
-from orders.documents import OrderDocument, OutboxEntry
+from orders.documents import OrderDocument, OutboxDocument, OutboxEntry, StoredHistoryEntry
 from orders.schemas import ChannelRevenue, OrderListQuery, OrderStats, SortField
 
 RELAY_LEASES = "outbox_relay_lease"
@@ -71,26 +70,21 @@ class OrderChange:
 
 
 @dataclass(frozen=True)
-class PendingOutbox:
+class PendingEvent:
+    """An outbox entry: the event of a change meant to bring ``order_id`` to ``revision``."""
+
     order_id: str
     revision: int
-    entries: list[OutboxEntry]
+    entry: OutboxEntry
+    created_at: datetime
 
 
 @dataclass(frozen=True)
-class RelayedOutbox:
-    """How far the relay got with one order's outbox: a prefix of its entries."""
+class AppliedEvents:
+    """What an order's document says happened: its revision and the events of its history."""
 
-    pending: PendingOutbox
-    published_event_ids: list[str]
-
-    @property
-    def order_id(self) -> str:
-        return self.pending.order_id
-
-    @property
-    def complete(self) -> bool:
-        return len(self.published_event_ids) == len(self.pending.entries)
+    revision: int
+    event_ids: frozenset[str]
 
 
 def normalize_text(text: str) -> str:
@@ -155,7 +149,10 @@ def _to_order(document: OrderDocument) -> Order:
         total=document.total,
         currency=document.currency,
         status=document.status,
-        status_history=document.status_history,
+        status_history=[
+            StatusHistoryEntry(**entry.model_dump(exclude={"event_id"}))
+            for entry in document.status_history
+        ],
         placed_at=document.placed_at,
         created_at=document.created_at,
         updated_at=document.updated_at,
@@ -170,14 +167,32 @@ def _stored(document: OrderDocument) -> StoredOrder:
     )
 
 
-def _outbox_entries(events: Sequence[Event]) -> list[OutboxEntry]:
+def _outbox_documents(
+    events: Sequence[Event], order_id: str, revision: int
+) -> list[OutboxDocument]:
+    now = utc_now()
     return [
-        OutboxEntry(
-            event_id=str(event.event_id),
+        OutboxDocument(
+            id=str(event.event_id),
+            order_id=order_id,
+            revision=revision,
+            position=position,
             event_type=event.event_type,
             event=event.model_dump(mode="json"),
+            created_at=now,
         )
-        for event in events
+        for position, event in enumerate(events)
+    ]
+
+
+def _announced(
+    history: Sequence[StatusHistoryEntry], events: Sequence[Event]
+) -> list[StoredHistoryEntry]:
+    """Each history entry stored with the event that announced it: entries and events of a
+    change correspond one to one, in order."""
+    return [
+        StoredHistoryEntry(**entry.model_dump(), event_id=str(event.event_id))
+        for entry, event in zip(history, events, strict=True)
     ]
 
 
@@ -244,14 +259,14 @@ class OrderRepository:
             total=order.total,
             currency=order.currency,
             status=order.status,
-            status_history=order.status_history,
+            status_history=_announced(order.status_history, new.events),
             placed_at=order.placed_at,
             created_at=order.created_at,
             updated_at=order.updated_at,
             channel_updated_at=new.channel_updated_at,
             search_keys=search_keys(order.id, order.external_id, order.customer),
-            outbox=_outbox_entries(new.events),
         )
+        await self._add_to_outbox(new.events, order.id, revision=1)
         try:
             async with self._locks.hold(order.id):
                 await document.insert()
@@ -273,14 +288,11 @@ class OrderRepository:
             updates["searchKeys"] = search_keys(
                 change.order_id, change.external_id, change.customer
             )
-        pushes: dict[str, Any] = {}
-        if change.history:
-            pushes["statusHistory"] = {"$each": _bson(change.history)}
-        if change.events:
-            pushes["outbox"] = {"$each": _bson(_outbox_entries(change.events))}
         update: dict[str, Any] = {"$set": updates}
-        if pushes:
-            update["$push"] = pushes
+        if change.history:
+            history = _bson(_announced(change.history, change.events))
+            update["$push"] = {"statusHistory": {"$each": history}}
+        await self._add_to_outbox(change.events, change.order_id, change.expected_revision + 1)
         async with self._locks.hold(change.order_id):
             result = await self._collection().update_one(
                 {"_id": change.order_id, "revision": change.expected_revision}, update
@@ -338,13 +350,12 @@ class OrderRepository:
         cursor = await self._collection().aggregate(pipeline)
         return await cursor.to_list()
 
-    # The outbox. One relay at a time works it (the holder of the relay lease), so no order
-    # needs a claim of its own: on FerretDB every write to the orders collection scans it,
-    # and publishing costs a single write per order this way.
+    # The outbox: a small collection of events waiting to be published, each written before
+    # the change it announces. One relay works it at a time (the holder of the relay lease).
 
     async def take_relay_lease(self, owner: str, now: datetime, until: datetime) -> bool:
         """Takes or renews the one relay lease; False while another relay holds it."""
-        leases = self._collection().database[RELAY_LEASES]
+        leases = OutboxDocument.get_pymongo_collection().database[RELAY_LEASES]
         try:
             held = await leases.find_one_and_update(
                 {"_id": "outbox", "$or": [{"owner": owner}, {"until": {"$lt": now}}]},
@@ -356,40 +367,47 @@ class OrderRepository:
             return False
         return held is not None and held["owner"] == owner
 
-    async def pending_outboxes(self, limit: int) -> list[PendingOutbox]:
-        cursor = (
-            self._collection()
-            .find({"outbox.eventId": {"$gt": ""}}, {"outbox": 1, "revision": 1})
+    async def _add_to_outbox(self, events: Sequence[Event], order_id: str, revision: int) -> None:
+        if events:
+            await OutboxDocument.insert_many(_outbox_documents(events, order_id, revision))
+
+    async def pending_events(self, limit: int) -> list[PendingEvent]:
+        """Outbox entries, each order's in the order they must be published."""
+        documents = (
+            await OutboxDocument.find({})
+            .sort(
+                [(field, SortDirection.ASCENDING) for field in ("orderId", "revision", "position")]
+            )
             .limit(limit)
+            .to_list()
         )
         return [
-            PendingOutbox(
-                order_id=row["_id"],
-                revision=row["revision"],
-                entries=[OutboxEntry.model_validate(entry) for entry in row["outbox"]],
+            PendingEvent(
+                order_id=d.order_id,
+                revision=d.revision,
+                entry=OutboxEntry(event_id=d.id, event_type=d.event_type, event=d.event),
+                created_at=d.created_at,
             )
-            async for row in cursor
+            for d in documents
         ]
 
-    async def remove_published(self, relayed: RelayedOutbox) -> None:
-        """Removes exactly the published entries. An order still at the revision its outbox
-        was read at has had no change, so no new event, since: a fully published outbox is
-        then simply emptied. Otherwise the published entries are popped from the front one by
-        one, each pop guarded by the id of the entry it removes, so an event appended
-        meanwhile can be neither lost nor removed unpublished."""
-        order_id = relayed.order_id
-        async with self._locks.hold(order_id):
-            if relayed.complete:
-                result = await self._collection().update_one(
-                    {"_id": order_id, "revision": relayed.pending.revision},
-                    {"$set": {"outbox": []}},
-                )
-                if result.modified_count:
-                    return
-            for event_id in relayed.published_event_ids:
-                await self._collection().update_one(
-                    {"_id": order_id, "outbox.0.eventId": event_id}, {"$pop": {"outbox": -1}}
-                )
+    async def applied_events(self, order_ids: Collection[str]) -> dict[str, AppliedEvents]:
+        cursor = self._collection().find(
+            {"_id": {"$in": list(order_ids)}}, {"revision": 1, "statusHistory": 1}
+        )
+        return {
+            row["_id"]: AppliedEvents(
+                revision=row["revision"],
+                event_ids=frozenset(
+                    entry["eventId"] for entry in row["statusHistory"] if entry.get("eventId")
+                ),
+            )
+            async for row in cursor
+        }
 
-    async def count_pending_outboxes(self) -> int:
-        return await self._collection().count_documents({"outbox.eventId": {"$gt": ""}})
+    async def remove_from_outbox(self, event_ids: Collection[str]) -> None:
+        if event_ids:
+            await OutboxDocument.find({"_id": {"$in": list(event_ids)}}).delete()
+
+    async def count_pending_events(self) -> int:
+        return await OutboxDocument.find({}).count()

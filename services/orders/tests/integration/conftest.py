@@ -114,6 +114,7 @@ class Pipeline:
             settings.mongodb_url.get_secret_value(), tz_aware=True
         )
         self.orders = self.mongo[settings.mongodb_database]["orders"]
+        self.outbox = self.mongo[settings.mongodb_database]["order_outbox"]
         self._sentinels = 0
 
     async def send(self, order: ChannelOrder) -> None:
@@ -139,7 +140,7 @@ class Pipeline:
             events = await self.read(self.topics.order_events)
             return any(
                 e.value is not None and external_id.encode() in e.value for e in events
-            ) and not await self.orders.count_documents({"outbox.eventId": {"$gt": ""}})
+            ) and not await self.outbox.count_documents({})
 
         await wait_until(published, what=f"{external_id} to go through")
 

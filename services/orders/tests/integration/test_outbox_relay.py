@@ -10,11 +10,11 @@ from datetime import timedelta
 import pytest
 
 from devstack.pytest_plugin import InfraUrls
-from orderhub_common.events import OrderStatus
+from orderhub_common.events import OrderStatus, StatusHistoryEntry, StatusSource
 from orderhub_common.resources import MongoResource
-from orders.documents import OrderDocument, OutboxEntry
-from orders.events import OutboxRelay
-from orders.repository import OrderRepository
+from orders.documents import OrderDocument, OutboxDocument, OutboxEntry
+from orders.events import OutboxRelay, status_changed_event
+from orders.repository import OrderChange, OrderRepository
 from orders.service import OrderService, order_id_for
 
 from .conftest import T0, channel_order
@@ -38,7 +38,7 @@ class RecordingPublisher:
 
 @pytest.fixture
 async def repository(infra: InfraUrls, unique_name: str) -> AsyncIterator[OrderRepository]:
-    mongo = MongoResource(infra.mongodb_url, unique_name, [OrderDocument])
+    mongo = MongoResource(infra.mongodb_url, unique_name, [OrderDocument, OutboxDocument])
     await mongo.connect()
     try:
         yield OrderRepository()
@@ -48,9 +48,11 @@ async def repository(infra: InfraUrls, unique_name: str) -> AsyncIterator[OrderR
 
 
 async def stored_event_ids(order_id: str) -> list[str]:
-    document = await OrderDocument.get(order_id)
-    assert document is not None
-    return [entry.event_id for entry in document.outbox]
+    """The order's events waiting in the outbox, in publishing order."""
+    waiting = (
+        await OutboxDocument.find({"orderId": order_id}).sort("+revision", "+position").to_list()
+    )
+    return [entry.id for entry in waiting]
 
 
 async def test_each_change_is_published_once_in_order_with_its_stored_event_id(
@@ -107,3 +109,41 @@ async def test_concurrent_relays_publish_each_event_once(repository: OrderReposi
     event_ids = [event_id for _, event_id, _ in publisher.published]
     assert len(event_ids) == 20
     assert len(set(event_ids)) == 20
+
+
+async def test_the_event_of_a_change_that_was_never_written_is_never_published(
+    repository: OrderRepository,
+) -> None:
+    service = OrderService(repository)
+    await service.record_channel_order(channel_order("R-P"))
+    order_id = order_id_for("website", "R-P")
+    stored = await repository.get(order_id)
+    assert stored is not None
+    entry = StatusHistoryEntry(
+        status=OrderStatus.CANCELLED, changed_at=T0, source=StatusSource.ADMIN, changed_by="u-2"
+    )
+    # A write computed from a revision that moved on meanwhile: its events reach the outbox
+    # first, then the order write is refused.
+    await service.move_status(order_id, OrderStatus.CONFIRMED, changed_by="u-1", note=None)
+    lost = OrderChange(
+        order_id=order_id,
+        external_id="R-P",
+        expected_revision=stored.revision,
+        status=OrderStatus.CANCELLED,
+        channel_updated_at=stored.channel_updated_at,
+        history=[entry],
+        events=[status_changed_event(stored.order, OrderStatus.PLACED, entry)],
+    )
+    assert not await repository.apply(lost)
+    assert len(await stored_event_ids(order_id)) == 3
+    publisher = RecordingPublisher()
+
+    assert await OutboxRelay(repository, publisher).relay_once() == 2
+
+    assert [event_type for _, _, event_type in publisher.published] == [
+        "order.created",
+        "order.status_changed",
+    ]
+    assert await stored_event_ids(order_id) == []
+    order = await service.get(order_id)
+    assert order.status == OrderStatus.CONFIRMED

@@ -42,12 +42,20 @@ async def test_a_new_order_is_stored_normalized_and_announced_once(pipeline: Pip
         "WEB-1",
         "PLACED",
     )
-    assert stored["statusHistory"] == [
-        {"status": "PLACED", "changedAt": T0, "changedBy": None, "source": "channel", "note": None}
-    ]
     events = events_of(await pipeline.read(pipeline.topics.order_events), order_id)
     assert [e["eventType"] for e in events] == ["order.created"]
     assert events[0]["order"]["id"] == order_id
+    # Each history entry keeps the id of the event that announced it.
+    assert stored["statusHistory"] == [
+        {
+            "status": "PLACED",
+            "changedAt": T0,
+            "changedBy": None,
+            "source": "channel",
+            "note": None,
+            "eventId": events[0]["eventId"],
+        }
+    ]
 
 
 async def test_the_same_event_twice_changes_nothing(pipeline: Pipeline) -> None:
