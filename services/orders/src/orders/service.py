@@ -1,9 +1,9 @@
 """The orders domain: the status state machine, channel upserts and admin status moves.
 
-Kafka consumers and HTTP handlers both call ``OrderService``. Every change is one atomic write
-of a single document that carries the change and the order events it produced (the outbox),
-checked against the revision it was computed from, so a concurrent change is never overwritten
-and an event is never recorded for a change that did not happen.
+Kafka consumers and HTTP handlers both call ``OrderService``. Every change is computed from the
+stored order at some revision and written only if the order is still at it, so a concurrent
+change is never overwritten; the events it produces go through the outbox (see ``events.py``),
+so none is lost and none is announced for a change that did not happen.
 """
 
 from __future__ import annotations
