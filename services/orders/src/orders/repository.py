@@ -105,12 +105,14 @@ def search_keys(order_id: str, external_id: str, customer: Customer) -> list[str
     return sorted({key for key in keys if key})
 
 
-def search_term(search: str) -> str:
-    """The normalized text a search looks for: phone-like input is reduced to its digits."""
+def search_terms(search: str) -> list[str]:
+    """The normalized texts a search looks for: the text itself and, when it looks like a phone
+    number, its digits too ("402-1234567" may be an external id as well as a phone)."""
+    terms = [normalize_text(search)]
     digits = "".join(ch for ch in search if ch.isdigit())
     if _PHONE_LIKE.match(search) and len(digits) >= _MIN_PHONE_DIGITS:
-        return digits
-    return normalize_text(search)
+        terms.append(digits)
+    return sorted({term for term in terms if term})
 
 
 def order_filter(query: OrderListQuery) -> dict[str, Any]:
@@ -121,8 +123,14 @@ def order_filter(query: OrderListQuery) -> dict[str, Any]:
         conditions["channel"] = {"$in": sorted({c.value for c in query.channel})}
     if query.status:
         conditions["status"] = {"$in": sorted({s.value for s in query.status})}
-    if query.search and (term := search_term(query.search)):
-        conditions["searchKeys"] = {"$regex": f"^{re.escape(term)}"}
+    prefixes = [
+        {"searchKeys": {"$regex": f"^{re.escape(term)}"}}
+        for term in search_terms(query.search or "")
+    ]
+    if len(prefixes) == 1:
+        conditions.update(prefixes[0])
+    elif prefixes:
+        conditions["$or"] = prefixes
     placed: dict[str, datetime] = {}
     if query.placed_from is not None:
         placed["$gte"] = query.placed_from

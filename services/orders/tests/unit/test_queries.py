@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from orderhub_common.events import Customer
-from orders.repository import order_filter, order_sort, search_keys, search_term
+from orders.repository import order_filter, order_sort, search_keys, search_terms
 from orders.schemas import OrderListQuery
 
 pytestmark = pytest.mark.unit
@@ -41,10 +41,17 @@ def test_search_is_case_and_space_insensitive() -> None:
     assert search_regex("  Priya   SHARMA ") == re.escape("priya sharma").join(["^", ""])
 
 
-def test_phone_like_search_is_reduced_to_digits() -> None:
-    assert search_term("+91 98765-43210") == "919876543210"
-    assert search_term("98765") == "98765"
-    assert search_term("A-12") == "a-12"
+def test_phone_like_search_also_looks_for_its_digits() -> None:
+    assert search_terms("+91 98765-43210") == ["+91 98765-43210", "919876543210"]
+    assert search_terms("402-1234567") == ["402-1234567", "4021234567"]
+    assert search_terms("A-12") == ["a-12"]
+    conditions = order_filter(query(search="98765 43210"))
+    assert conditions == {
+        "$or": [
+            {"searchKeys": {"$regex": "^" + re.escape("98765 43210")}},
+            {"searchKeys": {"$regex": "^9876543210"}},
+        ]
+    }
 
 
 def test_stored_keys_cover_ids_name_words_phone_and_email() -> None:
