@@ -99,9 +99,15 @@ async def test_replaying_the_whole_topic_changes_nothing(pipeline: Pipeline) -> 
     assert new_events[0]["order"]["externalId"].startswith("SENTINEL-")
 
 
+def dead_lettered(error_type: str) -> float:
+    sample = REGISTRY.get_sample_value("orders_dead_lettered_total", {"error_type": error_type})
+    return sample or 0.0
+
+
 async def test_a_malformed_event_is_dead_lettered_and_the_next_one_processed(
     pipeline: Pipeline,
 ) -> None:
+    invalid_json_before = dead_lettered("invalid_json")
     await pipeline.send_raw(
         b'{"eventType": "order.ingested", "order": {"channel": "ebay"',
         key=b"ebay:1",
@@ -128,6 +134,7 @@ async def test_a_malformed_event_is_dead_lettered_and_the_next_one_processed(
     assert headers[1]["x-error-type"] == "unknown_channel"
     assert "channel" in headers[1]["x-error"]
     assert dead[0].value.startswith(b'{"eventType": "order.ingested"')
+    assert dead_lettered("invalid_json") == invalid_json_before + 1
 
 
 async def test_channel_moves_forward_and_a_backwards_change_is_ignored(
