@@ -9,9 +9,11 @@ infrastructure with ``unique_name`` (Mongo database names, Kafka topic prefixes)
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -84,3 +86,15 @@ def infra(request: pytest.FixtureRequest) -> Iterator[InfraUrls]:
 def unique_name() -> str:
     """A short name no other test uses: for a database, a topic prefix, a consumer group."""
     return f"t{uuid.uuid4().hex[:10]}"
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], *, timeout_s: float = 20, what: str = "condition"
+) -> None:
+    """Polls ``check`` until it holds: tests wait for asynchronous outcomes, never sleep blindly."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")

@@ -13,12 +13,13 @@ from joserfc.jwk import OKPKey
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
+from devstack.pytest_plugin import eventually
 from ingest.main import create_app
 from ingest.settings import IngestSettings
 from orderhub_common.events import Channel
 from orderhub_common.security import JwtVerifier
 
-from .conftest import create_orders, eventually
+from .conftest import create_orders
 
 pytestmark = pytest.mark.integration
 

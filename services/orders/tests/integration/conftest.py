@@ -4,9 +4,8 @@ been consumed" is a sound way to wait."""
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +17,7 @@ from joserfc import jwt
 from joserfc.jwk import OKPKey
 from pymongo import AsyncMongoClient
 
-from devstack.pytest_plugin import InfraUrls
+from devstack.pytest_plugin import InfraUrls, eventually
 from orderhub_common.events import ChannelOrder, Customer, OrderIngested, OrderItem, OrderStatus
 from orderhub_common.kafka import Topics
 from orderhub_common.security import JwtVerifier
@@ -91,17 +90,6 @@ def channel_order(
     )
 
 
-async def wait_until(
-    check: Callable[[], Awaitable[bool]], *, timeout_s: float = 20, what: str = "condition"
-) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-
-
 class Pipeline:
     """A running orders service plus the means to feed it and read what it produced."""
 
@@ -142,7 +130,7 @@ class Pipeline:
                 e.value is not None and external_id.encode() in e.value for e in events
             ) and not await self.outbox.count_documents({})
 
-        await wait_until(published, what=f"{external_id} to go through")
+        await eventually(published, what=f"{external_id} to go through")
 
     async def read(self, topic: str) -> list[ConsumerRecord[Any, Any]]:
         """Every record of ``topic`` so far, from the beginning, in partition order."""
@@ -155,7 +143,7 @@ class Pipeline:
         )
         await consumer.start()
         try:
-            await wait_until(
+            await eventually(
                 lambda: _true(bool(consumer.assignment())), what=f"partitions of {topic}"
             )
             partitions = sorted(consumer.assignment())
