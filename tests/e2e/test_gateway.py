@@ -196,6 +196,11 @@ def test_the_docs_and_the_combined_openapi_document_are_served(client: httpx.Cli
 
     assert docs.status_code == 200
     assert "swagger-ui" in docs.text
+    # The docs work offline: Swagger UI comes from the gateway itself, never from a CDN.
+    assert "https://" not in docs.text
+    for asset in ("/swagger/swagger-ui-bundle.js", "/swagger/swagger-ui.css"):
+        assert asset in docs.text
+        assert client.get(asset).status_code == 200, asset
     for path in (
         "/api/auth/login",
         "/api/users",
