@@ -69,7 +69,7 @@ frontend-deps:
 	fi
 
 frontend-build: frontend-deps
-	@if [ ! -f frontend/dist/index.html ] || [ -n "$$(find frontend/src frontend/index.html frontend/package-lock.json -newer frontend/dist/index.html -print -quit)" ]; then \
+	@if [ ! -f frontend/dist/index.html ] || [ -n "$$(find frontend/src frontend/index.html frontend/vite.config.ts frontend/package-lock.json -newer frontend/dist/index.html -print -quit)" ]; then \
 		echo "==> building the SPA"; start=$$(date +%s); \
 		cd frontend && npm run --silent build; \
 		echo "==> SPA build: done in $$(( $$(date +%s) - start ))s"; \
