@@ -3,14 +3,18 @@ and each channel's health and ingested count show at ``GET /api/channels``."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
+from devstack.pytest_plugin import eventually_sync
+
 pytestmark = pytest.mark.e2e
+
+# Through the whole stack, ingestion takes seconds.
+INGEST_WAIT_S = 45
 
 CHANNELS = ("website", "amazon", "blinkit")
 
@@ -35,15 +39,6 @@ def set_faults(mock_channels_url: str, channel: str, **faults: Any) -> None:
     assert response.status_code == 200, response.text
 
 
-def eventually(check: Callable[[], bool], *, timeout_s: float = 45, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_orders_created_at_every_channel_are_counted_as_ingested(
     gateway_url: str, mock_channels_url: str, viewer_headers: dict[str, str]
 ) -> None:
@@ -59,7 +54,7 @@ def test_orders_created_at_every_channel_are_counted_as_ingested(
             rows[c]["ordersIngested"] >= before[c]["ordersIngested"] + n for c, n in wanted.items()
         )
 
-    eventually(all_counted, what="every created order to be ingested")
+    eventually_sync(all_counted, what="every created order to be ingested", timeout_s=INGEST_WAIT_S)
     rows = channel_rows(gateway_url, viewer_headers)
     for channel in CHANNELS:
         assert rows[channel]["circuit"] == "closed"
@@ -77,14 +72,18 @@ def test_a_status_moved_at_a_channel_is_ingested_again(
         )
 
     [order_id] = create_orders(mock_channels_url, "blinkit", 1)
-    eventually(counted(start + 1), what="the new order to be ingested")
+    eventually_sync(
+        counted(start + 1), what="the new order to be ingested", timeout_s=INGEST_WAIT_S
+    )
     moved = httpx.post(
         f"{mock_channels_url}/_control/blinkit/orders/{order_id}/status",
         json={"status": "CONFIRMED"},
         timeout=10,
     )
     assert moved.json()["status"] == "accepted"
-    eventually(counted(start + 2), what="the status move to be ingested")
+    eventually_sync(
+        counted(start + 2), what="the status move to be ingested", timeout_s=INGEST_WAIT_S
+    )
 
 
 def test_a_channel_outage_shows_at_api_channels_and_heals(
@@ -105,7 +104,9 @@ def test_a_channel_outage_shows_at_api_channels_and_heals(
                 and rows["website"]["ordersIngested"] >= before["website"]["ordersIngested"] + 2
             )
 
-        eventually(amazon_open_website_flowing, what="amazon's circuit to open")
+        eventually_sync(
+            amazon_open_website_flowing, what="amazon's circuit to open", timeout_s=INGEST_WAIT_S
+        )
         amazon = channel_rows(gateway_url, viewer_headers)["amazon"]
         assert amazon["lastErrorAt"] is not None
         assert "503" in amazon["lastError"]
@@ -121,4 +122,4 @@ def test_a_channel_outage_shows_at_api_channels_and_heals(
         row = channel_rows(gateway_url, viewer_headers)["amazon"]
         return row["circuit"] == "closed" and row["ordersIngested"] >= counted_before + 2
 
-    eventually(amazon_healed, what="amazon to heal and ingest again")
+    eventually_sync(amazon_healed, what="amazon to heal and ingest again", timeout_s=INGEST_WAIT_S)

@@ -3,15 +3,19 @@ sorting, paging, errors and the admin's status moves, on orders placed at the mo
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
 
+from devstack.pytest_plugin import eventually_sync
+
 pytestmark = pytest.mark.e2e
+
+# Through the whole stack, ingestion takes seconds.
+API_WAIT_S = 60
 
 CHANNELS = ("website", "amazon", "blinkit")
 SORT_FIELDS = ("placedAt", "total", "status", "channel", "updatedAt")
@@ -21,15 +25,6 @@ SORT_FIELDS = ("placedAt", "total", "status", "channel", "updatedAt")
 def api(gateway_url: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=f"{gateway_url}/api", timeout=30) as client:
         yield client
-
-
-def eventually(check: Callable[[], bool], *, timeout_s: float = 60, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 
 def find_by_external_id(
@@ -65,7 +60,9 @@ def placed_orders(
             found[channel] = [o for o in orders if o is not None]
         return True
 
-    eventually(all_readable, what="the new orders to be readable through the API")
+    eventually_sync(
+        all_readable, what="the new orders to be readable through the API", timeout_s=API_WAIT_S
+    )
     return found
 
 

@@ -8,7 +8,6 @@ import asyncio
 import json
 import re
 import signal
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -19,6 +18,7 @@ from aiokafka import AIOKafkaConsumer
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 
+from devstack.pytest_plugin import eventually as _eventually
 from devstack.stack import Stack
 from orderhub_common.kafka import Topics
 
@@ -49,12 +49,8 @@ async def control(mock_channels_url: str) -> AsyncIterator[httpx.AsyncClient]:
 async def eventually(
     check: Callable[[], Awaitable[bool]], *, timeout_s: float = 60, what: str
 ) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+    # Through the whole stack, outcomes take seconds: poll gently, wait longer.
+    await _eventually(check, timeout_s=timeout_s, what=what, interval_s=0.5)
 
 
 async def create_orders(control: httpx.AsyncClient, channel: str, count: int) -> list[str]:

@@ -89,12 +89,32 @@ def unique_name() -> str:
 
 
 async def eventually(
-    check: Callable[[], Awaitable[bool]], *, timeout_s: float = 20, what: str = "condition"
+    check: Callable[[], Awaitable[bool]],
+    *,
+    timeout_s: float = 20,
+    what: str = "condition",
+    interval_s: float = 0.1,
 ) -> None:
     """Polls ``check`` until it holds: tests wait for asynchronous outcomes, never sleep blindly."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if await check():
             return
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(interval_s)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+
+
+def eventually_sync(
+    check: Callable[[], bool],
+    *,
+    timeout_s: float = 20,
+    what: str = "condition",
+    interval_s: float = 0.5,
+) -> None:
+    """``eventually`` for synchronous tests (the black-box e2e suites)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(interval_s)
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
