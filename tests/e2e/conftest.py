@@ -115,14 +115,3 @@ def stopped_service(stack: Stack) -> Callable[[str], object]:
             stack.start(name)
 
     return stopped
-
-
-@pytest.fixture
-def stop_service(stack: Stack) -> Callable[[str], None]:
-    return stack.stop
-
-
-@pytest.fixture
-def start_service(stack: Stack) -> Callable[[str], None]:
-    """Starts a stopped component and waits until it is ready."""
-    return stack.start
