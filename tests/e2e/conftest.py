@@ -6,6 +6,7 @@ so these tests run whether or not a developer's ``make up`` stack is running.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -104,8 +105,6 @@ def wait_ready(stack: Stack) -> Callable[[str], None]:
 @pytest.fixture
 def stopped_service(stack: Stack) -> Callable[[str], object]:
     """A context manager: the named component is stopped inside it and running again after."""
-    import contextlib
-
     @contextlib.contextmanager
     def stopped(name: str) -> Iterator[None]:
         stack.stop(name)
