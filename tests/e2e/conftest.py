@@ -105,6 +105,7 @@ def wait_ready(stack: Stack) -> Callable[[str], None]:
 @pytest.fixture
 def stopped_service(stack: Stack) -> Callable[[str], object]:
     """A context manager: the named component is stopped inside it and running again after."""
+
     @contextlib.contextmanager
     def stopped(name: str) -> Iterator[None]:
         stack.stop(name)
