@@ -15,6 +15,7 @@ def _print_welcome(stack: Stack) -> None:
     say(f"  Admin app      {stack.url('gateway')}/")
     say(f"  API docs       {stack.url('gateway')}/docs")
     say(f"  Mock channels  {stack.url('mock_channels')}/docs")
+    say(f"  PostgreSQL     {stack.postgres_url}  (orders query side)")
     admin = (env.get("BOOTSTRAP_ADMIN_EMAIL"), env.get("BOOTSTRAP_ADMIN_PASSWORD"))
     say(f"  Sign in        {admin[0]} / {admin[1]} (admin)")
     say(

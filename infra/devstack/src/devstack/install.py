@@ -2,7 +2,8 @@
 
 Kafka's jars come from Maven Central through ``infra/kafka/pom.xml``; FerretDB is built from the
 Go module proxy (its module zip lacks the release's version file, which FerretDB refuses to run
-without, so the source is copied and stamped before ``go build``); Redis comes from Debian.
+without, so the source is copied and stamped before ``go build``); Redis and PostgreSQL 15
+come from Debian packages.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ CACHE = REPO / ".cache"
 KAFKA_LIBS = CACHE / "kafka" / "libs"
 FERRETDB_VERSION = "v1.24.2"
 FERRETDB_BIN = CACHE / "bin" / f"ferretdb-{FERRETDB_VERSION}"
+POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
 def run_checked(
@@ -85,9 +87,25 @@ def ferretdb_binary() -> Path:
 
 def redis_server() -> str:
     found = shutil.which("redis-server")
-    if found:
-        return found
-    with step("installing redis-server from Debian packages (first run only)"):
+    if not found:
+        _apt_install("redis-server")
+        found = shutil.which("redis-server")
+    if not found:
+        raise RuntimeError("redis-server is still missing after apt-get install")
+    return found
+
+
+def postgres_bin_dir() -> Path:
+    """Debian's PostgreSQL 15 programs (initdb, postgres, pg_isready, psql); pg_trgm included."""
+    if not (POSTGRES_BIN / "postgres").exists():
+        _apt_install("postgresql", "postgresql-contrib")
+    if not (POSTGRES_BIN / "postgres").exists():
+        raise RuntimeError(f"{POSTGRES_BIN / 'postgres'} is still missing after apt-get install")
+    return POSTGRES_BIN
+
+
+def _apt_install(*packages: str) -> None:
+    with step(f"installing {' '.join(packages)} from Debian packages (first run only)"):
         apt = ["apt-get"] if os.geteuid() == 0 else ["sudo", "apt-get"]
         run_checked(*apt, "update", "-qq")
         run_checked(
@@ -96,10 +114,6 @@ def redis_server() -> str:
             "-y",
             "-qq",
             "--no-install-recommends",
-            "redis-server",
+            *packages,
             env={"DEBIAN_FRONTEND": "noninteractive"},
         )
-    found = shutil.which("redis-server")
-    if not found:
-        raise RuntimeError("redis-server is still missing after apt-get install")
-    return found

@@ -1,10 +1,11 @@
 """The one fixture layer that gives tests their infrastructure.
 
-In order of preference: URLs from the environment (``ORDERHUB_TEST_KAFKA``,
-``ORDERHUB_TEST_MONGODB_URL``, ``ORDERHUB_TEST_REDIS_URL``); else testcontainers when a Docker
-engine answers; else the local-stack launcher, on the test profile's own ports and data, so a
-running ``make up`` stack is never touched. Tests isolate themselves inside the shared
-infrastructure with ``unique_name`` (Mongo database names, Kafka topic prefixes).
+In order of preference: URLs from the environment (all of ``ORDERHUB_TEST_KAFKA``,
+``ORDERHUB_TEST_MONGODB_URL``, ``ORDERHUB_TEST_POSTGRES_URL``, ``ORDERHUB_TEST_REDIS_URL``);
+else testcontainers when a Docker engine answers; else the local-stack launcher, on the test
+profile's own ports and data, so a running ``make up`` stack is never touched. Tests isolate
+themselves inside the shared infrastructure with ``unique_name`` (Mongo and PostgreSQL database
+names, Kafka topic prefixes).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ class InfraUrls:
     kafka_bootstrap: str
     mongodb_url: str
     redis_url: str
+    # A role that may CREATE DATABASE: tests create a database of their own (``unique_name``).
+    postgres_url: str
 
     def redis_db(self, db: int) -> str:
         """The same Redis server, another logical database (one per test suite)."""
@@ -34,11 +37,19 @@ class InfraUrls:
 
 
 def _from_environment() -> InfraUrls | None:
-    names = ("ORDERHUB_TEST_KAFKA", "ORDERHUB_TEST_MONGODB_URL", "ORDERHUB_TEST_REDIS_URL")
-    values = [os.environ.get(n) for n in names]
-    if all(values):
-        return InfraUrls(*values)  # type: ignore[arg-type]
-    return None
+    names = {
+        "kafka_bootstrap": "ORDERHUB_TEST_KAFKA",
+        "mongodb_url": "ORDERHUB_TEST_MONGODB_URL",
+        "redis_url": "ORDERHUB_TEST_REDIS_URL",
+        "postgres_url": "ORDERHUB_TEST_POSTGRES_URL",
+    }
+    values = {field: os.environ.get(variable) for field, variable in names.items()}
+    missing = [names[field] for field, value in values.items() if not value]
+    if len(missing) == len(names):
+        return None
+    if missing:
+        raise pytest.UsageError(f"set all ORDERHUB_TEST_* URLs or none; missing: {missing}")
+    return InfraUrls(**values)  # type: ignore[arg-type]
 
 
 def _docker_answers() -> bool:
@@ -79,6 +90,7 @@ def infra(request: pytest.FixtureRequest) -> Iterator[InfraUrls]:
         kafka_bootstrap=stack.kafka_bootstrap,
         mongodb_url=stack.mongodb_url,
         redis_url=stack.redis_url,
+        postgres_url=stack.postgres_url,
     )
 
 

@@ -26,11 +26,11 @@ from pathlib import Path
 
 import httpx
 
-from devstack import install
+from devstack import install, postgres
 from devstack.steps import say, step
 
 REPO = install.REPO
-INFRA = ("kafka", "mongodb", "redis")
+INFRA = ("kafka", "mongodb", "postgres", "redis")
 SERVICES = ("auth", "orders", "mock_channels", "ingest", "gateway")
 SERVICE_SCRIPTS = {
     "auth": "auth",
@@ -48,6 +48,7 @@ DEFAULT_PORTS = {
     "kafka": 9092,
     "kafka_controller": 9093,
     "mongodb": 27017,
+    "postgres": 5432,
     "redis": 6379,
 }
 PORT_VARIABLES = {
@@ -59,6 +60,7 @@ PORT_VARIABLES = {
     "kafka": "KAFKA_PORT",
     "kafka_controller": "KAFKA_CONTROLLER_PORT",
     "mongodb": "MONGODB_PORT",
+    "postgres": "POSTGRES_PORT",
     "redis": "REDIS_PORT",
 }
 # Test ports sit 20000 above the contract's, clear of a developer's `make up` stack.
@@ -76,7 +78,8 @@ class Profile:
 
 
 def local_profile() -> Profile:
-    env = read_env_file(ensure_env_file())
+    # .env.example supplies the defaults a .env written before a variable existed lacks.
+    env = read_env_file(REPO / ".env.example") | read_env_file(ensure_env_file())
     env.update({k: v for k, v in os.environ.items() if k in env or k in PORT_VARIABLES.values()})
     ports = {
         name: int(env.get(variable, DEFAULT_PORTS[name]))
@@ -146,6 +149,14 @@ class Stack:
         return self.external_mongodb or f"mongodb://127.0.0.1:{self.port('mongodb')}"
 
     @property
+    def postgres_url(self) -> str:
+        """The ``orderhub`` role (LOGIN CREATEDB) on its database ``orderhub_orders``."""
+        return postgres.url(self._postgres_password(), self.port("postgres"))
+
+    def _postgres_password(self) -> str:
+        return self.profile.environment[postgres.PASSWORD_VARIABLE]
+
+    @property
     def redis_url(self) -> str:
         return f"redis://127.0.0.1:{self.port('redis')}/0"
 
@@ -159,6 +170,7 @@ class Stack:
                 "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
                 "MONGODB_URL": self.mongodb_url,
                 "REDIS_URL": self.redis_url,
+                "ORDERS_POSTGRES_URL": self.postgres_url,
                 "AUTH_URL": self.url("auth"),
                 "ORDERS_URL": self.url("orders"),
                 "INGEST_URL": self.url("ingest"),
@@ -224,12 +236,27 @@ class Stack:
             with step(f"starting {component}"):
                 self._ctl("start", component, check=False)
                 self.wait_ready(component)
+                if component == "postgres":
+                    postgres.provision(
+                        self.profile.data_dir / "postgres",
+                        self.port("postgres"),
+                        self._postgres_password(),
+                        user=postgres.server_user(),
+                    )
 
     def wait_ready(self, component: str, timeout_s: float = 120) -> None:
         if component in SERVICES:
             url = f"{self.url(component)}/readyz"
             _wait_until(
                 lambda: _http_ok(url), timeout_s, f"{component} /readyz", self._log(component)
+            )
+        elif component == "postgres":
+            port = self.port(component)
+            _wait_until(
+                lambda: postgres.accepts_connections(port),
+                timeout_s,
+                f"postgres accepting connections on {port}",
+                self._log(component),
             )
         else:
             port = self.port(component)
@@ -278,8 +305,9 @@ class Stack:
         for pidfile in self.run_dir.glob("*.pid"):
             pid = _read_pid(pidfile)
             if pid and _pid_alive(pid):
-                say(f"{pidfile.stem} (pid {pid}) still running; sending SIGTERM")
-                os.kill(pid, signal.SIGTERM)
+                sig = signal.SIGINT if pidfile.stem == "postgres" else signal.SIGTERM
+                say(f"{pidfile.stem} (pid {pid}) still running; sending {sig.name}")
+                os.kill(pid, sig)
                 try:
                     _wait_until(lambda p=pid: not _pid_alive(p), 20, pidfile.stem)
                 except TimeoutError:
@@ -326,6 +354,9 @@ class Stack:
         ]
         for name, command in programs.items():
             is_service = name in SERVICES
+            # PostgreSQL's smart shutdown (TERM) waits for every pooled connection; INT is its
+            # fast shutdown, sent to the postmaster alone, which stops its own children.
+            is_postgres = name == "postgres"
             sections += [
                 f"[program:{name}]",
                 f"command={command}",
@@ -333,9 +364,9 @@ class Stack:
                 "autorestart=true",
                 "startsecs=2",
                 "startretries=100",
-                "stopsignal=TERM",
+                f"stopsignal={'INT' if is_postgres else 'TERM'}",
                 f"stopwaitsecs={25 if is_service else 40}",
-                "stopasgroup=true",
+                f"stopasgroup={'false' if is_postgres else 'true'}",
                 "killasgroup=true",
                 # Stop order is the reverse: gateway first, infrastructure last.
                 f"priority={300 if name == 'gateway' else 200 if is_service else 100}",
@@ -380,6 +411,13 @@ class Stack:
                 "--log-level=warn",
                 "--debug-addr=-",
             ]
+        if name == "postgres":
+            user = postgres.server_user()
+            durable = not self.profile.fresh_data
+            postgres.prepare(data / "postgres", user=user, durable=durable)
+            return postgres.argv(
+                data / "postgres", self.port("postgres"), user=user, durable=durable
+            )
         if name == "redis":
             (data / "redis").mkdir(parents=True, exist_ok=True)
             return [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
@@ -81,6 +82,34 @@ async def test_a_beanie_document_round_trips_with_its_unique_index_enforced(
     finally:
         await mongo.client.drop_database(unique_name)
         await mongo.close()
+
+
+async def test_the_postgres_role_creates_a_database_of_its_own_with_pg_trgm(
+    infra: InfraUrls, unique_name: str
+) -> None:
+    server = await asyncpg.connect(infra.postgres_url)
+    try:
+        assert await server.fetchval("SELECT 1") == 1
+        await server.execute(f'CREATE DATABASE "{unique_name}"')
+        try:
+            own = await asyncpg.connect(infra.postgres_url, database=unique_name)
+            try:
+                await own.execute("CREATE EXTENSION pg_trgm")
+                await own.execute("CREATE TABLE names (name text)")
+                await own.execute("CREATE INDEX names_trgm ON names USING gin (name gin_trgm_ops)")
+                await own.execute("INSERT INTO names VALUES ('Solitaire ring'), ('Anklet')")
+                assert (
+                    await own.fetchval(
+                        "SELECT name FROM names WHERE name ILIKE '%' || $1 || '%'", "TAIRE"
+                    )
+                    == "Solitaire ring"
+                )
+            finally:
+                await own.close()
+        finally:
+            await server.execute(f'DROP DATABASE "{unique_name}"')
+    finally:
+        await server.close()
 
 
 async def _readiness(client: httpx.AsyncClient) -> httpx.Response:
