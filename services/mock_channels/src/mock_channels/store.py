@@ -78,12 +78,29 @@ class ChannelStore:
         self._next_number = dict.fromkeys(Channel, FIRST_ORDER_NUMBER)
         self._last_stamp: dict[Channel, datetime] = {}
 
-    def create(self, channel: Channel, count: int) -> list[MockOrder]:
+    def create(
+        self,
+        channel: Channel,
+        count: int,
+        *,
+        placed_between: tuple[datetime, datetime] | None = None,
+    ) -> list[MockOrder]:
+        """New orders in PLACED, changed now (so feeds list them as new).
+
+        They are placed now, or, with ``placed_between``, at random moments in that window, in
+        the order of their order numbers.
+        """
+        backdated: list[datetime] = []
+        if placed_between is not None:
+            start, end = placed_between
+            backdated = sorted(start + (end - start) * self._fresh.random() for _ in range(count))
         created = []
-        for _ in range(count):
+        for index in range(count):
             at = self._stamp(channel)
             order = self._new_order(channel, self._fresh, at)
-            order.status_times[OrderStatus.PLACED] = at
+            if backdated:
+                order.placed_at = backdated[index]
+            order.status_times[OrderStatus.PLACED] = order.placed_at
             created.append(order)
         return created
 

@@ -71,6 +71,26 @@ async def test_status_moves_render_natively(client: httpx.AsyncClient) -> None:
     assert website["financial_status"] == "voided"
 
 
+async def test_created_orders_can_be_backdated_in_every_native_format(
+    client: httpx.AsyncClient,
+) -> None:
+    window = {"placedFrom": "2026-10-01T00:00:00Z", "placedTo": "2026-10-01T06:00:00Z"}
+    placed: dict[str, datetime] = {}
+    for channel in ("website", "amazon", "blinkit"):
+        response = await client.post(f"/_control/{channel}/orders", json={"count": 1, **window})
+        assert response.status_code == 200
+        [external_id] = response.json()["created"]
+        native = (await client.get(f"/_control/{channel}/orders/{external_id}")).json()
+        if channel == "website":
+            placed[channel] = datetime.fromisoformat(native["created_at"])
+        elif channel == "amazon":
+            placed[channel] = datetime.fromisoformat(native["PurchaseDate"])
+        else:
+            placed[channel] = datetime.fromtimestamp(native["created_at_ms"] / 1000, UTC)
+    start, end = datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 10, 1, 6, tzinfo=UTC)
+    assert all(start <= moment <= end for moment in placed.values()), placed
+
+
 async def test_count_and_reset(client: httpx.AsyncClient) -> None:
     await create(client, "blinkit", 3)
     assert (await client.get("/_control/blinkit/orders/count")).json() == {"count": 3}
@@ -103,6 +123,19 @@ async def test_unknown_channel_or_order_is_404_in_the_contract_shape(
         ("/_control/website/orders", {"count": "many"}),
         ("/_control/website/orders", {"count": 1, "extra": True}),
         ("/_control/website/orders", {}),
+        ("/_control/website/orders", {"count": 1, "placedFrom": "2026-11-01T00:00:00Z"}),
+        (
+            "/_control/website/orders",
+            {"count": 1, "placedFrom": "2026-11-02T00:00:00Z", "placedTo": "2026-11-01T00:00:00Z"},
+        ),
+        (
+            "/_control/website/orders",
+            {"count": 1, "placedFrom": "2026-11-01T00:00:00Z", "placedTo": "2999-01-01T00:00:00Z"},
+        ),
+        (
+            "/_control/website/orders",
+            {"count": 1, "placedFrom": "2026-11-01T00:00:00", "placedTo": "2026-11-02T00:00:00"},
+        ),
     ],
 )
 async def test_bad_control_bodies_are_422(

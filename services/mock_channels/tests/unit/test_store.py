@@ -101,3 +101,17 @@ def test_reset_empties_every_channel() -> None:
     store = ChannelStore(seed=1, seed_orders=20)
     store.reset()
     assert [store.count(c) for c in Channel] == [0, 0, 0]
+
+
+def test_backdated_orders_are_placed_in_the_window_in_number_order_and_changed_now() -> None:
+    clock = FrozenClock()
+    store = ChannelStore(seed=1, seed_orders=0, clock=clock)
+    window = (clock.now - timedelta(days=21), clock.now - timedelta(days=20))
+    orders = store.create(Channel.BLINKIT, 30, placed_between=window)
+    assert all(window[0] <= o.placed_at <= window[1] for o in orders)
+    assert [o.placed_at for o in orders] == sorted(o.placed_at for o in orders)
+    assert all(o.updated_at >= clock.now for o in orders)
+    assert all(o.status_times == {OrderStatus.PLACED: o.placed_at} for o in orders)
+    # The feed lists them as changed now, so an incremental reader since "now" still sees them.
+    page = store.page(Channel.BLINKIT, updated_since=clock.now, after=None, limit=100)
+    assert len(page.orders) == 30

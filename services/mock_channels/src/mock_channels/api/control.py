@@ -40,7 +40,7 @@ async def reset(store: StoreDep) -> None:
 
 @router.post("/{channel}/orders")
 async def create_orders(channel: ChannelDep, body: OrdersCreate, store: StoreDep) -> OrdersCreated:
-    created = store.create(channel, body.count)
+    created = store.create(channel, body.count, placed_between=body.placement_window)
     return OrdersCreated(created=[order.external_id for order in created])
 
 
