@@ -1,9 +1,16 @@
 """The one way a service is assembled and run.
 
-``create_service_app`` gives every service the same skeleton: request ids, the JSON error model,
-``/healthz``, ``/readyz``, ``/metrics``, and a lifespan that connects each resource with retries
-(graceful start) and drains and closes everything on SIGTERM within the configured timeout
-(graceful stop). ``serve`` runs it under uvicorn.
+``create_service_app`` gives every service the same skeleton: request ids, the JSON error model
+(with store outages as 503), the client's address, ``/healthz``, ``/readyz``, ``/metrics``, and a
+lifespan that connects each resource with retries (graceful start) and drains and closes
+everything on SIGTERM within the configured timeout (graceful stop). ``serve`` runs it under
+uvicorn.
+
+The client's address (``request.client.host``) is resolved once, here, from
+``FORWARDED_ALLOW_IPS``: behind a trusted proxy it is the nearest ``X-Forwarded-For`` hop that is
+not itself a trusted proxy (hops further out could be written by the client), otherwise the peer.
+It is uvicorn's own resolver, installed in the app rather than in the server so an app under test
+(without uvicorn) resolves addresses exactly as in production.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from tenacity import (
     stop_after_delay,
     wait_exponential_jitter,
 )
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from orderhub_common.errors import install_error_handlers
 from orderhub_common.health import health_router
@@ -93,6 +101,8 @@ def create_service_app(
     for key, value in (state or {}).items():
         setattr(app.state, key, value)
     app.add_middleware(RequestContextMiddleware)
+    if settings.forwarded_allow_ips:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     install_error_handlers(app)
     app.include_router(health_router(resources))
     Instrumentator(
@@ -131,8 +141,8 @@ def serve(service: str, settings: ServiceSettings, app_factory: Callable[[], Fas
         port=port,
         log_config=None,
         access_log=False,
-        proxy_headers=bool(settings.forwarded_allow_ips),
-        forwarded_allow_ips=settings.forwarded_allow_ips or None,
+        # The app resolves X-Forwarded-For itself (create_service_app); twice would go too far.
+        proxy_headers=False,
         timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
         server_header=False,
     )

@@ -1,11 +1,14 @@
 """The one error model of CONTRACT.md: ``{"error": {"code", "message", "requestId"}}``.
 
 Domain code raises ``DomainError`` subclasses; ``install_error_handlers`` is the only place that
-turns them (and framework errors) into HTTP responses.
+turns them (and framework errors) into HTTP responses. It also holds the one rule for a store
+that does not answer (``STORE_OUTAGES``): that is the service's outage, not the caller's error,
+so it is 503 ``service_unavailable`` with ``Retry-After``, never a 500.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -13,6 +16,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from loguru import logger
+from pymongo.errors import ConnectionFailure as MongoConnectionFailure
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orderhub_common.context import request_id_var
@@ -53,11 +60,6 @@ class ForbiddenError(DomainError):
     code = "forbidden"
 
 
-class ValidationFailedError(DomainError):
-    status_code = HTTPStatus.UNPROCESSABLE_ENTITY
-    code = "validation_error"
-
-
 class TooManyRequestsError(DomainError):
     status_code = HTTPStatus.TOO_MANY_REQUESTS
     code = "rate_limited"
@@ -69,6 +71,55 @@ class TooManyRequestsError(DomainError):
 class ServiceUnavailableError(DomainError):
     status_code = HTTPStatus.SERVICE_UNAVAILABLE
     code = "service_unavailable"
+
+
+# Seconds a caller is asked to wait when a store does not answer: long enough for a restart or a
+# failover to finish, short enough that nobody gives up.
+STORE_OUTAGE_RETRY_AFTER_S = 5
+
+
+def _store_outages() -> tuple[type[Exception], ...]:
+    """Exceptions meaning "a store did not answer", for every store client a service may use.
+
+    MongoDB: ``ConnectionFailure`` (also ``ServerSelectionTimeoutError``, ``AutoReconnect``,
+    ``NetworkTimeout``). Redis: its ``ConnectionError`` and ``TimeoutError``. The builtin
+    ``ConnectionError`` (refused or reset connections, which asyncpg raises as they are).
+    PostgreSQL, where SQLAlchemy or asyncpg is installed: SQLAlchemy's pool ``TimeoutError`` and
+    asyncpg's connection errors; SQLAlchemy's ``DBAPIError`` is handled too, but only when it
+    says the connection was lost (``connection_invalidated``).
+    """
+    outages: list[type[Exception]] = [
+        MongoConnectionFailure,
+        RedisConnectionError,
+        RedisTimeoutError,
+        ConnectionError,
+    ]
+    with contextlib.suppress(ImportError):
+        from sqlalchemy.exc import DBAPIError
+        from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+        outages += [DBAPIError, PoolTimeoutError]
+    with contextlib.suppress(ImportError):
+        from asyncpg.exceptions import (
+            CannotConnectNowError,
+            PostgresConnectionError,
+            TooManyConnectionsError,
+        )
+
+        outages += [PostgresConnectionError, CannotConnectNowError, TooManyConnectionsError]
+    return tuple(outages)
+
+
+STORE_OUTAGES = _store_outages()
+
+
+def is_store_outage(exc: BaseException) -> bool:
+    """True if ``exc`` says a store did not answer (see ``STORE_OUTAGES``)."""
+    if not isinstance(exc, STORE_OUTAGES):
+        return False
+    # A DBAPIError is also a constraint violation or a bad statement: only a lost connection counts.
+    invalidated = getattr(exc, "connection_invalidated", None)
+    return invalidated is None or bool(invalidated)
 
 
 _CODES_BY_STATUS = {
@@ -133,6 +184,20 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(
             422, "validation_error", f"invalid request: {fields}", details=details
         )
+
+    async def _store_outage(_: Request, exc: Exception) -> JSONResponse:
+        if not is_store_outage(exc):
+            raise exc  # not an outage: the request middleware answers it as a 500
+        logger.warning(f"a store is not answering: {exc!r}")
+        return error_response(
+            503,
+            "service_unavailable",
+            "a store this service needs is not answering; try again shortly",
+            headers={"Retry-After": str(STORE_OUTAGE_RETRY_AFTER_S)},
+        )
+
+    for outage in STORE_OUTAGES:
+        app.add_exception_handler(outage, _store_outage)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

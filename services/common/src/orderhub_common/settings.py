@@ -9,9 +9,17 @@ never trip ``extra="forbid"``.
 from __future__ import annotations
 
 import sys
+from ipaddress import ip_address, ip_network
 from typing import Literal, TypeVar
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["development", "test", "production"]
@@ -42,9 +50,25 @@ class ServiceSettings(BaseSettings):
     shutdown_timeout_s: float = Field(
         15.0, gt=0, le=300, validation_alias=env("SHUTDOWN_TIMEOUT_S")
     )
-    # Peers whose X-Forwarded-For names the client: the gateway on loopback for the services.
-    forwarded_allow_ips: str = Field("127.0.0.1", validation_alias=env("FORWARDED_ALLOW_IPS"))
+    # The proxies whose X-Forwarded-For names the client (comma-separated addresses or networks,
+    # "*" for any, empty for none): the gateway on loopback, for the services behind it. The one
+    # setting every client-address decision reads (see ``create_service_app``).
+    forwarded_allow_ips: str = Field("127.0.0.1,::1", validation_alias=env("FORWARDED_ALLOW_IPS"))
     startup_timeout_s: float = Field(60.0, gt=0, le=600, validation_alias=env("STARTUP_TIMEOUT_S"))
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxies_are_addresses_or_networks(cls, value: str) -> str:
+        # uvicorn would take a typo for a host name and silently trust nobody: refuse it here.
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            if entry == "*":
+                continue
+            try:
+                ip_network(entry) if "/" in entry else ip_address(entry)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network") from None
+        return ",".join(entries)
 
     @model_validator(mode="after")
     def _production_refuses_development_secrets(self) -> ServiceSettings:

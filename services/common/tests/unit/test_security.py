@@ -10,7 +10,6 @@ from typing import Annotated, Any
 import httpx
 import pytest
 from fastapi import Depends, FastAPI
-from joserfc import jwt
 from joserfc.jwk import OKPKey
 
 from orderhub_common.app import create_service_app
@@ -25,6 +24,7 @@ from orderhub_common.security import (
     require_role,
 )
 from orderhub_common.settings import ServiceSettings
+from orderhub_common.testing import sign_test_token, signing_key, token_claims
 
 pytestmark = pytest.mark.unit
 
@@ -54,28 +54,16 @@ class FakeJwks:
         return {"keys": [key.as_dict(private=False) for key in self.keys]}
 
 
-def signing_key(kid: str) -> OKPKey:
-    return OKPKey.generate_key("Ed25519", parameters={"kid": kid, "use": "sig"})
-
-
 def claims(**overrides: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "sub": "user-1",
-        "role": "admin",
-        "iss": "orderhub-auth",
-        "aud": "orderhub",
-        "iat": int(NOW),
-        "exp": int(NOW) + 900,
-        "jti": "token-1",
-    }
-    values.update(overrides)
-    return values
+    """An admin's claims at ``NOW``, valid for 900 s; an override of None drops that claim."""
+    return token_claims(
+        **{"role": "admin", "user_id": "user-1", "now": NOW, "ttl_s": 900, "jti": "token-1"}
+        | overrides
+    )
 
 
 def mint(key: OKPKey, **overrides: Any) -> str:
-    return jwt.encode(
-        {"alg": "Ed25519", "kid": key.kid}, claims(**overrides), key, algorithms=["Ed25519"]
-    )
+    return sign_test_token(key, claims(**overrides))
 
 
 def b64(data: bytes) -> str:
@@ -167,11 +155,8 @@ async def test_a_token_from_a_foreign_key_with_a_known_kid_is_refused(
 async def test_tokens_with_wrong_or_missing_claims_are_refused(
     verifier: JwtVerifier, key: OKPKey, overrides: dict[str, Any]
 ) -> None:
-    body = {name: value for name, value in claims(**overrides).items() if value is not None}
-    token = jwt.encode({"alg": "Ed25519", "kid": key.kid}, body, key, algorithms=["Ed25519"])
-
     with pytest.raises(UnauthorizedError):
-        await verifier.verify(token)
+        await verifier.verify(mint(key, **overrides))
 
 
 async def test_an_expired_token_is_refused_past_the_leeway(

@@ -1,0 +1,95 @@
+"""Test helpers every service's suite shares: access tokens signed by a key that stands in for
+auth's, so a service under test verifies them exactly as it verifies auth's.
+
+Only tests import this module; no service code does. A service under test is given the stand-in
+key set instead of auth's JWKS URL::
+
+    issuer = FakeTokenIssuer()
+    app.state.jwt_verifier = JwtVerifier(settings, jwks_source=issuer.jwks)
+    await client.get("/orders", headers=issuer.bearer("viewer"))
+
+Tokens carry the claims auth's tokens carry (``sub``, ``role``, ``iss``, ``aud``, ``iat``, ``exp``,
+``jti``), with the issuer and audience every verifier expects by default, signed with Ed25519.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from joserfc import jwt
+from joserfc.jwk import Key, OKPKey
+
+from orderhub_common.security import JwtVerifySettings
+
+_DEFAULTS = JwtVerifySettings()
+TEST_ISSUER = _DEFAULTS.jwt_issuer
+TEST_AUDIENCE = _DEFAULTS.jwt_audience
+TEST_TOKEN_TTL_S = 900
+
+
+def signing_key(kid: str = "test-key") -> OKPKey:
+    """A fresh Ed25519 signing key named ``kid``."""
+    return OKPKey.generate_key("Ed25519", parameters={"kid": kid, "use": "sig"})
+
+
+def token_claims(
+    role: str = "admin",
+    *,
+    user_id: str | None = None,
+    now: float | None = None,
+    ttl_s: int = TEST_TOKEN_TTL_S,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """The claims of an access token as auth issues it; an override of ``None`` drops a claim.
+
+    Without ``user_id`` each token names a user of its own, so per-user state (rate limits,
+    sessions) never couples two tests; ``jti`` is always unique unless overridden.
+    """
+    issued_at = int(time.time() if now is None else now)
+    claims: dict[str, Any] = {
+        "sub": user_id or f"user-{uuid.uuid4().hex[:8]}",
+        "role": role,
+        "iss": TEST_ISSUER,
+        "aud": TEST_AUDIENCE,
+        "iat": issued_at,
+        "exp": issued_at + ttl_s,
+        "jti": uuid.uuid4().hex,
+    }
+    claims.update(overrides)
+    return {name: value for name, value in claims.items() if value is not None}
+
+
+def sign_test_token(
+    key: Key, claims: Mapping[str, Any], *, header: Mapping[str, Any] | None = None
+) -> str:
+    """``claims`` signed with ``key``; the header defaults to Ed25519 and the key's ``kid``."""
+    protected = dict(header) if header is not None else {"alg": "Ed25519", "kid": key.kid}
+    return jwt.encode(protected, dict(claims), key, algorithms=[str(protected["alg"])])
+
+
+class FakeTokenIssuer:
+    """Stands in for auth: one signing key, its published key set, and tokens signed with it."""
+
+    def __init__(self, kid: str = "test-key") -> None:
+        self.key = signing_key(kid)
+
+    @property
+    def kid(self) -> str:
+        return str(self.key.kid)
+
+    async def jwks(self) -> Mapping[str, Any]:
+        """The published key set, as a ``JwksSource`` for ``JwtVerifier(jwks_source=...)``."""
+        return {"keys": [self.key.as_dict(private=False)]}
+
+    def mint(self, role: str = "admin", user_id: str | None = None, **claims: Any) -> str:
+        """A signed access token; ``claims`` override or (with ``None``) drop claims."""
+        return sign_test_token(self.key, token_claims(role, user_id=user_id, **claims))
+
+    def bearer(
+        self, role: str = "admin", user_id: str | None = None, **claims: Any
+    ) -> dict[str, str]:
+        """The ``Authorization`` header carrying ``mint(role, user_id, **claims)``."""
+        return {"Authorization": f"Bearer {self.mint(role, user_id, **claims)}"}

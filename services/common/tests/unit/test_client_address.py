@@ -1,0 +1,74 @@
+"""The client's address every service sees: one setting (FORWARDED_ALLOW_IPS), one resolver."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi import APIRouter, Request
+
+from orderhub_common.app import create_service_app
+from orderhub_common.settings import ServiceSettings
+
+pytestmark = pytest.mark.unit
+
+GATEWAY = "127.0.0.1,10.0.0.0/8"
+
+
+def client_from(peer: str, trusted: str = GATEWAY) -> httpx.AsyncClient:
+    """A client calling from ``peer`` a service that trusts ``trusted``."""
+    router = APIRouter()
+
+    @router.get("/whoami")
+    async def whoami(request: Request) -> dict[str, str | None]:
+        return {"client": request.client.host if request.client else None}
+
+    settings = ServiceSettings(environment="test", forwarded_allow_ips=trusted)
+    app = create_service_app(settings=settings, title="probe", routers=[router])
+    transport = httpx.ASGITransport(app=app, client=(peer, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://probe")
+
+
+async def client_address(peer: str, forwarded_for: str | None, trusted: str = GATEWAY) -> str:
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for is not None else {}
+    async with client_from(peer, trusted) as client:
+        address: str = (await client.get("/whoami", headers=headers)).json()["client"]
+    return address
+
+
+async def test_a_direct_caller_is_the_peer_whatever_it_claims() -> None:
+    assert await client_address("203.0.113.5", "198.51.100.1") == "203.0.113.5"
+
+
+async def test_behind_the_gateway_the_forwarded_client_counts() -> None:
+    assert await client_address("127.0.0.1", "198.51.100.1") == "198.51.100.1"
+
+
+async def test_a_client_cannot_pick_its_address_by_sending_its_own_header() -> None:
+    # The client sent "X-Forwarded-For: 1.2.3.4"; the gateway appended the address it saw.
+    assert await client_address("127.0.0.1", "1.2.3.4, 198.51.100.1") == "198.51.100.1"
+
+
+async def test_trusted_hops_are_skipped() -> None:
+    assert await client_address("127.0.0.1", "198.51.100.1, 10.1.2.3") == "198.51.100.1"
+
+
+async def test_without_a_header_the_peer_counts() -> None:
+    assert await client_address("127.0.0.1", None) == "127.0.0.1"
+
+
+async def test_an_empty_setting_trusts_no_proxy() -> None:
+    assert await client_address("127.0.0.1", "198.51.100.1", trusted="") == "127.0.0.1"
+
+
+def test_the_setting_is_a_comma_separated_list_of_addresses_and_networks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", " 10.0.0.0/8, 192.168.1.7 ,::1")
+    assert ServiceSettings().forwarded_allow_ips == "10.0.0.0/8,192.168.1.7,::1"
+    assert ServiceSettings.model_fields["forwarded_allow_ips"].default == "127.0.0.1,::1"
+
+
+@pytest.mark.parametrize("typo", ["gateway", "10.0.0.0/33", "127.0.0.1;10.0.0.1"])
+def test_a_typo_in_the_setting_is_refused_instead_of_trusting_nobody(typo: str) -> None:
+    with pytest.raises(ValueError, match="not an IP address or network"):
+        ServiceSettings(forwarded_allow_ips=typo)
