@@ -4,9 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from auth.client_ip import resolve_client_ip
 from auth.service import AuthService, UserAdmin
-from auth.settings import AuthSettings
 from orderhub_common.security import Principal, Role, require_role
 
 
@@ -21,9 +19,9 @@ def user_admin(request: Request) -> UserAdmin:
 
 
 def client_ip(request: Request) -> str:
-    settings: AuthSettings = request.app.state.settings
-    peer = request.client.host if request.client else "unknown"
-    return resolve_client_ip(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxies)
+    """The caller's address, as ``create_service_app`` resolves it for every service (behind the
+    gateway, the address the gateway saw; see ``FORWARDED_ALLOW_IPS``)."""
+    return request.client.host if request.client else "unknown"
 
 
 AuthServiceDep = Annotated[AuthService, Depends(auth_service)]

@@ -3,12 +3,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from loguru import logger
-from pymongo.errors import ConnectionFailure
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from fastapi import FastAPI
 
 from auth.api.auth import router as auth_router
 from auth.api.users import router as users_router
@@ -16,14 +11,17 @@ from auth.bootstrap import BootstrapUsers, load_signing_keys
 from auth.documents import GeneratedSigningKeyDocument, UserDocument
 from auth.keys import SigningKeysResource
 from auth.passwords import Passwords
-from auth.repository import GeneratedSigningKeyRepository, UserRepository
+from auth.repository import (
+    GeneratedSigningKeyRepository,
+    RedisRefreshTokenStore,
+    UserRepository,
+)
 from auth.service import AuthService, UserAdmin
-from auth.sessions import RedisRefreshTokenStore, RefreshSessions
+from auth.sessions import RefreshSessions
 from auth.settings import AuthSettings
 from auth.throttle import LoginThrottle
 from auth.tokens import AccessTokenIssuer
 from orderhub_common.app import create_service_app, serve
-from orderhub_common.errors import error_response
 from orderhub_common.resources import MongoResource, RedisResource
 from orderhub_common.security import JwtVerifier
 from orderhub_common.settings import load_settings
@@ -68,7 +66,8 @@ def create_app(settings: AuthSettings, *, passwords: Passwords | None = None) ->
         # Auth verifies its own tokens from its own keys, never through HTTP to itself.
         return signing_keys.keys.public_jwks()
 
-    app = create_service_app(
+    # A store that does not answer is 503 by orderhub_common's one rule, as in every service.
+    return create_service_app(
         settings=settings,
         title="Order Hub auth",
         description="Users, sign-in with rotating refresh tokens, and the JWKS for every service.",
@@ -81,24 +80,6 @@ def create_app(settings: AuthSettings, *, passwords: Passwords | None = None) ->
             "jwt_verifier": JwtVerifier(settings, jwks_source=own_public_keys),
         },
     )
-    _store_outages_answer_503(app)
-    return app
-
-
-def _store_outages_answer_503(app: FastAPI) -> None:
-    """Redis or MongoDB not answering is our outage, not the caller's error: 503, not 500."""
-
-    async def unavailable(_: Request, exc: Exception) -> JSONResponse:
-        logger.warning(f"a store is not answering: {exc!r}")
-        return error_response(
-            503,
-            "service_unavailable",
-            "sign-in is unavailable right now; try again shortly",
-            headers={"Retry-After": "5"},
-        )
-
-    for outage in (RedisConnectionError, RedisTimeoutError, ConnectionFailure):
-        app.add_exception_handler(outage, unavailable)
 
 
 def run() -> None:

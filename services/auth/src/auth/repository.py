@@ -1,4 +1,5 @@
-"""The only module that touches MongoDB."""
+"""The only module that touches the stores: users and generated keys in MongoDB, refresh tokens
+in Redis."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from typing import Any
 from beanie import PydanticObjectId
 from bson.errors import InvalidId
 from pymongo.errors import DuplicateKeyError
+from redis.asyncio import Redis
 
 from auth.documents import GeneratedSigningKeyDocument, UserDocument
 from auth.errors import EmailTakenError
+from auth.sessions import ClaimedRefreshToken, RefreshTokenRecord
 from orderhub_common.logging import utc_now
 from orderhub_common.security import Role
 
@@ -78,3 +81,49 @@ class GeneratedSigningKeyRepository:
         return await GeneratedSigningKeyDocument.find_one(
             GeneratedSigningKeyDocument.purpose == purpose
         )
+
+
+# Returns the token's fields as they were before this claim, and marks it used.
+_CLAIM_SCRIPT = """
+local record = redis.call('HMGET', KEYS[1], 'user', 'family', 'state')
+if not record[1] then return false end
+if record[3] == 'active' then redis.call('HSET', KEYS[1], 'state', 'used') end
+return record
+"""
+
+
+class RedisRefreshTokenStore:
+    def __init__(self, redis: Redis, *, prefix: str = "auth:") -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._claim = redis.register_script(_CLAIM_SCRIPT)
+
+    def _token_key(self, digest: str) -> str:
+        return f"{self._prefix}refresh:{digest}"
+
+    def _revoked_key(self, family_id: str) -> str:
+        return f"{self._prefix}family-revoked:{family_id}"
+
+    async def save(self, digest: str, record: RefreshTokenRecord, ttl_s: int) -> None:
+        key = self._token_key(digest)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping={"user": record.user_id, "family": record.family_id})
+            pipe.hset(key, "state", "active")
+            pipe.expire(key, ttl_s)
+            await pipe.execute()
+
+    async def claim(self, digest: str) -> ClaimedRefreshToken | None:
+        found = await self._claim(keys=[self._token_key(digest)])
+        if not found:
+            return None
+        user_id, family_id, state = found
+        return ClaimedRefreshToken(
+            record=RefreshTokenRecord(user_id=user_id, family_id=family_id),
+            used_before=state != "active",
+        )
+
+    async def revoke_family(self, family_id: str, ttl_s: int) -> None:
+        await self._redis.set(self._revoked_key(family_id), "1", ex=ttl_s)
+
+    async def is_family_revoked(self, family_id: str) -> bool:
+        return bool(await self._redis.exists(self._revoked_key(family_id)))

@@ -1,16 +1,10 @@
 from __future__ import annotations
 
-from ipaddress import IPv4Network, IPv6Network, ip_network
-from typing import Annotated
-
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import NoDecode
+from pydantic import Field, SecretStr, model_validator
 
 from auth.keys import SigningKeyError, SigningKeys
 from orderhub_common.security import JwtVerifySettings
 from orderhub_common.settings import MongoSettings, RedisSettings, ServiceSettings, env
-
-IpNetwork = IPv4Network | IPv6Network
 
 
 class AuthSettings(ServiceSettings, MongoSettings, RedisSettings, JwtVerifySettings):
@@ -44,18 +38,6 @@ class AuthSettings(ServiceSettings, MongoSettings, RedisSettings, JwtVerifySetti
         20, ge=1, le=100_000, validation_alias=env("LOGIN_MAX_FAILURES_PER_IP")
     )
     login_window_s: int = Field(900, ge=1, le=86_400, validation_alias=env("LOGIN_WINDOW_S"))
-    # Peers whose X-Forwarded-For is believed (the gateway); comma-separated networks.
-    trusted_proxies: Annotated[list[IpNetwork], NoDecode] = Field(
-        default_factory=lambda: [ip_network("127.0.0.1/32"), ip_network("::1/128")],
-        validation_alias=env("TRUSTED_PROXIES"),
-    )
-
-    @field_validator("trusted_proxies", mode="before")
-    @classmethod
-    def _split_networks(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
 
     @model_validator(mode="after")
     def _bootstrap_users_are_complete(self) -> AuthSettings:

@@ -35,7 +35,9 @@ async def test_reusing_a_used_refresh_token_revokes_the_whole_family(
     client: httpx.AsyncClient, sign_in: Any, viewer: Any
 ) -> None:
     first = (await sign_in(viewer))["refreshToken"]
-    second = (await refresh(client, first)).json()["refreshToken"]
+    rotated = await refresh(client, first)
+    assert rotated.status_code == 200
+    second = rotated.json()["refreshToken"]
 
     reused = await refresh(client, first)
     newer = await refresh(client, second)
@@ -50,9 +52,15 @@ async def test_other_sessions_survive_a_revoked_family(
 ) -> None:
     stolen = (await sign_in(viewer))["refreshToken"]
     other_device = (await sign_in(viewer))["refreshToken"]
-    await refresh(client, stolen)
-    await refresh(client, stolen)
+    by_the_thief = await refresh(client, stolen)
+    reused = await refresh(client, stolen)
 
+    assert by_the_thief.status_code == 200
+    assert reused.status_code == 401
+    assert reused.json()["error"]["code"] == "invalid_refresh_token"
+    assert (await refresh(client, by_the_thief.json()["refreshToken"])).status_code == 401, (
+        "the reuse revoked the stolen token's family"
+    )
     assert (await refresh(client, other_device)).status_code == 200
 
 

@@ -85,12 +85,19 @@ async def test_emails_are_unique_ignoring_case(
     [{"password": "short"}, {"role": "owner"}, {"email": "not-an-email"}],
     ids=["short-password", "unknown-role", "bad-email"],
 )
-async def test_invalid_new_users_are_422(
+async def test_invalid_new_users_are_422_and_not_created(
     client: httpx.AsyncClient, admin_session: dict[str, Any], fields: dict[str, Any]
 ) -> None:
-    response = await create_user(client, admin_session, **fields)
+    email = fields.get("email", new_email())
+
+    response = await create_user(client, admin_session, **{"email": email, **fields})
 
     assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert [detail["field"] for detail in error["details"]] == list(fields)
+    listed = (await client.get("/users", headers=bearer(admin_session))).json()["users"]
+    assert email not in {user["email"] for user in listed}
 
 
 async def test_a_deactivated_user_can_neither_sign_in_nor_refresh(
@@ -165,8 +172,11 @@ async def test_patching_an_unknown_user_is_404(
 async def test_a_patch_must_change_something_valid(
     client: httpx.AsyncClient, admin_session: dict[str, Any], body: dict[str, Any]
 ) -> None:
-    response = await client.patch(
-        f"/users/{admin_session['user']['id']}", json=body, headers=bearer(admin_session)
-    )
+    user = (await create_user(client, admin_session)).json()["user"]
+
+    response = await client.patch(f"/users/{user['id']}", json=body, headers=bearer(admin_session))
 
     assert response.status_code == 422
+    assert response.json()["error"]["code"] == "validation_error"
+    listed = (await client.get("/users", headers=bearer(admin_session))).json()["users"]
+    assert user in listed, "the user is left exactly as it was"

@@ -11,8 +11,6 @@ from typing import Annotated, Any
 import httpx
 import pytest
 from fastapi import Depends, FastAPI
-from joserfc import jwt
-from joserfc.jwk import OKPKey
 
 from orderhub_common.app import create_service_app
 from orderhub_common.security import (
@@ -25,6 +23,7 @@ from orderhub_common.security import (
     require_role,
 )
 from orderhub_common.settings import ServiceSettings
+from orderhub_common.testing import sign_test_token, signing_key
 
 pytestmark = pytest.mark.integration
 
@@ -87,10 +86,6 @@ def segments(token: str) -> tuple[dict[str, Any], dict[str, Any], str]:
     return decode(header), decode(body), signature
 
 
-def signed(key: Any, header: dict[str, Any], claims: dict[str, Any]) -> str:
-    return jwt.encode(header, claims, key, algorithms=[header["alg"]])
-
-
 async def read_orders(client: httpx.AsyncClient, token: str) -> httpx.Response:
     return await client.get("/orders", headers={"Authorization": f"Bearer {token}"})
 
@@ -130,7 +125,7 @@ async def test_forged_and_stale_tokens_are_refused(
     genuine = (await sign_in(viewer))["accessToken"]
     header, claims, signature = segments(genuine)
     auth_key = auth_app.state.signing_keys.keys.active
-    foreign_key = OKPKey.generate_key("Ed25519", parameters={"kid": header["kid"]})
+    foreign_key = signing_key(header["kid"])
     now = int(time.time())
 
     forgeries = {
@@ -138,9 +133,11 @@ async def test_forged_and_stale_tokens_are_refused(
         f".{b64(json.dumps(claims).encode())}.",
         "changed payload": f"{genuine.split('.')[0]}"
         f".{b64(json.dumps({**claims, 'role': 'admin'}).encode())}.{signature}",
-        "foreign key": signed(foreign_key, header, claims),
-        "wrong aud": signed(auth_key, header, {**claims, "aud": "another-system"}),
-        "past exp": signed(auth_key, header, {**claims, "iat": now - 960, "exp": now - 60}),
+        "foreign key": sign_test_token(foreign_key, claims, header=header),
+        "wrong aud": sign_test_token(auth_key, {**claims, "aud": "another-system"}, header=header),
+        "past exp": sign_test_token(
+            auth_key, {**claims, "iat": now - 960, "exp": now - 60}, header=header
+        ),
     }
 
     answers = {name: await read_orders(orders_like, token) for name, token in forgeries.items()}

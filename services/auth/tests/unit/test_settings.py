@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-from ipaddress import ip_network
 from typing import Any
 
 import pytest
@@ -63,14 +62,6 @@ def test_unusable_signing_keys_are_refused_at_start() -> None:
 def test_a_bootstrap_user_needs_both_email_and_password() -> None:
     with pytest.raises(ValidationError, match="BOOTSTRAP_VIEWER_PASSWORD"):
         AuthSettings(bootstrap_viewer_email="viewer@example.com")
-
-
-def test_trusted_proxies_come_from_a_comma_separated_variable(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7")
-
-    assert AuthSettings().trusted_proxies == [ip_network("10.0.0.0/8"), ip_network("192.168.1.7")]
 
 
 @pytest.mark.parametrize("body", [{}, {"role": None}, {"active": None}])
