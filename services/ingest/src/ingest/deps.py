@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from ingest.state import IngestState
+from ingest.repository import ChannelRepository
 
 
-def get_ingest_state(request: Request) -> IngestState:
-    state: IngestState = request.app.state.ingest_state
-    return state
+def get_channel_repository(request: Request) -> ChannelRepository:
+    repository: ChannelRepository = request.app.state.channel_repository
+    return repository

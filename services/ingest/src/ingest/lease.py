@@ -9,7 +9,7 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 # Take the lease if free, renew it if ours (the atomic form of SET NX PX plus renewal).
-_HOLD = """
+_TAKE_OR_RENEW = """
 local holder = redis.call('GET', KEYS[1])
 if holder == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -44,9 +44,10 @@ class ChannelLease:
         self.owner = owner
         self.ttl_ms = max(1, int(ttl_s * 1000))
 
-    async def hold(self) -> bool:
-        """Takes or renews the lease; False while another poller holds it."""
-        held = await self.redis.eval(_HOLD, 1, self.key, self.owner, self.ttl_ms)
+    async def take_or_renew(self) -> bool:
+        """Takes the lease if it is free, renews it if it is ours; False while another poller
+        holds it."""
+        held = await self.redis.eval(_TAKE_OR_RENEW, 1, self.key, self.owner, self.ttl_ms)
         return bool(held)
 
     async def release(self) -> None:

@@ -16,8 +16,8 @@ from ingest.events import IngestedPublisher
 from ingest.feeds import FEEDS, ChannelFeedError
 from ingest.lease import ChannelLease
 from ingest.poller import ChannelPoller, PollSettings
+from ingest.repository import ChannelRepository
 from ingest.settings import IngestSettings
-from ingest.state import IngestState
 from orderhub_common.app import create_service_app, serve
 from orderhub_common.events import Channel
 from orderhub_common.kafka import create_broker, ensure_topics, topics_from
@@ -36,12 +36,12 @@ def create_app(
     broker = create_broker(settings, client_id=SERVICE)
     publisher = IngestedPublisher(broker, topics_from(settings))
     kafka = KafkaResource(broker, before_start=functools.partial(ensure_topics, settings))
-    state = IngestState(redis.client, settings.redis_key_prefix)
+    repository = ChannelRepository(redis.client, settings.redis_key_prefix)
     owner = settings.replica_id or f"{socket.gethostname()}:{settings.port}"
 
     def pollers() -> list[Worker]:
         built = [
-            build_poller(channel, settings, state, publisher, owner, channel_transport)
+            build_poller(channel, settings, repository, publisher, owner, channel_transport)
             for channel in Channel
         ]
         return [Worker(f"poller-{p.channel}", p.run) for p in built]
@@ -54,7 +54,7 @@ def create_app(
         workers=pollers,
         routers=[channels.router, asyncapi.router],
         state={
-            "ingest_state": state,
+            "channel_repository": repository,
             "jwt_verifier": JwtVerifier(settings),
             "asyncapi": AsyncAPI(
                 broker,
@@ -69,7 +69,7 @@ def create_app(
 def build_poller(
     channel: Channel,
     settings: IngestSettings,
-    state: IngestState,
+    repository: ChannelRepository,
     publisher: IngestedPublisher,
     owner: str,
     transport: httpx.AsyncBaseTransport | None = None,
@@ -82,8 +82,10 @@ def build_poller(
     )
     return ChannelPoller(
         FEEDS[channel](client),
-        state=state,
-        lease=ChannelLease(state.redis, state.key("lease", channel), owner, settings.lease_ttl_s),
+        repository=repository,
+        lease=ChannelLease(
+            repository.redis, repository.key("lease", channel), owner, settings.lease_ttl_s
+        ),
         publisher=publisher,
         breaker=CircuitBreaker(
             failure_threshold=settings.breaker_failure_threshold,

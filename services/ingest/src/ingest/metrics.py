@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge
 
-from ingest.schemas import CircuitState
+from orderhub_common.circuits import CircuitState
 
 ORDERS_POLLED = Counter(
     "ingest_orders_polled_total", "Native orders read from a channel feed", ["channel"]

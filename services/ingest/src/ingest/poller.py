@@ -28,8 +28,8 @@ from ingest.events import IngestedPublisher
 from ingest.feeds import ChannelFeed, ChannelFeedError, NativePage
 from ingest.lease import ChannelLease
 from ingest.normalizers import NORMALIZERS, NormalizationError
-from ingest.schemas import CircuitState
-from ingest.state import IngestState
+from ingest.repository import ChannelRepository
+from orderhub_common.circuits import CircuitState
 from orderhub_common.context import correlation_id_var, new_id
 from orderhub_common.events import Channel, ChannelOrder
 from orderhub_common.logging import utc_now
@@ -54,7 +54,7 @@ class ChannelPoller:
         self,
         feed: ChannelFeed,
         *,
-        state: IngestState,
+        repository: ChannelRepository,
         lease: ChannelLease,
         publisher: IngestedPublisher,
         breaker: CircuitBreaker,
@@ -63,7 +63,7 @@ class ChannelPoller:
     ) -> None:
         self.channel: Channel = feed.channel
         self.feed = feed
-        self.state = state
+        self.repository = repository
         self.lease = lease
         self.publisher = publisher
         self.breaker = breaker
@@ -82,7 +82,7 @@ class ChannelPoller:
         try:
             while True:
                 try:
-                    if await self.lease.hold():
+                    if await self.lease.take_or_renew():
                         await self.poll()
                 except Exception as exc:
                     # Redis or Kafka trouble: nothing was acknowledged, the next poll retries.
@@ -93,7 +93,7 @@ class ChannelPoller:
 
     async def poll(self) -> int:
         """Reads the feed until it has no next page; returns how many orders were published."""
-        cursor = await self.state.load_cursor(self.channel)
+        cursor = await self.repository.load_cursor(self.channel)
         published = 0
         while True:
             correlation_id_var.set(new_id())
@@ -109,12 +109,12 @@ class ChannelPoller:
             cursor = cursor.advanced(orders, page.next_token).settled(
                 read_at=read_at, resolution=self.feed.resolution, grace=self.settings.settle_grace
             )
-            if not await self.state.save_cursor(self.channel, cursor, self.lease):
+            if not await self.repository.save_cursor(self.channel, cursor, self.lease):
                 logger.warning(f"poller {self.channel} lost its lease; another replica polls")
                 return published
             published += len(news)
             await self._on_success(orders, len(news))
-            if page.next_token is None or not await self.lease.hold():
+            if page.next_token is None or not await self.lease.take_or_renew():
                 return published
 
     async def _read(self, cursor: FeedCursor) -> NativePage:
@@ -160,8 +160,8 @@ class ChannelPoller:
         now = self.clock()
         self._fallback_served = False
         if orders:
-            await self.state.cache_page(self.channel, orders)
-        await self.state.record_success(
+            await self.repository.cache_page(self.channel, orders)
+        await self.repository.record_success(
             self.channel, circuit=self.circuit, published=published, at=now
         )
         metrics.ORDERS_PUBLISHED.labels(self.channel).inc(published)
@@ -174,25 +174,25 @@ class ChannelPoller:
         self._export_circuit()
         if isinstance(exc, CircuitBreakerError):
             # Not asked at all: the circuit is open. Only the state may have moved.
-            await self.state.record_circuit(self.channel, self.circuit)
+            await self.repository.record_circuit(self.channel, self.circuit)
             return
         metrics.POLL_FAILURES.labels(self.channel).inc()
         logger.bind(channel=self.channel, circuit=self.circuit.value).warning(f"poll failed: {exc}")
-        await self.state.record_failure(
+        await self.repository.record_failure(
             self.channel, circuit=self.circuit, error=str(exc), at=self.clock()
         )
         if not exc.retryable and cursor.page_token:
             # A page token the channel rejects (expired, say) must not wedge the poller: the
             # next poll starts the pass again from the time position.
             restarted = cursor.model_copy(update={"page_token": None})
-            await self.state.save_cursor(self.channel, restarted, self.lease)
+            await self.repository.save_cursor(self.channel, restarted, self.lease)
         await self._serve_fallback()
 
     async def _serve_fallback(self) -> None:
         """Once per outage, republishes the last good page (harmless: orders is idempotent)."""
         if self._fallback_served:
             return
-        cached = await self.state.cached_page(self.channel)
+        cached = await self.repository.cached_page(self.channel)
         if cached:
             await self.publisher.publish(cached)
             metrics.FALLBACK_PAGES.labels(self.channel).inc()

@@ -1,16 +1,9 @@
 from __future__ import annotations
 
-from enum import StrEnum
-
 from pydantic import AwareDatetime
 
+from orderhub_common.circuits import CircuitState
 from orderhub_common.events import CamelModel, Channel
-
-
-class CircuitState(StrEnum):
-    CLOSED = "closed"
-    OPEN = "open"
-    HALF_OPEN = "half_open"
 
 
 class ChannelStatus(CamelModel):

@@ -19,11 +19,12 @@ class IngestSettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySet
         0.2, gt=0, le=60, validation_alias=env("CHANNEL_RETRY_INITIAL_S")
     )
     retry_max_s: float = Field(2.0, gt=0, le=300, validation_alias=env("CHANNEL_RETRY_MAX_S"))
+    # Prefixed: the gateway has breakers of its own, with other defaults, read from the same .env.
     breaker_failure_threshold: int = Field(
-        3, ge=1, le=100, validation_alias=env("BREAKER_FAILURE_THRESHOLD")
+        3, ge=1, le=100, validation_alias=env("INGEST_BREAKER_FAILURE_THRESHOLD")
     )
     breaker_recovery_s: float = Field(
-        10.0, gt=0, le=3600, validation_alias=env("BREAKER_RECOVERY_S")
+        10.0, gt=0, le=3600, validation_alias=env("INGEST_BREAKER_RECOVERY_S")
     )
     cursor_settle_s: float = Field(5.0, ge=0, le=3600, validation_alias=env("CURSOR_SETTLE_S"))
     lease_ttl_s: float = Field(10.0, gt=0, le=600, validation_alias=env("POLL_LEASE_TTL_S"))

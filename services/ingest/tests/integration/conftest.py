@@ -20,8 +20,8 @@ from devstack.pytest_plugin import InfraUrls
 from ingest.events import IngestedPublisher
 from ingest.main import build_poller
 from ingest.poller import ChannelPoller
+from ingest.repository import ChannelRepository
 from ingest.settings import IngestSettings
-from ingest.state import IngestState
 from mock_channels.main import create_app as create_mock_channels
 from mock_channels.settings import MockChannelsSettings
 from orderhub_common.events import Channel
@@ -44,8 +44,8 @@ def ingest_settings(infra: InfraUrls, name: str, **overrides: Any) -> IngestSett
         "CHANNEL_RETRY_ATTEMPTS": 2,
         "CHANNEL_RETRY_INITIAL_S": 0.01,
         "CHANNEL_RETRY_MAX_S": 0.05,
-        "BREAKER_FAILURE_THRESHOLD": 2,
-        "BREAKER_RECOVERY_S": 0.5,
+        "INGEST_BREAKER_FAILURE_THRESHOLD": 2,
+        "INGEST_BREAKER_RECOVERY_S": 0.5,
         "POLL_LEASE_TTL_S": 2,
         "SHUTDOWN_TIMEOUT_S": 5,
         "STARTUP_TIMEOUT_S": 20,
@@ -101,13 +101,13 @@ class PollerKit:
     """Builds pollers the way the app does, against the in-process channels."""
 
     settings: IngestSettings
-    state: IngestState
+    repository: ChannelRepository
     publisher: IngestedPublisher
     transport: httpx.AsyncBaseTransport
 
     def poller(self, channel: Channel, owner: str = "replica-a") -> ChannelPoller:
         return build_poller(
-            channel, self.settings, self.state, self.publisher, owner, self.transport
+            channel, self.settings, self.repository, self.publisher, owner, self.transport
         )
 
 
@@ -119,7 +119,7 @@ async def kit(
     await broker.start()
     return PollerKit(
         settings,
-        IngestState(redis, settings.redis_key_prefix),
+        ChannelRepository(redis, settings.redis_key_prefix),
         publisher,
         httpx.ASGITransport(app=channels_app),
     )

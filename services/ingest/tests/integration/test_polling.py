@@ -9,7 +9,7 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 
-from devstack.pytest_plugin import InfraUrls
+from devstack.pytest_plugin import InfraUrls, eventually
 from ingest.cursor import FeedCursor
 from orderhub_common.context import CORRELATION_ID_HEADER
 from orderhub_common.events import Channel, OrderIngested, OrderStatus
@@ -42,7 +42,7 @@ async def published(kit: PollerKit) -> list[OrderIngested]:
 async def poll(kit: PollerKit, channel: Channel, owner: str = "replica-a") -> int:
     """One poll by the lease holder, as the worker loop does it."""
     poller = kit.poller(channel, owner)
-    assert await poller.lease.hold()
+    assert await poller.lease.take_or_renew()
     return await poller.poll()
 
 
@@ -81,13 +81,13 @@ async def test_a_status_moved_at_the_channel_is_published_again(
 async def test_the_cursor_survives_a_restart(kit: PollerKit, channels: httpx.AsyncClient) -> None:
     await create_orders(channels, Channel.BLINKIT, 9)
     first = kit.poller(Channel.BLINKIT, owner="before-restart")
-    assert await first.lease.hold()
+    assert await first.lease.take_or_renew()
     await first.poll()
     await first.lease.release()  # a graceful stop; a crash would wait for the lease TTL
 
     later = await create_orders(channels, Channel.BLINKIT, 2)
     restarted = kit.poller(Channel.BLINKIT, owner="after-restart")
-    assert await restarted.lease.hold()
+    assert await restarted.lease.take_or_renew()
     assert await restarted.poll() == 2
 
     events = await published(kit)
@@ -101,13 +101,13 @@ async def test_a_poller_that_lost_its_lease_does_not_move_the_cursor(
     await create_orders(channels, Channel.WEBSITE, 3)
     holder = kit.poller(Channel.WEBSITE, owner="holder")
     intruder = kit.poller(Channel.WEBSITE, owner="intruder")
-    assert await holder.lease.hold()
-    assert not await intruder.lease.hold()
+    assert await holder.lease.take_or_renew()
+    assert not await intruder.lease.take_or_renew()
 
     await intruder.poll()  # as if its lease had expired mid-poll
-    assert (await kit.state.load_cursor(Channel.WEBSITE)).updated_since is None
+    assert (await kit.repository.load_cursor(Channel.WEBSITE)).updated_since is None
     await holder.poll()
-    assert (await kit.state.load_cursor(Channel.WEBSITE)).updated_since is not None
+    assert (await kit.repository.load_cursor(Channel.WEBSITE)).updated_since is not None
 
 
 async def test_with_two_replicas_only_one_polls_and_the_other_takes_over(
@@ -116,12 +116,16 @@ async def test_with_two_replicas_only_one_polls_and_the_other_takes_over(
     first = kit.poller(Channel.BLINKIT, owner="replica-1")
     second = kit.poller(Channel.BLINKIT, owner="replica-2")
     first_task = asyncio.create_task(first.run())
-    await asyncio.sleep(0.3)  # let the first replica take the lease
+
+    async def first_holds_the_lease() -> bool:
+        return await kit.repository.redis.get(first.lease.key) == "replica-1"
+
+    await eventually(first_holds_the_lease, what="the first replica to take the lease")
     second_task = asyncio.create_task(second.run())
     try:
         created = await create_orders(channels, Channel.BLINKIT, 5)
         await wait_for_published(kit, len(created))
-        holder = await kit.state.redis.get(first.lease.key)
+        holder = await kit.repository.redis.get(first.lease.key)
         assert holder == "replica-1"
 
         first_task.cancel()  # a graceful stop releases the lease
@@ -129,7 +133,7 @@ async def test_with_two_replicas_only_one_polls_and_the_other_takes_over(
             await first_task
         created += await create_orders(channels, Channel.BLINKIT, 3)
         await wait_for_published(kit, len(created))
-        assert await kit.state.redis.get(second.lease.key) == "replica-2"
+        assert await kit.repository.redis.get(second.lease.key) == "replica-2"
     finally:
         second_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -141,18 +145,17 @@ async def test_with_two_replicas_only_one_polls_and_the_other_takes_over(
 
 
 async def wait_for_published(kit: PollerKit, count: int, timeout_s: float = 15) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while len(await published(kit)) < count:
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"fewer than {count} orders were published in time")
-        await asyncio.sleep(0.2)
+    async def enough_published() -> bool:
+        return len(await published(kit)) >= count
+
+    await eventually(enough_published, timeout_s=timeout_s, what=f"{count} orders published")
 
 
 async def test_a_crash_before_the_cursor_is_saved_re_reads_only_that_page(
     kit: PollerKit, channels: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     created = await create_orders(channels, Channel.WEBSITE, 8)  # two pages of four
-    save_cursor = kit.state.save_cursor
+    save_cursor = kit.repository.save_cursor
     saves = 0
 
     async def crash_on_second_save(*args: object, **kwargs: object) -> bool:
@@ -162,10 +165,10 @@ async def test_a_crash_before_the_cursor_is_saved_re_reads_only_that_page(
             raise ConnectionError("the process died here")
         return await save_cursor(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(kit.state, "save_cursor", crash_on_second_save)
+    monkeypatch.setattr(kit.repository, "save_cursor", crash_on_second_save)
     with pytest.raises(ConnectionError):
         await poll(kit, Channel.WEBSITE)
-    monkeypatch.setattr(kit.state, "save_cursor", save_cursor)
+    monkeypatch.setattr(kit.repository, "save_cursor", save_cursor)
 
     assert await poll(kit, Channel.WEBSITE) == 4, "only the unsaved page is read again"
     keys = Counter(e.order.external_id for e in await published(kit))
@@ -178,8 +181,10 @@ async def test_a_rejected_page_token_restarts_the_pass_instead_of_wedging_the_po
 ) -> None:
     created = await create_orders(channels, Channel.BLINKIT, 3)
     poller = kit.poller(Channel.BLINKIT)
-    assert await poller.lease.hold()
-    await kit.state.save_cursor(Channel.BLINKIT, FeedCursor(page_token="expired"), poller.lease)
+    assert await poller.lease.take_or_renew()
+    await kit.repository.save_cursor(
+        Channel.BLINKIT, FeedCursor(page_token="expired"), poller.lease
+    )
 
     assert await poller.poll() == 0, "the channel rejects the token"
     assert await poller.poll() == 3
@@ -203,4 +208,4 @@ async def test_once_a_burst_second_is_over_polls_stop_reading_it_again(
     before = polled()
     assert await poll(kit, Channel.WEBSITE) == 0
     assert polled() == before, "the burst is not read again"
-    assert (await kit.state.load_cursor(Channel.WEBSITE)).published_at_since == {}
+    assert (await kit.repository.load_cursor(Channel.WEBSITE)).published_at_since == {}

@@ -12,7 +12,7 @@ from circuitbreaker import CircuitBreaker, CircuitBreakerError
 from ingest.cursor import FeedCursor
 from ingest.feeds import AmazonFeed, BlinkitFeed, ChannelFeedError, WebsiteFeed
 from ingest.poller import ChannelPoller, PollSettings
-from ingest.schemas import CircuitState
+from orderhub_common.circuits import CircuitState
 
 pytestmark = pytest.mark.unit
 
@@ -110,7 +110,7 @@ def reader(channel: FlakyChannel, *, recovery_s: float) -> ChannelPoller:
     """A poller used only for its guarded feed read (no Redis, no Kafka involved)."""
     return ChannelPoller(
         BlinkitFeed(client(channel)),
-        state=cast(Any, None),
+        repository=cast(Any, None),
         lease=cast(Any, None),
         publisher=cast(Any, None),
         breaker=CircuitBreaker(

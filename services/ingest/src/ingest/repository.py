@@ -13,14 +13,15 @@ from redis.asyncio import Redis
 
 from ingest.cursor import FeedCursor
 from ingest.lease import ChannelLease
-from ingest.schemas import ChannelStatus, CircuitState
+from ingest.schemas import ChannelStatus
+from orderhub_common.circuits import CircuitState
 from orderhub_common.events import Channel, ChannelOrder
 
 _PAGE = TypeAdapter(list[ChannelOrder])
 MAX_ERROR_LENGTH = 300
 
 
-class IngestState:
+class ChannelRepository:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
         self.prefix = prefix
