@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from mock_channels.api.paging import decode_page_token, encode_page_token
 from mock_channels.main import create_app
+from mock_channels.page_tokens import decode_page_token, encode_page_token
 from mock_channels.settings import MockChannelsSettings
 from mock_channels.store import FeedPosition
 

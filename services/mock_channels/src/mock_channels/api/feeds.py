@@ -11,9 +11,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime
 
-from mock_channels.api.paging import decode_page_token, encode_page_token
 from mock_channels.deps import get_store
 from mock_channels.formats import FORMATS, amazon
+from mock_channels.page_tokens import decode_page_token, encode_page_token
 from mock_channels.store import ChannelStore, FeedPage
 from orderhub_common.errors import DomainError, ServiceUnavailableError
 from orderhub_common.events import Channel
