@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import asyncpg
 import httpx
@@ -13,7 +14,7 @@ from faststream import AckPolicy
 from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
-from devstack.pytest_plugin import InfraUrls
+from devstack.pytest_plugin import InfraUrls, eventually
 from devstack.stack import Stack
 from orderhub_common.app import create_service_app
 from orderhub_common.kafka import create_broker, ensure_topics
@@ -116,15 +117,21 @@ async def _readiness(client: httpx.AsyncClient) -> httpx.Response:
     return await client.get("/readyz")
 
 
-async def _eventually(client: httpx.AsyncClient, status: int, timeout_s: float = 60) -> dict:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        response = await _readiness(client)
-        if response.status_code == status:
-            return response.json()
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"/readyz stayed {response.status_code}: {response.text}")
-        await asyncio.sleep(0.3)
+async def _readiness_becomes(
+    client: httpx.AsyncClient, status: int, timeout_s: float = 60
+) -> dict[str, Any]:
+    """Waits until ``/readyz`` answers ``status``; returns that answer's body."""
+    answers: list[httpx.Response] = []
+
+    async def answers_status() -> bool:
+        answers.append(await _readiness(client))
+        return answers[-1].status_code == status
+
+    await eventually(
+        answers_status, timeout_s=timeout_s, interval_s=0.3, what=f"/readyz to answer {status}"
+    )
+    body: dict[str, Any] = answers[-1].json()
+    return body
 
 
 @pytest.mark.parametrize("dependency", ["redis", "mongodb", "kafka"])
@@ -150,10 +157,10 @@ async def test_readyz_names_a_stopped_dependency_and_recovers_without_a_restart(
         assert (await _readiness(client)).status_code == 200
         await asyncio.to_thread(test_stack.stop, dependency)
         try:
-            body = await _eventually(client, 503)
+            body = await _readiness_becomes(client, 503)
             assert body["failing"] == [dependency]
             assert dependency in body["error"]["message"]
             assert (await client.get("/healthz")).status_code == 200
         finally:
             await asyncio.to_thread(test_stack.start, dependency)
-        await _eventually(client, 200, timeout_s=90)
+        await _readiness_becomes(client, 200, timeout_s=90)
