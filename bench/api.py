@@ -1,0 +1,163 @@
+"""The stack's public interfaces as the bench and the demo data use them (sync httpx).
+
+The gateway caches order reads for a while and a channel's new orders do not invalidate that
+cache, so every read whose answer must be fresh carries a ``from`` filter that matches every
+order but differs on each call: a key the cache has never seen.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+# Before any order of this system: as a ``from`` filter it keeps every order.
+_LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+class StackNotUpError(RuntimeError):
+    pass
+
+
+class ApiError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Credentials:
+    email: str
+    password: str
+
+
+def cache_busting_from(n: int) -> str:
+    """The ``n``-th distinct ``from`` value, each long before any order (so it filters none)."""
+    return (_LONG_AGO + timedelta(microseconds=n)).isoformat().replace("+00:00", "Z")
+
+
+class OrderHub:
+    """Signed-in access to the gateway plus the mock channels' control API."""
+
+    def __init__(
+        self,
+        *,
+        gateway_url: str,
+        channels_url: str,
+        credentials: Credentials,
+        timeout_s: float = 120,
+    ) -> None:
+        self.gateway_url = gateway_url
+        self.channels_url = channels_url
+        self._credentials = credentials
+        self._http = httpx.Client(timeout=timeout_s, limits=httpx.Limits(max_connections=32))
+        self._access_token: str | None = None
+        self._fresh_keys = itertools.count(random.randrange(10**9))  # noqa: S311 - not a secret
+
+    def close(self) -> None:
+        self._http.close()
+
+    # The stack -------------------------------------------------------------------------------
+    def ensure_up(self) -> None:
+        """Raises StackNotUpError, naming what does not answer, unless gateway and channels do."""
+        for what, url in (("gateway", self.gateway_url), ("mock channels", self.channels_url)):
+            try:
+                response = self._http.get(f"{url}/readyz", timeout=5)
+            except httpx.HTTPError as exc:
+                raise StackNotUpError(
+                    f"the {what} does not answer at {url} ({type(exc).__name__}); "
+                    "is the stack up? Start it with `make up`."
+                ) from exc
+            if response.status_code != 200:
+                raise StackNotUpError(
+                    f"the {what} at {url} is not ready ({response.status_code}: "
+                    f"{response.text[:200]}); see `make status` and .run/logs/."
+                )
+
+    # The public API --------------------------------------------------------------------------
+    def sign_in(self, credentials: Credentials | None = None) -> dict[str, Any]:
+        """Signs in (as these credentials, else the bench's own) and returns the token pair."""
+        who = credentials or self._credentials
+        response = self._http.post(
+            f"{self.gateway_url}/api/auth/login",
+            json={"email": who.email, "password": who.password},
+        )
+        if response.status_code != 200:
+            raise ApiError(f"sign-in as {who.email}: {response.status_code} {response.text[:200]}")
+        tokens: dict[str, Any] = response.json()
+        if credentials is None:
+            self._access_token = tokens["accessToken"]
+        return tokens
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
+        """A signed-in GET of an order list or stats, never answered from the gateway's cache."""
+        query = dict(params or {})
+        query.setdefault("from", cache_busting_from(next(self._fresh_keys)))
+        response = self._signed_in_get(path, query)
+        if response.status_code == 401:  # the token expired during a long wait
+            self._access_token = None
+            response = self._signed_in_get(path, query)
+        return response
+
+    def _signed_in_get(self, path: str, query: dict[str, Any]) -> httpx.Response:
+        if self._access_token is None:
+            self.sign_in()
+        return self._http.get(
+            f"{self.gateway_url}/api{path}",
+            params=query,
+            headers={"Authorization": f"Bearer {self._access_token}"},
+        )
+
+    def get_json(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = self.get(path, params)
+        if response.status_code != 200:
+            raise ApiError(f"GET /api{path}: {response.status_code} {response.text[:300]}")
+        body: dict[str, Any] = response.json()
+        return body
+
+    def stored_total(self) -> int:
+        return int(self.get_json("/orders", {"limit": 1})["pagination"]["total"])
+
+    def list_orders(self, **params: Any) -> list[dict[str, Any]]:
+        orders: list[dict[str, Any]] = self.get_json("/orders", params)["orders"]
+        return orders
+
+    def find_by_external_id(self, external_id: str) -> dict[str, Any] | None:
+        for order in self.list_orders(search=external_id, limit=5):
+            if order["externalId"] == external_id:
+                return order
+        return None
+
+    def rate_limits(self) -> str:
+        """The limits the gateway reports to this client (``X-RateLimit-Limit``)."""
+        response = self.get("/orders", {"limit": 1})
+        return response.headers.get("X-RateLimit-Limit", "not reported")
+
+    # The mock channels' control API ----------------------------------------------------------
+    def create_orders(
+        self,
+        channel: str,
+        count: int,
+        placed_between: tuple[datetime, datetime] | None = None,
+    ) -> list[str]:
+        body: dict[str, Any] = {"count": count}
+        if placed_between is not None:
+            body["placedFrom"] = placed_between[0].isoformat()
+            body["placedTo"] = placed_between[1].isoformat()
+        response = self._http.post(f"{self.channels_url}/_control/{channel}/orders", json=body)
+        if response.status_code != 200:
+            raise ApiError(
+                f"creating {count} {channel} orders: {response.status_code} {response.text[:300]}"
+            )
+        created: list[str] = response.json()["created"]
+        return created
+
+    def move_at_channel(self, channel: str, external_id: str, status: str) -> None:
+        response = self._http.post(
+            f"{self.channels_url}/_control/{channel}/orders/{external_id}/status",
+            json={"status": status},
+        )
+        if response.status_code != 200:
+            raise ApiError(f"moving {channel} {external_id} to {status}: {response.status_code}")

@@ -1,0 +1,412 @@
+"""``docs/BENCHMARKS.md`` and its plots, rendered from one run's results alone.
+
+``python -m bench.report [results.json]`` re-renders the page and the plots from the stored
+results without measuring again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from bench import mix
+from bench.progress import format_duration
+from bench.results import BenchResults, Numbers, QueryPlans, StepResult
+from bench.scenarios import (
+    BREAK_ERROR_RATIO,
+    BREAK_P95_MS,
+    BREAK_RATE_SHARE,
+    PACED_USER_RATE,
+    SLO_ERROR_RATIO,
+    SLO_P95_MS,
+    SLO_RATE_SHARE,
+    TARGET_RATE,
+    highest_sustained_rate,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+DOC = REPO / "docs" / "BENCHMARKS.md"
+RESULTS = REPO / "docs" / "bench" / "results.json"
+LATENCY_PLOT = "latency-vs-arrival-rate.png"
+READS_PLOT = "reads-vs-orders-stored.png"
+QUERY_PLANS_PATH = "/internal/query-plans"
+
+
+def _ms(value: float) -> str:
+    return f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.0f} ms"
+
+
+def _kinds(numbers: Numbers, top: int = 3) -> str:
+    if not numbers.error_kinds:
+        return ""
+    kinds = list(numbers.error_kinds.items())
+    shown = ", ".join(f"{kind} x{count:,}" for kind, count in kinds[:top])
+    return shown + (f", {len(kinds) - top} more kinds" if len(kinds) > top else "")
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _step_rows(steps: list[StepResult]) -> list[list[str]]:
+    rows = []
+    for step in steps:
+        n = step.numbers
+        verdict = "yes" if step.sustained else "no"
+        if step.broken:
+            verdict += f" (broke: {step.broken})"
+        rows.append(
+            [
+                step.scenario,
+                step.label,
+                f"{step.users:,}",
+                f"{step.target_rate:g}" if step.target_rate is not None else "closed loop",
+                f"{n.rps:,.1f}",
+                _ms(n.p50_ms),
+                _ms(n.p95_ms),
+                _ms(n.p99_ms),
+                f"{n.errors:,} ({n.error_ratio:.1%})",
+                _kinds(n),
+                verdict,
+            ]
+        )
+    return rows
+
+
+def _cpu_table(steps: list[StepResult]) -> str:
+    components = sorted({name for step in steps for name in step.cpu})
+    rows = [
+        [step.scenario, step.label]
+        + [
+            f"{step.cpu[c].mean_pct:.0f} / {step.cpu[c].max_pct:.0f}" if c in step.cpu else ""
+            for c in components
+        ]
+        for step in steps
+    ]
+    return _table(["scenario", "step", *components], rows)
+
+
+def _request_table(step: StepResult) -> str:
+    rows = [
+        [name, f"{n.requests:,}", _ms(n.p50_ms), _ms(n.p95_ms), _ms(n.p99_ms), f"{n.errors:,}"]
+        for name, n in sorted(step.by_request.items(), key=lambda item: -item[1].requests)
+    ]
+    return _table(["request", "requests", "p50", "p95", "p99", "errors"], rows)
+
+
+def _mix_table() -> str:
+    shares = mix.shares()
+    rows = [[kind.name, f"{shares[kind.name]:.0%}", kind.what] for kind in mix.MIX]
+    return _table(["request", "share", "what"], rows)
+
+
+def _sustained_sentence(steps: list[StepResult]) -> str:
+    best = highest_sustained_rate(steps)
+    if best is None:
+        return (
+            "No paced step met the targets, so this run sustained no arrival rate; the table "
+            "shows where each one fell short."
+        )
+    verdict = "meets" if best >= TARGET_RATE else "falls short of"
+    return (
+        f"Highest arrival rate sustained: **{best:g} req/s**, which {verdict} the target of "
+        f"{TARGET_RATE:g} req/s."
+    )
+
+
+def query_plans_section(plans: QueryPlans | None) -> str:
+    """The orders service's EXPLAIN ANALYZE of each list, search and stats query shape.
+
+    Renders what ``GET /internal/query-plans`` answered during the run: a list of
+    ``{name|shape, query?, plan, timing?}`` objects, a ``{shape: plan}`` object, or plain text.
+    Without an answer it says how to get the plans instead.
+    """
+    heading = "## Query plans of the orders service\n\n"
+    if plans is None or plans.status != "ok":
+        why = plans.status if plans else "not asked"
+        url = plans.url if plans else f"http://127.0.0.1:8002{QUERY_PLANS_PATH}"
+        return heading + (
+            f"The orders service did not provide its query plans during this run "
+            f"(`GET {url}`: {why}). They come from its EXPLAIN ANALYZE of each list, search "
+            f"and stats query shape: with the stack up, `curl -s {url}` prints them, and the "
+            "next `make bench` includes them here.\n"
+        )
+    body = plans.body
+    intro = f"From `GET {plans.url}` at the end of the run, with the bench's orders stored.\n\n"
+    if isinstance(body, dict) and isinstance(body.get("plans"), list):
+        body = body["plans"]
+    if isinstance(body, list):
+        return heading + intro + "\n".join(_plan_entry(entry) for entry in body)
+    if isinstance(body, dict):
+        entries = [{"name": name, "plan": plan} for name, plan in body.items()]
+        return heading + intro + "\n".join(_plan_entry(entry) for entry in entries)
+    return heading + intro + f"```\n{body}\n```\n"
+
+
+def _plan_entry(entry: object) -> str:
+    if not isinstance(entry, dict):
+        return f"```\n{json.dumps(entry, indent=2)}\n```\n"
+    name = entry.get("name") or entry.get("shape") or "query"
+    parts = [f"### {name}\n"]
+    timing = entry.get("timing") or entry.get("timingMs") or entry.get("executionTimeMs")
+    if timing is not None:
+        parts.append(f"Timing: {timing}{' ms' if isinstance(timing, int | float) else ''}\n")
+    if entry.get("query"):
+        parts.append(f"```sql\n{entry['query']}\n```\n")
+    plan = entry.get("plan", entry)
+    if isinstance(plan, list) and all(isinstance(line, str) for line in plan):
+        plan = "\n".join(plan)
+    text = plan if isinstance(plan, str) else json.dumps(plan, indent=2)
+    parts.append(f"```\n{text}\n```\n")
+    return "\n".join(parts)
+
+
+def render(results: BenchResults) -> str:
+    """The whole of docs/BENCHMARKS.md for ``results``."""
+    m = results.machine
+    phases = ", ".join(
+        f"{name} {format_duration(seconds)}" for name, seconds in results.phase_seconds.items()
+    )
+    paced = [s for s in results.steps if s.target_rate is not None]
+    parts = [
+        "# Benchmarks",
+        "",
+        f"Measured by `{results.command}` on {results.started_at}; the run took "
+        f"{format_duration(results.runtime_s)} ({phases}). Every figure below comes from "
+        "`docs/bench/results.json`; `.venv/bin/python -m bench.report` renders this page and "
+        "its plots again from it.",
+        "",
+        "## Machine",
+        "",
+        _table(
+            ["cores", "memory", "CPU", "OS", "kernel", "Python", "Locust"],
+            [
+                [
+                    str(m.cores),
+                    f"{m.memory_gib:g} GiB",
+                    m.cpu_model,
+                    m.os,
+                    m.kernel,
+                    m.python,
+                    m.locust,
+                ]
+            ],
+        ),
+        "",
+        "The load generator runs on the same machine and competes with the stack for its "
+        "cores; its own CPU is the `locust` column of the CPU table.",
+        "",
+        "## How it was run",
+        "",
+        "```bash",
+        "make up                  # the local stack, in the background",
+        "make demo-data N=10000   # optional: a four-week history at the three channels",
+        "make bench               # this page (python -m bench.run)",
+        "```",
+        "",
+        f"- Gateway rate limits during the run: {results.rate_limits}.",
+        f"- Orders stored: {results.store_size_at_start:,} at the start, "
+        f"{results.store_size_at_end:,} at the end.",
+        "- Closed-loop scenarios (normal, peak): each user signs in, then sends a request "
+        "every 0.5 to 1.5 s after the previous answer.",
+        f"- Paced scenarios (stress, fixed rates) control the arrival rate: each user starts a "
+        f"request every {1 / PACED_USER_RATE:g} s whatever the answers, so N users offer "
+        f"{PACED_USER_RATE:g}·N req/s while answers take less than {1 / PACED_USER_RATE:g} s "
+        "(slower answers make the step fall short of its rate).",
+        f"- A step is **sustained** when p95 ≤ {SLO_P95_MS:g} ms, errors ≤ "
+        f"{SLO_ERROR_RATIO:.0%} and at least {SLO_RATE_SHARE:.0%} of the asked rate was "
+        f"achieved (the seed's targets). The stress ramp stops at the first **broken** step: "
+        f"p95 > {BREAK_P95_MS / 1000:g} s, errors > {BREAK_ERROR_RATIO:.0%}, or under "
+        f"{BREAK_RATE_SHARE:.0%} of the asked rate.",
+        "- Numbers leave out each step's first seconds while users are still arriving; "
+        "percentiles are nearest-rank over every request, failed ones included.",
+        "",
+        "The request mix (every user, every scenario):",
+        "",
+        _mix_table(),
+        "",
+        "## Load: numbers per scenario and step",
+        "",
+        _table(
+            [
+                "scenario",
+                "step",
+                "users",
+                "target req/s",
+                "achieved req/s",
+                "p50",
+                "p95",
+                "p99",
+                "errors",
+                "error kinds",
+                "sustained",
+            ],
+            _step_rows(results.steps),
+        ),
+        "",
+        _sustained_sentence(results.steps),
+        "",
+        f"![Latency percentiles against arrival rate](bench/{LATENCY_PLOT})",
+        "",
+        "CPU of each component during each step, mean / max in percent of one core "
+        f"({m.cores} cores = {100 * m.cores}%):",
+        "",
+        _cpu_table(results.steps),
+        "",
+    ]
+    baseline = next((s for s in paced if s.target_rate == 200), paced[0] if paced else None)
+    if baseline is not None:
+        parts += [
+            f"Per request kind at {baseline.scenario}:",
+            "",
+            _request_table(baseline),
+            "",
+        ]
+    parts += _ingest_lines(results)
+    parts += _reads_lines(results)
+    parts += [query_plans_section(results.query_plans)]
+    if results.notes:
+        parts += ["## Notes", "", *[f"- {note}" for note in results.notes], ""]
+    return "\n".join(parts)
+
+
+def _ingest_lines(results: BenchResults) -> list[str]:
+    lines = ["## Ingest", ""]
+    if results.ingest is not None:
+        run = results.ingest
+        outcome = "all visible through the API" if run.completed else "NOT all visible"
+        lines.append(
+            f"- Ingest run: {run.orders:,} new orders created at the channels, {outcome} after "
+            f"{format_duration(run.seconds)} ({run.rate:,.1f} orders/s), measured from the "
+            "first create call to the first count that included them all."
+        )
+    if results.new_order_latency is not None:
+        latency = results.new_order_latency
+        lines.append(
+            f"- One new order, created at a channel and searched for by its external id "
+            f"until found, {len(latency.samples_ms)} times: p50 {_ms(latency.p50_ms)}, p95 "
+            f"{_ms(latency.p95_ms)}, max {_ms(latency.max_ms)}"
+            + (f"; {latency.timeouts} never showed up within 60 s" if latency.timeouts else "")
+            + "."
+        )
+    if results.fill is not None:
+        fill = results.fill
+        lines.append(
+            f"- Filling the store: {fill.orders:,} orders with their history in "
+            f"{format_duration(fill.seconds)} ({fill.rate:,.1f} orders/s)."
+        )
+    return [*lines, ""]
+
+
+def _reads_lines(results: BenchResults) -> list[str]:
+    if not results.read_latency:
+        return []
+    names = sorted({name for point in results.read_latency for name in point.series})
+    rows = []
+    for point in results.read_latency:
+        cells = [f"{point.store_size:,}"]
+        for name in names:
+            n = point.series.get(name)
+            cells.append(f"{_ms(n.p50_ms)} / {_ms(n.p95_ms)} ({n.requests})" if n else "")
+        rows.append(cells)
+    first = results.read_latency[0].store_size
+    lines = [
+        "## Reads against orders stored",
+        "",
+        "Uncached reads (each with a `from` filter the gateway's cache has not seen, matching "
+        "every order), one at a time, as the store was filled: p50 / p95 (requests).",
+        "",
+        _table(["orders stored", *names], rows),
+        "",
+    ]
+    if first > 1000:
+        lines += [
+            f"The store already held {first:,} orders when the run began, so the smaller "
+            "sizes could not be measured; an empty store (a fresh `.data/`) gives the full "
+            "curve.",
+            "",
+        ]
+    return [*lines, f"![Read latency against orders stored](bench/{READS_PLOT})", ""]
+
+
+def plot(results: BenchResults, plots_dir: Path) -> None:
+    """Writes the two PNG plots of the page into ``plots_dir``."""
+    # Imported here: matplotlib takes a second to load, and only plotting needs it.
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    plots_dir.mkdir(parents=True, exist_ok=True)
+    paced = sorted(
+        (s for s in results.steps if s.target_rate is not None),
+        key=lambda s: (s.target_rate or 0, s.scenario),
+    )
+    figure, axes = plt.subplots(figsize=(8, 4.5))
+    rates = [s.target_rate or 0.0 for s in paced]
+    for label, values in (
+        ("p50", [s.numbers.p50_ms for s in paced]),
+        ("p95", [s.numbers.p95_ms for s in paced]),
+        ("p99", [s.numbers.p99_ms for s in paced]),
+    ):
+        axes.plot(rates, values, marker="o", label=label)
+    axes.axhline(SLO_P95_MS, color="grey", linestyle=":", label=f"p95 target {SLO_P95_MS:g} ms")
+    axes.set(xlabel="arrival rate (req/s)", ylabel="latency (ms)", yscale="log")
+    axes.set_title("Latency against arrival rate (stress and fixed-rate steps)")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(plots_dir / LATENCY_PLOT, dpi=110)
+    plt.close(figure)
+
+    figure, axes = plt.subplots(figsize=(8, 4.5))
+    names = sorted({name for point in results.read_latency for name in point.series})
+    for name in names:
+        points = [(p.store_size, p.series[name]) for p in results.read_latency if name in p.series]
+        sizes = [size for size, _ in points]
+        line = axes.plot(sizes, [n.p50_ms for _, n in points], marker="o", label=f"{name} p50")
+        axes.plot(
+            sizes,
+            [n.p95_ms for _, n in points],
+            linestyle="--",
+            color=line[0].get_color(),
+            label=f"{name} p95",
+        )
+    axes.set(xlabel="orders stored", ylabel="latency (ms)", yscale="log")
+    if len({p.store_size for p in results.read_latency}) > 1:
+        axes.set_xscale("log")
+    axes.set_title("Uncached read latency against orders stored")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize="small")
+    figure.tight_layout()
+    figure.savefig(plots_dir / READS_PLOT, dpi=110)
+    plt.close(figure)
+
+
+def write(results: BenchResults, doc: Path = DOC) -> None:
+    """Writes the page, its plots and the results they come from (plots in ``bench/`` beside it)."""
+    plots_dir = doc.parent / "bench"
+    plots_dir.mkdir(parents=True, exist_ok=True)
+    (plots_dir / RESULTS.name).write_text(results.model_dump_json(indent=1) + "\n")
+    plot(results, plots_dir)
+    doc.write_text(render(results))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.report", description=__doc__)
+    parser.add_argument("results", nargs="?", type=Path, default=RESULTS)
+    parser.add_argument("--doc", type=Path, default=DOC, help="the page to write")
+    args = parser.parse_args(argv)
+    results = BenchResults.model_validate_json(args.results.read_text())
+    plot(results, args.doc.parent / "bench")
+    args.doc.write_text(render(results))
+    print(f"wrote {args.doc} and its plots from {args.results}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,432 @@
+"""``make bench``: load and ingest benchmarks of the local stack, written to docs/BENCHMARKS.md.
+
+In order: the store is filled to 100,000 orders with the demo-data history (uncached read
+latency measured at 1k, 10k, 50k and 100k on the way, or at whatever it already holds); the
+load scenarios run through Locust (normal, peak, the stress ramp, fixed rates); 10,000 new
+orders are timed from the channels to the API; one new order is timed 20 times; the orders
+service's query plans are fetched. The gateway runs with the bench profile (raised rate limits)
+throughout and is restored afterwards, also on failure or Ctrl-C. Every request goes to
+127.0.0.1; every loop is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import report
+from bench.api import ApiError, OrderHub, StackNotUpError
+from bench.cpu import CpuSampler
+from bench.demo_data import DeliveryError, deliver, history_plan, new_orders_plan
+from bench.machine import this_machine
+from bench.mix import CHANNELS, name_fragment
+from bench.progress import format_duration
+from bench.results import (
+    BenchResults,
+    Fill,
+    IngestRun,
+    NewOrderLatency,
+    QueryPlans,
+    ReadLatency,
+    StepResult,
+)
+from bench.scenarios import (
+    FULL_PLAN,
+    BenchPlan,
+    Scenario,
+    closed_loop,
+    fill_checkpoints,
+    fixed_rate,
+    fixed_rates_to_run,
+    highest_sustained_rate,
+    is_sustained,
+    quick_plan,
+    stress,
+)
+from bench.stack import BENCH_GATEWAY_ENV, LocalStack, ProfileUnavailableError, bench_profile
+from bench.stack import local_stack as find_local_stack
+from bench.stats import Sample, in_window, numbers, numbers_by_name, percentile
+
+REPO = Path(__file__).resolve().parents[1]
+WORK_DIR = REPO / ".run" / "bench"
+LOCUST = Path(sys.executable).with_name("locust")
+LOCUST_GRACE_S = 60  # past its plan, a Locust run is stopped
+NEW_ORDER_TIMEOUT_S = 60.0
+
+
+class LoadRunError(RuntimeError):
+    pass
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name).strip("-")
+
+
+class BenchRun:
+    def __init__(self, hub: OrderHub, stack: LocalStack, plan: BenchPlan) -> None:
+        self.hub = hub
+        self.stack = stack
+        self.plan = plan
+        self.rng = random.Random()  # noqa: S311 - picks simulated data, not secrets
+        self.notes: list[str] = []
+        self.phase_seconds: dict[str, float] = {}
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        print(f"==> bench: {name}", flush=True)
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.phase_seconds[name] = round(time.monotonic() - started, 1)
+            print(f"==> bench: {name} done in {format_duration(self.phase_seconds[name])}")
+
+    # Reads against orders stored -------------------------------------------------------------
+    def measure_reads(self, fragment: str) -> ReadLatency:
+        """Uncached latency of each read shape, one request at a time, at today's store size."""
+        size = self.hub.stored_total()
+        shapes: dict[str, tuple[str, dict[str, Any]]] = {
+            "list newest": ("/orders", {"limit": 20}),
+            "list channel+status": ("/orders", {"channel": "amazon", "status": "DELIVERED"}),
+            f"search {fragment!r}": ("/orders", {"search": fragment, "limit": 20}),
+            "stats": ("/orders/stats", {}),
+        }
+        series = {}
+        for name, (path, params) in shapes.items():
+            samples: list[Sample] = []
+            started = time.monotonic()
+            while (
+                len(samples) < self.plan.read_samples
+                and time.monotonic() - started < self.plan.read_budget_s
+            ):
+                at, clock = time.time(), time.perf_counter()
+                response = self.hub.get(path, params)
+                kind = None if response.status_code == 200 else f"HTTP {response.status_code}"
+                samples.append(Sample(at, (time.perf_counter() - clock) * 1000, name, kind))
+            series[name] = numbers(samples, time.monotonic() - started)
+        print(
+            f"    reads at {size:,} orders: "
+            + ", ".join(f"{name} p50 {n.p50_ms:.0f} ms" for name, n in series.items())
+        )
+        return ReadLatency(store_size=size, series=series)
+
+    def fill(self) -> tuple[Fill | None, list[ReadLatency]]:
+        newest = self.hub.list_orders(limit=1)
+        name = newest[0]["customer"]["name"] if newest else "Sharma"
+        fragment = name_fragment(name, self.rng)
+        stored = self.hub.stored_total()
+        reads = [self.measure_reads(fragment)]
+        created, seconds = 0, 0.0
+        for checkpoint in fill_checkpoints(stored, self.plan):
+            missing = checkpoint - self.hub.stored_total()
+            if missing <= 0:
+                continue
+            batches = history_plan(missing, datetime.now(UTC))
+            done = deliver(self.hub, batches, self.rng, label=f"filling to {checkpoint:,}")
+            created, seconds = created + done.orders, seconds + done.seconds
+            reads.append(self.measure_reads(fragment))
+        if self.plan.checkpoints and reads[0].store_size > min(self.plan.checkpoints):
+            self.notes.append(
+                f"The store held {reads[0].store_size:,} orders at the start, so reads at "
+                "smaller sizes were not measured."
+            )
+        fill = (
+            Fill(orders=created, seconds=seconds, rate=round(created / seconds, 1))
+            if created
+            else None
+        )
+        return fill, reads
+
+    # Load ------------------------------------------------------------------------------------
+    def _run_file(self, scenario: Scenario, samples_file: Path) -> dict[str, Any]:
+        """What the Locust process starts from: plan, signed-in tokens, credentials, orders."""
+        sessions = [self.hub.sign_in(self.stack.admin) for _ in range(3)]
+        orders = self.hub.list_orders(limit=100)
+        orders += self.hub.list_orders(status=["PLACED", "CONFIRMED", "SHIPPED"], limit=100)
+        return {
+            "plan": scenario.to_plan(),
+            "accessToken": sessions[0]["accessToken"],
+            "refreshTokens": [s["refreshToken"] for s in sessions],
+            "credentials": {
+                "admin": {"email": self.stack.admin.email, "password": self.stack.admin.password},
+                "viewer": {
+                    "email": self.stack.viewer.email,
+                    "password": self.stack.viewer.password,
+                },
+            },
+            "orders": orders,
+            "samplesFile": str(samples_file),
+        }
+
+    def run_scenario(self, scenario: Scenario) -> list[StepResult]:
+        """Runs one Locust process for the scenario and turns its raw samples into steps."""
+        WORK_DIR.mkdir(parents=True, exist_ok=True)
+        slug = _slug(scenario.name)
+        run_file, samples_file = WORK_DIR / f"{slug}.run.json", WORK_DIR / f"{slug}.samples.json"
+        log_file = WORK_DIR / f"{slug}.log"
+        samples_file.unlink(missing_ok=True)
+        run_file.write_text(json.dumps(self._run_file(scenario, samples_file)))
+        run_file.chmod(0o600)  # it holds the bench users' passwords and tokens
+        command = [
+            str(LOCUST),
+            "-f",
+            str(REPO / "bench" / "locustfile.py"),
+            "--headless",
+            "--host",
+            self.hub.gateway_url,
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+            scenario.user_class,
+        ]
+        env = {**os.environ, "BENCH_RUN_FILE": str(run_file), "PYTHONPATH": str(REPO)}
+        budget_s = scenario.duration_s + LOCUST_GRACE_S
+        print(
+            f"    {scenario.name}: {len(scenario.steps)} step(s), at most "
+            f"{format_duration(scenario.duration_s)}; Locust log {log_file.relative_to(REPO)}"
+        )
+        # Our own venv's Locust with fixed arguments; it is stopped by its PID whatever happens.
+        with (
+            log_file.open("w") as log,
+            subprocess.Popen(  # noqa: S603
+                command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+            ) as locust,
+        ):
+
+            def roots() -> dict[str, int]:
+                return {**self.stack.component_pids(), "locust": locust.pid}
+
+            with CpuSampler(roots) as cpu:
+                try:
+                    locust.wait(timeout=budget_s)
+                except subprocess.TimeoutExpired:
+                    self.notes.append(f"{scenario.name}: Locust overran its plan and was stopped.")
+                finally:
+                    _stop(locust)
+        if not samples_file.exists():
+            raise LoadRunError(f"{scenario.name}: Locust wrote no results; see {log_file}")
+        recorded = json.loads(samples_file.read_text())
+        samples = [Sample.from_row(row) for row in recorded["samples"]]
+        return [self._step_result(scenario, entry, samples, cpu) for entry in recorded["steps"]]
+
+    def _step_result(
+        self, scenario: Scenario, entry: dict[str, Any], samples: list[Sample], cpu: CpuSampler
+    ) -> StepResult:
+        step = scenario.steps[entry["index"]]
+        start, end = entry["started_at"] + step.warmup_s, entry["ended_at"]
+        if end - start < 1:  # stopped during its warm-up: measure it whole
+            start = entry["started_at"]
+        window = in_window(samples, start, end)
+        measured = numbers(window, end - start)
+        result = StepResult(
+            scenario=scenario.name,
+            label=step.label,
+            users=step.users,
+            target_rate=step.target_rate,
+            numbers=measured,
+            by_request=numbers_by_name(window, end - start),
+            cpu=cpu.usage(start, end),
+            sustained=is_sustained(measured, step.target_rate),
+            broken=entry.get("broken"),
+        )
+        print(
+            f"    {scenario.name} {step.label}: {measured.rps:,.1f} req/s, p50 "
+            f"{measured.p50_ms:.0f} ms, p95 {measured.p95_ms:.0f} ms, p99 "
+            f"{measured.p99_ms:.0f} ms, {measured.errors:,} errors"
+            + (f", broke: {result.broken}" if result.broken else "")
+        )
+        return result
+
+    def load(self) -> list[StepResult]:
+        plan = self.plan
+        steps = self.run_scenario(closed_loop("normal", plan.normal_users, plan.normal_s, 10))
+        peak_ramp = min(30, plan.peak_s / 3)
+        steps += self.run_scenario(closed_loop("peak", plan.peak_users, plan.peak_s, peak_ramp))
+        stress_steps = self.run_scenario(stress(list(plan.stress_rates), plan.stress_step_s))
+        steps += stress_steps
+        for rate in fixed_rates_to_run(plan, highest_sustained_rate(stress_steps)):
+            steps += self.run_scenario(fixed_rate(rate, plan.fixed_s))
+        return steps
+
+    # Ingest ----------------------------------------------------------------------------------
+    def ingest_run(self) -> IngestRun:
+        count = self.plan.ingest_orders
+        try:
+            done = deliver(self.hub, new_orders_plan(count), self.rng, label="ingest run")
+        except DeliveryError as exc:
+            self.notes.append(f"Ingest run: {exc}")
+            rate = round(exc.arrived / exc.seconds, 1) if exc.seconds else 0.0
+            return IngestRun(orders=count, seconds=exc.seconds, rate=rate, completed=False)
+        return IngestRun(orders=count, seconds=done.seconds, rate=done.rate, completed=True)
+
+    def new_order_latency(self) -> NewOrderLatency:
+        """Creates one order at a time and searches for its external id until it is found."""
+        found: list[float] = []
+        timeouts = 0
+        for index in range(self.plan.single_orders):
+            channel = CHANNELS[index % len(CHANNELS)]
+            [external_id] = self.hub.create_orders(channel, 1)
+            created = time.monotonic()
+            while time.monotonic() - created < NEW_ORDER_TIMEOUT_S:
+                if self.hub.find_by_external_id(external_id):
+                    found.append(round((time.monotonic() - created) * 1000, 1))
+                    break
+                time.sleep(0.05)
+            else:
+                timeouts += 1
+        ordered = sorted(found)
+        print(
+            f"    one new order: p50 {percentile(ordered, 50):.0f} ms, "
+            f"p95 {percentile(ordered, 95):.0f} ms, {timeouts} timed out"
+        )
+        return NewOrderLatency(
+            samples_ms=found,
+            timeouts=timeouts,
+            p50_ms=percentile(ordered, 50),
+            p95_ms=percentile(ordered, 95),
+            max_ms=ordered[-1] if ordered else 0.0,
+        )
+
+    def query_plans(self) -> QueryPlans:
+        url = f"{self.stack.orders_url}{report.QUERY_PLANS_PATH}"
+        try:
+            response = httpx.get(url, timeout=300)
+        except httpx.HTTPError as exc:
+            return QueryPlans(url=url, status=type(exc).__name__)
+        if response.status_code != 200:
+            return QueryPlans(url=url, status=f"HTTP {response.status_code}")
+        try:
+            body: object = response.json()
+        except ValueError:
+            body = response.text
+        return QueryPlans(url=url, status="ok", body=body)
+
+    # The whole run ---------------------------------------------------------------------------
+    def run(self, command: str, rate_limits: str) -> BenchResults:
+        started_at = datetime.now(UTC)
+        started = time.monotonic()
+        store_at_start = self.hub.stored_total()
+        with self.phase("fill and reads against orders stored"):
+            fill, reads = self.fill()
+        with self.phase("load scenarios"):
+            steps = self.load()
+        with self.phase("ingest run"):
+            ingest = self.ingest_run()
+        with self.phase("one new order at a time"):
+            latency = self.new_order_latency()
+        with self.phase("query plans"):
+            plans = self.query_plans()
+        return BenchResults(
+            started_at=started_at.strftime("%Y-%m-%d %H:%M UTC"),
+            runtime_s=round(time.monotonic() - started, 1),
+            phase_seconds=self.phase_seconds,
+            machine=this_machine(),
+            command=command,
+            rate_limits=rate_limits,
+            store_size_at_start=store_at_start,
+            store_size_at_end=self.hub.stored_total(),
+            fill=fill,
+            read_latency=reads,
+            steps=steps,
+            ingest=ingest,
+            new_order_latency=latency,
+            query_plans=plans,
+            notes=self.notes,
+        )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Stops a Locust process this run started, by its own PID: SIGTERM, then SIGKILL."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _rate_limits(hub: OrderHub, raised: bool) -> str:
+    reported = f"X-RateLimit-Limit {hub.rate_limits()} per minute for the bench's user"
+    if not raised:
+        return f"as configured (`--keep-gateway`): {reported}"
+    settings = " ".join(f"--env {key}={value}" for key, value in BENCH_GATEWAY_ENV.items())
+    return (
+        f"raised for the run by `devstack restart gateway {settings}` and restored afterwards "
+        f"({reported})"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a short smoke run of the tooling")
+    parser.add_argument(
+        "--keep-gateway",
+        action="store_true",
+        help="run against the gateway as configured instead of restarting it with the bench "
+        "profile (raised rate limits)",
+    )
+    parser.add_argument(
+        "--gateway-url",
+        help="a gateway of your own on 127.0.0.1, e.g. one "
+        "started with raised limits (implies --keep-gateway)",
+    )
+    parser.add_argument("--doc", type=Path, default=report.DOC, help="the page to write")
+    args = parser.parse_args(argv)
+
+    stack = find_local_stack()
+    if args.gateway_url:
+        if not args.gateway_url.startswith("http://127.0.0.1:"):
+            parser.error("--gateway-url must be on 127.0.0.1")
+        stack = replace(stack, gateway_url=args.gateway_url)
+    keep_gateway = args.keep_gateway or bool(args.gateway_url)
+    hub = OrderHub(
+        gateway_url=stack.gateway_url, channels_url=stack.channels_url, credentials=stack.admin
+    )
+    given = sys.argv[1:] if argv is None else argv
+    command = f"python -m bench.run {' '.join(given)}" if given else "make bench"
+    try:
+        hub.ensure_up()
+        plan = quick_plan(hub.stored_total()) if args.quick else FULL_PLAN
+        profile: AbstractContextManager[None] = (
+            nullcontext() if keep_gateway else bench_profile(stack.stack)
+        )
+        with profile:
+            hub.ensure_up()
+            results = BenchRun(hub, stack, plan).run(command, _rate_limits(hub, not keep_gateway))
+    except (
+        StackNotUpError,
+        ProfileUnavailableError,
+        DeliveryError,
+        ApiError,
+        LoadRunError,
+        httpx.HTTPError,
+    ) as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bench interrupted", file=sys.stderr)
+        return 130
+    finally:
+        hub.close()
+    report.write(results, args.doc)
+    print(f"==> bench: wrote {args.doc} in {format_duration(results.runtime_s)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

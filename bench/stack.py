@@ -1,0 +1,91 @@
+"""Where the local stack is, who signs in, its processes, and the bench profile of the gateway.
+
+The one module that knows the devstack launcher; everything else gets URLs and PIDs from here.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import FrameType
+
+from bench.api import Credentials
+from devstack.stack import Stack, local_profile
+
+# CONTRACT.md section 1: one PID file per component at .run/<component>.pid.
+COMPONENTS = (
+    "kafka",
+    "mongodb",
+    "postgres",
+    "redis",
+    "auth",
+    "orders",
+    "ingest",
+    "gateway",
+    "mock_channels",
+)
+# The bench is one client address and one user asking for thousands of requests a second.
+BENCH_GATEWAY_ENV = {
+    "RATE_LIMIT_PER_IP_PER_MIN": "1000000",
+    "RATE_LIMIT_PER_USER_PER_MIN": "1000000",
+}
+
+
+@dataclass(frozen=True)
+class LocalStack:
+    gateway_url: str
+    channels_url: str
+    orders_url: str
+    admin: Credentials
+    viewer: Credentials
+    stack: Stack
+
+    def component_pids(self) -> dict[str, int]:
+        """Root PID of every component that has a PID file now."""
+        pids = {name: self.stack.pid(name) for name in COMPONENTS}
+        return {name: pid for name, pid in pids.items() if pid}
+
+
+def local_stack() -> LocalStack:
+    stack = Stack(local_profile())
+    env = stack.profile.environment
+    return LocalStack(
+        gateway_url=stack.url("gateway"),
+        channels_url=stack.url("mock_channels"),
+        orders_url=stack.url("orders"),
+        admin=Credentials(env["BOOTSTRAP_ADMIN_EMAIL"], env["BOOTSTRAP_ADMIN_PASSWORD"]),
+        viewer=Credentials(env["BOOTSTRAP_VIEWER_EMAIL"], env["BOOTSTRAP_VIEWER_PASSWORD"]),
+        stack=stack,
+    )
+
+
+class ProfileUnavailableError(RuntimeError):
+    pass
+
+
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextmanager
+def bench_profile(stack: Stack) -> Iterator[None]:
+    """The gateway restarted with the bench's rate limits, and restored when the block ends.
+
+    Restored however the block ends: normally, on an error, on Ctrl-C or on SIGTERM.
+    """
+    restart_with = getattr(stack, "restart_with", None)
+    if restart_with is None:
+        raise ProfileUnavailableError(
+            "this devstack has no Stack.restart_with yet (`devstack restart gateway --env ...`), "
+            "so the gateway's rate limits cannot be raised for the run; rerun with "
+            "--keep-gateway to measure with the limits as configured"
+        )
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    try:
+        restart_with("gateway", BENCH_GATEWAY_ENV)
+        yield
+    finally:
+        restart_with("gateway", {})
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bench import demo_data
+
+pytestmark = pytest.mark.unit
+
+NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
+
+
+def test_split_is_exact_and_follows_the_shares() -> None:
+    assert demo_data.split(10_000, demo_data.CHANNEL_SHARES) == {
+        "website": 4000,
+        "amazon": 3500,
+        "blinkit": 2500,
+    }
+    odd = demo_data.split(7, demo_data.CHANNEL_SHARES)
+    assert sum(odd.values()) == 7
+    assert odd["website"] >= odd["amazon"] >= odd["blinkit"]
+    assert demo_data.split(0, demo_data.CHANNEL_SHARES) == {"website": 0, "amazon": 0, "blinkit": 0}
+
+
+def test_a_history_spans_the_weeks_before_now_split_over_the_channels() -> None:
+    batches = demo_data.history_plan(10_000, NOW)
+    assert sum(b.count for b in batches) == 10_000
+    by_channel: Counter[str] = Counter()
+    for batch in batches:
+        by_channel[batch.channel] += batch.count
+        assert batch.placed_between is not None
+        start, end = batch.placed_between
+        assert NOW - timedelta(days=demo_data.HISTORY_DAYS) <= start < end <= NOW
+        assert 1 <= batch.count <= demo_data.MAX_PER_CALL
+    assert by_channel == {"website": 4000, "amazon": 3500, "blinkit": 2500}
+
+
+def test_older_orders_got_further_along_their_life() -> None:
+    batches = demo_data.history_plan(2_800, NOW)
+    newest = next(b for b in batches if b.placed_between and b.placed_between[1] == NOW)
+    oldest = min(batches, key=lambda b: b.placed_between[0] if b.placed_between else NOW)
+    assert newest.outcomes["PLACED"] > 40
+    assert "DELIVERED" not in newest.outcomes
+    assert oldest.outcomes["DELIVERED"] > 80
+    assert "PLACED" not in oldest.outcomes
+    assert all(b.outcomes.get("CANCELLED", 0) > 0 for b in batches)
+
+
+def test_calls_never_ask_for_more_than_the_control_api_allows() -> None:
+    assert demo_data.chunks(25_000) == [10_000, 10_000, 5_000]
+    assert demo_data.chunks(0) == []
+    big = demo_data.new_orders_plan(30_000)
+    assert all(b.count <= demo_data.MAX_PER_CALL for b in big)
+    assert sum(b.count for b in big) == 30_000
+
+
+def test_new_orders_are_placed_now_and_stay_placed() -> None:
+    batches = demo_data.new_orders_plan(1_000)
+    assert all(b.placed_between is None and b.outcomes == {"PLACED": 100} for b in batches)
+    assert {b.channel: b.count for b in batches} == {"website": 400, "amazon": 350, "blinkit": 250}
+
+
+def test_outcomes_are_drawn_by_their_weights() -> None:
+    rng = random.Random(7)
+    drawn = Counter(
+        demo_data.pick_outcome({"PLACED": 75, "CANCELLED": 25}, rng) for _ in range(4000)
+    )
+    assert set(drawn) == {"PLACED", "CANCELLED"}
+    assert 0.7 < drawn["PLACED"] / 4000 < 0.8
+
+
+def test_the_wait_budget_grows_with_the_orders_expected() -> None:
+    assert demo_data.wait_budget_s(10_000) == pytest.approx(60 + 10_000 / demo_data.MIN_RATE)
+    assert demo_data.wait_budget_s(100_000) > 9 * demo_data.wait_budget_s(10_000) / 2

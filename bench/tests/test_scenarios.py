@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import pytest
+
+from bench import scenarios
+from bench.results import Numbers, StepResult
+
+pytestmark = pytest.mark.unit
+
+
+def measured(rps: float, p95_ms: float, errors: int = 0, requests: int = 1000) -> Numbers:
+    return Numbers(
+        requests=requests,
+        seconds=10,
+        rps=rps,
+        p50_ms=p95_ms / 3,
+        p95_ms=p95_ms,
+        p99_ms=p95_ms * 2,
+        max_ms=p95_ms * 3,
+        errors=errors,
+    )
+
+
+def step(rate: float | None, sustained: bool) -> StepResult:
+    return StepResult(
+        scenario="stress",
+        label=f"{rate} req/s",
+        users=1,
+        target_rate=rate,
+        numbers=measured(rate or 1, 100),
+        sustained=sustained,
+    )
+
+
+def test_a_paced_step_has_enough_users_for_its_rate_arriving_over_one_interval() -> None:
+    plan = scenarios.stress([100, 250], step_s=15)
+    first, second = plan.steps
+    assert first.users * scenarios.PACED_USER_RATE == 100
+    assert second.users * scenarios.PACED_USER_RATE == 250
+    # New users arrive over one pacing interval, so their requests spread evenly over it.
+    assert first.spawn_rate * scenarios.PACING_INTERVAL_S == first.users
+    assert second.spawn_rate * scenarios.PACING_INTERVAL_S == second.users - first.users
+    assert all(s.stop_if_broken and s.warmup_s < s.duration_s for s in plan.steps)
+    assert plan.duration_s == 30
+    assert plan.user_class == "PacedAdmin"
+
+
+def test_fixed_rates_and_closed_loops_never_stop_early() -> None:
+    fixed = scenarios.fixed_rate(200, 60)
+    assert fixed.name == "fixed 200 req/s"
+    assert fixed.steps[0].target_rate == 200
+    assert not fixed.steps[0].stop_if_broken
+    normal = scenarios.closed_loop("normal", 20, duration_s=60, ramp_s=10)
+    assert normal.user_class == "ThinkingAdmin"
+    assert (normal.steps[0].users, normal.steps[0].spawn_rate) == (20, 2)
+    assert normal.steps[0].target_rate is None
+
+
+def test_sustained_means_the_seed_targets_at_the_rate_asked() -> None:
+    assert scenarios.is_sustained(measured(196, 400), 200)
+    assert not scenarios.is_sustained(measured(180, 400), 200)  # fell short of the rate
+    assert not scenarios.is_sustained(measured(200, 600), 200)  # p95 over 500 ms
+    assert not scenarios.is_sustained(measured(200, 100, errors=20), 200)  # 2% errors
+    assert scenarios.is_sustained(measured(15, 100), None)  # closed loop: no rate asked
+    assert not scenarios.is_sustained(measured(0, 0, requests=0), None)
+
+
+def test_broken_names_what_gave_way() -> None:
+    assert scenarios.broken_reason(measured(200, 600), 200) is None  # slow, not broken
+    assert scenarios.broken_reason(measured(200, 100, errors=60), 200) == "6% errors"
+    assert scenarios.broken_reason(measured(200, 2500), 200) == "p95 2.5 s"
+    assert scenarios.broken_reason(measured(150, 100), 200) == "only 150 of 200 req/s"
+    assert scenarios.broken_reason(measured(0, 0, requests=0), 200) == "no request completed"
+
+
+def test_the_highest_sustained_rate_is_over_paced_steps_only() -> None:
+    steps = [step(None, True), step(100, True), step(200, True), step(300, False)]
+    assert scenarios.highest_sustained_rate(steps) == 200
+    assert scenarios.highest_sustained_rate([step(100, False)]) is None
+
+
+def test_fixed_rates_are_the_plans_plus_the_stress_rampss_best() -> None:
+    plan = scenarios.FULL_PLAN
+    assert scenarios.fixed_rates_to_run(plan, None) == [200, 1000]
+    assert scenarios.fixed_rates_to_run(plan, 400) == [200, 400, 1000]
+    assert scenarios.fixed_rates_to_run(plan, 1250) == [200, 1000, 1250]
+    assert scenarios.fixed_rates_to_run(plan, 200) == [200, 1000]
+
+
+def test_the_store_is_filled_through_each_checkpoint_above_what_it_holds() -> None:
+    plan = scenarios.FULL_PLAN
+    assert scenarios.fill_checkpoints(600, plan) == [1_000, 10_000, 50_000, 100_000]
+    assert scenarios.fill_checkpoints(20_000, plan) == [50_000, 100_000]
+    assert scenarios.fill_checkpoints(100_000, plan) == []
+    assert scenarios.fill_checkpoints(250_000, plan) == []
+    quick = scenarios.quick_plan(stored=600)
+    assert scenarios.fill_checkpoints(600, quick) == [900]
+
+
+def test_the_full_run_fits_its_time_budget() -> None:
+    plan = scenarios.FULL_PLAN
+    load_s = (
+        plan.normal_s
+        + plan.peak_s
+        + plan.stress_step_s * len(plan.stress_rates)
+        + plan.fixed_s * (len(plan.fixed_rates) + 1)
+    )
+    assert load_s <= 12 * 60
+    assert min(plan.stress_rates) <= 50
+    assert max(plan.stress_rates) > scenarios.TARGET_RATE
