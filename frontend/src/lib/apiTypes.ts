@@ -6,9 +6,7 @@ type JsonOf<T> = T extends { content: { "application/json": infer Body } } ? Bod
 type Ok<Op> = Op extends { responses: { 200: infer R } } ? JsonOf<R> : never;
 
 export type LoginResponse = Ok<paths["/api/auth/login"]["post"]>;
-export type RefreshResponse = Ok<paths["/api/auth/refresh"]["post"]>;
 export type User = LoginResponse["user"];
-export type Role = User["role"];
 
 export type OrderPage = Ok<paths["/api/orders"]["get"]>;
 export type Order = Ok<paths["/api/orders/{order_id}"]["get"]>["order"];

@@ -2,11 +2,13 @@
  * A small Server-Sent Events reader over fetch streaming. Unlike EventSource it can send an
  * Authorization header, so the access token never has to sit in a URL (where proxies and
  * server logs would record it).
+ *
+ * Event ids are not kept: the gateway's stream is live fan-out and never replays, so there is
+ * no Last-Event-ID to send back; events missed while disconnected are simply not delivered.
  */
 export interface ServerSentEvent {
   event: string;
   data: string;
-  id: string | null;
 }
 
 /** Splits a text stream into events, following the WHATWG event-stream parsing rules. */
@@ -14,7 +16,6 @@ export class EventStreamParser {
   private buffer = "";
   private data: string[] = [];
   private event = "";
-  lastEventId: string | null = null;
 
   constructor(private readonly onEvent: (event: ServerSentEvent) => void) {}
 
@@ -36,12 +37,12 @@ export class EventStreamParser {
     if (value.startsWith(" ")) value = value.slice(1);
     if (field === "data") this.data.push(value);
     else if (field === "event") this.event = value;
-    else if (field === "id" && !value.includes("\0")) this.lastEventId = value;
+    // "id" and "retry" are read past: there is no replay to resume, and backoff is ours.
   }
 
   private dispatch(): void {
     if (this.data.length) {
-      this.onEvent({ event: this.event || "message", data: this.data.join("\n"), id: this.lastEventId });
+      this.onEvent({ event: this.event || "message", data: this.data.join("\n") });
     }
     this.data = [];
     this.event = "";

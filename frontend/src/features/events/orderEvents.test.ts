@@ -51,4 +51,45 @@ describe("order event stream", () => {
     expect(seen.every(({ url }) => !url.includes("token"))).toBe(true);
     expect(states).toContain("live");
   });
+
+  it("reconnects without Last-Event-ID: the gateway's stream never replays", async () => {
+    const lastEventIds: (string | null)[] = [];
+    server.use(
+      http.post(api("/api/auth/login"), () =>
+        HttpResponse.json({
+          accessToken: fakeJwt(Date.now() + 900_000, "a"),
+          refreshToken: "r1",
+          tokenType: "Bearer",
+          expiresIn: 900,
+          user: ADMIN,
+        }),
+      ),
+      http.get(api("/api/events"), ({ request }) => {
+        lastEventIds.push(request.headers.get("Last-Event-ID"));
+        const id = `evt-${lastEventIds.length}`;
+        const body = `id: ${id}\nevent: order.created\ndata: {"eventType":"order.created","order":{"id":"${id}"}}\n\n`;
+        return new HttpResponse(body, { headers: { "Content-Type": "text/event-stream" } });
+      }),
+    );
+    const session = new Session({ baseUrl: ORIGIN });
+    await session.signIn(ADMIN.email, "secret");
+    const notices: OrderEventNotice[] = [];
+    const controller = new AbortController();
+
+    void followOrderEvents({
+      session,
+      baseUrl: ORIGIN,
+      onNotice: (notice) => {
+        notices.push(notice);
+        if (notices.length === 2) controller.abort();
+      },
+      onState: () => {},
+      signal: controller.signal,
+      minDelayMs: 10,
+    });
+
+    await vi.waitFor(() => expect(notices).toHaveLength(2));
+    expect(notices.map(({ orderId }) => orderId)).toEqual(["evt-1", "evt-2"]);
+    expect(lastEventIds.slice(0, 2)).toEqual([null, null]);
+  });
 });

@@ -60,7 +60,6 @@ export async function followOrderEvents(options: OrderEventStreamOptions): Promi
         Accept: "text/event-stream",
         Authorization: `Bearer ${token}`,
       };
-      if (parser.lastEventId) headers["Last-Event-ID"] = parser.lastEventId;
       const response = await fetch(`${baseUrl}/api/events`, { headers, signal, cache: "no-store" });
       if (response.status === 401) {
         if (await session.refresh(token)) continue;
