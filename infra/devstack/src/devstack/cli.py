@@ -1,10 +1,16 @@
-"""``devstack up|down|status|restart <component>``: the local stack behind ``make up``."""
+"""``devstack up|down|status|restart COMPONENT [--env K=V ...]``: the stack behind ``make up``.
+
+``restart COMPONENT --env K=V ...`` restarts one component with those variables on top of its
+normal environment (they last until the stack stops); ``restart COMPONENT`` without ``--env``
+restarts it with its normal environment again.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from devstack.stack import INFRA, SERVICES, Stack, local_profile
+from devstack.components import BY_NAME
+from devstack.stack import Stack, local_profile
 from devstack.steps import say
 
 
@@ -25,14 +31,33 @@ def _print_welcome(stack: Stack) -> None:
     say(f"  Logs           {stack.logs_dir}/<component>.log    Stop: make down")
 
 
+def _assignment(text: str) -> tuple[str, str]:
+    key, separator, value = text.partition("=")
+    if not separator or not key:
+        raise argparse.ArgumentTypeError(f"expected K=V, got {text!r}")
+    return key, value
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="devstack", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="devstack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("up", help="start everything in the background and wait until ready")
     sub.add_parser("down", help="stop everything gracefully; data stays in .data/")
     sub.add_parser("status", help="show each component's state")
-    restart = sub.add_parser("restart", help="restart one component")
-    restart.add_argument("component", choices=[*INFRA, *SERVICES])
+    restart = sub.add_parser(
+        "restart", help="restart one component, with extra environment variables or without"
+    )
+    restart.add_argument("component", choices=list(BY_NAME))
+    restart.add_argument(
+        "--env",
+        metavar="K=V",
+        type=_assignment,
+        action="append",
+        default=[],
+        help="an extra variable for this component (repeatable); none restores its normal ones",
+    )
     args = parser.parse_args()
 
     stack = Stack(local_profile())
@@ -46,8 +71,12 @@ def main() -> None:
     elif args.command == "status":
         print(stack.status())
     elif args.command == "restart":
-        stack.stop(args.component)
-        stack.start(args.component)
+        if not stack.is_running():
+            parser.exit(1, "the stack is not running; start it with make up\n")
+        try:
+            stack.restart_with(args.component, dict(args.env))
+        except ValueError as error:
+            parser.exit(2, f"devstack restart: {error}\n")
 
 
 if __name__ == "__main__":

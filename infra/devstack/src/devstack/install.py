@@ -19,6 +19,7 @@ from devstack.steps import step
 REPO = Path(__file__).resolve().parents[4]
 CACHE = REPO / ".cache"
 KAFKA_LIBS = CACHE / "kafka" / "libs"
+KAFKA_CLASSPATH = f"{KAFKA_LIBS}/*"
 FERRETDB_VERSION = "v1.24.2"
 FERRETDB_BIN = CACHE / "bin" / f"ferretdb-{FERRETDB_VERSION}"
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -55,7 +56,7 @@ def kafka_classpath() -> str:
                 cwd=REPO / "infra" / "kafka",
             )
             marker.touch()
-    return f"{KAFKA_LIBS}/*"
+    return KAFKA_CLASSPATH
 
 
 def ferretdb_binary() -> Path:

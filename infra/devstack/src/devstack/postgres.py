@@ -31,19 +31,21 @@ SERVER_USER_WHEN_ROOT = "postgres"
 MAX_SOCKET_PATH = 107
 
 
-def url(password: str, port: int, database: str = DATABASE) -> str:
-    """The ``orderhub`` role's URL (plain ``postgresql://``), for services and tests alike."""
-    return f"postgresql://{ROLE}:{quote(password, safe='')}@127.0.0.1:{port}/{database}"
+def url(password: str, port: int) -> str:
+    """The ``orderhub`` role's URL on its database (plain ``postgresql://``)."""
+    return f"postgresql://{ROLE}:{quote(password, safe='')}@127.0.0.1:{port}/{DATABASE}"
 
 
 def server_user() -> str | None:
-    """The OS user the server runs as: ``postgres`` (created if missing) when we are root."""
-    if os.geteuid() != 0:
-        return None
+    """The OS user the server runs as: ``postgres`` when we are root, else None (ourselves)."""
+    return SERVER_USER_WHEN_ROOT if os.geteuid() == 0 else None
+
+
+def _ensure_server_user(user: str) -> None:
     try:
-        pwd.getpwnam(SERVER_USER_WHEN_ROOT)
+        pwd.getpwnam(user)
     except KeyError:
-        with step(f"creating the system user {SERVER_USER_WHEN_ROOT} (PostgreSQL refuses root)"):
+        with step(f"creating the system user {user} (PostgreSQL refuses to run as root)"):
             install.run_checked(
                 "useradd",
                 "--system",
@@ -53,9 +55,8 @@ def server_user() -> str | None:
                 "/nonexistent",
                 "--shell",
                 "/usr/sbin/nologin",
-                SERVER_USER_WHEN_ROOT,
+                user,
             )
-    return SERVER_USER_WHEN_ROOT
 
 
 def as_server_user(user: str | None) -> list[str]:
@@ -68,11 +69,13 @@ def as_server_user(user: str | None) -> list[str]:
 def prepare(data_dir: Path, *, user: str | None, durable: bool) -> None:
     """Makes ``data_dir`` a cluster owned by ``user`` (mode 0700); initdb on first start only.
 
-    Fails with a clear message if ``user`` cannot reach the directory (a parent without ``x``).
+    Installs PostgreSQL and creates ``user`` when missing. Fails with a clear message if ``user``
+    cannot reach the directory (a parent without search permission).
     """
     bin_dir = install.postgres_bin_dir()
     data_dir.mkdir(parents=True, exist_ok=True)
     if user is not None:
+        _ensure_server_user(user)
         entry = pwd.getpwnam(user)
         os.chown(data_dir, entry.pw_uid, entry.pw_gid)
     data_dir.chmod(0o700)
@@ -144,7 +147,7 @@ def argv(data_dir: Path, port: int, *, user: str | None, durable: bool) -> list[
     options = [part for name, value in settings.items() for part in ("-c", f"{name}={value}")]
     return [
         *as_server_user(user),
-        str(install.postgres_bin_dir() / "postgres"),
+        str(install.POSTGRES_BIN / "postgres"),
         "-D",
         str(data_dir),
         *options,
@@ -153,7 +156,7 @@ def argv(data_dir: Path, port: int, *, user: str | None, durable: bool) -> list[
 
 def accepts_connections(port: int) -> bool:
     """True once the server accepts connections on 127.0.0.1 (``pg_isready``, not a port probe)."""
-    pg_isready = install.postgres_bin_dir() / "pg_isready"
+    pg_isready = install.POSTGRES_BIN / "pg_isready"
     result = subprocess.run(
         [str(pg_isready), "-q", "-h", "127.0.0.1", "-p", str(port), "-t", "2"],
         capture_output=True,
@@ -180,7 +183,7 @@ def provision(data_dir: Path, port: int, password: str, *, user: str | None) -> 
 
     The password travels in the environment, never on a command line others can read in ``ps``.
     """
-    psql = install.postgres_bin_dir() / "psql"
+    psql = install.POSTGRES_BIN / "psql"
     result = subprocess.run(
         [
             *as_server_user(user),

@@ -1,65 +1,26 @@
-"""The one fixture layer that gives tests their infrastructure.
+"""The one fixture layer that gives tests their infrastructure, and the polling helpers.
 
-In order of preference: URLs from the environment (all of ``ORDERHUB_TEST_KAFKA``,
-``ORDERHUB_TEST_MONGODB_URL``, ``ORDERHUB_TEST_POSTGRES_URL``, ``ORDERHUB_TEST_REDIS_URL``);
-else testcontainers when a Docker engine answers; else the local-stack launcher, on the test
-profile's own ports and data, so a running ``make up`` stack is never touched. Tests isolate
-themselves inside the shared infrastructure with ``unique_name`` (Mongo and PostgreSQL database
-names, Kafka topic prefixes).
+``infra`` yields ``InfraUrls`` from the first source that answers (see ``devstack.infra_urls``:
+the environment, testcontainers, the local stack's test profile). Tests isolate themselves inside
+the shared infrastructure with ``unique_name`` (Mongo and PostgreSQL database names, Kafka topic
+prefixes) and wait for asynchronous outcomes with ``eventually`` / ``eventually_sync``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
 
 import pytest
 
+from devstack import infra_urls
+from devstack.infra_urls import InfraUrls
 from devstack.stack import Stack, test_profile
 
-
-@dataclass(frozen=True)
-class InfraUrls:
-    kafka_bootstrap: str
-    mongodb_url: str
-    redis_url: str
-    # A role that may CREATE DATABASE: tests create a database of their own (``unique_name``).
-    postgres_url: str
-
-    def redis_db(self, db: int) -> str:
-        """The same Redis server, another logical database (one per test suite)."""
-        base = self.redis_url.rsplit("/", 1)[0] if self.redis_url.count("/") > 2 else self.redis_url
-        return f"{base}/{db}"
-
-
-def _from_environment() -> InfraUrls | None:
-    names = {
-        "kafka_bootstrap": "ORDERHUB_TEST_KAFKA",
-        "mongodb_url": "ORDERHUB_TEST_MONGODB_URL",
-        "redis_url": "ORDERHUB_TEST_REDIS_URL",
-        "postgres_url": "ORDERHUB_TEST_POSTGRES_URL",
-    }
-    values = {field: os.environ.get(variable) for field, variable in names.items()}
-    missing = [names[field] for field, value in values.items() if not value]
-    if len(missing) == len(names):
-        return None
-    if missing:
-        raise pytest.UsageError(f"set all ORDERHUB_TEST_* URLs or none; missing: {missing}")
-    return InfraUrls(**values)  # type: ignore[arg-type]
-
-
-def _docker_answers() -> bool:
-    try:
-        import docker
-
-        docker.from_env(timeout=2).ping()
-    except Exception:
-        return False
-    return True
+# InfraUrls is imported from here by the test suites, beside the fixture that yields it.
+__all__ = ["InfraUrls", "eventually", "eventually_sync", "infra", "test_stack", "unique_name"]
 
 
 @pytest.fixture(scope="session")
@@ -74,24 +35,15 @@ def test_stack() -> Iterator[Stack]:
 
 @pytest.fixture(scope="session")
 def infra(request: pytest.FixtureRequest) -> Iterator[InfraUrls]:
-    given = _from_environment()
+    given = infra_urls.from_environment()
     if given is not None:
         yield given
         return
-    if _docker_answers():
-        from devstack.containers import running_containers
-
-        with running_containers() as urls:
+    if infra_urls.docker_answers():
+        with infra_urls.from_containers() as urls:
             yield urls
         return
-    stack: Stack = request.getfixturevalue("test_stack")
-    stack.ensure_infra_running()
-    yield InfraUrls(
-        kafka_bootstrap=stack.kafka_bootstrap,
-        mongodb_url=stack.mongodb_url,
-        redis_url=stack.redis_url,
-        postgres_url=stack.postgres_url,
-    )
+    yield infra_urls.from_local_stack(request.getfixturevalue("test_stack"))
 
 
 @pytest.fixture

@@ -1,0 +1,287 @@
+"""Every component of the local stack in one table: what it is, how it runs, when it is ready.
+
+A row (``Component``) holds all the stack knows about one component: its port and the variable
+that overrides it, its data directory, its first-start work with side effects (``prepare``:
+installs, storage formatting, initdb), its command line (``argv``: no side effects, so the
+supervisord configuration can be rewritten at any time), its readiness check, what must happen
+once it is ready (``provision``, idempotent), and how supervisord stops it. The stack starts
+components in the table's order (the infrastructure, then the services) and supervisord stops
+them in reverse ``priority``.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import signal
+import sys
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from devstack import install, postgres
+from devstack.processes import http_ok, port_open
+from devstack.steps import step
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where one component runs in one profile: what its command, checks and setup come from."""
+
+    name: str
+    port: int
+    ports: Mapping[str, int]
+    data_dir: Path | None
+    run_dir: Path
+    environment: Mapping[str, str]
+    # False for data that is wiped at every start (the test profile): flushing it buys nothing.
+    durable: bool
+
+
+@dataclass(frozen=True)
+class Port:
+    """A port some component listens on, and the variable that overrides it locally."""
+
+    name: str
+    variable: str
+    default: int
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    port_variable: str
+    default_port: int
+    argv: Callable[[Site], list[str]]
+    is_ready: Callable[[Site], bool]
+    is_service: bool = False
+    # A directory of this name under the profile's data directory, created before ``prepare``.
+    data_dir: str | None = None
+    prepare: Callable[[Site], None] | None = None
+    provision: Callable[[Site], None] | None = None
+    stop_signal: signal.Signals = signal.SIGTERM
+    stop_wait_s: int = 40
+    # Signal the whole process group; False when the process stops its own children.
+    stop_process_group: bool = True
+    priority: int = 100
+    extra_ports: tuple[Port, ...] = ()
+
+    @property
+    def ports(self) -> tuple[Port, ...]:
+        return (Port(self.name, self.port_variable, self.default_port), *self.extra_ports)
+
+
+def _port_accepts(site: Site) -> bool:
+    return port_open(site.port)
+
+
+def _data(site: Site) -> Path:
+    if site.data_dir is None:
+        raise ValueError(f"{site.name} has no data directory")
+    return site.data_dir
+
+
+# Kafka -------------------------------------------------------------------------------------------
+def _kafka_properties(site: Site) -> Path:
+    return site.run_dir / "kafka-server.properties"
+
+
+def _kafka_java(site: Site) -> list[str]:
+    return [
+        "java",
+        "-Xms256m",
+        "-Xmx768m",
+        "-XX:+UseG1GC",
+        f"-Dlog4j2.configurationFile={install.REPO / 'infra' / 'kafka' / 'log4j2.yaml'}",
+        "-cp",
+        install.KAFKA_CLASSPATH,
+    ]
+
+
+def _kafka_prepare(site: Site) -> None:
+    install.kafka_classpath()
+    template = (install.REPO / "infra" / "kafka" / "server.properties.template").read_text()
+    _kafka_properties(site).write_text(
+        template.format(
+            port=site.port, controller_port=site.ports["kafka_controller"], data_dir=_data(site)
+        )
+    )
+    if not (_data(site) / "meta.properties").exists():
+        with step("formatting Kafka storage (KRaft, first start only)"):
+            # Kafka wants a base64url-encoded UUID without padding as the cluster id.
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            install.run_checked(
+                *_kafka_java(site),
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                _kafka_properties(site),
+            )
+
+
+def _kafka_argv(site: Site) -> list[str]:
+    return [*_kafka_java(site), "kafka.Kafka", str(_kafka_properties(site))]
+
+
+# MongoDB wire protocol: a real mongod if one is on PATH, else FerretDB on SQLite -----------------
+def _mongodb_prepare(site: Site) -> None:
+    if not shutil.which("mongod"):
+        install.ferretdb_binary()
+
+
+def _mongodb_argv(site: Site) -> list[str]:
+    mongod = shutil.which("mongod")
+    if mongod:
+        return [
+            mongod,
+            "--dbpath",
+            str(_data(site)),
+            "--port",
+            str(site.port),
+            "--bind_ip",
+            "127.0.0.1",
+        ]
+    return [
+        str(install.FERRETDB_BIN),
+        "--handler=sqlite",
+        f"--sqlite-url=file:{_data(site)}/",
+        f"--state-dir={_data(site)}",
+        f"--listen-addr=127.0.0.1:{site.port}",
+        "--telemetry=disable",
+        "--log-level=warn",
+        "--debug-addr=-",
+    ]
+
+
+# PostgreSQL (the orders query side) ------------------------------------------------------------
+def _postgres_prepare(site: Site) -> None:
+    postgres.prepare(_data(site), user=postgres.server_user(), durable=site.durable)
+
+
+def _postgres_argv(site: Site) -> list[str]:
+    return postgres.argv(_data(site), site.port, user=postgres.server_user(), durable=site.durable)
+
+
+def _postgres_ready(site: Site) -> bool:
+    return postgres.accepts_connections(site.port)
+
+
+def _postgres_provision(site: Site) -> None:
+    password = site.environment[postgres.PASSWORD_VARIABLE]
+    postgres.provision(_data(site), site.port, password, user=postgres.server_user())
+
+
+# Redis -----------------------------------------------------------------------------------------
+def _redis_prepare(site: Site) -> None:
+    install.redis_server()
+
+
+def _redis_argv(site: Site) -> list[str]:
+    return [
+        shutil.which("redis-server") or "redis-server",
+        "--port",
+        str(site.port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(_data(site)),
+        "--appendonly",
+        "yes",
+        "--save",
+        "",
+        "--protected-mode",
+        "yes",
+    ]
+
+
+# Services: console scripts of the workspace, ready when /readyz answers 200 ---------------------
+def _script(name: str) -> Callable[[Site], list[str]]:
+    def argv(site: Site) -> list[str]:
+        return [str(Path(sys.executable).with_name(name))]
+
+    return argv
+
+
+def _readyz(site: Site) -> bool:
+    return http_ok(f"http://127.0.0.1:{site.port}/readyz")
+
+
+def _service(name: str, port_variable: str, default_port: int, script: str) -> Component:
+    return Component(
+        name=name,
+        port_variable=port_variable,
+        default_port=default_port,
+        argv=_script(script),
+        is_ready=_readyz,
+        is_service=True,
+        stop_wait_s=25,
+        # Stopped before the infrastructure, the gateway (the public entry) first of all.
+        priority=300 if name == "gateway" else 200,
+    )
+
+
+COMPONENTS: tuple[Component, ...] = (
+    Component(
+        name="kafka",
+        port_variable="KAFKA_PORT",
+        default_port=9092,
+        argv=_kafka_argv,
+        is_ready=_port_accepts,
+        data_dir="kafka",
+        prepare=_kafka_prepare,
+        extra_ports=(Port("kafka_controller", "KAFKA_CONTROLLER_PORT", 9093),),
+    ),
+    Component(
+        name="mongodb",
+        port_variable="MONGODB_PORT",
+        default_port=27017,
+        argv=_mongodb_argv,
+        is_ready=_port_accepts,
+        data_dir="mongodb",
+        prepare=_mongodb_prepare,
+    ),
+    Component(
+        name="postgres",
+        port_variable="POSTGRES_PORT",
+        default_port=5432,
+        argv=_postgres_argv,
+        is_ready=_postgres_ready,
+        data_dir="postgres",
+        prepare=_postgres_prepare,
+        provision=_postgres_provision,
+        # TERM is a smart shutdown, which waits for every pooled connection to close; INT is the
+        # fast shutdown, sent to the postmaster alone, which then stops its own children.
+        stop_signal=signal.SIGINT,
+        stop_wait_s=30,
+        stop_process_group=False,
+    ),
+    Component(
+        name="redis",
+        port_variable="REDIS_PORT",
+        default_port=6379,
+        argv=_redis_argv,
+        is_ready=_port_accepts,
+        data_dir="redis",
+        prepare=_redis_prepare,
+    ),
+    _service("auth", "AUTH_PORT", 8001, "auth"),
+    _service("orders", "ORDERS_PORT", 8002, "orders"),
+    _service("mock_channels", "MOCK_CHANNELS_PORT", 8004, "mock-channels"),
+    _service("ingest", "INGEST_PORT", 8003, "ingest"),
+    _service("gateway", "GATEWAY_PORT", 8080, "gateway"),
+)
+BY_NAME: Mapping[str, Component] = {component.name: component for component in COMPONENTS}
+INFRA: tuple[str, ...] = tuple(c.name for c in COMPONENTS if not c.is_service)
+SERVICES: tuple[str, ...] = tuple(c.name for c in COMPONENTS if c.is_service)
+PORTS: tuple[Port, ...] = tuple(port for component in COMPONENTS for port in component.ports)
+
+
+def component(name: str) -> Component:
+    """The row named ``name``; a clear error for a name that is not a component."""
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise ValueError(f"unknown component {name!r}; one of {', '.join(BY_NAME)}") from None

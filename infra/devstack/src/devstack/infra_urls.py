@@ -1,0 +1,94 @@
+"""The addresses tests reach their infrastructure at, and the three places they come from.
+
+In order of preference: URLs from the environment (all of ``ORDERHUB_TEST_KAFKA``,
+``ORDERHUB_TEST_MONGODB_URL``, ``ORDERHUB_TEST_POSTGRES_URL``, ``ORDERHUB_TEST_REDIS_URL``);
+else testcontainers when a Docker engine answers; else the local stack's test profile (its own
+ports and data, so a running ``make up`` stack is never touched). The pytest plugin picks one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from devstack.stack import Stack
+
+ENVIRONMENT_VARIABLES = {
+    "kafka_bootstrap": "ORDERHUB_TEST_KAFKA",
+    "mongodb_url": "ORDERHUB_TEST_MONGODB_URL",
+    "postgres_url": "ORDERHUB_TEST_POSTGRES_URL",
+    "redis_url": "ORDERHUB_TEST_REDIS_URL",
+}
+
+
+@dataclass(frozen=True)
+class InfraUrls:
+    kafka_bootstrap: str
+    mongodb_url: str
+    redis_url: str
+    # A role that may CREATE DATABASE (plain postgresql://): each test creates its own database.
+    postgres_url: str
+
+    def redis_db(self, db: int) -> str:
+        """The same Redis server, another logical database (one per test suite)."""
+        base = self.redis_url.rsplit("/", 1)[0] if self.redis_url.count("/") > 2 else self.redis_url
+        return f"{base}/{db}"
+
+
+def from_environment() -> InfraUrls | None:
+    """The URLs in ``ORDERHUB_TEST_*``; None if none is set, an error if only some are."""
+    values = {field: os.environ.get(variable) for field, variable in ENVIRONMENT_VARIABLES.items()}
+    missing = [ENVIRONMENT_VARIABLES[field] for field, value in values.items() if not value]
+    if len(missing) == len(values):
+        return None
+    if missing:
+        raise ValueError(f"set every ORDERHUB_TEST_* URL or none; missing: {', '.join(missing)}")
+    return InfraUrls(**values)  # type: ignore[arg-type]
+
+
+def docker_answers() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=2).ping()
+    except Exception:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def from_containers() -> Iterator[InfraUrls]:
+    """Kafka, MongoDB 7, PostgreSQL 16 and Redis 7 in containers, removed afterwards."""
+    from testcontainers.community.kafka import KafkaContainer
+    from testcontainers.community.mongodb import MongoDbContainer
+    from testcontainers.community.postgres import PostgresContainer
+    from testcontainers.community.redis import RedisContainer
+
+    with (
+        KafkaContainer("apache/kafka:4.1.0").with_kraft() as kafka,
+        MongoDbContainer("mongo:7") as mongo,
+        # The image's POSTGRES_USER is a superuser, so tests may create their own databases.
+        PostgresContainer("postgres:16") as postgres,
+        RedisContainer("redis:7") as redis,
+    ):
+        redis_host = redis.get_container_host_ip()
+        redis_port = redis.get_exposed_port(6379)
+        yield InfraUrls(
+            kafka_bootstrap=kafka.get_bootstrap_server(),
+            mongodb_url=mongo.get_connection_url(),
+            redis_url=f"redis://{redis_host}:{redis_port}/0",
+            postgres_url=postgres.get_connection_url(driver=None),
+        )
+
+
+def from_local_stack(stack: Stack) -> InfraUrls:
+    """The stack's infrastructure, started first if it is not up."""
+    stack.ensure_infra_running()
+    return InfraUrls(
+        kafka_bootstrap=stack.kafka_bootstrap,
+        mongodb_url=stack.mongodb_url,
+        redis_url=stack.redis_url,
+        postgres_url=stack.postgres_url,
+    )
