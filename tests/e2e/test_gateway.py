@@ -18,6 +18,8 @@ from schemathesis import APIOperation, Case, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from devstack.pytest_plugin import eventually_sync
+
 pytestmark = pytest.mark.e2e
 
 ORDER_WAIT_S = 60
@@ -47,18 +49,20 @@ def order(
     )
     created.raise_for_status()
     external_id = created.json()["created"][0]
-    deadline = time.monotonic() + ORDER_WAIT_S
+    found: list[dict[str, Any]] = []
     with httpx.Client(base_url=gateway_url, headers=_own_address(), timeout=10) as client:
-        while time.monotonic() < deadline:
+
+        def ingested() -> bool:
             page = client.get(
                 "/api/orders",
                 params={"search": external_id, "channel": "website"},
                 headers=admin_headers,
             ).json()
-            if page.get("orders"):
-                return dict(page["orders"][0])
-            time.sleep(0.5)
-    raise AssertionError(f"order {external_id} was not ingested within {ORDER_WAIT_S}s")
+            found.extend(page.get("orders") or [])
+            return bool(found)
+
+        eventually_sync(ingested, timeout_s=ORDER_WAIT_S, what=f"order {external_id} ingested")
+    return dict(found[0])
 
 
 def test_every_response_has_security_headers_and_echoes_the_request_id(

@@ -229,11 +229,24 @@ def test_admin_status_moves_follow_the_state_machine_and_are_recorded(
     path = f"/orders/{order['id']}/status"
     admin_id = api.get("/auth/me", headers=admin_headers).json()["user"]["id"]
 
+    def stored(headers: dict[str, str]) -> dict[str, Any]:
+        """The order as orders holds it: a fresh read, never an answer from the gateway's cache
+        (entries are per role, so the reads after a refusal use the role not read before)."""
+        response = api.get(f"/orders/{order['id']}", headers=headers)
+        assert response.status_code == 200, response.text
+        assert response.headers.get("X-Cache") != "HIT"
+        stored_order: dict[str, Any] = response.json()["order"]
+        return stored_order
+
+    before = stored(admin_headers)
     for forbidden in ["SHIPPED", "DELIVERED", "PLACED"]:
         response = api.patch(path, json={"status": forbidden}, headers=admin_headers)
         assert response.status_code == 409, forbidden
         assert response.json()["error"]["code"] == "invalid_transition"
     assert api.patch(path, json={"status": "LOST"}, headers=admin_headers).status_code == 422
+    after_refusals = stored(viewer_headers)
+    assert after_refusals["status"] == "PLACED", "a refused move changes nothing"
+    assert after_refusals["statusHistory"] == before["statusHistory"]
 
     response = api.patch(
         path, json={"status": "CONFIRMED", "note": "verified by phone"}, headers=admin_headers
@@ -250,9 +263,13 @@ def test_admin_status_moves_follow_the_state_machine_and_are_recorded(
     assert reread["status"] == "CONFIRMED"
 
     assert api.patch(path, json={"status": "CANCELLED"}, headers=admin_headers).status_code == 200
+    cancelled = stored(admin_headers)
     for after_final in ["PLACED", "CONFIRMED", "SHIPPED", "DELIVERED", "CANCELLED"]:
         response = api.patch(path, json={"status": after_final}, headers=admin_headers)
         assert response.status_code == 409, after_final
+    final = stored(viewer_headers)
+    assert final["status"] == "CANCELLED", "CANCELLED is final"
+    assert final["statusHistory"] == cancelled["statusHistory"]
 
 
 def test_stats_count_every_order_once(
