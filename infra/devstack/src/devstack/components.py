@@ -274,7 +274,6 @@ COMPONENTS: tuple[Component, ...] = (
     _service("gateway", "GATEWAY_PORT", 8080, "gateway"),
 )
 BY_NAME: Mapping[str, Component] = {component.name: component for component in COMPONENTS}
-INFRA: tuple[str, ...] = tuple(c.name for c in COMPONENTS if not c.is_service)
 SERVICES: tuple[str, ...] = tuple(c.name for c in COMPONENTS if c.is_service)
 PORTS: tuple[Port, ...] = tuple(port for component in COMPONENTS for port in component.ports)
 

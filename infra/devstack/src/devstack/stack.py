@@ -23,13 +23,14 @@ import signal
 from collections.abc import Mapping
 
 from devstack.addresses import Addresses
-from devstack.components import COMPONENTS, INFRA, SERVICES, Component, Site, component
+from devstack.components import COMPONENTS, SERVICES, Component, Site, component
 from devstack.processes import pid_alive, port_open, read_pid, stop_pid, wait_until
 from devstack.profiles import Profile, local_profile, test_profile
 from devstack.steps import say, step
 from devstack.supervisor import Supervisor
 
-__all__ = ["INFRA", "SERVICES", "Profile", "Stack", "local_profile", "test_profile"]
+# What the tests and tools import from here (the facade), wherever it is defined.
+__all__ = ["SERVICES", "Stack", "local_profile", "test_profile"]
 
 
 class Stack:
