@@ -11,10 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,8 +21,6 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI, Request
-from joserfc import jwt
-from joserfc.jwk import OKPKey
 from redis.asyncio import Redis
 
 from devstack.pytest_plugin import InfraUrls
@@ -33,6 +30,7 @@ from gateway.settings import GatewaySettings
 from orderhub_common.errors import error_response
 from orderhub_common.kafka import Topics
 from orderhub_common.security import JwtVerifier
+from orderhub_common.testing import FakeTokenIssuer
 
 GATEWAY_REDIS_DB = 4
 RATE_LIMIT_PER_MIN = 40
@@ -42,27 +40,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-class Tokens:
-    def __init__(self) -> None:
-        self.key = OKPKey.generate_key("Ed25519", parameters={"kid": "k1", "use": "sig"})
-
-    async def jwks(self) -> Mapping[str, Any]:
-        return {"keys": [self.key.as_dict(private=False)]}
-
-    def mint(self, role: str, user_id: str | None = None) -> str:
-        now = int(time.time())
-        claims = {
-            "sub": user_id or f"user-{uuid.uuid4().hex[:8]}",
-            "role": role,
-            "iss": "orderhub-auth",
-            "aud": "orderhub",
-            "iat": now,
-            "exp": now + 900,
-            "jti": uuid.uuid4().hex,
-        }
-        return jwt.encode({"alg": "Ed25519", "kid": "k1"}, claims, self.key, algorithms=["Ed25519"])
 
 
 async def ready() -> dict[str, str]:
@@ -131,7 +108,7 @@ class RunningGateway:
     url: str
     settings: GatewaySettings
     topics: Topics
-    tokens: Tokens
+    tokens: FakeTokenIssuer
     orders: FakeOrders
     redis: Redis
 
@@ -142,7 +119,7 @@ class RunningGateway:
         return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=10, **kwargs)
 
     def bearer(self, role: str, user_id: str | None = None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens.mint(role, user_id)}"}
+        return self.tokens.bearer(role, user_id)
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +142,7 @@ async def gateway(
         breaker_recovery_s=60,
         frontend_dist=tmp_path_factory.mktemp("no-spa") / "dist",
     )
-    tokens = Tokens()
+    tokens = FakeTokenIssuer(kid="k1")
     orders = FakeOrders()
     app = create_app(
         settings,
