@@ -7,17 +7,35 @@ The canonical order lives here because it is the payload of ``orders.ingested.v1
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
 from pydantic.alias_generators import to_camel
 
 from orderhub_common.context import current_correlation_id
 from orderhub_common.logging import utc_now
 
 SCHEMA_VERSION: Literal[1] = 1
+
+
+def _to_milliseconds(moment: datetime) -> datetime:
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def _iso_milliseconds(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# Every timestamp Order Hub stores or sends: an instant kept to the millisecond (what MongoDB
+# keeps) and written in one fixed form, "2026-11-01T10:00:59.098Z", so clients that sort the
+# strings get them in time order.
+Timestamp = Annotated[
+    AwareDatetime,
+    AfterValidator(_to_milliseconds),
+    PlainSerializer(_iso_milliseconds, return_type=str, when_used="json"),
+]
 
 
 class Channel(StrEnum):
@@ -78,13 +96,13 @@ class ChannelOrder(CamelModel):
     total: Money
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
     status: OrderStatus
-    placed_at: AwareDatetime
-    updated_at: AwareDatetime
+    placed_at: Timestamp
+    updated_at: Timestamp
 
 
 class StatusHistoryEntry(CamelModel):
     status: OrderStatus
-    changed_at: AwareDatetime
+    changed_at: Timestamp
     changed_by: str | None = None
     source: StatusSource
     note: str | None = None
@@ -102,16 +120,16 @@ class Order(CamelModel):
     currency: str
     status: OrderStatus
     status_history: list[StatusHistoryEntry]
-    placed_at: AwareDatetime
-    created_at: AwareDatetime
-    updated_at: AwareDatetime
+    placed_at: Timestamp
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 class Event(CamelModel):
     event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
     event_type: str
     schema_version: Literal[1] = SCHEMA_VERSION
-    occurred_at: AwareDatetime = Field(default_factory=utc_now)
+    occurred_at: Timestamp = Field(default_factory=utc_now)
     correlation_id: str = Field(default_factory=current_correlation_id)
 
 
@@ -140,7 +158,7 @@ class OrderStatusChanged(Event):
     status: OrderStatus
     changed_by: str | None
     source: StatusSource
-    changed_at: datetime
+    changed_at: Timestamp
 
 
 OrderEvent = Annotated[OrderCreated | OrderStatusChanged, Field(discriminator="event_type")]

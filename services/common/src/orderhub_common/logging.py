@@ -72,4 +72,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
 
 
 def utc_now() -> datetime:
-    return datetime.now(UTC)
+    """Now, to the millisecond: the precision every store keeps and every API shows, so a value
+    held in memory equals the same value read back."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)

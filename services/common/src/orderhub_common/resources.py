@@ -56,11 +56,13 @@ class MongoResource(Resource):
         await self.ping()
         await init_beanie(database=self.database, document_models=self.documents, skip_indexes=True)
         for document in self.documents:
-            await self._create_missing_indexes(document)
+            await self._sync_indexes(document)
 
     @staticmethod
-    async def _create_missing_indexes(document: type[Document]) -> None:
-        """Creates the ``Settings.indexes`` a collection lacks, one command per index.
+    async def _sync_indexes(document: type[Document]) -> None:
+        """Makes a collection's indexes the declared ``Settings.indexes``: drops the ones no
+        longer declared (every index slows every write, and on FerretDB serves no query) and
+        creates the missing ones, one command per index.
 
         Beanie re-sends every declared index in one ``createIndexes`` at each start; FerretDB 1.24
         crashes the connection on such a batch once the indexes exist, so a restarted service
@@ -69,9 +71,12 @@ class MongoResource(Resource):
         collection = document.get_pymongo_collection()
         existing = set((await collection.index_information()).keys())
         # Beanie has already wrapped each declared index in an IndexModelField.
-        for declared in document.get_settings().indexes or []:
-            if declared.name not in existing:
-                await collection.create_indexes([declared.index])
+        declared = {index.name: index for index in document.get_settings().indexes or []}
+        for name in sorted(existing - set(declared) - {"_id_"}):
+            await collection.drop_index(name)
+        for name, index in declared.items():
+            if name not in existing:
+                await collection.create_indexes([index.index])
 
     async def ping(self) -> None:
         await self.client.admin.command("ping")

@@ -30,6 +30,7 @@ DEVELOPMENT_SECRETS = frozenset(
         "dev-only-admin-password",
         "dev-only-viewer-password",
         "dev-only-change-me",
+        "dev-only-postgres-password",
     }
 )
 
@@ -75,7 +76,10 @@ class ServiceSettings(BaseSettings):
         if self.environment != "production":
             return self
         for name, value in self:
-            if isinstance(value, SecretStr) and value.get_secret_value() in DEVELOPMENT_SECRETS:
+            # A secret may sit inside a URL (a database password): look for it anywhere.
+            if isinstance(value, SecretStr) and any(
+                secret in value.get_secret_value() for secret in DEVELOPMENT_SECRETS
+            ):
                 raise ValueError(
                     f"{name} still has its development default; set a real secret for production"
                 )

@@ -11,8 +11,9 @@ Failures are split by cause:
 - an event that can never be processed (not JSON, not an ``OrderIngested``, an unknown channel)
   is dead-lettered to ``orders.ingested.v1.dlq`` with the same key and headers plus the error,
   then committed, so the partition goes on;
-- the store being away is not the event's fault: the write is retried with backoff for a while,
-  then the handler raises, FastStream seeks back to the record (nack) and it is redelivered.
+- a store (MongoDB or the query side) being away is not the event's fault: the write is
+  retried with backoff for a while, then the handler raises, FastStream seeks back to the
+  record (nack) and it is redelivered.
 
 The handler receives the raw records (a pass-through decoder), so a malformed event reaches
 this code instead of failing inside the framework's decoding.
@@ -32,19 +33,18 @@ from faststream.message import StreamMessage
 from loguru import logger
 from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
-from pymongo.errors import ConnectionFailure
 from tenacity import (
     AsyncRetrying,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_after_delay,
     wait_exponential_jitter,
 )
 
-from orderhub_common.context import correlation_id_var
+from orderhub_common.errors import is_store_outage
 from orderhub_common.events import OrderIngested
 from orderhub_common.kafka import Topics
 from orderhub_common.logging import utc_now
-from orders.service import ChannelOutcome, ConcurrentChangeError, OrderService
+from orders.service import ConcurrentChangeError, OrderService
 
 GROUP_ID = "orders"
 
@@ -117,19 +117,17 @@ def _raw_bodies(message: StreamMessage[Any]) -> list[bytes]:
     return list(message.body)
 
 
+def _worth_retrying(exc: BaseException) -> bool:
+    return isinstance(exc, ConcurrentChangeError) or is_store_outage(exc)
+
+
 def _store_retries(give_up_after_s: float) -> AsyncRetrying:
     return AsyncRetrying(
-        retry=retry_if_exception_type((ConnectionFailure, ConcurrentChangeError)),
+        retry=retry_if_exception(_worth_retrying),
         wait=wait_exponential_jitter(multiplier=0.2, max=5, jitter=0.5),
         stop=stop_after_delay(give_up_after_s),
         reraise=True,
     )
-
-
-def _outcome(outcome: ChannelOutcome) -> str:
-    if outcome.created:
-        return "created"
-    return "updated" if outcome.updated else "unchanged"
 
 
 def register_ingested_consumer(
@@ -140,10 +138,10 @@ def register_ingested_consumer(
     store_retry_s: float = 30,
     max_batch: int = 200,
 ) -> LogicSubscriber[Any]:
-    """Consumes in batches of up to ``max_batch`` records: on FerretDB every read scans the
-    collection, so one read for the whole batch instead of one per record is what keeps
-    ingestion fast. After ``store_retry_s`` of failing writes the batch is handed back (nack)
-    and redelivered, so a long outage never turns into dead letters or lost orders."""
+    """Consumes in batches of up to ``max_batch`` records, handed to the service whole: it
+    reads them as concurrent point reads and writes new orders with one insert. After
+    ``store_retry_s`` of failing writes the batch is handed back (nack) and redelivered, so a
+    long outage never turns into dead letters or lost orders."""
     subscriber = broker.subscriber(
         topics.ingested,
         group_id=GROUP_ID,
@@ -170,14 +168,8 @@ def register_ingested_consumer(
         logger.warning(f"dead-lettered an ingested event ({error.error_type}): {error}")
 
     async def record_all(events: list[OrderIngested]) -> None:
-        read_ahead = await service.read_ahead([event.order for event in events])
-        for event in events:
-            token = correlation_id_var.set(event.correlation_id)
-            try:
-                outcome = await service.record_channel_order(event.order, read_ahead=read_ahead)
-            finally:
-                correlation_id_var.reset(token)
-            CONSUMED.labels(_outcome(outcome)).inc()
+        for outcome in await service.record_ingested(events):
+            CONSUMED.labels(outcome.value).inc()
 
     @subscriber
     async def on_ingested(bodies: list[bytes], message: KafkaMessage) -> None:

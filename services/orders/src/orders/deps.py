@@ -19,6 +19,6 @@ def order_service(request: Request) -> OrderService:
     return service
 
 
-Orders = Annotated[OrderService, Depends(order_service)]
+OrderServiceDep = Annotated[OrderService, Depends(order_service)]
 SignedIn = CurrentPrincipal
 Admin = Annotated[Principal, Depends(require_role(Role.ADMIN))]

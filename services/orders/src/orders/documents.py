@@ -1,15 +1,17 @@
-"""How an order is stored. Only ``repository.py`` uses these classes.
+"""How an order is stored in MongoDB, the system of record. Only ``repository.py`` uses these.
 
-Fields are stored in camelCase, the contract's spelling, so the documents read like the API.
-Besides the canonical order, a document carries what the service needs to keep it right:
+An ``OrderDocument`` is the canonical ``Order`` (same fields, same camelCase spelling) plus what
+the service needs to keep it right:
 
-- ``revision``: bumped by every change, the optimistic-concurrency check of each write;
+- ``revision``: bumped by every change, the optimistic-concurrency check of each write and the
+  version the query side applies;
 - ``channelUpdatedAt``: the channel's own last change, so an older copy never overwrites a newer;
-- ``searchKeys``: normalized (lowercased) tokens the literal search matches by prefix;
 - ``statusHistory[].eventId``: the order event each history entry was announced with, which is
   how the outbox relay tells an applied change from one that never happened.
 
-``OutboxDocument`` is one order event waiting to be published (see ``events.py``).
+Orders are only ever read and written by ``_id`` (FerretDB indexes nothing else; every list,
+search and count is the query side's), so the collection declares no index of its own.
+``OutboxDocument`` is one order event waiting to be published (see ``outbox_relay.py``).
 """
 
 from __future__ import annotations
@@ -20,37 +22,30 @@ from typing import Any
 from beanie import Document
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, IndexModel
 
-from orderhub_common.events import (
-    Channel,
-    Customer,
-    OrderItem,
-    OrderStatus,
-    StatusHistoryEntry,
+from orderhub_common.events import Order, StatusHistoryEntry, Timestamp
+
+# Documents written by older versions may carry fields since dropped (e.g. searchKeys).
+_STORED = ConfigDict(
+    alias_generator=to_camel, validate_by_name=True, validate_by_alias=True, extra="ignore"
 )
-
-_CAMEL = ConfigDict(alias_generator=to_camel, validate_by_name=True, validate_by_alias=True)
 
 
 class OutboxEntry(BaseModel):
     """An order event as the relay publishes it."""
 
-    model_config = _CAMEL
+    model_config = _STORED
 
     event_id: str
     event_type: str
     event: dict[str, Any]
 
 
-class StoredHistoryEntry(StatusHistoryEntry):
-    event_id: str | None = None
-
-
 class OutboxDocument(Document):
     """Written before the order change it announces, with the revision that change makes."""
 
-    model_config = _CAMEL
+    model_config = _STORED
 
     id: str = Field(alias="_id")  # type: ignore[assignment]  # the event id
     order_id: str
@@ -62,6 +57,7 @@ class OutboxDocument(Document):
 
     class Settings:
         name = "order_outbox"
+        # Serves the relay's sort on MongoDB; FerretDB sorts the (small) outbox in memory.
         indexes = [
             IndexModel(
                 [("orderId", ASCENDING), ("revision", ASCENDING), ("position", ASCENDING)],
@@ -70,52 +66,28 @@ class OutboxDocument(Document):
         ]
 
 
-def _with_id(field: str, direction: int) -> IndexModel:
-    # Every sort ends with _id, so pages are stable and each sort is one index walk.
-    return IndexModel([(field, direction), ("_id", direction)], name=f"{field}_id")
+class StoredHistoryEntry(StatusHistoryEntry):
+    model_config = _STORED
+
+    event_id: str | None = None
 
 
-def _filtered_by(field: str) -> IndexModel:
-    # The dashboard's usual view: one status (or channel), newest first.
-    return IndexModel(
-        [(field, ASCENDING), ("placedAt", DESCENDING), ("_id", DESCENDING)],
-        name=f"{field}_placedAt_id",
-    )
-
-
-class OrderDocument(Document):
-    model_config = _CAMEL
+class OrderDocument(Document, Order):
+    model_config = _STORED  # type: ignore[misc]
 
     id: str = Field(alias="_id")  # type: ignore[assignment]
-    channel: Channel
-    external_id: str
-    customer: Customer
-    items: list[OrderItem]
-    total: float
-    currency: str
-    status: OrderStatus
-    status_history: list[StoredHistoryEntry]
-    placed_at: datetime
-    created_at: datetime
-    updated_at: datetime
-    channel_updated_at: datetime
+    status_history: list[StoredHistoryEntry]  # type: ignore[assignment]
+    channel_updated_at: Timestamp
     revision: int = 1
-    search_keys: list[str] = Field(default_factory=list)
 
     class Settings:
-        name = "orders"
-        indexes = [
-            IndexModel(
-                [("channel", ASCENDING), ("externalId", ASCENDING)],
-                name="channel_externalId",
-                unique=True,
-            ),
-            _with_id("placedAt", DESCENDING),
-            _with_id("total", DESCENDING),
-            _with_id("updatedAt", DESCENDING),
-            _filtered_by("status"),
-            _filtered_by("channel"),
-            IndexModel([("status", ASCENDING), ("_id", ASCENDING)], name="status_id"),
-            IndexModel([("channel", ASCENDING), ("_id", ASCENDING)], name="channel_id"),
-            IndexModel([("searchKeys", ASCENDING)], name="searchKeys"),
-        ]
+        name = "orders"  # no indexes but _id's: nothing reads orders by anything else
+
+    def to_order(self) -> Order:
+        return Order.model_validate(
+            self.model_dump(
+                by_alias=False,
+                include=set(Order.model_fields),
+                exclude={"status_history": {"__all__": {"event_id"}}},
+            )
+        )

@@ -1,5 +1,5 @@
-"""The orders service: consumes ingested orders, keeps them in MongoDB, serves the orders API
-and publishes order events through the outbox."""
+"""The orders service: consumes ingested orders, keeps them in MongoDB with an indexed query
+side in PostgreSQL, serves the orders API and publishes order events through the outbox."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from orders.api.asyncapi import asyncapi_router
 from orders.api.orders import router as orders_router
 from orders.consumers import ConsumerLagProbe, register_ingested_consumer
 from orders.documents import OrderDocument, OutboxDocument
-from orders.events import OutboxRelay, kafka_order_event_publisher
+from orders.outbox_relay import OutboxRelay, kafka_order_event_publisher
+from orders.query_side import QuerySide
 from orders.repository import OrderRepository
 from orders.service import OrderService
 from orders.settings import OrdersSettings
@@ -22,18 +23,36 @@ from orders.settings import OrdersSettings
 SERVICE = "orders"
 
 
+def mongo_resource(settings: OrdersSettings) -> MongoResource:
+    return MongoResource(
+        settings.mongodb_url.get_secret_value(),
+        settings.mongodb_database,
+        [OrderDocument, OutboxDocument],
+    )
+
+
+def query_side_from(settings: OrdersSettings) -> QuerySide:
+    return QuerySide(
+        settings.postgres_url.get_secret_value(),
+        pool_size=settings.postgres_pool_size,
+        statement_timeout_ms=settings.postgres_statement_timeout_ms,
+    )
+
+
 def create_app(settings: OrdersSettings) -> FastAPI:
     topics = topics_from(settings)
     broker = create_broker(settings, client_id=SERVICE)
     repository = OrderRepository()
+    query_side = query_side_from(settings)
     relay = OutboxRelay(
         repository,
+        query_side,
         kafka_order_event_publisher(broker, topics.order_events),
         sweep_interval_s=settings.outbox_sweep_interval_s,
         batch_size=settings.outbox_batch_size,
         lease_s=settings.outbox_lease_s,
     )
-    service = OrderService(repository, on_change=relay.notify)
+    service = OrderService(repository, query_side, on_change=relay.notify)
     subscriber = register_ingested_consumer(broker, topics, service)
     lag = ConsumerLagProbe(subscriber)
 
@@ -44,13 +63,10 @@ def create_app(settings: OrdersSettings) -> FastAPI:
         settings=settings,
         title="Order Hub orders",
         description="Orders from every channel: the store, the orders API and order events.",
-        # The store first: the consumer starts with Kafka and writes at once.
+        # The stores first: the consumer starts with Kafka and writes at once.
         resources=[
-            MongoResource(
-                settings.mongodb_url.get_secret_value(),
-                settings.mongodb_database,
-                [OrderDocument, OutboxDocument],
-            ),
+            mongo_resource(settings),
+            query_side,
             KafkaResource(broker, before_start=create_topics),
         ],
         workers=lambda: [Worker("outbox-relay", relay.run), Worker("consumer-lag", lag.run)],

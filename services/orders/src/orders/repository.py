@@ -1,16 +1,18 @@
 """The only module that talks to MongoDB (through Beanie, and its PyMongo collection for the
 few atomic conditional updates Beanie has no words for).
 
-Works on FerretDB 1.24 as on MongoDB 7: single-document atomic writes only, no transactions,
-no ``$facet``, one accumulator per ``$group`` (FerretDB 1.24 computes only the first one of
-several), and literal search as an escaped prefix of stored lowercase tokens.
+Orders are touched by ``_id`` alone: a point read, an insert, a revision-checked update. That
+is the one statement FerretDB 1.24 pushes down to SQLite's primary key; any other filter, sort,
+count or ``$in`` decodes every stored order. So nothing here costs more with more orders
+stored: a batch of orders is read as concurrent point reads, never as one ``$in``. Writes are
+single-document atomic (no transactions on FerretDB). Lists, search, counts and stats are the
+query side's (``query_side.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,32 +21,30 @@ from typing import Any
 from beanie import SortDirection
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from orderhub_common.events import (
-    Channel,
-    Customer,
-    Event,
-    Order,
-    OrderStatus,
-    StatusHistoryEntry,
-)
+from orderhub_common.events import ChannelOrder, Event, Order, StatusHistoryEntry
 from orderhub_common.logging import utc_now
 from orders.documents import OrderDocument, OutboxDocument, OutboxEntry, StoredHistoryEntry
-from orders.schemas import ChannelRevenue, OrderListQuery, OrderStats, SortField
 
 RELAY_LEASES = "outbox_relay_lease"
-
-# Lets a phone number be found however the admin types it: "+91 98765-43210" -> digits.
-_PHONE_LIKE = re.compile(r"^[\d\s+().-]+$")
-_MIN_PHONE_DIGITS = 3
+_DUPLICATE_KEY = 11000
+# Point reads in flight at once for one batch: enough to hide round trips, few enough to leave
+# the store's CPU to the writes.
+_CONCURRENT_READS = 8
+# Fields an update never touches: the id, the history (appended with $push), the first sighting.
+_KEPT_ON_UPDATE = frozenset({"_id", "statusHistory", "createdAt"})
 
 
 @dataclass(frozen=True)
 class StoredOrder:
+    """An order as stored: the canonical order at ``revision``, and the event id that
+    announced each history entry (``None`` for entries written before events had ids)."""
+
     order: Order
     revision: int
     channel_updated_at: datetime
+    announced: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -56,17 +56,26 @@ class NewOrder:
 
 @dataclass(frozen=True)
 class OrderChange:
-    """One atomic change of one order, valid only if it is still at ``expected_revision``."""
+    """One atomic change of one order, computed from ``stored``: valid only while the order is
+    still at that revision. ``result`` is the order as the change leaves it."""
 
-    order_id: str
-    external_id: str
-    expected_revision: int
-    status: OrderStatus
+    stored: StoredOrder
+    result: Order
     channel_updated_at: datetime
     history: list[StatusHistoryEntry] = field(default_factory=list)
     events: Sequence[Event] = ()
-    customer: Customer | None = None
-    fields: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def revision(self) -> int:
+        return self.stored.revision + 1
+
+    def applied(self) -> StoredOrder:
+        return StoredOrder(
+            order=self.result,
+            revision=self.revision,
+            channel_updated_at=self.channel_updated_at,
+            announced=self.stored.announced | {str(e.event_id) for e in self.events},
+        )
 
 
 @dataclass(frozen=True)
@@ -79,99 +88,47 @@ class PendingEvent:
     created_at: datetime
 
 
-@dataclass(frozen=True)
-class AppliedEvents:
-    """What an order's document says happened: its revision and the events of its history."""
-
-    revision: int
-    event_ids: frozenset[str]
-
-
-def normalize_text(text: str) -> str:
-    return " ".join(text.casefold().split())
-
-
-def search_keys(order_id: str, external_id: str, customer: Customer) -> list[str]:
-    """Tokens a search matches by prefix: ids, the whole name and each word of it, the phone as
-    digits (whole and its last ten, i.e. without a country code), the email and its local part."""
-    name = normalize_text(customer.name)
-    phone = "".join(ch for ch in customer.phone if ch.isdigit())
-    keys = [order_id.casefold(), normalize_text(external_id), name, *name.split(" ")]
-    if phone:
-        keys += [phone, phone[-10:]]
-    if customer.email:
-        email = normalize_text(customer.email)
-        keys += [email, email.split("@", 1)[0]]
-    return sorted({key for key in keys if key})
-
-
-def search_terms(search: str) -> list[str]:
-    """The normalized texts a search looks for: the text itself and, when it looks like a phone
-    number, its digits too ("402-1234567" may be an external id as well as a phone)."""
-    terms = [normalize_text(search)]
-    digits = "".join(ch for ch in search if ch.isdigit())
-    if _PHONE_LIKE.match(search) and len(digits) >= _MIN_PHONE_DIGITS:
-        terms.append(digits)
-    return sorted({term for term in terms if term})
-
-
-def order_filter(query: OrderListQuery) -> dict[str, Any]:
-    """The MongoDB filter of a list query. User text only ever becomes an escaped literal
-    prefix: ``.*``, ``(`` or ``$where`` match those characters and nothing else."""
-    conditions: dict[str, Any] = {}
-    if query.channel:
-        conditions["channel"] = {"$in": sorted({c.value for c in query.channel})}
-    if query.status:
-        conditions["status"] = {"$in": sorted({s.value for s in query.status})}
-    prefixes = [
-        {"searchKeys": {"$regex": f"^{re.escape(term)}"}}
-        for term in search_terms(query.search or "")
-    ]
-    if len(prefixes) == 1:
-        conditions.update(prefixes[0])
-    elif prefixes:
-        conditions["$or"] = prefixes
-    placed: dict[str, datetime] = {}
-    if query.placed_from is not None:
-        placed["$gte"] = query.placed_from
-    if query.placed_to is not None:
-        placed["$lte"] = query.placed_to
-    if placed:
-        conditions["placedAt"] = placed
-    return conditions
-
-
-def order_sort(query: OrderListQuery) -> list[tuple[str, SortDirection]]:
-    """Ties are broken by id, in the same direction, so pages never repeat or skip an order."""
-    direction = SortDirection.ASCENDING if query.sort_order == "asc" else SortDirection.DESCENDING
-    return [(SortField(query.sort_by).value, direction), ("_id", direction)]
-
-
-def _to_order(document: OrderDocument) -> Order:
-    return Order(
-        id=document.id,
-        external_id=document.external_id,
-        channel=document.channel,
-        customer=document.customer,
-        items=document.items,
-        total=document.total,
-        currency=document.currency,
-        status=document.status,
-        status_history=[
-            StatusHistoryEntry(**entry.model_dump(exclude={"event_id"}))
-            for entry in document.status_history
-        ],
-        placed_at=document.placed_at,
-        created_at=document.created_at,
-        updated_at=document.updated_at,
+def refreshed(order: Order, incoming: ChannelOrder) -> Order:
+    """``order`` with the fields its channel owns taken from the channel's newer copy."""
+    return order.model_copy(
+        update={
+            "customer": incoming.customer,
+            "items": incoming.items,
+            "total": incoming.total,
+            "currency": incoming.currency,
+            "placed_at": incoming.placed_at,
+        }
     )
 
 
 def _stored(document: OrderDocument) -> StoredOrder:
     return StoredOrder(
-        order=_to_order(document),
+        order=document.to_order(),
         revision=document.revision,
         channel_updated_at=document.channel_updated_at,
+        announced=frozenset(e.event_id for e in document.status_history if e.event_id),
+    )
+
+
+def _announced(
+    history: Sequence[StatusHistoryEntry], events: Sequence[Event]
+) -> list[StoredHistoryEntry]:
+    """Each history entry stored with the event that announced it: entries and events of a
+    change correspond one to one, in order."""
+    return [
+        StoredHistoryEntry(**entry.model_dump(), event_id=str(event.event_id))
+        for entry, event in zip(history, events, strict=True)
+    ]
+
+
+def _document(new: NewOrder) -> OrderDocument:
+    return OrderDocument.model_validate(
+        {
+            **new.order.model_dump(by_alias=False),
+            "status_history": _announced(new.order.status_history, new.events),
+            "channel_updated_at": new.channel_updated_at,
+            "revision": 1,
+        }
     )
 
 
@@ -193,26 +150,6 @@ def _outbox_documents(
     ]
 
 
-def _announced(
-    history: Sequence[StatusHistoryEntry], events: Sequence[Event]
-) -> list[StoredHistoryEntry]:
-    """Each history entry stored with the event that announced it: entries and events of a
-    change correspond one to one, in order."""
-    return [
-        StoredHistoryEntry(**entry.model_dump(), event_id=str(event.event_id))
-        for entry, event in zip(history, events, strict=True)
-    ]
-
-
-def _bson(value: Any) -> Any:
-    """A model (or list of models) as stored: camelCase keys, datetimes kept as datetimes."""
-    if isinstance(value, list):
-        return [_bson(item) for item in value]
-    if hasattr(value, "model_dump"):
-        return value.model_dump(by_alias=True)
-    return value
-
-
 class _OrderLocks:
     """One lock per order id, dropped again once nobody holds or waits for it."""
 
@@ -221,7 +158,7 @@ class _OrderLocks:
         self._users: dict[str, int] = {}
 
     @contextlib.asynccontextmanager
-    async def hold(self, order_id: str) -> AsyncIterator[None]:
+    async def locked(self, order_id: str) -> AsyncIterator[None]:
         lock = self._locks.setdefault(order_id, asyncio.Lock())
         self._users[order_id] = self._users.get(order_id, 0) + 1
         try:
@@ -242,124 +179,88 @@ class OrderRepository:
 
     def __init__(self) -> None:
         self._locks = _OrderLocks()
+        self._reads = asyncio.Semaphore(_CONCURRENT_READS)
 
     @staticmethod
     def _collection() -> AsyncCollection[dict[str, Any]]:
         return OrderDocument.get_pymongo_collection()
 
     async def get(self, order_id: str) -> StoredOrder | None:
-        document = await OrderDocument.get(order_id)
+        async with self._reads:
+            document = await OrderDocument.get(order_id)
         return None if document is None else _stored(document)
 
     async def get_many(self, order_ids: Collection[str]) -> dict[str, StoredOrder]:
-        documents = await OrderDocument.find({"_id": {"$in": list(order_ids)}}).to_list()
-        return {document.id: _stored(document) for document in documents}
+        """Concurrent point reads: on FerretDB an ``$in`` would decode every stored order."""
+        ids = sorted(set(order_ids))
+        found = await asyncio.gather(*(self.get(order_id) for order_id in ids))
+        return {order_id: stored for order_id, stored in zip(ids, found, strict=True) if stored}
 
-    async def insert(self, new: NewOrder) -> bool:
-        """False when the order already exists (its id or its (channel, externalId))."""
-        order = new.order
-        document = OrderDocument(
-            id=order.id,
-            channel=order.channel,
-            external_id=order.external_id,
-            customer=order.customer,
-            items=order.items,
-            total=order.total,
-            currency=order.currency,
-            status=order.status,
-            status_history=_announced(order.status_history, new.events),
-            placed_at=order.placed_at,
-            created_at=order.created_at,
-            updated_at=order.updated_at,
-            channel_updated_at=new.channel_updated_at,
-            search_keys=search_keys(order.id, order.external_id, order.customer),
-        )
-        await self._add_to_outbox(new.events, order.id, revision=1)
+    async def insert_many(self, new_orders: Sequence[NewOrder]) -> set[str]:
+        """Inserts the orders (their events first, into the outbox); returns the ids inserted.
+        An order that exists already (another writer was first) is left out, and its events
+        are never published: the relay finds them unconfirmed and drops them."""
+        if not new_orders:
+            return set()
+        outbox = [
+            document
+            for new in new_orders
+            for document in _outbox_documents(new.events, new.order.id, revision=1)
+        ]
+        if outbox:
+            await OutboxDocument.insert_many(outbox)
+        documents = [_document(new).model_dump(by_alias=True) for new in new_orders]
+        ids = {new.order.id for new in new_orders}
         try:
-            async with self._locks.hold(order.id):
-                await document.insert()
-        except DuplicateKeyError:
-            return False
-        return True
+            await self._collection().insert_many(documents, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(error.get("code") != _DUPLICATE_KEY for error in errors):
+                raise
+            return ids - {documents[error["index"]]["_id"] for error in errors}
+        return ids
 
     async def apply(self, change: OrderChange) -> bool:
         """Writes the change and its events at once; False if the order moved on meanwhile."""
-        updates: dict[str, Any] = {
-            "status": change.status.value,
-            "channelUpdatedAt": change.channel_updated_at,
-            "updatedAt": utc_now(),
-            "revision": change.expected_revision + 1,
+        result = OrderDocument.model_validate(
+            {
+                **change.result.model_dump(by_alias=False, exclude={"status_history"}),
+                "status_history": [],
+                "channel_updated_at": change.channel_updated_at,
+                "revision": change.revision,
+            }
+        ).model_dump(by_alias=True)
+        update: dict[str, Any] = {
+            "$set": {k: v for k, v in result.items() if k not in _KEPT_ON_UPDATE}
         }
-        updates.update({name: _bson(value) for name, value in change.fields.items()})
-        if change.customer is not None:
-            updates["customer"] = _bson(change.customer)
-            updates["searchKeys"] = search_keys(
-                change.order_id, change.external_id, change.customer
-            )
-        update: dict[str, Any] = {"$set": updates}
         if change.history:
-            history = _bson(_announced(change.history, change.events))
-            update["$push"] = {"statusHistory": {"$each": history}}
-        await self._add_to_outbox(change.events, change.order_id, change.expected_revision + 1)
-        async with self._locks.hold(change.order_id):
-            result = await self._collection().update_one(
-                {"_id": change.order_id, "revision": change.expected_revision}, update
+            history = _announced(change.history, change.events)
+            update["$push"] = {
+                "statusHistory": {"$each": [e.model_dump(by_alias=True) for e in history]}
+            }
+        order_id = change.result.id
+        await self._add_to_outbox(change.events, order_id, change.revision)
+        async with self._locks.locked(order_id):
+            written = await self._collection().update_one(
+                {"_id": order_id, "revision": change.stored.revision}, update
             )
-        return result.modified_count == 1
+        return written.modified_count == 1
 
-    async def page(self, query: OrderListQuery) -> tuple[list[Order], int]:
-        conditions = order_filter(query)
-        documents = (
-            await OrderDocument.find(conditions)
-            .sort(order_sort(query))
-            .skip((query.page - 1) * query.limit)
-            .limit(query.limit)
-            .to_list()
-        )
-        total = await OrderDocument.find(conditions).count()
-        return [_to_order(d) for d in documents], total
-
-    async def stats(self) -> OrderStats:
-        by_channel = await self._count_by("$channel")
-        by_status = await self._count_by("$status")
-        revenue = await self._aggregate(
-            [
-                {"$match": {"status": {"$ne": OrderStatus.CANCELLED.value}}},
-                {
-                    "$group": {
-                        "_id": {"channel": "$channel", "currency": "$currency"},
-                        "amount": {"$sum": "$total"},
-                    }
-                },
-            ]
-        )
-        return OrderStats(
-            total_orders=sum(by_channel.values()),
-            by_channel={c: by_channel.get(c.value, 0) for c in Channel},
-            by_status={s: by_status.get(s.value, 0) for s in OrderStatus},
-            revenue=sorted(
-                (
-                    ChannelRevenue(
-                        channel=row["_id"]["channel"],
-                        currency=row["_id"]["currency"],
-                        amount=round(row["amount"], 2),
-                    )
-                    for row in revenue
-                ),
-                key=lambda r: (r.channel, r.currency),
-            ),
-        )
-
-    async def _count_by(self, expression: str) -> dict[str, int]:
-        rows = await self._aggregate([{"$group": {"_id": expression, "count": {"$sum": 1}}}])
-        return {row["_id"]: row["count"] for row in rows}
-
-    async def _aggregate(self, pipeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        cursor = await self._collection().aggregate(pipeline)
-        return await cursor.to_list()
+    async def all_orders(self, batch_size: int = 500) -> AsyncIterator[list[StoredOrder]]:
+        """Every stored order, a batch at a time, in no particular order: for the query side's
+        rebuild, never for a request."""
+        batch: list[StoredOrder] = []
+        async for document in OrderDocument.find_all(batch_size=batch_size):
+            batch.append(_stored(document))
+            if len(batch) >= batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
 
     # The outbox: a small collection of events waiting to be published, each written before
     # the change it announces. One relay works it at a time (the holder of the relay lease).
+    # It stays small, so the statements below that scan it stay cheap on FerretDB.
 
     async def take_relay_lease(self, owner: str, now: datetime, until: datetime) -> bool:
         """Takes or renews the one relay lease; False while another relay holds it."""
@@ -398,20 +299,6 @@ class OrderRepository:
             )
             for d in documents
         ]
-
-    async def applied_events(self, order_ids: Collection[str]) -> dict[str, AppliedEvents]:
-        cursor = self._collection().find(
-            {"_id": {"$in": list(order_ids)}}, {"revision": 1, "statusHistory": 1}
-        )
-        return {
-            row["_id"]: AppliedEvents(
-                revision=row["revision"],
-                event_ids=frozenset(
-                    entry["eventId"] for entry in row["statusHistory"] if entry.get("eventId")
-                ),
-            )
-            async for row in cursor
-        }
 
     async def remove_from_outbox(self, event_ids: Collection[str]) -> None:
         if event_ids:

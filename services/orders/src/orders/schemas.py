@@ -10,9 +10,8 @@ from pydantic import AfterValidator, ConfigDict, Field, ValidationInfo, field_va
 
 from orderhub_common.events import CamelModel, Channel, Order, OrderStatus
 
-
-class OrderRead(Order):
-    """An order as the API serves it: exactly the canonical order."""
+# An order as the API serves it: exactly the canonical order.
+OrderRead = Order
 
 
 class OrderEnvelope(CamelModel):
@@ -75,21 +74,17 @@ def _as_utc(value: datetime) -> datetime:
 Timestamp = Annotated[datetime, AfterValidator(_as_utc)]
 
 
-class OrderListQuery(CamelModel):
-    """``GET /orders`` query parameters; any other parameter is a 422."""
+class OrderFilters(CamelModel):
+    """What narrows the orders of a list or of the stats; any other parameter is a 422."""
 
     # Only the documented (camelCase) names: `sort_by` is as unknown as `colour`.
     model_config = ConfigDict(extra="forbid", validate_by_name=False, validate_by_alias=True)
 
-    page: int = Field(1, ge=1, le=1_000_000)
-    limit: int = Field(20, ge=1, le=100)
     channel: list[Channel] = Field(default_factory=list)
     status: list[OrderStatus] = Field(default_factory=list)
     search: Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
     placed_from: Timestamp | None = Field(None, alias="from")
     placed_to: Timestamp | None = Field(None, alias="to")
-    sort_by: SortField = SortField.PLACED_AT
-    sort_order: Literal["asc", "desc"] = "desc"
 
     @field_validator("placed_to")
     @classmethod
@@ -98,3 +93,12 @@ class OrderListQuery(CamelModel):
         if placed_to is not None and placed_from is not None and placed_from > placed_to:
             raise ValueError("'to' must not be before 'from'")
         return placed_to
+
+
+class OrderListQuery(OrderFilters):
+    """``GET /orders`` query parameters: the filters, a page and a sort."""
+
+    page: int = Field(1, ge=1, le=1_000_000)
+    limit: int = Field(20, ge=1, le=100)
+    sort_by: SortField = SortField.PLACED_AT
+    sort_order: Literal["asc", "desc"] = "desc"

@@ -2,12 +2,14 @@
 
 Kafka consumers and HTTP handlers both call ``OrderService``. Every change is computed from the
 stored order at some revision and written only if the order is still at it, so a concurrent
-change is never overwritten; the events it produces go through the outbox (see ``events.py``),
-so none is lost and none is announced for a change that did not happen.
+change is never overwritten; the events it produces go through the outbox (see
+``outbox_relay.py``), so none is lost and none is announced for a change that did not happen.
+Each change is then projected to the query side, which answers lists, search and stats.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -15,20 +17,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from loguru import logger
 from prometheus_client import Counter
 
+from orderhub_common.context import correlated
 from orderhub_common.errors import ConflictError, NotFoundError
 from orderhub_common.events import (
     ChannelOrder,
     Order,
+    OrderIngested,
     OrderStatus,
     StatusHistoryEntry,
     StatusSource,
 )
 from orderhub_common.logging import utc_now
 from orders.events import created_event, status_changed_event
-from orders.repository import NewOrder, OrderChange, OrderRepository, StoredOrder
-from orders.schemas import OrderListQuery, OrderStats
+from orders.query_side import OrderPageRows, ProjectedOrder, QuerySide
+from orders.repository import NewOrder, OrderChange, OrderRepository, StoredOrder, refreshed
+from orders.schemas import OrderFilters, OrderListQuery, OrderStats
 
 ALLOWED_MOVES: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.PLACED: frozenset({OrderStatus.CONFIRMED, OrderStatus.CANCELLED}),
@@ -40,6 +46,9 @@ ALLOWED_MOVES: dict[OrderStatus, frozenset[OrderStatus]] = {
 
 # A write computed from a revision someone else changed meanwhile is recomputed; this many times.
 MAX_WRITE_ATTEMPTS = 5
+
+# Orders of one batch written at once: enough to hide round trips, few enough for a small store.
+_CONCURRENT_WRITES = 8
 
 UPSERTED = Counter(
     "orders_upserted_total",
@@ -58,7 +67,7 @@ class OrderNotFoundError(NotFoundError):
     code = "order_not_found"
 
 
-class InvalidTransitionError(ConflictError):
+class InvalidStatusMoveError(ConflictError):
     code = "invalid_transition"
 
 
@@ -132,178 +141,235 @@ def order_id_for(channel: str, external_id: str) -> str:
     return f"ord_{digest[:24]}"
 
 
-@dataclass(frozen=True)
-class ChannelOutcome:
-    created: bool = False
-    updated: bool = False
-    skipped: SkipReason | None = None
+class ChannelOutcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
 
 
-@dataclass(frozen=True)
-class OrderPageResult:
-    orders: list[Order]
-    total: int
+def _first_seen_at(incoming: ChannelOrder) -> datetime:
+    return incoming.placed_at if incoming.status == OrderStatus.PLACED else incoming.updated_at
+
+
+def new_order(incoming: ChannelOrder) -> NewOrder:
+    now = utc_now()
+    order = Order(
+        id=order_id_for(incoming.channel, incoming.external_id),
+        external_id=incoming.external_id,
+        channel=incoming.channel,
+        customer=incoming.customer,
+        items=incoming.items,
+        total=incoming.total,
+        currency=incoming.currency,
+        status=incoming.status,
+        status_history=[
+            StatusHistoryEntry(
+                status=incoming.status,
+                changed_at=_first_seen_at(incoming),
+                source=StatusSource.CHANNEL,
+            )
+        ],
+        placed_at=incoming.placed_at,
+        created_at=now,
+        updated_at=now,
+    )
+    return NewOrder(
+        order=order, channel_updated_at=incoming.updated_at, events=[created_event(order)]
+    )
+
+
+def channel_change(
+    stored: StoredOrder, incoming: ChannelOrder, decision: ChannelDecision
+) -> OrderChange:
+    """The change a channel's copy makes: every status move on the way, one history entry and
+    one event each; the channel's fields when its copy is newer."""
+    order = stored.order
+    history: list[StatusHistoryEntry] = []
+    events = []
+    previous = order.status
+    for status in decision.status_moves:
+        entry = StatusHistoryEntry(
+            status=status, changed_at=incoming.updated_at, source=StatusSource.CHANNEL
+        )
+        history.append(entry)
+        events.append(status_changed_event(order, previous, entry))
+        previous = status
+    base = refreshed(order, incoming) if decision.refresh_fields else order
+    result = base.model_copy(
+        update={
+            "status": previous,
+            "status_history": [*order.status_history, *history],
+            "updated_at": utc_now(),
+        }
+    )
+    return OrderChange(
+        stored=stored,
+        result=result,
+        channel_updated_at=max(incoming.updated_at, stored.channel_updated_at),
+        history=history,
+        events=events,
+    )
+
+
+def admin_move(
+    stored: StoredOrder, target: OrderStatus, *, changed_by: str, note: str | None
+) -> OrderChange:
+    """An admin's status move: only one allowed step at a time."""
+    current = stored.order.status
+    if not can_move(current, target):
+        raise InvalidStatusMoveError(
+            f"an order in {current} cannot move to {target}",
+            details={
+                "from": current.value,
+                "to": target.value,
+                "allowed": sorted(s.value for s in ALLOWED_MOVES[current]),
+            },
+        )
+    now = utc_now()
+    entry = StatusHistoryEntry(
+        status=target, changed_at=now, changed_by=changed_by, source=StatusSource.ADMIN, note=note
+    )
+    result = stored.order.model_copy(
+        update={
+            "status": target,
+            "status_history": [*stored.order.status_history, entry],
+            "updated_at": now,
+        }
+    )
+    return OrderChange(
+        stored=stored,
+        result=result,
+        channel_updated_at=stored.channel_updated_at,
+        history=[entry],
+        events=[status_changed_event(stored.order, current, entry)],
+    )
+
+
+@dataclass
+class _BatchOrder:
+    """One order's copies within a consumed batch, and what is known of it so far."""
+
+    copies: list[OrderIngested]
+    stored: StoredOrder | None = None
+    outcomes: list[ChannelOutcome] = field(default_factory=list)
 
 
 class OrderService:
     def __init__(
-        self, repository: OrderRepository, *, on_change: Callable[[], None] = lambda: None
+        self,
+        repository: OrderRepository,
+        query_side: QuerySide,
+        *,
+        on_change: Callable[[], None] = lambda: None,
     ) -> None:
         self._repository = repository
+        self._query_side = query_side
         # Wakes the outbox relay right after a write instead of at its next sweep.
         self._on_change = on_change
+        self._writes = asyncio.Semaphore(_CONCURRENT_WRITES)
 
-    async def read_ahead(self, incoming: Sequence[ChannelOrder]) -> dict[str, StoredOrder | None]:
-        """The stored state of many channel orders in one read, for ``record_channel_order``.
-        Each entry serves once: the next copy of the same order is read afresh."""
-        order_ids = {order_id_for(o.channel, o.external_id) for o in incoming}
-        found = await self._repository.get_many(order_ids)
-        return {order_id: found.get(order_id) for order_id in order_ids}
+    async def record_ingested(self, events: Sequence[OrderIngested]) -> list[ChannelOutcome]:
+        """Applies channel copies in arrival order (per order), then projects every order of
+        the batch, changed or not, so a batch redelivered after a crash heals the query side.
+        Idempotent: the same copies applied again change nothing. Costs one point read per
+        order, whatever the number of orders stored. Each order event carries the correlation
+        id of the ingested event that caused it."""
+        batch: dict[str, _BatchOrder] = {}
+        for event in events:
+            order_id = order_id_for(event.order.channel, event.order.external_id)
+            batch.setdefault(order_id, _BatchOrder(copies=[])).copies.append(event)
+        stored = await self._repository.get_many(batch.keys())
+        fresh: list[NewOrder] = []
+        for order_id, entry in batch.items():
+            if order_id not in stored:
+                with correlated(entry.copies[0].correlation_id):
+                    fresh.append(new_order(entry.copies[0].order))
+        inserted = await self._repository.insert_many(fresh)
+        for new in fresh:
+            if new.order.id in inserted:
+                entry = batch[new.order.id]
+                entry.stored = StoredOrder(new.order, 1, new.channel_updated_at)
+                entry.outcomes.append(ChannelOutcome.CREATED)
+                entry.copies.pop(0)
+        if inserted:
+            UPSERTED.labels("created").inc(len(inserted))
+            self._on_change()
+        for order_id, known in stored.items():
+            batch[order_id].stored = known
+        await asyncio.gather(*(self._record_copies(entry) for entry in batch.values()))
+        await self._query_side.project(
+            ProjectedOrder(e.stored.order, e.stored.revision) for e in batch.values() if e.stored
+        )
+        return [outcome for entry in batch.values() for outcome in entry.outcomes]
 
-    async def record_channel_order(
-        self, incoming: ChannelOrder, *, read_ahead: dict[str, StoredOrder | None] | None = None
-    ) -> ChannelOutcome:
-        """Idempotent: the same channel copy applied twice changes nothing the second time."""
+    async def _record_copies(self, entry: _BatchOrder) -> None:
+        async with self._writes:
+            for copy in entry.copies:
+                with correlated(copy.correlation_id):
+                    outcome, entry.stored = await self._record_channel_order(
+                        copy.order, entry.stored
+                    )
+                entry.outcomes.append(outcome)
+
+    async def _record_channel_order(
+        self, incoming: ChannelOrder, known: StoredOrder | None
+    ) -> tuple[ChannelOutcome, StoredOrder]:
         order_id = order_id_for(incoming.channel, incoming.external_id)
         for _ in range(MAX_WRITE_ATTEMPTS):
-            if read_ahead is not None and order_id in read_ahead:
-                stored = read_ahead.pop(order_id)
-            else:
-                stored = await self._repository.get(order_id)
+            stored = known or await self._repository.get(order_id)
+            known = None  # after a lost race, read afresh
             if stored is None:
-                if await self._repository.insert(self._new_order(order_id, incoming)):
+                new = new_order(incoming)
+                if await self._repository.insert_many([new]):
                     UPSERTED.labels("created").inc()
                     self._on_change()
-                    return ChannelOutcome(created=True)
+                    return ChannelOutcome.CREATED, StoredOrder(new.order, 1, new.channel_updated_at)
                 continue  # another writer inserted it first: apply ours as an update
-            outcome = await self._apply_channel_copy(stored, incoming)
-            if outcome is not None:
-                return outcome
-        raise ConcurrentChangeError(f"order {order_id} kept changing; try again")
-
-    async def _apply_channel_copy(
-        self, stored: StoredOrder, incoming: ChannelOrder
-    ) -> ChannelOutcome | None:
-        decision = decide_channel_update(stored.order.status, stored.channel_updated_at, incoming)
-        if decision.skipped is not None:
-            SKIPPED_STALE.labels(decision.skipped.value).inc()
-        if not decision.changes_anything:
-            return ChannelOutcome(skipped=decision.skipped)
-        change = self._channel_change(stored, incoming, decision)
-        if not await self._repository.apply(change):
-            return None
-        UPSERTED.labels("updated").inc()
-        if change.events:
-            self._on_change()
-        return ChannelOutcome(updated=True, skipped=decision.skipped)
-
-    def _new_order(self, order_id: str, incoming: ChannelOrder) -> NewOrder:
-        now = utc_now()
-        first_seen_at = (
-            incoming.placed_at if incoming.status == OrderStatus.PLACED else incoming.updated_at
-        )
-        order = Order(
-            id=order_id,
-            external_id=incoming.external_id,
-            channel=incoming.channel,
-            customer=incoming.customer,
-            items=incoming.items,
-            total=incoming.total,
-            currency=incoming.currency,
-            status=incoming.status,
-            status_history=[
-                StatusHistoryEntry(
-                    status=incoming.status, changed_at=first_seen_at, source=StatusSource.CHANNEL
-                )
-            ],
-            placed_at=incoming.placed_at,
-            created_at=now,
-            updated_at=now,
-        )
-        return NewOrder(
-            order=order, channel_updated_at=incoming.updated_at, events=[created_event(order)]
-        )
-
-    def _channel_change(
-        self, stored: StoredOrder, incoming: ChannelOrder, decision: ChannelDecision
-    ) -> OrderChange:
-        order = stored.order
-        fields: dict[str, object] = {}
-        if decision.refresh_fields:
-            fields = {
-                "items": incoming.items,
-                "total": incoming.total,
-                "currency": incoming.currency,
-                "placedAt": incoming.placed_at,
-            }
-        history: list[StatusHistoryEntry] = []
-        events = []
-        previous = order.status
-        for status in decision.status_moves:
-            entry = StatusHistoryEntry(
-                status=status, changed_at=incoming.updated_at, source=StatusSource.CHANNEL
+            decision = decide_channel_update(
+                stored.order.status, stored.channel_updated_at, incoming
             )
-            history.append(entry)
-            events.append(status_changed_event(order, previous, entry))
-            previous = status
-        return OrderChange(
-            order_id=order.id,
-            external_id=order.external_id,
-            expected_revision=stored.revision,
-            status=previous,
-            channel_updated_at=max(incoming.updated_at, stored.channel_updated_at),
-            history=history,
-            events=events,
-            customer=incoming.customer if decision.refresh_fields else None,
-            fields=fields,
-        )
+            if decision.skipped is not None:
+                SKIPPED_STALE.labels(decision.skipped.value).inc()
+            if not decision.changes_anything:
+                return ChannelOutcome.UNCHANGED, stored
+            change = channel_change(stored, incoming, decision)
+            if await self._repository.apply(change):
+                UPSERTED.labels("updated").inc()
+                if change.events:
+                    self._on_change()
+                return ChannelOutcome.UPDATED, change.applied()
+        raise ConcurrentChangeError(f"order {order_id} kept changing; try again")
 
     async def move_status(
         self, order_id: str, target: OrderStatus, *, changed_by: str, note: str | None
     ) -> Order:
-        """An admin's status move: only one allowed step at a time, else 409."""
+        """An admin's status move, visible in the very next list read (read your writes)."""
         for _ in range(MAX_WRITE_ATTEMPTS):
-            stored = await self._require(order_id)
-            current = stored.order.status
-            if not can_move(current, target):
-                raise InvalidTransitionError(
-                    f"an order in {current} cannot move to {target}",
-                    details={
-                        "from": current.value,
-                        "to": target.value,
-                        "allowed": sorted(s.value for s in ALLOWED_MOVES[current]),
-                    },
-                )
-            entry = StatusHistoryEntry(
-                status=target,
-                changed_at=utc_now(),
-                changed_by=changed_by,
-                source=StatusSource.ADMIN,
-                note=note,
-            )
-            change = OrderChange(
-                order_id=order_id,
-                external_id=stored.order.external_id,
-                expected_revision=stored.revision,
-                status=target,
-                history=[entry],
-                events=[status_changed_event(stored.order, current, entry)],
-                channel_updated_at=stored.channel_updated_at,
+            change = admin_move(
+                await self._require(order_id), target, changed_by=changed_by, note=note
             )
             if await self._repository.apply(change):
                 self._on_change()
-                return (await self._require(order_id)).order
+                await self._project_after_move(change.applied())
+                return change.result
         raise ConcurrentChangeError(f"order {order_id} kept changing; try again")
+
+    async def _project_after_move(self, moved: StoredOrder) -> None:
+        # The move is stored and its event is on its way; if the query side is away, the relay
+        # projects the order once it is back, so the admin still gets the answer.
+        try:
+            await self._query_side.project([ProjectedOrder(moved.order, moved.revision)])
+        except Exception as exc:
+            logger.warning(f"query side not updated after moving {moved.order.id}: {exc!r}")
 
     async def get(self, order_id: str) -> Order:
         return (await self._require(order_id)).order
 
-    async def list(self, query: OrderListQuery) -> OrderPageResult:
-        orders, total = await self._repository.page(query)
-        return OrderPageResult(orders=orders, total=total)
+    async def list(self, query: OrderListQuery) -> OrderPageRows:
+        return await self._query_side.page(query)
 
-    async def stats(self) -> OrderStats:
-        return await self._repository.stats()
+    async def stats(self, query: OrderFilters) -> OrderStats:
+        return await self._query_side.stats(query)
 
     async def _require(self, order_id: str) -> StoredOrder:
         stored = await self._repository.get(order_id)

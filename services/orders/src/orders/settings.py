@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from orderhub_common.security import JwtVerifySettings
 from orderhub_common.settings import (
@@ -28,3 +28,16 @@ class OrdersSettings(ServiceSettings, KafkaSettings, MongoSettings, JwtVerifySet
         100, ge=1, le=1000, validation_alias=env("ORDERS_OUTBOX_BATCH_SIZE")
     )
     outbox_lease_s: float = Field(30.0, gt=0, le=600, validation_alias=env("ORDERS_OUTBOX_LEASE_S"))
+    postgres_url: SecretStr = Field(
+        SecretStr(
+            "postgresql://orderhub:dev-only-postgres-password@127.0.0.1:5432/orderhub_orders"
+        ),
+        validation_alias=env("ORDERS_POSTGRES_URL"),
+    )
+    postgres_pool_size: int = Field(
+        10, ge=1, le=100, validation_alias=env("ORDERS_POSTGRES_POOL_SIZE")
+    )
+    # A query nobody waits for any more stops: the gateway gives up well before this.
+    postgres_statement_timeout_ms: int = Field(
+        3000, ge=100, le=600_000, validation_alias=env("ORDERS_POSTGRES_STATEMENT_TIMEOUT_MS")
+    )

@@ -1,31 +1,55 @@
-"""Real Kafka and MongoDB-compatible store, isolated per test by a unique topic prefix and
-database. Kafka topics get one partition here so "everything before this sentinel event has
-been consumed" is a sound way to wait."""
+"""Real Kafka, MongoDB-compatible store and PostgreSQL, isolated per test by a unique topic
+prefix, MongoDB database and PostgreSQL database. Kafka topics get one partition here so
+"everything before this sentinel event has been consumed" is a sound way to wait."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from joserfc import jwt
-from joserfc.jwk import OKPKey
 from pymongo import AsyncMongoClient
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from devstack.pytest_plugin import InfraUrls, eventually
 from orderhub_common.events import ChannelOrder, Customer, OrderIngested, OrderItem, OrderStatus
 from orderhub_common.kafka import Topics
 from orderhub_common.security import JwtVerifier
+from orderhub_common.testing import FakeTokenIssuer
 from orders.main import create_app
+from orders.query_side import QuerySide, order_counts, order_rows
+from orders.service import ChannelOutcome, OrderService
 from orders.settings import OrdersSettings
 
-SIGNING_KEY = OKPKey.generate_key("Ed25519", parameters={"kid": "test-key", "use": "sig"})
+TOKENS = FakeTokenIssuer()
 T0 = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
+
+
+def database_url(infra: InfraUrls, name: str) -> str:
+    """The test PostgreSQL server's URL for the database ``name``."""
+    return make_url(infra.postgres_url).set(database=name).render_as_string(hide_password=False)
+
+
+async def create_database(infra: InfraUrls, name: str) -> None:
+    connection = await asyncpg.connect(infra.postgres_url)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+
+
+async def drop_database(infra: InfraUrls, name: str) -> None:
+    connection = await asyncpg.connect(infra.postgres_url)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
 
 
 def orders_settings(infra: InfraUrls, name: str) -> OrdersSettings:
@@ -37,31 +61,20 @@ def orders_settings(infra: InfraUrls, name: str) -> OrdersSettings:
             "KAFKA_PARTITIONS": 1,
             "MONGODB_URL": infra.mongodb_url,
             "ORDERS_MONGODB_DATABASE": name,
+            "ORDERS_POSTGRES_URL": database_url(infra, name),
             "ORDERS_OUTBOX_SWEEP_INTERVAL_S": 0.2,
             "SHUTDOWN_TIMEOUT_S": 5,
         }
     )
 
 
-async def _published_keys() -> Mapping[str, Any]:
-    return {"keys": [SIGNING_KEY.as_dict(private=False)]}
-
-
 def bearer(role: str = "admin", user_id: str = "user-admin-1") -> dict[str, str]:
-    now = int(time.time())
-    claims = {
-        "sub": user_id,
-        "role": role,
-        "iss": "orderhub-auth",
-        "aud": "orderhub",
-        "iat": now,
-        "exp": now + 600,
-        "jti": f"jti-{user_id}-{now}",
-    }
-    token = jwt.encode(
-        {"alg": "Ed25519", "kid": SIGNING_KEY.kid}, claims, SIGNING_KEY, algorithms=["Ed25519"]
-    )
-    return {"Authorization": f"Bearer {token}"}
+    return TOKENS.bearer(role, user_id)
+
+
+async def record(service: OrderService, *orders: ChannelOrder) -> list[ChannelOutcome]:
+    """Feeds channel copies to the service as the consumer does (one batch)."""
+    return await service.record_ingested([OrderIngested(order=order) for order in orders])
 
 
 def channel_order(
@@ -103,7 +116,22 @@ class Pipeline:
         )
         self.orders = self.mongo[settings.mongodb_database]["orders"]
         self.outbox = self.mongo[settings.mongodb_database]["order_outbox"]
+        self.query_side = QuerySide(settings.postgres_url.get_secret_value())
         self._sentinels = 0
+
+    async def projection(self) -> dict[str, Any]:
+        """The whole query side, sentinels left out: every row and the running counts."""
+        async with self.query_side.engine.connect() as connection:
+            rows = await connection.execute(
+                select(order_rows).where(~order_rows.c.external_id.startswith("SENTINEL-"))
+            )
+            counts = await connection.execute(
+                select(order_counts).where(order_counts.c.currency != "XTS")
+            )
+            return {
+                "rows": {row.id: row._asdict() for row in rows},
+                "counts": sorted(tuple(row) for row in counts),
+            }
 
     async def send(self, order: ChannelOrder) -> None:
         await self.send_raw(
@@ -122,7 +150,9 @@ class Pipeline:
         """Returns once everything sent so far is consumed and its events are published."""
         self._sentinels += 1
         external_id = f"SENTINEL-{self._sentinels}"
-        await self.send(channel_order(external_id, placed_at=T0 - timedelta(days=365)))
+        # XTS, the ISO code reserved for tests, keeps sentinels in running counts of their own.
+        sentinel = channel_order(external_id, placed_at=T0 - timedelta(days=365), currency="XTS")
+        await self.send(sentinel)
 
         async def published() -> bool:
             events = await self.read(self.topics.order_events)
@@ -175,15 +205,20 @@ async def running_pipeline(
     infra: InfraUrls, name: str, producer: AIOKafkaProducer
 ) -> AsyncIterator[Pipeline]:
     settings = orders_settings(infra, name)
+    await create_database(infra, name)
     app = create_app(settings)
-    app.state.jwt_verifier = JwtVerifier(settings, jwks_source=_published_keys)
-    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
-        pipeline = Pipeline(app, settings, producer)
-        try:
-            yield pipeline
-        finally:
-            await pipeline.mongo.drop_database(name)
-            await pipeline.mongo.close()
+    app.state.jwt_verifier = JwtVerifier(settings, jwks_source=TOKENS.jwks)
+    try:
+        async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
+            pipeline = Pipeline(app, settings, producer)
+            try:
+                yield pipeline
+            finally:
+                await pipeline.mongo.drop_database(name)
+                await pipeline.mongo.close()
+                await pipeline.query_side.close()
+    finally:
+        await drop_database(infra, name)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from devstack.pytest_plugin import InfraUrls
 from orderhub_common.events import OrderStatus
 from orders.service import OrderService, order_id_for
 
-from .conftest import T0, bearer, channel_order, running_pipeline
+from .conftest import T0, bearer, channel_order, record, running_pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -49,8 +49,7 @@ async def client(infra: InfraUrls) -> AsyncIterator[httpx.AsyncClient]:
     try:
         async for pipeline in running_pipeline(infra, f"t{uuid.uuid4().hex[:10]}", producer):
             service: OrderService = pipeline.app.state.order_service
-            for n in range(ORDER_COUNT):
-                await service.record_channel_order(channel_order(**seeded(n)))
+            await record(service, *(channel_order(**seeded(n)) for n in range(ORDER_COUNT)))
             transport = httpx.ASGITransport(pipeline.app)
             async with httpx.AsyncClient(transport=transport, base_url="http://orders") as client:
                 yield client
@@ -143,6 +142,11 @@ async def test_filters_combine(client: httpx.AsyncClient) -> None:
     ("search", "expected_count"),
     [
         ("PRIY", 6),  # name prefix, any case
+        ("iya sha", 6),  # the middle of a name
+        ("xt-00", 10),  # the middle of an external id
+        ("@example.c", 30),  # the middle of an email
+        ("ring-18k", 30),  # a SKU
+        ("gold r", 30),  # an item's name
         ("rao", 6),  # a later word of the name
         ("ravi (vip)", 6),  # regex metacharacters are literal text
         ("(", 6),
@@ -221,6 +225,12 @@ async def test_an_admin_moves_a_status_and_it_is_recorded(client: httpx.AsyncCli
     assert entry["note"] == "called the customer"
     detail = await client.get(f"/orders/{order_id}", headers=VIEWER)
     assert detail.json()["order"]["status"] == "CONFIRMED"
+    # Read your writes: the very next list and stats reads show the move.
+    confirmed = await list_orders(client, {"status": "CONFIRMED", "search": "EXT-000"})
+    assert [o["id"] for o in confirmed["orders"]] == [order_id]
+    assert confirmed["orders"][0]["statusHistory"][-1]["note"] == "called the customer"
+    placed = await list_orders(client, {"status": "PLACED", "search": "EXT-000"})
+    assert placed["orders"] == []
 
 
 async def test_a_viewer_cannot_move_a_status(client: httpx.AsyncClient) -> None:
@@ -289,6 +299,17 @@ async def test_stats_add_up(client: httpx.AsyncClient) -> None:
             )
     assert {r["channel"]: r["amount"] for r in stats["revenue"]} == expected_revenue
     assert {r["currency"] for r in stats["revenue"]} == {"INR"}
+
+
+async def test_stats_accept_the_list_filters(client: httpx.AsyncClient) -> None:
+    params: list[tuple[str, str]] = [("channel", "amazon"), ("search", "priya")]
+    stats = (await client.get("/orders/stats", params=params, headers=VIEWER)).json()
+    listed = await list_orders(client, [*params, ("limit", "100")])
+    assert stats["totalOrders"] == listed["pagination"]["total"] > 0
+    assert stats["byChannel"]["amazon"] == stats["totalOrders"]
+    assert sum(stats["byStatus"].values()) == stats["totalOrders"]
+    response = await client.get("/orders/stats", params={"sortBy": "total"}, headers=VIEWER)
+    assert response.status_code == 422
 
 
 async def test_the_asyncapi_document_describes_the_topics(client: httpx.AsyncClient) -> None:

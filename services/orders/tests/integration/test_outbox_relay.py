@@ -1,23 +1,25 @@
-"""The relay against the real store, with Kafka replaced by a recording publisher so each
+"""The relay against the real stores, with Kafka replaced by a recording publisher so each
 publish attempt can be counted and made to fail."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 import pytest
 
 from devstack.pytest_plugin import InfraUrls
-from orderhub_common.events import OrderStatus, StatusHistoryEntry, StatusSource
+from orderhub_common.events import OrderStatus
 from orderhub_common.resources import MongoResource
 from orders.documents import OrderDocument, OutboxDocument, OutboxEntry
-from orders.events import OutboxRelay, status_changed_event
-from orders.repository import OrderChange, OrderRepository
-from orders.service import OrderService, order_id_for
+from orders.outbox_relay import OutboxRelay
+from orders.query_side import QuerySide
+from orders.repository import OrderRepository
+from orders.schemas import OrderListQuery
+from orders.service import OrderService, admin_move, new_order, order_id_for
 
-from .conftest import T0, channel_order
+from .conftest import T0, channel_order, create_database, database_url, drop_database, record
 
 pytestmark = pytest.mark.integration
 
@@ -37,6 +39,18 @@ class RecordingPublisher:
 
 
 @pytest.fixture
+async def query_side(infra: InfraUrls, unique_name: str) -> AsyncIterator[QuerySide]:
+    await create_database(infra, unique_name)
+    query_side = QuerySide(database_url(infra, unique_name))
+    await query_side.connect()
+    try:
+        yield query_side
+    finally:
+        await query_side.close()
+        await drop_database(infra, unique_name)
+
+
+@pytest.fixture
 async def repository(infra: InfraUrls, unique_name: str) -> AsyncIterator[OrderRepository]:
     mongo = MongoResource(infra.mongodb_url, unique_name, [OrderDocument, OutboxDocument])
     await mongo.connect()
@@ -45,6 +59,19 @@ async def repository(infra: InfraUrls, unique_name: str) -> AsyncIterator[OrderR
     finally:
         await mongo.client.drop_database(unique_name)
         await mongo.close()
+
+
+@pytest.fixture
+def service(repository: OrderRepository, query_side: QuerySide) -> OrderService:
+    return OrderService(repository, query_side)
+
+
+@pytest.fixture
+def relay_for(repository: OrderRepository, query_side: QuerySide) -> Callable[..., OutboxRelay]:
+    def relay(publisher: RecordingPublisher, **options: float) -> OutboxRelay:
+        return OutboxRelay(repository, query_side, publisher, **options)  # type: ignore[arg-type]
+
+    return relay
 
 
 async def stored_event_ids(order_id: str) -> list[str]:
@@ -56,15 +83,14 @@ async def stored_event_ids(order_id: str) -> list[str]:
 
 
 async def test_each_change_is_published_once_in_order_with_its_stored_event_id(
-    repository: OrderRepository,
+    service: OrderService, relay_for: Callable[..., OutboxRelay]
 ) -> None:
-    service = OrderService(repository)
-    await service.record_channel_order(channel_order("R-1"))
+    await record(service, channel_order("R-1"))
     order_id = order_id_for("website", "R-1")
     await service.move_status(order_id, OrderStatus.CONFIRMED, changed_by="u-1", note=None)
     pending = await stored_event_ids(order_id)
     publisher = RecordingPublisher()
-    relay = OutboxRelay(repository, publisher)
+    relay = relay_for(publisher)
 
     assert await relay.relay_once() == 2
     assert await relay.relay_once() == 0
@@ -77,17 +103,17 @@ async def test_each_change_is_published_once_in_order_with_its_stored_event_id(
 
 
 async def test_an_event_whose_publish_failed_is_published_later_with_the_same_id(
-    repository: OrderRepository,
+    service: OrderService, relay_for: Callable[..., OutboxRelay]
 ) -> None:
-    service = OrderService(repository)
-    await service.record_channel_order(channel_order("R-2"))
-    await service.record_channel_order(
-        channel_order("R-2", status=OrderStatus.SHIPPED, updated_at=T0 + timedelta(hours=1))
+    await record(service, channel_order("R-2"))
+    await record(
+        service,
+        channel_order("R-2", status=OrderStatus.SHIPPED, updated_at=T0 + timedelta(hours=1)),
     )
     order_id = order_id_for("website", "R-2")
     created, confirmed, shipped = await stored_event_ids(order_id)
     publisher = RecordingPublisher(fail_on_call=2)
-    relay = OutboxRelay(repository, publisher)
+    relay = relay_for(publisher)
 
     assert await relay.relay_once() == 1
     assert await stored_event_ids(order_id) == [confirmed, shipped]
@@ -96,12 +122,13 @@ async def test_an_event_whose_publish_failed_is_published_later_with_the_same_id
     assert [event_id for _, event_id, _ in publisher.published] == [created, confirmed, shipped]
 
 
-async def test_concurrent_relays_publish_each_event_once(repository: OrderRepository) -> None:
-    service = OrderService(repository)
+async def test_concurrent_relays_publish_each_event_once(
+    service: OrderService, relay_for: Callable[..., OutboxRelay]
+) -> None:
     for n in range(20):
-        await service.record_channel_order(channel_order(f"R-C-{n}"))
+        await record(service, channel_order(f"R-C-{n}"))
     publisher = RecordingPublisher()
-    relays = [OutboxRelay(repository, publisher, lease_s=30) for _ in range(3)]
+    relays = [relay_for(publisher, lease_s=30) for _ in range(3)]
 
     await asyncio.gather(*(relay.relay_once() for relay in relays))
     await asyncio.gather(*(relay.relay_once() for relay in relays))
@@ -112,33 +139,21 @@ async def test_concurrent_relays_publish_each_event_once(repository: OrderReposi
 
 
 async def test_the_event_of_a_change_that_was_never_written_is_never_published(
-    repository: OrderRepository,
+    repository: OrderRepository, service: OrderService, relay_for: Callable[..., OutboxRelay]
 ) -> None:
-    service = OrderService(repository)
-    await service.record_channel_order(channel_order("R-P"))
+    await record(service, channel_order("R-P"))
     order_id = order_id_for("website", "R-P")
     stored = await repository.get(order_id)
     assert stored is not None
-    entry = StatusHistoryEntry(
-        status=OrderStatus.CANCELLED, changed_at=T0, source=StatusSource.ADMIN, changed_by="u-2"
-    )
     # A write computed from a revision that moved on meanwhile: its events reach the outbox
     # first, then the order write is refused.
     await service.move_status(order_id, OrderStatus.CONFIRMED, changed_by="u-1", note=None)
-    lost = OrderChange(
-        order_id=order_id,
-        external_id="R-P",
-        expected_revision=stored.revision,
-        status=OrderStatus.CANCELLED,
-        channel_updated_at=stored.channel_updated_at,
-        history=[entry],
-        events=[status_changed_event(stored.order, OrderStatus.PLACED, entry)],
-    )
+    lost = admin_move(stored, OrderStatus.CANCELLED, changed_by="u-2", note=None)
     assert not await repository.apply(lost)
     assert len(await stored_event_ids(order_id)) == 3
     publisher = RecordingPublisher()
 
-    assert await OutboxRelay(repository, publisher).relay_once() == 2
+    assert await relay_for(publisher).relay_once() == 2
 
     assert [event_type for _, _, event_type in publisher.published] == [
         "order.created",
@@ -147,3 +162,16 @@ async def test_the_event_of_a_change_that_was_never_written_is_never_published(
     assert await stored_event_ids(order_id) == []
     order = await service.get(order_id)
     assert order.status == OrderStatus.CONFIRMED
+
+
+async def test_a_change_whose_writer_died_before_projecting_it_reaches_the_query_side(
+    repository: OrderRepository, query_side: QuerySide, relay_for: Callable[..., OutboxRelay]
+) -> None:
+    # Stored and its event in the outbox, but the process died before the projection write.
+    await repository.insert_many([new_order(channel_order("R-LATE"))])
+    assert (await query_side.page(OrderListQuery())).total == 0
+
+    await relay_for(RecordingPublisher()).relay_once()
+
+    page = await query_side.page(OrderListQuery())
+    assert [o.external_id for o in page.orders] == ["R-LATE"]

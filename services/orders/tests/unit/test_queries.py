@@ -1,15 +1,25 @@
+"""How list, search and stats queries become SQL: compiled for PostgreSQL, never executed."""
+
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
+from sqlalchemy.dialects import postgresql
 
-from orderhub_common.events import Customer
-from orders.repository import order_filter, order_sort, search_keys, search_terms
+from orderhub_common.events import Customer, OrderItem
+from orders.query_side import (
+    count_statement,
+    page_statement,
+    search_terms,
+    search_text,
+    stats_statement,
+)
 from orders.schemas import OrderListQuery
+from orders.service import new_order
+
+from ..integration.conftest import channel_order
 
 pytestmark = pytest.mark.unit
 
@@ -18,91 +28,104 @@ def query(**params: Any) -> OrderListQuery:
     return OrderListQuery.model_validate(params)
 
 
-def search_regex(search: str) -> str:
-    pattern: str = order_filter(query(search=search))["searchKeys"]["$regex"]
-    return pattern
+def compiled(statement: Any) -> tuple[str, dict[str, Any]]:
+    sql = statement.compile(
+        dialect=postgresql.asyncpg.dialect(), compile_kwargs={"render_postcompile": True}
+    )
+    return str(sql), dict(sql.params)
 
 
-@pytest.mark.parametrize("text", [".*", "(", "$where", "a|b", "[x]", "\\", "priya.*sharma"])
-def test_search_text_is_a_literal_prefix(text: str) -> None:
-    pattern = re.compile(search_regex(text))
-    assert pattern.match(text.casefold() + "tail")
-    assert not pattern.match("x" + text)
-    assert not pattern.match("anything else")
-
-
-def test_dollar_where_never_becomes_an_operator() -> None:
-    conditions = order_filter(query(search="$where"))
-    assert set(conditions) == {"searchKeys"}
-    assert set(conditions["searchKeys"]) == {"$regex"}
+@pytest.mark.parametrize("text", ["%", "_", "\\", "50%_off", "'; DROP TABLE order_rows; --"])
+def test_search_text_is_a_bound_literal_with_its_wildcards_escaped(text: str) -> None:
+    sql, params = compiled(page_statement(query(search=text)))
+    assert "LIKE '%' || $1::VARCHAR || '%' ESCAPE '/'" in sql
+    assert "DROP" not in sql
+    escaped = text.casefold().replace("/", "//").replace("%", "/%").replace("_", "/_")
+    assert params["search_text_1"] == escaped
 
 
 def test_search_is_case_and_space_insensitive() -> None:
-    assert search_regex("  Priya   SHARMA ") == re.escape("priya sharma").join(["^", ""])
+    assert search_terms("  Priya   SHARMA ") == ["priya sharma"]
 
 
 def test_phone_like_search_also_looks_for_its_digits() -> None:
     assert search_terms("+91 98765-43210") == ["+91 98765-43210", "919876543210"]
     assert search_terms("402-1234567") == ["402-1234567", "4021234567"]
     assert search_terms("A-12") == ["a-12"]
-    conditions = order_filter(query(search="98765 43210"))
-    assert conditions == {
-        "$or": [
-            {"searchKeys": {"$regex": "^" + re.escape("98765 43210")}},
-            {"searchKeys": {"$regex": "^9876543210"}},
-        ]
-    }
+    sql, _ = compiled(count_statement(query(search="98765 43210")))
+    assert sql.count("LIKE") == 2
+    assert " OR " in sql
 
 
-def test_stored_keys_cover_ids_name_words_phone_and_email() -> None:
-    keys = search_keys(
-        "ord_abc",
-        "WEB-1001",
-        Customer(name="Priya  Sharma", phone="+91 98765 43210", email="Priya@Example.com"),
+def test_searched_text_covers_ids_customer_skus_and_item_names_one_field_a_line() -> None:
+    order = new_order(
+        channel_order("402-1234567-7654321", channel="amazon", email="Priya.S@Example.com")
+    ).order
+    order = order.model_copy(
+        update={
+            "customer": Customer(name="Priya  SHARMA", phone="+91 98765-43210", email=None),
+            "items": [OrderItem(sku="RING-18K-01", name="Gold Ring", qty=1, price=1.0)],
+        }
     )
-    for expected in [
-        "ord_abc",
-        "web-1001",
+    lines = search_text(order).split("\n")
+    assert lines == [
+        order.id,
+        "402-1234567-7654321",
         "priya sharma",
-        "sharma",
+        "+91 98765-43210",
         "919876543210",
-        "9876543210",
-        "priya@example.com",
-    ]:
-        assert expected in keys
+        "ring-18k-01",
+        "gold ring",
+    ]
 
 
 def test_filters_combine() -> None:
-    conditions = order_filter(
-        query(
-            channel=["amazon", "website", "amazon"],
-            status=["PLACED"],
-            **{"from": "2026-11-01", "to": "2026-11-02T00:00:00+05:30"},
+    sql, params = compiled(
+        page_statement(
+            query(
+                channel=["amazon", "blinkit"],
+                status=["PLACED"],
+                search="priya",
+                **{"from": "2026-11-01T00:00:00Z", "to": "2026-11-02T00:00:00Z"},
+            )
         )
     )
-    assert conditions["channel"] == {"$in": ["amazon", "website"]}
-    assert conditions["status"] == {"$in": ["PLACED"]}
-    assert conditions["placedAt"] == {
-        "$gte": datetime(2026, 11, 1, tzinfo=UTC),
-        "$lte": datetime(2026, 11, 1, 18, 30, tzinfo=UTC),
-    }
-
-
-def test_no_filters_is_everything() -> None:
-    assert order_filter(query()) == {}
-    assert order_filter(query(search="   ")) == {}
+    where = sql.split("WHERE", 1)[1].split("ORDER BY", 1)[0]
+    assert where.count(" AND ") == 4
+    assert {"amazon", "blinkit", "PLACED"} <= set(params.values())
 
 
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
-        ({}, [("placedAt", -1), ("_id", -1)]),
-        ({"sortBy": "total", "sortOrder": "asc"}, [("total", 1), ("_id", 1)]),
-        ({"sortBy": "status"}, [("status", -1), ("_id", -1)]),
+        ({}, "ORDER BY order_rows.placed_at DESC, order_rows.id DESC"),
+        (
+            {"sortBy": "total", "sortOrder": "asc"},
+            "ORDER BY order_rows.total ASC, order_rows.id ASC",
+        ),
+        ({"sortBy": "status"}, "ORDER BY order_rows.status DESC, order_rows.id DESC"),
     ],
 )
-def test_sort_breaks_ties_by_id(params: dict[str, str], expected: list[tuple[str, int]]) -> None:
-    assert order_sort(query(**params)) == expected
+def test_sort_breaks_ties_by_id(params: dict[str, str], expected: str) -> None:
+    sql, _ = compiled(page_statement(query(**params)))
+    assert expected in sql
+
+
+@pytest.mark.parametrize(
+    ("params", "table"),
+    [
+        ({}, "order_counts"),
+        ({"status": ["PLACED"], "channel": ["amazon"]}, "order_counts"),
+        ({"search": "priya"}, "order_rows"),
+        ({"from": "2026-11-01T00:00:00Z"}, "order_rows"),
+    ],
+)
+def test_counts_and_stats_come_from_running_counts_unless_search_or_dates_narrow(
+    params: dict[str, Any], table: str
+) -> None:
+    for statement in (count_statement(query(**params)), stats_statement(query(**params))):
+        sql, _ = compiled(statement)
+        assert f"FROM {table}" in sql
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from orders.deps import Admin, Orders, SignedIn
+from orders.deps import Admin, OrderServiceDep, SignedIn
 from orders.schemas import (
     OrderEnvelope,
+    OrderFilters,
     OrderListQuery,
     OrderPage,
-    OrderRead,
     OrderStats,
     OrderStatusChange,
     Pagination,
@@ -29,12 +29,12 @@ _AUTH_ERRORS: dict[int | str, dict[str, str]] = {
 
 @router.get("", responses=_AUTH_ERRORS)
 async def list_orders(
-    query: Annotated[OrderListQuery, Query()], orders: Orders, _: SignedIn
+    query: Annotated[OrderListQuery, Query()], orders: OrderServiceDep, _: SignedIn
 ) -> OrderPage:
     """Orders matching every given filter, one page at a time, in a stable order."""
     result = await orders.list(query)
     return OrderPage(
-        orders=[OrderRead.model_validate(o, from_attributes=True) for o in result.orders],
+        orders=result.orders,
         pagination=Pagination(
             page=query.page,
             limit=query.limit,
@@ -45,18 +45,20 @@ async def list_orders(
 
 
 @router.get("/stats", responses=_AUTH_ERRORS)
-async def order_stats(orders: Orders, _: SignedIn) -> OrderStats:
-    """Counts by channel and by status, revenue by channel and currency."""
-    return await orders.stats()
+async def order_stats(
+    filters: Annotated[OrderFilters, Query()], orders: OrderServiceDep, _: SignedIn
+) -> OrderStats:
+    """Counts by channel and by status, revenue by channel and currency, of the orders matching
+    the same filters as the list."""
+    return await orders.stats(filters)
 
 
 @router.get(
     "/{order_id}",
     responses={**_AUTH_ERRORS, 404: {"description": "No such order (`order_not_found`)"}},
 )
-async def get_order(order_id: OrderId, orders: Orders, _: SignedIn) -> OrderEnvelope:
-    order = await orders.get(order_id)
-    return OrderEnvelope(order=OrderRead.model_validate(order, from_attributes=True))
+async def get_order(order_id: OrderId, orders: OrderServiceDep, _: SignedIn) -> OrderEnvelope:
+    return OrderEnvelope(order=await orders.get(order_id))
 
 
 @router.patch(
@@ -69,10 +71,11 @@ async def get_order(order_id: OrderId, orders: Orders, _: SignedIn) -> OrderEnve
     },
 )
 async def change_order_status(
-    order_id: OrderId, change: OrderStatusChange, orders: Orders, admin: Admin
+    order_id: OrderId, change: OrderStatusChange, orders: OrderServiceDep, admin: Admin
 ) -> OrderEnvelope:
-    """Moves the order one allowed step, recording who did it and why."""
+    """Moves the order one allowed step, recording who did it and why; the next list read
+    shows the move."""
     order = await orders.move_status(
         order_id, change.status, changed_by=admin.user_id, note=change.note
     )
-    return OrderEnvelope(order=OrderRead.model_validate(order, from_attributes=True))
+    return OrderEnvelope(order=order)

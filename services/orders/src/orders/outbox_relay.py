@@ -1,0 +1,175 @@
+"""The outbox relay: publishes order events on ``orders.events.v1`` and brings each order it
+announces to the query side.
+
+The transactional outbox without transactions (FerretDB has none). A change is written in two
+steps, each atomic on its own: first its events go into the ``order_outbox`` collection, tagged
+with the revision the change will give the order; then the order document is written, checked
+against the revision the change was computed from, with each new history entry carrying its
+event's id. The relay publishes an outbox entry only once the order document shows it (the
+event id is in the history), so:
+
+- a crash before the order write leaves an entry whose change never happened: once the order
+  is at that revision without it (another change won), or after ``abandoned_after_s``, the
+  relay drops it unpublished; nothing is announced that did not happen;
+- a crash after the order write leaves a confirmed entry: it is published; nothing is lost;
+- a crash after publishing but before the entry is removed publishes it again with the same
+  ``eventId``: delivery is at least once, consumers deduplicate by ``eventId``.
+
+Each order's entries are published in order (revision, then position), keyed by the order id
+(one partition per order), stopping at the first that cannot go yet. With several replicas one
+relay works at a time, the holder of the relay lease, renewed every round; a crashed holder's
+lease expires after ``lease_s``. Keeping pending events out of the orders collection matters on
+FerretDB, where every statement on a collection scans it: the outbox stays small.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from faststream.kafka import KafkaBroker
+from loguru import logger
+from prometheus_client import Counter, Gauge
+
+from orderhub_common.logging import utc_now
+from orders.documents import OutboxEntry
+from orders.query_side import ProjectedOrder, QuerySide
+from orders.repository import OrderRepository, PendingEvent, StoredOrder
+
+PublishOrderEvent = Callable[[str, OutboxEntry], Awaitable[None]]
+
+OUTBOX_PUBLISHED = Counter(
+    "orders_outbox_published_total",
+    "Order events published from the outbox to orders.events.v1, by event type",
+    ["event_type"],
+)
+OUTBOX_PENDING = Gauge(
+    "orders_outbox_pending",
+    "Order events in the outbox, not yet published",
+)
+
+# Counting pending outboxes scans the outbox on FerretDB; once every few seconds is plenty.
+_PENDING_GAUGE_INTERVAL_S = 5.0
+
+
+def kafka_order_event_publisher(broker: KafkaBroker, topic: str) -> PublishOrderEvent:
+    async def publish(order_id: str, entry: OutboxEntry) -> None:
+        # Returns once the broker acknowledged the write (acks=all, idempotent producer).
+        await broker.publish(
+            entry.event,
+            topic=topic,
+            key=order_id.encode(),
+            headers={"eventType": entry.event_type, "eventId": entry.event_id},
+            correlation_id=str(entry.event.get("correlationId") or entry.event_id),
+        )
+
+    return publish
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        repository: OrderRepository,
+        query_side: QuerySide,
+        publish: PublishOrderEvent,
+        *,
+        sweep_interval_s: float = 1.0,
+        batch_size: int = 100,
+        lease_s: float = 10.0,
+        abandoned_after_s: float = 300.0,
+    ) -> None:
+        self._repository = repository
+        self._query_side = query_side
+        self._publish = publish
+        self._sweep_interval_s = sweep_interval_s
+        self._batch_size = batch_size
+        self._lease = timedelta(seconds=lease_s)
+        self._abandoned_after = timedelta(seconds=abandoned_after_s)
+        self._owner = f"relay-{uuid.uuid4().hex[:12]}"
+        self._wake = asyncio.Event()
+        self._pending_counted_at = -_PENDING_GAUGE_INTERVAL_S
+
+    def notify(self) -> None:
+        """Called after a write that added events: publish now rather than at the next sweep."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                published = await self.relay_once()
+                await self._refresh_pending_gauge()
+            except Exception as exc:  # the store or Kafka is away: the next sweep retries
+                logger.warning(f"outbox relay sweep failed: {exc!r}")
+                published = 0
+            if published:
+                continue  # there may be more waiting
+
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._sweep_interval_s)
+
+    async def relay_once(self) -> int:
+        """Publishes what is pending for up to ``batch_size`` events; returns how many."""
+        now = utc_now()
+        if not await self._repository.take_relay_lease(self._owner, now, now + self._lease):
+            return 0
+        pending = await self._repository.pending_events(self._batch_size)
+        if not pending:
+            return 0
+        stored = await self._repository.get_many({p.order_id for p in pending})
+        # Before announcing a change, make it visible: a downstream system that reacts to an
+        # event by asking the API then finds the order as the event describes it.
+        await self._query_side.project(ProjectedOrder(s.order, s.revision) for s in stored.values())
+        by_order: dict[str, list[PendingEvent]] = {}
+        for event in pending:
+            by_order.setdefault(event.order_id, []).append(event)
+        outcomes = await asyncio.gather(
+            *(
+                self._relay_order(events, stored.get(order_id), now)
+                for order_id, events in by_order.items()
+            )
+        )
+        await self._repository.remove_from_outbox([i for done, _ in outcomes for i in done])
+        return sum(published for _, published in outcomes)
+
+    async def _relay_order(
+        self, events: list[PendingEvent], stored: StoredOrder | None, now: datetime
+    ) -> tuple[list[str], int]:
+        """Walks one order's entries in order; returns the ids done with (published or never
+        applied) and how many were published. Stops at an entry whose change is not written
+        yet, or whose publish failed, so the rest keep their order for the next sweep."""
+        done: list[str] = []
+        published = 0
+        for event in events:
+            event_id = event.entry.event_id
+            if stored is not None and event_id in stored.announced:
+                try:
+                    await self._publish(event.order_id, event.entry)
+                except Exception as exc:
+                    logger.warning(f"outbox relay: {event.order_id} waits: {exc!r}")
+                    break
+                OUTBOX_PUBLISHED.labels(event.entry.event_type).inc()
+                published += 1
+            elif not self._never_applied(event, stored, now):
+                break
+            done.append(event_id)
+        return done, published
+
+    def _never_applied(
+        self, event: PendingEvent, stored: StoredOrder | None, now: datetime
+    ) -> bool:
+        """The change this event announces lost its race (the order reached that revision
+        with another change), or its writer died before writing it."""
+        if stored is not None and stored.revision >= event.revision:
+            return True
+        return now - event.created_at > self._abandoned_after
+
+    async def _refresh_pending_gauge(self) -> None:
+        if time.monotonic() - self._pending_counted_at < _PENDING_GAUGE_INTERVAL_S:
+            return
+        self._pending_counted_at = time.monotonic()
+        OUTBOX_PENDING.set(await self._repository.count_pending_events())

@@ -1,0 +1,530 @@
+"""The query side: every list, search, count and stats query, answered by PostgreSQL indexes.
+
+MongoDB stays the system of record; this module keeps an indexed projection of it in
+PostgreSQL, one row per order, and is the only code that touches PostgreSQL. A row holds the
+columns queries filter and sort on, the order as the API serves it (``document``), and the
+order's ``revision``. Rows are written by ``project``, an upsert that applies a row only when it
+is newer than the one stored, so every feed of it may deliver late, twice or out of order:
+
+- the orders service projects each change right after writing it to MongoDB, so an admin's own
+  status move is in the very next list read (read your writes);
+- the ingested-orders consumer projects every order of a batch before committing its offsets,
+  so a crash between the MongoDB write and this one is healed by the redelivery;
+- the outbox relay projects each order whose events it publishes, read back from MongoDB, so a
+  change whose process died before projecting it still arrives;
+- ``orders-rebuild-query-side`` rewrites every row from MongoDB.
+
+Search is a literal, case-insensitive substring of ``search_text`` (ids, customer, SKUs and item
+names, normalized), served by a trigram index: ``%``, ``_`` and ``\\`` match themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from alembic import command
+from alembic.config import Config
+from prometheus_client import Gauge, Histogram
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ColumnElement,
+    Double,
+    Integer,
+    MetaData,
+    Select,
+    Table,
+    Text,
+    cast,
+    func,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP, insert
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from orderhub_common.events import Channel, Order, OrderStatus
+from orderhub_common.logging import utc_now
+from orderhub_common.resources import Resource
+from orders.schemas import ChannelRevenue, OrderFilters, OrderListQuery, OrderStats
+
+metadata = MetaData()
+
+order_rows = Table(
+    "order_rows",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("revision", Integer, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("external_id", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("total", Double, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("placed_at", TIMESTAMP(timezone=True), nullable=False),
+    Column("updated_at", TIMESTAMP(timezone=True), nullable=False),
+    Column("search_text", Text, nullable=False),
+    Column("document", JSONB, nullable=False),
+    Column("projected_at", TIMESTAMP(timezone=True), nullable=False),
+)
+
+order_counts = Table(
+    "order_counts",
+    metadata,
+    Column("channel", Text, primary_key=True),
+    Column("status", Text, primary_key=True),
+    Column("currency", Text, primary_key=True),
+    Column("orders", BigInteger, nullable=False),
+    Column("revenue", Double, nullable=False),
+)
+
+SORT_COLUMNS = {
+    "placedAt": order_rows.c.placed_at,
+    "total": order_rows.c.total,
+    "status": order_rows.c.status,
+    "channel": order_rows.c.channel,
+    "updatedAt": order_rows.c.updated_at,
+}
+
+# Rows per upsert statement: 12 parameters a row, well inside PostgreSQL's 32,767.
+_ROWS_PER_STATEMENT = 500
+# Only one projection write runs at a time across every replica: its rows then lock in one
+# order and two writers can never deadlock on each other's rows.
+_PROJECTION_LOCK = 0x0D5E_0001
+_MIGRATION_LOCK = 0x0D5E_0002
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+# Lets a phone number be found however the admin types it: "+91 98765-43210" -> digits.
+_PHONE_LIKE = re.compile(r"^[\d\s+().-]+$")
+_MIN_PHONE_DIGITS = 3
+
+PROJECTION_LAG = Gauge(
+    "orders_query_side_lag_seconds",
+    "Age of the newest change the last projection write applied (now - the order's updatedAt)",
+)
+PROJECTED = Histogram(
+    "orders_query_side_projection_seconds",
+    "Time from an order change (its updatedAt) to its row in the query side",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+)
+
+
+@dataclass(frozen=True)
+class ProjectedOrder:
+    """An order as of one revision: what a query-side row is made from."""
+
+    order: Order
+    revision: int
+
+
+@dataclass(frozen=True)
+class OrderPageRows:
+    orders: list[Order]
+    total: int
+
+
+def normalize_text(value: str) -> str:
+    return " ".join(value.casefold().split())
+
+
+def _digits(value: str) -> str:
+    return "".join(ch for ch in value if ch.isdigit())
+
+
+def search_text(order: Order) -> str:
+    """What a search looks in, one normalized field a line. A search never contains a line
+    break (the API refuses control characters), so it never matches across two fields."""
+    customer = order.customer
+    fields = [order.id, order.external_id, customer.name, customer.phone, _digits(customer.phone)]
+    fields.append(customer.email or "")
+    for item in order.items:
+        fields += [item.sku, item.name]
+    return "\n".join(normalize_text(f) for f in fields if f)
+
+
+def search_terms(search: str) -> list[str]:
+    """The texts a search looks for: the normalized text and, when it looks like a phone number,
+    its digits too ("402-1234567" may be an Amazon order id as well as a phone)."""
+    terms = [normalize_text(search)]
+    digits = _digits(search)
+    if _PHONE_LIKE.match(search) and len(digits) >= _MIN_PHONE_DIGITS:
+        terms.append(digits)
+    return sorted({term for term in terms if term})
+
+
+def filters(query: OrderFilters) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of a list query; user text only ever becomes a bound literal."""
+    conditions: list[ColumnElement[bool]] = []
+    if query.channel:
+        conditions.append(order_rows.c.channel.in_(sorted({c.value for c in query.channel})))
+    if query.status:
+        conditions.append(order_rows.c.status.in_(sorted({s.value for s in query.status})))
+    terms = search_terms(query.search or "")
+    if terms:
+        # autoescape: %, _ and the escape character itself match only themselves.
+        conditions.append(
+            or_(*(order_rows.c.search_text.contains(t, autoescape=True) for t in terms))
+        )
+    if query.placed_from is not None:
+        conditions.append(order_rows.c.placed_at >= query.placed_from)
+    if query.placed_to is not None:
+        conditions.append(order_rows.c.placed_at <= query.placed_to)
+    return conditions
+
+
+def counted_by_group(query: OrderFilters) -> bool:
+    """Whether the running counts answer this query's totals: only channel and status narrow it."""
+    return (
+        not search_terms(query.search or "")
+        and query.placed_from is None
+        and (query.placed_to is None)
+    )
+
+
+def _group_filters(query: OrderFilters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if query.channel:
+        conditions.append(order_counts.c.channel.in_(sorted({c.value for c in query.channel})))
+    if query.status:
+        conditions.append(order_counts.c.status.in_(sorted({s.value for s in query.status})))
+    return conditions
+
+
+def page_statement(query: OrderListQuery) -> Select[Any]:
+    """Ties are broken by id, in the same direction, so pages never repeat or skip an order."""
+    column = SORT_COLUMNS[query.sort_by.value]
+    if query.sort_order == "asc":
+        ordering = (column.asc(), order_rows.c.id.asc())
+    else:
+        ordering = (column.desc(), order_rows.c.id.desc())
+    return (
+        select(order_rows.c.document)
+        .where(*filters(query))
+        .order_by(*ordering)
+        .offset((query.page - 1) * query.limit)
+        .limit(query.limit)
+    )
+
+
+def count_statement(query: OrderFilters) -> Select[Any]:
+    if counted_by_group(query):
+        total = func.coalesce(func.sum(order_counts.c.orders), 0)
+        return select(cast(total, BigInteger)).where(*_group_filters(query))
+    return select(func.count()).select_from(order_rows).where(*filters(query))
+
+
+def stats_statement(query: OrderFilters) -> Select[Any]:
+    """Counts and revenue per channel, status and currency: from the running counts when only
+    channel and status narrow the query, else one pass over the matching rows."""
+    if counted_by_group(query):
+        return select(
+            order_counts.c.channel,
+            order_counts.c.status,
+            order_counts.c.currency,
+            order_counts.c.orders,
+            order_counts.c.revenue,
+        ).where(*_group_filters(query))
+    return _counts_from_rows().where(*filters(query))
+
+
+def fold_stats(groups: Iterable[tuple[str, str, str, int, float]]) -> OrderStats:
+    """The dashboard's figures from the per (channel, status, currency) groups. Revenue leaves
+    out cancelled orders and stays per currency."""
+    by_channel: dict[Channel, int] = dict.fromkeys(Channel, 0)
+    by_status: dict[OrderStatus, int] = dict.fromkeys(OrderStatus, 0)
+    revenue: dict[tuple[Channel, str], float] = defaultdict(float)
+    for channel, status, currency, count, amount in groups:
+        by_channel[Channel(channel)] += count
+        by_status[OrderStatus(status)] += count
+        if status != OrderStatus.CANCELLED:
+            revenue[(Channel(channel), currency)] += amount
+    return OrderStats(
+        total_orders=sum(by_channel.values()),
+        by_channel=by_channel,
+        by_status=by_status,
+        revenue=[
+            ChannelRevenue(channel=channel, currency=currency, amount=round(amount, 2))
+            for (channel, currency), amount in sorted(revenue.items())
+        ],
+    )
+
+
+def row_values(projected: ProjectedOrder, projected_at: Any) -> dict[str, Any]:
+    order = projected.order
+    return {
+        "id": order.id,
+        "revision": projected.revision,
+        "channel": order.channel.value,
+        "external_id": order.external_id,
+        "status": order.status.value,
+        "total": order.total,
+        "currency": order.currency,
+        "placed_at": order.placed_at,
+        "updated_at": order.updated_at,
+        "search_text": search_text(order),
+        "document": order.model_dump(mode="json"),
+        "projected_at": projected_at,
+    }
+
+
+def _newest_per_order(orders: Iterable[ProjectedOrder]) -> list[ProjectedOrder]:
+    # One statement may not touch a row twice; sorted by id so rows always lock in one order.
+    newest: dict[str, ProjectedOrder] = {}
+    for projected in orders:
+        held = newest.get(projected.order.id)
+        if held is None or projected.revision > held.revision:
+            newest[projected.order.id] = projected
+    return [newest[order_id] for order_id in sorted(newest)]
+
+
+def _upsert(values: list[dict[str, Any]]) -> Any:
+    statement = insert(order_rows).values(values)
+    changed = {c.name: statement.excluded[c.name] for c in order_rows.c if c.name != "id"}
+    return statement.on_conflict_do_update(
+        index_elements=[order_rows.c.id],
+        set_=changed,
+        where=order_rows.c.revision < statement.excluded.revision,
+    ).returning(order_rows.c.id)
+
+
+def asyncpg_url(url: str) -> str:
+    """``postgresql://...`` as configured, with the driver SQLAlchemy needs."""
+    return make_url(url).set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+class QuerySide(Resource):
+    """The PostgreSQL projection: its schema (migrated on connect), its queries and its writes.
+
+    Every statement runs under ``statement_timeout`` and the pool is bounded: a query nobody
+    waits for any more stops, and a saturated service fails fast instead of queueing."""
+
+    name = "postgres"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        pool_timeout_s: float = 2.0,
+        statement_timeout_ms: int = 5000,
+        connect_timeout_s: float = 3.0,
+    ) -> None:
+        parsed = make_url(url)
+        self.target = parsed.database or ""
+        self.engine: AsyncEngine = create_async_engine(
+            asyncpg_url(url),
+            pool_size=pool_size,
+            max_overflow=0,
+            pool_timeout=pool_timeout_s,
+            pool_pre_ping=False,
+            json_serializer=lambda value: orjson.dumps(value).decode(),
+            json_deserializer=orjson.loads,
+            connect_args={
+                "timeout": connect_timeout_s,
+                "server_settings": {
+                    "statement_timeout": str(statement_timeout_ms),
+                    "lock_timeout": str(statement_timeout_ms),
+                    # Plans for the actual search text: a generic plan cannot tell a rare
+                    # substring (use the trigram index) from a common one (walk the sort index).
+                    "plan_cache_mode": "force_custom_plan",
+                    "application_name": "orders",
+                },
+            },
+        )
+
+    # Resource ----------------------------------------------------------------------------------
+    async def connect(self) -> None:
+        async with self.engine.begin() as connection:
+            # Replicas starting together migrate one at a time.
+            await connection.execute(text(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})"))
+            await connection.run_sync(_upgrade_schema)
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    # Writes ------------------------------------------------------------------------------------
+    async def project(self, orders: Iterable[ProjectedOrder]) -> int:
+        """Applies each order unless its row is already at that revision or newer, and moves the
+        running counts along; returns how many rows changed. Idempotent: the same orders
+        projected again change nothing."""
+        newest = _newest_per_order(orders)
+        if not newest:
+            return 0
+        now = utc_now()
+        applied: list[ProjectedOrder] = []
+        async with self.engine.begin() as connection:
+            await connection.execute(text(f"SELECT pg_advisory_xact_lock({_PROJECTION_LOCK})"))
+            for start in range(0, len(newest), _ROWS_PER_STATEMENT):
+                chunk = newest[start : start + _ROWS_PER_STATEMENT]
+                stored = await _stored_groups(connection, [p.order.id for p in chunk])
+                fresh = [p for p in chunk if p.revision > stored.get(p.order.id, _ABSENT).revision]
+                if not fresh:
+                    continue
+                await connection.execute(_upsert([row_values(p, now) for p in fresh]))
+                await _add_to_counts(connection, count_changes(fresh, stored))
+                applied += fresh
+        if applied:
+            _observe_lag(applied, now.timestamp())
+        return len(applied)
+
+    async def clear(self) -> None:
+        """Empties the projection: the first step of a rebuild, which then projects every
+        order again. Live projections may go on meanwhile; the revision check keeps the newest."""
+        async with self.engine.begin() as connection:
+            await connection.execute(text(f"SELECT pg_advisory_xact_lock({_PROJECTION_LOCK})"))
+            await connection.execute(text("TRUNCATE order_rows, order_counts"))
+
+    # Reads -------------------------------------------------------------------------------------
+    async def page(self, query: OrderListQuery) -> OrderPageRows:
+        async with self.engine.connect() as connection:
+            documents = (await connection.execute(page_statement(query))).scalars().all()
+            total = (await connection.execute(count_statement(query))).scalar_one()
+        return OrderPageRows([Order.model_validate(d) for d in documents], total)
+
+    async def stats(self, query: OrderFilters) -> OrderStats:
+        async with self.engine.connect() as connection:
+            groups = (await connection.execute(stats_statement(query))).all()
+        return fold_stats(groups)
+
+    async def revisions(self) -> dict[str, int]:
+        """Every row's revision (for checks and the rebuild, never on a request path)."""
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(select(order_rows.c.id, order_rows.c.revision))
+            return {order_id: revision for order_id, revision in rows}
+
+    async def explain(
+        self, query: OrderListQuery, *, analyze: bool = True, avoid_table_scans: bool = False
+    ) -> dict[str, str]:
+        """The PostgreSQL plan of each statement a list or stats request runs.
+
+        ``avoid_table_scans`` tells the planner to use an index wherever one can serve: on a
+        small table it rightly prefers to read everything, and the question a check asks is
+        whether some index fits the statement."""
+        statements = {
+            "page": page_statement(query),
+            "count": count_statement(query),
+            "stats": stats_statement(query),
+        }
+        plans: dict[str, str] = {}
+        options = "ANALYZE, BUFFERS" if analyze else "COSTS"
+        async with self.engine.connect() as connection:
+            if avoid_table_scans:
+                await connection.execute(text("SET LOCAL enable_seqscan = off"))
+            for name, statement in statements.items():
+                compiled = statement.compile(
+                    connection.engine, compile_kwargs={"render_postcompile": True}
+                )
+                rows = await connection.exec_driver_sql(
+                    f"EXPLAIN ({options}) {compiled}",
+                    tuple(compiled.params[key] for key in compiled.positiontup or ()),
+                )
+                plans[name] = "\n".join(row[0] for row in rows)
+        return plans
+
+
+@dataclass(frozen=True)
+class StoredGroup:
+    """What a stored row contributes to the running counts."""
+
+    revision: int
+    key: tuple[str, str, str]
+    total: float
+
+
+_ABSENT = StoredGroup(revision=0, key=("", "", ""), total=0.0)
+
+
+def group_key(order: Order) -> tuple[str, str, str]:
+    return (order.channel.value, order.status.value, order.currency)
+
+
+def count_changes(
+    fresh: Iterable[ProjectedOrder], stored: dict[str, StoredGroup]
+) -> dict[tuple[str, str, str], tuple[int, float]]:
+    """How applying ``fresh`` over ``stored`` moves each group's order count and revenue."""
+    changes: dict[tuple[str, str, str], tuple[int, float]] = {}
+
+    def add(key: tuple[str, str, str], orders: int, revenue: float) -> None:
+        held_orders, held_revenue = changes.get(key, (0, 0.0))
+        changes[key] = (held_orders + orders, held_revenue + revenue)
+
+    for projected in fresh:
+        before = stored.get(projected.order.id)
+        if before is not None:
+            add(before.key, -1, -before.total)
+        add(group_key(projected.order), 1, projected.order.total)
+    return {key: change for key, change in sorted(changes.items()) if change != (0, 0.0)}
+
+
+async def _stored_groups(connection: AsyncConnection, ids: list[str]) -> dict[str, StoredGroup]:
+    rows = await connection.execute(
+        select(
+            order_rows.c.id,
+            order_rows.c.revision,
+            order_rows.c.channel,
+            order_rows.c.status,
+            order_rows.c.currency,
+            order_rows.c.total,
+        ).where(order_rows.c.id.in_(ids))
+    )
+    return {
+        order_id: StoredGroup(revision, (channel, status, currency), total)
+        for order_id, revision, channel, status, currency, total in rows
+    }
+
+
+async def _add_to_counts(
+    connection: AsyncConnection, changes: dict[tuple[str, str, str], tuple[int, float]]
+) -> None:
+    if not changes:
+        return
+    statement = insert(order_counts).values(
+        [
+            {"channel": c, "status": s, "currency": cur, "orders": n, "revenue": amount}
+            for (c, s, cur), (n, amount) in changes.items()
+        ]
+    )
+    await connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[order_counts.c.channel, order_counts.c.status, order_counts.c.currency],
+            set_={
+                "orders": order_counts.c.orders + statement.excluded.orders,
+                "revenue": order_counts.c.revenue + statement.excluded.revenue,
+            },
+        )
+    )
+
+
+def _counts_from_rows() -> Select[Any]:
+    return select(
+        order_rows.c.channel,
+        order_rows.c.status,
+        order_rows.c.currency,
+        func.count(),
+        func.sum(order_rows.c.total),
+    ).group_by(order_rows.c.channel, order_rows.c.status, order_rows.c.currency)
+
+
+def _observe_lag(orders: Sequence[ProjectedOrder], now: float) -> None:
+    lags = [max(0.0, now - p.order.updated_at.timestamp()) for p in orders]
+    for lag in lags:
+        PROJECTED.observe(lag)
+    PROJECTION_LAG.set(min(lags))
+
+
+def _upgrade_schema(connection: Connection) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
