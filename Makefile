@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(UV_HOME)/bin/uv)
 PY := .venv/bin/python
 export UV_PROJECT_ENVIRONMENT := .venv
 
-.PHONY: help up down status test test-python test-frontend lint format openapi tools python-deps frontend-deps frontend-build browser
+.PHONY: help up down status test test-python test-frontend lint format openapi tools python-deps frontend-deps frontend-build browser demo-data bench
 
 help: ## show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -41,6 +41,12 @@ lint: python-deps ## ruff (lint, format check) and mypy
 format: python-deps ## fix what ruff can fix
 	@$(UV) run --frozen ruff check --fix .
 	@$(UV) run --frozen ruff format .
+
+demo-data: python-deps ## a four-week order history at the mock channels (N=10000 orders), waits until all are stored
+	@$(PY) -m bench.demo_data --count $(or $(N),10000)
+
+bench: python-deps ## load and ingest benchmarks of the running stack (about 25 min); writes docs/BENCHMARKS.md
+	@$(PY) -m bench.run
 
 openapi: ## regenerate frontend/openapi.json and its TypeScript types from the running gateway
 	@$(PY) -m gateway.openapi > frontend/openapi.json

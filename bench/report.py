@@ -15,6 +15,7 @@ from bench import mix
 from bench.progress import format_duration
 from bench.results import BenchResults, Numbers, QueryPlans, StepResult
 from bench.scenarios import (
+    BASELINE_RATE,
     BREAK_ERROR_RATIO,
     BREAK_P95_MS,
     BREAK_RATE_SHARE,
@@ -171,7 +172,6 @@ def render(results: BenchResults) -> str:
     phases = ", ".join(
         f"{name} {format_duration(seconds)}" for name, seconds in results.phase_seconds.items()
     )
-    paced = [s for s in results.steps if s.target_rate is not None]
     parts = [
         "# Benchmarks",
         "",
@@ -258,10 +258,10 @@ def render(results: BenchResults) -> str:
         _cpu_table(results.steps),
         "",
     ]
-    baseline = next((s for s in paced if s.target_rate == 200), paced[0] if paced else None)
+    baseline = _step_for_request_table(results.steps)
     if baseline is not None:
         parts += [
-            f"Per request kind at {baseline.scenario}:",
+            f"Per request kind at {baseline.scenario} ({baseline.label}):",
             "",
             _request_table(baseline),
             "",
@@ -272,6 +272,19 @@ def render(results: BenchResults) -> str:
     if results.notes:
         parts += ["## Notes", "", *[f"- {note}" for note in results.notes], ""]
     return "\n".join(parts)
+
+
+def _step_for_request_table(steps: list[StepResult]) -> StepResult | None:
+    """The fixed 200 req/s step, else the fastest sustained paced step (a fixed-rate one before
+    the stress ramp's), else the first paced step."""
+    paced = [s for s in steps if s.target_rate is not None]
+    sustained = [s for s in paced if s.sustained]
+    return next(
+        (s for s in paced if s.target_rate == BASELINE_RATE and s.scenario != "stress"),
+        max(sustained, key=lambda s: (s.target_rate or 0.0, s.scenario != "stress"))
+        if sustained
+        else None,
+    ) or (paced[0] if paced else None)
 
 
 def _ingest_lines(results: BenchResults) -> list[str]:
@@ -333,6 +346,12 @@ def _reads_lines(results: BenchResults) -> list[str]:
     return [*lines, f"![Read latency against orders stored](bench/{READS_PLOT})", ""]
 
 
+def _scale_for(values: list[float]) -> str:
+    """Logarithmic where the values span ten times or more, so every point stays readable."""
+    positive = [value for value in values if value > 0]
+    return "log" if positive and max(positive) >= 10 * min(positive) else "linear"
+
+
 def plot(results: BenchResults, plots_dir: Path) -> None:
     """Writes the two PNG plots of the page into ``plots_dir``."""
     # Imported here: matplotlib takes a second to load, and only plotting needs it.
@@ -340,25 +359,42 @@ def plot(results: BenchResults, plots_dir: Path) -> None:
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
+    plain = FuncFormatter(lambda value, _: f"{value:,.0f}")
     plots_dir.mkdir(parents=True, exist_ok=True)
-    paced = sorted(
-        (s for s in results.steps if s.target_rate is not None),
-        key=lambda s: (s.target_rate or 0, s.scenario),
-    )
+
     figure, axes = plt.subplots(figsize=(8, 4.5))
-    rates = [s.target_rate or 0.0 for s in paced]
-    for label, values in (
-        ("p50", [s.numbers.p50_ms for s in paced]),
-        ("p95", [s.numbers.p95_ms for s in paced]),
-        ("p99", [s.numbers.p99_ms for s in paced]),
+    ramp = [s for s in results.steps if s.scenario == "stress" and s.target_rate is not None]
+    fixed = [s for s in results.steps if s.scenario != "stress" and s.target_rate is not None]
+    for label, value in (
+        ("p50", lambda n: n.p50_ms),
+        ("p95", lambda n: n.p95_ms),
+        ("p99", lambda n: n.p99_ms),
     ):
-        axes.plot(rates, values, marker="o", label=label)
+        line = axes.plot(
+            [s.target_rate or 0.0 for s in ramp],
+            [value(s.numbers) for s in ramp],
+            marker="o",
+            label=f"{label} (stress ramp)",
+        )
+        axes.scatter(
+            [s.target_rate or 0.0 for s in fixed],
+            [value(s.numbers) for s in fixed],
+            marker="s",
+            s=60,
+            color=line[0].get_color(),
+            edgecolors="black",
+            label=f"{label} (fixed-rate step)",
+        )
     axes.axhline(SLO_P95_MS, color="grey", linestyle=":", label=f"p95 target {SLO_P95_MS:g} ms")
-    axes.set(xlabel="arrival rate (req/s)", ylabel="latency (ms)", yscale="log")
-    axes.set_title("Latency against arrival rate (stress and fixed-rate steps)")
+    paced = ramp + fixed
+    spread = [n for s in paced for n in (s.numbers.p50_ms, s.numbers.p99_ms)]
+    axes.set(xlabel="arrival rate (req/s)", ylabel="latency (ms)", yscale=_scale_for(spread))
+    axes.yaxis.set_major_formatter(plain)
+    axes.set_title("Latency against arrival rate")
     axes.grid(True, which="both", alpha=0.3)
-    axes.legend()
+    axes.legend(fontsize="small")
     figure.tight_layout()
     figure.savefig(plots_dir / LATENCY_PLOT, dpi=110)
     plt.close(figure)
@@ -376,9 +412,21 @@ def plot(results: BenchResults, plots_dir: Path) -> None:
             color=line[0].get_color(),
             label=f"{name} p95",
         )
-    axes.set(xlabel="orders stored", ylabel="latency (ms)", yscale="log")
-    if len({p.store_size for p in results.read_latency}) > 1:
-        axes.set_xscale("log")
+    latencies = [
+        value
+        for point in results.read_latency
+        for n in point.series.values()
+        for value in (n.p50_ms, n.p95_ms)
+    ]
+    axes.set(
+        xlabel="orders stored",
+        ylabel="latency (ms)",
+        xscale=_scale_for([p.store_size for p in results.read_latency]),
+        yscale=_scale_for(latencies),
+    )
+    for axis in (axes.xaxis, axes.yaxis):
+        axis.set_major_formatter(plain)
+        axis.set_minor_formatter(FuncFormatter(lambda value, _: ""))
     axes.set_title("Uncached read latency against orders stored")
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize="small")

@@ -20,7 +20,6 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -56,7 +55,7 @@ from bench.scenarios import (
     quick_plan,
     stress,
 )
-from bench.stack import BENCH_GATEWAY_ENV, LocalStack, ProfileUnavailableError, bench_profile
+from bench.stack import BENCH_GATEWAY_ENV, LocalStack, bench_profile
 from bench.stack import local_stack as find_local_stack
 from bench.stats import Sample, in_window, numbers, numbers_by_name, percentile
 
@@ -380,20 +379,10 @@ def main(argv: list[str] | None = None) -> int:
         help="run against the gateway as configured instead of restarting it with the bench "
         "profile (raised rate limits)",
     )
-    parser.add_argument(
-        "--gateway-url",
-        help="a gateway of your own on 127.0.0.1, e.g. one "
-        "started with raised limits (implies --keep-gateway)",
-    )
     parser.add_argument("--doc", type=Path, default=report.DOC, help="the page to write")
     args = parser.parse_args(argv)
 
     stack = find_local_stack()
-    if args.gateway_url:
-        if not args.gateway_url.startswith("http://127.0.0.1:"):
-            parser.error("--gateway-url must be on 127.0.0.1")
-        stack = replace(stack, gateway_url=args.gateway_url)
-    keep_gateway = args.keep_gateway or bool(args.gateway_url)
     hub = OrderHub(
         gateway_url=stack.gateway_url, channels_url=stack.channels_url, credentials=stack.admin
     )
@@ -403,14 +392,14 @@ def main(argv: list[str] | None = None) -> int:
         hub.ensure_up()
         plan = quick_plan(hub.stored_total()) if args.quick else FULL_PLAN
         profile: AbstractContextManager[None] = (
-            nullcontext() if keep_gateway else bench_profile(stack.stack)
+            nullcontext() if args.keep_gateway else bench_profile(stack.stack)
         )
         with profile:
             hub.ensure_up()
-            results = BenchRun(hub, stack, plan).run(command, _rate_limits(hub, not keep_gateway))
+            limits = _rate_limits(hub, raised=not args.keep_gateway)
+            results = BenchRun(hub, stack, plan).run(command, limits)
     except (
         StackNotUpError,
-        ProfileUnavailableError,
         DeliveryError,
         ApiError,
         LoadRunError,
