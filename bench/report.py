@@ -107,16 +107,15 @@ def _mix_table() -> str:
 
 def _sustained_sentence(steps: list[StepResult]) -> str:
     best = highest_sustained_rate(steps)
+    tried = any((s.target_rate or 0) >= TARGET_RATE for s in steps)
+    target = f"the target of {TARGET_RATE:g} req/s" + ("" if tried else " (not tried in this run)")
     if best is None:
         return (
             "No paced step met the targets, so this run sustained no arrival rate; the table "
-            "shows where each one fell short."
+            f"shows where each one fell short of {target}."
         )
     verdict = "meets" if best >= TARGET_RATE else "falls short of"
-    return (
-        f"Highest arrival rate sustained: **{best:g} req/s**, which {verdict} the target of "
-        f"{TARGET_RATE:g} req/s."
-    )
+    return f"Highest arrival rate sustained: **{best:g} req/s**, which {verdict} {target}."
 
 
 def query_plans_section(plans: QueryPlans | None) -> str:
@@ -175,7 +174,7 @@ def render(results: BenchResults) -> str:
     parts = [
         "# Benchmarks",
         "",
-        f"Measured by `{results.command}` on {results.started_at}; the run took "
+        f"Measured by `{results.command}` ({results.plan}) on {results.started_at}; the run took "
         f"{format_duration(results.runtime_s)} ({phases}). Every figure below comes from "
         "`docs/bench/results.json`; `.venv/bin/python -m bench.report` renders this page and "
         "its plots again from it.",

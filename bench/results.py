@@ -96,6 +96,7 @@ class BenchResults(BaseModel):
     phase_seconds: dict[str, float] = Field(default_factory=dict)
     machine: Machine
     command: str
+    plan: str
     rate_limits: str
     store_size_at_start: int
     store_size_at_end: int

@@ -1,7 +1,8 @@
 """``make bench``: load and ingest benchmarks of the local stack, written to docs/BENCHMARKS.md.
 
 In order: the store is filled to 100,000 orders with the demo-data history (uncached read
-latency measured at 1k, 10k, 50k and 100k on the way, or at whatever it already holds); the
+latency measured at 1k, 10k, 50k and 100k on the way, or at whatever it already holds; filling
+stops short, and the page says so, when the pipeline cannot get there within the fill budget); the
 load scenarios run through Locust (normal, peak, the stress ramp, fixed rates); 10,000 new
 orders are timed from the channels to the API; one new order is timed 20 times; the orders
 service's query plans are fetched. The gateway runs with the bench profile (raised rate limits)
@@ -52,6 +53,7 @@ from bench.scenarios import (
     fixed_rates_to_run,
     highest_sustained_rate,
     is_sustained,
+    next_fill_fits,
     quick_plan,
     stress,
 )
@@ -123,31 +125,44 @@ class BenchRun:
         return ReadLatency(store_size=size, series=series)
 
     def fill(self) -> tuple[Fill | None, list[ReadLatency]]:
+        """Fills the store through the plan's checkpoints, measuring reads at each, and stops
+        short of the target when the pipeline is too slow to get there within the fill budget.
+        """
         newest = self.hub.list_orders(limit=1)
         name = newest[0]["customer"]["name"] if newest else "Sharma"
         fragment = name_fragment(name, self.rng)
-        stored = self.hub.stored_total()
         reads = [self.measure_reads(fragment)]
-        created, seconds = 0, 0.0
-        for checkpoint in fill_checkpoints(stored, self.plan):
-            missing = checkpoint - self.hub.stored_total()
+        deadline = time.monotonic() + self.plan.fill_budget_s
+        created, seconds, rate = 0, 0.0, None
+        for checkpoint in fill_checkpoints(reads[0].store_size, self.plan):
+            stored = self.hub.stored_total()
+            missing = checkpoint - stored
             if missing <= 0:
                 continue
+            if not next_fill_fits(missing, rate, deadline - time.monotonic()):
+                self.notes.append(
+                    f"Filling stopped at {stored:,} orders, short of {self.plan.target_orders:,}: "
+                    f"at the {rate or 0:,.1f} orders/s the pipeline managed, {missing:,} more "
+                    f"would not arrive within the fill budget of "
+                    f"{format_duration(self.plan.fill_budget_s)}."
+                )
+                break
             batches = history_plan(missing, datetime.now(UTC))
-            done = deliver(self.hub, batches, self.rng, label=f"filling to {checkpoint:,}")
-            created, seconds = created + done.orders, seconds + done.seconds
+            try:
+                done = deliver(self.hub, batches, self.rng, label=f"filling to {checkpoint:,}")
+            except DeliveryError as exc:
+                self.notes.append(f"Filling stopped at {checkpoint:,}: {exc}")
+                break
+            created, seconds, rate = created + done.orders, seconds + done.seconds, done.rate
             reads.append(self.measure_reads(fragment))
         if self.plan.checkpoints and reads[0].store_size > min(self.plan.checkpoints):
             self.notes.append(
                 f"The store held {reads[0].store_size:,} orders at the start, so reads at "
                 "smaller sizes were not measured."
             )
-        fill = (
-            Fill(orders=created, seconds=seconds, rate=round(created / seconds, 1))
-            if created
-            else None
-        )
-        return fill, reads
+        if not created:
+            return None, reads
+        return Fill(orders=created, seconds=seconds, rate=round(created / seconds, 1)), reads
 
     # Load ------------------------------------------------------------------------------------
     def _run_file(self, scenario: Scenario, samples_file: Path) -> dict[str, Any]:
@@ -334,6 +349,7 @@ class BenchRun:
             phase_seconds=self.phase_seconds,
             machine=this_machine(),
             command=command,
+            plan=self.plan.description,
             rate_limits=rate_limits,
             store_size_at_start=store_at_start,
             store_size_at_end=self.hub.stored_total(),

@@ -131,8 +131,10 @@ def highest_sustained_rate(steps: list[StepResult]) -> float | None:
 class BenchPlan:
     """How much of everything one run does."""
 
+    description: str
     target_orders: int
     checkpoints: tuple[int, ...]  # store sizes at which reads are measured while filling
+    fill_budget_s: float  # filling stops short of the target rather than run past this
     normal_users: int
     peak_users: int
     normal_s: float
@@ -148,8 +150,10 @@ class BenchPlan:
 
 
 FULL_PLAN = BenchPlan(
+    description="the full plan (`make bench`)",
     target_orders=100_000,
     checkpoints=(1_000, 10_000, 50_000, 100_000),
+    fill_budget_s=12 * 60,
     normal_users=20,
     peak_users=100,
     normal_s=60,
@@ -169,8 +173,13 @@ def quick_plan(stored: int) -> BenchPlan:
     """A smoke run of the tooling in about three minutes: small volumes, short steps."""
     return replace(
         FULL_PLAN,
+        description=(
+            "a smoke run of the tooling (`--quick`): small volumes and short steps, so these "
+            "figures say little about capacity; `make bench` measures at full size"
+        ),
         target_orders=stored + 300,
         checkpoints=(),
+        fill_budget_s=120,
         normal_users=3,
         peak_users=6,
         normal_s=15,
@@ -190,6 +199,16 @@ def fill_checkpoints(stored: int, plan: BenchPlan) -> list[int]:
     """The store sizes to fill up to, in order: the plan's above ``stored``, then the target."""
     sizes = [size for size in plan.checkpoints if stored < size < plan.target_orders]
     return [*sizes, plan.target_orders] if plan.target_orders > stored else sizes
+
+
+def next_fill_fits(missing: int, rate: float | None, remaining_s: float) -> bool:
+    """Whether ``missing`` more orders at the ``rate`` measured so far arrive in ``remaining_s``.
+
+    With no rate measured yet the first fill goes ahead: the first checkpoint is the smallest.
+    """
+    if remaining_s <= 0:
+        return False
+    return rate is None or (rate > 0 and missing / rate <= remaining_s)
 
 
 def fixed_rates_to_run(plan: BenchPlan, stress_sustained: float | None) -> list[float]:

@@ -108,3 +108,11 @@ def test_the_full_run_fits_its_time_budget() -> None:
     assert load_s <= 12 * 60
     assert min(plan.stress_rates) <= 50
     assert max(plan.stress_rates) > scenarios.TARGET_RATE
+
+
+def test_filling_stops_when_the_next_checkpoint_would_overrun_the_budget() -> None:
+    assert scenarios.next_fill_fits(1_000, rate=None, remaining_s=600)  # nothing measured yet
+    assert scenarios.next_fill_fits(50_000, rate=100, remaining_s=600)
+    assert not scenarios.next_fill_fits(50_000, rate=50, remaining_s=600)
+    assert not scenarios.next_fill_fits(10, rate=100, remaining_s=0)
+    assert not scenarios.next_fill_fits(10, rate=0, remaining_s=600)
