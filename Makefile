@@ -49,7 +49,7 @@ bench: python-deps ## load and ingest benchmarks of the running stack (about 25 
 	@$(PY) -m bench.run
 
 openapi: ## regenerate frontend/openapi.json and its TypeScript types from the running gateway
-	@$(PY) -m gateway.openapi > frontend/openapi.json
+	@.venv/bin/gateway-openapi > frontend/openapi.json
 	@cd frontend && npm run --silent gen:api
 
 # --- installs: each is skipped when already done, so a second run downloads nothing ----------

@@ -1,8 +1,9 @@
 """The gateway's reader of ``orders.events.v1``: cache invalidation and the SSE feed.
 
 Every replica reads the whole topic in a consumer group of its own, from the latest offset: the
-feed is live fan-out to the clients connected now, not a replay. The cache is invalidated before
-clients hear of a change, so a client that refetches on an event never gets the old answer.
+feed is live fan-out to the clients connected now, not a replay. An event drops its order's cached
+detail before clients hear of it, so a client that refetches the order on an event never gets
+the old answer; cached lists and stats are left to their short freshness (ingest never stops).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 from gateway.cache import ResponseCache
 from gateway.fanout import EventHub, OrderEventMessage
 from gateway.metrics import ORDER_EVENTS
-from orderhub_common.events import OrderEvent
+from orderhub_common.events import OrderCreated, OrderEvent
 from orderhub_common.kafka import Topics
 
 _order_event = TypeAdapter[Any](OrderEvent)
@@ -46,12 +47,16 @@ def subscribe_order_events(
         title="gateway-order-events",
     )
     async def order_event_seen(message: KafkaMessage) -> None:
-        await cache.invalidate_orders()
         try:
             event = _order_event.validate_json(message.body)
         except ValidationError as exc:
+            # Whichever order it was about, no cached detail may outlive it.
+            await cache.order_changed(None)
             logger.warning(f"skipping an order event that does not match its schema: {exc}")
             return
+        await cache.order_changed(
+            event.order.id if isinstance(event, OrderCreated) else event.order_id
+        )
         ORDER_EVENTS.labels(event.event_type).inc()
         hub.publish(
             OrderEventMessage(

@@ -1,30 +1,44 @@
-"""The edge's FastAPI dependencies: rate limits and sign-in checks, in the order they apply.
+"""The edge's checks of every API call, in the order they apply, with one Redis round trip.
 
-Per-IP limits come first, so even unauthenticated floods are turned away cheaply; then the token
-is verified locally with the shared ``JwtVerifier`` (no call to auth); then per-user limits.
+- A caller whose access token was verified recently (``tokens.py``): its per-IP limit, its
+  per-user limit and, for a cacheable read, the cache lookup all go to Redis in one pipeline.
+- Any other caller is counted against its per-IP limit first, so floods of missing or forged
+  tokens are turned away before any signature is checked; then the token is verified locally
+  with the shared ``JwtVerifier`` (no call to auth); then the per-user limit and the cache lookup
+  go in a second pipeline.
+- Then the edge's role check (services check again).
+
+Redis down: limits are skipped and reads bypass the cache (fail open, logged once), so the API
+stays up; rate limiting is a protection, not a gate that may take the API down with it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
+from redis.asyncio.client import Pipeline
 
+from gateway.cache import CacheLookup, CacheSlot
 from gateway.edge import Edge
 from gateway.metrics import RATE_LIMITED
-from gateway.ratelimit import RATE_LIMIT_STATE, RateLimitDecision
+from gateway.ratelimit import RATE_LIMIT_DECISION, QueuedHit, RateLimitDecision
+from gateway.redis_outage import REDIS_FAILURES, one_round_trip
 from gateway.routes import Access
 from orderhub_common.errors import ForbiddenError, TooManyRequestsError
 from orderhub_common.security import Principal, Role, current_principal
 
 
-def get_edge(request: Request) -> Edge:
+async def get_edge(request: Request) -> Edge:
+    # Async on purpose: FastAPI runs a plain function dependency in a worker thread.
     edge: Edge = request.app.state.edge
     return edge
 
 
-EdgeState = Annotated[Edge, Depends(get_edge)]
+CurrentEdge = Annotated[Edge, Depends(get_edge)]
 
 
 def client_ip(request: Request) -> str:
@@ -32,33 +46,14 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def limit_client_ip(request: Request, edge: EdgeState) -> None:
-    decision = await edge.limiter.hit(
-        "ip", client_ip(request), edge.settings.rate_limit_per_ip_per_min
-    )
-    _enforce(request, decision, "ip", "too many requests from this address")
+@dataclass(frozen=True)
+class Admission:
+    """A caller let through: who they are, and the cache lookup asked for with the checks."""
 
-
-async def limit_user(request: Request, edge: Edge, principal: Principal) -> None:
-    decision = await edge.limiter.hit(
-        "user", principal.user_id, edge.settings.rate_limit_per_user_per_min
-    )
-    _enforce(request, decision, "user", "too many requests for this user")
-
-
-def _enforce(
-    request: Request, decision: RateLimitDecision | None, scope: str, message: str
-) -> None:
-    if decision is None:
-        return
-    tightest: RateLimitDecision | None = getattr(request.state, RATE_LIMIT_STATE, None)
-    if tightest is None or decision.remaining < tightest.remaining:
-        setattr(request.state, RATE_LIMIT_STATE, decision)
-    if not decision.allowed:
-        RATE_LIMITED.labels(scope).inc()
-        raise TooManyRequestsError(
-            f"{message}, retry in {decision.reset_s}s", retry_after_s=decision.reset_s
-        )
+    principal: Principal | None
+    slot: CacheSlot | None = None
+    lookup: CacheLookup | None = None
+    """None when no lookup was asked for, or while the cache is bypassed."""
 
 
 def bearer_credentials(token: str | None) -> HTTPAuthorizationCredentials | None:
@@ -75,12 +70,74 @@ async def admit(
     edge: Edge,
     access: Access,
     credentials: HTTPAuthorizationCredentials | None,
-) -> Principal | None:
-    """Verifies the caller for a route of the given access level, then counts them."""
+    *,
+    cache_slot: Callable[[Principal], CacheSlot] | None = None,
+) -> Admission:
+    """Counts and verifies the caller of a route of the given access level (429, 401, 403).
+
+    ``cache_slot`` names the cached read the caller will want, looked up in the same round trip.
+    """
+    ip: str | None = client_ip(request)
     if access is Access.PUBLIC:
-        return None
-    principal = await current_principal(request, credentials)
-    await limit_user(request, edge, principal)
+        await _checked(request, edge, ip=ip)
+        return Admission(None)
+    principal = edge.tokens.known(credentials.credentials) if credentials else None
+    if principal is None:
+        await _checked(request, edge, ip=ip)
+        principal = await current_principal(request, credentials)
+        ip = None  # counted already
+    slot = cache_slot(principal) if cache_slot is not None else None
+    if slot is not None and not await edge.cache.usable():
+        slot = None
+    lookup = await _checked(request, edge, ip=ip, user=principal.user_id, slot=slot)
     if access is Access.ADMIN and principal.role is not Role.ADMIN:
         raise ForbiddenError("this needs the admin role")
-    return principal
+    return Admission(principal, slot if lookup is not None else None, lookup)
+
+
+async def _checked(
+    request: Request,
+    edge: Edge,
+    *,
+    ip: str | None,
+    user: str | None = None,
+    slot: CacheSlot | None = None,
+) -> CacheLookup | None:
+    """Counts ``ip`` and ``user`` and looks ``slot`` up, in one round trip; raises 429."""
+    settings = edge.settings
+
+    def queue(pipe: Pipeline) -> list[tuple[str, QueuedHit]]:
+        hits = []
+        if ip is not None:
+            hit = edge.limiter.queue_hit(pipe, "ip", ip, settings.rate_limit_per_ip_per_min)
+            hits.append(("ip", hit))
+        if user is not None:
+            hit = edge.limiter.queue_hit(pipe, "user", user, settings.rate_limit_per_user_per_min)
+            hits.append(("user", hit))
+        if slot is not None:
+            edge.cache.queue_lookup(pipe, slot)
+        return hits
+
+    try:
+        hits, replies = await one_round_trip(edge.redis, queue, edge.limiter.scripts)
+    except REDIS_FAILURES as exc:
+        edge.limiter.outage.failed(exc)
+        return None
+    edge.limiter.outage.answered()
+    for index, (scope, hit) in enumerate(hits):
+        _enforce(request, scope, hit.decide(replies[2 * index], replies[2 * index + 1]))
+    return edge.cache.read(slot, replies[-1]) if slot is not None else None
+
+
+_REFUSALS = {"ip": "too many requests from this address", "user": "too many requests for this user"}
+
+
+def _enforce(request: Request, scope: str, decision: RateLimitDecision) -> None:
+    tightest: RateLimitDecision | None = getattr(request.state, RATE_LIMIT_DECISION, None)
+    if tightest is None or decision.remaining < tightest.remaining:
+        setattr(request.state, RATE_LIMIT_DECISION, decision)
+    if not decision.allowed:
+        RATE_LIMITED.labels(scope).inc()
+        raise TooManyRequestsError(
+            f"{_REFUSALS[scope]}, retry in {decision.reset_s}s", retry_after_s=decision.reset_s
+        )

@@ -4,20 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from redis.asyncio import Redis
+
 from gateway.cache import ResponseCache
 from gateway.fanout import EventHub
 from gateway.openapi import CombinedOpenApi
 from gateway.ratelimit import RateLimiter
+from gateway.read_through import ReadThrough
 from gateway.routes import Upstream
 from gateway.settings import GatewaySettings
+from gateway.tokens import VerifiedTokens
 from gateway.upstreams import UpstreamClient
 
 
 @dataclass
 class Edge:
     settings: GatewaySettings
+    redis: Redis
     upstreams: dict[Upstream, UpstreamClient]
+    tokens: VerifiedTokens
     limiter: RateLimiter
     cache: ResponseCache
+    reads: ReadThrough
     hub: EventHub
     openapi: CombinedOpenApi

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.ratelimit import RATE_LIMIT_STATE, RateLimitDecision
+from gateway.ratelimit import RATE_LIMIT_DECISION, RateLimitDecision
 
 # The SPA loads only its own bundle. Styles allow inline because UI libraries inject <style>.
 SPA_CSP = "; ".join(
@@ -74,7 +74,7 @@ class RateLimitHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                decision = scope.get("state", {}).get(RATE_LIMIT_STATE)
+                decision = scope.get("state", {}).get(RATE_LIMIT_DECISION)
                 if isinstance(decision, RateLimitDecision):
                     MutableHeaders(scope=message).update(decision.headers())
             await send(message)

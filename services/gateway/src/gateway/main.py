@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
@@ -12,7 +13,7 @@ from fastapi.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
 from gateway import spa
-from gateway.api import docs, events, health, proxy
+from gateway.api import docs, health, order_stream, proxy
 from gateway.cache import ResponseCache
 from gateway.consumers import sse_group_id, subscribe_order_events
 from gateway.edge import Edge
@@ -20,8 +21,10 @@ from gateway.fanout import EventHub
 from gateway.headers import RateLimitHeadersMiddleware, SecurityHeadersMiddleware
 from gateway.openapi import CombinedOpenApi
 from gateway.ratelimit import RateLimiter
+from gateway.read_through import ReadThrough
 from gateway.routes import Upstream
 from gateway.settings import GatewaySettings
+from gateway.tokens import VerifiedTokens
 from gateway.upstreams import upstream_clients
 from orderhub_common.app import create_service_app, serve
 from orderhub_common.kafka import create_broker, ensure_topics, topics_from
@@ -54,7 +57,22 @@ def create_app(
     redis = RedisResource(settings.redis_url.get_secret_value())
     broker = create_broker(settings, client_id="gateway")
     upstreams = upstream_clients(settings, upstream_transports)
-    cache = ResponseCache(redis.client, ttl_s=settings.cache_ttl_s)
+    cache = ResponseCache(
+        redis.client,
+        detail_fresh_s=settings.cache_ttl_s,
+        list_fresh_s=settings.list_cache_ttl_s,
+        stale_s=settings.cache_stale_ttl_s,
+        # The longest a fill can take: waiting for a slot, connecting, then the answer.
+        fill_timeout_s=settings.upstream_queue_timeout_s
+        + settings.upstream_connect_timeout_s
+        + settings.upstream_timeout_s,
+    )
+    reads = ReadThrough(cache, fill_wait_s=settings.cache_fill_wait_s)
+    tokens = VerifiedTokens(
+        jwt_verifier or JwtVerifier(settings),
+        ttl_s=settings.verified_token_cache_ttl_s,
+        max_size=settings.verified_token_cache_size,
+    )
     hub = EventHub(settings.sse_client_queue_size)
     subscribe_order_events(
         broker,
@@ -72,23 +90,27 @@ def create_app(
         title="Order Hub API",
         description=_DESCRIPTION,
         resources=[redis, KafkaResource(broker, before_start=create_topics)],
-        state={"jwt_verifier": jwt_verifier or JwtVerifier(settings)},
+        # current_principal (orderhub_common.security) verifies through the memory of tokens.
+        state={"jwt_verifier": tokens},
     )
     app.state.edge = Edge(
         settings=settings,
+        redis=redis.client,
         upstreams=upstreams,
+        tokens=tokens,
         limiter=RateLimiter(redis.client),
         cache=cache,
+        reads=reads,
         hub=hub,
         openapi=CombinedOpenApi(app.openapi, upstreams, ttl_s=settings.openapi_cache_ttl_s),
     )
     app.router.routes[:] = [
         route for route in app.router.routes if getattr(route, "path", None) not in _REPLACED_ROUTES
     ]
-    for router in (docs.router, events.router, health.router, proxy.router, spa.router):
+    for router in (docs.router, order_stream.router, health.router, proxy.router, spa.router):
         app.include_router(router)
     _install_middleware(app, settings)
-    _close_on_shutdown(app, [client.close for client in upstreams.values()])
+    _close_on_shutdown(app, [reads.close, *(client.close for client in upstreams.values())])
     return app
 
 
@@ -127,4 +149,8 @@ def _close_on_shutdown(app: FastAPI, closers: list[Callable[[], Awaitable[None]]
 
 def run() -> None:
     settings = load_settings(GatewaySettings)
+    # uvicorn wraps the app in its ASGI message tracer whenever its logger is enabled for TRACE,
+    # which the shared logging setup leaves it (the root logger at level 0): that formatted every
+    # ASGI message of every request only for loguru to drop the line. Its level is set here.
+    logging.getLogger("uvicorn.error").setLevel(settings.log_level.upper())
     serve("gateway", settings, lambda: create_app(settings))

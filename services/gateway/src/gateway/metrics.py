@@ -20,3 +20,8 @@ SSE_CLIENTS = Gauge("gateway_sse_clients", "Clients connected to the event strea
 SSE_CLIENTS_DROPPED = Counter(
     "gateway_sse_clients_dropped_total", "Event-stream clients cut off for falling behind"
 )
+UPSTREAM_SHED = Counter(
+    "gateway_upstream_shed_total",
+    "Requests answered 503 at once because their service had no free slot",
+    ["upstream"],
+)

@@ -6,8 +6,8 @@ table the proxy uses (so only what is really routed is documented), components t
 are renamed per service, and every operation documents the answers the edge itself can give (401,
 403, 429, 503). A service that does not answer is left out, with a warning, until it does.
 
-``python -m gateway.openapi`` prints the document from the running services (the SPA generates
-its TypeScript types from it).
+``gateway-openapi`` (``openapi_cli.py``) prints the document from the running services (the SPA
+generates its TypeScript types from it).
 """
 
 from __future__ import annotations
@@ -223,21 +223,3 @@ class CombinedOpenApi:
             logger.warning(f"the OpenAPI document leaves out {upstream}: {exc}")
             return None
         return document
-
-
-async def _print_combined_document() -> None:
-    from gateway.main import create_app
-    from gateway.settings import GatewaySettings
-    from orderhub_common.settings import load_settings
-
-    app = create_app(load_settings(GatewaySettings))
-    edge = app.state.edge
-    try:
-        print(json.dumps(await edge.openapi.document(), indent=2, sort_keys=False))
-    finally:
-        for client in edge.upstreams.values():
-            await client.close()
-
-
-if __name__ == "__main__":
-    asyncio.run(_print_combined_document())

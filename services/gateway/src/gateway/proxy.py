@@ -1,21 +1,36 @@
-"""Forwarding one API call to the service that owns it, through the order-read cache."""
+"""Forwarding one API call to the service that owns it, through the order-read cache.
+
+A call whose client disconnects is dropped: its call to the service is cancelled (a shared cache
+fill only once no caller waits for it any more). An order write always runs to its end, so that
+the cache learns of the change it may have made.
+"""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl
+import asyncio
+from collections.abc import Awaitable
+from typing import TypeVar
 
 import httpx
 from fastapi import Request, Response
 
-from gateway.cache import CachedResponse, normalized_query
-from gateway.deps import client_ip
+from gateway.cache import CachedResponse
+from gateway.deps import Admission, client_ip
 from gateway.edge import Edge
 from gateway.metrics import CACHE_LOOKUPS
 from gateway.routes import RouteMatch
-from gateway.upstreams import downstream_response_headers, upstream_request_headers
+from gateway.upstreams import (
+    UpstreamUnavailableError,
+    downstream_response_headers,
+    upstream_request_headers,
+)
 from orderhub_common.context import request_id_var
 from orderhub_common.errors import DomainError
-from orderhub_common.security import Principal
+
+T = TypeVar("T")
+
+# What the request log and metrics show for a call whose client left before its answer (nginx's).
+CLIENT_CLOSED_REQUEST = 499
 
 
 class PayloadTooLargeError(DomainError):
@@ -24,39 +39,92 @@ class PayloadTooLargeError(DomainError):
 
 
 async def forward(
-    request: Request, edge: Edge, route: RouteMatch, principal: Principal | None
+    request: Request, edge: Edge, route: RouteMatch, admission: Admission
 ) -> Response:
-    cache_key = None
-    if route.cacheable and principal is not None:
-        query = normalized_query(parse_qsl(request.url.query, keep_blank_values=True))
-        cache_key = await edge.cache.key_for(principal.role, route.path, query)
-    if cache_key is not None:
-        cached = await edge.cache.get(cache_key)
-        CACHE_LOOKUPS.labels("hit" if cached is not None else "miss").inc()
-        if cached is not None:
-            return _cached_response(cached)
-
-    upstream_response = await edge.upstreams[route.upstream].request(
-        request.method,
-        route.path,
-        query=request.url.query,
-        headers=upstream_request_headers(
-            request.headers,
-            client_ip=client_ip(request),
-            request_id=request_id_var.get(),
-            scheme=request.url.scheme,
-        ),
-        content=await _body(request, edge.settings.max_body_bytes),
+    client = edge.upstreams[route.upstream]
+    headers = upstream_request_headers(
+        request.headers,
+        client_ip=client_ip(request),
+        request_id=request_id_var.get(),
+        scheme=request.url.scheme,
     )
-    if route.changes_orders and upstream_response.is_success:
-        # Before answering: the caller's next read must not find the state before its change.
-        await edge.cache.invalidate_orders()
-    if cache_key is not None and upstream_response.status_code == 200:
-        await edge.cache.put(cache_key, _cacheable(upstream_response))
+    query = request.url.query
+
+    if admission.slot is not None and admission.lookup is not None:
+
+        async def fetch() -> httpx.Response:
+            return await client.request("GET", route.path, query=query, headers=headers)
+
+        found = await unless_client_leaves(
+            request, edge.reads.read(admission.slot, admission.lookup, fetch)
+        )
+        if found is None:
+            return Response(status_code=CLIENT_CLOSED_REQUEST)
+        answer, how = found
+        CACHE_LOOKUPS.labels(how.lower()).inc()
+        response = (
+            _from_cache(answer) if isinstance(answer, CachedResponse) else _passed_through(answer)
+        )
+        response.headers["X-Cache"] = how
+        return response
+
+    body = await _body(request, edge.settings.max_body_bytes)
+    call = client.request(request.method, route.path, query=query, headers=headers, content=body)
+    if route.changes_orders:
+        upstream_response = await _recorded_write(edge, route, call)
+    else:
+        left_or_answered = await unless_client_leaves(request, call)
+        if left_or_answered is None:
+            return Response(status_code=CLIENT_CLOSED_REQUEST)
+        upstream_response = left_or_answered
     response = _passed_through(upstream_response)
     if route.cacheable:
-        response.headers["X-Cache"] = "MISS" if cache_key is not None else "BYPASS"
+        CACHE_LOOKUPS.labels("bypass").inc()
+        response.headers["X-Cache"] = "BYPASS"
     return response
+
+
+async def _recorded_write(
+    edge: Edge, route: RouteMatch, call: Awaitable[httpx.Response]
+) -> httpx.Response:
+    """The write's answer, after the cache has learnt of it (before the caller hears of it)."""
+    try:
+        upstream_response = await call
+    except UpstreamUnavailableError:
+        # Sent but unanswered, the write may have been applied all the same.
+        await edge.cache.written(route.order_id)
+        raise
+    if upstream_response.is_success:
+        await edge.cache.written(route.order_id)
+    return upstream_response
+
+
+async def unless_client_leaves(request: Request, work: Awaitable[T]) -> T | None:
+    """``work``'s result, or None once the client has disconnected (``work`` is cancelled then).
+
+    Call it after the request body has been read: it listens for the disconnect on the request's
+    ``receive`` channel.
+    """
+    task = asyncio.ensure_future(work)
+    gone = asyncio.ensure_future(_disconnected(request))
+    try:
+        done, _ = await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:
+        task.cancel()
+        raise
+    finally:
+        gone.cancel()
+    if task in done:
+        return task.result()
+    task.cancel()
+    # Waits for the cancellation, so the service call is torn down before the handler returns.
+    await asyncio.gather(task, return_exceptions=True)
+    return None
+
+
+async def _disconnected(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def _passed_through(upstream: httpx.Response) -> Response:
@@ -66,17 +134,10 @@ def _passed_through(upstream: httpx.Response) -> Response:
     return response
 
 
-def _cacheable(upstream: httpx.Response) -> CachedResponse:
-    media_type = upstream.headers.get("content-type", "application/json")
-    return CachedResponse(upstream.status_code, media_type, upstream.text)
-
-
-def _cached_response(cached: CachedResponse) -> Response:
-    response = Response(
+def _from_cache(cached: CachedResponse) -> Response:
+    return Response(
         content=cached.body, status_code=cached.status_code, media_type=cached.media_type
     )
-    response.headers["X-Cache"] = "HIT"
-    return response
 
 
 async def _body(request: Request, max_bytes: int) -> bytes | None:

@@ -1,8 +1,15 @@
-"""Fixed-window rate limits in Redis, shared by every gateway replica.
+"""Moving-window rate limits in Redis (the ``limits`` library), shared by every gateway replica.
 
-Windows start on the minute for every key. One Lua script counts a hit and sets its counter's
-expiry in one atomic step, so concurrent requests are counted exactly and no counter is ever left
-without an expiry.
+A limit of N per minute admits a request only if fewer than N were admitted in the 60 seconds
+before it, at any moment: unlike fixed windows, a burst at the end of one minute and another at
+the start of the next never add up to twice the limit.
+
+The counting is the ``limits`` library's: its moving-window Redis scripts, keys and storage
+(``limits.aio.storage.RedisStorage`` on redis-py). Its strategy object sends each script in a
+round trip of its own, two per limit (count, then read the window for the headers); the edge
+instead queues them in the request's one pipeline (``RedisRound``), next to the other limit and
+the cache lookup. ``tests/integration/test_ratelimit.py`` checks that what is counted here is what
+``limits.aio.strategies.MovingWindowRateLimiter`` reads from the same keys.
 """
 
 from __future__ import annotations
@@ -11,22 +18,20 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, cast
 
+from limits import RateLimitItem, RateLimitItemPerMinute
+from limits.aio.storage import RedisStorage
+from limits.aio.storage.redis.redispy import RedispyBridge
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
-from gateway.redis_state import REDIS_FAILURES, RedisOutage
+from gateway.redis_outage import RedisOutage
 
-WINDOW_S = 60
-# Where the edge keeps the tightest decision of a request, for the response headers.
-RATE_LIMIT_STATE = "rate_limit"
-
-_COUNT_HIT = """
-local hits = redis.call('INCR', KEYS[1])
-if hits == 1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-end
-return hits
-"""
+KEY_PREFIX = "gw:ratelimit"
+# The request-state attribute where the edge keeps a request's tightest decision, for the headers.
+RATE_LIMIT_DECISION = "rate_limit_decision"
+_TIMESTAMP_ROUNDING_S = 0.001
 
 
 @dataclass(frozen=True)
@@ -34,11 +39,8 @@ class RateLimitDecision:
     limit: int
     remaining: int
     reset_s: int
-    """Seconds until the window (and so the count) starts over."""
-
-    @property
-    def allowed(self) -> bool:
-        return self.remaining >= 0
+    """Seconds until the oldest counted request leaves the window (one more is admitted then)."""
+    allowed: bool
 
     def headers(self) -> dict[str, str]:
         return {
@@ -48,23 +50,54 @@ class RateLimitDecision:
         }
 
 
+@dataclass(frozen=True)
+class QueuedHit:
+    """One limit's two commands in a pipeline; ``decide`` reads their two replies."""
+
+    item: RateLimitItem
+    at: float
+
+    def decide(self, acquired: Any, window: Any) -> RateLimitDecision:
+        # The window script answers [oldest admitted timestamp, admitted count], or nothing.
+        oldest, count = (float(window[0]), int(window[1])) if window else (self.at, 0)
+        expiry = self.item.get_expiry()
+        # Redis keeps the timestamps to 14 significant digits (Lua's tostring): 0.1 ms or so.
+        leaves_in_s = oldest + expiry - self.at - _TIMESTAMP_ROUNDING_S
+        return RateLimitDecision(
+            limit=self.item.amount,
+            remaining=self.item.amount - count,
+            reset_s=max(1, math.ceil(leaves_in_s)),
+            allowed=bool(acquired),
+        )
+
+
 class RateLimiter:
     def __init__(self, redis: Redis, *, clock: Callable[[], float] = time.time) -> None:
-        self._count_hit = redis.register_script(_COUNT_HIT)
+        storage = RedisStorage(
+            "async+redis://",
+            implementation="redispy",
+            connection_pool=cast(Any, redis.connection_pool),
+            key_prefix=KEY_PREFIX,
+        )
+        self._bridge = cast(RedispyBridge, storage.bridge)
         self._clock = clock
-        self._outage = RedisOutage("rate limiting")
+        self.outage = RedisOutage("rate limiting (and cache lookups)")
 
-    async def hit(self, scope: str, identity: str, limit: int) -> RateLimitDecision | None:
-        """Counts one request of ``identity``; None when Redis is down (the request is let in)."""
+    @property
+    def scripts(self) -> list[bytes | str]:
+        """The Lua scripts this limiter runs by hash, to load into a Redis that lacks them."""
+        scripts = (self._bridge.lua_acquire_moving_window, self._bridge.lua_moving_window)
+        return [
+            bytes(script.script) if isinstance(script.script, memoryview) else script.script
+            for script in scripts
+        ]
+
+    def queue_hit(self, pipe: Pipeline, scope: str, identity: str, limit: int) -> QueuedHit:
+        """Queues one request of ``identity`` against ``limit`` per minute; two replies follow."""
+        item = RateLimitItemPerMinute(limit)
+        key = self._bridge.prefixed_key(item.key_for(scope, identity))
         now = self._clock()
-        window = int(now // WINDOW_S)
-        key = f"gw:ratelimit:{scope}:{identity}:{window}"
-        try:
-            hits = await self._count_hit(keys=[key], args=[WINDOW_S * 1000])
-        except REDIS_FAILURES as exc:
-            self._outage.failed(exc)
-            return None
-        self._outage.answered()
-        # Every window starts on the minute, for every key: the count starts over then.
-        reset_s = max(1, math.ceil((window + 1) * WINDOW_S - now))
-        return RateLimitDecision(limit=limit, remaining=limit - int(hits), reset_s=reset_s)
+        expiry = item.get_expiry()
+        pipe.evalsha(self._bridge.lua_acquire_moving_window.sha, 1, key, now, limit, expiry, 1)
+        pipe.evalsha(self._bridge.lua_moving_window.sha, 1, key, now - expiry, limit)
+        return QueuedHit(item, now)

@@ -1,15 +1,22 @@
-"""Redis outages at the edge: logged once when they start and once when they end.
+"""Redis at the edge: one round trip per request, and outages logged once when they start and end.
 
-Rate limiting and caching fail open, so a Redis outage never takes the API down; this keeps the
-log readable while it lasts, instead of one warning per request.
+Rate limiting and caching fail open, so a Redis outage never takes the API down; the outage log
+keeps the log readable while it lasts, instead of one warning per request.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
 from loguru import logger
-from redis.exceptions import RedisError
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import NoScriptError, RedisError
 
 REDIS_FAILURES = (RedisError, OSError, TimeoutError)
+
+Handles = TypeVar("Handles")
 
 
 class RedisOutage:
@@ -26,3 +33,26 @@ class RedisOutage:
         if self.ongoing:
             self.ongoing = False
             logger.info(f"redis answers again, {self.purpose} is back")
+
+
+async def one_round_trip(
+    redis: Redis, queue: Callable[[Pipeline], Handles], scripts: Sequence[bytes | str]
+) -> tuple[Handles, list[Any]]:
+    """Sends what ``queue`` puts in a pipeline at once and returns its handles and the replies.
+
+    Scripts run by hash (``EVALSHA``); redis-py's own pipeline scripts would ask Redis whether
+    they exist on every call, a second round trip. A Redis that lost them (restarted) gets
+    ``scripts`` loaded and the pipeline once more. Raises the first failed command's error.
+    """
+    for _ in range(2):
+        pipe = redis.pipeline(transaction=False)
+        handles = queue(pipe)
+        replies: list[Any] = await pipe.execute(raise_on_error=False)
+        if not any(isinstance(reply, NoScriptError) for reply in replies):
+            break
+        for script in scripts:
+            await redis.script_load(script)
+    for reply in replies:
+        if isinstance(reply, Exception):
+            raise reply
+    return handles, replies

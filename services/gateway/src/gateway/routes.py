@@ -33,7 +33,10 @@ class RouteMatch:
     cacheable: bool = False
     """An order read whose response is kept in the cache."""
     changes_orders: bool = False
-    """A write that invalidates every cached order read when it succeeds."""
+    """An order write: when it succeeds, no later read finds an answer from before it."""
+    order_id: str | None = None
+    """The one order an order write changes: set for a status move (the contract's one write
+    of a single order); any other order write may change any order."""
 
 
 _PUBLIC_AUTH_PATHS = frozenset({("auth", "login"), ("auth", "refresh")})
@@ -62,7 +65,13 @@ def resolve(method: str, api_path: str) -> RouteMatch | None:
                 cacheable=method == "GET" and len(rest) <= 1,
             )
         # Viewers only read: every order write is an admin's.
-        return RouteMatch(Upstream.ORDERS, upstream_path, Access.ADMIN, changes_orders=True)
+        return RouteMatch(
+            Upstream.ORDERS,
+            upstream_path,
+            Access.ADMIN,
+            changes_orders=True,
+            order_id=rest[0] if method == "PATCH" and rest[1:] == ["status"] else None,
+        )
     if head == "channels" and not rest:
         return RouteMatch(Upstream.INGEST, upstream_path, Access.SIGNED_IN)
     return None

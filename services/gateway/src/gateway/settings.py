@@ -33,16 +33,30 @@ class GatewaySettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySe
     upstream_connect_timeout_s: float = Field(
         1.0, gt=0, le=30, validation_alias=env("UPSTREAM_CONNECT_TIMEOUT_S")
     )
-    upstream_timeout_s: float = Field(
-        10.0, gt=0, le=120, validation_alias=env("UPSTREAM_TIMEOUT_S")
+    upstream_timeout_s: float = Field(5.0, gt=0, le=120, validation_alias=env("UPSTREAM_TIMEOUT_S"))
+    # Separate limits per service, so a flood of order reads never starves sign-in. Small on
+    # purpose: a service process gains nothing from more concurrent calls than it can work on,
+    # and httpx's pool scans all its connections on every call (quadratic in their number).
+    auth_max_in_flight: int = Field(
+        8, ge=1, le=10_000, validation_alias=env("GATEWAY_AUTH_MAX_IN_FLIGHT")
     )
-    upstream_max_connections: int = Field(
-        100, ge=1, le=10_000, validation_alias=env("UPSTREAM_MAX_CONNECTIONS")
+    orders_max_in_flight: int = Field(
+        16, ge=1, le=10_000, validation_alias=env("GATEWAY_ORDERS_MAX_IN_FLIGHT")
+    )
+    ingest_max_in_flight: int = Field(
+        4, ge=1, le=10_000, validation_alias=env("GATEWAY_INGEST_MAX_IN_FLIGHT")
+    )
+    upstream_queue_timeout_s: float = Field(
+        0.25,
+        ge=0,
+        le=30,
+        validation_alias=env("GATEWAY_UPSTREAM_QUEUE_TIMEOUT_S"),
+        description="how long a call waits for a free slot to its service before a fast 503",
     )
     breaker_failure_threshold: int = Field(
         3, ge=1, le=100, validation_alias=env("BREAKER_FAILURE_THRESHOLD")
     )
-    breaker_recovery_s: float = Field(5.0, gt=0, le=300, validation_alias=env("BREAKER_RECOVERY_S"))
+    breaker_recovery_s: float = Field(2.0, gt=0, le=300, validation_alias=env("BREAKER_RECOVERY_S"))
     max_body_bytes: int = Field(
         1_048_576, ge=1024, le=50_000_000, validation_alias=env("MAX_BODY_BYTES")
     )
@@ -53,7 +67,47 @@ class GatewaySettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySe
     rate_limit_per_user_per_min: int = Field(
         300, ge=1, le=1_000_000, validation_alias=env("RATE_LIMIT_PER_USER_PER_MIN")
     )
-    cache_ttl_s: int = Field(30, ge=1, le=3600, validation_alias=env("CACHE_TTL_S"))
+    verified_token_cache_ttl_s: float = Field(
+        30.0,
+        ge=0,
+        le=300,
+        validation_alias=env("GATEWAY_VERIFIED_TOKEN_CACHE_TTL_S"),
+        description="how long a verified access token is trusted without checking it again "
+        "(never past its expiry); 0 verifies every request",
+    )
+    verified_token_cache_size: int = Field(
+        10_000, ge=1, le=1_000_000, validation_alias=env("GATEWAY_VERIFIED_TOKEN_CACHE_SIZE")
+    )
+
+    cache_ttl_s: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        validation_alias=env("CACHE_TTL_S"),
+        description="how long an order's cached detail is fresh; its order events drop it sooner",
+    )
+    list_cache_ttl_s: float = Field(
+        2.0,
+        gt=0,
+        le=3600,
+        validation_alias=env("GATEWAY_LIST_CACHE_TTL_S"),
+        description="how long a cached order list or stats answer is fresh while orders flow in",
+    )
+    cache_stale_ttl_s: float = Field(
+        30.0,
+        ge=0,
+        le=3600,
+        validation_alias=env("GATEWAY_CACHE_STALE_TTL_S"),
+        description="how long past its freshness an entry is kept, served while it is refreshed "
+        "or while its service fails",
+    )
+    cache_fill_wait_s: float = Field(
+        1.0,
+        ge=0,
+        le=30,
+        validation_alias=env("GATEWAY_CACHE_FILL_WAIT_S"),
+        description="how long a replica waits for another replica's fill of the same entry",
+    )
     openapi_cache_ttl_s: float = Field(
         30.0, ge=0, le=3600, validation_alias=env("OPENAPI_CACHE_TTL_S")
     )
@@ -70,3 +124,11 @@ class GatewaySettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySe
     @property
     def upstream_urls(self) -> dict[str, str]:
         return {"auth": self.auth_url, "orders": self.orders_url, "ingest": self.ingest_url}
+
+    @property
+    def upstream_max_in_flight(self) -> dict[str, int]:
+        return {
+            "auth": self.auth_max_in_flight,
+            "orders": self.orders_max_in_flight,
+            "ingest": self.ingest_max_in_flight,
+        }

@@ -1,20 +1,30 @@
-"""One pooled HTTP client per service behind the gateway, each behind its own circuit breaker.
+"""One pooled HTTP client per service behind the gateway, each with its own limits and breaker.
 
-A service that does not answer (refused connection, connect or read timeout) opens its breaker
-after a few failures; while it is open, that service's routes answer 503 at once instead of
-waiting on timeouts, and every other route keeps working. After ``BREAKER_RECOVERY_S`` calls go
-through again: the first success closes the breaker, the first failure opens it again.
+- **Bounded concurrency**: at most ``GATEWAY_<SERVICE>_MAX_IN_FLIGHT`` calls to a service at once
+  (its connection pool is the same size, so nothing queues inside httpx). A call that finds no
+  free slot within ``GATEWAY_UPSTREAM_QUEUE_TIMEOUT_S`` is a fast 503 ``service_unavailable``
+  with ``Retry-After``: a saturated service gets no growing backlog of calls whose callers have
+  long given up, and recovers as soon as the load ends. Each service has its own slots, so a flood
+  of order reads never starves sign-in.
+- **Short, explicit timeouts**: ``UPSTREAM_CONNECT_TIMEOUT_S`` to connect (and to get a pooled
+  connection), ``UPSTREAM_TIMEOUT_S`` to send and to read the answer.
+- **Circuit breaker**: a service that does not answer (refused connection, timeout) opens its
+  breaker after ``BREAKER_FAILURE_THRESHOLD`` failures in a row; while it is open, that service's
+  routes answer 503 at once, and every other route keeps working. After ``BREAKER_RECOVERY_S``
+  calls go through again: the first success closes it, the first failure opens it again. Calls
+  turned away for want of a slot are not failures of the service and never open it.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 from typing import Literal, cast
 
 import httpx
 from circuitbreaker import CircuitBreaker, CircuitBreakerError
 
-from gateway.metrics import UPSTREAM_UNAVAILABLE
+from gateway.metrics import UPSTREAM_SHED, UPSTREAM_UNAVAILABLE
 from gateway.routes import Upstream
 from gateway.settings import GatewaySettings
 from orderhub_common.context import REQUEST_ID_HEADER
@@ -70,7 +80,10 @@ def downstream_response_headers(upstream: Iterable[tuple[str, str]]) -> list[tup
     ]
 
 
-CircuitState = Literal["closed", "open", "half_open"]
+Circuit = Literal["closed", "open", "half_open"]
+
+# How soon a caller turned away for want of a slot may try again.
+_SATURATED_RETRY_AFTER_S = "1"
 
 
 class UpstreamUnavailableError(ServiceUnavailableError):
@@ -87,15 +100,20 @@ class UpstreamClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.upstream = upstream
+        max_in_flight = settings.upstream_max_in_flight[upstream]
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._queue_timeout_s = settings.upstream_queue_timeout_s
         self.client = httpx.AsyncClient(
             base_url=base_url,
             transport=transport,
             timeout=httpx.Timeout(
-                settings.upstream_timeout_s, connect=settings.upstream_connect_timeout_s
+                connect=settings.upstream_connect_timeout_s,
+                read=settings.upstream_timeout_s,
+                write=settings.upstream_timeout_s,
+                pool=settings.upstream_connect_timeout_s,
             ),
             limits=httpx.Limits(
-                max_connections=settings.upstream_max_connections,
-                max_keepalive_connections=settings.upstream_max_connections // 2 or 1,
+                max_connections=max_in_flight, max_keepalive_connections=max_in_flight
             ),
             follow_redirects=False,
         )
@@ -108,8 +126,8 @@ class UpstreamClient:
         self._send_guarded = self.breaker.decorate(self._send)
 
     @property
-    def circuit(self) -> CircuitState:
-        return cast(CircuitState, self.breaker.state)
+    def circuit(self) -> Circuit:
+        return cast(Circuit, self.breaker.state)
 
     async def request(
         self,
@@ -121,7 +139,14 @@ class UpstreamClient:
         content: bytes | None = None,
         timeout_s: float | None = None,
     ) -> httpx.Response:
-        """Sends one request; 503 ``service_unavailable`` when the service does not answer."""
+        """Sends one request; 503 ``service_unavailable`` when the service does not answer, or
+        when it already has as many calls in flight as it may."""
+        if not await self._took_slot():
+            UPSTREAM_SHED.labels(self.upstream).inc()
+            raise UpstreamUnavailableError(
+                f"the {self.upstream} service is busy, retry in {_SATURATED_RETRY_AFTER_S}s",
+                headers={"Retry-After": _SATURATED_RETRY_AFTER_S},
+            )
         url = f"{path}?{query}" if query else path
         try:
             response: httpx.Response = await self._send_guarded(
@@ -139,7 +164,20 @@ class UpstreamClient:
             raise UpstreamUnavailableError(
                 f"the {self.upstream} service is unavailable ({type(exc).__name__})"
             ) from None
+        finally:
+            self._slots.release()
         return response
+
+    async def _took_slot(self) -> bool:
+        if not self._slots.locked():
+            await self._slots.acquire()  # a free slot: taken without waiting
+            return True
+        try:
+            async with asyncio.timeout(self._queue_timeout_s):
+                await self._slots.acquire()
+        except TimeoutError:
+            return False
+        return True
 
     async def _send(
         self,

@@ -48,8 +48,45 @@ async def ready() -> dict[str, str]:
 
 @dataclass
 class FakeOrders:
+    """Orders as the gateway sees them, with switches: down (connection refused), held orders
+    (their reads wait until released), and a count of the reads of each query."""
+
     statuses: dict[str, str] = field(default_factory=lambda: {"o1": "PLACED"})
     reads: int = 0
+    reads_of: Counter[str] = field(default_factory=Counter)
+    down: bool = False
+    held: dict[str, asyncio.Event] = field(default_factory=dict)
+    reading: dict[str, asyncio.Event] = field(default_factory=dict)
+    """Set once a held order's read has reached the service."""
+    abandoned: list[str] = field(default_factory=list)
+    """Reads cancelled while held (their caller gave up on them)."""
+
+    def add(self, status: str = "PLACED") -> str:
+        order_id = f"o-{uuid.uuid4().hex[:8]}"
+        self.statuses[order_id] = status
+        return order_id
+
+    def hold(self, order_id: str) -> asyncio.Event:
+        """Reads of ``order_id`` wait from now on until the returned event is set."""
+        self.reading[order_id] = asyncio.Event()
+        release = self.held[order_id] = asyncio.Event()
+        return release
+
+    async def _read(self, request: Request, order_id: str | None = None) -> None:
+        if self.down:
+            raise httpx.ConnectError("connection refused (the fake orders service is down)")
+        self.reads += 1
+        self.reads_of[f"{request.url.path}?{request.url.query}"] += 1
+        delay = float(request.query_params.get("delay", 0))
+        if delay:
+            await asyncio.sleep(delay)
+        if order_id in self.held:
+            self.reading[order_id].set()
+            try:
+                await self.held[order_id].wait()
+            except asyncio.CancelledError:
+                self.abandoned.append(order_id)
+                raise
 
     def app(self) -> FastAPI:
         app = FastAPI(title="fake orders")
@@ -60,18 +97,18 @@ class FakeOrders:
 
         @app.get("/orders")
         async def list_orders(request: Request) -> dict[str, Any]:
-            self.reads += 1
+            await self._read(request)
             orders = [order(order_id) for order_id in self.statuses]
             return {"orders": orders, "query": str(request.query_params)}
 
         @app.get("/orders/stats")
-        async def stats() -> dict[str, Any]:
-            self.reads += 1
+        async def stats(request: Request) -> dict[str, Any]:
+            await self._read(request)
             return {"byStatus": dict(Counter(self.statuses.values()))}
 
         @app.get("/orders/{order_id}", response_model=None)
-        async def get_order(order_id: str) -> Any:
-            self.reads += 1
+        async def get_order(order_id: str, request: Request) -> Any:
+            await self._read(request, order_id)
             if order_id not in self.statuses:
                 return error_response(404, "order_not_found", f"no order {order_id}")
             return {"order": order(order_id)}
@@ -116,16 +153,17 @@ class RunningGateway:
         """A client calling from its own address (the gateway trusts the local proxy's XFF)."""
         address = ip or ".".join(["10", *(str(b) for b in uuid.uuid4().bytes[:3])])
         headers = {"X-Forwarded-For": address}
-        return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=10, **kwargs)
+        return httpx.AsyncClient(base_url=self.url, headers=headers, **{"timeout": 10, **kwargs})
 
     def bearer(self, role: str, user_id: str | None = None) -> dict[str, str]:
         return self.tokens.bearer(role, user_id)
 
 
-@pytest.fixture(scope="module")
-async def gateway(
-    infra: InfraUrls, tmp_path_factory: pytest.TempPathFactory
+@contextlib.asynccontextmanager
+async def running_gateway(
+    infra: InfraUrls, spa_dist: Any, **overrides: Any
 ) -> AsyncIterator[RunningGateway]:
+    """A gateway on a port of its own, on the suite's Redis database, in front of fakes."""
     prefix = f"t{uuid.uuid4().hex[:10]}."
     port = free_port()
     settings = GatewaySettings(
@@ -138,9 +176,8 @@ async def gateway(
         ingest_url=f"http://127.0.0.1:{free_port()}",
         rate_limit_per_ip_per_min=RATE_LIMIT_PER_MIN,
         rate_limit_per_user_per_min=RATE_LIMIT_PER_MIN,
-        sse_heartbeat_s=1,
-        breaker_recovery_s=60,
-        frontend_dist=tmp_path_factory.mktemp("no-spa") / "dist",
+        frontend_dist=spa_dist,
+        **{"sse_heartbeat_s": 1, "breaker_recovery_s": 60, **overrides},
     )
     tokens = FakeTokenIssuer(kid="k1")
     orders = FakeOrders()
@@ -153,7 +190,7 @@ async def gateway(
         jwt_verifier=JwtVerifier(settings, jwks_source=tokens.jwks),
     )
     redis = Redis.from_url(infra.redis_db(GATEWAY_REDIS_DB), decode_responses=True)
-    await redis.flushdb()
+    await redis.flushdb()  # the suite's own database; one gateway of the suite runs at a time
     try:
         async with serving(app, port):
             yield RunningGateway(
@@ -161,6 +198,14 @@ async def gateway(
             )
     finally:
         await redis.aclose()
+
+
+@pytest.fixture(scope="module")
+async def gateway(
+    infra: InfraUrls, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[RunningGateway]:
+    async with running_gateway(infra, tmp_path_factory.mktemp("no-spa") / "dist") as running:
+        yield running
 
 
 @contextlib.asynccontextmanager

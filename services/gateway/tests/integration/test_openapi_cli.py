@@ -1,4 +1,4 @@
-"""``python -m gateway.openapi`` prints the combined document from the running services."""
+"""``gateway-openapi`` prints the combined document from the running services."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -24,9 +25,7 @@ async def test_the_cli_prints_the_document_of_the_services_that_answer() -> None
     }
     async with serving(FakeOrders().app(), port):
         process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "gateway.openapi",
+            str(Path(sys.executable).with_name("gateway-openapi")),
             env=environment,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from redis.asyncio import ConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 
@@ -13,26 +14,63 @@ class FlakyRedis:
     def __init__(self) -> None:
         self.values: dict[str, Any] = {}
         self.down = False
+        # What the rate limiter hands to the limits library (which connects only when used).
+        self.connection_pool = ConnectionPool()
 
-    def _check(self) -> None:
+    def check(self) -> None:
         if self.down:
             raise RedisConnectionError("connection refused")
 
     async def get(self, key: str) -> Any:
-        self._check()
+        self.check()
         return self.values.get(key)
 
-    async def set(self, key: str, value: str, ex: int) -> None:
-        self._check()
+    async def mget(self, keys: list[str]) -> list[Any]:
+        self.check()
+        return [self.values.get(key) for key in keys]
+
+    async def set(self, key: str, value: str, **_: Any) -> bool:
+        self.check()
         self.values[key] = value
+        return True
 
-    async def incr(self, key: str) -> int:
-        self._check()
-        self.values[key] = int(self.values.get(key, 0)) + 1
-        return int(self.values[key])
+    def pipeline(self, transaction: bool = True) -> FlakyPipeline:
+        return FlakyPipeline(self)
 
-    def register_script(self, _: str) -> Any:
-        async def run(keys: list[str], args: list[Any]) -> int:
-            return await self.incr(keys[0])
 
-        return run
+class FlakyPipeline:
+    def __init__(self, redis: FlakyRedis) -> None:
+        self._redis = redis
+        self._queued: list[tuple[str, tuple[Any, ...]]] = []
+
+    async def __aenter__(self) -> FlakyPipeline:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self._queued.clear()
+
+    def incr(self, key: str) -> None:
+        self._queued.append(("incr", (key,)))
+
+    def expire(self, key: str, seconds: int) -> None:
+        self._queued.append(("expire", (key,)))
+
+    def mget(self, keys: list[str]) -> None:
+        self._queued.append(("mget", (keys,)))
+
+    def evalsha(self, *args: Any) -> None:
+        self._queued.append(("evalsha", args))
+
+    async def execute(self, raise_on_error: bool = True) -> list[Any]:
+        self._redis.check()
+        values = self._redis.values
+        replies: list[Any] = []
+        for command, args in self._queued:
+            if command == "incr":
+                values[args[0]] = str(int(values.get(args[0], 0)) + 1)  # as Redis keeps it
+                replies.append(int(values[args[0]]))
+            elif command == "mget":
+                replies.append([values.get(key) for key in args[0]])
+            else:
+                replies.append(True)
+        return replies

@@ -2,54 +2,94 @@
 
 from __future__ import annotations
 
-import pytest
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
 
-from gateway.cache import CachedResponse, ResponseCache
+import pytest
+from starlette.requests import Request
+
+from gateway.cache import ResponseCache
+from gateway.deps import admit
 from gateway.ratelimit import RateLimiter
+from gateway.routes import Access
+from orderhub_common.security import Principal, Role
 
 from .fakes import FlakyRedis
 
 pytestmark = pytest.mark.unit
 
+VIEWER = Principal(user_id="u1", role=Role.VIEWER, jti="j1", expires_at=datetime.now(UTC))
+
 
 def _cache(redis: FlakyRedis) -> ResponseCache:
-    return ResponseCache(redis, ttl_s=30)  # type: ignore[arg-type]
+    return ResponseCache(
+        redis,  # type: ignore[arg-type]
+        detail_fresh_s=30,
+        list_fresh_s=2,
+        stale_s=30,
+        fill_timeout_s=6,
+    )
 
 
-async def test_rate_limiting_fails_open_while_redis_is_down() -> None:
+def _edge(redis: FlakyRedis) -> Any:
+    return SimpleNamespace(
+        redis=redis,
+        settings=SimpleNamespace(rate_limit_per_ip_per_min=1, rate_limit_per_user_per_min=1),
+        tokens=SimpleNamespace(known=lambda token: VIEWER),
+        limiter=RateLimiter(redis),  # type: ignore[arg-type]
+        cache=_cache(redis),
+    )
+
+
+def _request() -> Request:
+    return Request({"type": "http", "headers": [], "client": ("10.0.0.1", 1234), "state": {}})
+
+
+async def test_signed_in_calls_go_through_uncounted_and_uncached_while_redis_is_down() -> None:
     redis = FlakyRedis()
-    limiter = RateLimiter(redis)  # type: ignore[arg-type]
+    edge = _edge(redis)
     redis.down = True
 
-    assert await limiter.hit("ip", "10.0.0.1", limit=1) is None
+    admitted = [
+        await admit(
+            _request(),
+            edge,
+            Access.SIGNED_IN,
+            SimpleNamespace(credentials="a token"),  # type: ignore[arg-type]
+            cache_slot=lambda principal: edge.cache.slot(principal.role, "/orders", ""),
+        )
+        for _ in range(3)  # a limit of 1 per minute would refuse the second
+    ]
 
+    assert [a.principal for a in admitted] == [VIEWER] * 3
+    assert [a.lookup for a in admitted] == [None] * 3
+
+
+async def test_a_change_recorded_during_an_outage_keeps_reads_off_the_cache_until_recorded() -> (
+    None
+):
+    redis = FlakyRedis()
+    cache = _cache(redis)
+    slot = cache.slot("admin", "/orders/o1", "")
+    before = await cache.lookup(slot)
+
+    redis.down = True
+    await cache.written("o1")  # a PATCH succeeded, but the bump could not be written
     redis.down = False
-    first = await limiter.hit("ip", "10.0.0.1", limit=1)
-    second = await limiter.hit("ip", "10.0.0.1", limit=1)
-    assert first is not None
-    assert first.allowed
-    assert second is not None
-    assert not second.allowed
+
+    assert before is not None
+    assert await cache.usable()  # the bump is written now, before any read uses the cache
+    after = await cache.lookup(slot)
+    assert after is not None
+    assert after.version != before.version
 
 
-async def test_reads_bypass_the_cache_while_redis_is_down() -> None:
+async def test_reads_stay_off_the_cache_while_a_change_cannot_be_recorded() -> None:
     redis = FlakyRedis()
     cache = _cache(redis)
     redis.down = True
+    await cache.order_changed("o1")
 
-    assert await cache.key_for("admin", "/orders", "") is None
-    await cache.put("any", CachedResponse(200, "application/json", "{}"))  # no error
-
-
-async def test_a_change_recorded_during_an_outage_still_invalidates_older_entries() -> None:
-    redis = FlakyRedis()
-    cache = _cache(redis)
-    key = await cache.key_for("admin", "/orders/o1", "")
-    assert key is not None
-    await cache.put(key, CachedResponse(200, "application/json", '{"status": "PLACED"}'))
-
-    redis.down = True
-    await cache.invalidate_orders()  # a PATCH succeeded, but the bump could not be written
-    redis.down = False
-
-    assert await cache.key_for("admin", "/orders/o1", "") != key
+    assert not await cache.usable()
+    assert await cache.lookup(cache.slot("admin", "/orders/o1", "")) is None

@@ -62,6 +62,12 @@ def test_every_order_write_needs_an_admin_and_invalidates_the_cache() -> None:
     assert not _route("GET", "/orders/o1").changes_orders
 
 
+def test_only_a_status_move_names_the_one_order_it_changes() -> None:
+    assert _route("PATCH", "/orders/o1/status").order_id == "o1"
+    for method, api_path in [("POST", "/orders/bulk/status"), ("POST", "/orders/o1/status")]:
+        assert _route(method, api_path).order_id is None
+
+
 def test_path_segments_are_percent_encoded_for_the_service() -> None:
     route = resolve("GET", "/orders/a b?c#d")
 

@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from urllib.parse import parse_qsl
 
-from gateway.deps import EdgeState, admit, header_credentials, limit_client_ip
+from fastapi import APIRouter, Request, Response
+
+from gateway.cache import CacheSlot, normalized_query
+from gateway.deps import CurrentEdge, admit, header_credentials
 from gateway.proxy import forward
 from gateway.routes import resolve
 from orderhub_common.errors import NotFoundError
+from orderhub_common.security import Principal
 
-router = APIRouter(dependencies=[Depends(limit_client_ip)])
+router = APIRouter()
 
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 
 @router.api_route("/api/{path:path}", methods=_METHODS, include_in_schema=False)
-async def proxied(path: str, request: Request, edge: EdgeState) -> Response:
+async def proxied(path: str, request: Request, edge: CurrentEdge) -> Response:
     route = resolve(request.method, path)
     if route is None:
         raise NotFoundError(f"no API route for {request.method} /api/{path}")
-    principal = await admit(request, edge, route.access, header_credentials(request))
-    return await forward(request, edge, route, principal)
+
+    def cache_slot(principal: Principal) -> CacheSlot:
+        query = normalized_query(parse_qsl(request.url.query, keep_blank_values=True))
+        return edge.cache.slot(principal.role, route.path, query)
+
+    admission = await admit(
+        request,
+        edge,
+        route.access,
+        header_credentials(request),
+        cache_slot=cache_slot if route.cacheable else None,
+    )
+    return await forward(request, edge, route, admission)
