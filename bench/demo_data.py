@@ -18,6 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 import httpx
 
@@ -135,50 +136,69 @@ def create_at_channels(hub: OrderHub, batches: list[Batch], rng: random.Random) 
     return last_created
 
 
+class StoreProbe(Protocol):
+    """What the wait asks the stack: the stored count, and whether one order is there."""
+
+    def stored_total(self) -> int: ...
+
+    def find_by_external_id(self, external_id: str) -> dict[str, Any] | None: ...
+
+
 def wait_until_stored(
-    hub: OrderHub,
+    hub: StoreProbe,
     creation: Future[dict[str, str]],
     *,
     target_total: int,
     expected: int,
     on_progress: Callable[[int], None],
     budget_s: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """Returns once ``creation`` is done, the store holds ``target_total`` orders and each
     channel's last created order is found.
 
-    Raises DeliveryError when ``budget_s`` is spent or nothing arrives for STALL_LIMIT_S, and
-    whatever ``creation`` raised.
+    A poll the stack does not answer (a service restarting) counts as no progress. Raises
+    DeliveryError when ``budget_s`` is spent or nothing arrives for STALL_LIMIT_S, and whatever
+    ``creation`` raised as soon as it failed.
     """
-    started = time.monotonic()
+    started = clock()
     baseline = target_total - expected
-    best, best_at = -1, started
+    best, best_at = baseline, started
+    unanswered: Exception | None = None
     while True:
-        total = hub.stored_total()
+        if creation.done() and creation.exception() is not None:
+            creation.result()  # re-raises why the orders could not be created
+        try:
+            total = hub.stored_total()
+            arrived = creation.done() and total >= target_total
+            if arrived and all(map(hub.find_by_external_id, creation.result().values())):
+                on_progress(total - baseline)
+                return
+            unanswered = None
+        except (httpx.HTTPError, ApiError) as exc:
+            total, unanswered = best, exc
         on_progress(total - baseline)
-        now = time.monotonic()
+        now = clock()
         if total > best:
             best, best_at = total, now
-        if creation.done() and total >= target_total:
-            last_created = creation.result()
-            if all(hub.find_by_external_id(external_id) for external_id in last_created.values()):
-                return
+        why = f" (last poll: {unanswered})" if unanswered else ""
         if now - started > budget_s:
             raise DeliveryError(
-                f"only {total - baseline:,} of {expected:,} orders arrived within "
-                f"{format_duration(budget_s)}; see .run/logs/ingest.log and orders.log",
-                arrived=total - baseline,
+                f"only {best - baseline:,} of {expected:,} orders arrived within "
+                f"{format_duration(budget_s)}{why}; see .run/logs/ingest.log and orders.log",
+                arrived=best - baseline,
                 seconds=now - started,
             )
         if now - best_at > STALL_LIMIT_S:
             raise DeliveryError(
                 f"no new order arrived for {format_duration(now - best_at)} "
-                f"({total - baseline:,} of {expected:,} stored); is ingest or orders stuck? "
-                "See .run/logs/ingest.log and orders.log",
-                arrived=total - baseline,
+                f"({best - baseline:,} of {expected:,} stored){why}; is ingest or orders "
+                "stuck? See .run/logs/ingest.log and orders.log",
+                arrived=best - baseline,
                 seconds=now - started,
             )
-        time.sleep(POLL_INTERVAL_S)
+        sleep(POLL_INTERVAL_S)
 
 
 def deliver(hub: OrderHub, batches: list[Batch], rng: random.Random, *, label: str) -> Fill:
@@ -205,7 +225,7 @@ def deliver(hub: OrderHub, batches: list[Batch], rng: random.Random, *, label: s
             )
         finally:
             creation.cancel()
-            bar.finish(max(0, hub.stored_total() - baseline))
+            bar.finish()
     seconds = time.monotonic() - started
     return Fill(orders=expected, seconds=round(seconds, 1), rate=round(expected / seconds, 1))
 
@@ -226,8 +246,11 @@ def main(argv: list[str] | None = None) -> int:
         hub.ensure_up()
         batches = history_plan(args.count, datetime.now(UTC), args.days)
         fill = deliver(hub, batches, random.Random(), label="demo data")  # noqa: S311
-    except (StackNotUpError, DeliveryError, ApiError, httpx.HTTPError) as exc:
+    except (StackNotUpError, DeliveryError, ApiError) as exc:
         print(f"demo-data failed: {exc}", file=sys.stderr)
+        return 1
+    except httpx.HTTPError as exc:
+        print(f"demo-data failed: the stack stopped answering ({exc!r})", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("demo-data interrupted", file=sys.stderr)

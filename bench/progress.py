@@ -40,12 +40,14 @@ class ProgressBar:
         self._log_every_s = log_every_s
         self._started = time.monotonic()
         self._last_logged = float("-inf")
+        self._done = 0
 
     @property
     def elapsed_s(self) -> float:
         return time.monotonic() - self._started
 
     def update(self, done: int) -> None:
+        self._done = done
         line = render_bar(done, self.total, self.elapsed_s)
         if self._interactive:
             self._stream.write(f"\r{line}")
@@ -54,6 +56,7 @@ class ProgressBar:
             self._last_logged = time.monotonic()
             print(line, file=self._stream, flush=True)
 
-    def finish(self, done: int) -> None:
-        line = render_bar(done, self.total, self.elapsed_s)
+    def finish(self) -> None:
+        """Draws the last count seen and ends the line."""
+        line = render_bar(self._done, self.total, self.elapsed_s)
         print(f"\r{line}" if self._interactive else line, file=self._stream, flush=True)

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -114,8 +114,11 @@ class BenchRun:
                 and time.monotonic() - started < self.plan.read_budget_s
             ):
                 at, clock = time.time(), time.perf_counter()
-                response = self.hub.get(path, params)
-                kind = None if response.status_code == 200 else f"HTTP {response.status_code}"
+                try:
+                    status = self.hub.get(path, params).status_code
+                    kind = None if status == 200 else f"HTTP {status}"
+                except httpx.HTTPError as exc:
+                    kind = type(exc).__name__
                 samples.append(Sample(at, (time.perf_counter() - clock) * 1000, name, kind))
             series[name] = numbers(samples, time.monotonic() - started)
         print(
@@ -295,9 +298,10 @@ class BenchRun:
             [external_id] = self.hub.create_orders(channel, 1)
             created = time.monotonic()
             while time.monotonic() - created < NEW_ORDER_TIMEOUT_S:
-                if self.hub.find_by_external_id(external_id):
-                    found.append(round((time.monotonic() - created) * 1000, 1))
-                    break
+                with suppress(httpx.HTTPError, ApiError):  # a restarting service: poll again
+                    if self.hub.find_by_external_id(external_id):
+                        found.append(round((time.monotonic() - created) * 1000, 1))
+                        break
                 time.sleep(0.05)
             else:
                 timeouts += 1
@@ -414,14 +418,11 @@ def main(argv: list[str] | None = None) -> int:
             hub.ensure_up()
             limits = _rate_limits(hub, raised=not args.keep_gateway)
             results = BenchRun(hub, stack, plan).run(command, limits)
-    except (
-        StackNotUpError,
-        DeliveryError,
-        ApiError,
-        LoadRunError,
-        httpx.HTTPError,
-    ) as exc:
+    except (StackNotUpError, DeliveryError, ApiError, LoadRunError) as exc:
         print(f"bench failed: {exc}", file=sys.stderr)
+        return 1
+    except httpx.HTTPError as exc:
+        print(f"bench failed: the stack stopped answering ({exc!r})", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("bench interrupted", file=sys.stderr)

@@ -2,11 +2,15 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import httpx
 import pytest
 
 from bench import demo_data
+from bench.api import ApiError
 
 pytestmark = pytest.mark.unit
 
@@ -75,3 +79,84 @@ def test_outcomes_are_drawn_by_their_weights() -> None:
 def test_the_wait_budget_grows_with_the_orders_expected() -> None:
     assert demo_data.wait_budget_s(10_000) == pytest.approx(60 + 10_000 / demo_data.MIN_RATE)
     assert demo_data.wait_budget_s(100_000) > 9 * demo_data.wait_budget_s(10_000) / 2
+
+
+class FakeHub:
+    """Answers counts from a script; ``None`` in it is a poll the stack did not answer."""
+
+    def __init__(self, totals: list[int | None], found: bool = True) -> None:
+        self._totals = totals
+        self._found = found
+        self.searched: list[str] = []
+
+    def stored_total(self) -> int:
+        total = self._totals.pop(0) if len(self._totals) > 1 else self._totals[0]
+        if total is None:
+            raise httpx.ConnectError("connection refused")
+        return total
+
+    def find_by_external_id(self, external_id: str) -> dict[str, Any] | None:
+        self.searched.append(external_id)
+        return {"externalId": external_id} if self._found else None
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def done(last_created: dict[str, str]) -> Future[dict[str, str]]:
+    future: Future[dict[str, str]] = Future()
+    future.set_result(last_created)
+    return future
+
+
+def wait(
+    hub: FakeHub, creation: Future[dict[str, str]], progress: list[int], budget_s: float = 600
+) -> None:
+    clock = FakeClock()
+    demo_data.wait_until_stored(
+        hub,
+        creation,
+        target_total=1_100,
+        expected=100,
+        on_progress=progress.append,
+        budget_s=budget_s,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+
+
+def test_the_wait_ends_when_all_are_counted_and_each_channels_last_order_is_found() -> None:
+    hub = FakeHub([1_000, 1_040, None, 1_090, 1_100])
+    progress: list[int] = []
+    wait(hub, done({"website": "5512", "amazon": "402-1-2"}), progress)
+    assert progress == [0, 40, 40, 90, 100]  # the unanswered poll counts as no progress
+    assert hub.searched == ["5512", "402-1-2"]
+
+
+def test_a_stalled_pipeline_is_reported_with_what_arrived() -> None:
+    hub = FakeHub([1_000, 1_030])
+    with pytest.raises(demo_data.DeliveryError, match="no new order arrived") as failure:
+        wait(hub, done({"website": "5512"}), [])
+    assert failure.value.arrived == 30
+    assert failure.value.seconds > demo_data.STALL_LIMIT_S
+
+
+def test_orders_counted_but_not_found_keep_the_wait_going_until_the_budget() -> None:
+    hub = FakeHub([1_000, 1_050, 1_100], found=False)
+    with pytest.raises(demo_data.DeliveryError, match="only 100 of 100"):
+        wait(hub, done({"website": "5512"}), [], budget_s=60)
+
+
+def test_a_failed_creation_ends_the_wait_at_once() -> None:
+    creation: Future[dict[str, str]] = Future()
+    creation.set_exception(ApiError("creating 100 website orders: 503"))
+    with pytest.raises(ApiError, match="503"):
+        wait(FakeHub([1_000]), creation, [])
