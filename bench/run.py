@@ -57,8 +57,7 @@ from bench.scenarios import (
     quick_plan,
     stress,
 )
-from bench.stack import BENCH_GATEWAY_ENV, LocalStack, bench_profile
-from bench.stack import local_stack as find_local_stack
+from bench.stack import BENCH_GATEWAY_ENV, LocalStack, bench_profile, local_stack
 from bench.stats import Sample, in_window, numbers, numbers_by_name, percentile
 
 REPO = Path(__file__).resolve().parents[1]
@@ -101,7 +100,10 @@ class BenchRun:
         size = self.hub.stored_total()
         shapes: dict[str, tuple[str, dict[str, Any]]] = {
             "list newest": ("/orders", {"limit": 20}),
-            "list channel+status": ("/orders", {"channel": "amazon", "status": "DELIVERED"}),
+            "list channel+status": (
+                "/orders",
+                {"channel": "amazon", "status": "DELIVERED", "limit": 20},
+            ),
             f"search {fragment!r}": ("/orders", {"search": fragment, "limit": 20}),
             "stats": ("/orders/stats", {}),
         }
@@ -402,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--doc", type=Path, default=report.DOC, help="the page to write")
     args = parser.parse_args(argv)
 
-    stack = find_local_stack()
+    stack = local_stack()
     hub = OrderHub(
         gateway_url=stack.gateway_url, channels_url=stack.channels_url, credentials=stack.admin
     )
