@@ -188,13 +188,29 @@ class ResponseCache:
             return None
         return self.read(slot, values)
 
-    async def store(self, slot: CacheSlot, version: str, response: CachedResponse) -> None:
-        fresh_until = self._clock() + slot.fresh_s
-        lifetime_ms = int((slot.fresh_s + self._stale_s) * 1000)
+    async def filled(
+        self,
+        slot: CacheSlot,
+        version: str,
+        response: CachedResponse | None,
+        *,
+        release_lock: bool,
+    ) -> None:
+        """Stores ``response`` (None: nothing to keep) and releases the fill lock, at once."""
         try:
-            await self._redis.set(
-                slot.entry_key, encode_entry(version, fresh_until, response), px=lifetime_ms
-            )
+            async with self._redis.pipeline(transaction=False) as pipe:
+                if response is not None:
+                    fresh_until = self._clock() + slot.fresh_s
+                    pipe.set(
+                        slot.entry_key,
+                        encode_entry(version, fresh_until, response),
+                        px=int((slot.fresh_s + self._stale_s) * 1000),
+                    )
+                if release_lock:
+                    # The lock lives as long as a fill can take (the upstream timeouts), so the
+                    # one deleted here is this fill's own; a late delete lets one more fill in.
+                    pipe.delete(slot.fill_lock_key(version))
+                await pipe.execute()
         except REDIS_FAILURES as exc:
             self._outage.failed(exc)
 
@@ -217,12 +233,7 @@ class ResponseCache:
         return token if taken else None
 
     async def release_fill_lock(self, slot: CacheSlot, version: str) -> None:
-        # The lock lives as long as a fill can take (the upstream timeouts), so the one deleted
-        # here is this fill's own; at worst a late delete lets one extra fill through.
-        try:
-            await self._redis.delete(slot.fill_lock_key(version))
-        except REDIS_FAILURES as exc:
-            self._outage.failed(exc)
+        await self.filled(slot, version, None, release_lock=True)
 
     async def order_changed(self, order_id: str | None) -> None:
         """An order event: that order's detail (every order's, when ``order_id`` is None) is

@@ -149,8 +149,10 @@ def _close_on_shutdown(app: FastAPI, closers: list[Callable[[], Awaitable[None]]
 
 def run() -> None:
     settings = load_settings(GatewaySettings)
-    # uvicorn wraps the app in its ASGI message tracer whenever its logger is enabled for TRACE,
-    # which the shared logging setup leaves it (the root logger at level 0): that formatted every
-    # ASGI message of every request only for loguru to drop the line. Its level is set here.
-    logging.getLogger("uvicorn.error").setLevel(settings.log_level.upper())
+    # The shared logging setup leaves the root logger at level 0, so every library logger is
+    # enabled for everything and loguru drops the lines only after they were built: uvicorn then
+    # wraps the app in its ASGI message tracer (every message of every request formatted), and
+    # httpcore emits a dozen debug records per call to a service. Their levels are set here.
+    for name in ("uvicorn.error", "httpcore"):
+        logging.getLogger(name).setLevel(settings.log_level.upper())
     serve("gateway", settings, lambda: create_app(settings))

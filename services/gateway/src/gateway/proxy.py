@@ -55,11 +55,14 @@ async def forward(
         async def fetch() -> httpx.Response:
             return await client.request("GET", route.path, query=query, headers=headers)
 
-        found = await unless_client_leaves(
-            request, edge.reads.read(admission.slot, admission.lookup, fetch)
-        )
+        found = edge.reads.cached(admission.slot, admission.lookup, fetch)
         if found is None:
-            return Response(status_code=CLIENT_CLOSED_REQUEST)
+            filled = await unless_client_leaves(
+                request, edge.reads.fill(admission.slot, admission.lookup, fetch)
+            )
+            if filled is None:
+                return Response(status_code=CLIENT_CLOSED_REQUEST)
+            found = filled, "MISS"
         answer, how = found
         CACHE_LOOKUPS.labels(how.lower()).inc()
         response = (

@@ -37,19 +37,26 @@ class ReadThrough:
         self._fills: SingleFlight[Answer] = SingleFlight()
         self._refreshes: SingleFlight[None] = SingleFlight()
 
-    async def read(self, slot: CacheSlot, lookup: CacheLookup, fetch: Fetch) -> tuple[Answer, str]:
-        """The answer for ``slot`` and how it was found (``HIT``, ``STALE`` or ``MISS``).
+    def cached(
+        self, slot: CacheSlot, lookup: CacheLookup, fetch: Fetch
+    ) -> tuple[Answer, str] | None:
+        """The cached answer and how it was found (``HIT`` or ``STALE``), or None for a miss.
 
-        ``fetch`` asks the service; a miss raises what it raises (503 when it is down).
+        A stale answer starts one background refresh through ``fetch`` (which asks the service).
         """
+        if lookup.response is None:
+            return None
+        if lookup.fresh:
+            return lookup.response, "HIT"
         key = f"{slot.entry_key}@{lookup.version}"
-        if lookup.response is not None:
-            if lookup.fresh:
-                return lookup.response, "HIT"
-            self._refreshes.start(key, lambda: self._refresh(slot, lookup.version, fetch))
-            return lookup.response, "STALE"
-        answer = await self._fills.run(key, lambda: self._fill(slot, lookup.version, fetch))
-        return answer, "MISS"
+        self._refreshes.start(key, lambda: self._refresh(slot, lookup.version, fetch))
+        return lookup.response, "STALE"
+
+    async def fill(self, slot: CacheSlot, lookup: CacheLookup, fetch: Fetch) -> Answer:
+        """The answer of a miss, from the one fill of this entry and version (raises what
+        ``fetch`` raises, such as 503 when the service is down)."""
+        key = f"{slot.entry_key}@{lookup.version}"
+        return await self._fills.run(key, lambda: self._fill(slot, lookup.version, fetch))
 
     async def close(self) -> None:
         await self._fills.close()
@@ -62,25 +69,27 @@ class ReadThrough:
                 return filled
             # The other replica is slow or gone: ask the service (its slots still bound this).
             return await self._fetched(slot, version, fetch)
-        try:
-            return await self._fetched(slot, version, fetch)
-        finally:
-            await self._cache.release_fill_lock(slot, version)
+        return await self._fetched(slot, version, fetch, locked=True)
 
     async def _refresh(self, slot: CacheSlot, version: str, fetch: Fetch) -> None:
         if await self._cache.try_fill_lock(slot, version) is None:
             return  # another replica refreshes it
-        try:
-            await self._fetched(slot, version, fetch)
-        finally:
-            await self._cache.release_fill_lock(slot, version)
+        await self._fetched(slot, version, fetch, locked=True)
 
-    async def _fetched(self, slot: CacheSlot, version: str, fetch: Fetch) -> httpx.Response:
-        response = await fetch()
+    async def _fetched(
+        self, slot: CacheSlot, version: str, fetch: Fetch, *, locked: bool = False
+    ) -> httpx.Response:
+        try:
+            response = await fetch()
+        except BaseException:
+            if locked:
+                await self._cache.release_fill_lock(slot, version)
+            raise
+        cached = None
         if response.status_code == 200:
             media_type = response.headers.get("content-type", "application/json")
             cached = CachedResponse(response.status_code, media_type, response.text)
-            await self._cache.store(slot, version, cached)
+        await self._cache.filled(slot, version, cached, release_lock=locked)
         return response
 
     async def _filled_elsewhere(self, slot: CacheSlot, version: str) -> CachedResponse | None:
