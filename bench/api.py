@@ -33,9 +33,10 @@ class Credentials:
     password: str
 
 
-def cache_busting_from(n: int) -> str:
-    """The ``n``-th distinct ``from`` value, each long before any order (so it filters none)."""
-    return (_LONG_AGO + timedelta(microseconds=n)).isoformat().replace("+00:00", "Z")
+def cache_busting_from(n: int, since: datetime = _LONG_AGO) -> str:
+    """The ``n``-th distinct ``from`` value for orders placed since ``since``: ``n``
+    microseconds earlier, which adds no order unless one was placed in that instant."""
+    return (since - timedelta(microseconds=n)).isoformat().replace("+00:00", "Z")
 
 
 class OrderHub:
@@ -91,10 +92,17 @@ class OrderHub:
             self._access_token = tokens["accessToken"]
         return tokens
 
-    def get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
-        """A signed-in GET of an order list or stats, never answered from the gateway's cache."""
+    def get(
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        placed_since: datetime | None = None,
+    ) -> httpx.Response:
+        """A signed-in GET of an order list or stats (of orders placed since ``placed_since``,
+        if given), never answered from the gateway's cache."""
         query = dict(params or {})
-        query.setdefault("from", cache_busting_from(next(self._fresh_keys)))
+        since = placed_since or _LONG_AGO
+        query["from"] = cache_busting_from(next(self._fresh_keys), since)
         response = self._signed_in_get(path, query)
         if response.status_code == 401:  # the token expired during a long wait
             self._access_token = None
@@ -110,15 +118,22 @@ class OrderHub:
             headers={"Authorization": f"Bearer {self._access_token}"},
         )
 
-    def get_json(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = self.get(path, params)
+    def get_json(
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        placed_since: datetime | None = None,
+    ) -> dict[str, Any]:
+        response = self.get(path, params, placed_since)
         if response.status_code != 200:
             raise ApiError(f"GET /api{path}: {response.status_code} {response.text[:300]}")
         body: dict[str, Any] = response.json()
         return body
 
-    def stored_total(self) -> int:
-        return int(self.get_json("/orders", {"limit": 1})["pagination"]["total"])
+    def stored_total(self, placed_since: datetime | None = None) -> int:
+        """Orders stored (placed since ``placed_since``, if given)."""
+        page = self.get_json("/orders", {"limit": 1}, placed_since)
+        return int(page["pagination"]["total"])
 
     def list_orders(self, **params: Any) -> list[dict[str, Any]]:
         orders: list[dict[str, Any]] = self.get_json("/orders", params)["orders"]
