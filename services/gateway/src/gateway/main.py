@@ -22,13 +22,14 @@ from gateway.headers import RateLimitHeadersMiddleware, SecurityHeadersMiddlewar
 from gateway.openapi import CombinedOpenApi
 from gateway.ratelimit import RateLimiter
 from gateway.read_through import ReadThrough
+from gateway.redis_outage import EdgeRedis
 from gateway.routes import Upstream
 from gateway.settings import GatewaySettings
 from gateway.tokens import VerifiedTokens
 from gateway.upstreams import upstream_clients
 from orderhub_common.app import create_service_app, serve
 from orderhub_common.kafka import create_broker, ensure_topics, topics_from
-from orderhub_common.resources import KafkaResource, RedisResource
+from orderhub_common.resources import KafkaResource
 from orderhub_common.security import JwtVerifier
 from orderhub_common.settings import load_settings
 
@@ -54,7 +55,9 @@ def create_app(
     upstream_transports: Mapping[Upstream, httpx.AsyncBaseTransport] | None = None,
     jwt_verifier: JwtVerifier | None = None,
 ) -> FastAPI:
-    redis = RedisResource(settings.redis_url.get_secret_value())
+    redis = EdgeRedis(
+        settings.redis_url.get_secret_value(), max_connections=settings.redis_max_connections
+    )
     broker = create_broker(settings, client_id="gateway")
     upstreams = upstream_clients(settings, upstream_transports)
     cache = ResponseCache(

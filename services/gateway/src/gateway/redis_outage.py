@@ -10,13 +10,35 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from loguru import logger
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import NoScriptError, RedisError
+
+from orderhub_common.resources import RedisResource
 
 REDIS_FAILURES = (RedisError, OSError, TimeoutError)
 
 Handles = TypeVar("Handles")
+
+
+class EdgeRedis(RedisResource):
+    """The gateway's Redis, whose pool waits (up to ``timeout_s``) for a free connection.
+
+    redis-py's default pool fails at once when all its connections are busy: under a burst that
+    turned rate limits off and cache hits into misses, a stampede on the services.
+    """
+
+    def __init__(self, url: str, *, max_connections: int, timeout_s: float = 2) -> None:
+        pool = BlockingConnectionPool.from_url(
+            url,
+            max_connections=max_connections,
+            timeout=timeout_s,
+            decode_responses=True,
+            socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
+            health_check_interval=15,
+        )
+        self.client = Redis.from_pool(pool)
 
 
 class RedisOutage:

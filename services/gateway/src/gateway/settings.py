@@ -67,6 +67,13 @@ class GatewaySettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySe
     rate_limit_per_user_per_min: int = Field(
         300, ge=1, le=1_000_000, validation_alias=env("RATE_LIMIT_PER_USER_PER_MIN")
     )
+    redis_max_connections: int = Field(
+        64,
+        ge=1,
+        le=10_000,
+        validation_alias=env("GATEWAY_REDIS_MAX_CONNECTIONS"),
+        description="Redis connections of this replica; a request waits for a free one",
+    )
     verified_token_cache_ttl_s: float = Field(
         30.0,
         ge=0,
