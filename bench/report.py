@@ -330,7 +330,8 @@ def _reads_lines(results: BenchResults) -> list[str]:
         "## Reads against orders stored",
         "",
         "Uncached reads (each with a `from` filter the gateway's cache has not seen, matching "
-        "every order), one at a time, as the store was filled: p50 / p95 (requests).",
+        "every order), one at a time after one unmeasured warm-up read, as the store was "
+        "filled: p50 / p95 (requests).",
         "",
         _table(["orders stored", *names], rows),
         "",
