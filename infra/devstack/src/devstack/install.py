@@ -2,12 +2,14 @@
 
 Kafka's jars come from Maven Central through ``infra/kafka/pom.xml``; FerretDB is built from the
 Go module proxy (its module zip lacks the release's version file, which FerretDB refuses to run
-without, so the source is copied and stamped before ``go build``); Redis and PostgreSQL 15
+without, so the source is copied and stamped before ``go build``, and patched with
+``infra/ferretdb/patches``); Redis and PostgreSQL 15
 come from Debian packages.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -21,7 +23,10 @@ CACHE = REPO / ".cache"
 KAFKA_LIBS = CACHE / "kafka" / "libs"
 KAFKA_CLASSPATH = f"{KAFKA_LIBS}/*"
 FERRETDB_VERSION = "v1.24.2"
-FERRETDB_BIN = CACHE / "bin" / f"ferretdb-{FERRETDB_VERSION}"
+FERRETDB_PATCHES = sorted((REPO / "infra" / "ferretdb" / "patches").glob("*.patch"))
+# The patches are part of the binary's name, so a changed set of patches builds a new one.
+_PATCHES_DIGEST = hashlib.sha256(b"".join(p.read_bytes() for p in FERRETDB_PATCHES)).hexdigest()
+FERRETDB_BIN = CACHE / "bin" / f"ferretdb-{FERRETDB_VERSION}-{_PATCHES_DIGEST[:8]}"
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
@@ -80,6 +85,9 @@ def ferretdb_binary() -> Path:
         for path in source.rglob("*"):
             path.chmod(path.stat().st_mode | 0o200)
         (source / "build" / "version" / "version.txt").write_text(f"{FERRETDB_VERSION}\n")
+        # infra/ferretdb/patches says what each fixes (an _id lookup that never used its index).
+        for patch in FERRETDB_PATCHES:
+            run_checked("git", "apply", str(patch), cwd=source)
         FERRETDB_BIN.parent.mkdir(parents=True, exist_ok=True)
         run_checked("go", "build", "-trimpath", "-o", FERRETDB_BIN, "./cmd/ferretdb", cwd=source)
         shutil.rmtree(source, ignore_errors=True)

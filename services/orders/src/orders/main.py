@@ -51,8 +51,9 @@ def create_app(settings: OrdersSettings) -> FastAPI:
         sweep_interval_s=settings.outbox_sweep_interval_s,
         batch_size=settings.outbox_batch_size,
         lease_s=settings.outbox_lease_s,
+        confirm_grace_s=settings.outbox_confirm_grace_s,
     )
-    service = OrderService(repository, query_side, on_change=relay.notify)
+    service = OrderService(repository, query_side, on_written=relay.confirm)
     subscriber = register_ingested_consumer(broker, topics, service)
     lag = ConsumerLagProbe(subscriber)
 

@@ -15,6 +15,16 @@ event id is in the history), so:
 - a crash after publishing but before the entry is removed publishes it again with the same
   ``eventId``: delivery is at least once, consumers deduplicate by ``eventId``.
 
+Two ways out, one order:
+
+- the fast way: the service tells the relay the events of each write it just made (``confirm``),
+  and the relay publishes them and deletes their entries by id, reading neither the outbox nor
+  the order (on FerretDB any other read of a collection decodes all of it);
+- the sweep: every ``sweep_interval_s`` it reads the outbox and publishes entries older than
+  ``confirm_grace_s`` whose change the order document shows: what a crashed writer or a failed
+  publish left behind. After a failed publish the relay sweeps only, oldest first, until the
+  outbox has nothing older left, so an order's events never overtake each other.
+
 Each order's entries are published in order (revision, then position), keyed by the order id
 (one partition per order), stopping at the first that cannot go yet. With several replicas one
 relay works at a time, the holder of the relay lease, renewed every round; a crashed holder's
@@ -28,17 +38,19 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from faststream.kafka import KafkaBroker
 from loguru import logger
 from prometheus_client import Counter, Gauge
 
+from orderhub_common.events import Event
 from orderhub_common.logging import utc_now
 from orders.documents import OutboxEntry
 from orders.query_side import ProjectedOrder, QuerySide
-from orders.repository import OrderRepository, PendingEvent, StoredOrder
+from orders.repository import OrderRepository, PendingEvent, StoredOrder, outbox_entry
 
 PublishOrderEvent = Callable[[str, OutboxEntry], Awaitable[None]]
 
@@ -52,8 +64,16 @@ OUTBOX_PENDING = Gauge(
     "Order events in the outbox, not yet published",
 )
 
-# Counting pending outboxes scans the outbox on FerretDB; once every few seconds is plenty.
-_PENDING_GAUGE_INTERVAL_S = 5.0
+# Counting pending outboxes scans the outbox on FerretDB; now and then is plenty.
+_PENDING_GAUGE_INTERVAL_S = 15.0
+
+
+@dataclass(frozen=True)
+class ConfirmedWrite:
+    """The events of one write the service has just stored, in publishing order."""
+
+    order_id: str
+    entries: Sequence[OutboxEntry]
 
 
 def kafka_order_event_publisher(broker: KafkaBroker, topic: str) -> PublishOrderEvent:
@@ -77,10 +97,11 @@ class OutboxRelay:
         query_side: QuerySide,
         publish: PublishOrderEvent,
         *,
-        sweep_interval_s: float = 1.0,
-        batch_size: int = 100,
+        sweep_interval_s: float = 5.0,
+        batch_size: int = 500,
         lease_s: float = 10.0,
         abandoned_after_s: float = 300.0,
+        confirm_grace_s: float = 10.0,
     ) -> None:
         self._repository = repository
         self._query_side = query_side
@@ -90,35 +111,93 @@ class OutboxRelay:
         self._lease = timedelta(seconds=lease_s)
         self._abandoned_after = timedelta(seconds=abandoned_after_s)
         self._owner = f"relay-{uuid.uuid4().hex[:12]}"
+        self._confirm_grace = timedelta(seconds=confirm_grace_s)
         self._wake = asyncio.Event()
         self._pending_counted_at = -_PENDING_GAUGE_INTERVAL_S
+        self._confirmed: list[ConfirmedWrite] = []
+        self._sweeping_only = False
+        self._swept_at = -sweep_interval_s
 
-    def notify(self) -> None:
-        """Called after a write that added events: publish now rather than at the next sweep."""
-        self._wake.set()
+    def confirm(self, order_id: str, events: Sequence[Event]) -> None:
+        """Called right after a write stored these events: they go out now, the fast way."""
+        if events and not self._sweeping_only:
+            self._confirmed.append(ConfirmedWrite(order_id, [outbox_entry(e) for e in events]))
+            self._wake.set()
 
     async def run(self) -> None:
         while True:
             self._wake.clear()
             try:
-                published = await self.relay_once()
+                published = await self.publish_confirmed()
+                if (
+                    self._sweeping_only
+                    or time.monotonic() - self._swept_at >= self._sweep_interval_s
+                ):
+                    published += await self.relay_once()
                 await self._refresh_pending_gauge()
             except Exception as exc:  # the store or Kafka is away: the next sweep retries
-                logger.warning(f"outbox relay sweep failed: {exc!r}")
+                logger.warning(f"outbox relay round failed: {exc!r}")
+                self._fall_back_to_sweeping()
                 published = 0
-            if published:
+            if published or self._confirmed:
                 continue  # there may be more waiting
 
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._sweep_interval_s)
 
+    async def publish_confirmed(self) -> int:
+        """Publishes up to ``batch_size`` confirmed events and deletes their entries; returns
+        how many. The first failure hands everything not yet published to the sweep."""
+        taken, self._confirmed = self._confirmed, []
+        if not taken:
+            return 0
+        now = utc_now()
+        if not await self._repository.take_relay_lease(self._owner, now, now + self._lease):
+            return 0  # another replica relays; it sweeps these up
+        by_order: dict[str, list[OutboxEntry]] = {}
+        for write in taken:
+            by_order.setdefault(write.order_id, []).extend(write.entries)
+        outcomes = await asyncio.gather(
+            *(self._publish_in_order(order_id, entries) for order_id, entries in by_order.items())
+        )
+        published = [event_id for done, _ in outcomes for event_id in done]
+        if not all(complete for _, complete in outcomes):
+            self._fall_back_to_sweeping()
+        await self._repository.remove_from_outbox(published)
+        return len(published)
+
+    async def _publish_in_order(
+        self, order_id: str, entries: list[OutboxEntry]
+    ) -> tuple[list[str], bool]:
+        done: list[str] = []
+        for entry in entries:
+            try:
+                await self._publish(order_id, entry)
+            except Exception as exc:
+                logger.warning(f"outbox relay: {order_id} waits for the sweep: {exc!r}")
+                return done, False
+            OUTBOX_PUBLISHED.labels(entry.event_type).inc()
+            done.append(entry.event_id)
+        return done, True
+
+    def _sweep_due(self) -> bool:
+        return time.monotonic() - self._swept_at >= self._sweep_interval_s
+
+    def _fall_back_to_sweeping(self) -> None:
+        self._sweeping_only = True
+        self._confirmed = []
+
     async def relay_once(self) -> int:
-        """Publishes what is pending for up to ``batch_size`` events; returns how many."""
+        """One sweep: publishes what is pending (older than the grace period unless the fast
+        way failed) for up to ``batch_size`` events; returns how many."""
+        self._swept_at = time.monotonic()
         now = utc_now()
         if not await self._repository.take_relay_lease(self._owner, now, now + self._lease):
             return 0
-        pending = await self._repository.pending_events(self._batch_size)
+        older_than = None if self._sweeping_only else now - self._confirm_grace
+        pending = await self._repository.pending_events(self._batch_size, older_than=older_than)
         if not pending:
+            self._sweeping_only = False  # nothing old is left: the fast way may go on
             return 0
         stored = await self._repository.get_many({p.order_id for p in pending})
         # Before announcing a change, make it visible: a downstream system that reacts to an

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from beanie import SortDirection
-from pymongo import ReturnDocument
+from pymongo import DeleteOne, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -132,22 +132,34 @@ def _document(new: NewOrder) -> OrderDocument:
     )
 
 
+def outbox_entry(event: Event) -> OutboxEntry:
+    """An event as the outbox keeps it and the relay publishes it."""
+    return OutboxEntry(
+        event_id=str(event.event_id),
+        event_type=event.event_type,
+        event=event.model_dump(mode="json"),
+    )
+
+
 def _outbox_documents(
     events: Sequence[Event], order_id: str, revision: int
 ) -> list[OutboxDocument]:
     now = utc_now()
-    return [
-        OutboxDocument(
-            id=str(event.event_id),
-            order_id=order_id,
-            revision=revision,
-            position=position,
-            event_type=event.event_type,
-            event=event.model_dump(mode="json"),
-            created_at=now,
+    documents = []
+    for position, event in enumerate(events):
+        entry = outbox_entry(event)
+        documents.append(
+            OutboxDocument(
+                id=entry.event_id,
+                order_id=order_id,
+                revision=revision,
+                position=position,
+                event_type=entry.event_type,
+                event=entry.event,
+                created_at=now,
+            )
         )
-        for position, event in enumerate(events)
-    ]
+    return documents
 
 
 class _OrderLocks:
@@ -280,10 +292,14 @@ class OrderRepository:
         if events:
             await OutboxDocument.insert_many(_outbox_documents(events, order_id, revision))
 
-    async def pending_events(self, limit: int) -> list[PendingEvent]:
-        """Outbox entries, each order's in the order they must be published."""
+    async def pending_events(
+        self, limit: int, *, older_than: datetime | None = None
+    ) -> list[PendingEvent]:
+        """Outbox entries (written before ``older_than``, if given), each order's in the order
+        they must be published."""
+        criteria = {} if older_than is None else {"createdAt": {"$lt": older_than}}
         documents = (
-            await OutboxDocument.find({})
+            await OutboxDocument.find(criteria)
             .sort(
                 [(field, SortDirection.ASCENDING) for field in ("orderId", "revision", "position")]
             )
@@ -301,8 +317,11 @@ class OrderRepository:
         ]
 
     async def remove_from_outbox(self, event_ids: Collection[str]) -> None:
+        """One command, each entry deleted by its id (an ``$in`` would scan the outbox)."""
         if event_ids:
-            await OutboxDocument.find({"_id": {"$in": list(event_ids)}}).delete()
+            await OutboxDocument.get_pymongo_collection().bulk_write(
+                [DeleteOne({"_id": event_id}) for event_id in event_ids], ordered=False
+            )
 
     async def count_pending_events(self) -> int:
         return await OutboxDocument.find({}).count()

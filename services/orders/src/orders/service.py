@@ -24,6 +24,7 @@ from orderhub_common.context import correlated
 from orderhub_common.errors import ConflictError, NotFoundError
 from orderhub_common.events import (
     ChannelOrder,
+    Event,
     Order,
     OrderIngested,
     OrderStatus,
@@ -252,6 +253,7 @@ class _BatchOrder:
     copies: list[OrderIngested]
     stored: StoredOrder | None = None
     outcomes: list[ChannelOutcome] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)  # of the writes made, in order
 
 
 class OrderService:
@@ -260,12 +262,13 @@ class OrderService:
         repository: OrderRepository,
         query_side: QuerySide,
         *,
-        on_change: Callable[[], None] = lambda: None,
+        on_written: Callable[[str, Sequence[Event]], None] = lambda order_id, events: None,
     ) -> None:
         self._repository = repository
         self._query_side = query_side
-        # Wakes the outbox relay right after a write instead of at its next sweep.
-        self._on_change = on_change
+        # Hands the events of each stored write to the outbox relay, which publishes them at
+        # once instead of finding them at its next sweep (``OutboxRelay.confirm``).
+        self._on_written = on_written
         self._writes = asyncio.Semaphore(_CONCURRENT_WRITES)
 
     async def record_ingested(self, events: Sequence[OrderIngested]) -> list[ChannelOutcome]:
@@ -290,30 +293,33 @@ class OrderService:
                 entry = batch[new.order.id]
                 entry.stored = StoredOrder(new.order, 1, new.channel_updated_at)
                 entry.outcomes.append(ChannelOutcome.CREATED)
+                entry.events.extend(new.events)
                 entry.copies.pop(0)
-        if inserted:
-            UPSERTED.labels("created").inc(len(inserted))
-            self._on_change()
+        UPSERTED.labels("created").inc(len(inserted))
         for order_id, known in stored.items():
             batch[order_id].stored = known
         await asyncio.gather(*(self._record_copies(entry) for entry in batch.values()))
         await self._query_side.project(
             ProjectedOrder(e.stored.order, e.stored.revision) for e in batch.values() if e.stored
         )
+        # Announced once visible: whoever reacts to an event by asking the API finds the order.
+        for order_id, entry in batch.items():
+            self._on_written(order_id, entry.events)
         return [outcome for entry in batch.values() for outcome in entry.outcomes]
 
     async def _record_copies(self, entry: _BatchOrder) -> None:
         async with self._writes:
             for copy in entry.copies:
                 with correlated(copy.correlation_id):
-                    outcome, entry.stored = await self._record_channel_order(
+                    outcome, entry.stored, events = await self._record_channel_order(
                         copy.order, entry.stored
                     )
                 entry.outcomes.append(outcome)
+                entry.events.extend(events)
 
     async def _record_channel_order(
         self, incoming: ChannelOrder, known: StoredOrder | None
-    ) -> tuple[ChannelOutcome, StoredOrder]:
+    ) -> tuple[ChannelOutcome, StoredOrder, Sequence[Event]]:
         order_id = order_id_for(incoming.channel, incoming.external_id)
         for _ in range(MAX_WRITE_ATTEMPTS):
             stored = known or await self._repository.get(order_id)
@@ -322,8 +328,8 @@ class OrderService:
                 new = new_order(incoming)
                 if await self._repository.insert_many([new]):
                     UPSERTED.labels("created").inc()
-                    self._on_change()
-                    return ChannelOutcome.CREATED, StoredOrder(new.order, 1, new.channel_updated_at)
+                    created = StoredOrder(new.order, 1, new.channel_updated_at)
+                    return ChannelOutcome.CREATED, created, new.events
                 continue  # another writer inserted it first: apply ours as an update
             decision = decide_channel_update(
                 stored.order.status, stored.channel_updated_at, incoming
@@ -331,13 +337,11 @@ class OrderService:
             if decision.skipped is not None:
                 SKIPPED_STALE.labels(decision.skipped.value).inc()
             if not decision.changes_anything:
-                return ChannelOutcome.UNCHANGED, stored
+                return ChannelOutcome.UNCHANGED, stored, ()
             change = channel_change(stored, incoming, decision)
             if await self._repository.apply(change):
                 UPSERTED.labels("updated").inc()
-                if change.events:
-                    self._on_change()
-                return ChannelOutcome.UPDATED, change.applied()
+                return ChannelOutcome.UPDATED, change.applied(), change.events
         raise ConcurrentChangeError(f"order {order_id} kept changing; try again")
 
     async def move_status(
@@ -349,8 +353,8 @@ class OrderService:
                 await self._require(order_id), target, changed_by=changed_by, note=note
             )
             if await self._repository.apply(change):
-                self._on_change()
                 await self._project_after_move(change.applied())
+                self._on_written(order_id, change.events)
                 return change.result
         raise ConcurrentChangeError(f"order {order_id} kept changing; try again")
 

@@ -21,11 +21,16 @@ class OrdersSettings(ServiceSettings, KafkaSettings, MongoSettings, JwtVerifySet
         pattern=r"^[A-Za-z0-9_-]+$",
         validation_alias=env("ORDERS_MONGODB_DATABASE"),
     )
+    # The sweep finds what the fast way left behind (a crash, a failed publish): every few
+    # seconds, for entries older than the grace period, so it never races the fast way.
     outbox_sweep_interval_s: float = Field(
-        1.0, gt=0, le=60, validation_alias=env("ORDERS_OUTBOX_SWEEP_INTERVAL_S")
+        5.0, gt=0, le=60, validation_alias=env("ORDERS_OUTBOX_SWEEP_INTERVAL_S")
+    )
+    outbox_confirm_grace_s: float = Field(
+        10.0, ge=0, le=600, validation_alias=env("ORDERS_OUTBOX_CONFIRM_GRACE_S")
     )
     outbox_batch_size: int = Field(
-        100, ge=1, le=1000, validation_alias=env("ORDERS_OUTBOX_BATCH_SIZE")
+        500, ge=1, le=1000, validation_alias=env("ORDERS_OUTBOX_BATCH_SIZE")
     )
     outbox_lease_s: float = Field(30.0, gt=0, le=600, validation_alias=env("ORDERS_OUTBOX_LEASE_S"))
     postgres_url: SecretStr = Field(

@@ -1,0 +1,178 @@
+"""The cost of ingesting an order does not grow with the orders stored: counted in store
+commands, not in time. Every command on the orders collection names one order by ``_id`` (the
+only lookup FerretDB serves from an index), and a batch costs the same commands whether 50 or
+1,050 orders are stored. (The outbox's commands are by id too, and it stays small.)"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from beanie import init_beanie
+from pymongo import AsyncMongoClient, monitoring
+
+from devstack.pytest_plugin import InfraUrls
+from orderhub_common.events import OrderStatus
+from orders.documents import OrderDocument, OutboxDocument
+from orders.outbox_relay import OutboxRelay
+from orders.query_side import QuerySide
+from orders.repository import OrderRepository
+from orders.service import OrderService
+
+from .conftest import T0, channel_order, create_database, database_url, drop_database, record
+
+pytestmark = pytest.mark.integration
+
+BATCH = 100
+
+
+@dataclass
+class CommandRecorder(monitoring.CommandListener):
+    """Every command sent to the store while ``recording``."""
+
+    recording: bool = False
+    commands: list[dict[str, Any]] = field(default_factory=list)
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if self.recording:
+            self.commands.append({"name": event.command_name, **dict(event.command)})
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+    def on_orders(self) -> list[dict[str, Any]]:
+        return [c for c in self.commands if c.get(c["name"]) == "orders"]
+
+
+class Store:
+    def __init__(self, service: OrderService, relay: OutboxRelay, recorder: CommandRecorder):
+        self.service = service
+        self.relay = relay
+        self.recorder = recorder
+        self.stored = 0
+
+    async def add_orders(self, count: int, *, prefix: str = "SEED") -> list[str]:
+        """Ingests ``count`` new orders in batches, then publishes their events."""
+        ids = [f"{prefix}-{self.stored + n}" for n in range(count)]
+        for start in range(0, count, BATCH):
+            await record(self.service, *(channel_order(i) for i in ids[start : start + BATCH]))
+        self.stored += count
+        while await self.relay.publish_confirmed():
+            pass
+        return ids
+
+    def recording(self) -> Iterator[None]:
+        self.recorder.commands.clear()
+        self.recorder.recording = True
+        try:
+            yield
+        finally:
+            self.recorder.recording = False
+
+    async def commands_to_ingest(self, external_ids: list[str], **changes: Any) -> Counter[str]:
+        """What one batch of channel copies and its relay round cost, by command and shape."""
+        gen = self.recording()
+        next(gen)
+        try:
+            await record(self.service, *(channel_order(i, **changes) for i in external_ids))
+            while await self.relay.publish_confirmed():
+                pass
+        finally:
+            next(gen, None)
+        return Counter(_shape(c) for c in self.recorder.on_orders())
+
+
+def _shape(command: dict[str, Any]) -> str:
+    """A command on the orders collection, described without its values; fails the test if it
+    reads or writes orders by anything but ``_id``."""
+    name = command["name"]
+    if name == "insert":
+        return f"insert x{len(command['documents'])}"
+    if name == "find":
+        criteria = command["filter"]
+        assert set(criteria) == {"_id"}, command
+        assert isinstance(criteria["_id"], str), command  # a point read, never $in
+        return "find by _id"
+    if name == "update":
+        (statement,) = command["updates"]
+        assert isinstance(statement["q"]["_id"], str), command
+        return f"update by _id and {sorted(set(statement['q']) - {'_id'})}"
+    raise AssertionError(f"unexpected command on orders: {command}")
+
+
+@pytest.fixture
+async def store(infra: InfraUrls, unique_name: str) -> AsyncIterator[Store]:
+    recorder = CommandRecorder()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        infra.mongodb_url, tz_aware=True, event_listeners=[recorder]
+    )
+    await init_beanie(database=client[unique_name], document_models=[OrderDocument, OutboxDocument])
+    await create_database(infra, unique_name)
+    query_side = QuerySide(database_url(infra, unique_name))
+    await query_side.connect()
+
+    async def discard(order_id: str, entry: Any) -> None:
+        return None
+
+    repository = OrderRepository()
+    relay = OutboxRelay(repository, query_side, discard, batch_size=1000)
+    try:
+        yield Store(OrderService(repository, query_side, on_written=relay.confirm), relay, recorder)
+    finally:
+        await query_side.close()
+        await drop_database(infra, unique_name)
+        await client.drop_database(unique_name)
+        await client.close()
+
+
+async def test_ingesting_a_batch_costs_the_same_with_50_or_1050_orders_stored(
+    store: Store,
+) -> None:
+    await store.add_orders(50)
+    new_small = [f"NEW-A-{n}" for n in range(BATCH)]
+    moved_small = (await store.add_orders(BATCH, prefix="MOVE-A"))[:BATCH]
+    created_small = await store.commands_to_ingest(new_small)
+    shipped_small = await store.commands_to_ingest(
+        moved_small, status=OrderStatus.SHIPPED, updated_at=T0.replace(hour=12)
+    )
+
+    await store.add_orders(900)
+    new_large = [f"NEW-B-{n}" for n in range(BATCH)]
+    moved_large = (await store.add_orders(BATCH, prefix="MOVE-B"))[:BATCH]
+    created_large = await store.commands_to_ingest(new_large)
+    shipped_large = await store.commands_to_ingest(
+        moved_large, status=OrderStatus.SHIPPED, updated_at=T0.replace(hour=12)
+    )
+
+    assert created_small == created_large
+    assert shipped_small == shipped_large
+    # New orders: a point read each to find them absent and one insert for the batch; the
+    # relay publishes what the service confirmed without reading any order.
+    assert created_small == Counter({"find by _id": BATCH, f"insert x{BATCH}": 1})
+    # Status moves: a point read and a revision-checked update each.
+    assert shipped_small == Counter({"find by _id": BATCH, "update by _id and ['revision']": BATCH})
+
+
+async def test_a_point_read_is_an_index_search_in_the_store(
+    infra: InfraUrls, unique_name: str
+) -> None:
+    """FerretDB's SQLite backend only searches its _id index with the patch in
+    infra/ferretdb/patches; without it every point read and write scans the collection."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_url)
+    try:
+        orders = client[unique_name]["orders"]
+        await orders.insert_many([{"_id": f"ord_{n}", "n": n} for n in range(50)])
+        plan = await client[unique_name].command(
+            "explain", {"find": "orders", "filter": {"_id": "ord_49"}, "limit": 1}
+        )
+        described = str(plan["queryPlanner"])
+        assert any(word in described for word in ("USING INDEX", "IDHACK", "IXSCAN")), plan
+    finally:
+        await client.drop_database(unique_name)
+        await client.close()
