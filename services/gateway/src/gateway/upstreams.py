@@ -103,20 +103,21 @@ class UpstreamClient:
         max_in_flight = settings.upstream_max_in_flight[upstream]
         self._slots = asyncio.Semaphore(max_in_flight)
         self._queue_timeout_s = settings.upstream_queue_timeout_s
-        self.client = httpx.AsyncClient(
-            base_url=base_url,
-            transport=transport,
-            timeout=httpx.Timeout(
-                connect=settings.upstream_connect_timeout_s,
-                read=settings.upstream_timeout_s,
-                write=settings.upstream_timeout_s,
-                pool=settings.upstream_connect_timeout_s,
-            ),
+        self._base_url = base_url.rstrip("/")
+        # The transport alone, without httpx.AsyncClient: the client's redirect, auth, cookie
+        # and event-hook layers cost a third of each call here, and its cookie jar would keep
+        # one caller's cookies for the next. The pool is as large as the calls allowed in flight.
+        self._transport = transport or httpx.AsyncHTTPTransport(
             limits=httpx.Limits(
                 max_connections=max_in_flight, max_keepalive_connections=max_in_flight
-            ),
-            follow_redirects=False,
+            )
         )
+        self._timeouts = httpx.Timeout(
+            connect=settings.upstream_connect_timeout_s,
+            read=settings.upstream_timeout_s,
+            write=settings.upstream_timeout_s,
+            pool=settings.upstream_connect_timeout_s,
+        ).as_dict()
         self.breaker = CircuitBreaker(
             failure_threshold=settings.breaker_failure_threshold,
             recovery_timeout=settings.breaker_recovery_s,
@@ -188,17 +189,24 @@ class UpstreamClient:
         content: bytes | None,
         timeout_s: float | None,
     ) -> httpx.Response:
-        request = self.client.build_request(
+        timeouts = httpx.Timeout(timeout_s).as_dict() if timeout_s else self._timeouts
+        request = httpx.Request(
             method,
-            url,
+            self._base_url + url,
             headers=headers,
             content=content,
-            timeout=httpx.Timeout(timeout_s) if timeout_s else httpx.USE_CLIENT_DEFAULT,
+            extensions={"timeout": timeouts},
         )
-        return await self.client.send(request)
+        response = await self._transport.handle_async_request(request)
+        response.request = request
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
 
     async def close(self) -> None:
-        await self.client.aclose()
+        await self._transport.aclose()
 
 
 def upstream_clients(
