@@ -31,7 +31,6 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.subscriber.usecase import LogicSubscriber
 from faststream.message import StreamMessage
 from loguru import logger
-from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
 from tenacity import (
     AsyncRetrying,
@@ -44,24 +43,11 @@ from orderhub_common.errors import is_store_outage
 from orderhub_common.events import OrderIngested
 from orderhub_common.kafka import Topics
 from orderhub_common.logging import utc_now
+from orders import metrics
 from orders.service import ConcurrentChangeError, OrderService
 
 GROUP_ID = "orders"
 
-CONSUMED = Counter(
-    "orders_ingested_consumed_total",
-    "Ingested events consumed, by outcome (created, updated, unchanged, dead_lettered)",
-    ["outcome"],
-)
-DEAD_LETTERED = Counter(
-    "orders_dead_lettered_total",
-    "Ingested events sent to the dead-letter topic, by error type",
-    ["error_type"],
-)
-CONSUMER_LAG = Gauge(
-    "orders_consumer_lag",
-    "Ingested events not yet consumed by this replica (highwater - position, all partitions)",
-)
 
 _MAX_ERROR_HEADER_CHARS = 1000
 
@@ -163,13 +149,13 @@ def register_ingested_consumer(
             key=record.key,
             headers=dead_letter_headers(record, error),
         )
-        DEAD_LETTERED.labels(error.error_type).inc()
-        CONSUMED.labels("dead_lettered").inc()
+        metrics.DEAD_LETTERED.labels(error.error_type).inc()
+        metrics.CONSUMED.labels("dead_lettered").inc()
         logger.warning(f"dead-lettered an ingested event ({error.error_type}): {error}")
 
     async def record_all(events: list[OrderIngested]) -> None:
         for outcome in await service.record_ingested(events):
-            CONSUMED.labels(outcome.value).inc()
+            metrics.CONSUMED.labels(outcome.value).inc()
 
     @subscriber
     async def on_ingested(bodies: list[bytes], message: KafkaMessage) -> None:
@@ -199,7 +185,7 @@ class ConsumerLagProbe:
     async def run(self) -> None:
         while True:
             try:
-                CONSUMER_LAG.set(await self.measure())
+                metrics.CONSUMER_LAG.set(await self.measure())
             except Exception as exc:  # e.g. during a rebalance: the next probe will do
                 logger.debug(f"consumer lag not measured: {exc!r}")
             await asyncio.sleep(self._interval_s)

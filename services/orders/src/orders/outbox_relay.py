@@ -44,25 +44,15 @@ from datetime import datetime, timedelta
 
 from faststream.kafka import KafkaBroker
 from loguru import logger
-from prometheus_client import Counter, Gauge
 
 from orderhub_common.events import Event
 from orderhub_common.logging import utc_now
+from orders import metrics
 from orders.documents import OutboxEntry
 from orders.query_side import ProjectedOrder, QuerySide
 from orders.repository import OrderRepository, PendingEvent, StoredOrder, outbox_entry
 
 PublishOrderEvent = Callable[[str, OutboxEntry], Awaitable[None]]
-
-OUTBOX_PUBLISHED = Counter(
-    "orders_outbox_published_total",
-    "Order events published from the outbox to orders.events.v1, by event type",
-    ["event_type"],
-)
-OUTBOX_PENDING = Gauge(
-    "orders_outbox_pending",
-    "Order events in the outbox, not yet published",
-)
 
 # Counting pending outboxes scans the outbox on FerretDB; now and then is plenty.
 _PENDING_GAUGE_INTERVAL_S = 15.0
@@ -176,7 +166,7 @@ class OutboxRelay:
             except Exception as exc:
                 logger.warning(f"outbox relay: {order_id} waits for the sweep: {exc!r}")
                 return done, False
-            OUTBOX_PUBLISHED.labels(entry.event_type).inc()
+            metrics.OUTBOX_PUBLISHED.labels(entry.event_type).inc()
             done.append(entry.event_id)
         return done, True
 
@@ -231,7 +221,7 @@ class OutboxRelay:
                 except Exception as exc:
                     logger.warning(f"outbox relay: {event.order_id} waits: {exc!r}")
                     break
-                OUTBOX_PUBLISHED.labels(event.entry.event_type).inc()
+                metrics.OUTBOX_PUBLISHED.labels(event.entry.event_type).inc()
                 published += 1
             elif not self._never_applied(event, stored, now):
                 break
@@ -251,4 +241,4 @@ class OutboxRelay:
         if time.monotonic() - self._pending_counted_at < _PENDING_GAUGE_INTERVAL_S:
             return
         self._pending_counted_at = time.monotonic()
-        OUTBOX_PENDING.set(await self._repository.count_pending_events())
+        metrics.OUTBOX_PENDING.set(await self._repository.count_pending_events())

@@ -30,7 +30,6 @@ from typing import Any
 import orjson
 from alembic import command
 from alembic.config import Config
-from prometheus_client import Gauge, Histogram
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -54,6 +53,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from orderhub_common.events import Channel, Order, OrderStatus
 from orderhub_common.logging import utc_now
 from orderhub_common.resources import Resource
+from orders import metrics
 from orders.schemas import ChannelRevenue, OrderFilters, OrderListQuery, OrderStats
 
 metadata = MetaData()
@@ -104,16 +104,6 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 # Lets a phone number be found however the admin types it: "+91 98765-43210" -> digits.
 _PHONE_LIKE = re.compile(r"^[\d\s+().-]+$")
 _MIN_PHONE_DIGITS = 3
-
-PROJECTION_LAG = Gauge(
-    "orders_query_side_lag_seconds",
-    "Age of the newest change the last projection write applied (now - the order's updatedAt)",
-)
-PROJECTED = Histogram(
-    "orders_query_side_projection_seconds",
-    "Time from an order change (its updatedAt) to its row in the query side",
-    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
-)
 
 
 @dataclass(frozen=True)
@@ -519,8 +509,8 @@ def _counts_from_rows() -> Select[Any]:
 def _observe_lag(orders: Sequence[ProjectedOrder], now: float) -> None:
     lags = [max(0.0, now - p.order.updated_at.timestamp()) for p in orders]
     for lag in lags:
-        PROJECTED.observe(lag)
-    PROJECTION_LAG.set(min(lags))
+        metrics.PROJECTED.observe(lag)
+    metrics.PROJECTION_LAG.set(min(lags))
 
 
 def _upgrade_schema(connection: Connection) -> None:

@@ -18,7 +18,6 @@ from datetime import datetime
 from enum import StrEnum
 
 from loguru import logger
-from prometheus_client import Counter
 
 from orderhub_common.context import correlated
 from orderhub_common.errors import ConflictError, NotFoundError
@@ -32,6 +31,7 @@ from orderhub_common.events import (
     StatusSource,
 )
 from orderhub_common.logging import utc_now
+from orders import metrics
 from orders.events import created_event, status_changed_event
 from orders.query_side import OrderPageRows, ProjectedOrder, QuerySide
 from orders.repository import NewOrder, OrderChange, OrderRepository, StoredOrder, refreshed
@@ -50,18 +50,6 @@ MAX_WRITE_ATTEMPTS = 5
 
 # Orders of one batch written at once: enough to hide round trips, few enough for a small store.
 _CONCURRENT_WRITES = 8
-
-UPSERTED = Counter(
-    "orders_upserted_total",
-    "Channel orders written to the store, by result (created, updated)",
-    ["result"],
-)
-SKIPPED_STALE = Counter(
-    "orders_skipped_stale_total",
-    "Channel status changes ignored: 'stale' (equal or backwards) or 'forbidden' "
-    "(no allowed path, e.g. SHIPPED to CANCELLED)",
-    ["reason"],
-)
 
 
 class OrderNotFoundError(NotFoundError):
@@ -295,7 +283,7 @@ class OrderService:
                 entry.outcomes.append(ChannelOutcome.CREATED)
                 entry.events.extend(new.events)
                 entry.copies.pop(0)
-        UPSERTED.labels("created").inc(len(inserted))
+        metrics.UPSERTED.labels("created").inc(len(inserted))
         for order_id, known in stored.items():
             batch[order_id].stored = known
         await asyncio.gather(*(self._record_copies(entry) for entry in batch.values()))
@@ -327,7 +315,7 @@ class OrderService:
             if stored is None:
                 new = new_order(incoming)
                 if await self._repository.insert_many([new]):
-                    UPSERTED.labels("created").inc()
+                    metrics.UPSERTED.labels("created").inc()
                     created = StoredOrder(new.order, 1, new.channel_updated_at)
                     return ChannelOutcome.CREATED, created, new.events
                 continue  # another writer inserted it first: apply ours as an update
@@ -335,12 +323,12 @@ class OrderService:
                 stored.order.status, stored.channel_updated_at, incoming
             )
             if decision.skipped is not None:
-                SKIPPED_STALE.labels(decision.skipped.value).inc()
+                metrics.SKIPPED_STALE.labels(decision.skipped.value).inc()
             if not decision.changes_anything:
                 return ChannelOutcome.UNCHANGED, stored, ()
             change = channel_change(stored, incoming, decision)
             if await self._repository.apply(change):
-                UPSERTED.labels("updated").inc()
+                metrics.UPSERTED.labels("updated").inc()
                 return ChannelOutcome.UPDATED, change.applied(), change.events
         raise ConcurrentChangeError(f"order {order_id} kept changing; try again")
 
