@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import itertools
 import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +19,7 @@ import httpx
 
 # Before any order of this system: as a ``from`` filter it keeps every order.
 _LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
+RATE_LIMIT_WAIT_MAX_S = 60
 
 
 class StackNotUpError(RuntimeError):
@@ -81,9 +84,11 @@ class OrderHub:
     def sign_in(self, credentials: Credentials | None = None) -> dict[str, Any]:
         """Signs in (as these credentials, else the bench's own) and returns the token pair."""
         who = credentials or self._credentials
-        response = self._http.post(
-            f"{self.gateway_url}/api/auth/login",
-            json={"email": who.email, "password": who.password},
+        response = self._patiently(
+            lambda: self._http.post(
+                f"{self.gateway_url}/api/auth/login",
+                json={"email": who.email, "password": who.password},
+            )
         )
         if response.status_code != 200:
             raise ApiError(f"sign-in as {who.email}: {response.status_code} {response.text[:200]}")
@@ -112,11 +117,23 @@ class OrderHub:
     def _signed_in_get(self, path: str, query: dict[str, Any]) -> httpx.Response:
         if self._access_token is None:
             self.sign_in()
-        return self._http.get(
-            f"{self.gateway_url}/api{path}",
-            params=query,
-            headers={"Authorization": f"Bearer {self._access_token}"},
+        return self._patiently(
+            lambda: self._http.get(
+                f"{self.gateway_url}/api{path}",
+                params=query,
+                headers={"Authorization": f"Bearer {self._access_token}"},
+            )
         )
+
+    @staticmethod
+    def _patiently(send: Callable[[], httpx.Response]) -> httpx.Response:
+        """Sends, and once more after ``Retry-After`` (at most a minute) if rate limited."""
+        response = send()
+        if response.status_code == 429:
+            retry_after = response.headers.get("Retry-After", "")
+            time.sleep(min(RATE_LIMIT_WAIT_MAX_S, int(retry_after) if retry_after.isdigit() else 5))
+            response = send()
+        return response
 
     def get_json(
         self,

@@ -411,12 +411,12 @@ def main(argv: list[str] | None = None) -> int:
     command = f"python -m bench.run {' '.join(given)}" if given else "make bench"
     try:
         hub.ensure_up()
-        plan = quick_plan(hub.stored_total()) if args.quick else FULL_PLAN
         profile: AbstractContextManager[None] = (
             nullcontext() if args.keep_gateway else bench_profile(stack.stack)
         )
         with profile:
             hub.ensure_up()
+            plan = quick_plan(hub.stored_total()) if args.quick else FULL_PLAN
             limits = _rate_limits(hub, raised=not args.keep_gateway)
             results = BenchRun(hub, stack, plan).run(command, limits)
     except (StackNotUpError, DeliveryError, ApiError, LoadRunError) as exc:
