@@ -19,12 +19,14 @@ from bench.scenarios import (
     BREAK_ERROR_RATIO,
     BREAK_P95_MS,
     BREAK_RATE_SHARE,
+    FULL_PLAN,
     PACED_USER_RATE,
     SLO_ERROR_RATIO,
     SLO_P95_MS,
     SLO_RATE_SHARE,
     TARGET_RATE,
     highest_sustained_rate,
+    load_duration_bound_s,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -174,8 +176,8 @@ def render(results: BenchResults) -> str:
     parts = [
         "# Benchmarks",
         "",
-        f"Measured by `{results.command}` ({results.plan}) on {results.started_at}; the run took "
-        f"{format_duration(results.runtime_s)} ({phases}). Every figure below comes from "
+        f"Measured by `{results.command}` on {results.started_at}, {results.plan}. The run "
+        f"took {format_duration(results.runtime_s)} ({phases}). Every figure below comes from "
         "`docs/bench/results.json`; `.venv/bin/python -m bench.report` renders this page and "
         "its plots again from it.",
         "",
@@ -207,6 +209,12 @@ def render(results: BenchResults) -> str:
         "make bench               # this page (python -m bench.run)",
         "```",
         "",
+        f"- How long `make bench` takes: filling to {FULL_PLAN.target_orders:,} orders stops "
+        f"after at most {format_duration(FULL_PLAN.fill_budget_s)} (it gets there when the "
+        f"pipeline stores about {FULL_PLAN.target_orders / FULL_PLAN.fill_budget_s:,.0f} "
+        "orders/s or more; otherwise the page says where it stopped), the load scenarios take "
+        f"at most {format_duration(load_duration_bound_s(FULL_PLAN))}, the ingest run and the "
+        "single orders a few minutes more: 20 to 25 minutes from an empty store.",
         f"- Gateway rate limits during the run: {results.rate_limits}.",
         f"- Orders stored: {results.store_size_at_start:,} at the start, "
         f"{results.store_size_at_end:,} at the end.",

@@ -150,7 +150,7 @@ class BenchPlan:
 
 
 FULL_PLAN = BenchPlan(
-    description="the full plan (`make bench`)",
+    description="the full plan",
     target_orders=100_000,
     checkpoints=(1_000, 10_000, 50_000, 100_000),
     fill_budget_s=12 * 60,
@@ -165,7 +165,7 @@ FULL_PLAN = BenchPlan(
     ingest_orders=10_000,
     single_orders=20,
     read_samples=10,
-    read_budget_s=30,
+    read_budget_s=15,
 )
 
 
@@ -174,8 +174,8 @@ def quick_plan(stored: int) -> BenchPlan:
     return replace(
         FULL_PLAN,
         description=(
-            "a smoke run of the tooling (`--quick`): small volumes and short steps, so these "
-            "figures say little about capacity; `make bench` measures at full size"
+            "a smoke run of the tooling with small volumes and short steps, so these figures "
+            "say little about capacity (`make bench` measures at full size)"
         ),
         target_orders=stored + 300,
         checkpoints=(),
@@ -193,6 +193,12 @@ def quick_plan(stored: int) -> BenchPlan:
         read_samples=3,
         read_budget_s=10,
     )
+
+
+def load_duration_bound_s(plan: BenchPlan) -> float:
+    """The longest the load scenarios can take: every step, and a third fixed rate."""
+    stress_s = plan.stress_step_s * len(plan.stress_rates)
+    return plan.normal_s + plan.peak_s + stress_s + plan.fixed_s * (len(plan.fixed_rates) + 1)
 
 
 def fill_checkpoints(stored: int, plan: BenchPlan) -> list[int]:
