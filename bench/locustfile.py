@@ -24,6 +24,11 @@ from bench import mix
 from bench.scenarios import PACED_USER_RATE, Step, broken_reason
 from bench.stats import Sample, error_kind, in_window, numbers
 
+if "BENCH_RUN_FILE" not in os.environ:
+    raise SystemExit(
+        "bench/locustfile.py is run by `make bench` (python -m bench.run), which writes the "
+        "run file it starts from"
+    )
 RUN = json.loads(Path(os.environ["BENCH_RUN_FILE"]).read_text())
 STEPS = [Step(**step) for step in RUN["plan"]["steps"]]
 RNG = random.Random()  # noqa: S311 - picks simulated requests, not secrets

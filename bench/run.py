@@ -196,8 +196,10 @@ class BenchRun:
         run_file, samples_file = WORK_DIR / f"{slug}.run.json", WORK_DIR / f"{slug}.samples.json"
         log_file = WORK_DIR / f"{slug}.log"
         samples_file.unlink(missing_ok=True)
+        # It holds the bench users' passwords and tokens: private, and gone once Locust is.
+        run_file.unlink(missing_ok=True)
+        run_file.touch(mode=0o600)
         run_file.write_text(json.dumps(self._run_file(scenario, samples_file)))
-        run_file.chmod(0o600)  # it holds the bench users' passwords and tokens
         command = [
             str(LOCUST),
             "-f",
@@ -234,6 +236,7 @@ class BenchRun:
                     self.notes.append(f"{scenario.name}: Locust overran its plan and was stopped.")
                 finally:
                     _stop(locust)
+                    run_file.unlink(missing_ok=True)
         if not samples_file.exists():
             raise LoadRunError(f"{scenario.name}: Locust wrote no results; see {log_file}")
         recorded = json.loads(samples_file.read_text())
