@@ -39,13 +39,24 @@ class MongoResource(Resource):
     name = "mongodb"
 
     def __init__(
-        self, url: str, database: str, documents: Sequence[type[Document]], *, timeout_s: float = 3
+        self,
+        url: str,
+        database: str,
+        documents: Sequence[type[Document]],
+        *,
+        timeout_s: float = 3,
+        operation_timeout_s: float = 5,
+        max_connections: int = 20,
     ) -> None:
         self.target = database
         self.client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
             url,
             serverSelectionTimeoutMS=int(timeout_s * 1000),
             connectTimeoutMS=int(timeout_s * 1000),
+            # Every operation ends by this deadline, on the server too (maxTimeMS): a store
+            # call nobody waits for any more stops instead of keeping the store busy.
+            timeoutMS=int(operation_timeout_s * 1000),
+            maxPoolSize=max_connections,
             tz_aware=True,
             uuidRepresentation="standard",
         )

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pymongo
+
 from orderhub_common.app import connect_with_retries
 from orderhub_common.logging import configure_logging
 from orderhub_common.settings import load_settings
@@ -24,9 +26,11 @@ async def rebuild_query_side(repository: OrderRepository, query_side: QuerySide)
     """Empties the projection and projects every stored order; returns how many."""
     await query_side.clear()
     projected = 0
-    async for batch in repository.all_orders():
-        await query_side.project(ProjectedOrder(s.order, s.revision) for s in batch)
-        projected += len(batch)
+    # Reading every order takes longer than any one request may: no operation deadline here.
+    with pymongo.timeout(None):
+        async for batch in repository.all_orders():
+            await query_side.project(ProjectedOrder(s.order, s.revision) for s in batch)
+            projected += len(batch)
     return projected
 
 
