@@ -1,0 +1,57 @@
+"""Every Prometheus metric the orders service declares (DEVELOPING.md: one metrics.py)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+CONSUMED = Counter(
+    "orders_ingested_consumed_total",
+    "Ingested events consumed, by outcome (created, updated, unchanged, dead_lettered)",
+    ["outcome"],
+)
+
+DEAD_LETTERED = Counter(
+    "orders_dead_lettered_total",
+    "Ingested events sent to the dead-letter topic, by error type",
+    ["error_type"],
+)
+
+CONSUMER_LAG = Gauge(
+    "orders_consumer_lag",
+    "Ingested events not yet consumed by this replica (highwater - position, all partitions)",
+)
+
+OUTBOX_PUBLISHED = Counter(
+    "orders_outbox_published_total",
+    "Order events published from the outbox to orders.events.v1, by event type",
+    ["event_type"],
+)
+
+OUTBOX_PENDING = Gauge(
+    "orders_outbox_pending",
+    "Order events in the outbox, not yet published",
+)
+
+PROJECTION_LAG = Gauge(
+    "orders_query_side_lag_seconds",
+    "Age of the newest change the last projection write applied (now - the order's updatedAt)",
+)
+
+PROJECTED = Histogram(
+    "orders_query_side_projection_seconds",
+    "Time from an order change (its updatedAt) to its row in the query side",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+)
+
+UPSERTED = Counter(
+    "orders_upserted_total",
+    "Channel orders written to the store, by result (created, updated)",
+    ["result"],
+)
+
+SKIPPED_STALE = Counter(
+    "orders_skipped_stale_total",
+    "Channel status changes ignored: 'stale' (equal or backwards) or 'forbidden' "
+    "(no allowed path, e.g. SHIPPED to CANCELLED)",
+    ["reason"],
+)
