@@ -127,8 +127,8 @@ class _Admin(FastHttpUser):
             name="status move",
             headers=self.session.headers,
         )
-        if response.status_code == 200:
-            SEEN.add_from_api([response.json()["order"]])
+        answer = response.json()["order"] if response.status_code == 200 else None
+        SEEN.settle_move(order.id, mix.SeenOrder.from_api(answer) if answer else None)
 
     def token_refresh(self) -> None:
         if not self.session.refresh_tokens:

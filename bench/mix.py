@@ -77,8 +77,9 @@ class SeenOrder:
 class SeenOrders:
     """A bounded pool of orders seen in responses; the newest word on an order wins.
 
-    ``take_movable`` removes the order it returns, so two simulated admins never race for the
-    same move; the answer to the move puts it back.
+    ``take_movable`` takes the order it returns out of the pool until ``settle_move``, and
+    responses that were on their way meanwhile (with the status from before the move) are
+    ignored for it, so two simulated admins never race for one move.
     """
 
     def __init__(self, capacity: int, rng: random.Random) -> None:
@@ -87,11 +88,14 @@ class SeenOrders:
         self._orders: dict[str, SeenOrder] = {}
         self._ids: list[str] = []
         self._index: dict[str, int] = {}
+        self._moving: set[str] = set()
 
     def __len__(self) -> int:
         return len(self._ids)
 
     def add(self, order: SeenOrder) -> None:
+        if order.id in self._moving:
+            return
         if order.id not in self._orders:
             if len(self._ids) >= self._capacity:
                 self._remove(self._rng.choice(self._ids))
@@ -114,8 +118,16 @@ class SeenOrders:
             move = next_admin_move(order.status)
             if move is not None:
                 self._remove(order.id)
+                self._moving.add(order.id)
                 return order, move
         return None
+
+    def settle_move(self, order_id: str, answer: SeenOrder | None) -> None:
+        """Ends the move of ``order_id``; the order as the move's answer showed it, if any,
+        goes back into the pool."""
+        self._moving.discard(order_id)
+        if answer is not None:
+            self.add(answer)
 
     def _remove(self, order_id: str) -> None:
         position = self._index.pop(order_id)

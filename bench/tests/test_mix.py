@@ -51,7 +51,7 @@ def test_admin_moves_follow_the_lifecycle_and_stop_at_final_statuses() -> None:
     assert mix.next_admin_move("CANCELLED") is None
 
 
-def test_a_movable_order_is_taken_out_of_the_pool_until_its_answer_puts_it_back() -> None:
+def test_a_movable_order_stays_out_of_the_pool_until_its_move_is_settled() -> None:
     seen = mix.SeenOrders(capacity=10, rng=random.Random(1))
     seen.add_from_api([order("a", "DELIVERED"), order("b", "CONFIRMED"), order("c", "CANCELLED")])
     taken = seen.take_movable()
@@ -60,8 +60,12 @@ def test_a_movable_order_is_taken_out_of_the_pool_until_its_answer_puts_it_back(
     assert (moved.id, status) == ("b", "SHIPPED")
     assert len(seen) == 2
     assert seen.take_movable() is None  # only final or delivered orders are left
-    seen.add_from_api([order("b", "SHIPPED")])
+    seen.add_from_api([order("b", "CONFIRMED")])  # a list answered before the move landed
+    assert seen.take_movable() is None
+    seen.settle_move("b", mix.SeenOrder.from_api(order("b", "SHIPPED")))
     assert seen.take_movable() == (mix.SeenOrder.from_api(order("b", "SHIPPED")), "DELIVERED")
+    seen.settle_move("b", None)  # a failed move: the order is simply forgotten
+    assert len(seen) == 2
 
 
 def test_the_pool_keeps_the_newest_word_on_an_order_and_stays_within_capacity() -> None:
