@@ -19,6 +19,10 @@ from orderhub_common.errors import error_response
 # A caller's id is echoed only if it is a sane token, so it cannot inject into logs or headers.
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+# A request worth a line at INFO: it failed, or it was slow. The rest log at DEBUG, since a line
+# per request costs about as much CPU as answering a cached read (the metrics count them all).
+_SLOW_REQUEST_MS = 500
+_FAILED_STATUS = 400
 
 
 class RequestContextMiddleware:
@@ -70,13 +74,15 @@ class RequestContextMiddleware:
             await response(scope, receive, send_tracking_start)
         finally:
             path = scope.get("path", "")
+            duration_ms = round((time.perf_counter() - started) * 1000, 2)
             if path not in _QUIET_PATHS:
+                notable = status_code >= _FAILED_STATUS or duration_ms >= _SLOW_REQUEST_MS
                 logger.bind(
                     method=scope.get("method"),
                     path=path,
                     status=status_code,
-                    durationMs=round((time.perf_counter() - started) * 1000, 2),
-                ).info("request")
+                    durationMs=duration_ms,
+                ).log("INFO" if notable else "DEBUG", "request")
             request_id_var.reset(request_token)
             correlation_id_var.reset(correlation_token)
 
