@@ -89,6 +89,7 @@ async def admit(
     slot = cache_slot(principal) if cache_slot is not None else None
     if slot is not None and not await edge.cache.usable():
         slot = None
+    # One round trip: a caller refused by its per-IP limit has used one of its per-user hits too.
     lookup = await _checked(request, edge, ip=ip, user=principal.user_id, slot=slot)
     if access is Access.ADMIN and principal.role is not Role.ADMIN:
         raise ForbiddenError("this needs the admin role")
