@@ -20,6 +20,10 @@ import httpx
 # Before any order of this system: as a ``from`` filter it keeps every order.
 _LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 RATE_LIMIT_WAIT_MAX_S = 60
+# A service may be restarted at any time (by supervisord, by a developer); reads that need an
+# answer wait this long for it.
+UNAVAILABLE_WAIT_S = 60
+_UNAVAILABLE = frozenset({502, 503, 504})
 
 
 class StackNotUpError(RuntimeError):
@@ -27,7 +31,9 @@ class StackNotUpError(RuntimeError):
 
 
 class ApiError(RuntimeError):
-    pass
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -91,7 +97,10 @@ class OrderHub:
             )
         )
         if response.status_code != 200:
-            raise ApiError(f"sign-in as {who.email}: {response.status_code} {response.text[:200]}")
+            raise ApiError(
+                f"sign-in as {who.email}: {response.status_code} {response.text[:200]}",
+                response.status_code,
+            )
         tokens: dict[str, Any] = response.json()
         if credentials is None:
             self._access_token = tokens["accessToken"]
@@ -141,11 +150,25 @@ class OrderHub:
         params: dict[str, Any] | None = None,
         placed_since: datetime | None = None,
     ) -> dict[str, Any]:
-        response = self.get(path, params, placed_since)
-        if response.status_code != 200:
-            raise ApiError(f"GET /api{path}: {response.status_code} {response.text[:300]}")
-        body: dict[str, Any] = response.json()
-        return body
+        """The answer's body, waiting out a service that restarts (up to UNAVAILABLE_WAIT_S)."""
+        deadline = time.monotonic() + UNAVAILABLE_WAIT_S
+        while True:
+            try:
+                response = self.get(path, params, placed_since)
+            except (httpx.TransportError, ApiError) as exc:
+                unavailable = not isinstance(exc, ApiError) or exc.status in _UNAVAILABLE
+                if not unavailable or time.monotonic() > deadline:
+                    raise
+            else:
+                if response.status_code == 200:
+                    body: dict[str, Any] = response.json()
+                    return body
+                if response.status_code not in _UNAVAILABLE or time.monotonic() > deadline:
+                    raise ApiError(
+                        f"GET /api{path}: {response.status_code} {response.text[:300]}",
+                        response.status_code,
+                    )
+            time.sleep(2)
 
     def stored_total(self, placed_since: datetime | None = None) -> int:
         """Orders stored (placed since ``placed_since``, if given)."""
@@ -181,7 +204,8 @@ class OrderHub:
         response = self._http.post(f"{self.channels_url}/_control/{channel}/orders", json=body)
         if response.status_code != 200:
             raise ApiError(
-                f"creating {count} {channel} orders: {response.status_code} {response.text[:300]}"
+                f"creating {count} {channel} orders: {response.status_code} {response.text[:300]}",
+                response.status_code,
             )
         created: list[str] = response.json()["created"]
         return created
@@ -192,4 +216,7 @@ class OrderHub:
             json={"status": status},
         )
         if response.status_code != 200:
-            raise ApiError(f"moving {channel} {external_id} to {status}: {response.status_code}")
+            raise ApiError(
+                f"moving {channel} {external_id} to {status}: {response.status_code}",
+                response.status_code,
+            )
