@@ -57,7 +57,8 @@ class SingleFlight(Generic[T]):
 
     def _flight(self, key: str, compute: Callable[[], Awaitable[T]]) -> _Flight[T]:
         flight = self._flights.get(key)
-        if flight is None:
+        # A flight being cancelled (its last caller left) is not joined: it would fail the joiner.
+        if flight is None or flight.task.done() or flight.task.cancelling():
             flight = _Flight(asyncio.ensure_future(compute()))
             self._flights[key] = flight
             flight.task.add_done_callback(functools.partial(self._landed, key, flight))

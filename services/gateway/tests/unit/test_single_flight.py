@@ -87,3 +87,19 @@ async def test_a_background_computation_runs_to_its_end_without_callers() -> Non
 
     assert service.calls == 1
     assert not service.cancelled
+
+
+async def test_a_caller_arriving_as_the_last_one_leaves_gets_a_computation_of_its_own() -> None:
+    flights: SingleFlight[str] = SingleFlight()
+    service = Service()
+    leaving = asyncio.create_task(flights.run("k", service.answer))
+    await asyncio.sleep(0)
+
+    leaving.cancel()
+    await asyncio.sleep(0)  # the computation is being cancelled, not yet done
+    arriving = asyncio.create_task(flights.run("k", service.answer))
+    await asyncio.sleep(0)
+    service.release.set()
+
+    assert await arriving == "answer 2"
+    assert service.calls == 2
