@@ -123,30 +123,43 @@ def _sustained_sentence(steps: list[StepResult]) -> str:
 def query_plans_section(plans: QueryPlans | None) -> str:
     """The orders service's EXPLAIN ANALYZE of each list, search and stats query shape.
 
-    Renders what ``GET /internal/query-plans`` answered during the run: a list of
-    ``{name|shape, query?, plan, timing?}`` objects, a ``{shape: plan}`` object, or plain text.
-    Without an answer it says how to get the plans instead.
+    Renders what the run got from ``GET /internal/query-plans`` or ``orders-explain-queries``:
+    a list (or ``{"plans": [...]}``) of ``{name|shape, query?, plan, timingMs?}`` objects, a
+    ``{shape: plan}`` object, or plain text. Without plans it says how to get them instead.
     """
     heading = "## Query plans of the orders service\n\n"
     if plans is None or plans.status != "ok":
-        why = plans.status if plans else "not asked"
-        url = plans.url if plans else f"http://127.0.0.1:8002{QUERY_PLANS_PATH}"
+        why = f"{plans.source}: {plans.status}" if plans else "not asked"
         return heading + (
-            f"The orders service did not provide its query plans during this run "
-            f"(`GET {url}`: {why}). They come from its EXPLAIN ANALYZE of each list, search "
-            f"and stats query shape: with the stack up, `curl -s {url}` prints them, and the "
-            "next `make bench` includes them here.\n"
+            f"This run got no query plans from the orders service ({why}). They are its "
+            "EXPLAIN ANALYZE of each list, search and stats query shape: with the stack up, "
+            f"`.venv/bin/orders-explain-queries` (in the services' environment) or `curl -s "
+            f"http://127.0.0.1:8002{QUERY_PLANS_PATH}` prints them, and `make bench` includes "
+            "them here.\n"
         )
     body = plans.body
-    intro = f"From `GET {plans.url}` at the end of the run, with the bench's orders stored.\n\n"
+    intro = (
+        f"From `{plans.source}` at the end of the run, with "
+        "the bench's orders stored; execution times as the plans reported them.\n\n"
+    )
     if isinstance(body, dict) and isinstance(body.get("plans"), list):
         body = body["plans"]
     if isinstance(body, list):
-        return heading + intro + "\n".join(_plan_entry(entry) for entry in body)
+        return heading + intro + _timing_table(body) + "\n".join(map(_plan_entry, body))
     if isinstance(body, dict):
         entries = [{"name": name, "plan": plan} for name, plan in body.items()]
         return heading + intro + "\n".join(_plan_entry(entry) for entry in entries)
     return heading + intro + f"```\n{body}\n```\n"
+
+
+def _timing_table(entries: list[object]) -> str:
+    """Every shape's execution time at a glance, when the plans report them."""
+    rows = [
+        [str(e.get("name") or e.get("shape")), f"{e['timingMs']:g} ms"]
+        for e in entries
+        if isinstance(e, dict) and isinstance(e.get("timingMs"), int | float)
+    ]
+    return _table(["query shape: statement", "execution time"], rows) + "\n\n" if rows else ""
 
 
 def _plan_entry(entry: object) -> str:
@@ -157,8 +170,11 @@ def _plan_entry(entry: object) -> str:
     timing = entry.get("timing") or entry.get("timingMs") or entry.get("executionTimeMs")
     if timing is not None:
         parts.append(f"Timing: {timing}{' ms' if isinstance(timing, int | float) else ''}\n")
-    if entry.get("query"):
-        parts.append(f"```sql\n{entry['query']}\n```\n")
+    query = entry.get("query")
+    if isinstance(query, str) and query.lstrip().startswith("{"):
+        parts.append(f"List query: `{query}`\n")  # the API's parameters, not SQL
+    elif query:
+        parts.append(f"```sql\n{query}\n```\n")
     plan = entry.get("plan", entry)
     if isinstance(plan, list) and all(isinstance(line, str) for line in plan):
         plan = "\n".join(plan)

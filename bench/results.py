@@ -83,10 +83,10 @@ class Machine(BaseModel):
 
 
 class QueryPlans(BaseModel):
-    """What ``GET /internal/query-plans`` on the orders service answered, if anything."""
+    """The orders service's EXPLAIN ANALYZE of its query shapes, as its ``source`` gave them."""
 
-    url: str
-    status: str  # "ok", or why there are none ("HTTP 404", "connection refused")
+    source: str  # "GET http://.../internal/query-plans" or "orders-explain-queries"
+    status: str  # "ok", or why there are none ("HTTP 404", "exit 1: ...")
     body: object | None = None
 
 

@@ -63,6 +63,7 @@ from bench.stats import Sample, in_window, numbers, numbers_by_name, percentile
 REPO = Path(__file__).resolve().parents[1]
 WORK_DIR = REPO / ".run" / "bench"
 LOCUST = Path(sys.executable).with_name("locust")
+EXPLAIN_COMMAND = Path(sys.executable).with_name("orders-explain-queries")
 LOCUST_GRACE_S = 60  # past its plan, a Locust run is stopped
 NEW_ORDER_TIMEOUT_S = 60.0
 
@@ -323,18 +324,40 @@ class BenchRun:
         )
 
     def query_plans(self) -> QueryPlans:
+        """From the orders service's endpoint if it has one, else from its command
+        ``orders-explain-queries`` run with the stack's own environment."""
         url = f"{self.stack.orders_url}{report.QUERY_PLANS_PATH}"
         try:
             response = httpx.get(url, timeout=300)
-        except httpx.HTTPError as exc:
-            return QueryPlans(url=url, status=type(exc).__name__)
-        if response.status_code != 200:
-            return QueryPlans(url=url, status=f"HTTP {response.status_code}")
+            if response.status_code == 200:
+                return QueryPlans(source=f"GET {url}", status="ok", body=response.json())
+            endpoint = f"HTTP {response.status_code}"
+        except (httpx.HTTPError, ValueError) as exc:
+            endpoint = type(exc).__name__
+        if not EXPLAIN_COMMAND.exists():
+            return QueryPlans(source=f"GET {url}", status=endpoint)
         try:
-            body: object = response.json()
+            done = subprocess.run(  # noqa: S603 - our own venv's command, no arguments
+                [str(EXPLAIN_COMMAND)],
+                env={**os.environ, **self.stack.service_environment()},
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return QueryPlans(source=EXPLAIN_COMMAND.name, status="timed out after 5 minutes")
+        if done.returncode != 0:
+            last_line = (done.stderr.strip().splitlines() or [""])[-1]
+            return QueryPlans(
+                source=EXPLAIN_COMMAND.name, status=f"exit {done.returncode}: {last_line}"
+            )
+        try:
+            return QueryPlans(
+                source=EXPLAIN_COMMAND.name, status="ok", body=json.loads(done.stdout)
+            )
         except ValueError:
-            body = response.text
-        return QueryPlans(url=url, status="ok", body=body)
+            return QueryPlans(source=EXPLAIN_COMMAND.name, status="ok", body=done.stdout)
 
     # The whole run ---------------------------------------------------------------------------
     def run(self, command: str, rate_limits: str) -> BenchResults:

@@ -42,6 +42,10 @@ class LocalStack:
     viewer: Credentials
     stack: Stack
 
+    def service_environment(self) -> dict[str, str]:
+        """The environment the stack gives its services (addresses, credentials)."""
+        return self.stack.service_environment()
+
     def component_pids(self) -> dict[str, int]:
         """Root PID of every component that has a PID file (``.run/<component>.pid``) now."""
         pids = {name: self.stack.pid(name) for name in COMPONENTS}

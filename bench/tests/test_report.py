@@ -140,10 +140,11 @@ def test_a_store_that_started_full_says_which_sizes_it_could_not_measure() -> No
 
 
 def test_without_query_plans_the_section_says_how_to_get_them() -> None:
-    section = query_plans_section(QueryPlans(url=PLANS_URL, status="HTTP 404"))
+    section = query_plans_section(QueryPlans(source=f"GET {PLANS_URL}", status="HTTP 404"))
     assert section.startswith("## Query plans of the orders service")
     assert "HTTP 404" in section
     assert f"curl -s {PLANS_URL}" in section
+    assert "orders-explain-queries" in section
     assert "curl -s" in query_plans_section(None)
 
 
@@ -157,7 +158,9 @@ def test_query_plans_render_each_shape_with_its_query_plan_and_timing() -> None:
         },
         {"shape": "stats", "plan": {"Plan": {"Node Type": "Aggregate"}}},
     ]
-    section = query_plans_section(QueryPlans(url=PLANS_URL, status="ok", body=body))
+    section = query_plans_section(
+        QueryPlans(source="orders-explain-queries", status="ok", body=body)
+    )
     assert "### list newest" in section
     assert "```sql\nSELECT * FROM orders ORDER BY placed_at DESC LIMIT 20\n```" in section
     assert "Limit  (cost=0.29..1.10 rows=20)\n  ->  Index Scan using ix_placed_at" in section
@@ -166,11 +169,37 @@ def test_query_plans_render_each_shape_with_its_query_plan_and_timing() -> None:
     assert '"Node Type": "Aggregate"' in section
 
 
+def test_plans_from_the_orders_command_show_the_list_query_they_explain() -> None:
+    body = {
+        "plans": [
+            {
+                "name": "newest first: page",
+                "query": "{}",
+                "plan": "Limit\n  ->  Index Scan Backward using order_rows_placed_at_id",
+                "timingMs": 0.11,
+            }
+        ]
+    }
+    section = query_plans_section(
+        QueryPlans(source="orders-explain-queries", status="ok", body=body)
+    )
+    assert "From `orders-explain-queries`" in section
+    assert "| newest first: page | 0.11 ms |" in section
+    assert "### newest first: page" in section
+    assert "List query: `{}`" in section
+    assert "Timing: 0.11 ms" in section
+    assert "Index Scan Backward using order_rows_placed_at_id" in section
+
+
 def test_query_plans_as_a_mapping_or_as_text_render_too() -> None:
     mapping = query_plans_section(
-        QueryPlans(url=PLANS_URL, status="ok", body={"search": "Bitmap Heap Scan on orders"})
+        QueryPlans(
+            source=f"GET {PLANS_URL}", status="ok", body={"search": "Bitmap Heap Scan on orders"}
+        )
     )
     assert "### search\n" in mapping
     assert "Bitmap Heap Scan on orders" in mapping
-    text = query_plans_section(QueryPlans(url=PLANS_URL, status="ok", body="Seq Scan on orders"))
+    text = query_plans_section(
+        QueryPlans(source=f"GET {PLANS_URL}", status="ok", body="Seq Scan on orders")
+    )
     assert "```\nSeq Scan on orders\n```" in text
