@@ -210,8 +210,8 @@ class OrderRepository:
 
     async def insert_many(self, new_orders: Sequence[NewOrder]) -> set[str]:
         """Inserts the orders (their events first, into the outbox); returns the ids inserted.
-        An order that exists already (another writer was first) is left out, and its events
-        are never published: the relay finds them unconfirmed and drops them."""
+        An order that exists already is left out and its events are taken out of the outbox
+        again, so a guess that an order is new costs one failed insert and nothing else."""
         if not new_orders:
             return set()
         outbox = [
@@ -229,7 +229,11 @@ class OrderRepository:
             errors = exc.details.get("writeErrors", [])
             if any(error.get("code") != _DUPLICATE_KEY for error in errors):
                 raise
-            return ids - {documents[error["index"]]["_id"] for error in errors}
+            existing = {documents[error["index"]]["_id"] for error in errors}
+            await self.remove_from_outbox(
+                [d.id for d in outbox if d.order_id in existing and d.revision == 1]
+            )
+            return ids - existing
         return ids
 
     async def apply(self, change: OrderChange) -> bool:

@@ -138,6 +138,7 @@ async def test_ingesting_a_batch_costs_the_same_with_50_or_1050_orders_stored(
     new_small = [f"NEW-A-{n}" for n in range(BATCH)]
     moved_small = (await store.add_orders(BATCH, prefix="MOVE-A"))[:BATCH]
     created_small = await store.commands_to_ingest(new_small)
+    replayed_small = await store.commands_to_ingest(new_small)
     shipped_small = await store.commands_to_ingest(
         moved_small, status=OrderStatus.SHIPPED, updated_at=T0.replace(hour=12)
     )
@@ -146,15 +147,20 @@ async def test_ingesting_a_batch_costs_the_same_with_50_or_1050_orders_stored(
     new_large = [f"NEW-B-{n}" for n in range(BATCH)]
     moved_large = (await store.add_orders(BATCH, prefix="MOVE-B"))[:BATCH]
     created_large = await store.commands_to_ingest(new_large)
+    replayed_large = await store.commands_to_ingest(new_large)
     shipped_large = await store.commands_to_ingest(
         moved_large, status=OrderStatus.SHIPPED, updated_at=T0.replace(hour=12)
     )
 
     assert created_small == created_large
     assert shipped_small == shipped_large
-    # New orders: a point read each to find them absent and one insert for the batch; the
-    # relay publishes what the service confirmed without reading any order.
-    assert created_small == Counter({"find by _id": BATCH, f"insert x{BATCH}": 1})
+    assert replayed_small == replayed_large
+    # New orders (PLACED, so taken for new): one insert for the batch and no read; the relay
+    # publishes what the service confirmed without reading any order.
+    assert created_small == Counter({f"insert x{BATCH}": 1})
+    # A replay of the same PLACED copies: the insert fails for each, then a point read each
+    # finds nothing to change.
+    assert replayed_small == Counter({f"insert x{BATCH}": 1, "find by _id": BATCH})
     # Status moves: a point read and a revision-checked update each.
     assert shipped_small == Counter({"find by _id": BATCH, "update by _id and ['revision']": BATCH})
 
