@@ -55,14 +55,16 @@ async def forward(
         async def fetch() -> httpx.Response:
             return await client.request("GET", route.path, query=query, headers=headers)
 
-        found = edge.reads.cached(admission.slot, admission.lookup, fetch)
-        if found is None:
+        hit = edge.reads.cached(admission.lookup)
+        if hit is not None:
+            found: tuple[CachedResponse | httpx.Response, str] = hit, "HIT"
+        else:
             filled = await unless_client_leaves(
                 request, edge.reads.fill(admission.slot, admission.lookup, fetch)
             )
             if filled is None:
                 return Response(status_code=CLIENT_CLOSED_REQUEST)
-            found = filled, "MISS"
+            found = filled
         answer, how = found
         CACHE_LOOKUPS.labels(how.lower()).inc()
         response = (

@@ -1,11 +1,13 @@
-"""Cached order reads: fresh entries served, stale ones served while they are refreshed, and one
-fill per entry however many callers miss it at once.
+"""Cached order reads: fresh entries served, the rest filled once however many callers ask at
+once, and a stale copy served only while the service cannot answer.
 
 - **Fresh**: served (``X-Cache: HIT``).
-- **Stale** (the current version, past its freshness): served at once (``X-Cache: STALE``) while
-  one background refresh runs; if the service fails or is saturated, the stale copy keeps being
-  served until it expires.
-- **Missing**: one fill. In this process, the first caller's fill is a future every other caller
+- **Stale** (the current version, past its freshness) or **missing**: one fill, which every
+  caller of the entry waits for (``X-Cache: MISS``). An admin who clicks "show the new orders"
+  gets them, not the copy from before they arrived. If the fill fails (the service is down,
+  saturated or times out), the stale copy is served instead (``X-Cache: STALE``) until it
+  expires.
+- **Filling**: In this process, the first caller's fill is a future every other caller
   of the entry awaits (single flight). Across replicas, the filler takes a short Redis lock
   (``SET NX PX``, as long as a fill can take); a replica that finds it taken waits up to
   ``GATEWAY_CACHE_FILL_WAIT_S`` for the entry to appear, and asks the service itself only if it
@@ -23,6 +25,7 @@ import httpx
 
 from gateway.cache import CachedResponse, CacheLookup, CacheSlot, ResponseCache
 from gateway.singleflight import SingleFlight
+from gateway.upstreams import UpstreamUnavailableError
 
 Fetch = Callable[[], Awaitable[httpx.Response]]
 Answer = CachedResponse | httpx.Response
@@ -35,32 +38,29 @@ class ReadThrough:
         self._cache = cache
         self._fill_wait_s = fill_wait_s
         self._fills: SingleFlight[Answer] = SingleFlight()
-        self._refreshes: SingleFlight[None] = SingleFlight()
 
-    def cached(
-        self, slot: CacheSlot, lookup: CacheLookup, fetch: Fetch
-    ) -> tuple[Answer, str] | None:
-        """The cached answer and how it was found (``HIT`` or ``STALE``), or None for a miss.
+    @staticmethod
+    def cached(lookup: CacheLookup) -> CachedResponse | None:
+        """The fresh cached answer, or None when the entry must be filled."""
+        return lookup.response if lookup.fresh else None
 
-        A stale answer starts one background refresh through ``fetch`` (which asks the service).
-        """
-        if lookup.response is None:
-            return None
-        if lookup.fresh:
-            return lookup.response, "HIT"
+    async def fill(self, slot: CacheSlot, lookup: CacheLookup, fetch: Fetch) -> tuple[Answer, str]:
+        """The answer from the one fill of this entry and version, and how it was found
+        (``MISS``); the stale copy (``STALE``) when the fill fails and there is one, else what
+        ``fetch`` raised (such as 503 when the service is down)."""
         key = f"{slot.entry_key}@{lookup.version}"
-        self._refreshes.start(key, lambda: self._refresh(slot, lookup.version, fetch))
-        return lookup.response, "STALE"
-
-    async def fill(self, slot: CacheSlot, lookup: CacheLookup, fetch: Fetch) -> Answer:
-        """The answer of a miss, from the one fill of this entry and version (raises what
-        ``fetch`` raises, such as 503 when the service is down)."""
-        key = f"{slot.entry_key}@{lookup.version}"
-        return await self._fills.run(key, lambda: self._fill(slot, lookup.version, fetch))
+        try:
+            answer = await self._fills.run(key, lambda: self._fill(slot, lookup.version, fetch))
+        except UpstreamUnavailableError:
+            if lookup.response is None:
+                raise
+            return lookup.response, "STALE"
+        if isinstance(answer, httpx.Response) and answer.is_server_error and lookup.response:
+            return lookup.response, "STALE"
+        return answer, "MISS"
 
     async def close(self) -> None:
         await self._fills.close()
-        await self._refreshes.close()
 
     async def _fill(self, slot: CacheSlot, version: str, fetch: Fetch) -> Answer:
         if await self._cache.try_fill_lock(slot, version) is None:
@@ -70,11 +70,6 @@ class ReadThrough:
             # The other replica is slow or gone: ask the service (its slots still bound this).
             return await self._fetched(slot, version, fetch)
         return await self._fetched(slot, version, fetch, locked=True)
-
-    async def _refresh(self, slot: CacheSlot, version: str, fetch: Fetch) -> None:
-        if await self._cache.try_fill_lock(slot, version) is None:
-            return  # another replica refreshes it
-        await self._fetched(slot, version, fetch, locked=True)
 
     async def _fetched(
         self, slot: CacheSlot, version: str, fetch: Fetch, *, locked: bool = False
