@@ -221,7 +221,7 @@ def stats_statement(query: OrderFilters) -> Select[Any]:
             order_counts.c.orders,
             order_counts.c.revenue,
         ).where(*_group_filters(query))
-    return _counts_from_rows().where(*filters(query))
+    return totals_by_group().where(*filters(query))
 
 
 def fold_stats(groups: Iterable[tuple[str, str, str, int, float]]) -> OrderStats:
@@ -496,7 +496,8 @@ async def _add_to_counts(
     )
 
 
-def _counts_from_rows() -> Select[Any]:
+def totals_by_group() -> Select[Any]:
+    """Orders and revenue per (channel, status, currency), counted from the rows."""
     return select(
         order_rows.c.channel,
         order_rows.c.status,

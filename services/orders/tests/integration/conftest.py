@@ -36,20 +36,33 @@ def database_url(infra: InfraUrls, name: str) -> str:
     return make_url(infra.postgres_url).set(database=name).render_as_string(hide_password=False)
 
 
-async def create_database(infra: InfraUrls, name: str) -> None:
+async def _on_postgres_server(infra: InfraUrls, statement: str) -> None:
     connection = await asyncpg.connect(infra.postgres_url)
     try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
+        await connection.execute(statement)
     finally:
         await connection.close()
+
+
+async def create_database(infra: InfraUrls, name: str) -> None:
+    await _on_postgres_server(infra, f'CREATE DATABASE "{name}"')
 
 
 async def drop_database(infra: InfraUrls, name: str) -> None:
-    connection = await asyncpg.connect(infra.postgres_url)
+    await _on_postgres_server(infra, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def query_side(infra: InfraUrls, unique_name: str) -> AsyncIterator[QuerySide]:
+    """A migrated query side in a database of the test's own."""
+    await create_database(infra, unique_name)
+    query_side = QuerySide(database_url(infra, unique_name))
+    await query_side.connect()
     try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        yield query_side
     finally:
-        await connection.close()
+        await query_side.close()
+        await drop_database(infra, unique_name)
 
 
 def orders_settings(infra: InfraUrls, name: str) -> OrdersSettings:

@@ -19,7 +19,7 @@ from orders.repository import OrderRepository
 from orders.schemas import OrderListQuery
 from orders.service import OrderService, admin_move, new_order, order_id_for
 
-from .conftest import T0, channel_order, create_database, database_url, drop_database, record
+from .conftest import T0, channel_order, record
 
 pytestmark = pytest.mark.integration
 
@@ -36,18 +36,6 @@ class RecordingPublisher:
             raise ConnectionError("Kafka went away")
         await asyncio.sleep(0)  # lets concurrent relays interleave
         self.published.append((order_id, entry.event_id, entry.event_type))
-
-
-@pytest.fixture
-async def query_side(infra: InfraUrls, unique_name: str) -> AsyncIterator[QuerySide]:
-    await create_database(infra, unique_name)
-    query_side = QuerySide(database_url(infra, unique_name))
-    await query_side.connect()
-    try:
-        yield query_side
-    finally:
-        await query_side.close()
-        await drop_database(infra, unique_name)
 
 
 @pytest.fixture

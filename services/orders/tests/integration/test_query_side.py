@@ -5,21 +5,25 @@ shape of the API through an index."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
 
-from devstack.pytest_plugin import InfraUrls
 from orderhub_common.events import Customer, Order, OrderItem, OrderStatus
 from orders.explain import QUERY_SHAPES
-from orders.query_side import ProjectedOrder, QuerySide, order_counts, order_rows
+from orders.query_side import (
+    ProjectedOrder,
+    QuerySide,
+    order_counts,
+    order_rows,
+    totals_by_group,
+)
 from orders.schemas import OrderListQuery
 from orders.service import new_order
 
-from .conftest import T0, channel_order, create_database, database_url, drop_database
+from .conftest import T0, channel_order
 
 pytestmark = pytest.mark.integration
 
@@ -41,29 +45,9 @@ def order(n: int, **changes: Any) -> Order:
     return base.model_copy(update=changes)
 
 
-@pytest.fixture
-async def query_side(infra: InfraUrls, unique_name: str) -> AsyncIterator[QuerySide]:
-    await create_database(infra, unique_name)
-    query_side = QuerySide(database_url(infra, unique_name))
-    await query_side.connect()
-    try:
-        yield query_side
-    finally:
-        await query_side.close()
-        await drop_database(infra, unique_name)
-
-
 async def counts_from_rows(query_side: QuerySide) -> list[tuple[Any, ...]]:
     async with query_side.engine.connect() as connection:
-        grouped = await connection.execute(
-            select(
-                order_rows.c.channel,
-                order_rows.c.status,
-                order_rows.c.currency,
-                func.count(),
-                func.sum(order_rows.c.total),
-            ).group_by(order_rows.c.channel, order_rows.c.status, order_rows.c.currency)
-        )
+        grouped = await connection.execute(totals_by_group())
         running = await connection.execute(select(order_counts).where(order_counts.c.orders > 0))
         return [sorted(tuple(r) for r in grouped), sorted(tuple(r) for r in running)]
 
