@@ -25,8 +25,9 @@ _SLOW_REQUEST_MS = 500
 _FAILED_STATUS = 400
 
 
-class RequestContextMiddleware:
-    """Pure ASGI so it also wraps streaming responses (SSE) without buffering them."""
+class HttpMiddleware:
+    """A pure ASGI middleware of HTTP requests (``handle``); everything else (lifespan) passes.
+    Pure ASGI, so it also wraps streaming responses (SSE) without buffering them."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -35,7 +36,17 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.handle(scope, receive, send)
 
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class RequestContextMiddleware(HttpMiddleware):
+    """Request and correlation ids for the request's work, ``X-Request-ID`` on its answer, and
+    its line in the log."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         incoming = _header(scope, REQUEST_ID_HEADER.lower().encode())
         request_id = incoming if incoming and _SAFE_REQUEST_ID.match(incoming) else new_id()
         request_token = request_id_var.set(request_id)
