@@ -4,6 +4,26 @@ import { ADMIN, fakeJwt } from "../../test/fixtures";
 import { api, ORIGIN, server } from "../../test/server";
 import { followOrderEvents, type OrderEventNotice, type StreamState } from "./orderEvents";
 
+/** Signs in and follows the stream until ``count`` notices have arrived. */
+async function followUntil(count: number, onState: (state: StreamState) => void = () => {}) {
+  const session = new Session({ baseUrl: ORIGIN });
+  await session.signIn(ADMIN.email, "secret");
+  const notices: OrderEventNotice[] = [];
+  const controller = new AbortController();
+  void followOrderEvents({
+    session,
+    baseUrl: ORIGIN,
+    onNotice: (notice) => {
+      notices.push(notice);
+      if (notices.length === count) controller.abort();
+    },
+    onState,
+    signal: controller.signal,
+    minDelayMs: 10,
+  });
+  return notices;
+}
+
 describe("order event stream", () => {
   it("sends the token in a header, renews it after a 401 and reconnects", async () => {
     const fresh = fakeJwt(Date.now() + 900_000, "fresh");
@@ -28,23 +48,8 @@ describe("order event stream", () => {
         return new HttpResponse(body, { headers: { "Content-Type": "text/event-stream" } });
       }),
     );
-    const session = new Session({ baseUrl: ORIGIN });
-    await session.signIn(ADMIN.email, "secret");
-    const notices: OrderEventNotice[] = [];
     const states: StreamState[] = [];
-    const controller = new AbortController();
-
-    void followOrderEvents({
-      session,
-      baseUrl: ORIGIN,
-      onNotice: (notice) => {
-        notices.push(notice);
-        controller.abort();
-      },
-      onState: (state) => states.push(state),
-      signal: controller.signal,
-      minDelayMs: 10,
-    });
+    const notices = await followUntil(1, (state) => states.push(state));
 
     await vi.waitFor(() => expect(notices).toEqual([{ kind: "created", orderId: "o1" }]));
     expect(seen.map(({ authorization }) => authorization)).toEqual([expect.stringMatching(/^Bearer /), `Bearer ${fresh}`]);
@@ -71,22 +76,7 @@ describe("order event stream", () => {
         return new HttpResponse(body, { headers: { "Content-Type": "text/event-stream" } });
       }),
     );
-    const session = new Session({ baseUrl: ORIGIN });
-    await session.signIn(ADMIN.email, "secret");
-    const notices: OrderEventNotice[] = [];
-    const controller = new AbortController();
-
-    void followOrderEvents({
-      session,
-      baseUrl: ORIGIN,
-      onNotice: (notice) => {
-        notices.push(notice);
-        if (notices.length === 2) controller.abort();
-      },
-      onState: () => {},
-      signal: controller.signal,
-      minDelayMs: 10,
-    });
+    const notices = await followUntil(2);
 
     await vi.waitFor(() => expect(notices).toHaveLength(2));
     expect(notices.map(({ orderId }) => orderId)).toEqual(["evt-1", "evt-2"]);
