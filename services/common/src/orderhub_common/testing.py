@@ -17,12 +17,22 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends, FastAPI
 from joserfc import jwt
 from joserfc.jwk import Key, OKPKey
 
-from orderhub_common.security import JwtVerifySettings
+from orderhub_common.app import create_service_app
+from orderhub_common.security import (
+    CurrentPrincipal,
+    JwtVerifier,
+    JwtVerifySettings,
+    Principal,
+    Role,
+    require_role,
+)
+from orderhub_common.settings import ServiceSettings
 
 _DEFAULTS = JwtVerifySettings()
 TEST_ISSUER = _DEFAULTS.jwt_issuer
@@ -93,3 +103,21 @@ class FakeTokenIssuer:
     ) -> dict[str, str]:
         """The ``Authorization`` header carrying ``mint(role, user_id, **claims)``."""
         return {"Authorization": f"Bearer {self.mint(role, user_id, **claims)}"}
+
+
+def protected_app(settings: ServiceSettings, verifier: JwtVerifier) -> FastAPI:
+    """A service with one route for anyone signed in (``GET /mine``: who asked) and one for
+    admins (``POST /admin-only``: their role), checked by ``verifier`` as every service checks."""
+    app = create_service_app(settings=settings, title="protected", state={"jwt_verifier": verifier})
+
+    @app.get("/mine")
+    async def mine(principal: CurrentPrincipal) -> dict[str, str]:
+        return {"userId": principal.user_id}
+
+    @app.post("/admin-only")
+    async def admin_only(
+        principal: Annotated[Principal, Depends(require_role(Role.ADMIN))],
+    ) -> dict[str, str]:
+        return {"role": principal.role}
+
+    return app

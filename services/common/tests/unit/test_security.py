@@ -5,26 +5,22 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Any
 
 import httpx
 import pytest
-from fastapi import Depends, FastAPI
 from joserfc.jwk import OKPKey
 
-from orderhub_common.app import create_service_app
 from orderhub_common.errors import ServiceUnavailableError, UnauthorizedError
 from orderhub_common.security import (
-    CurrentPrincipal,
     JwtVerifier,
     JwtVerifySettings,
-    Principal,
     Role,
     http_jwks_source,
     require_role,
 )
 from orderhub_common.settings import ServiceSettings
-from orderhub_common.testing import sign_test_token, signing_key, token_claims
+from orderhub_common.testing import protected_app, sign_test_token, signing_key, token_claims
 
 pytestmark = pytest.mark.unit
 
@@ -266,27 +262,9 @@ class ProtectedAppSettings(ServiceSettings, JwtVerifySettings):
     pass
 
 
-def protected_app(verifier: JwtVerifier) -> FastAPI:
-    app = create_service_app(
-        settings=ProtectedAppSettings(), title="protected", state={"jwt_verifier": verifier}
-    )
-
-    @app.get("/mine")
-    async def mine(principal: CurrentPrincipal) -> dict[str, str]:
-        return {"userId": principal.user_id}
-
-    @app.post("/admin-only")
-    async def admin_only(
-        principal: Annotated[Principal, Depends(require_role(Role.ADMIN))],
-    ) -> dict[str, str]:
-        return {"role": principal.role}
-
-    return app
-
-
 @pytest.fixture
 async def client(verifier: JwtVerifier) -> Any:
-    transport = httpx.ASGITransport(app=protected_app(verifier))
+    transport = httpx.ASGITransport(app=protected_app(ProtectedAppSettings(), verifier))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield client
 
