@@ -54,9 +54,11 @@ class GatewaySettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySe
         description="how long a call waits for a free slot to its service before a fast 503",
     )
     breaker_failure_threshold: int = Field(
-        3, ge=1, le=100, validation_alias=env("BREAKER_FAILURE_THRESHOLD")
+        3, ge=1, le=100, validation_alias=env("GATEWAY_BREAKER_FAILURE_THRESHOLD")
     )
-    breaker_recovery_s: float = Field(2.0, gt=0, le=300, validation_alias=env("BREAKER_RECOVERY_S"))
+    breaker_recovery_s: float = Field(
+        2.0, gt=0, le=300, validation_alias=env("GATEWAY_BREAKER_RECOVERY_S")
+    )
     max_body_bytes: int = Field(
         1_048_576, ge=1024, le=50_000_000, validation_alias=env("MAX_BODY_BYTES")
     )

@@ -9,17 +9,17 @@
 - **Short, explicit timeouts**: ``UPSTREAM_CONNECT_TIMEOUT_S`` to connect (and to get a pooled
   connection), ``UPSTREAM_TIMEOUT_S`` to send and to read the answer.
 - **Circuit breaker**: a service that does not answer (refused connection, timeout) opens its
-  breaker after ``BREAKER_FAILURE_THRESHOLD`` failures in a row; while it is open, that service's
-  routes answer 503 at once, and every other route keeps working. After ``BREAKER_RECOVERY_S``
-  calls go through again: the first success closes it, the first failure opens it again. Calls
-  turned away for want of a slot are not failures of the service and never open it.
+  breaker after ``GATEWAY_BREAKER_FAILURE_THRESHOLD`` failures in a row; while it is open, that
+  service's routes answer 503 at once, and every other route keeps working. After
+  ``GATEWAY_BREAKER_RECOVERY_S`` calls go through again: the first success closes it, the first
+  failure opens it again. Calls turned away for want of a slot are not failures of the service
+  and never open it.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping
-from typing import Literal, cast
 
 import httpx
 from circuitbreaker import CircuitBreaker, CircuitBreakerError
@@ -27,6 +27,7 @@ from circuitbreaker import CircuitBreaker, CircuitBreakerError
 from gateway.metrics import UPSTREAM_SHED, UPSTREAM_UNAVAILABLE
 from gateway.routes import Upstream
 from gateway.settings import GatewaySettings
+from orderhub_common.circuits import CircuitState
 from orderhub_common.context import REQUEST_ID_HEADER
 from orderhub_common.errors import ServiceUnavailableError
 
@@ -80,8 +81,6 @@ def downstream_response_headers(upstream: Iterable[tuple[str, str]]) -> list[tup
     ]
 
 
-Circuit = Literal["closed", "open", "half_open"]
-
 # How soon a caller turned away for want of a slot may try again.
 _SATURATED_RETRY_AFTER_S = "1"
 
@@ -127,8 +126,8 @@ class UpstreamClient:
         self._send_guarded = self.breaker.decorate(self._send)
 
     @property
-    def circuit(self) -> Circuit:
-        return cast(Circuit, self.breaker.state)
+    def circuit(self) -> CircuitState:
+        return CircuitState(self.breaker.state)
 
     async def request(
         self,

@@ -35,21 +35,24 @@ def test_a_valid_event_decodes() -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "error_type"),
+    ("body", "error_type", "named"),
     [
-        (b"{not json", "invalid_json"),
-        (b"", "invalid_json"),
-        (json.dumps(ingested_json(channel="ebay")).encode(), "unknown_channel"),
-        (json.dumps(ingested_json(total=-1)).encode(), "invalid_event"),
-        (json.dumps({"eventType": "order.ingested"}).encode(), "invalid_event"),
-        (json.dumps([1, 2]).encode(), "invalid_event"),
+        (b"{not json", "invalid_json", "JSON"),
+        (b"", "invalid_json", "JSON"),
+        (json.dumps(ingested_json(channel="ebay")).encode(), "unknown_channel", "order.channel"),
+        (json.dumps(ingested_json(total=-1)).encode(), "invalid_event", "order.total"),
+        (json.dumps({"eventType": "order.ingested"}).encode(), "invalid_event", "order:"),
+        (json.dumps([1, 2]).encode(), "invalid_event", "event:"),
     ],
 )
-def test_poison_events_are_classified(body: bytes, error_type: str) -> None:
+def test_poison_events_are_classified_and_say_what_is_wrong_where(
+    body: bytes, error_type: str, named: str
+) -> None:
     with pytest.raises(PoisonEventError) as raised:
         decode_ingested(body)
     assert raised.value.error_type == error_type
-    assert str(raised.value)
+    # The dead letter's x-error header tells an operator which field broke the event.
+    assert named in str(raised.value)
 
 
 def test_dead_letter_headers_keep_the_originals_and_add_the_error() -> None:
