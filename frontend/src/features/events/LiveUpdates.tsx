@@ -2,7 +2,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { useServices } from "../../lib/services";
 import { channelKeys } from "../channels/queries";
-import { orderKeys } from "../orders/queries";
+import { orderKeys, wantFreshLists } from "../orders/queries";
 import { followOrderEvents, type OrderEventNotice, type StreamState } from "./orderEvents";
 
 interface ReceivedNotice extends OrderEventNotice {
@@ -76,6 +76,7 @@ export function LiveUpdatesProvider({ baseUrl, children }: { baseUrl: string; ch
   );
 
   const showUnseen = useCallback(() => {
+    wantFreshLists();
     void queryClient.invalidateQueries({ queryKey: orderKeys.lists() });
   }, [queryClient]);
 

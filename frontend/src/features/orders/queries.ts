@@ -12,11 +12,23 @@ export const orderKeys = {
   stats: () => [...orderKeys.all, "stats"] as const,
 };
 
+// Set by "show the new orders": the lists fetched next ask the gateway for an answer from now
+// rather than its cached copy, which may be from before those orders arrived.
+let freshListsWanted = false;
+
+export function wantFreshLists() {
+  freshListsWanted = true;
+}
+
 export function useOrderList(query: OrderListQuery) {
   const api = useApi();
   return useQuery({
     queryKey: orderKeys.list(query),
-    queryFn: ({ signal }) => unwrap(api.GET("/api/orders", { params: { query }, signal })),
+    queryFn: ({ signal }) => {
+      const headers = freshListsWanted ? { "Cache-Control": "no-cache" } : undefined;
+      freshListsWanted = false;
+      return unwrap(api.GET("/api/orders", { params: { query }, signal, headers }));
+    },
     // The old page stays on screen while the next one loads, so the table does not flash.
     placeholderData: keepPreviousData,
   });

@@ -124,7 +124,7 @@ def _install_middleware(app: FastAPI, settings: GatewaySettings) -> None:
             CORSMiddleware,
             allow_origins=settings.allowed_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            allow_headers=["Authorization", "Cache-Control", "Content-Type", "X-Request-ID"],
             expose_headers=_EXPOSED_HEADERS,
             max_age=600,
         )

@@ -177,7 +177,8 @@ async def running_gateway(
         rate_limit_per_ip_per_min=RATE_LIMIT_PER_MIN,
         rate_limit_per_user_per_min=RATE_LIMIT_PER_MIN,
         frontend_dist=spa_dist,
-        **{"sse_heartbeat_s": 1, "breaker_recovery_s": 60, **overrides},
+        # Lists stay fresh for the whole of a test unless it asks otherwise.
+        **{"sse_heartbeat_s": 1, "breaker_recovery_s": 60, "list_cache_ttl_s": 60, **overrides},
     )
     tokens = FakeTokenIssuer(kid="k1")
     orders = FakeOrders()

@@ -118,3 +118,17 @@ async def test_a_client_that_leaves_cancels_its_call_to_the_service(
     release.set()
 
     assert order_id in gateway.orders.abandoned
+
+
+async def test_a_caller_asking_no_cache_gets_an_answer_from_now(gateway: RunningGateway) -> None:
+    order_id = gateway.orders.add("PLACED")
+    viewer = gateway.bearer("viewer")
+    path = f"/api/orders/{order_id}"
+    async with gateway.client() as client:
+        await client.get(path, headers=viewer)
+        gateway.orders.statuses[order_id] = "CONFIRMED"  # changed without an event
+        cached = await client.get(path, headers=viewer)
+        asked = await client.get(path, headers={**viewer, "Cache-Control": "no-cache"})
+
+    assert (cached.headers["X-Cache"], cached.json()["order"]["status"]) == ("HIT", "PLACED")
+    assert (asked.headers["X-Cache"], asked.json()["order"]["status"]) == ("MISS", "CONFIRMED")
