@@ -117,18 +117,22 @@ class OutboxRelay:
     async def run(self) -> None:
         while True:
             self._wake.clear()
+            published = 0
             try:
                 published = await self.publish_confirmed()
-                if (
-                    self._sweeping_only
-                    or time.monotonic() - self._swept_at >= self._sweep_interval_s
-                ):
+                if self._sweeping_only or self._sweep_due():
                     published += await self.relay_once()
-                await self._refresh_pending_gauge()
-            except Exception as exc:  # the store or Kafka is away: the next sweep retries
+            except Exception as exc:
+                # The store or Kafka did not answer. What this round took stays in the outbox and
+                # a sweep publishes it after the grace period; the fast way goes on (only a failed
+                # publish hands everything to the sweep, to keep each order's events in order).
+                # Were a store timeout to stop the fast way, every event after it would pile up
+                # in the outbox, and a sweep scans all of it: on FerretDB it would never catch up.
                 logger.warning(f"outbox relay round failed: {exc!r}")
-                self._fall_back_to_sweeping()
-                published = 0
+            try:
+                await self._refresh_pending_gauge()
+            except Exception as exc:
+                logger.debug(f"outbox pending gauge not refreshed: {exc!r}")
             if published or self._confirmed:
                 continue  # there may be more waiting
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import pymongo
 from beanie import SortDirection
 from pymongo import DeleteOne, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
@@ -29,6 +30,7 @@ from orders.documents import OrderDocument, OutboxDocument, OutboxEntry, StoredH
 
 RELAY_LEASES = "outbox_relay_lease"
 _DUPLICATE_KEY = 11000
+_OUTBOX_SCAN_TIMEOUT_S = 60
 # Point reads in flight at once for one batch: enough to hide round trips, few enough to leave
 # the store's CPU to the writes.
 _CONCURRENT_READS = 8
@@ -302,14 +304,20 @@ class OrderRepository:
         """Outbox entries (written before ``older_than``, if given), each order's in the order
         they must be published."""
         criteria = {} if older_than is None else {"createdAt": {"$lt": older_than}}
-        documents = (
-            await OutboxDocument.find(criteria)
-            .sort(
-                [(field, SortDirection.ASCENDING) for field in ("orderId", "revision", "position")]
+        # The one statement that reads the whole outbox (on FerretDB): after a long Kafka outage
+        # it is large, and the sweep must still get through it to drain it.
+        with pymongo.timeout(_OUTBOX_SCAN_TIMEOUT_S):
+            documents = (
+                await OutboxDocument.find(criteria)
+                .sort(
+                    [
+                        (field, SortDirection.ASCENDING)
+                        for field in ("orderId", "revision", "position")
+                    ]
+                )
+                .limit(limit)
+                .to_list()
             )
-            .limit(limit)
-            .to_list()
-        )
         return [
             PendingEvent(
                 order_id=d.order_id,

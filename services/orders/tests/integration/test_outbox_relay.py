@@ -4,12 +4,12 @@ publish attempt can be counted and made to fail."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from datetime import timedelta
 
 import pytest
 
-from devstack.pytest_plugin import InfraUrls
+from devstack.pytest_plugin import InfraUrls, eventually
 from orderhub_common.events import OrderStatus
 from orderhub_common.resources import MongoResource
 from orders.documents import OrderDocument, OutboxDocument, OutboxEntry
@@ -192,3 +192,40 @@ async def test_confirmed_writes_go_out_without_a_sweep_and_a_failure_hands_over_
     # At least once, in order: a repeat of order.created may precede the move, never follow it.
     assert by_order[f1][-1] == "order.status_changed"
     assert set(by_order[f1][:-1]) == {"order.created"}
+
+
+class FlakyRepository(OrderRepository):
+    """The store times out once when the relay deletes published entries."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures_left = 1
+
+    async def remove_from_outbox(self, event_ids: Collection[str]) -> None:
+        if self.failures_left:
+            self.failures_left -= 1
+            raise TimeoutError("the store did not answer in time")
+        await super().remove_from_outbox(event_ids)
+
+
+async def test_a_store_error_in_one_round_does_not_stop_the_fast_way(
+    repository: OrderRepository, query_side: QuerySide
+) -> None:
+    flaky = FlakyRepository()
+    publisher = RecordingPublisher()
+    relay = OutboxRelay(flaky, query_side, publisher, confirm_grace_s=600, sweep_interval_s=600)  # type: ignore[arg-type]
+    service = OrderService(flaky, query_side, on_written=relay.confirm)
+    running = asyncio.create_task(relay.run())
+    try:
+        await record(service, channel_order("S-1"))
+        await eventually(lambda: _true(len(publisher.published) == 1), what="S-1 announced")
+        await record(service, channel_order("S-2"))
+        # Announced at once, without the ten-minute sweep: the fast way survived the error.
+        await eventually(lambda: _true(len(publisher.published) == 2), what="S-2 announced")
+    finally:
+        running.cancel()
+    assert await stored_event_ids(order_id_for("website", "S-2")) == []
+
+
+async def _true(value: bool) -> bool:
+    return value
