@@ -151,11 +151,7 @@ def search_terms(search: str) -> list[str]:
 
 def filters(query: OrderFilters) -> list[ColumnElement[bool]]:
     """The WHERE conditions of a list query; user text only ever becomes a bound literal."""
-    conditions: list[ColumnElement[bool]] = []
-    if query.channel:
-        conditions.append(order_rows.c.channel.in_(sorted({c.value for c in query.channel})))
-    if query.status:
-        conditions.append(order_rows.c.status.in_(sorted({s.value for s in query.status})))
+    conditions = _channel_and_status(order_rows, query)
     terms = search_terms(query.search or "")
     if terms:
         # autoescape: %, _ and the escape character itself match only themselves.
@@ -178,12 +174,13 @@ def counted_by_group(query: OrderFilters) -> bool:
     )
 
 
-def _group_filters(query: OrderFilters) -> list[ColumnElement[bool]]:
+def _channel_and_status(table: Table, query: OrderFilters) -> list[ColumnElement[bool]]:
+    """The channel and status filters, on the rows or on the running counts alike."""
     conditions: list[ColumnElement[bool]] = []
     if query.channel:
-        conditions.append(order_counts.c.channel.in_(sorted({c.value for c in query.channel})))
+        conditions.append(table.c.channel.in_(sorted({c.value for c in query.channel})))
     if query.status:
-        conditions.append(order_counts.c.status.in_(sorted({s.value for s in query.status})))
+        conditions.append(table.c.status.in_(sorted({s.value for s in query.status})))
     return conditions
 
 
@@ -206,7 +203,7 @@ def page_statement(query: OrderListQuery) -> Select[Any]:
 def count_statement(query: OrderFilters) -> Select[Any]:
     if counted_by_group(query):
         total = func.coalesce(func.sum(order_counts.c.orders), 0)
-        return select(cast(total, BigInteger)).where(*_group_filters(query))
+        return select(cast(total, BigInteger)).where(*_channel_and_status(order_counts, query))
     return select(func.count()).select_from(order_rows).where(*filters(query))
 
 
@@ -220,7 +217,7 @@ def stats_statement(query: OrderFilters) -> Select[Any]:
             order_counts.c.currency,
             order_counts.c.orders,
             order_counts.c.revenue,
-        ).where(*_group_filters(query))
+        ).where(*_channel_and_status(order_counts, query))
     return totals_by_group().where(*filters(query))
 
 
@@ -386,12 +383,6 @@ class QuerySide(Resource):
         async with self.engine.connect() as connection:
             groups = (await connection.execute(stats_statement(query))).all()
         return fold_stats(groups)
-
-    async def revisions(self) -> dict[str, int]:
-        """Every row's revision (for checks and the rebuild, never on a request path)."""
-        async with self.engine.connect() as connection:
-            rows = await connection.execute(select(order_rows.c.id, order_rows.c.revision))
-            return {order_id: revision for order_id, revision in rows}
 
     async def explain(
         self, query: OrderListQuery, *, analyze: bool = True, avoid_table_scans: bool = False
