@@ -2,8 +2,9 @@
 
 ``local`` has the contract's ports (each overridable by its variable in ``.env`` or the
 environment), data in ``.data/`` and runtime files in ``.run/``; ``make up`` and ``make down``
-drive it. ``test`` has ports 20000 above the defaults, data in ``.data/test`` and runtime files in
-``.run/test``, and is wiped at every start, so tests never touch a running ``make up`` stack.
+drive it. ``test`` has ports 20000 above the defaults (``ORDERHUB_TEST_PORT_OFFSET`` moves them),
+data in ``.data/test`` and runtime files in ``.run/test``, and is wiped at every start, so tests
+never touch a running ``make up`` stack.
 """
 
 from __future__ import annotations
@@ -17,8 +18,13 @@ from devstack.components import PORTS
 from devstack.install import REPO
 from devstack.steps import say
 
-# Test ports sit 20000 above the contract's, clear of a developer's `make up` stack.
-TEST_PORT_OFFSET = 20000
+# Test ports sit 20000 above the contract's, clear of a developer's `make up` stack. Two clones
+# testing side by side on one machine give one of them another offset.
+DEFAULT_TEST_PORT_OFFSET = 20000
+
+
+def test_port_offset() -> int:
+    return int(os.environ.get("ORDERHUB_TEST_PORT_OFFSET", DEFAULT_TEST_PORT_OFFSET))
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,7 @@ def local_profile() -> Profile:
 
 
 def test_profile() -> Profile:
-    ports = {port.name: port.default + TEST_PORT_OFFSET for port in PORTS}
+    ports = {port.name: port.default + test_port_offset() for port in PORTS}
     env = read_env_file(REPO / ".env.example")
     env.update(
         {
