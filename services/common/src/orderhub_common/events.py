@@ -11,7 +11,15 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    PlainSerializer,
+)
 from pydantic.alias_generators import to_camel
 
 from orderhub_common.context import current_correlation_id
@@ -159,6 +167,32 @@ class OrderStatusChanged(Event):
     changed_by: str | None
     source: StatusSource
     changed_at: Timestamp
+
+
+class AuditOutcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class AuditRecorded(Event):
+    """``audit.v1``: one state-changing action by a person, recorded once.
+
+    Every service publishes its own actions; the keeper stores each by ``event_id``, so a
+    redelivered record is kept once. ``action`` is ``<area>.<verb in the past tense>``
+    (``order.status_moved``, ``user.signed_in``, ``channel.paused``).
+    """
+
+    event_type: Literal["audit.recorded"] = "audit.recorded"
+    service: str
+    action: str = Field(pattern=r"^[a-z_]+\.[a-z_]+$", max_length=64)
+    outcome: AuditOutcome = AuditOutcome.SUCCEEDED
+    actor_id: str | None = None
+    actor_email: str | None = None
+    # What was acted on, in the acting service's terms: an order id, a user id, a channel.
+    target: str | None = None
+    client_address: str | None = None
+    request_id: str | None = None
+    details: dict[str, JsonValue] = Field(default_factory=dict)
 
 
 OrderEvent = Annotated[OrderCreated | OrderStatusChanged, Field(discriminator="event_type")]

@@ -35,6 +35,10 @@ class Topics:
     def order_events(self) -> str:
         return f"{self.prefix}orders.events.v1"
 
+    @property
+    def audit(self) -> str:
+        return f"{self.prefix}audit.v1"
+
     def specs(self, partitions: int) -> list[NewTopic]:
         week_ms = str(7 * 24 * 3600 * 1000)
         return [
@@ -42,6 +46,8 @@ class Topics:
             NewTopic(self.order_events, partitions, 1, topic_configs={"retention.ms": week_ms}),
             # Dead letters wait for a person; keep them much longer.
             NewTopic(self.ingested_dlq, 1, 1, topic_configs={"retention.ms": "-1"}),
+            # The audit log is kept by its keeper's store; the topic only carries it there.
+            NewTopic(self.audit, 1, 1, topic_configs={"retention.ms": week_ms}),
         ]
 
 
