@@ -61,7 +61,9 @@ class _InterceptHandler(logging.Handler):
 def configure_logging(service: str, level: str = "INFO") -> None:
     logger.remove()
     logger.add(_json_sink(service), level=level.upper(), backtrace=False, diagnose=False)
-    logging.basicConfig(handlers=[_InterceptHandler()], level=0, force=True)
+    # The root logger filters at the same level, so libraries' debug records are never built
+    # only for loguru to drop them.
+    logging.basicConfig(handlers=[_InterceptHandler()], level=level.upper(), force=True)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "fastapi"):
         logging.getLogger(name).handlers = [_InterceptHandler()]
         logging.getLogger(name).propagate = False
