@@ -271,14 +271,19 @@ def _newest_per_order(orders: Iterable[ProjectedOrder]) -> list[ProjectedOrder]:
     return [newest[order_id] for order_id in sorted(newest)]
 
 
-def _upsert(values: list[dict[str, Any]]) -> Any:
-    statement = insert(order_rows).values(values)
+def _upsert_statement() -> Any:
+    # Run with a list of rows (executemany): compiled once and cached, where a VALUES list of
+    # each batch's length would be compiled again for every batch.
+    statement = insert(order_rows)
     changed = {c.name: statement.excluded[c.name] for c in order_rows.c if c.name != "id"}
     return statement.on_conflict_do_update(
         index_elements=[order_rows.c.id],
         set_=changed,
         where=order_rows.c.revision < statement.excluded.revision,
-    ).returning(order_rows.c.id)
+    )
+
+
+_UPSERT = _upsert_statement()
 
 
 def asyncpg_url(url: str) -> str:
@@ -358,7 +363,7 @@ class QuerySide(Resource):
                 fresh = [p for p in chunk if p.revision > stored.get(p.order.id, _ABSENT).revision]
                 if not fresh:
                     continue
-                await connection.execute(_upsert([row_values(p, now) for p in fresh]))
+                await connection.execute(_UPSERT, [row_values(p, now) for p in fresh])
                 await _add_to_counts(connection, count_changes(fresh, stored))
                 applied += fresh
         if applied:
