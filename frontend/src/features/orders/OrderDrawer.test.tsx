@@ -42,7 +42,7 @@ describe("order detail", () => {
     const dialog = await screen.findByRole("dialog", { name: "Order WEB-1001" });
 
     expect(within(dialog).getByRole("button", { name: "Mark confirmed" })).toBeInTheDocument();
-    expect(within(dialog).getByRole("button", { name: "Cancel order" })).toBeInTheDocument();
+    expect(within(dialog).getByRole("button", { name: "Cancel order…" })).toBeInTheDocument();
     expect(within(dialog).queryByRole("button", { name: "Mark shipped" })).not.toBeInTheDocument();
     expect(history()).toHaveLength(1);
 
