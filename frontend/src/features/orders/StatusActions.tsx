@@ -147,7 +147,7 @@ function CancelConfirm({
         ref={field}
         rows={2}
         maxLength={500}
-        required
+        aria-required="true"
         aria-invalid={tried && missing}
         aria-describedby={tried && missing ? `${reasonId}-error` : undefined}
         value={reason}
