@@ -51,7 +51,7 @@ function ChannelCard({ state }: { state: ChannelState }) {
         <h2 id={`channel-${state.channel}`}>{channelName(state.channel)}</h2>
         <CircuitBadge circuit={state.circuit} />
       </header>
-      {failing && <p className="error-text small">{describeOutage(state)}</p>}
+      {failing && <p className="outage-line small">{describeOutage(state)}</p>}
       <dl className="detail-list">
         <dt>Orders ingested</dt>
         <dd className="strong">{formatCount(state.ordersIngested)}</dd>
