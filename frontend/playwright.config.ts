@@ -15,7 +15,7 @@ export default defineConfig({
   reporter: [["list"]],
   use: {
     baseURL: process.env.BASE_URL ?? "http://127.0.0.1:8080",
-    viewport: { width: 1360, height: 900 },
+    viewport: { width: 1280, height: 800 },
     screenshot: "only-on-failure",
     trace: "retain-on-failure",
     launchOptions: {

@@ -42,5 +42,7 @@ export default defineConfig({
     setupFiles: ["./src/test/setup.ts"],
     include: ["src/**/*.test.{ts,tsx}"],
     css: false,
+    // The machine running the suite is shared: give a busy CPU room before calling a test stuck.
+    testTimeout: 20_000,
   },
 });

@@ -38,7 +38,7 @@ def test_the_admin_spa_works_in_a_real_browser(
         },
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=1500,  # the whole browser suite, on a machine that may be busy
         check=False,
     )
     assert result.returncode == 0, f"{result.stdout[-6000:]}\n{result.stderr[-3000:]}"

@@ -240,7 +240,8 @@ def test_admin_status_moves_follow_the_state_machine_and_are_recorded(
 ) -> None:
     order = placed_orders["blinkit"][0]
     path = f"/orders/{order['id']}/status"
-    admin_id = api.get("/auth/me", headers=admin_headers).json()["user"]["id"]
+    admin = api.get("/auth/me", headers=admin_headers).json()["user"]
+    admin_id = admin["id"]
 
     def stored(headers: dict[str, str]) -> dict[str, Any]:
         """The order as orders holds it: a fresh read, never an answer from the gateway's cache
@@ -272,6 +273,7 @@ def test_admin_status_moves_follow_the_state_machine_and_are_recorded(
         "verified by phone",
     )
     assert entry["changedBy"] == admin_id
+    assert entry["changedByEmail"] == admin["email"], "the history names the admin by email"
     reread = api.get(f"/orders/{order['id']}", headers=viewer_headers).json()["order"]
     assert reread["status"] == "CONFIRMED"
 

@@ -213,7 +213,8 @@ export interface paths {
         };
         /**
          * Order Stats
-         * @description Counts by channel and by status, revenue by channel and currency.
+         * @description Counts by channel and by status, revenue by channel and currency, of the orders matching
+         *     the same filters as the list.
          */
         get: operations["order_stats_orders_stats_get"];
         put?: never;
@@ -256,7 +257,8 @@ export interface paths {
         head?: never;
         /**
          * Change Order Status
-         * @description Moves the order one allowed step, recording who did it and why.
+         * @description Moves the order one allowed step, recording who did it and why; the next list read
+         *     shows the move.
          */
         patch: operations["change_order_status_orders__order_id__status_patch"];
         trace?: never;
@@ -434,6 +436,13 @@ export interface components {
             lastErrorAt?: string | null;
             /** Lasterror */
             lastError?: string | null;
+            /** Failingsince */
+            failingSince?: string | null;
+            /**
+             * Failedpolls
+             * @default 0
+             */
+            failedPolls: number;
             /**
              * Ordersingested
              * @default 0
@@ -462,32 +471,11 @@ export interface components {
             /** Email */
             email?: string | null;
         };
-        /** OrderEnvelope */
-        OrderEnvelope: {
-            order: components["schemas"]["OrderRead"];
-        };
-        /** OrderItem */
-        OrderItem: {
-            /** Sku */
-            sku: string;
-            /** Name */
-            name: string;
-            /** Qty */
-            qty: number;
-            /** Price */
-            price: number;
-        };
-        /** OrderPage */
-        OrderPage: {
-            /** Orders */
-            orders: components["schemas"]["OrderRead"][];
-            pagination: components["schemas"]["Pagination"];
-        };
         /**
-         * OrderRead
-         * @description An order as the API serves it: exactly the canonical order.
+         * Order
+         * @description The canonical order as Order Hub stores and serves it (CONTRACT.md section 4).
          */
-        OrderRead: {
+        Order: {
             /** Id */
             id: string;
             /** Externalid */
@@ -503,21 +491,33 @@ export interface components {
             status: components["schemas"]["OrderStatus"];
             /** Statushistory */
             statusHistory: components["schemas"]["StatusHistoryEntry"][];
-            /**
-             * Placedat
-             * Format: date-time
-             */
+            /** Placedat */
             placedAt: string;
-            /**
-             * Createdat
-             * Format: date-time
-             */
+            /** Createdat */
             createdAt: string;
-            /**
-             * Updatedat
-             * Format: date-time
-             */
+            /** Updatedat */
             updatedAt: string;
+        };
+        /** OrderEnvelope */
+        OrderEnvelope: {
+            order: components["schemas"]["Order"];
+        };
+        /** OrderItem */
+        OrderItem: {
+            /** Sku */
+            sku: string;
+            /** Name */
+            name: string;
+            /** Qty */
+            qty: number;
+            /** Price */
+            price: number;
+        };
+        /** OrderPage */
+        OrderPage: {
+            /** Orders */
+            orders: components["schemas"]["Order"][];
+            pagination: components["schemas"]["Pagination"];
         };
         /**
          * OrderStats
@@ -571,13 +571,12 @@ export interface components {
         /** StatusHistoryEntry */
         StatusHistoryEntry: {
             status: components["schemas"]["OrderStatus"];
-            /**
-             * Changedat
-             * Format: date-time
-             */
+            /** Changedat */
             changedAt: string;
             /** Changedby */
             changedBy?: string | null;
+            /** Changedbyemail */
+            changedByEmail?: string | null;
             source: components["schemas"]["StatusSource"];
             /** Note */
             note?: string | null;
@@ -608,13 +607,25 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description The stream, one event per order created or changed */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": string;
+                    "text/event-stream": {
+                        /** @enum {string} */
+                        event: "order.created" | "order.status_changed";
+                        /**
+                         * Format: uuid
+                         * @description The event's `eventId`
+                         */
+                        id: string;
+                        /** @description The order event, as JSON (the `orders.events.v1` schema) */
+                        data: string;
+                        /** @description Milliseconds to wait to reconnect */
+                        retry?: number;
+                    };
                 };
             };
             /** @description Not signed in */
@@ -1137,13 +1148,13 @@ export interface operations {
     list_orders_orders_get: {
         parameters: {
             query?: {
-                page?: number;
-                limit?: number;
                 channel?: components["schemas"]["Channel"][];
                 status?: components["schemas"]["OrderStatus"][];
                 search?: string | null;
                 from?: string | null;
                 to?: string | null;
+                page?: number;
+                limit?: number;
                 sortBy?: components["schemas"]["SortField"];
                 sortOrder?: "asc" | "desc";
             };
@@ -1202,7 +1213,13 @@ export interface operations {
     };
     order_stats_orders_stats_get: {
         parameters: {
-            query?: never;
+            query?: {
+                channel?: components["schemas"]["Channel"][];
+                status?: components["schemas"]["OrderStatus"][];
+                search?: string | null;
+                from?: string | null;
+                to?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1220,6 +1237,15 @@ export interface operations {
             };
             /** @description Not signed in, or the access token is not valid */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Invalid request: the fields at fault are named in details */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -15,7 +15,10 @@ export type Channel = Order["channel"];
 export type StatusHistoryEntry = Order["statusHistory"][number];
 export type OrderStats = Ok<paths["/api/orders/stats"]["get"]>;
 export type ChannelState = Ok<paths["/api/channels"]["get"]>[number];
+export type UserAccount = Ok<paths["/api/users"]["get"]>["users"][number];
+export type Role = UserAccount["role"];
 
+export type OrderStatsQuery = NonNullable<paths["/api/orders/stats"]["get"]["parameters"]["query"]>;
 export type OrderListQuery = NonNullable<paths["/api/orders"]["get"]["parameters"]["query"]>;
 export type SortBy = NonNullable<OrderListQuery["sortBy"]>;
 export type SortOrder = NonNullable<OrderListQuery["sortOrder"]>;

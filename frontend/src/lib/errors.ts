@@ -5,6 +5,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly requestId?: string,
+    /** The error's `details`, when the server gave any (shape depends on the code). */
+    readonly details?: unknown,
   ) {
     super(message);
     this.name = "ApiError";
@@ -12,13 +14,15 @@ export class ApiError extends Error {
 
   static async fromResponse(response: Response, body?: unknown): Promise<ApiError> {
     const payload = body ?? (await response.clone().json().catch(() => undefined));
-    const error = (payload as { error?: { code?: string; message?: string; requestId?: string } })
-      ?.error;
+    const error = (
+      payload as { error?: { code?: string; message?: string; requestId?: string; details?: unknown } }
+    )?.error;
     return new ApiError(
       response.status,
       error?.code ?? `http_${response.status}`,
       error?.message ?? (response.statusText || `Request failed (${response.status})`),
       error?.requestId ?? response.headers.get("X-Request-ID") ?? undefined,
+      error?.details,
     );
   }
 }

@@ -38,7 +38,8 @@ const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
 
 export function formatRelative(iso: string, now: number = Date.now()): string {
   const seconds = Math.round((new Date(iso).getTime() - now) / 1000);
-  if (Math.abs(seconds) < 45) return "just now";
+  // Only a moment is "just now": a minute into an outage must not look like a fresh poll.
+  if (Math.abs(seconds) < 10) return "just now";
   for (const [unit, size] of UNITS) {
     if (Math.abs(seconds) >= size) return relativeFormatter.format(Math.round(seconds / size), unit);
   }
@@ -48,4 +49,14 @@ export function formatRelative(iso: string, now: number = Date.now()): string {
 export function humanize(value: string): string {
   const spaced = value.replace(/_/g, " ").toLowerCase();
   return spaced.charAt(0).toUpperCase() + spaced.slice(1);
+}
+
+const clockFormatter = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit" });
+const dayClockFormatter = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+
+/** A time of day ("08:36"), with the date when it is not today ("30 Nov, 23:10"). */
+export function formatClock(iso: string, now: number = Date.now()): string {
+  const date = new Date(iso);
+  const sameDay = date.toDateString() === new Date(now).toDateString();
+  return (sameDay ? clockFormatter : dayClockFormatter).format(date);
 }

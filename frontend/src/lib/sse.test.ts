@@ -24,13 +24,15 @@ describe("event stream parser", () => {
 
 describe("order notices", () => {
   it("reads created and status-changed order events", () => {
-    expect(toOrderNotice("message", JSON.stringify({ eventType: "order.created", order: { id: "o1" } }))).toEqual({
+    expect(toOrderNotice("message", JSON.stringify({ eventType: "order.created", order: { id: "o1", channel: "amazon" } }))).toEqual({
       kind: "created",
       orderId: "o1",
+      order: { id: "o1", channel: "amazon" },
     });
     expect(toOrderNotice("order.status_changed", JSON.stringify({ orderId: "o2", status: "SHIPPED" }))).toEqual({
       kind: "changed",
       orderId: "o2",
+      status: "SHIPPED",
     });
   });
 

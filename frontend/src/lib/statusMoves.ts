@@ -12,3 +12,8 @@ const NEXT_STATUSES: Record<OrderStatus, readonly OrderStatus[]> = {
 export function nextStatuses(status: OrderStatus): readonly OrderStatus[] {
   return NEXT_STATUSES[status];
 }
+
+/** A status nothing can follow: no admin and no channel can move the order on. */
+export function isFinal(status: OrderStatus): boolean {
+  return NEXT_STATUSES[status].length === 0;
+}

@@ -1,10 +1,10 @@
 import { useSyncExternalStore } from "react";
 
 /**
- * The current time, shared by every relative timestamp on screen and advanced once a
+ * The current time, shared by every relative timestamp on screen and advanced every
  * `TICK_MS`, so "just now" becomes "2 minutes ago" without a timer per cell.
  */
-const TICK_MS = 30_000;
+const TICK_MS = 5_000;
 const listeners = new Set<() => void>();
 let now = Date.now();
 let timer: ReturnType<typeof setInterval> | undefined;

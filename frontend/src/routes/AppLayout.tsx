@@ -1,6 +1,9 @@
 import { useQueryClient } from "@tanstack/react-query";
-import { NavLink, Outlet, useNavigate } from "react-router";
+import type { MouseEvent } from "react";
+import { NavLink, Outlet, useLocation, useNavigate } from "react-router";
+import { OutageBanner, useFailingChannelCount } from "../features/channels/OutageBanner";
 import { useLiveUpdates } from "../features/events/LiveUpdates";
+import { focusFirstOrder } from "../features/orders/keyboard";
 import { useSession, useSessionState } from "../lib/services";
 
 const STREAM_LABELS = { live: "Live", connecting: "Connecting…", reconnecting: "Reconnecting…" } as const;
@@ -11,6 +14,9 @@ export function AppLayout() {
   const { state } = useLiveUpdates();
   const queryClient = useQueryClient();
   const navigate = useNavigate();
+  const location = useLocation();
+  const failing = useFailingChannelCount();
+  const onOrders = location.pathname === "/orders";
 
   const signOut = async () => {
     await session.signOut();
@@ -23,6 +29,17 @@ export function AppLayout() {
       <a className="skip-link" href="#main">
         Skip to content
       </a>
+      {onOrders && (
+        <a
+          className="skip-link"
+          href="#orders-list"
+          onClick={(event: MouseEvent) => {
+            if (focusFirstOrder()) event.preventDefault();
+          }}
+        >
+          Skip to the first order
+        </a>
+      )}
       <header className="app-header">
         <div className="brand">
           <span className="brand-mark" aria-hidden="true">
@@ -32,7 +49,15 @@ export function AppLayout() {
         </div>
         <nav aria-label="Main" className="main-nav">
           <NavLink to="/orders">Orders</NavLink>
-          <NavLink to="/channels">Channels</NavLink>
+          <NavLink to="/channels">
+            Channels
+            {failing > 0 && (
+              <span className="nav-badge" aria-label={`, ${failing} failing`}>
+                {failing} failing
+              </span>
+            )}
+          </NavLink>
+          {user?.role === "admin" && <NavLink to="/users">Users</NavLink>}
         </nav>
         <div className="header-end">
           <span className={`stream-state stream-${state}`} role="status">
@@ -50,6 +75,7 @@ export function AppLayout() {
           </button>
         </div>
       </header>
+      <OutageBanner />
       <main id="main" tabIndex={-1}>
         <Outlet />
       </main>

@@ -5,6 +5,7 @@ import { ChannelsPage } from "../features/channels/ChannelsPage";
 import { LiveUpdatesProvider } from "../features/events/LiveUpdates";
 import { OrderDrawer } from "../features/orders/OrderDrawer";
 import { OrdersPage } from "../features/orders/OrdersPage";
+import { UsersPage } from "../features/users/UsersPage";
 import { AppLayout } from "./AppLayout";
 
 export function appRoutes(baseUrl: string): RouteObject[] {
@@ -22,6 +23,7 @@ export function appRoutes(baseUrl: string): RouteObject[] {
         { index: true, element: <Navigate to="/orders" replace /> },
         { path: "orders", element: <OrdersPage />, children: [{ path: ":id", element: <OrderDrawer /> }] },
         { path: "channels", element: <ChannelsPage /> },
+        { path: "users", element: <UsersPage /> },
         { path: "*", element: <Navigate to="/orders" replace /> },
       ],
     },

@@ -16,4 +16,22 @@ export function silentEventStream() {
   });
 }
 
-export const server = setupServer(silentEventStream());
+/** Every channel healthy: the layout asks on every page (for the outage banner). */
+export function healthyChannels() {
+  return http.get(api("/api/channels"), () =>
+    HttpResponse.json(
+      (["website", "amazon", "blinkit"] as const).map((channel) => ({
+        channel,
+        circuit: "closed",
+        lastSuccessAt: new Date().toISOString(),
+        lastErrorAt: null,
+        lastError: null,
+        failingSince: null,
+        failedPolls: 0,
+        ordersIngested: 10,
+      })),
+    ),
+  );
+}
+
+export const server = setupServer(silentEventStream(), healthyChannels());

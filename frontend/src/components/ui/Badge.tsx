@@ -17,19 +17,23 @@ export function ChannelTag({ channel }: { channel: Channel }) {
 
 type Circuit = ChannelState["circuit"];
 
-const CIRCUIT_TEXT: Record<Circuit, { label: string; meaning: string }> = {
-  closed: { label: "Closed", meaning: "healthy" },
-  half_open: { label: "Half-open", meaning: "probing" },
-  open: { label: "Open", meaning: "failing" },
+/** A channel's health in plain words: the breaker's own names (closed, open) mean the opposite
+ * of what they sound like to anyone but an engineer. */
+export const HEALTH_WORDS: Record<Circuit, string> = {
+  closed: "Healthy",
+  half_open: "Recovering",
+  open: "Failing",
 };
 
+export function healthWord(circuit: Circuit): string {
+  return HEALTH_WORDS[circuit] ?? circuit;
+}
+
 export function CircuitBadge({ circuit }: { circuit: Circuit }) {
-  const text = CIRCUIT_TEXT[circuit] ?? { label: circuit, meaning: "" };
   return (
     <span className={`badge circuit-${circuit}`}>
       <span className="dot" aria-hidden="true" />
-      {text.label}
-      {text.meaning && <span className="badge-note"> · {text.meaning}</span>}
+      {healthWord(circuit)}
     </span>
   );
 }

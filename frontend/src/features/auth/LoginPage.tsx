@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Navigate, useLocation, useNavigate } from "react-router";
 import { describeError, isApiError } from "../../lib/errors";
 import { useSession, useSessionState } from "../../lib/services";
@@ -18,7 +18,16 @@ export function LoginPage() {
   const [error, setError] = useState<string | null>(null);
   const [submitting, setSubmitting] = useState(false);
   const target = (location.state as FromState | null)?.from ?? "/orders";
+  const passwordRef = useRef<HTMLInputElement>(null);
   useDocumentTitle("Sign in");
+
+  // After a refused sign-in, focus goes back to the password (the alert is announced), not the body.
+  useEffect(() => {
+    if (error) {
+      passwordRef.current?.focus();
+      passwordRef.current?.select();
+    }
+  }, [error, submitting]);
 
   if (user) return <Navigate to={target} replace />;
 
@@ -48,7 +57,7 @@ export function LoginPage() {
           </p>
         )}
         {error && (
-          <p className="form-error" role="alert">
+          <p className="form-error" role="alert" id="login-error">
             {error}
           </p>
         )}
@@ -71,6 +80,8 @@ export function LoginPage() {
             name="password"
             autoComplete="current-password"
             required
+            ref={passwordRef}
+            aria-describedby={error ? "login-error" : undefined}
             value={password}
             onChange={(event) => setPassword(event.target.value)}
           />

@@ -37,6 +37,8 @@ describe("sign-in and sign-out", () => {
     await userEvent.type(screen.getByLabelText("Password"), "wrong");
     await userEvent.click(screen.getByRole("button", { name: "Sign in" }));
     expect(await screen.findByRole("alert")).toHaveTextContent("do not match");
+    // Focus stays where the fix is typed, not on the page body.
+    await waitFor(() => expect(screen.getByLabelText("Password")).toHaveFocus());
 
     await userEvent.clear(screen.getByLabelText("Password"));
     await userEvent.type(screen.getByLabelText("Password"), "right");

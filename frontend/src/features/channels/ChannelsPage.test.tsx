@@ -19,13 +19,13 @@ describe("channels panel", () => {
 
     const card = (name: string) => screen.getByRole("listitem", { name });
     await screen.findByRole("heading", { name: "Amazon" });
-    expect(within(card("Website")).getByText("Closed")).toBeInTheDocument();
+    expect(within(card("Website")).getByText("Healthy")).toBeInTheDocument();
     expect(within(card("Website")).getByText("1,204")).toBeInTheDocument();
     expect(within(card("Website")).getByText("just now")).toBeInTheDocument();
-    expect(within(card("Amazon")).getByText("Open")).toBeInTheDocument();
+    expect(within(card("Amazon")).getByText("Failing")).toBeInTheDocument();
     expect(within(card("Amazon")).getByText("503 from channel")).toBeInTheDocument();
     expect(within(card("Amazon")).getByText("never")).toBeInTheDocument();
-    expect(within(card("Blinkit")).getByText("Half-open")).toBeInTheDocument();
+    expect(within(card("Blinkit")).getByText("Recovering")).toBeInTheDocument();
     expect(within(card("Blinkit")).getByText(/recovered since/)).toBeInTheDocument();
     expect(within(card("Amazon")).queryByText(/recovered since/)).not.toBeInTheDocument();
   });

@@ -2,7 +2,8 @@ import { channelName, CircuitBadge } from "../../components/ui/Badge";
 import { ErrorState, Skeleton } from "../../components/ui/States";
 import { TimeAgo } from "../../components/ui/TimeAgo";
 import type { ChannelState } from "../../lib/apiTypes";
-import { formatCount } from "../../lib/format";
+import { formatClock, formatCount } from "../../lib/format";
+import { describeOutage, isFailing } from "./health";
 import { useDocumentTitle } from "../../lib/useDocumentTitle";
 import { useChannels } from "./queries";
 
@@ -15,6 +16,11 @@ export function ChannelsPage() {
         <h1>Channels</h1>
         <p className="muted small">Refreshes every 5 seconds</p>
       </header>
+      <p className="muted small page-intro">
+        <strong>Orders ingested</strong> counts every copy of an order read from a channel since ingest started: a new
+        order and each later change at the channel count once each, and a failing channel&apos;s last good page is read
+        again. So it is higher than the number of orders on the Orders page, which counts each order once.
+      </p>
       {channels.isError && !channels.data ? (
         <ErrorState title="Could not load channel states" error={channels.error} onRetry={() => void channels.refetch()} />
       ) : (
@@ -38,17 +44,27 @@ function ChannelCard({ state }: { state: ChannelState }) {
   // An error followed by a good poll is history, not an outage: it should not look alarming.
   const { lastErrorAt, lastSuccessAt } = state;
   const recovered = !!lastErrorAt && !!lastSuccessAt && new Date(lastSuccessAt) > new Date(lastErrorAt);
+  const failing = isFailing(state);
   return (
     <li className={`channel-card circuit-card-${state.circuit}`} aria-labelledby={`channel-${state.channel}`}>
       <header className="channel-card-header">
         <h2 id={`channel-${state.channel}`}>{channelName(state.channel)}</h2>
         <CircuitBadge circuit={state.circuit} />
       </header>
+      {failing && <p className="outage-line small">{describeOutage(state)}</p>}
       <dl className="detail-list">
         <dt>Orders ingested</dt>
         <dd className="strong">{formatCount(state.ordersIngested)}</dd>
         <dt>Last successful poll</dt>
-        <dd>{state.lastSuccessAt ? <TimeAgo iso={state.lastSuccessAt} /> : <span className="muted">never</span>}</dd>
+        <dd>
+          {state.lastSuccessAt ? (
+            <>
+              {formatClock(state.lastSuccessAt)} · <TimeAgo iso={state.lastSuccessAt} />
+            </>
+          ) : (
+            <span className="muted">never</span>
+          )}
+        </dd>
         <dt>Last error</dt>
         <dd>
           {state.lastError ? (

@@ -12,19 +12,24 @@ interface ReceivedNotice extends OrderEventNotice {
 export interface UnseenOrders {
   created: number;
   changed: number;
+  /** The ids of the created ones, to highlight once shown. */
+  createdIds: string[];
 }
+
+/** Whether a notice concerns what the current view shows (the default: every notice does). */
+export type NoticeFilter = (notice: OrderEventNotice) => boolean;
 
 interface LiveUpdates {
   state: StreamState;
-  /** Orders created or changed after `since` (epoch ms), each counted once. */
-  unseenSince: (since: number) => UnseenOrders;
+  /** Orders created or changed after `since` (epoch ms) that `matches` lets through, each counted once. */
+  unseenSince: (since: number, matches?: NoticeFilter) => UnseenOrders;
   /** Reloads the order lists so the unseen orders show. */
   showUnseen: () => void;
 }
 
 const LiveUpdatesContext = createContext<LiveUpdates>({
   state: "connecting",
-  unseenSince: () => ({ created: 0, changed: 0 }),
+  unseenSince: () => ({ created: 0, changed: 0, createdIds: [] }),
   showUnseen: () => undefined,
 });
 
@@ -61,16 +66,16 @@ export function LiveUpdatesProvider({ baseUrl, children }: { baseUrl: string; ch
   }, [session, baseUrl, onNotice]);
 
   const unseenSince = useCallback(
-    (since: number): UnseenOrders => {
+    (since: number, matches: NoticeFilter = () => true): UnseenOrders => {
       const created = new Set<string>();
       const changed = new Set<string>();
-      for (const { kind, orderId, receivedAt } of notices) {
-        if (receivedAt <= since) continue;
-        if (kind === "created") created.add(orderId);
-        else changed.add(orderId);
+      for (const notice of notices) {
+        if (notice.receivedAt <= since || !matches(notice)) continue;
+        if (notice.kind === "created") created.add(notice.orderId);
+        else changed.add(notice.orderId);
       }
       for (const id of created) changed.delete(id);
-      return { created: created.size, changed: changed.size };
+      return { created: created.size, changed: changed.size, createdIds: [...created] };
     },
     [notices],
   );

@@ -84,3 +84,33 @@ describe("live updates", () => {
     expect(within(dialog).getByRole("button", { name: "Mark shipped" })).toBeInTheDocument();
   });
 });
+
+describe("live updates on a filtered view", () => {
+  it("announces only orders the view would show, and highlights them once shown", async () => {
+    let orders: Order[] = [makeOrder()];
+    server.use(
+      http.get(api("/api/orders/stats"), () => HttpResponse.json(STATS)),
+      http.get(api("/api/orders"), () => HttpResponse.json(makePage(orders))),
+    );
+    const events = controllableEventStream();
+    await renderApp("/orders?channel=website", ADMIN);
+    await screen.findByText("WEB-1001");
+    await waitFor(() => expect(events.connected()).toBe(true));
+
+    const amazon = makeOrder({ id: "ord_a", externalId: "AMZ-1", channel: "amazon" });
+    const website = makeOrder({ id: "ord_w", externalId: "WEB-2001" });
+    events.send({ eventType: "order.created", order: amazon });
+    events.send({ eventType: "order.created", order: { ...amazon, id: "ord_b", externalId: "AMZ-2" } });
+    events.send({ eventType: "order.created", order: website });
+    // A change of an order that is not on screen does not concern this view either.
+    events.send({ eventType: "order.status_changed", orderId: "ord_elsewhere", status: "SHIPPED" });
+    orders = [website, ...orders];
+
+    const notice = await screen.findByRole("button", { name: /new order/ });
+    expect(notice).toHaveTextContent(/^1 new order · Show$/);
+    await userEvent.click(notice);
+    const row = (await screen.findByText("WEB-2001")).closest("tr")!;
+    expect(row).toHaveClass("is-new");
+    expect(screen.getByText("WEB-1001").closest("tr")).not.toHaveClass("is-new");
+  });
+});

@@ -51,7 +51,7 @@ describe("order event stream", () => {
     const states: StreamState[] = [];
     const notices = await followUntil(1, (state) => states.push(state));
 
-    await vi.waitFor(() => expect(notices).toEqual([{ kind: "created", orderId: "o1" }]));
+    await vi.waitFor(() => expect(notices).toEqual([{ kind: "created", orderId: "o1", order: { id: "o1" } }]));
     expect(seen.map(({ authorization }) => authorization)).toEqual([expect.stringMatching(/^Bearer /), `Bearer ${fresh}`]);
     expect(seen.every(({ url }) => !url.includes("token"))).toBe(true);
     expect(states).toContain("live");

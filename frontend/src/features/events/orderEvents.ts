@@ -5,6 +5,21 @@ import type { Session } from "../../lib/session";
 export interface OrderEventNotice {
   kind: "created" | "changed";
   orderId: string;
+  /** The new order as the event carries it (created events), to match it against a view. */
+  order?: NoticedOrder;
+  /** The status it moved to (status-changed events). */
+  status?: string;
+}
+
+/** The part of an event's order a view's filters look at; every field may be missing. */
+export interface NoticedOrder {
+  id?: string;
+  externalId?: string;
+  channel?: string;
+  status?: string;
+  placedAt?: string;
+  customer?: { name?: string; phone?: string; email?: string | null };
+  items?: { sku?: string; name?: string }[];
 }
 
 export type StreamState = "connecting" | "live" | "reconnecting";
@@ -15,7 +30,7 @@ export type StreamState = "connecting" | "live" | "reconnecting";
  * a type. Anything else (heartbeats, unknown types) is ignored.
  */
 export function toOrderNotice(sseEvent: string, data: string): OrderEventNotice | null {
-  let payload: { eventType?: unknown; order?: { id?: unknown }; orderId?: unknown };
+  let payload: { eventType?: unknown; order?: { id?: unknown }; orderId?: unknown; status?: unknown };
   try {
     payload = JSON.parse(data) as typeof payload;
   } catch {
@@ -25,8 +40,14 @@ export function toOrderNotice(sseEvent: string, data: string): OrderEventNotice 
   const type = typeof payload.eventType === "string" ? payload.eventType : sseEvent;
   const orderId = payload.order?.id ?? payload.orderId;
   if (typeof orderId !== "string") return null;
-  if (type === "order.created") return { kind: "created", orderId };
-  if (type.startsWith("order.")) return { kind: "changed", orderId };
+  if (type === "order.created") {
+    return typeof payload.order === "object" && payload.order !== null
+      ? { kind: "created", orderId, order: payload.order as NoticedOrder }
+      : { kind: "created", orderId };
+  }
+  if (type.startsWith("order.")) {
+    return typeof payload.status === "string" ? { kind: "changed", orderId, status: payload.status } : { kind: "changed", orderId };
+  }
   return null;
 }
 

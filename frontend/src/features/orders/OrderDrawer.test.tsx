@@ -42,7 +42,7 @@ describe("order detail", () => {
     const dialog = await screen.findByRole("dialog", { name: "Order WEB-1001" });
 
     expect(within(dialog).getByRole("button", { name: "Mark confirmed" })).toBeInTheDocument();
-    expect(within(dialog).getByRole("button", { name: "Cancel order" })).toBeInTheDocument();
+    expect(within(dialog).getByRole("button", { name: "Cancel order…" })).toBeInTheDocument();
     expect(within(dialog).queryByRole("button", { name: "Mark shipped" })).not.toBeInTheDocument();
     expect(history()).toHaveLength(1);
 
@@ -82,12 +82,25 @@ describe("order detail", () => {
     expect(within(dialog).getAllByRole("button")).toHaveLength(1);
   });
 
-  it("explains a refused move (409) clearly", async () => {
+  it("explains a refused move (409) by who got there first, by email", async () => {
     serveOneOrder(makeOrder({ status: "PLACED" }));
+    const changedAt = new Date(Date.now() - 2 * 60_000).toISOString();
     server.use(
       http.patch(api("/api/orders/:id/status"), () =>
         HttpResponse.json(
-          { error: { code: "invalid_transition", message: "CANCELLED -> CONFIRMED is not allowed", requestId: "r9" } },
+          {
+            error: {
+              code: "invalid_transition",
+              message: "bob@orderhub.test already confirmed this order",
+              requestId: "r9",
+              details: {
+                from: "CONFIRMED",
+                to: "CONFIRMED",
+                allowed: ["CANCELLED", "SHIPPED"],
+                lastChange: { status: "CONFIRMED", changedAt, changedBy: "u_bob", changedByEmail: "bob@orderhub.test", source: "admin", note: null },
+              },
+            },
+          },
           { status: 409 },
         ),
       ),
@@ -95,9 +108,52 @@ describe("order detail", () => {
     await renderApp("/orders/ord_1", ADMIN);
     const dialog = await screen.findByRole("dialog", { name: "Order WEB-1001" });
     await userEvent.click(within(dialog).getByRole("button", { name: "Mark confirmed" }));
-    expect(await within(dialog).findByRole("alert")).toHaveTextContent(
-      "This order cannot make that move any more (CANCELLED -> CONFIRMED is not allowed)",
+    const alert = await within(dialog).findByRole("alert");
+    expect(alert).toHaveTextContent("Someone else (bob@orderhub.test) already confirmed this order 2 minutes ago. It has been reloaded.");
+    expect(alert).not.toHaveTextContent("CONFIRMED");
+  });
+
+  it("asks to confirm a cancel and requires a reason, kept as the history note", async () => {
+    const moves = serveOneOrder(makeOrder({ status: "CONFIRMED" }));
+    await renderApp("/orders/ord_1", ADMIN);
+    const dialog = await screen.findByRole("dialog", { name: "Order WEB-1001" });
+
+    await userEvent.click(within(dialog).getByRole("button", { name: "Cancel order…" }));
+    expect(within(dialog).getByText(/Cancelling is final/)).toBeInTheDocument();
+    const reason = within(dialog).getByLabelText(/^Reason/);
+    expect(reason).toHaveFocus();
+    await userEvent.click(within(dialog).getByRole("button", { name: "Cancel the order" }));
+    expect(within(dialog).getByText("Give a reason for cancelling.")).toBeInTheDocument();
+    expect(moves).toEqual([]);
+
+    await userEvent.click(within(dialog).getByRole("button", { name: "Keep the order" }));
+    expect(within(dialog).queryByLabelText(/^Reason/)).not.toBeInTheDocument();
+    expect(moves).toEqual([]);
+
+    await userEvent.click(within(dialog).getByRole("button", { name: "Cancel order…" }));
+    await userEvent.type(within(dialog).getByLabelText(/^Reason/), "Customer changed their mind");
+    await userEvent.click(within(dialog).getByRole("button", { name: "Cancel the order" }));
+    await waitFor(() => expect(moves).toEqual([{ status: "CANCELLED", note: "Customer changed their mind" }]));
+    expect(await within(dialog).findByText(/Cancelled is final: this order cannot be moved again/)).toBeInTheDocument();
+    expect(history()[1]).toHaveTextContent("Customer changed their mind");
+  });
+
+  it("puts the note before the move buttons, and names other admins in the history by email", async () => {
+    serveOneOrder(
+      makeOrder({
+        status: "CONFIRMED",
+        statusHistory: [
+          { status: "PLACED", changedAt: "2026-11-20T10:00:00Z", changedBy: null, source: "channel", note: null },
+          { status: "CONFIRMED", changedAt: "2026-11-20T11:00:00Z", changedBy: "u_bob", changedByEmail: "bob@orderhub.test", source: "admin", note: null },
+        ],
+      }),
     );
+    await renderApp("/orders/ord_1", ADMIN);
+    const dialog = await screen.findByRole("dialog", { name: "Order WEB-1001" });
+    expect(history()[1]).toHaveTextContent("by bob@orderhub.test");
+    const note = within(dialog).getByLabelText("Note (optional)");
+    const ship = within(dialog).getByRole("button", { name: "Mark shipped" });
+    expect(note.compareDocumentPosition(ship) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
   });
 
   it("closes on Escape, keeping the table's filters, and traps Tab inside", async () => {

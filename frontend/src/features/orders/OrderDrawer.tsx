@@ -122,7 +122,7 @@ function OrderDetail({ order }: { order: Order }) {
               <div>
                 <p className="timeline-title">
                   {humanize(entry.status)}
-                  <span className="muted small" title={entry.changedBy ? `user ${entry.changedBy}` : undefined}>
+                  <span className="muted small">
                     {" "}
                     · {changedByText(entry, user?.id)}
                   </span>
@@ -140,8 +140,9 @@ function OrderDetail({ order }: { order: Order }) {
   );
 }
 
-/** Who made a status move, in words: the history records a user id, not a name. */
+/** Who made a status move, in words: the acting admin's email (older entries lack it). */
 function changedByText(entry: StatusHistoryEntry, currentUserId: string | undefined): string {
   if (entry.source !== "admin") return "from the channel";
-  return entry.changedBy && entry.changedBy === currentUserId ? "by you" : "by an admin";
+  if (entry.changedBy && entry.changedBy === currentUserId) return "by you";
+  return entry.changedByEmail ? `by ${entry.changedByEmail}` : "by an admin";
 }

@@ -2,6 +2,7 @@ import { channelName } from "../../components/ui/Badge";
 import { ErrorState, Skeleton } from "../../components/ui/States";
 import { CHANNELS, ORDER_STATUSES, type Channel, type OrderStats, type OrderStatus } from "../../lib/apiTypes";
 import { formatCount, formatMoney, humanize } from "../../lib/format";
+import { isFiltered, viewToFilters, type OrderView } from "./orderView";
 import { useOrderStats } from "./queries";
 
 interface Drilldown {
@@ -9,23 +10,33 @@ interface Drilldown {
   onShow: (filter: { channels: Channel[] } | { statuses: OrderStatus[] }) => void;
 }
 
-export function OrderStatsBar({ onShow }: Drilldown) {
-  const stats = useOrderStats();
+/** The counts of the orders in the current view: the same filters as the table. */
+export function OrderStatsBar({ view, onShow }: { view: OrderView } & Drilldown) {
+  const stats = useOrderStats(viewToFilters(view));
   if (stats.isError) {
     return <ErrorState title="Could not load the order counts" error={stats.error} onRetry={() => void stats.refetch()} />;
   }
+  const scope = isFiltered(view) ? "in this view" : "all time";
   return (
-    <section className="stats" aria-label="Order counts" aria-busy={stats.isPending}>
-      {stats.data ? <StatsCards stats={stats.data} onShow={onShow} /> : <StatsSkeleton />}
+    <section className="stats" aria-label="Order counts" aria-busy={stats.isFetching}>
+      {stats.data ? <StatsCards stats={stats.data} scope={scope} onShow={onShow} /> : <StatsSkeleton />}
     </section>
   );
 }
 
-function StatsCards({ stats, onShow }: { stats: OrderStats } & Drilldown) {
+/** Revenue rows in the one channel order every card uses, then by currency. */
+function revenueRows(stats: OrderStats) {
+  return [...stats.revenue].sort(
+    (a, b) => CHANNELS.indexOf(a.channel) - CHANNELS.indexOf(b.channel) || a.currency.localeCompare(b.currency),
+  );
+}
+
+function StatsCards({ stats, scope, onShow }: { stats: OrderStats; scope: string } & Drilldown) {
+  const revenue = revenueRows(stats);
   return (
     <>
       <div className="stat-card">
-        <h2 className="stat-title">Orders</h2>
+        <h2 className="stat-title">Orders · {scope}</h2>
         <p className="stat-value">{formatCount(stats.totalOrders)}</p>
         <dl className="stat-list">
           {CHANNELS.map((channel) => (
@@ -46,7 +57,7 @@ function StatsCards({ stats, onShow }: { stats: OrderStats } & Drilldown) {
         </dl>
       </div>
       <div className="stat-card">
-        <h2 className="stat-title">By status</h2>
+        <h2 className="stat-title">By status · {scope}</h2>
         <dl className="stat-list stat-list-status">
           {ORDER_STATUSES.map((status) => (
             <div key={status}>
@@ -67,12 +78,13 @@ function StatsCards({ stats, onShow }: { stats: OrderStats } & Drilldown) {
         </dl>
       </div>
       <div className="stat-card stat-card-wide">
-        <h2 className="stat-title">Revenue</h2>
-        {stats.revenue.length === 0 ? (
-          <p className="muted">No revenue yet.</p>
+        <h2 className="stat-title">Revenue · {scope}</h2>
+        <p className="muted small">Cancelled orders are left out; each currency is summed on its own.</p>
+        {revenue.length === 0 ? (
+          <p className="muted">No revenue in these orders.</p>
         ) : (
           <dl className="stat-list">
-            {stats.revenue.map(({ channel, currency, amount }) => (
+            {revenue.map(({ channel, currency, amount }) => (
               <div key={`${channel}-${currency}`}>
                 <dt>
                   {channelName(channel)} <span className="muted">{currency}</span>

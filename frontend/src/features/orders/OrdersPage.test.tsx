@@ -135,7 +135,7 @@ describe("orders table", () => {
     await renderApp("/orders", ADMIN);
     const stats = await screen.findByRole("region", { name: "Order counts" });
     await within(stats).findByText("₹3,897.00");
-    expect(within(stats).getByText("Orders").nextSibling).toHaveTextContent("3");
+    expect(within(stats).getByText("Orders · all time").nextSibling).toHaveTextContent("3");
   });
 
   it("narrows the table to a status picked in the counts", async () => {
@@ -151,10 +151,22 @@ describe("orders table", () => {
     await waitFor(() => expect(orders.last().getAll("status")).toEqual(["CONFIRMED"]));
   });
 
-  it("says so when nothing matches", async () => {
+  it("says what to try when a search alone finds nothing: not removing a filter", async () => {
     serveOrders(() => HttpResponse.json(makePage([], 1, 20, 0)));
-    await renderApp("/orders?search=nobody", ADMIN);
-    expect(await screen.findByText("No orders match this view")).toBeInTheDocument();
+    const app = await renderApp("/orders?search=nobody", ADMIN);
+    expect(await screen.findByText("No orders match “nobody”")).toBeInTheDocument();
+    expect(screen.queryByText(/removing a filter/)).not.toBeInTheDocument();
+    await userEvent.click(screen.getByRole("button", { name: "Clear the search" }));
+    await waitFor(() => expect(app.search().get("search")).toBeNull());
+  });
+
+  it("suggests removing the filters, keeping the search, when filters narrow an empty view", async () => {
+    serveOrders(() => HttpResponse.json(makePage([], 1, 20, 0)));
+    const app = await renderApp("/orders?search=nobody&channel=amazon", ADMIN);
+    expect(await screen.findByText("No orders match “nobody” with these filters")).toBeInTheDocument();
+    await userEvent.click(screen.getByRole("button", { name: "Remove the filters, keep the search" }));
+    await waitFor(() => expect(app.search().get("channel")).toBeNull());
+    expect(app.search().get("search")).toBe("nobody");
   });
 
   it("offers the first page when the URL points past the last one", async () => {
@@ -163,7 +175,9 @@ describe("orders table", () => {
       return HttpResponse.json(makePage(page === 1 ? [makeOrder()] : [], page, 20, 1));
     });
     const app = await renderApp("/orders?page=9", ADMIN);
-    expect(await screen.findByText("There is no page 9 in this view")).toBeInTheDocument();
+    expect(await screen.findByText("There is no page 9 in this view: it has 1 page")).toBeInTheDocument();
+    // No nonsense range such as "161–1 of 1" or "Page 9 of 1" under it.
+    expect(screen.queryByRole("navigation", { name: "Pages" })).not.toBeInTheDocument();
 
     await userEvent.click(screen.getByRole("button", { name: "Go to the first page" }));
     expect(await screen.findByText("WEB-1001")).toBeInTheDocument();

@@ -1,60 +1,112 @@
-import { useMemo } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { Outlet } from "react-router";
 import { EmptyState, ErrorState } from "../../components/ui/States";
+import { formatCount } from "../../lib/format";
+import { NARROW_SCREEN, useMediaQuery } from "../../lib/useMediaQuery";
 import { useDocumentTitle } from "../../lib/useDocumentTitle";
 import { useLiveUpdates } from "../events/LiveUpdates";
-import { OrderFilters } from "./OrderFilters";
+import { isTyping, moveOrderFocus } from "./keyboard";
+import { noticeMatchesView } from "./liveMatch";
+import { activeFilterCount, OrderFilters } from "./OrderFilters";
 import { OrderStatsBar } from "./OrderStatsBar";
 import { OrdersTable } from "./OrdersTable";
 import { Pagination } from "./Pagination";
-import { useOrderView, viewToQuery } from "./orderView";
+import { DEFAULT_VIEW, useOrderView, viewToQuery, type OrderView } from "./orderView";
 import { useOrderList } from "./queries";
+import { useTablePrefs } from "./tablePrefs";
+import { ViewOptions } from "./ViewOptions";
+
+/** How long rows just shown by "N new orders · Show" stay highlighted. */
+export const HIGHLIGHT_MS = 4_000;
 
 export function OrdersPage() {
   const [view, update] = useOrderView();
   const query = useMemo(() => viewToQuery(view), [view]);
   const orders = useOrderList(query);
   const page = orders.data;
+  const narrow = useMediaQuery(NARROW_SCREEN);
+  const [prefs, setPrefs] = useTablePrefs();
+  const [highlighted, setHighlighted] = useState<ReadonlySet<string>>(new Set());
+  const searchRef = useRef<HTMLInputElement>(null);
+  const listTop = useRef<HTMLDivElement>(null);
   useDocumentTitle("Orders");
+  usePageShortcuts(searchRef);
+
+  // A new page of rows starts at its top, not where the last one was scrolled to.
+  const shownPage = page?.pagination.page;
+  const previousPage = useRef(shownPage);
+  useEffect(() => {
+    if (previousPage.current !== undefined && shownPage !== previousPage.current) {
+      listTop.current?.scrollIntoView?.({ block: "start" });
+    }
+    previousPage.current = shownPage;
+  }, [shownPage]);
+
+  useEffect(() => {
+    if (highlighted.size === 0) return;
+    const timer = setTimeout(() => setHighlighted(new Set()), HIGHLIGHT_MS);
+    return () => clearTimeout(timer);
+  }, [highlighted]);
+
+  const onScreen = useMemo(() => new Set(page?.orders.map((order) => order.id) ?? []), [page]);
+  const pageMissing = !!page && page.orders.length === 0 && page.pagination.total > 0;
 
   return (
     <div className="page">
       <header className="page-header">
         <h1>Orders</h1>
         {/* While a page loads there is nothing to compare against: the new rows will be in it. */}
-        <UnseenOrdersNotice since={page && !orders.isPlaceholderData ? orders.dataUpdatedAt : Infinity} />
+        <UnseenOrdersNotice
+          since={page && !orders.isPlaceholderData ? orders.dataUpdatedAt : Infinity}
+          view={view}
+          onScreen={onScreen}
+          onShown={(ids) => setHighlighted(new Set(ids))}
+        />
       </header>
-      <OrderStatsBar onShow={update} />
-      <OrderFilters view={view} onChange={update} />
+      <OrderStatsBar view={view} onShow={update} />
+      <div className="filters-row">
+        <OrderFilters view={view} onChange={update} folded={narrow} searchRef={searchRef} />
+        <ViewOptions prefs={prefs} onChange={setPrefs} cards={narrow} />
+      </div>
+      <div ref={listTop} className="list-top" />
       {orders.isError && !page ? (
         <ErrorState title="Could not load orders" error={orders.error} onRetry={() => void orders.refetch()} />
-      ) : page && page.orders.length === 0 && page.pagination.total > 0 ? (
-        <EmptyState title={`There is no page ${view.page} in this view`}>
+      ) : pageMissing ? (
+        <EmptyState
+          title={`There is no page ${formatCount(view.page)} in this view: it has ${formatCount(page.pagination.totalPages)} ${page.pagination.totalPages === 1 ? "page" : "pages"}`}
+        >
+          <button type="button" className="button" onClick={() => update({ page: page.pagination.totalPages })}>
+            Go to the last page
+          </button>{" "}
           <button type="button" className="button" onClick={() => update({ page: 1 })}>
             Go to the first page
           </button>
         </EmptyState>
       ) : page && page.orders.length === 0 ? (
-        <EmptyState title="No orders match this view">
-          Try removing a filter or widening the date range.
-        </EmptyState>
+        <NoMatches view={view} onChange={update} />
       ) : (
         <OrdersTable
           orders={page?.orders}
           view={view}
           busy={orders.isFetching}
           onSort={(sortBy, sortOrder) => update({ sortBy, sortOrder })}
+          prefs={prefs}
+          cards={narrow}
+          highlighted={highlighted}
         />
       )}
       {orders.isError && page && (
         <ErrorState title="Could not refresh orders" error={orders.error} onRetry={() => void orders.refetch()} />
       )}
-      {page && page.pagination.total > 0 && (
+      {page && page.pagination.total > 0 && !pageMissing && (
         <Pagination
+          // The label describes the rows on screen: while the next page loads, the last one's.
           total={page.pagination.total}
           totalPages={page.pagination.totalPages}
-          page={view.page}
-          limit={view.limit}
+          page={page.pagination.page}
+          limit={page.pagination.limit}
+          wantedLimit={view.limit}
+          loading={orders.isPlaceholderData}
           onPage={(next) => update({ page: next })}
           onLimit={(limit) => update({ limit })}
         />
@@ -64,9 +116,69 @@ export function OrdersPage() {
   );
 }
 
-function UnseenOrdersNotice({ since }: { since: number }) {
+/** What to try when nothing matches: it depends on what narrowed the view. */
+function NoMatches({ view, onChange }: { view: OrderView; onChange: (patch: Partial<OrderView>) => void }) {
+  const filters = activeFilterCount(view);
+  if (view.search && filters === 0) {
+    return (
+      <EmptyState title={`No orders match “${view.search}”`}>
+        <p>Search looks in order ids, external ids, customer names, phones and emails, SKUs and item names. Check the spelling or try part of it.</p>
+        <button type="button" className="button" onClick={() => onChange({ search: "" })}>
+          Clear the search
+        </button>
+      </EmptyState>
+    );
+  }
+  if (filters === 0) {
+    return <EmptyState title="No orders yet">Orders appear here as soon as a channel sends them.</EmptyState>;
+  }
+  return (
+    <EmptyState title={view.search ? `No orders match “${view.search}” with these filters` : "No orders match these filters"}>
+      <p>Try removing a filter{view.from || view.to ? " or widening the date range" : ""}.</p>
+      <button
+        type="button"
+        className="button"
+        onClick={() =>
+          onChange({ channels: DEFAULT_VIEW.channels, statuses: DEFAULT_VIEW.statuses, from: DEFAULT_VIEW.from, to: DEFAULT_VIEW.to })
+        }
+      >
+        Remove the filters{view.search ? ", keep the search" : ""}
+      </button>
+    </EmptyState>
+  );
+}
+
+/** `/` focuses the search; `j` and `k` walk the orders (unless the user is typing or a drawer is open). */
+function usePageShortcuts(searchRef: React.RefObject<HTMLInputElement | null>) {
+  useEffect(() => {
+    const onKeyDown = (event: KeyboardEvent) => {
+      if (event.defaultPrevented || isTyping(event) || document.querySelector("[aria-modal='true']")) return;
+      if (event.key === "/") {
+        event.preventDefault();
+        searchRef.current?.focus();
+        searchRef.current?.select();
+      } else if (event.key === "j" || event.key === "k") {
+        if (moveOrderFocus(event.key === "j" ? 1 : -1)) event.preventDefault();
+      }
+    };
+    document.addEventListener("keydown", onKeyDown);
+    return () => document.removeEventListener("keydown", onKeyDown);
+  }, [searchRef]);
+}
+
+function UnseenOrdersNotice({
+  since,
+  view,
+  onScreen,
+  onShown,
+}: {
+  since: number;
+  view: OrderView;
+  onScreen: ReadonlySet<string>;
+  onShown: (createdIds: string[]) => void;
+}) {
   const { unseenSince, showUnseen } = useLiveUpdates();
-  const { created, changed } = unseenSince(since);
+  const { created, changed, createdIds } = unseenSince(since, (notice) => noticeMatchesView(notice, view, onScreen));
   const parts = [
     created > 0 && `${created} new ${created === 1 ? "order" : "orders"}`,
     changed > 0 && `${changed} updated ${changed === 1 ? "order" : "orders"}`,
@@ -74,7 +186,14 @@ function UnseenOrdersNotice({ since }: { since: number }) {
   return (
     <div className="live-notice-slot" aria-live="polite">
       {parts.length > 0 && (
-        <button type="button" className="live-notice" onClick={showUnseen}>
+        <button
+          type="button"
+          className="live-notice"
+          onClick={() => {
+            onShown(createdIds);
+            showUnseen();
+          }}
+        >
           <span className="dot dot-live" aria-hidden="true" />
           {parts.join(", ")} · <span className="live-notice-action">Show</span>
         </button>

@@ -1,83 +1,87 @@
-import {
-  createColumnHelper,
-  flexRender,
-  getCoreRowModel,
-  useReactTable,
-  type Header,
-} from "@tanstack/react-table";
-import type { KeyboardEvent } from "react";
-import { Link, useLocation, useNavigate } from "react-router";
-import { ChannelTag, StatusBadge } from "../../components/ui/Badge";
+import { flexRender, getCoreRowModel, useReactTable, type Header, type Row, type VisibilityState } from "@tanstack/react-table";
+import { useMemo, type KeyboardEvent } from "react";
+import { useLocation, useNavigate } from "react-router";
+import { ChannelTag } from "../../components/ui/Badge";
 import { Skeleton } from "../../components/ui/States";
 import { TimeAgo } from "../../components/ui/TimeAgo";
 import { SORTABLE_COLUMNS, type Order, type SortBy } from "../../lib/apiTypes";
-import { formatCount, formatMoney } from "../../lib/format";
+import { formatMoney } from "../../lib/format";
+import { moveOrderFocus } from "./keyboard";
+import { OrderLink, orderColumns, StatusCell } from "./orderColumns";
 import type { OrderView } from "./orderView";
-
-const column = createColumnHelper<Order>();
-
-const columns = [
-  column.accessor("channel", { header: "Channel", cell: (info) => <ChannelTag channel={info.getValue()} /> }),
-  column.accessor("externalId", { header: "External id", cell: (info) => <OrderLink order={info.row.original} /> }),
-  column.accessor("customer", {
-    header: "Customer",
-    cell: (info) => (
-      <div className="customer-cell">
-        <span>{info.getValue().name}</span>
-        <span className="muted small">{info.getValue().phone}</span>
-      </div>
-    ),
-  }),
-  column.accessor((order) => order.items.reduce((sum, item) => sum + item.qty, 0), {
-    id: "items",
-    header: "Items",
-    meta: { numeric: true },
-    cell: (info) => formatCount(info.getValue()),
-  }),
-  column.accessor("total", {
-    header: "Total",
-    meta: { numeric: true },
-    cell: (info) => formatMoney(info.getValue(), info.row.original.currency),
-  }),
-  column.accessor("status", { header: "Status", cell: (info) => <StatusBadge status={info.getValue()} /> }),
-  column.accessor("placedAt", { header: "Placed", cell: (info) => <TimeAgo iso={info.getValue()} /> }),
-  column.accessor("updatedAt", { header: "Updated", cell: (info) => <TimeAgo iso={info.getValue()} /> }),
-];
-
-function OrderLink({ order }: { order: Order }) {
-  const location = useLocation();
-  return (
-    <Link className="order-link" to={{ pathname: `/orders/${order.id}`, search: location.search }}>
-      {order.externalId}
-    </Link>
-  );
-}
+import type { TablePrefs } from "./tablePrefs";
 
 interface OrdersTableProps {
   orders: Order[] | undefined;
   view: OrderView;
   busy: boolean;
   onSort: (sortBy: SortBy, sortOrder: OrderView["sortOrder"]) => void;
+  prefs: TablePrefs;
+  /** Cards instead of a table (phones). */
+  cards?: boolean;
+  /** Orders to highlight for a moment (just shown by "N new orders · Show"). */
+  highlighted?: ReadonlySet<string>;
 }
 
 /** The orders of one page; paging and sorting happen on the server. */
-export function OrdersTable({ orders, view, busy, onSort }: OrdersTableProps) {
+export function OrdersTable({ orders, view, busy, onSort, prefs, cards = false, highlighted }: OrdersTableProps) {
   const navigate = useNavigate();
   const location = useLocation();
+  const columnVisibility = useMemo<VisibilityState>(
+    () => Object.fromEntries(prefs.hiddenColumns.map((id) => [id, false])),
+    [prefs.hiddenColumns],
+  );
   const table = useReactTable({
     data: orders ?? [],
-    columns,
+    columns: orderColumns,
     getCoreRowModel: getCoreRowModel(),
     getRowId: (order) => order.id,
     manualPagination: true,
     manualSorting: true,
-    state: { sorting: [{ id: view.sortBy, desc: view.sortOrder === "desc" }] },
+    meta: { waitingHours: prefs.waitingHours },
+    state: { sorting: [{ id: view.sortBy, desc: view.sortOrder === "desc" }], columnVisibility },
   });
+  const open = (row: Row<Order>) => navigate({ pathname: `/orders/${row.id}`, search: location.search });
+  const rowClass = (row: Row<Order>, base: string) => `${base}${highlighted?.has(row.id) ? " is-new" : ""}`;
+  const refreshing = busy && !!orders;
+
+  if (cards) {
+    return (
+      <div id="orders-list" tabIndex={-1} aria-busy={busy} className={refreshing ? "is-refreshing" : undefined}>
+        <ul className="order-cards" aria-label="Orders" onKeyDown={moveBetweenRows}>
+          {orders
+            ? table.getRowModel().rows.map((row) => (
+                <li key={row.id} className={rowClass(row, "order-card")}>
+                  <div className="order-card-top">
+                    <OrderLink order={row.original} />
+                    <span className="order-card-total">{formatMoney(row.original.total, row.original.currency)}</span>
+                  </div>
+                  <div className="order-card-middle">
+                    <span>{row.original.customer.name}</span>
+                    <StatusCell order={row.original} waitingHours={prefs.waitingHours} />
+                  </div>
+                  <div className="order-card-bottom muted small">
+                    <ChannelTag channel={row.original.channel} /> · placed <TimeAgo iso={row.original.placedAt} />
+                  </div>
+                </li>
+              ))
+            : Array.from({ length: 4 }, (_, index) => (
+                <li key={index} className="order-card" aria-hidden="true">
+                  <Skeleton width="medium" />
+                  <Skeleton width="long" />
+                </li>
+              ))}
+        </ul>
+      </div>
+    );
+  }
 
   return (
-    <div className="table-wrap" aria-busy={busy}>
-      <table className={`orders-table${busy && orders ? " is-refreshing" : ""}`}>
-        <caption className="visually-hidden">Orders, sorted by {view.sortBy} {view.sortOrder === "desc" ? "descending" : "ascending"}</caption>
+    <div id="orders-list" tabIndex={-1} className="table-wrap" aria-busy={busy}>
+      <table className={`orders-table density-${prefs.density}${refreshing ? " is-refreshing" : ""}`}>
+        <caption className="visually-hidden">
+          Orders, sorted by {view.sortBy} {view.sortOrder === "desc" ? "descending" : "ascending"}
+        </caption>
         <thead>
           {table.getHeaderGroups().map((group) => (
             <tr key={group.id}>
@@ -92,15 +96,15 @@ export function OrdersTable({ orders, view, busy, onSort }: OrdersTableProps) {
             ? table.getRowModel().rows.map((row) => (
                 <tr
                   key={row.id}
-                  className="order-row"
+                  className={rowClass(row, "order-row")}
                   onClick={(event) => {
                     // The link in the row handles its own clicks (and middle/ctrl clicks).
-                    if ((event.target as HTMLElement).closest("a, button")) return;
-                    navigate({ pathname: `/orders/${row.id}`, search: location.search });
+                    if ((event.target as HTMLElement).closest("a, button, input, label")) return;
+                    open(row);
                   }}
                 >
                   {row.getVisibleCells().map((cell) => (
-                    <td key={cell.id} className={isNumeric(cell.column.columnDef.meta) ? "numeric" : undefined}>
+                    <td key={cell.id} className={cell.column.columnDef.meta?.numeric ? "numeric" : undefined}>
                       {flexRender(cell.column.columnDef.cell, cell.getContext())}
                     </td>
                   ))}
@@ -108,8 +112,8 @@ export function OrdersTable({ orders, view, busy, onSort }: OrdersTableProps) {
               ))
             : Array.from({ length: Math.min(view.limit, 10) }, (_, index) => (
                 <tr key={index} className="skeleton-row" aria-hidden="true">
-                  {columns.map((_, cell) => (
-                    <td key={cell}>
+                  {table.getVisibleLeafColumns().map((leaf, cell) => (
+                    <td key={leaf.id}>
                       <Skeleton width={cell % 3 === 0 ? "short" : "medium"} />
                     </td>
                   ))}
@@ -121,21 +125,11 @@ export function OrdersTable({ orders, view, busy, onSort }: OrdersTableProps) {
   );
 }
 
-/** Up and down arrows move between the rows' order links, like a list. */
-function moveBetweenRows(event: KeyboardEvent<HTMLTableSectionElement>) {
+/** Up and down arrows (and j/k, page-wide) move between the orders' links, like a list. */
+function moveBetweenRows(event: KeyboardEvent<HTMLElement>) {
   if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
-  const links = Array.from(event.currentTarget.querySelectorAll<HTMLAnchorElement>("a.order-link"));
-  const index = links.indexOf(document.activeElement as HTMLAnchorElement);
-  if (index === -1) return;
-  const next = links[index + (event.key === "ArrowDown" ? 1 : -1)];
-  if (next) {
-    event.preventDefault();
-    next.focus();
-  }
-}
-
-function isNumeric(meta: unknown): boolean {
-  return (meta as { numeric?: boolean } | undefined)?.numeric === true;
+  if (!(document.activeElement as HTMLElement | null)?.classList.contains("order-link")) return;
+  if (moveOrderFocus(event.key === "ArrowDown" ? 1 : -1)) event.preventDefault();
 }
 
 function HeaderCell({
@@ -148,7 +142,7 @@ function HeaderCell({
   onSort: OrdersTableProps["onSort"];
 }) {
   const label = flexRender(header.column.columnDef.header, header.getContext());
-  const className = isNumeric(header.column.columnDef.meta) ? "numeric" : undefined;
+  const className = header.column.columnDef.meta?.numeric ? "numeric" : undefined;
   const sortable = SORTABLE_COLUMNS.find((name) => name === header.column.id);
   if (!sortable) {
     return (

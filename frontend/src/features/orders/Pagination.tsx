@@ -4,19 +4,24 @@ import { PAGE_SIZES } from "./orderView";
 
 interface PaginationProps {
   page: number;
+  /** The page size of the rows on screen. */
   limit: number;
+  /** The page size asked for (the select shows it at once). */
+  wantedLimit?: number;
   total: number;
   totalPages: number;
+  /** The next page is on its way (the rows and this label still show the current one). */
+  loading?: boolean;
   onPage: (page: number) => void;
   onLimit: (limit: number) => void;
 }
 
-export function Pagination({ page, limit, total, totalPages, onPage, onLimit }: PaginationProps) {
+export function Pagination({ page, limit, total, totalPages, loading = false, wantedLimit, onPage, onLimit }: PaginationProps) {
   const sizeId = useId();
-  const first = total === 0 ? 0 : (page - 1) * limit + 1;
   const last = Math.min(page * limit, total);
+  const first = total === 0 ? 0 : Math.min((page - 1) * limit + 1, last);
   return (
-    <nav className="pagination" aria-label="Pages">
+    <nav className="pagination" aria-label="Pages" aria-busy={loading}>
       <p className="pagination-summary" aria-live="polite">
         {formatCount(first)}–{formatCount(last)} of {formatCount(total)}
       </p>
@@ -24,7 +29,7 @@ export function Pagination({ page, limit, total, totalPages, onPage, onLimit }: 
         <label htmlFor={sizeId} className="field-label">
           Rows per page
         </label>
-        <select id={sizeId} value={limit} onChange={(event) => onLimit(Number(event.target.value))}>
+        <select id={sizeId} value={wantedLimit ?? limit} onChange={(event) => onLimit(Number(event.target.value))}>
           {PAGE_SIZES.map((size) => (
             <option key={size} value={size}>
               {size}

@@ -1,8 +1,9 @@
 import { useEffect, useId, useRef, useState } from "react";
-import type { Order, OrderStatus } from "../../lib/apiTypes";
+import type { Order, OrderStatus, StatusHistoryEntry } from "../../lib/apiTypes";
 import { describeError, isApiError } from "../../lib/errors";
-import { humanize } from "../../lib/format";
-import { nextStatuses } from "../../lib/statusMoves";
+import { formatRelative, humanize } from "../../lib/format";
+import { useSessionState } from "../../lib/services";
+import { isFinal, nextStatuses } from "../../lib/statusMoves";
 import { useMoveStatus } from "./queries";
 
 /** The status moves an admin may make from the order's current status. */
@@ -10,7 +11,9 @@ export function StatusActions({ order }: { order: Order }) {
   const noteId = useId();
   const [note, setNote] = useState("");
   const [done, setDone] = useState<OrderStatus | null>(null);
+  const [cancelling, setCancelling] = useState(false);
   const move = useMoveStatus(order.id);
+  const { user } = useSessionState();
   const choices = nextStatuses(order.status);
   const outcome = useRef<HTMLDivElement>(null);
 
@@ -22,66 +25,190 @@ export function StatusActions({ order }: { order: Order }) {
 
   if (choices.length === 0) {
     return (
-      <section className="detail-section actions" aria-label="Status actions">
-        <p className="muted">{humanize(order.status)} is final: no further status moves.</p>
+      <section className="detail-section actions actions-final" aria-label="Status actions">
+        <p className="muted">
+          <span aria-hidden="true">🔒 </span>
+          {humanize(order.status)} is final: this order cannot be moved again.
+        </p>
+        <Outcome outcomeRef={outcome} done={done} error={move.isError ? move.error : null} userId={user?.id} />
       </section>
     );
   }
 
-  const onMove = (status: OrderStatus) => {
+  const onMove = (status: OrderStatus, text: string) => {
     setDone(null);
     move.mutate(
-      { status, note: note.trim() || undefined },
+      { status, note: text.trim() || undefined },
       {
         onSuccess: () => {
           setNote("");
+          setCancelling(false);
           setDone(status);
         },
       },
     );
   };
+  const forward = choices.filter((status) => status !== "CANCELLED");
+  const canCancel = choices.includes("CANCELLED");
 
   return (
     <section className="detail-section actions" aria-labelledby="actions-title">
       <h3 id="actions-title">Move to</h3>
-      <div className="action-buttons">
-        {choices.map((status) => (
-          <button
-            key={status}
-            type="button"
-            className={`button ${status === "CANCELLED" ? "button-danger" : "button-primary"}`}
-            disabled={move.isPending}
-            onClick={() => onMove(status)}
-          >
-            {status === "CANCELLED" ? "Cancel order" : `Mark ${humanize(status).toLowerCase()}`}
-          </button>
-        ))}
-      </div>
-      <label className="field" htmlFor={noteId}>
-        <span className="field-label">Note (optional)</span>
-      </label>
-      <textarea
-        id={noteId}
-        rows={2}
-        maxLength={500}
-        value={note}
-        onChange={(event) => setNote(event.target.value)}
-        placeholder="Visible in the status history"
-      />
-      <div aria-live="polite" ref={outcome} tabIndex={-1} className="outcome">
-        {move.isError && (
-          <p className="form-error" role="alert">
-            {isApiError(move.error, 409)
-              ? `This order cannot make that move any more (${describeError(move.error)}). It has been reloaded.`
-              : describeError(move.error)}
-          </p>
-        )}
-        {done && !move.isError && (
-          <p className="notice" role="status">
-            Moved to {humanize(done)}.
-          </p>
-        )}
-      </div>
+      {cancelling ? (
+        <CancelConfirm
+          order={order}
+          pending={move.isPending}
+          onConfirm={(reason) => onMove("CANCELLED", reason)}
+          onKeep={() => setCancelling(false)}
+        />
+      ) : (
+        <>
+          <label className="field" htmlFor={noteId}>
+            <span className="field-label">Note (optional)</span>
+          </label>
+          <textarea
+            id={noteId}
+            rows={2}
+            maxLength={500}
+            value={note}
+            onChange={(event) => setNote(event.target.value)}
+            placeholder="Visible in the status history"
+          />
+          <div className="action-buttons">
+            {forward.map((status) => (
+              <button
+                key={status}
+                type="button"
+                className="button button-primary"
+                disabled={move.isPending}
+                onClick={() => onMove(status, note)}
+              >
+                Mark {humanize(status).toLowerCase()}
+                {isFinal(status) && <span className="button-note"> (final)</span>}
+              </button>
+            ))}
+            {canCancel && (
+              <button
+                type="button"
+                className="button button-danger"
+                disabled={move.isPending}
+                onClick={() => {
+                  setDone(null);
+                  setCancelling(true);
+                }}
+              >
+                Cancel order…
+              </button>
+            )}
+          </div>
+        </>
+      )}
+      <Outcome outcomeRef={outcome} done={done} error={move.isError ? move.error : null} userId={user?.id} />
     </section>
   );
+}
+
+/** Cancelling is final, so it asks: a reason is required and is kept as the history note. */
+function CancelConfirm({
+  order,
+  pending,
+  onConfirm,
+  onKeep,
+}: {
+  order: Order;
+  pending: boolean;
+  onConfirm: (reason: string) => void;
+  onKeep: () => void;
+}) {
+  const reasonId = useId();
+  const [reason, setReason] = useState("");
+  const [tried, setTried] = useState(false);
+  const field = useRef<HTMLTextAreaElement>(null);
+  useEffect(() => field.current?.focus(), []);
+  const missing = reason.trim() === "";
+  return (
+    <form
+      className="cancel-confirm"
+      aria-label="Cancel this order"
+      onSubmit={(event) => {
+        event.preventDefault();
+        setTried(true);
+        if (missing) field.current?.focus();
+        else onConfirm(reason);
+      }}
+    >
+      <p className="strong">Cancel order {order.externalId}?</p>
+      <p className="small">Cancelling is final: a cancelled order cannot be confirmed, shipped or reopened.</p>
+      <label className="field" htmlFor={reasonId}>
+        <span className="field-label">Reason (required, kept in the history)</span>
+      </label>
+      <textarea
+        id={reasonId}
+        ref={field}
+        rows={2}
+        maxLength={500}
+        aria-required="true"
+        aria-invalid={tried && missing}
+        aria-describedby={tried && missing ? `${reasonId}-error` : undefined}
+        value={reason}
+        onChange={(event) => setReason(event.target.value)}
+        placeholder="For example: the customer asked to cancel"
+      />
+      {tried && missing && (
+        <p className="form-error" id={`${reasonId}-error`}>
+          Give a reason for cancelling.
+        </p>
+      )}
+      <div className="action-buttons">
+        <button type="submit" className="button button-danger-solid" disabled={pending}>
+          Cancel the order
+        </button>
+        <button type="button" className="button" onClick={onKeep}>
+          Keep the order
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function Outcome({
+  outcomeRef,
+  done,
+  error,
+  userId,
+}: {
+  outcomeRef: React.RefObject<HTMLDivElement | null>;
+  done: OrderStatus | null;
+  error: unknown;
+  userId: string | undefined;
+}) {
+  return (
+    <div aria-live="polite" ref={outcomeRef} tabIndex={-1} className="outcome">
+      {error != null && (
+        <p className="form-error" role="alert">
+          {refusalText(error, userId)}
+        </p>
+      )}
+      {done && error == null && (
+        <p className="notice" role="status">
+          Moved to {humanize(done)}.
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** A refused move in words: who got there first, rather than the state machine's names. */
+export function refusalText(error: unknown, userId: string | undefined): string {
+  if (!isApiError(error, 409)) return describeError(error);
+  const last = (error.details as { lastChange?: StatusHistoryEntry | null } | undefined)?.lastChange;
+  if (!last) return `This order cannot make that move any more (${describeError(error)}). It has been reloaded.`;
+  const who =
+    last.source === "channel"
+      ? "The channel"
+      : last.changedBy && last.changedBy === userId
+        ? "You"
+        : (last.changedByEmail ?? "Another admin");
+  const by = who === "You" || who === "The channel" ? who : `Someone else (${who})`;
+  return `${by} already ${humanize(last.status).toLowerCase()} this order ${formatRelative(last.changedAt)}. It has been reloaded.`;
 }

@@ -6,6 +6,7 @@ import {
   SORTABLE_COLUMNS,
   type Channel,
   type OrderListQuery,
+  type OrderStatsQuery,
   type OrderStatus,
   type SortBy,
   type SortOrder,
@@ -102,6 +103,19 @@ export function viewToQuery(view: OrderView): OrderListQuery {
   if (view.from) query.from = new Date(`${view.from}T00:00:00`).toISOString();
   if (view.to) query.to = new Date(`${view.to}T23:59:59.999`).toISOString();
   return query;
+}
+
+/** The filters of a view alone (no page or sort), as the stats take them. */
+export function viewToFilters(view: OrderView): OrderStatsQuery {
+  const { channel, status, search, from, to } = viewToQuery(view);
+  return Object.fromEntries(
+    Object.entries({ channel, status, search, from, to }).filter(([, value]) => value !== undefined),
+  ) as OrderStatsQuery;
+}
+
+/** Whether anything narrows the view. */
+export function isFiltered(view: OrderView): boolean {
+  return view.channels.length > 0 || view.statuses.length > 0 || view.search !== "" || view.from !== "" || view.to !== "";
 }
 
 export interface ViewUpdateOptions {

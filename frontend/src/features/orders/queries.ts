@@ -1,7 +1,7 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { unwrap } from "../../lib/api";
 import { isApiError } from "../../lib/errors";
-import type { OrderListQuery, OrderStatus } from "../../lib/apiTypes";
+import type { OrderListQuery, OrderStatsQuery, OrderStatus } from "../../lib/apiTypes";
 import { useApi } from "../../lib/services";
 
 export const orderKeys = {
@@ -10,6 +10,7 @@ export const orderKeys = {
   list: (query: OrderListQuery) => [...orderKeys.lists(), query] as const,
   detail: (id: string) => [...orderKeys.all, "detail", id] as const,
   stats: () => [...orderKeys.all, "stats"] as const,
+  statsFor: (filters: OrderStatsQuery) => [...orderKeys.stats(), filters] as const,
 };
 
 // Set by "show the new orders": the lists fetched next ask the gateway for an answer from now
@@ -43,11 +44,13 @@ export function useOrder(id: string) {
   });
 }
 
-export function useOrderStats() {
+/** The counts of the orders the filters let through (all orders without filters). */
+export function useOrderStats(filters: OrderStatsQuery) {
   const api = useApi();
   return useQuery({
-    queryKey: orderKeys.stats(),
-    queryFn: ({ signal }) => unwrap(api.GET("/api/orders/stats", { signal })),
+    queryKey: orderKeys.statsFor(filters),
+    queryFn: ({ signal }) => unwrap(api.GET("/api/orders/stats", { params: { query: filters }, signal })),
+    placeholderData: keepPreviousData,
   });
 }
 

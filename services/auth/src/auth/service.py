@@ -75,7 +75,7 @@ class AuthService:
             user = await self._users.update(
                 user, {"password_hash": await self._passwords.hash(password)}
             )
-        access = self._issuer.issue(str(user.id), user.role)
+        access = self._issuer.issue(str(user.id), user.role, user.email)
         return LoginResponse(
             access_token=access.token,
             refresh_token=await self._sessions.start(str(user.id)),
@@ -90,7 +90,7 @@ class AuthService:
             await self._sessions.revoke(record.family_id)
             raise InvalidRefreshTokenError()
         # The role is read again, so a changed role applies from the next refresh on.
-        access = self._issuer.issue(str(user.id), user.role)
+        access = self._issuer.issue(str(user.id), user.role, user.email)
         return RefreshResponse(
             access_token=access.token,
             refresh_token=await self._sessions.continue_family(record),

@@ -39,10 +39,11 @@ class AccessTokenIssuer:
         self._ttl_s = ttl_s
         self._clock = clock
 
-    def issue(self, user_id: str, role: Role) -> AccessToken:
+    def issue(self, user_id: str, role: Role, email: str | None = None) -> AccessToken:
+        """A signed access token; ``email`` lets services name the person (history entries)."""
         keys = self._keys()
         now = int(self._clock())
-        claims = {
+        claims: dict[str, object] = {
             "sub": user_id,
             "role": role.value,
             "iss": self._issuer,
@@ -51,6 +52,8 @@ class AccessTokenIssuer:
             "exp": now + self._ttl_s,
             "jti": new_id(),
         }
+        if email:
+            claims["email"] = email
         header = {"alg": self._algorithm, "kid": keys.active_kid}
         token = jwt.encode(header, claims, keys.active, algorithms=[self._algorithm])
         return AccessToken(token=token, expires_in=self._ttl_s)

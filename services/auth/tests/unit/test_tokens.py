@@ -77,3 +77,17 @@ def test_refresh_tokens_are_random_and_stored_only_as_digests() -> None:
     assert len(token) >= 43
     assert token not in refresh_token_digest(token)
     assert refresh_token_digest(token) == refresh_token_digest(token)
+
+
+async def test_a_token_names_its_user_by_email_for_the_services(
+    issuer: AccessTokenIssuer, keys: SigningKeys
+) -> None:
+    async def published() -> Mapping[str, Any]:
+        return keys.public_jwks()
+
+    verifier = JwtVerifier(JwtVerifySettings(), jwks_source=published, clock=lambda: NOW + 60)
+    token = issuer.issue("user-1", Role.ADMIN, "asha@example.com").token
+
+    assert decoded(token.split(".")[1])["email"] == "asha@example.com"
+    assert (await verifier.verify(token)).email == "asha@example.com"
+    assert (await verifier.verify(issuer.issue("user-2", Role.ADMIN).token)).email is None

@@ -112,6 +112,8 @@ class StatusHistoryEntry(CamelModel):
     status: OrderStatus
     changed_at: Timestamp
     changed_by: str | None = None
+    # Who ``changed_by`` is, in words people read (the admin's email when the move was made).
+    changed_by_email: str | None = None
     source: StatusSource
     note: str | None = None
 

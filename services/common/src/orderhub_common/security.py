@@ -94,6 +94,8 @@ class Principal:
     role: Role
     jti: str
     expires_at: datetime
+    # Carried by auth's tokens so a service can name who acted; older tokens may lack it.
+    email: str | None = None
 
 
 class InvalidTokenError(UnauthorizedError):
@@ -160,6 +162,7 @@ class JwtVerifier:
             role=Role(role),
             jti=claims["jti"],
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+            email=email if isinstance(email := claims.get("email"), str) else None,
         )
 
     def _checked_kid(self, token: str) -> str:

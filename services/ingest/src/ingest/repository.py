@@ -44,19 +44,27 @@ class ChannelRepository:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping={"circuit": circuit.value, "lastSuccessAt": at.isoformat()})
             pipe.hincrby(key, "ordersIngested", published)
+            # A good poll ends the outage: no "failing since" any more.
+            pipe.hdel(key, "failingSince", "failedPolls")
             await pipe.execute()
 
     async def record_failure(
         self, channel: Channel, *, circuit: CircuitState, error: str, at: datetime
     ) -> None:
-        await self.redis.hset(
-            self.key("status", channel),
-            mapping={
-                "circuit": circuit.value,
-                "lastErrorAt": at.isoformat(),
-                "lastError": error[:MAX_ERROR_LENGTH],
-            },
-        )
+        key = self.key("status", channel)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                key,
+                mapping={
+                    "circuit": circuit.value,
+                    "lastErrorAt": at.isoformat(),
+                    "lastError": error[:MAX_ERROR_LENGTH],
+                },
+            )
+            # The first failure since the last good poll starts the outage.
+            pipe.hsetnx(key, "failingSince", at.isoformat())
+            pipe.hincrby(key, "failedPolls", 1)
+            await pipe.execute()
 
     async def record_circuit(self, channel: Channel, circuit: CircuitState) -> None:
         await self.redis.hset(self.key("status", channel), "circuit", circuit.value)

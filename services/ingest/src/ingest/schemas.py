@@ -14,4 +14,8 @@ class ChannelStatus(CamelModel):
     last_success_at: AwareDatetime | None = None
     last_error_at: AwareDatetime | None = None
     last_error: str | None = None
+    # The first failed poll since the last good one, and how many polls failed since (each
+    # after its retries); both empty while the channel is healthy.
+    failing_since: AwareDatetime | None = None
+    failed_polls: int = 0
     orders_ingested: int = 0

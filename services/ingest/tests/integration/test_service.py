@@ -74,6 +74,11 @@ async def test_a_down_channel_opens_its_circuit_while_the_others_keep_flowing(
     rows = await channel_rows(ingest)
     assert "503" in rows["amazon"]["lastError"]
     assert rows["amazon"]["lastErrorAt"] is not None
+    # The outage is dated from its first failed poll, and its failed polls are counted.
+    assert rows["amazon"]["failingSince"] is not None
+    assert rows["amazon"]["failingSince"] <= rows["amazon"]["lastErrorAt"]
+    assert rows["amazon"]["failedPolls"] >= 1
+    assert rows["website"]["failingSince"] is None
     assert rows["website"]["circuit"] == rows["blinkit"]["circuit"] == "closed"
     assert (await ingest.get("/readyz")).status_code == 200, "a channel is not a dependency"
     fallbacks = REGISTRY.get_sample_value("ingest_fallback_pages_total", {"channel": "amazon"})
@@ -89,6 +94,8 @@ async def test_a_down_channel_opens_its_circuit_while_the_others_keep_flowing(
         return row["circuit"] == "closed" and row["ordersIngested"] >= 5
 
     await eventually(recovered, what="amazon to recover and catch up")
+    row = (await channel_rows(ingest))["amazon"]
+    assert (row["failingSince"], row["failedPolls"]) == (None, 0), "a good poll ends the outage"
 
 
 async def published_external_ids(settings: IngestSettings, channel: Channel) -> set[str]:
@@ -121,6 +128,8 @@ async def test_channels_start_closed_with_nothing_ingested(ingest: httpx.AsyncCl
         "lastSuccessAt",
         "lastErrorAt",
         "lastError",
+        "failingSince",
+        "failedPolls",
         "ordersIngested",
     }
 

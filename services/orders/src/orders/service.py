@@ -200,23 +200,52 @@ def channel_change(
     )
 
 
+def refused_move_message(order: Order, target: OrderStatus) -> str:
+    """Why a move is refused, in words an admin can act on: who put the order where it is."""
+    last = order.status_history[-1] if order.status_history else None
+    current = order.status
+    if last is None or last.status != current:
+        return f"an order that is {current.lower()} cannot move to {target.lower()}"
+    if last.source == StatusSource.CHANNEL:
+        who = "the channel"
+    else:
+        who = last.changed_by_email or "another admin"
+    # Every status name reads as something done to the order: "already shipped this order".
+    said = f"{who} already {current.lower()} this order"
+    said += f" at {last.changed_at:%Y-%m-%d %H:%M} UTC"
+    return said if target == current else f"{said}, so it cannot move to {target.lower()}"
+
+
 def admin_move(
-    stored: StoredOrder, target: OrderStatus, *, changed_by: str, note: str | None
+    stored: StoredOrder,
+    target: OrderStatus,
+    *,
+    changed_by: str,
+    note: str | None,
+    changed_by_email: str | None = None,
 ) -> OrderChange:
     """An admin's status move: only one allowed step at a time."""
     current = stored.order.status
     if not can_move(current, target):
+        last = stored.order.status_history[-1] if stored.order.status_history else None
         raise InvalidStatusMoveError(
-            f"an order in {current} cannot move to {target}",
+            refused_move_message(stored.order, target),
             details={
                 "from": current.value,
                 "to": target.value,
                 "allowed": sorted(s.value for s in ALLOWED_MOVES[current]),
+                # Who made the order what it is, so a client can say so in its own words.
+                "lastChange": last.model_dump(mode="json", by_alias=True) if last else None,
             },
         )
     now = utc_now()
     entry = StatusHistoryEntry(
-        status=target, changed_at=now, changed_by=changed_by, source=StatusSource.ADMIN, note=note
+        status=target,
+        changed_at=now,
+        changed_by=changed_by,
+        changed_by_email=changed_by_email,
+        source=StatusSource.ADMIN,
+        note=note,
     )
     result = stored.order.model_copy(
         update={
@@ -338,12 +367,22 @@ class OrderService:
         raise ConcurrentChangeError(f"order {order_id} kept changing; try again")
 
     async def move_status(
-        self, order_id: str, target: OrderStatus, *, changed_by: str, note: str | None
+        self,
+        order_id: str,
+        target: OrderStatus,
+        *,
+        changed_by: str,
+        note: str | None,
+        changed_by_email: str | None = None,
     ) -> Order:
         """An admin's status move, visible in the very next list read (read your writes)."""
         for _ in range(MAX_WRITE_ATTEMPTS):
             change = admin_move(
-                await self._require(order_id), target, changed_by=changed_by, note=note
+                await self._require(order_id),
+                target,
+                changed_by=changed_by,
+                note=note,
+                changed_by_email=changed_by_email,
             )
             if await self._repository.apply(change):
                 await self._project_after_move(change.applied())

@@ -81,8 +81,10 @@ def orders_settings(infra: InfraUrls, name: str) -> OrdersSettings:
     )
 
 
-def bearer(role: str = "admin", user_id: str = "user-admin-1") -> dict[str, str]:
-    return TOKENS.bearer(role, user_id)
+def bearer(
+    role: str = "admin", user_id: str = "user-admin-1", email: str | None = None
+) -> dict[str, str]:
+    return TOKENS.bearer(role, user_id, email=email)
 
 
 async def record(service: OrderService, *orders: ChannelOrder) -> list[ChannelOutcome]:

@@ -233,6 +233,31 @@ async def test_an_admin_moves_a_status_and_it_is_recorded(client: httpx.AsyncCli
     assert placed["orders"] == []
 
 
+async def test_history_and_a_refused_move_name_the_admin_who_moved_it(
+    client: httpx.AsyncClient,
+) -> None:
+    order_id = order_id_for("website", "EXT-012")  # PLACED
+    asha = bearer("admin", "user-asha", email="asha@example.com")
+    moved = await client.patch(
+        f"/orders/{order_id}/status", json={"status": "CONFIRMED"}, headers=asha
+    )
+    assert moved.status_code == 200, moved.text
+    entry = moved.json()["order"]["statusHistory"][-1]
+    assert (entry["changedBy"], entry["changedByEmail"]) == ("user-asha", "asha@example.com")
+
+    # A second admin, working from the old page, tries the same move and then a skipped one.
+    for target, ending in [("CONFIRMED", " UTC"), ("DELIVERED", "so it cannot move to delivered")]:
+        refused = await client.patch(
+            f"/orders/{order_id}/status", json={"status": target}, headers=ADMIN
+        )
+        assert refused.status_code == 409
+        error = refused.json()["error"]
+        assert error["message"].startswith("asha@example.com already confirmed this order at ")
+        assert error["message"].endswith(ending)
+        assert error["details"]["lastChange"]["changedByEmail"] == "asha@example.com"
+        assert error["details"]["lastChange"]["status"] == "CONFIRMED"
+
+
 async def test_a_viewer_cannot_move_a_status(client: httpx.AsyncClient) -> None:
     order_id = order_id_for("amazon", "EXT-004")
     response = await client.patch(

@@ -53,6 +53,7 @@ async def test_a_new_order_is_stored_normalized_and_announced_once(pipeline: Pip
             "status": "PLACED",
             "changedAt": T0,
             "changedBy": None,
+            "changedByEmail": None,
             "source": "channel",
             "note": None,
             "eventId": events[0]["eventId"],

@@ -11,7 +11,9 @@ from orders.service import (
     can_move,
     decide_channel_update,
     forward_path,
+    new_order,
     order_id_for,
+    refused_move_message,
 )
 
 pytestmark = pytest.mark.unit
@@ -122,3 +124,12 @@ def test_a_same_status_newer_copy_refreshes_fields_without_a_status_move() -> No
 def test_order_ids_are_stable_and_distinct_per_channel() -> None:
     assert order_id_for("amazon", "A-1") == order_id_for("amazon", "A-1")
     assert order_id_for("amazon", "A-1") != order_id_for("website", "A-1")
+
+
+def test_a_refused_move_says_who_put_the_order_where_it_is() -> None:
+    order = new_order(channel_copy(S)).order
+
+    assert refused_move_message(order, S) == (
+        "the channel already shipped this order at 2026-11-01 12:00 UTC"
+    )
+    assert refused_move_message(order, X).endswith(", so it cannot move to cancelled")

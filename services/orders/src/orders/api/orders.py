@@ -76,6 +76,10 @@ async def change_order_status(
     """Moves the order one allowed step, recording who did it and why; the next list read
     shows the move."""
     order = await orders.move_status(
-        order_id, change.status, changed_by=admin.user_id, note=change.note
+        order_id,
+        change.status,
+        changed_by=admin.user_id,
+        changed_by_email=admin.email,
+        note=change.note,
     )
     return OrderEnvelope(order=order)
