@@ -24,17 +24,19 @@ _TICK = timedelta(microseconds=1)
 
 # How far along its life a seeded order got, most of them all the way.
 _SEED_OUTCOMES: dict[OrderStatus, float] = {
-    OrderStatus.DELIVERED: 45,
+    OrderStatus.DELIVERED: 41,
     OrderStatus.SHIPPED: 15,
     OrderStatus.CONFIRMED: 12,
     OrderStatus.PLACED: 13,
-    OrderStatus.CANCELLED: 15,
+    OrderStatus.CANCELLED: 13,
+    OrderStatus.RETURNED: 6,
 }
 _LIFECYCLE = (
     OrderStatus.PLACED,
     OrderStatus.CONFIRMED,
     OrderStatus.SHIPPED,
     OrderStatus.DELIVERED,
+    OrderStatus.RETURNED,
 )
 
 

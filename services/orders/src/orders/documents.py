@@ -7,7 +7,8 @@ the service needs to keep it right:
   version the query side applies;
 - ``channelUpdatedAt``: the channel's own last change, so an older copy never overwrites a newer;
 - ``statusHistory[].eventId``: the order event each history entry was announced with, which is
-  how the outbox relay tells an applied change from one that never happened.
+  how the outbox relay tells an applied change from one that never happened;
+- ``announcedEvents``: the same for the events of changes without a history entry (notes, tags).
 
 Orders are only ever read and written by ``_id`` (FerretDB indexes nothing else; every list,
 search and count is the query side's), so the collection declares no index of its own.
@@ -79,6 +80,9 @@ class OrderDocument(Document, Order):
     status_history: list[StoredHistoryEntry]  # type: ignore[assignment]
     channel_updated_at: Timestamp
     revision: int = 1
+    # The ids of the order events of changes that add no history entry (notes, tags), so the
+    # relay can tell those changes happened; appended with $push, like the history.
+    announced_events: list[str] = Field(default_factory=list)
 
     class Settings:
         name = "orders"  # no indexes but _id's: nothing reads orders by anything else

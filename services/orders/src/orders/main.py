@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from orderhub_common.app import create_service_app, serve
+from orderhub_common.audit import AuditTrail
 from orderhub_common.kafka import create_broker, ensure_topics, topics_from
 from orderhub_common.resources import KafkaResource, MongoResource, Worker
 from orderhub_common.security import JwtVerifier
@@ -53,7 +54,8 @@ def create_app(settings: OrdersSettings) -> FastAPI:
         lease_s=settings.outbox_lease_s,
         confirm_grace_s=settings.outbox_confirm_grace_s,
     )
-    service = OrderService(repository, query_side, on_written=relay.confirm)
+    audit = AuditTrail(broker, topics, service=SERVICE)
+    service = OrderService(repository, query_side, on_written=relay.confirm, audit=audit)
     subscriber = register_ingested_consumer(broker, topics, service)
     lag = ConsumerLagProbe(subscriber)
 

@@ -15,7 +15,9 @@ is newer than the one stored, so every feed of it may deliver late, twice or out
 - ``orders-rebuild-query-side`` rewrites every row from MongoDB.
 
 Search is a literal, case-insensitive substring of ``search_text`` (ids, customer, SKUs and item
-names, normalized), served by a trigram index: ``%``, ``_`` and ``\\`` match themselves.
+names, tags, notes, carrier and tracking number, normalized), served by a trigram index: ``%``,
+``_`` and ``\\`` match themselves. The tag filter is ``tags @> ...`` under a GIN index; a
+customer's orders are found by phone or email, each under its own index.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP, insert
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP, array, insert
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -73,6 +75,9 @@ order_rows = Table(
     Column("search_text", Text, nullable=False),
     Column("document", JSONB, nullable=False),
     Column("projected_at", TIMESTAMP(timezone=True), nullable=False),
+    Column("tags", ARRAY(Text), nullable=False),
+    Column("customer_phone", Text, nullable=False),
+    Column("customer_email", Text, nullable=True),
 )
 
 order_counts = Table(
@@ -93,7 +98,7 @@ SORT_COLUMNS = {
     "updatedAt": order_rows.c.updated_at,
 }
 
-# Rows per upsert statement: 12 parameters a row, well inside PostgreSQL's 32,767.
+# Rows per upsert statement: 15 parameters a row, well inside PostgreSQL's 32,767.
 _ROWS_PER_STATEMENT = 500
 # Only one projection write runs at a time across every replica: its rows then lock in one
 # order and two writers can never deadlock on each other's rows.
@@ -136,6 +141,10 @@ def search_text(order: Order) -> str:
     fields.append(customer.email or "")
     for item in order.items:
         fields += [item.sku, item.name]
+    fields += order.tags
+    fields += [note.text for note in order.notes]
+    if order.shipment is not None:
+        fields += [order.shipment.carrier, order.shipment.tracking_number]
     return "\n".join(normalize_text(f) for f in fields if f)
 
 
@@ -158,6 +167,9 @@ def filters(query: OrderFilters) -> list[ColumnElement[bool]]:
         conditions.append(
             or_(*(order_rows.c.search_text.contains(t, autoescape=True) for t in terms))
         )
+    if query.tag:
+        wanted = sorted({" ".join(t.casefold().split()) for t in query.tag})
+        conditions.append(order_rows.c.tags.contains(array(wanted, type_=Text)))
     if query.placed_from is not None:
         conditions.append(order_rows.c.placed_at >= query.placed_from)
     if query.placed_to is not None:
@@ -169,6 +181,7 @@ def counted_by_group(query: OrderFilters) -> bool:
     """Whether the running counts answer this query's totals: only channel and status narrow it."""
     return (
         not search_terms(query.search or "")
+        and not query.tag
         and query.placed_from is None
         and (query.placed_to is None)
     )
@@ -258,7 +271,23 @@ def row_values(projected: ProjectedOrder, projected_at: Any) -> dict[str, Any]:
         "search_text": search_text(order),
         "document": order.model_dump(mode="json"),
         "projected_at": projected_at,
+        "tags": list(order.tags),
+        "customer_phone": order.customer.phone,
+        "customer_email": order.customer.email.casefold() if order.customer.email else None,
     }
+
+
+def customer_orders_statement(order: Order, limit: int) -> Select[Any]:
+    """The other orders of ``order``'s customer (same phone or same email), newest first."""
+    same = [order_rows.c.customer_phone == order.customer.phone]
+    if order.customer.email:
+        same.append(order_rows.c.customer_email == order.customer.email.casefold())
+    return (
+        select(order_rows.c.document, func.count().over())
+        .where(or_(*same), order_rows.c.id != order.id)
+        .order_by(order_rows.c.placed_at.desc(), order_rows.c.id.desc())
+        .limit(limit)
+    )
 
 
 def _newest_per_order(orders: Iterable[ProjectedOrder]) -> list[ProjectedOrder]:
@@ -383,6 +412,12 @@ class QuerySide(Resource):
             documents = (await connection.execute(page_statement(query))).scalars().all()
             total = (await connection.execute(count_statement(query))).scalar_one()
         return OrderPageRows([Order.model_validate(d) for d in documents], total)
+
+    async def customer_orders(self, order: Order, limit: int = 20) -> OrderPageRows:
+        async with self.engine.connect() as connection:
+            rows = (await connection.execute(customer_orders_statement(order, limit))).all()
+        total = rows[0][1] if rows else 0
+        return OrderPageRows([Order.model_validate(row[0]) for row in rows], total)
 
     async def stats(self, query: OrderFilters) -> OrderStats:
         async with self.engine.connect() as connection:

@@ -35,7 +35,7 @@ _OUTBOX_SCAN_TIMEOUT_S = 60
 # the store's CPU to the writes.
 _CONCURRENT_READS = 8
 # Fields an update never touches: the id, the history (appended with $push), the first sighting.
-_KEPT_ON_UPDATE = frozenset({"_id", "statusHistory", "createdAt"})
+_KEPT_ON_UPDATE = frozenset({"_id", "statusHistory", "createdAt", "announcedEvents"})
 
 
 @dataclass(frozen=True)
@@ -91,16 +91,19 @@ class PendingEvent:
 
 
 def refreshed(order: Order, incoming: ChannelOrder) -> Order:
-    """``order`` with the fields its channel owns taken from the channel's newer copy."""
-    return order.model_copy(
-        update={
-            "customer": incoming.customer,
-            "items": incoming.items,
-            "total": incoming.total,
-            "currency": incoming.currency,
-            "placed_at": incoming.placed_at,
-        }
-    )
+    """``order`` with the fields its channel owns taken from the channel's newer copy. Fulfilment
+    fields the copy does not carry (an older feed, a shipment Order Hub recorded first) stay."""
+    update: dict[str, Any] = {
+        "customer": incoming.customer,
+        "items": incoming.items,
+        "total": incoming.total,
+        "currency": incoming.currency,
+        "placed_at": incoming.placed_at,
+    }
+    for name in ("shipping_address", "payment_method", "shipment"):
+        if getattr(incoming, name) is not None:
+            update[name] = getattr(incoming, name)
+    return order.model_copy(update=update)
 
 
 def _stored(document: OrderDocument) -> StoredOrder:
@@ -108,19 +111,25 @@ def _stored(document: OrderDocument) -> StoredOrder:
         order=document.to_order(),
         revision=document.revision,
         channel_updated_at=document.channel_updated_at,
-        announced=frozenset(e.event_id for e in document.status_history if e.event_id),
+        announced=frozenset(e.event_id for e in document.status_history if e.event_id)
+        | frozenset(document.announced_events),
     )
 
 
 def _announced(
     history: Sequence[StatusHistoryEntry], events: Sequence[Event]
 ) -> list[StoredHistoryEntry]:
-    """Each history entry stored with the event that announced it: entries and events of a
-    change correspond one to one, in order."""
+    """Each history entry stored with the event that announced it: entries and the first
+    events of a change correspond one to one, in order (the change's other events, notes and
+    tags, are recorded in ``announcedEvents``)."""
     return [
         StoredHistoryEntry(**entry.model_dump(), event_id=str(event.event_id))
-        for entry, event in zip(history, events, strict=True)
+        for entry, event in zip(history, events[: len(history)], strict=True)
     ]
+
+
+def _other_event_ids(history: Sequence[StatusHistoryEntry], events: Sequence[Event]) -> list[str]:
+    return [str(event.event_id) for event in events[len(history) :]]
 
 
 def _document(new: NewOrder) -> OrderDocument:
@@ -130,6 +139,7 @@ def _document(new: NewOrder) -> OrderDocument:
             "status_history": _announced(new.order.status_history, new.events),
             "channel_updated_at": new.channel_updated_at,
             "revision": 1,
+            "announced_events": _other_event_ids(new.order.status_history, new.events),
         }
     )
 
@@ -251,11 +261,15 @@ class OrderRepository:
         update: dict[str, Any] = {
             "$set": {k: v for k, v in result.items() if k not in _KEPT_ON_UPDATE}
         }
+        pushed: dict[str, Any] = {}
         if change.history:
             history = _announced(change.history, change.events)
-            update["$push"] = {
-                "statusHistory": {"$each": [e.model_dump(by_alias=True) for e in history]}
-            }
+            pushed["statusHistory"] = {"$each": [e.model_dump(by_alias=True) for e in history]}
+        others = _other_event_ids(change.history, change.events)
+        if others:
+            pushed["announcedEvents"] = {"$each": others}
+        if pushed:
+            update["$push"] = pushed
         order_id = change.result.id
         await self._add_to_outbox(change.events, order_id, change.revision)
         async with self._locks.locked(order_id):

@@ -18,21 +18,31 @@ from datetime import datetime
 from enum import StrEnum
 
 from loguru import logger
+from pydantic import JsonValue
 
-from orderhub_common.context import correlated
+from orderhub_common.audit import AuditTrail
+from orderhub_common.context import correlated, new_id
 from orderhub_common.errors import ConflictError, NotFoundError
 from orderhub_common.events import (
     ChannelOrder,
     Event,
     Order,
     OrderIngested,
+    OrderNote,
     OrderStatus,
+    Shipment,
     StatusHistoryEntry,
     StatusSource,
 )
 from orderhub_common.logging import utc_now
+from orderhub_common.security import Principal
 from orders import metrics
-from orders.events import created_event, status_changed_event
+from orders.events import (
+    created_event,
+    note_added_event,
+    status_changed_event,
+    tags_changed_event,
+)
 from orders.query_side import OrderPageRows, ProjectedOrder, QuerySide
 from orders.repository import NewOrder, OrderChange, OrderRepository, StoredOrder, refreshed
 from orders.schemas import OrderFilters, OrderListQuery, OrderStats
@@ -41,8 +51,9 @@ ALLOWED_MOVES: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.PLACED: frozenset({OrderStatus.CONFIRMED, OrderStatus.CANCELLED}),
     OrderStatus.CONFIRMED: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED}),
     OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
-    OrderStatus.DELIVERED: frozenset(),
+    OrderStatus.DELIVERED: frozenset({OrderStatus.RETURNED}),
     OrderStatus.CANCELLED: frozenset(),
+    OrderStatus.RETURNED: frozenset(),
 }
 
 # A write computed from a revision someone else changed meanwhile is recomputed; this many times.
@@ -86,6 +97,14 @@ def forward_path(current: OrderStatus, target: OrderStatus) -> list[OrderStatus]
                 seen.add(following)
                 queue.append((following, [*path, following]))
     return None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks for an admin change, for the audit log."""
+
+    principal: Principal
+    client_address: str | None = None
 
 
 class SkipReason(StrEnum):
@@ -161,6 +180,9 @@ def new_order(incoming: ChannelOrder) -> NewOrder:
         placed_at=incoming.placed_at,
         created_at=now,
         updated_at=now,
+        shipping_address=incoming.shipping_address,
+        payment_method=incoming.payment_method,
+        shipment=incoming.shipment,
     )
     return NewOrder(
         order=order, channel_updated_at=incoming.updated_at, events=[created_event(order)]
@@ -223,8 +245,10 @@ def admin_move(
     changed_by: str,
     note: str | None,
     changed_by_email: str | None = None,
+    shipment: Shipment | None = None,
 ) -> OrderChange:
-    """An admin's status move: only one allowed step at a time."""
+    """An admin's status move: only one allowed step at a time. Marking an order shipped may
+    say who carries it and its tracking number."""
     current = stored.order.status
     if not can_move(current, target):
         last = stored.order.status_history[-1] if stored.order.status_history else None
@@ -247,19 +271,69 @@ def admin_move(
         source=StatusSource.ADMIN,
         note=note,
     )
-    result = stored.order.model_copy(
-        update={
-            "status": target,
-            "status_history": [*stored.order.status_history, entry],
-            "updated_at": now,
-        }
-    )
+    update: dict[str, object] = {
+        "status": target,
+        "status_history": [*stored.order.status_history, entry],
+        "updated_at": now,
+    }
+    if shipment is not None and target == OrderStatus.SHIPPED:
+        update["shipment"] = shipment
+    result = stored.order.model_copy(update=update)
     return OrderChange(
         stored=stored,
         result=result,
         channel_updated_at=stored.channel_updated_at,
         history=[entry],
         events=[status_changed_event(stored.order, current, entry)],
+    )
+
+
+def note_change(stored: StoredOrder, text: str, *, written_by: str) -> OrderChange:
+    """An admin's note, at any time and in any status."""
+    now = utc_now()
+    note = OrderNote(id=new_id(), text=text, written_at=now, written_by=written_by)
+    result = stored.order.model_copy(
+        update={"notes": [*stored.order.notes, note], "updated_at": now}
+    )
+    return OrderChange(
+        stored=stored,
+        result=result,
+        channel_updated_at=stored.channel_updated_at,
+        events=[note_added_event(stored.order, note)],
+    )
+
+
+def normalize_tag(tag: str) -> str:
+    return " ".join(tag.casefold().split())
+
+
+def tags_change(
+    stored: StoredOrder, add: Sequence[str], remove: Sequence[str], *, changed_by: str
+) -> OrderChange | None:
+    """Free tags, kept normalized (lower case, single spaces) and sorted; ``None`` when the
+    order already has exactly the tags asked for."""
+    held = stored.order.tags
+    removing = {normalize_tag(t) for t in remove}
+    adding = {normalize_tag(t) for t in add} - removing
+    tags = sorted((set(held) - removing) | adding)
+    if tags == held:
+        return None
+    now = utc_now()
+    result = stored.order.model_copy(update={"tags": tags, "updated_at": now})
+    return OrderChange(
+        stored=stored,
+        result=result,
+        channel_updated_at=stored.channel_updated_at,
+        events=[
+            tags_changed_event(
+                stored.order,
+                tags,
+                added=sorted(set(tags) - set(held)),
+                removed=sorted(set(held) - set(tags)),
+                changed_by=changed_by,
+                changed_at=now,
+            )
+        ],
     )
 
 
@@ -280,7 +354,9 @@ class OrderService:
         query_side: QuerySide,
         *,
         on_written: Callable[[str, Sequence[Event]], None] = lambda order_id, events: None,
+        audit: AuditTrail | None = None,
     ) -> None:
+        self._audit_trail = audit
         self._repository = repository
         self._query_side = query_side
         # Hands the events of each stored write to the outbox relay, which publishes them at
@@ -374,16 +450,72 @@ class OrderService:
         changed_by: str,
         note: str | None,
         changed_by_email: str | None = None,
+        shipment: Shipment | None = None,
     ) -> Order:
         """An admin's status move, visible in the very next list read (read your writes)."""
-        for _ in range(MAX_WRITE_ATTEMPTS):
-            change = admin_move(
-                await self._require(order_id),
+        return await self._admin_change(
+            order_id,
+            lambda stored: admin_move(
+                stored,
                 target,
                 changed_by=changed_by,
                 note=note,
                 changed_by_email=changed_by_email,
+                shipment=shipment,
+            ),
+        )
+
+    async def add_note(self, order_id: str, text: str, *, actor: Actor) -> Order:
+        order = await self._admin_change(
+            order_id, lambda stored: note_change(stored, text, written_by=actor.principal.user_id)
+        )
+        await self._audit(actor, "order.note_added", order_id, {"note": order.notes[-1].id})
+        return order
+
+    async def change_tags(
+        self, order_id: str, add: Sequence[str], remove: Sequence[str], *, actor: Actor
+    ) -> Order:
+        before: list[str] = []
+
+        def compute(stored: StoredOrder) -> OrderChange | None:
+            before[:] = stored.order.tags
+            return tags_change(stored, add, remove, changed_by=actor.principal.user_id)
+
+        order = await self._admin_change(order_id, compute)
+        if order.tags != before:
+            details: dict[str, JsonValue] = {
+                "added": list[JsonValue](sorted(set(order.tags) - set(before))),
+                "removed": list[JsonValue](sorted(set(before) - set(order.tags))),
+            }
+            await self._audit(actor, "order.tags_changed", order_id, details)
+        return order
+
+    async def customer_orders(self, order_id: str) -> tuple[Order, OrderPageRows]:
+        order = (await self._require(order_id)).order
+        return order, await self._query_side.customer_orders(order)
+
+    async def _audit(
+        self, actor: Actor, action: str, target: str, details: dict[str, JsonValue]
+    ) -> None:
+        if self._audit_trail is not None:
+            await self._audit_trail.record(
+                action,
+                actor=actor.principal,
+                target=target,
+                client_address=actor.client_address,
+                details=details,
             )
+
+    async def _admin_change(
+        self, order_id: str, compute: Callable[[StoredOrder], OrderChange | None]
+    ) -> Order:
+        """Computes a change from the stored order and writes it if the order is still at that
+        revision (else recomputes); projects it and hands its events to the relay."""
+        for _ in range(MAX_WRITE_ATTEMPTS):
+            stored = await self._require(order_id)
+            change = compute(stored)
+            if change is None:
+                return stored.order
             if await self._repository.apply(change):
                 await self._project_after_move(change.applied())
                 self._on_written(order_id, change.events)

@@ -18,15 +18,17 @@ from orders.service import (
 
 pytestmark = pytest.mark.unit
 
-P, C, S, D, X = (
+P, C, S, D, X, R = (
     OrderStatus.PLACED,
     OrderStatus.CONFIRMED,
     OrderStatus.SHIPPED,
     OrderStatus.DELIVERED,
     OrderStatus.CANCELLED,
+    OrderStatus.RETURNED,
 )
-# CONTRACT.md section 4, written out independently of the implementation's table.
-CONTRACT_MOVES = {(P, C), (P, X), (C, S), (C, X), (S, D)}
+# CONTRACT.md section 4 (with the fulfilment issue's RETURNED), written out independently of
+# the implementation's table.
+CONTRACT_MOVES = {(P, C), (P, X), (C, S), (C, X), (S, D), (D, R)}
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 
@@ -60,6 +62,9 @@ def test_a_forward_path_is_made_of_allowed_moves_only(
         (D, X, None),
         (X, P, None),
         (D, P, None),
+        (S, R, [D, R]),
+        (R, D, None),
+        (X, R, None),
         (S, C, None),
     ],
 )
