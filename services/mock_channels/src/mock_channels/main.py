@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from mock_channels.api import control, feeds
+from mock_channels.api import control, feeds, status_updates
 from mock_channels.settings import MockChannelsSettings
 from mock_channels.store import ChannelStore
 from orderhub_common.app import create_service_app, serve
@@ -22,7 +22,7 @@ def create_app(settings: MockChannelsSettings) -> FastAPI:
             "Simulated website (Shopify-like), Amazon (SP-API-like) and Blinkit feeds, "
             "with the control API used by tests, demos and load runs."
         ),
-        routers=[feeds.router, control.router],
+        routers=[feeds.router, status_updates.router, control.router],
         state={"store": store},
     )
 

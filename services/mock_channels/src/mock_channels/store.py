@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from mock_channels.catalog import random_buyer, random_items
 from mock_channels.formats import FORMATS
-from mock_channels.models import Faults, MockOrder
+from mock_channels.models import Faults, MockOrder, Shipment
 from orderhub_common.errors import NotFoundError
 from orderhub_common.events import Channel, OrderStatus
 from orderhub_common.logging import utc_now
@@ -42,6 +42,32 @@ _LIFECYCLE = (
 
 class MockOrderNotFoundError(NotFoundError):
     code = "order_not_found"
+
+
+# The moves a channel accepts from a seller: its own state machine, the contract's.
+_ACCEPTED_MOVES: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.PLACED: frozenset({OrderStatus.CONFIRMED, OrderStatus.CANCELLED}),
+    OrderStatus.CONFIRMED: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED}),
+    OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
+    OrderStatus.DELIVERED: frozenset({OrderStatus.RETURNED}),
+}
+
+
+@dataclass(frozen=True)
+class WriteBackAnswer:
+    """What a channel answered a seller's status update, kept under its idempotency key."""
+
+    key: str
+    external_id: str
+    status: OrderStatus
+    accepted: bool
+    reason: str | None = None
+
+
+class WriteBackRejectedError(Exception):
+    def __init__(self, answer: WriteBackAnswer) -> None:
+        super().__init__(answer.reason)
+        self.answer = answer
 
 
 @dataclass(frozen=True)
@@ -79,6 +105,9 @@ class ChannelStore:
         self._faults: dict[Channel, Faults] = {c: Faults() for c in Channel}
         self._next_number = dict.fromkeys(Channel, FIRST_ORDER_NUMBER)
         self._last_stamp: dict[Channel, datetime] = {}
+        # Seller status updates by idempotency key: a repeat gets the first answer, not a redo.
+        self._write_backs: dict[Channel, dict[str, WriteBackAnswer]] = {c: {} for c in Channel}
+        self._applied_write_backs: dict[Channel, list[WriteBackAnswer]] = {c: [] for c in Channel}
 
     def create(
         self,
@@ -117,6 +146,50 @@ class ChannelStore:
         order = self.get(channel, external_id)
         order.move_to(status, self._stamp(channel))
         return order
+
+    def write_back(
+        self,
+        channel: Channel,
+        external_id: str,
+        status: OrderStatus,
+        *,
+        key: str,
+        shipment: Shipment | None = None,
+    ) -> MockOrder:
+        """A seller's status update through the channel's API. Applied once per idempotency
+        key (a repeat gets the first answer); refused when the channel's order cannot make that
+        move; asking for the status it already has is accepted and changes nothing."""
+        order = self.get(channel, external_id)
+        seen = self._write_backs[channel].get(key)
+        if seen is None:
+            seen = self._answer_write_back(channel, order, status, key, shipment)
+            self._write_backs[channel][key] = seen
+        if not seen.accepted:
+            raise WriteBackRejectedError(seen)
+        return order
+
+    def _answer_write_back(
+        self,
+        channel: Channel,
+        order: MockOrder,
+        status: OrderStatus,
+        key: str,
+        shipment: Shipment | None,
+    ) -> WriteBackAnswer:
+        if status == order.status:
+            return WriteBackAnswer(key, order.external_id, status, accepted=True)
+        if status not in _ACCEPTED_MOVES.get(order.status, frozenset()):
+            now, then = order.status.value.lower(), status.value.lower()
+            reason = f"the order is {now}; it cannot become {then}"
+            return WriteBackAnswer(key, order.external_id, status, accepted=False, reason=reason)
+        order.move_to(status, self._stamp(channel), shipment=shipment)
+        answer = WriteBackAnswer(key, order.external_id, status, accepted=True)
+        self._applied_write_backs[channel].append(answer)
+        return answer
+
+    def applied_write_backs(self, channel: Channel, external_id: str) -> list[WriteBackAnswer]:
+        """The seller updates that changed this order, each once."""
+        return [a for a in self._applied_write_backs[channel] if a.external_id == external_id]
 
     def count(self, channel: Channel) -> int:
         return len(self._orders[channel])

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from orderhub_common.security import CurrentPrincipal, Principal, Role, require_role
+from orders.dead_letters import DeadLetters
 from orders.service import OrderService
 
 
@@ -20,5 +21,13 @@ def order_service(request: Request) -> OrderService:
 
 
 OrderServiceDep = Annotated[OrderService, Depends(order_service)]
+
+
+def dead_letters(request: Request) -> DeadLetters:
+    letters: DeadLetters = request.app.state.dead_letters
+    return letters
+
+
+DeadLettersDep = Annotated[DeadLetters, Depends(dead_letters)]
 SignedIn = CurrentPrincipal
 Admin = Annotated[Principal, Depends(require_role(Role.ADMIN))]

@@ -4,6 +4,7 @@ side in PostgreSQL, serves the orders API and publishes order events through the
 from __future__ import annotations
 
 from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
 
 from orderhub_common.app import create_service_app, serve
 from orderhub_common.audit import AuditTrail
@@ -12,8 +13,14 @@ from orderhub_common.resources import KafkaResource, MongoResource, Worker
 from orderhub_common.security import JwtVerifier
 from orderhub_common.settings import load_settings
 from orders.api.asyncapi import asyncapi_router
+from orders.api.dead_letters import router as dead_letters_router
 from orders.api.orders import router as orders_router
-from orders.consumers import ConsumerLagProbe, register_ingested_consumer
+from orders.consumers import (
+    ConsumerLagProbe,
+    register_dead_letter_keeper,
+    register_ingested_consumer,
+)
+from orders.dead_letters import DeadLetters, Republish
 from orders.documents import OrderDocument, OutboxDocument
 from orders.outbox_relay import OutboxRelay, kafka_order_event_publisher
 from orders.query_side import QuerySide
@@ -40,6 +47,13 @@ def query_side_from(settings: OrdersSettings) -> QuerySide:
     )
 
 
+def ingested_republisher(broker: KafkaBroker, topic: str) -> Republish:
+    async def republish(payload: bytes, key: bytes | None) -> None:
+        await broker.publish(payload, topic=topic, key=key, headers={"x-replayed": "true"})
+
+    return republish
+
+
 def create_app(settings: OrdersSettings) -> FastAPI:
     topics = topics_from(settings)
     broker = create_broker(settings, client_id=SERVICE)
@@ -57,6 +71,8 @@ def create_app(settings: OrdersSettings) -> FastAPI:
     audit = AuditTrail(broker, topics, service=SERVICE)
     service = OrderService(repository, query_side, on_written=relay.confirm, audit=audit)
     subscriber = register_ingested_consumer(broker, topics, service)
+    letters = DeadLetters(query_side, ingested_republisher(broker, topics.ingested), audit)
+    register_dead_letter_keeper(broker, topics, letters)
     lag = ConsumerLagProbe(subscriber)
 
     async def create_topics() -> None:
@@ -73,8 +89,16 @@ def create_app(settings: OrdersSettings) -> FastAPI:
             KafkaResource(broker, before_start=create_topics),
         ],
         workers=lambda: [Worker("outbox-relay", relay.run), Worker("consumer-lag", lag.run)],
-        routers=[orders_router, asyncapi_router(topics, settings.kafka_bootstrap_servers)],
-        state={"order_service": service, "jwt_verifier": JwtVerifier(settings)},
+        routers=[
+            orders_router,
+            dead_letters_router,
+            asyncapi_router(topics, settings.kafka_bootstrap_servers),
+        ],
+        state={
+            "order_service": service,
+            "dead_letters": letters,
+            "jwt_verifier": JwtVerifier(settings),
+        },
     )
 
 

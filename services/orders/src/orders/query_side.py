@@ -56,7 +56,14 @@ from orderhub_common.events import Channel, Order, OrderStatus
 from orderhub_common.logging import utc_now
 from orderhub_common.resources import Resource
 from orders import metrics
-from orders.schemas import ChannelRevenue, OrderFilters, OrderListQuery, OrderStats
+from orders.schemas import (
+    ChannelRevenue,
+    DeadLetterRead,
+    DeadLetterState,
+    OrderFilters,
+    OrderListQuery,
+    OrderStats,
+)
 
 metadata = MetaData()
 
@@ -88,6 +95,25 @@ order_counts = Table(
     Column("currency", Text, primary_key=True),
     Column("orders", BigInteger, nullable=False),
     Column("revenue", Double, nullable=False),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("dead_lettered_at", TIMESTAMP(timezone=True), nullable=False),
+    Column("error_type", Text, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("original_topic", Text),
+    Column("original_partition", Integer),
+    Column("original_offset", BigInteger),
+    Column("key", Text),
+    Column("headers", JSONB, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("resolved_at", TIMESTAMP(timezone=True)),
+    Column("resolved_by", Text),
+    Column("reason", Text),
 )
 
 SORT_COLUMNS = {
@@ -169,7 +195,7 @@ def filters(query: OrderFilters) -> list[ColumnElement[bool]]:
         )
     if query.tag:
         wanted = sorted({" ".join(t.casefold().split()) for t in query.tag})
-        conditions.append(order_rows.c.tags.contains(array(wanted, type_=Text)))
+        conditions.append(order_rows.c.tags.contains(cast(array(wanted), ARRAY(Text))))
     if query.placed_from is not None:
         conditions.append(order_rows.c.placed_at >= query.placed_from)
     if query.placed_to is not None:
@@ -418,6 +444,67 @@ class QuerySide(Resource):
             rows = (await connection.execute(customer_orders_statement(order, limit))).all()
         total = rows[0][1] if rows else 0
         return OrderPageRows([Order.model_validate(row[0]) for row in rows], total)
+
+    # Dead letters ------------------------------------------------------------------------------
+    async def keep_dead_letters(self, letters: Sequence[DeadLetterRead]) -> int:
+        """Stores dead letters as they arrive; one seen before (a redelivery) is kept once."""
+        if not letters:
+            return 0
+        statement = (
+            insert(dead_letters)
+            .values([letter.model_dump(by_alias=False, mode="python") for letter in letters])
+            .on_conflict_do_nothing(index_elements=[dead_letters.c.id])
+        )
+        async with self.engine.begin() as connection:
+            result = await connection.execute(statement)
+        return int(result.rowcount or 0)
+
+    async def dead_letter_page(
+        self, state: DeadLetterState | None, page: int, limit: int
+    ) -> tuple[list[DeadLetterRead], int]:
+        where = [] if state is None else [dead_letters.c.state == state.value]
+        statement = (
+            select(dead_letters)
+            .where(*where)
+            .order_by(dead_letters.c.dead_lettered_at.desc(), dead_letters.c.id.desc())
+            .offset((page - 1) * limit)
+            .limit(limit)
+        )
+        async with self.engine.connect() as connection:
+            rows = (await connection.execute(statement)).mappings().all()
+            total = (
+                await connection.execute(
+                    select(func.count()).select_from(dead_letters).where(*where)
+                )
+            ).scalar_one()
+        return [DeadLetterRead.model_validate(dict(row)) for row in rows], total
+
+    async def dead_letter(self, letter_id: str) -> DeadLetterRead | None:
+        async with self.engine.connect() as connection:
+            row = (
+                (
+                    await connection.execute(
+                        select(dead_letters).where(dead_letters.c.id == letter_id)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        return None if row is None else DeadLetterRead.model_validate(dict(row))
+
+    async def resolve_dead_letter(
+        self, letter_id: str, state: DeadLetterState, *, by: str, reason: str | None
+    ) -> DeadLetterRead | None:
+        """Marks a pending dead letter replayed or discarded; None if it was not pending."""
+        statement = (
+            dead_letters.update()
+            .where(dead_letters.c.id == letter_id, dead_letters.c.state == "pending")
+            .values(state=state.value, resolved_at=utc_now(), resolved_by=by, reason=reason)
+            .returning(*dead_letters.c)
+        )
+        async with self.engine.begin() as connection:
+            row = (await connection.execute(statement)).mappings().first()
+        return None if row is None else DeadLetterRead.model_validate(dict(row))
 
     async def stats(self, query: OrderFilters) -> OrderStats:
         async with self.engine.connect() as connection:

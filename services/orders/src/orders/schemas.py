@@ -82,6 +82,50 @@ class CustomerOrders(CamelModel):
     total: int
 
 
+class DeadLetterState(StrEnum):
+    PENDING = "pending"
+    REPLAYED = "replayed"
+    DISCARDED = "discarded"
+
+
+class DeadLetterRead(CamelModel):
+    """An event that could not be processed, as it was consumed, with its error."""
+
+    id: str
+    dead_lettered_at: datetime
+    error_type: str
+    error: str
+    original_topic: str | None = None
+    original_partition: int | None = None
+    original_offset: int | None = None
+    key: str | None = None
+    headers: dict[str, str]
+    payload: str  # the event's bytes as text (UTF-8, undecodable bytes replaced)
+    state: DeadLetterState
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    reason: str | None = None
+
+
+class DeadLetterPage(CamelModel):
+    dead_letters: list[DeadLetterRead]
+    pagination: Pagination
+
+
+class DeadLetterEnvelope(CamelModel):
+    dead_letter: DeadLetterRead
+
+
+class DeadLetterReplay(CamelModel):
+    """Replays the event as stored, or ``payload`` instead: the event after a fix."""
+
+    payload: Annotated[str, Field(min_length=1, max_length=1_000_000)] | None = None
+
+
+class DeadLetterDiscard(CamelModel):
+    reason: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
 class ChannelRevenue(CamelModel):
     channel: Channel
     currency: str

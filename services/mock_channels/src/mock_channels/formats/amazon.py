@@ -49,6 +49,8 @@ EASY_SHIP_STATUS = {
     OrderStatus.CANCELLED: "LabelCanceled",
     OrderStatus.RETURNED: "ReturnedToSeller",
 }
+# ``updateShipmentStatus`` (``POST /orders/v0/orders/{orderId}/shipment``): Easy Ship names.
+UPDATE_STATUS = {native: canonical for canonical, native in EASY_SHIP_STATUS.items()}
 _SHIPPED = {OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.RETURNED}
 CARRIER = "Amazon Shipping"
 

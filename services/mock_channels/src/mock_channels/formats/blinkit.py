@@ -32,6 +32,8 @@ STATUS = {
     OrderStatus.CANCELLED: "cancelled",
     OrderStatus.RETURNED: "returned",
 }
+# ``PATCH /v1/orders/{order_id}/status``: Blinkit's own status names.
+UPDATE_STATUS = {native: canonical for canonical, native in STATUS.items()}
 _DISPATCHED = {OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.RETURNED}
 CARRIER = "Blinkit Fleet"
 

@@ -42,6 +42,16 @@ PREPAID_GATEWAY = "razorpay"
 CARRIER = "Delhivery"
 
 
+# The seller's status update (``POST .../orders/{id}/status.json``) in the shop's own words.
+UPDATE_STATUS = {
+    "paid": OrderStatus.CONFIRMED,
+    "fulfilled": OrderStatus.SHIPPED,
+    "delivered": OrderStatus.DELIVERED,
+    "cancelled": OrderStatus.CANCELLED,
+    "returned": OrderStatus.RETURNED,
+}
+
+
 def default_tracking_number(external_id: str) -> str:
     return f"DLV{external_id[-9:]}"
 
