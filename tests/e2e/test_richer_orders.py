@@ -4,6 +4,7 @@ other orders, and a dead letter replayed into a stored order."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Iterator
@@ -370,3 +371,121 @@ async def test_a_dead_letter_can_be_discarded_with_a_reason(
         assert (
             await api.get("/dead-letters/0-999999999", headers=admin_headers)
         ).status_code == 404
+
+
+def _order(api: httpx.Client, headers: dict[str, str], order_id: str) -> dict[str, Any]:
+    response = api.get(f"/orders/{order_id}", headers={**headers, **FRESH})
+    assert response.status_code == 200, response.text
+    order: dict[str, Any] = response.json()["order"]
+    return order
+
+
+def test_a_status_move_reaches_the_channel_through_an_outage_and_is_applied_once(
+    api: httpx.Client,
+    control: httpx.Client,
+    admin_headers: dict[str, str],
+    viewer_headers: dict[str, str],
+) -> None:
+    external_id = new_order(control, "amazon")
+    order_id = wait_for(api, viewer_headers, "amazon", external_id)["id"]
+    outage = {"down": True, "errorRate": 0, "latencyMs": 0}
+    assert control.put("/amazon/faults", json=outage).status_code == 200
+    try:
+        moved = api.patch(
+            f"/orders/{order_id}/status", json={"status": "CONFIRMED"}, headers=admin_headers
+        )
+        assert moved.status_code == 200, moved.text
+        write_back = moved.json()["order"]["writeBack"]
+        assert write_back["state"] == "pending"
+        assert write_back["status"] == "CONFIRMED"
+
+        # The channel is down: its order has not moved, and Order Hub says it waits.
+        def tried_and_failed() -> bool:
+            return control.get(f"/amazon/orders/{external_id}").json()["OrderStatus"] == "Pending"
+
+        eventually_sync(tried_and_failed, what="the channel to still hold the order unmoved")
+        assert _order(api, viewer_headers, order_id)["writeBack"]["state"] == "pending"
+    finally:
+        healthy = {"down": False, "errorRate": 0, "latencyMs": 0}
+        assert control.put("/amazon/faults", json=healthy).status_code == 200
+
+    def acknowledged() -> bool:
+        return _order(api, viewer_headers, order_id)["writeBack"]["state"] == "acknowledged"
+
+    eventually_sync(acknowledged, what="the channel to acknowledge the move", timeout_s=API_WAIT_S)
+    native = control.get(f"/amazon/orders/{external_id}").json()
+    assert (native["OrderStatus"], native["EasyShipShipmentStatus"]) == (
+        "Unshipped",
+        "PendingPickUp",
+    )
+    applied = control.get(f"/amazon/orders/{external_id}/write-backs").json()
+    assert applied == [{"idempotencyKey": write_back["idempotencyKey"], "status": "CONFIRMED"}]
+
+    # Shipping with tracking reaches the channel in its own shape too.
+    shipment = {"carrier": "Blue Dart", "trackingNumber": f"BD{order_id[-9:]}"}
+    shipped = api.patch(
+        f"/orders/{order_id}/status",
+        json={"status": "SHIPPED", "shipment": shipment},
+        headers=admin_headers,
+    )
+    assert shipped.status_code == 200, shipped.text
+
+    def shipped_at_the_channel() -> bool:
+        native = control.get(f"/amazon/orders/{external_id}").json()
+        return native["EasyShipShipmentStatus"] == "PickedUp"
+
+    eventually_sync(
+        shipped_at_the_channel, what="the shipment at the channel", timeout_s=API_WAIT_S
+    )
+    native = control.get(f"/amazon/orders/{external_id}").json()
+    assert native["EasyShipPackage"] == {
+        "CarrierName": "Blue Dart",
+        "TrackingId": shipment["trackingNumber"],
+    }
+    eventually_sync(
+        lambda: _order(api, viewer_headers, order_id)["writeBack"]["state"] == "acknowledged",
+        what="the shipment acknowledged",
+        timeout_s=API_WAIT_S,
+    )
+    assert _order(api, viewer_headers, order_id)["shipment"] == shipment
+
+
+def publish(kafka_bootstrap: str, topic: str, value: bytes, key: bytes | None) -> None:
+    async def send() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+        await producer.start()
+        try:
+            await producer.send_and_wait(topic, value, key=key)
+        finally:
+            await producer.stop()
+
+    asyncio.run(send())
+
+
+def test_a_move_the_channel_rejects_is_visible_on_the_order(
+    api: httpx.Client,
+    kafka_bootstrap: str,
+    topics: Topics,
+    admin_headers: dict[str, str],
+    viewer_headers: dict[str, str],
+) -> None:
+    # An order the channel does not know (a copy of it reached Order Hub, the channel lost it).
+    external_id = f"GONE-{uuid.uuid4().hex[:10]}"
+    event = _ingested("blinkit", external_id, phone="+919812345670")
+    event["eventId"] = str(uuid.uuid4())
+    key = f"blinkit:{external_id}".encode()
+    publish(kafka_bootstrap, topics.ingested, json.dumps(event).encode(), key)
+    order_id = wait_for(api, viewer_headers, "blinkit", external_id)["id"]
+    moved = api.patch(
+        f"/orders/{order_id}/status", json={"status": "CONFIRMED"}, headers=admin_headers
+    )
+    assert moved.status_code == 200, moved.text
+
+    def rejected() -> bool:
+        return _order(api, viewer_headers, order_id)["writeBack"]["state"] == "rejected"
+
+    eventually_sync(rejected, what="the channel's rejection on the order", timeout_s=API_WAIT_S)
+    write_back = _order(api, viewer_headers, order_id)["writeBack"]
+    assert "404" in write_back["error"]
+    # Order Hub keeps the admin's move; the disagreement is what the order shows.
+    assert _order(api, viewer_headers, order_id)["status"] == "CONFIRMED"

@@ -67,6 +67,28 @@ class OutboxDocument(Document):
         ]
 
 
+class WriteBackDocument(Document):
+    """A status move to send to the order's channel: the write-back outbox. Written before the
+    order change that asks for it, keyed by that change's ``order.status_changed`` event id,
+    which is also the idempotency key the channel sees; removed once the channel answered."""
+
+    model_config = _STORED
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]  # the idempotency key
+    order_id: str
+    channel: str
+    external_id: str
+    status: str
+    shipment: dict[str, Any] | None = None
+    attempts: int = 0
+    next_attempt_at: datetime
+    last_error: str | None = None
+    created_at: datetime
+
+    class Settings:
+        name = "channel_write_backs"
+
+
 class StoredHistoryEntry(StatusHistoryEntry):
     model_config = _STORED
 

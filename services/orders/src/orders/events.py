@@ -13,7 +13,9 @@ from orderhub_common.events import (
     OrderStatus,
     OrderStatusChanged,
     OrderTagsChanged,
+    OrderWriteBackAnswered,
     StatusHistoryEntry,
+    WriteBack,
 )
 
 
@@ -60,4 +62,13 @@ def tags_changed_event(
         removed=removed,
         changed_by=changed_by,
         changed_at=changed_at,
+    )
+
+
+def write_back_answered_event(order: Order, write_back: WriteBack) -> OrderWriteBackAnswered:
+    return OrderWriteBackAnswered(
+        order_id=order.id,
+        channel=order.channel,
+        external_id=order.external_id,
+        write_back=write_back,
     )

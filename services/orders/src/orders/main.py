@@ -3,11 +3,15 @@ side in PostgreSQL, serves the orders API and publishes order events through the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import httpx
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
 from orderhub_common.app import create_service_app, serve
 from orderhub_common.audit import AuditTrail
+from orderhub_common.events import Event
 from orderhub_common.kafka import create_broker, ensure_topics, topics_from
 from orderhub_common.resources import KafkaResource, MongoResource, Worker
 from orderhub_common.security import JwtVerifier
@@ -21,12 +25,13 @@ from orders.consumers import (
     register_ingested_consumer,
 )
 from orders.dead_letters import DeadLetters, Republish
-from orders.documents import OrderDocument, OutboxDocument
+from orders.documents import OrderDocument, OutboxDocument, WriteBackDocument
 from orders.outbox_relay import OutboxRelay, kafka_order_event_publisher
 from orders.query_side import QuerySide
 from orders.repository import OrderRepository
 from orders.service import OrderService
 from orders.settings import OrdersSettings
+from orders.write_back import ChannelWriter, WriteBackRelay
 
 SERVICE = "orders"
 
@@ -35,7 +40,7 @@ def mongo_resource(settings: OrdersSettings) -> MongoResource:
     return MongoResource(
         settings.mongodb_url.get_secret_value(),
         settings.mongodb_database,
-        [OrderDocument, OutboxDocument],
+        [OrderDocument, OutboxDocument, WriteBackDocument],
     )
 
 
@@ -69,7 +74,25 @@ def create_app(settings: OrdersSettings) -> FastAPI:
         confirm_grace_s=settings.outbox_confirm_grace_s,
     )
     audit = AuditTrail(broker, topics, service=SERVICE)
-    service = OrderService(repository, query_side, on_written=relay.confirm, audit=audit)
+
+    def written(order_id: str, events: Sequence[Event]) -> None:
+        relay.confirm(order_id, events)
+        write_backs.wake()
+
+    service = OrderService(repository, query_side, on_written=written, audit=audit)
+    channels = httpx.AsyncClient(
+        base_url=settings.mock_channels_url, timeout=settings.write_back_timeout_s
+    )
+    write_backs = WriteBackRelay(
+        repository,
+        service,
+        ChannelWriter(
+            channels,
+            failure_threshold=settings.write_back_breaker_failure_threshold,
+            recovery_s=settings.write_back_breaker_recovery_s,
+        ),
+        sweep_interval_s=settings.write_back_sweep_interval_s,
+    )
     subscriber = register_ingested_consumer(broker, topics, service)
     letters = DeadLetters(query_side, ingested_republisher(broker, topics.ingested), audit)
     register_dead_letter_keeper(broker, topics, letters)
@@ -88,7 +111,11 @@ def create_app(settings: OrdersSettings) -> FastAPI:
             query_side,
             KafkaResource(broker, before_start=create_topics),
         ],
-        workers=lambda: [Worker("outbox-relay", relay.run), Worker("consumer-lag", lag.run)],
+        workers=lambda: [
+            Worker("outbox-relay", relay.run),
+            Worker("write-back", write_backs.run),
+            Worker("consumer-lag", lag.run),
+        ],
         routers=[
             orders_router,
             dead_letters_router,

@@ -24,9 +24,22 @@ from pymongo import DeleteOne, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from orderhub_common.events import ChannelOrder, Event, Order, StatusHistoryEntry
+from orderhub_common.events import (
+    ChannelOrder,
+    Event,
+    Order,
+    OrderStatus,
+    Shipment,
+    StatusHistoryEntry,
+)
 from orderhub_common.logging import utc_now
-from orders.documents import OrderDocument, OutboxDocument, OutboxEntry, StoredHistoryEntry
+from orders.documents import (
+    OrderDocument,
+    OutboxDocument,
+    OutboxEntry,
+    StoredHistoryEntry,
+    WriteBackDocument,
+)
 
 RELAY_LEASES = "outbox_relay_lease"
 _DUPLICATE_KEY = 11000
@@ -57,6 +70,52 @@ class NewOrder:
 
 
 @dataclass(frozen=True)
+class WriteBackRequest:
+    """A status move to send to the order's channel, under its idempotency key."""
+
+    key: str
+    order_id: str
+    channel: str
+    external_id: str
+    status: OrderStatus
+    shipment: Shipment | None
+    attempts: int = 0
+    created_at: datetime = field(default_factory=utc_now)
+    last_error: str | None = None
+    next_attempt_at: datetime = field(default_factory=utc_now)
+
+
+def _write_back_document(request: WriteBackRequest, next_attempt_at: datetime) -> WriteBackDocument:
+    return WriteBackDocument(
+        id=request.key,
+        order_id=request.order_id,
+        channel=request.channel,
+        external_id=request.external_id,
+        status=request.status.value,
+        shipment=request.shipment.model_dump(mode="json") if request.shipment else None,
+        attempts=request.attempts,
+        next_attempt_at=next_attempt_at,
+        last_error=request.last_error,
+        created_at=request.created_at,
+    )
+
+
+def _write_back_request(document: WriteBackDocument) -> WriteBackRequest:
+    return WriteBackRequest(
+        key=document.id,
+        order_id=document.order_id,
+        channel=document.channel,
+        external_id=document.external_id,
+        status=OrderStatus(document.status),
+        shipment=Shipment.model_validate(document.shipment) if document.shipment else None,
+        attempts=document.attempts,
+        created_at=document.created_at,
+        last_error=document.last_error,
+        next_attempt_at=document.next_attempt_at,
+    )
+
+
+@dataclass(frozen=True)
 class OrderChange:
     """One atomic change of one order, computed from ``stored``: valid only while the order is
     still at that revision. ``result`` is the order as the change leaves it."""
@@ -66,6 +125,8 @@ class OrderChange:
     channel_updated_at: datetime
     history: list[StatusHistoryEntry] = field(default_factory=list)
     events: Sequence[Event] = ()
+    # A status move for the channel, written (like the events) before the order.
+    write_back: WriteBackRequest | None = None
 
     @property
     def revision(self) -> int:
@@ -272,6 +333,8 @@ class OrderRepository:
             update["$push"] = pushed
         order_id = change.result.id
         await self._add_to_outbox(change.events, order_id, change.revision)
+        if change.write_back is not None:
+            await _write_back_document(change.write_back, utc_now()).insert()
         async with self._locks.locked(order_id):
             written = await self._collection().update_one(
                 {"_id": order_id, "revision": change.stored.revision}, update
@@ -351,3 +414,35 @@ class OrderRepository:
 
     async def count_pending_events(self) -> int:
         return await OutboxDocument.find({}).count()
+
+    # The write-back outbox: status moves waiting for their channel's answer. Small (entries
+    # leave once answered), so scanning it stays cheap on FerretDB.
+
+    async def pending_write_backs(self, limit: int) -> list[WriteBackRequest]:
+        """Every waiting request (up to ``limit``), oldest first."""
+        with pymongo.timeout(_OUTBOX_SCAN_TIMEOUT_S):
+            documents = (
+                await WriteBackDocument.find({})
+                .sort([("createdAt", SortDirection.ASCENDING)])
+                .limit(limit)
+                .to_list()
+            )
+        return [_write_back_request(d) for d in documents]
+
+    async def postpone_write_back(self, request: WriteBackRequest, until: datetime) -> None:
+        await WriteBackDocument.get_pymongo_collection().update_one(
+            {"_id": request.key},
+            {
+                "$set": {
+                    "attempts": request.attempts,
+                    "nextAttemptAt": until,
+                    "lastError": request.last_error,
+                }
+            },
+        )
+
+    async def remove_write_back(self, key: str) -> None:
+        await WriteBackDocument.get_pymongo_collection().delete_one({"_id": key})
+
+    async def count_write_backs(self) -> int:
+        return await WriteBackDocument.find({}).count()

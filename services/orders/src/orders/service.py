@@ -33,6 +33,8 @@ from orderhub_common.events import (
     Shipment,
     StatusHistoryEntry,
     StatusSource,
+    WriteBack,
+    WriteBackState,
 )
 from orderhub_common.logging import utc_now
 from orderhub_common.security import Principal
@@ -42,9 +44,17 @@ from orders.events import (
     note_added_event,
     status_changed_event,
     tags_changed_event,
+    write_back_answered_event,
 )
 from orders.query_side import OrderPageRows, ProjectedOrder, QuerySide
-from orders.repository import NewOrder, OrderChange, OrderRepository, StoredOrder, refreshed
+from orders.repository import (
+    NewOrder,
+    OrderChange,
+    OrderRepository,
+    StoredOrder,
+    WriteBackRequest,
+    refreshed,
+)
 from orders.schemas import OrderFilters, OrderListQuery, OrderStats
 
 ALLOWED_MOVES: dict[OrderStatus, frozenset[OrderStatus]] = {
@@ -271,10 +281,15 @@ def admin_move(
         source=StatusSource.ADMIN,
         note=note,
     )
+    event = status_changed_event(stored.order, current, entry)
+    key = str(event.event_id)  # the channel's idempotency key
     update: dict[str, object] = {
         "status": target,
         "status_history": [*stored.order.status_history, entry],
         "updated_at": now,
+        "write_back": WriteBack(
+            status=target, state=WriteBackState.PENDING, idempotency_key=key, requested_at=now
+        ),
     }
     if shipment is not None and target == OrderStatus.SHIPPED:
         update["shipment"] = shipment
@@ -284,7 +299,41 @@ def admin_move(
         result=result,
         channel_updated_at=stored.channel_updated_at,
         history=[entry],
-        events=[status_changed_event(stored.order, current, entry)],
+        events=[event],
+        write_back=WriteBackRequest(
+            key=key,
+            order_id=result.id,
+            channel=result.channel.value,
+            external_id=result.external_id,
+            status=target,
+            shipment=result.shipment if target == OrderStatus.SHIPPED else None,
+        ),
+    )
+
+
+def write_back_answer(
+    stored: StoredOrder,
+    key: str,
+    state: WriteBackState,
+    *,
+    attempts: int,
+    error: str | None = None,
+) -> OrderChange | None:
+    """Records the channel's answer to the write-back under ``key``; ``None`` when the order
+    no longer waits for it (a later move asked for another, or it was recorded already)."""
+    held = stored.order.write_back
+    if held is None or held.idempotency_key != key or held.state != WriteBackState.PENDING:
+        return None
+    now = utc_now()
+    answered = held.model_copy(
+        update={"state": state, "answered_at": now, "attempts": attempts, "error": error}
+    )
+    result = stored.order.model_copy(update={"write_back": answered, "updated_at": now})
+    return OrderChange(
+        stored=stored,
+        result=result,
+        channel_updated_at=stored.channel_updated_at,
+        events=[write_back_answered_event(stored.order, answered)],
     )
 
 
@@ -489,6 +538,26 @@ class OrderService:
             }
             await self._audit(actor, "order.tags_changed", order_id, details)
         return order
+
+    async def record_write_back(
+        self,
+        order_id: str,
+        key: str,
+        state: WriteBackState,
+        *,
+        attempts: int,
+        error: str | None = None,
+    ) -> None:
+        """The channel acknowledged or rejected the status move sent under ``key``."""
+        try:
+            await self._admin_change(
+                order_id,
+                lambda stored: write_back_answer(
+                    stored, key, state, attempts=attempts, error=error
+                ),
+            )
+        except OrderNotFoundError:
+            logger.warning(f"write-back answer for {order_id}, which is not stored")
 
     async def customer_orders(self, order_id: str) -> tuple[Order, OrderPageRows]:
         order = (await self._require(order_id)).order

@@ -46,3 +46,20 @@ class OrdersSettings(ServiceSettings, KafkaSettings, MongoSettings, JwtVerifySet
     postgres_statement_timeout_ms: int = Field(
         3000, ge=100, le=600_000, validation_alias=env("ORDERS_POSTGRES_STATEMENT_TIMEOUT_MS")
     )
+
+    # Status write-back to the channels (write_back.py).
+    mock_channels_url: str = Field(
+        "http://127.0.0.1:8004", validation_alias=env("MOCK_CHANNELS_URL")
+    )
+    write_back_timeout_s: float = Field(
+        5.0, gt=0, le=120, validation_alias=env("ORDERS_WRITE_BACK_TIMEOUT_S")
+    )
+    write_back_breaker_failure_threshold: int = Field(
+        3, ge=1, le=100, validation_alias=env("ORDERS_WRITE_BACK_BREAKER_FAILURE_THRESHOLD")
+    )
+    write_back_breaker_recovery_s: float = Field(
+        10.0, gt=0, le=3600, validation_alias=env("ORDERS_WRITE_BACK_BREAKER_RECOVERY_S")
+    )
+    write_back_sweep_interval_s: float = Field(
+        2.0, gt=0, le=60, validation_alias=env("ORDERS_WRITE_BACK_SWEEP_INTERVAL_S")
+    )
