@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -489,3 +489,16 @@ def test_a_move_the_channel_rejects_is_visible_on_the_order(
     assert "404" in write_back["error"]
     # Order Hub keeps the admin's move; the disagreement is what the order shows.
     assert _order(api, viewer_headers, order_id)["status"] == "CONFIRMED"
+
+
+def test_a_restarted_channel_still_has_the_orders_created_since_it_started(
+    control: httpx.Client, stopped_service: Callable[[str], Any], wait_ready: Callable[[str], None]
+) -> None:
+    external_id = new_order(control, "website")
+    count = control.get("/website/orders/count").json()["count"]
+    native = control.get(f"/website/orders/{external_id}").json()
+    with stopped_service("mock_channels"):
+        pass
+    wait_ready("mock_channels")
+    assert control.get("/website/orders/count").json()["count"] == count
+    assert control.get(f"/website/orders/{external_id}").json() == native

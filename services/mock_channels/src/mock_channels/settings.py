@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
 from orderhub_common.settings import ServiceSettings, env
@@ -9,3 +11,5 @@ class MockChannelsSettings(ServiceSettings):
     port: int = Field(8004, ge=1, le=65535, validation_alias=env("MOCK_CHANNELS_PORT"))
     seed_orders: int = Field(200, ge=0, le=100_000, validation_alias=env("MOCK_SEED_ORDERS"))
     seed: int = Field(20_261_124, validation_alias=env("MOCK_SEED"))
+    # Where the channels keep their orders across restarts; unset, they live in memory only.
+    database: Path | None = Field(None, validation_alias=env("MOCK_CHANNELS_DATABASE"))
