@@ -2,6 +2,7 @@ import { Navigate, type RouteObject } from "react-router";
 import { LoginPage } from "../features/auth/LoginPage";
 import { RequireSession } from "../features/auth/RequireSession";
 import { ChannelsPage } from "../features/channels/ChannelsPage";
+import { DeadLettersPage } from "../features/deadletters/DeadLettersPage";
 import { LiveUpdatesProvider } from "../features/events/LiveUpdates";
 import { OrderDrawer } from "../features/orders/OrderDrawer";
 import { OrdersPage } from "../features/orders/OrdersPage";
@@ -24,6 +25,7 @@ export function appRoutes(baseUrl: string): RouteObject[] {
         { path: "orders", element: <OrdersPage />, children: [{ path: ":id", element: <OrderDrawer /> }] },
         { path: "channels", element: <ChannelsPage /> },
         { path: "users", element: <UsersPage /> },
+        { path: "dead-letters", element: <DeadLettersPage /> },
         { path: "*", element: <Navigate to="/orders" replace /> },
       ],
     },

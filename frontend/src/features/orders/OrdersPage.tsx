@@ -12,6 +12,7 @@ import { OrderStatsBar } from "./OrderStatsBar";
 import { OrdersTable } from "./OrdersTable";
 import { Pagination } from "./Pagination";
 import { DEFAULT_VIEW, useOrderView, viewToQuery, type OrderView } from "./orderView";
+import { TagFilter } from "./TagFilter";
 import { useOrderList } from "./queries";
 import { useTablePrefs } from "./tablePrefs";
 import { ViewOptions } from "./ViewOptions";
@@ -69,6 +70,7 @@ export function OrdersPage() {
         <ViewOptions prefs={prefs} onChange={setPrefs} cards={narrow} />
       </div>
       <div ref={listTop} className="list-top" />
+      <TagFilter view={view} onChange={update} />
       {orders.isError && !page ? (
         <ErrorState title="Could not load orders" error={orders.error} onRetry={() => void orders.refetch()} />
       ) : pageMissing ? (
