@@ -143,7 +143,12 @@ def decide_channel_update(
     ``order.status_changed`` each, so history and events only ever show allowed moves. Other
     fields follow the channel only when its copy is newer than the one stored."""
     path = forward_path(status, incoming.status)
-    refresh_fields = incoming.updated_at > channel_updated_at
+    # A copy that moves the status on is at least as new as the stored one even when the
+    # channel's clock did not tick (Amazon's timestamps are whole seconds): its fields (the
+    # shipment of a SHIPPED copy) are taken too.
+    refresh_fields = incoming.updated_at > channel_updated_at or (
+        bool(path) and incoming.updated_at >= channel_updated_at
+    )
     skipped: SkipReason | None = None
     if path is None:
         backwards = forward_path(incoming.status, status) is not None

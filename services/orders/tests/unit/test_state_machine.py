@@ -138,3 +138,12 @@ def test_a_refused_move_says_who_put_the_order_where_it_is() -> None:
         "the channel already shipped this order at 2026-11-01 12:00 UTC"
     )
     assert refused_move_message(order, X).endswith(", so it cannot move to cancelled")
+
+
+def test_a_forward_copy_in_the_same_second_brings_its_fields_along() -> None:
+    # Amazon stamps whole seconds: CONFIRMED and SHIPPED may carry the same LastUpdateDate, and
+    # the SHIPPED copy's shipment must not be lost for it.
+    decision = decide_channel_update(C, T0, channel_copy(S, T0))
+    assert decision.status_moves == [S]
+    assert decision.refresh_fields
+    assert not decide_channel_update(S, T0, channel_copy(S, T0)).refresh_fields
