@@ -95,7 +95,7 @@ describe("order detail", () => {
     await renderApp("/orders/ord_1", ADMIN);
     const dialog = await screen.findByRole("dialog", { name: "Order WEB-1001" });
     expect(within(dialog).getAllByRole("button", { name: /^Mark |Cancel order/ }).map((b) => b.textContent)).toEqual([
-      "Mark returned",
+      "Mark returned (final)",
     ]);
   });
 
