@@ -44,6 +44,7 @@ def auth_settings(infra: Any, database: str, **overrides: Any) -> AuthSettings:
         "bootstrap_viewer_email": f"viewer-{database}@orderhub.local",
         "bootstrap_viewer_password": SecretStr(VIEWER_PASSWORD),
         "startup_timeout_s": 10,
+        "forwarded_allow_ips": "127.0.0.1",  # the gateway, as the local stack configures it
         # Replicas of one suite share the development key through this file.
         "jwt_private_keys_file": Path(tempfile.gettempdir())
         / "orderhub-auth-tests"
