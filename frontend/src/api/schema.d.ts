@@ -19,9 +19,9 @@ export interface paths {
          *     `data:` the order event as JSON (the `orders.events.v1` schema). Comment lines (`: ping`) keep
          *     the connection alive.
          *
-         *     A browser's `EventSource` cannot send headers, so this route (and only this one) also accepts the
-         *     access token as the `access_token` query parameter. Prefer the `Authorization` header where the
-         *     client can send it.
+         *     Signed in with the `Authorization` header only (never a token in the URL, where proxies and logs
+         *     would keep it). The stream ends when the access token expires or is revoked (a sign-out, or a
+         *     change of the user's role, state, password or email): the client reconnects with a fresh token.
          */
         get: operations["order_events_api_events_get"];
         put?: never;
@@ -63,7 +63,8 @@ export interface paths {
         put?: never;
         /**
          * Login
-         * @description Signs in with email and password; 429 with Retry-After after repeated failures.
+         * @description Signs in with email and password; 429 with Retry-After after repeated failures. Also sets
+         *     the session cookie (refresh token, HttpOnly) and its CSRF cookie, for the SPA.
          */
         post: operations["login"];
         delete?: never;
@@ -83,7 +84,8 @@ export interface paths {
         put?: never;
         /**
          * Refresh
-         * @description Swaps a refresh token for a new pair; a reused token revokes its whole family.
+         * @description Swaps a refresh token for a new pair; a reused token revokes its whole family. The token
+         *     comes from the body, or from the session cookie with the `X-CSRF-Token` header.
          */
         post: operations["refresh"];
         delete?: never;
@@ -103,7 +105,8 @@ export interface paths {
         put?: never;
         /**
          * Logout
-         * @description Ends the session: that refresh token (and its family) no longer works.
+         * @description Ends the session: that refresh token (and its family) and this access token no longer
+         *     work. Only the caller's own session (403 for another user's refresh token).
          */
         post: operations["logout"];
         delete?: never;
@@ -162,7 +165,9 @@ export interface paths {
         head?: never;
         /**
          * Update User
-         * @description Changes email, password, role or active; admins cannot demote or deactivate themselves.
+         * @description Changes email, password, role or active; admins cannot demote or deactivate themselves,
+         *     and no change may leave no active admin (409 `last_admin`). A change of role, state,
+         *     password or email ends the user's sessions and access tokens.
          */
         patch: operations["updateUser"];
         trace?: never;
@@ -345,10 +350,14 @@ export interface components {
         MeResponse: {
             user: components["schemas"]["UserSummary"];
         };
-        /** RefreshRequest */
+        /**
+         * RefreshRequest
+         * @description API clients send the refresh token here; the SPA leaves it out and its session cookie
+         *     (with the ``X-CSRF-Token`` header) stands in for it.
+         */
         RefreshRequest: {
             /** Refreshtoken */
-            refreshToken: string;
+            refreshToken?: string | null;
         };
         /** RefreshResponse */
         RefreshResponse: {
@@ -356,6 +365,8 @@ export interface components {
             accessToken: string;
             /** Refreshtoken */
             refreshToken: string;
+            /** Expiresin */
+            expiresIn: number;
         };
         /**
          * Role
@@ -597,10 +608,7 @@ export type $defs = Record<string, never>;
 export interface operations {
     order_events_api_events_get: {
         parameters: {
-            query?: {
-                /** @description The access token, for clients that cannot send headers */
-                access_token?: string | null;
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
@@ -630,15 +638,6 @@ export interface operations {
             };
             /** @description Not signed in */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description Invalid request: the fields at fault are named in details */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -753,9 +752,9 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/json": components["schemas"]["RefreshRequest"];
+                "application/json": components["schemas"]["RefreshRequest"] | null;
             };
         };
         responses: {
@@ -804,9 +803,9 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/json": components["schemas"]["RefreshRequest"];
+                "application/json": components["schemas"]["RefreshRequest"] | null;
             };
         };
         responses: {

@@ -1,13 +1,21 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr, model_validator
 
 from auth.keys import SigningKeyError, SigningKeys
 from orderhub_common.security import JwtVerifySettings
-from orderhub_common.settings import MongoSettings, RedisSettings, ServiceSettings, env
+from orderhub_common.settings import (
+    KafkaSettings,
+    MongoSettings,
+    RedisSettings,
+    ServiceSettings,
+    env,
+)
 
 
-class AuthSettings(ServiceSettings, MongoSettings, RedisSettings, JwtVerifySettings):
+class AuthSettings(ServiceSettings, MongoSettings, RedisSettings, KafkaSettings, JwtVerifySettings):
     port: int = Field(8001, ge=1, le=65535, validation_alias=env("AUTH_PORT"))
     mongodb_database: str = Field("orderhub_auth", validation_alias=env("AUTH_MONGODB_DATABASE"))
 
@@ -24,6 +32,9 @@ class AuthSettings(ServiceSettings, MongoSettings, RedisSettings, JwtVerifySetti
     # all of them are published. Unset in development: a key is generated and kept in MongoDB.
     jwt_private_keys: SecretStr | None = Field(None, validation_alias=env("JWT_PRIVATE_KEYS"))
     jwt_active_kid: str | None = Field(None, validation_alias=env("JWT_ACTIVE_KID"))
+    # Without JWT_PRIVATE_KEYS (development): the secret file a key is generated into on first
+    # start (0600, its folder 0700), shared by restarts and replicas. Never a database.
+    jwt_private_keys_file: Path | None = Field(None, validation_alias=env("JWT_PRIVATE_KEYS_FILE"))
 
     access_token_ttl_s: int = Field(
         900, ge=30, le=86_400, validation_alias=env("ACCESS_TOKEN_TTL_S")
@@ -32,8 +43,17 @@ class AuthSettings(ServiceSettings, MongoSettings, RedisSettings, JwtVerifySetti
         604_800, ge=60, le=90 * 86_400, validation_alias=env("REFRESH_TOKEN_TTL_S")
     )
 
+    # However often it is refreshed, a session ends this long after its sign-in.
+    session_max_lifetime_s: int = Field(
+        43_200, ge=60, le=90 * 86_400, validation_alias=env("SESSION_MAX_LIFETIME_S")
+    )
+    cookie_path: str = Field("/api/auth", pattern=r"^/", validation_alias=env("AUTH_COOKIE_PATH"))
+    cookie_secure: bool = Field(True, validation_alias=env("AUTH_COOKIE_SECURE"))
+
+    # Failures at one account from one address before each further try must wait (1 s, 2 s, ...).
     login_max_failures: int = Field(5, ge=1, le=1000, validation_alias=env("LOGIN_MAX_FAILURES"))
-    # Many people may sign in from behind one office NAT, so an address gets more tries.
+    login_max_delay_s: int = Field(900, ge=1, le=86_400, validation_alias=env("LOGIN_MAX_DELAY_S"))
+    # Failures on unknown accounts from one address before its failures answer 429.
     login_max_failures_per_ip: int = Field(
         20, ge=1, le=100_000, validation_alias=env("LOGIN_MAX_FAILURES_PER_IP")
     )

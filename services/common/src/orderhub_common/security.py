@@ -96,6 +96,10 @@ class Principal:
     expires_at: datetime
     # Carried by auth's tokens so a service can name who acted; older tokens may lack it.
     email: str | None = None
+    token_version: int = 0
+    """The user's access version when the token was issued (``ver``): auth moves it on every
+    change of role, state, password or email, which ends every token issued before
+    (``orderhub_common.revocation``)."""
 
 
 class InvalidTokenError(UnauthorizedError):
@@ -155,7 +159,8 @@ class JwtVerifier:
         except JoseError:
             raise InvalidTokenError("the access token is not valid") from None
         role = claims["role"]
-        if not isinstance(role, str):
+        version = claims.get("ver", 0)
+        if not isinstance(role, str) or not isinstance(version, int) or isinstance(version, bool):
             raise InvalidTokenError("the access token is not valid")
         return Principal(
             user_id=claims["sub"],
@@ -163,6 +168,7 @@ class JwtVerifier:
             jti=claims["jti"],
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
             email=email if isinstance(email := claims.get("email"), str) else None,
+            token_version=version,
         )
 
     def _checked_kid(self, token: str) -> str:

@@ -54,7 +54,16 @@ class ServiceSettings(BaseSettings):
     # The proxies whose X-Forwarded-For names the client (comma-separated addresses or networks,
     # "*" for any, empty for none): the gateway on loopback, for the services behind it. The one
     # setting every client-address decision reads (see ``create_service_app``).
-    forwarded_allow_ips: str = Field("127.0.0.1,::1", validation_alias=env("FORWARDED_ALLOW_IPS"))
+    # None by default: a service trusts only the proxies it is told of (the local stack and
+    # compose name the gateway's address), never whatever runs on its own host.
+    forwarded_allow_ips: str = Field("", validation_alias=env("FORWARDED_ALLOW_IPS"))
+    # Limits every service enforces itself, for callers that reach it without the gateway.
+    max_request_header_bytes: int = Field(
+        16_384, ge=1024, le=1_048_576, validation_alias=env("MAX_REQUEST_HEADER_BYTES")
+    )
+    max_request_body_bytes: int = Field(
+        1_048_576, ge=1024, le=50_000_000, validation_alias=env("MAX_REQUEST_BODY_BYTES")
+    )
     startup_timeout_s: float = Field(60.0, gt=0, le=600, validation_alias=env("STARTUP_TIMEOUT_S"))
 
     @field_validator("forwarded_allow_ips")

@@ -30,6 +30,7 @@ from gateway.upstreams import upstream_clients
 from orderhub_common.app import create_service_app, serve
 from orderhub_common.kafka import create_broker, ensure_topics, topics_from
 from orderhub_common.resources import KafkaResource
+from orderhub_common.revocation import AccessRevocations
 from orderhub_common.security import JwtVerifier
 from orderhub_common.settings import load_settings
 
@@ -106,6 +107,7 @@ def create_app(
         reads=reads,
         hub=hub,
         openapi=CombinedOpenApi(app.openapi, upstreams, ttl_s=settings.openapi_cache_ttl_s),
+        revocations=AccessRevocations(redis.client),
     )
     app.router.routes[:] = [
         route for route in app.router.routes if getattr(route, "path", None) not in _REPLACED_ROUTES
@@ -124,7 +126,13 @@ def _install_middleware(app: FastAPI, settings: GatewaySettings) -> None:
             CORSMiddleware,
             allow_origins=settings.allowed_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Cache-Control", "Content-Type", "X-Request-ID"],
+            allow_headers=[
+                "Authorization",
+                "Cache-Control",
+                "Content-Type",
+                "X-CSRF-Token",
+                "X-Request-ID",
+            ],
             expose_headers=_EXPOSED_HEADERS,
             max_age=600,
         )

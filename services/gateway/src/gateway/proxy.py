@@ -18,7 +18,7 @@ from gateway.cache import CachedResponse
 from gateway.deps import Admission, client_ip
 from gateway.edge import Edge
 from gateway.metrics import CACHE_LOOKUPS
-from gateway.routes import RouteMatch
+from gateway.routes import RouteMatch, Upstream
 from gateway.upstreams import (
     UpstreamUnavailableError,
     downstream_response_headers,
@@ -28,6 +28,9 @@ from orderhub_common.context import request_id_var
 from orderhub_common.errors import DomainError
 
 T = TypeVar("T")
+
+# The calls that may use the SPA's session cookie instead of a refresh token in the body.
+_SESSION_PATHS = frozenset({"/auth/refresh", "/auth/logout"})
 
 # What the request log and metrics show for a call whose client left before its answer (nginx's).
 CLIENT_CLOSED_REQUEST = 499
@@ -47,6 +50,7 @@ async def forward(
         client_ip=client_ip(request),
         request_id=request_id_var.get(),
         scheme=request.url.scheme,
+        session=route.upstream is Upstream.AUTH and route.path in _SESSION_PATHS,
     )
     query = request.url.query
 

@@ -122,6 +122,13 @@ class GatewaySettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySe
     )
 
     sse_heartbeat_s: float = Field(15.0, gt=0, le=300, validation_alias=env("SSE_HEARTBEAT_S"))
+    sse_revalidate_s: float = Field(
+        5.0,
+        gt=0,
+        le=300,
+        validation_alias=env("GATEWAY_SSE_REVALIDATE_S"),
+        description="how often a live event stream checks that its token was not revoked",
+    )
     sse_client_queue_size: int = Field(
         256, ge=1, le=100_000, validation_alias=env("SSE_CLIENT_QUEUE_SIZE")
     )

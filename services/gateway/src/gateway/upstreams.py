@@ -33,6 +33,8 @@ from orderhub_common.errors import ServiceUnavailableError
 
 # What a service needs from the caller's request; cookies and anything else stay at the edge.
 FORWARDED_REQUEST_HEADERS = ("authorization", "content-type", "accept", "accept-language")
+# Auth alone also gets the SPA's session cookie and its CSRF header (refresh and sign-out).
+AUTH_SESSION_HEADERS = ("cookie", "x-csrf-token")
 
 # Per-connection headers (RFC 9110 7.6.1) and those the gateway sets itself on the way out.
 _DROPPED_RESPONSE_HEADERS = frozenset(
@@ -60,9 +62,12 @@ def upstream_request_headers(
     client_ip: str | None,
     request_id: str | None,
     scheme: str,
+    session: bool = False,
 ) -> dict[str, str]:
-    """The headers a service receives: the caller's essentials plus the edge's tracing."""
-    headers = {name: incoming[name] for name in FORWARDED_REQUEST_HEADERS if name in incoming}
+    """The headers a service receives: the caller's essentials plus the edge's tracing (and,
+    with ``session``, the caller's session cookie and CSRF header)."""
+    names = FORWARDED_REQUEST_HEADERS + (AUTH_SESSION_HEADERS if session else ())
+    headers = {name: incoming[name] for name in names if name in incoming}
     if request_id:
         headers[REQUEST_ID_HEADER] = request_id
     # The edge decides who the client is (uvicorn honours X-Forwarded-For only from the proxies

@@ -10,7 +10,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from orderhub_common.security import CurrentPrincipal, Principal, Role, require_role
+from orderhub_common.revocation import require_current_role
+from orderhub_common.security import CurrentPrincipal, Principal, Role
 from orders.service import OrderService
 
 
@@ -21,4 +22,4 @@ def order_service(request: Request) -> OrderService:
 
 OrderServiceDep = Annotated[OrderService, Depends(order_service)]
 SignedIn = CurrentPrincipal
-Admin = Annotated[Principal, Depends(require_role(Role.ADMIN))]
+Admin = Annotated[Principal, Depends(require_current_role(Role.ADMIN))]

@@ -7,7 +7,8 @@ from fastapi import FastAPI
 
 from orderhub_common.app import create_service_app, serve
 from orderhub_common.kafka import create_broker, ensure_topics, topics_from
-from orderhub_common.resources import KafkaResource, MongoResource, Worker
+from orderhub_common.resources import KafkaResource, MongoResource, RedisResource, Worker
+from orderhub_common.revocation import AccessRevocations
 from orderhub_common.security import JwtVerifier
 from orderhub_common.settings import load_settings
 from orders.api.asyncapi import asyncapi_router
@@ -60,6 +61,7 @@ def create_app(settings: OrdersSettings) -> FastAPI:
     async def create_topics() -> None:
         await ensure_topics(settings)
 
+    redis = RedisResource(settings.redis_url.get_secret_value())
     return create_service_app(
         settings=settings,
         title="Order Hub orders",
@@ -68,11 +70,17 @@ def create_app(settings: OrdersSettings) -> FastAPI:
         resources=[
             mongo_resource(settings),
             query_side,
+            redis,
             KafkaResource(broker, before_start=create_topics),
         ],
         workers=lambda: [Worker("outbox-relay", relay.run), Worker("consumer-lag", lag.run)],
         routers=[orders_router, asyncapi_router(topics, settings.kafka_bootstrap_servers)],
-        state={"order_service": service, "jwt_verifier": JwtVerifier(settings)},
+        state={
+            "order_service": service,
+            "jwt_verifier": JwtVerifier(settings),
+            # Status moves check that the admin's token was not revoked (demoted, signed out).
+            "access_revocations": AccessRevocations(redis.client),
+        },
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -30,11 +31,27 @@ class OrderPage(CamelModel):
     pagination: Pagination
 
 
+# Bidirectional overrides and isolates: they make text display other than it reads (Trojan Source).
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _plain_text(value: str) -> str:
+    """A note as people write it: NFC-normalized; no NUL, other control characters (but line
+    breaks and tabs) or bidirectional controls."""
+    value = unicodedata.normalize("NFC", value)
+    if any(
+        char in _BIDI_CONTROLS or (unicodedata.category(char) == "Cc" and char not in "\n\t")
+        for char in value
+    ):
+        raise ValueError("must not contain control or bidirectional-override characters")
+    return value
+
+
 class OrderStatusChange(CamelModel):
     """An admin's status move. An unknown status is a 422 before anything is read."""
 
     status: OrderStatus
-    note: Annotated[str, Field(max_length=1000)] | None = None
+    note: Annotated[str, Field(max_length=1000), AfterValidator(_plain_text)] | None = None
 
 
 class ChannelRevenue(CamelModel):

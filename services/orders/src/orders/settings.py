@@ -8,12 +8,15 @@ from orderhub_common.security import JwtVerifySettings
 from orderhub_common.settings import (
     KafkaSettings,
     MongoSettings,
+    RedisSettings,
     ServiceSettings,
     env,
 )
 
 
-class OrdersSettings(ServiceSettings, KafkaSettings, MongoSettings, JwtVerifySettings):
+class OrdersSettings(
+    ServiceSettings, KafkaSettings, MongoSettings, RedisSettings, JwtVerifySettings
+):
     port: int = Field(8002, ge=1, le=65535, validation_alias=env("ORDERS_PORT"))
     mongodb_database: str = Field(
         "orderhub_orders",
