@@ -23,6 +23,7 @@ from auth.settings import AuthSettings
 from gateway.settings import GatewaySettings
 from ingest.settings import IngestSettings
 from mock_channels.settings import MockChannelsSettings
+from orderhub_common.kafka import Topics
 from orders.settings import OrdersSettings
 
 pytestmark = pytest.mark.unit
@@ -180,16 +181,21 @@ def test_ingest_and_orders_run_two_replicas(compose: dict[str, Any]) -> None:
     assert replicas["mock-channels"] == 1, "its store is in memory"
 
 
-def test_the_init_step_creates_every_topic_of_the_contract(compose: dict[str, Any]) -> None:
+def test_the_init_step_creates_every_topic_as_the_services_would(compose: dict[str, Any]) -> None:
     script = "\n".join(compose["services"]["kafka-init"]["command"])
-    created = dict(re.findall(r"--topic (\S+) --partitions (\d+)", script))
+    created = {
+        name: (int(partitions), retention)
+        for name, partitions, retention in re.findall(
+            r"--topic (\S+) --partitions (\d+) --config retention.ms=(\S+)", script
+        )
+    }
+    kafka = compose["services"]["kafka"]["environment"]
+    specs = Topics().specs(int(kafka["KAFKA_NUM_PARTITIONS"]))
 
     assert created == {
-        "orders.ingested.v1": "12",
-        "orders.events.v1": "12",
-        "orders.ingested.v1.dlq": "1",
+        spec.name: (spec.num_partitions, spec.topic_configs["retention.ms"]) for spec in specs
     }
-    assert compose["services"]["kafka"]["environment"]["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    assert kafka["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
 
 
 def test_the_stores_require_credentials_and_take_them_from_the_environment(
