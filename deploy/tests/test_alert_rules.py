@@ -28,6 +28,7 @@ from prometheus_fastapi_instrumentator import Instrumentator
 # Each metrics module declares its metrics in the default registry when it is imported.
 import gateway.metrics  # noqa: F401
 import ingest.metrics  # noqa: F401
+import orderhub_common.audit  # noqa: F401
 import orders.metrics  # noqa: F401
 
 pytestmark = pytest.mark.unit
