@@ -28,3 +28,16 @@ def test_every_variable_a_service_reads_is_on_the_page(name: str) -> None:
     missing = [v for v in sorted(variables_of(settings_class)) if f"| `{v}`" not in page]
 
     assert missing == []
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_every_setting_says_what_it_does(name: str) -> None:
+    settings_class, _ = SERVICES[name]
+
+    undescribed = sorted(
+        field_name
+        for field_name, field in settings_class.model_fields.items()
+        if not (field.description or "").strip()
+    )
+
+    assert undescribed == [], "give each Field a description= (docs/CONFIGURATION.md prints it)"
