@@ -155,14 +155,21 @@ def test_secrets_are_referenced_from_a_secret_never_written_in_a_manifest(
 ) -> None:
     main = container(of_kind(manifests, "Deployment")[name])
     config = of_kind(manifests, "ConfigMap")["orderhub-config"]["data"]
-    from_secret = {
-        e["name"] for e in main.get("env", []) if "secretKeyRef" in e.get("valueFrom", {})
+    refs = {
+        e["name"]: e["valueFrom"]["secretKeyRef"]
+        for e in main.get("env", [])
+        if "secretKeyRef" in e.get("valueFrom", {})
     }
+    from_secret = set(refs)
     written = {e["name"] for e in main.get("env", []) if "value" in e} | set(config)
 
     settings_class, _ = SERVICES[name]
 
     assert of_kind(manifests, "Secret") == {}
+    # One Secret, each key named after the variable it fills (DEPLOYMENT.md lists them).
+    assert {(r["name"], r["key"]) for r in refs.values()} == {
+        ("orderhub-secrets", name) for name in refs
+    }
     assert secret_variables(settings_class) <= from_secret
     assert from_secret <= readable(settings_class), "a referenced secret nobody reads"
     assert written.isdisjoint(SECRETS | KAFKA_CREDENTIALS)
