@@ -25,3 +25,13 @@ UPSTREAM_SHED = Counter(
     "Requests answered 503 at once because their service had no free slot",
     ["upstream"],
 )
+UPSTREAM_CIRCUIT = Gauge(
+    "gateway_upstream_circuit_state",
+    "Circuit of the breaker in front of a service: 0 closed, 1 half open, 2 open",
+    ["upstream"],
+)
+UPSTREAM_CIRCUIT_OPENED = Gauge(
+    "gateway_upstream_circuit_opened_timestamp_seconds",
+    "Unix time the breaker in front of a service left closed; 0 while it is closed",
+    ["upstream"],
+)

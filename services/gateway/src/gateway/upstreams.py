@@ -19,15 +19,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 
 import httpx
 from circuitbreaker import CircuitBreaker, CircuitBreakerError
 
-from gateway.metrics import UPSTREAM_SHED, UPSTREAM_UNAVAILABLE
+from gateway.metrics import (
+    UPSTREAM_CIRCUIT,
+    UPSTREAM_CIRCUIT_OPENED,
+    UPSTREAM_SHED,
+    UPSTREAM_UNAVAILABLE,
+)
 from gateway.routes import Upstream
 from gateway.settings import GatewaySettings
-from orderhub_common.circuits import CircuitState
+from orderhub_common.circuits import GAUGE_VALUES, CircuitState
 from orderhub_common.context import REQUEST_ID_HEADER
 from orderhub_common.errors import ServiceUnavailableError
 
@@ -102,8 +108,11 @@ class UpstreamClient:
         settings: GatewaySettings,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.upstream = upstream
+        self._clock = clock
+        self._circuit_left_closed_at: float | None = None
         max_in_flight = settings.upstream_max_in_flight[upstream]
         self._slots = asyncio.Semaphore(max_in_flight)
         self._queue_timeout_s = settings.upstream_queue_timeout_s
@@ -129,6 +138,7 @@ class UpstreamClient:
             name=f"upstream-{upstream}",
         )
         self._send_guarded = self.breaker.decorate(self._send)
+        self._export_circuit()
 
     @property
     def circuit(self) -> CircuitState:
@@ -171,7 +181,18 @@ class UpstreamClient:
             ) from None
         finally:
             self._slots.release()
+            self._export_circuit()
         return response
+
+    def _export_circuit(self) -> None:
+        circuit = self.circuit
+        UPSTREAM_CIRCUIT.labels(self.upstream).set(GAUGE_VALUES[circuit])
+        # Open, half open, open again: one outage until a call succeeds and closes the breaker.
+        if circuit is CircuitState.CLOSED:
+            self._circuit_left_closed_at = None
+        elif self._circuit_left_closed_at is None:
+            self._circuit_left_closed_at = self._clock()
+        UPSTREAM_CIRCUIT_OPENED.labels(self.upstream).set(self._circuit_left_closed_at or 0)
 
     async def _took_slot(self) -> bool:
         if not self._slots.locked():

@@ -29,7 +29,7 @@ from ingest.feeds import ChannelFeed, ChannelFeedError, NativePage
 from ingest.lease import ChannelLease
 from ingest.normalizers import NORMALIZERS, NormalizationError
 from ingest.repository import ChannelRepository
-from orderhub_common.circuits import CircuitState
+from orderhub_common.circuits import GAUGE_VALUES, CircuitState
 from orderhub_common.context import correlation_id_var, new_id
 from orderhub_common.events import Channel, ChannelOrder
 from orderhub_common.logging import utc_now
@@ -71,6 +71,7 @@ class ChannelPoller:
         self.clock = clock
         self.normalize = NORMALIZERS[self.channel]
         self._fallback_served = False
+        self._circuit_left_closed_at: datetime | None = None
 
     @property
     def circuit(self) -> CircuitState:
@@ -200,7 +201,15 @@ class ChannelPoller:
         self._fallback_served = True
 
     def _export_circuit(self) -> None:
-        metrics.CIRCUIT_STATE.labels(self.channel).set(metrics.CIRCUIT_STATE_VALUES[self.circuit])
+        circuit = self.circuit
+        metrics.CIRCUIT_STATE.labels(self.channel).set(GAUGE_VALUES[circuit])
+        # Open, half open, open again: one outage until a read succeeds and closes the circuit.
+        if circuit is CircuitState.CLOSED:
+            self._circuit_left_closed_at = None
+        elif self._circuit_left_closed_at is None:
+            self._circuit_left_closed_at = self.clock()
+        opened = self._circuit_left_closed_at
+        metrics.CIRCUIT_OPENED.labels(self.channel).set(opened.timestamp() if opened else 0)
 
     async def _let_go(self) -> None:
         await self.feed.close()
