@@ -35,5 +35,10 @@ LAST_SUCCESS = Gauge(
     "Unix time of the last successful poll of a channel",
     ["channel"],
 )
+PAUSED = Gauge(
+    "ingest_channel_paused",
+    "1 while a channel's ingestion is paused (by config or by an admin)",
+    ["channel"],
+)
 
 CIRCUIT_STATE_VALUES = {CircuitState.CLOSED: 0, CircuitState.HALF_OPEN: 1, CircuitState.OPEN: 2}
