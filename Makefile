@@ -10,7 +10,7 @@ PROMTOOL_VERSION := v0.316.0
 PROMTOOL := .cache/bin/promtool-$(PROMTOOL_VERSION)
 export UV_PROJECT_ENVIRONMENT := .venv
 
-.PHONY: help up down status test test-python test-frontend lint format openapi tools python-deps frontend-deps frontend-build browser demo-data bench config-reference promtool
+.PHONY: help up down status test test-faults test-python test-frontend lint format openapi tools python-deps frontend-deps frontend-build browser demo-data bench config-reference promtool
 
 help: ## show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -28,7 +28,11 @@ test: lint test-frontend test-python ## install what is missing and run every su
 
 test-python: python-deps frontend-build browser
 	@echo "==> pytest: unit, integration and e2e (own infrastructure on test ports)"
-	@$(UV) run --frozen pytest -p no:cacheprovider
+	@$(UV) run --frozen pytest -p no:cacheprovider --ignore=tests/faults
+
+test-faults: python-deps frontend-build ## the fault suite: real faults injected into the whole stack (own ports and data)
+	@echo "==> pytest: the fault suite (tests/faults, own stack on test ports)"
+	@$(UV) run --frozen pytest -p no:cacheprovider tests/faults
 
 test-frontend: frontend-deps
 	@echo "==> frontend: typecheck and component tests"

@@ -13,6 +13,7 @@ from fastapi.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
 from gateway import spa
+from gateway.admission import AdmissionMiddleware
 from gateway.api import docs, health, order_stream, proxy
 from gateway.cache import ResponseCache
 from gateway.consumers import sse_group_id, subscribe_order_events
@@ -28,6 +29,7 @@ from gateway.settings import GatewaySettings
 from gateway.tokens import VerifiedTokens
 from gateway.upstreams import upstream_clients
 from orderhub_common.app import create_service_app, serve
+from orderhub_common.http import RequestContextMiddleware
 from orderhub_common.kafka import create_broker, ensure_topics, topics_from
 from orderhub_common.resources import KafkaResource
 from orderhub_common.revocation import AccessRevocations
@@ -138,6 +140,14 @@ def _install_middleware(app: FastAPI, settings: GatewaySettings) -> None:
         )
     )
     app.user_middleware.append(Middleware(RateLimitHeadersMiddleware))
+    # Just inside the request-id middleware (a refusal carries its X-Request-ID and, from the
+    # outermost middleware, the security headers), before any other work of the call.
+    request_context = next(
+        i for i, m in enumerate(app.user_middleware) if m.cls is RequestContextMiddleware
+    )
+    app.user_middleware.insert(
+        request_context + 1, Middleware(AdmissionMiddleware, max_in_flight=settings.max_in_flight)
+    )
     # Outermost: every response gets them, whoever produced it.
     app.add_middleware(SecurityHeadersMiddleware)
 

@@ -20,6 +20,10 @@ SSE_CLIENTS = Gauge("gateway_sse_clients", "Clients connected to the event strea
 SSE_CLIENTS_DROPPED = Counter(
     "gateway_sse_clients_dropped_total", "Event-stream clients cut off for falling behind"
 )
+EDGE_SHED = Counter(
+    "gateway_edge_shed_total",
+    "API calls refused at once because the gateway had GATEWAY_MAX_IN_FLIGHT calls in flight",
+)
 UPSTREAM_SHED = Counter(
     "gateway_upstream_shed_total",
     "Requests answered 503 at once because their service had no free slot",

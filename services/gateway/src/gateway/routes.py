@@ -41,6 +41,7 @@ class RouteMatch:
 
 _PUBLIC_AUTH_PATHS = frozenset({("auth", "login"), ("auth", "refresh")})
 _READ_METHODS = frozenset({"GET", "HEAD"})
+_CHANNEL_ACTIONS = frozenset({"pause", "resume"})
 
 
 def resolve(method: str, api_path: str) -> RouteMatch | None:
@@ -74,6 +75,9 @@ def resolve(method: str, api_path: str) -> RouteMatch | None:
         )
     if head == "channels" and not rest:
         return RouteMatch(Upstream.INGEST, upstream_path, Access.SIGNED_IN)
+    if head == "channels" and len(rest) == 2 and rest[1] in _CHANNEL_ACTIONS:
+        # Pausing and resuming a channel's ingestion is an operator's act.
+        return RouteMatch(Upstream.INGEST, upstream_path, Access.ADMIN)
     return None
 
 

@@ -95,6 +95,13 @@ class GatewaySettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySe
         validation_alias=env("GATEWAY_INGEST_MAX_IN_FLIGHT"),
         description="calls to ingest in flight per gateway replica",
     )
+    max_in_flight: int = Field(
+        128,
+        ge=1,
+        le=100_000,
+        validation_alias=env("GATEWAY_MAX_IN_FLIGHT"),
+        description="API calls this replica works on at once; more are a fast 503",
+    )
     upstream_queue_timeout_s: float = Field(
         0.25,
         ge=0,

@@ -92,7 +92,8 @@ def downstream_response_headers(upstream: Iterable[tuple[str, str]]) -> list[tup
     ]
 
 
-# How soon a caller turned away for want of a slot may try again.
+# How soon a caller turned away for want of a slot, or by a service that did not answer, may
+# try again.
 _SATURATED_RETRY_AFTER_S = "1"
 
 
@@ -177,7 +178,8 @@ class UpstreamClient:
         except httpx.TransportError as exc:
             UPSTREAM_UNAVAILABLE.labels(self.upstream).inc()
             raise UpstreamUnavailableError(
-                f"the {self.upstream} service is unavailable ({type(exc).__name__})"
+                f"the {self.upstream} service is unavailable ({type(exc).__name__})",
+                headers={"Retry-After": _SATURATED_RETRY_AFTER_S},
             ) from None
         finally:
             self._slots.release()

@@ -20,6 +20,14 @@ pytestmark = pytest.mark.unit
         ("GET", "/orders/o1", Upstream.ORDERS, "/orders/o1", Access.SIGNED_IN),
         ("PATCH", "/orders/o1/status", Upstream.ORDERS, "/orders/o1/status", Access.ADMIN),
         ("GET", "/channels", Upstream.INGEST, "/channels", Access.SIGNED_IN),
+        ("POST", "/channels/amazon/pause", Upstream.INGEST, "/channels/amazon/pause", Access.ADMIN),
+        (
+            "POST",
+            "/channels/amazon/resume",
+            Upstream.INGEST,
+            "/channels/amazon/resume",
+            Access.ADMIN,
+        ),
     ],
 )
 def test_each_contract_route_reaches_its_service_with_its_access_level(
@@ -33,7 +41,17 @@ def test_each_contract_route_reaches_its_service_with_its_access_level(
 
 @pytest.mark.parametrize(
     "api_path",
-    ["", "/", "/nothing", "/auth", "/channels/website", "/orders/../users", "/orders//x", "/./me"],
+    [
+        "",
+        "/",
+        "/nothing",
+        "/auth",
+        "/channels/website",
+        "/channels/website/stop",
+        "/orders/../users",
+        "/orders//x",
+        "/./me",
+    ],
 )
 def test_paths_no_service_answers_are_not_routed(api_path: str) -> None:
     assert resolve("GET", api_path) is None

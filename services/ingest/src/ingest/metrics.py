@@ -38,3 +38,8 @@ LAST_SUCCESS = Gauge(
     "Unix time of the last successful poll of a channel",
     ["channel"],
 )
+PAUSED = Gauge(
+    "ingest_channel_paused",
+    "1 while a channel's ingestion is paused (by config or by an admin)",
+    ["channel"],
+)

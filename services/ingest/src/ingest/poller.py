@@ -59,6 +59,7 @@ class ChannelPoller:
         publisher: IngestedPublisher,
         breaker: CircuitBreaker,
         settings: PollSettings,
+        paused_by_config: bool = False,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.channel: Channel = feed.channel
@@ -68,6 +69,7 @@ class ChannelPoller:
         self.publisher = publisher
         self.breaker = breaker
         self.settings = settings
+        self.paused_by_config = paused_by_config
         self.clock = clock
         self.normalize = NORMALIZERS[self.channel]
         self._fallback_served = False
@@ -78,12 +80,12 @@ class ChannelPoller:
         return CircuitState(self.breaker.state)
 
     async def run(self) -> None:
-        """The worker loop: poll while holding the lease, until cancelled."""
+        """The worker loop: poll while holding the lease and not paused, until cancelled."""
         logger.info(f"poller {self.channel} started (lease owner {self.lease.owner})")
         try:
             while True:
                 try:
-                    if await self.lease.take_or_renew():
+                    if not await self.paused() and await self.lease.take_or_renew():
                         await self.poll()
                 except Exception as exc:
                     # Redis or Kafka trouble: nothing was acknowledged, the next poll retries.
@@ -91,6 +93,12 @@ class ChannelPoller:
                 await asyncio.sleep(self.settings.interval_s)
         finally:
             await self._let_go()
+
+    async def paused(self) -> bool:
+        """Paused ingestion reads nothing; its cursor waits where it stands."""
+        paused = await self.repository.is_paused(self.channel, by_config=self.paused_by_config)
+        metrics.PAUSED.labels(self.channel).set(1 if paused else 0)
+        return paused
 
     async def poll(self) -> int:
         """Reads the feed until it has no next page; returns how many orders were published."""

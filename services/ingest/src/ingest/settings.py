@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from orderhub_common.events import Channel
 from orderhub_common.security import JwtVerifySettings
 from orderhub_common.settings import KafkaSettings, RedisSettings, ServiceSettings, env
 
@@ -107,3 +108,26 @@ class IngestSettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySet
         validation_alias=env("INGEST_REDIS_PREFIX"),
         description="prefix of ingest's Redis keys",
     )
+    # Channels whose ingestion starts paused (comma-separated). An admin's pause or resume
+    # through the API is kept in Redis and overrides this until the admin changes it again.
+    paused_channels: str = Field(
+        "",
+        validation_alias=env("INGEST_PAUSED_CHANNELS"),
+        description=(
+            "channels (comma-separated) whose ingestion starts paused; an admin resumes them at "
+            "POST /api/channels/{channel}/resume"
+        ),
+    )
+
+    @field_validator("paused_channels")
+    @classmethod
+    def _known_channels(cls, value: str) -> str:
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        unknown = sorted(set(names) - {channel.value for channel in Channel})
+        if unknown:
+            raise ValueError(f"unknown channel(s) {', '.join(unknown)}; one of {list(Channel)}")
+        return ",".join(names)
+
+    @property
+    def paused_by_config(self) -> frozenset[Channel]:
+        return frozenset(Channel(name) for name in self.paused_channels.split(",") if name)

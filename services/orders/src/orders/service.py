@@ -20,7 +20,7 @@ from enum import StrEnum
 from loguru import logger
 
 from orderhub_common.context import correlated
-from orderhub_common.errors import ConflictError, NotFoundError
+from orderhub_common.errors import ConflictError, NotFoundError, is_store_outage
 from orderhub_common.events import (
     ChannelOrder,
     Event,
@@ -321,13 +321,37 @@ class OrderService:
         for order_id, known in stored.items():
             batch[order_id].stored = known
         await asyncio.gather(*(self._record_copies(entry) for entry in batch.values()))
-        await self._query_side.project(
-            ProjectedOrder(e.stored.order, e.stored.revision) for e in batch.values() if e.stored
+        projected = await self._project_stored(
+            [ProjectedOrder(e.stored.order, e.stored.revision) for e in batch.values() if e.stored]
         )
         # Announced once visible: whoever reacts to an event by asking the API finds the order.
-        for order_id, entry in batch.items():
-            self._on_written(order_id, entry.events)
+        if projected:
+            for order_id, entry in batch.items():
+                self._on_written(order_id, entry.events)
         return [outcome for entry in batch.values() for outcome in entry.outcomes]
+
+    async def _project_stored(
+        self, orders: Sequence[ProjectedOrder], *, whatever_failed: bool = False
+    ) -> bool:
+        """Projects what was just stored; False (logged) while the query side is away.
+
+        The write stands: MongoDB is the system of record, so ingest and status moves go on
+        without the query side. Its events then stay in the outbox instead of taking the fast
+        way, and the relay's sweep projects each order before it announces it, so the query
+        side catches up (and no event announces a change the API cannot show yet) once
+        PostgreSQL is back. Any other failure of an ingested batch's projection is raised (the
+        batch is redelivered); ``whatever_failed`` defers on any failure (an admin's stored
+        move is answered whatever happens to its projection).
+        """
+        try:
+            await self._query_side.project(orders)
+        except Exception as exc:
+            if not (whatever_failed or is_store_outage(exc)):
+                raise
+            metrics.PROJECTION_DEFERRED.inc(len(orders))
+            logger.warning(f"query side away: {len(orders)} order(s) wait for the sweep: {exc!r}")
+            return False
+        return True
 
     async def _record_copies(self, entry: _BatchOrder) -> None:
         async with self._writes:
@@ -385,18 +409,14 @@ class OrderService:
                 changed_by_email=changed_by_email,
             )
             if await self._repository.apply(change):
-                await self._project_after_move(change.applied())
-                self._on_written(order_id, change.events)
+                moved = change.applied()
+                # The move is stored; if the query side is away, the admin still gets the
+                # answer and the relay's sweep projects the order once it is back.
+                projection = [ProjectedOrder(moved.order, moved.revision)]
+                if await self._project_stored(projection, whatever_failed=True):
+                    self._on_written(order_id, change.events)
                 return change.result
         raise ConcurrentChangeError(f"order {order_id} kept changing; try again")
-
-    async def _project_after_move(self, moved: StoredOrder) -> None:
-        # The move is stored and its event is on its way; if the query side is away, the relay
-        # projects the order once it is back, so the admin still gets the answer.
-        try:
-            await self._query_side.project([ProjectedOrder(moved.order, moved.revision)])
-        except Exception as exc:
-            logger.warning(f"query side not updated after moving {moved.order.id}: {exc!r}")
 
     async def get(self, order_id: str) -> Order:
         return (await self._require(order_id)).order
