@@ -74,6 +74,33 @@ def resolve(method: str, api_path: str) -> RouteMatch | None:
         )
     if head == "channels" and not rest:
         return RouteMatch(Upstream.INGEST, upstream_path, Access.SIGNED_IN)
+    return _work_on_many_orders(method, head, rest, upstream_path)
+
+
+def _work_on_many_orders(
+    method: str, head: str, rest: list[str], upstream_path: str
+) -> RouteMatch | None:
+    """Bulk moves (admins), jobs and exports (admins and viewers: a viewer's own exports),
+    saved views (everyone signed in; sharing is an admin's, checked by orders) and the audit
+    log (admins)."""
+    if head == "bulk-moves" and not rest and method == "POST":
+        # May move any order: no cached read from before it is served after it.
+        return RouteMatch(Upstream.ORDERS, upstream_path, Access.ADMIN, changes_orders=True)
+    if head == "jobs" and len(rest) == 1 and method in _READ_METHODS:
+        return RouteMatch(Upstream.ORDERS, upstream_path, Access.SIGNED_IN)
+    if head == "jobs" and rest[1:] == ["items"] and method in _READ_METHODS:
+        return RouteMatch(Upstream.ORDERS, upstream_path, Access.ADMIN)
+    if head == "jobs" and rest[1:] == ["cancel"] and method == "POST":
+        return RouteMatch(Upstream.ORDERS, upstream_path, Access.SIGNED_IN)
+    if head == "exports" and not rest and method == "POST":
+        return RouteMatch(Upstream.ORDERS, upstream_path, Access.SIGNED_IN)
+    if head == "exports" and rest[1:] == ["download"] and method in _READ_METHODS:
+        # The link is its own credential: signed by orders, short-lived, for one file.
+        return RouteMatch(Upstream.ORDERS, upstream_path, Access.PUBLIC)
+    if head == "views" and len(rest) <= 1:
+        return RouteMatch(Upstream.ORDERS, upstream_path, Access.SIGNED_IN)
+    if head == "audit" and not rest and method in _READ_METHODS:
+        return RouteMatch(Upstream.ORDERS, upstream_path, Access.ADMIN)
     return None
 
 
