@@ -77,7 +77,14 @@ async def forward(
         return response
 
     body = await _body(request, edge.settings.max_body_bytes)
-    call = client.request(request.method, route.path, query=query, headers=headers, content=body)
+    call = client.request(
+        request.method,
+        route.path,
+        query=query,
+        headers=headers,
+        content=body,
+        timeout_s=route.timeout_s,
+    )
     if route.changes_orders:
         upstream_response = await _recorded_write(edge, route, call)
     else:

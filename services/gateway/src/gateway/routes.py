@@ -37,7 +37,13 @@ class RouteMatch:
     order_id: str | None = None
     """The one order an order write changes: set for a status move (the contract's one write
     of a single order); any other order write may change any order."""
+    timeout_s: float | None = None
+    """How long the service may take to answer, when longer than the edge's usual timeout."""
 
+
+# A page of orders moved at once, and a large export's file, take longer than one order read.
+BULK_MOVE_TIMEOUT_S = 60.0
+DOWNLOAD_TIMEOUT_S = 120.0
 
 _PUBLIC_AUTH_PATHS = frozenset({("auth", "login"), ("auth", "refresh")})
 _READ_METHODS = frozenset({"GET", "HEAD"})
@@ -85,7 +91,13 @@ def _work_on_many_orders(
     log (admins)."""
     if head == "bulk-moves" and not rest and method == "POST":
         # May move any order: no cached read from before it is served after it.
-        return RouteMatch(Upstream.ORDERS, upstream_path, Access.ADMIN, changes_orders=True)
+        return RouteMatch(
+            Upstream.ORDERS,
+            upstream_path,
+            Access.ADMIN,
+            changes_orders=True,
+            timeout_s=BULK_MOVE_TIMEOUT_S,
+        )
     if head == "jobs" and len(rest) == 1 and method in _READ_METHODS:
         return RouteMatch(Upstream.ORDERS, upstream_path, Access.SIGNED_IN)
     if head == "jobs" and rest[1:] == ["items"] and method in _READ_METHODS:
@@ -96,7 +108,9 @@ def _work_on_many_orders(
         return RouteMatch(Upstream.ORDERS, upstream_path, Access.SIGNED_IN)
     if head == "exports" and rest[1:] == ["download"] and method in _READ_METHODS:
         # The link is its own credential: signed by orders, short-lived, for one file.
-        return RouteMatch(Upstream.ORDERS, upstream_path, Access.PUBLIC)
+        return RouteMatch(
+            Upstream.ORDERS, upstream_path, Access.PUBLIC, timeout_s=DOWNLOAD_TIMEOUT_S
+        )
     if head == "views" and len(rest) <= 1:
         return RouteMatch(Upstream.ORDERS, upstream_path, Access.SIGNED_IN)
     if head == "audit" and not rest and method in _READ_METHODS:

@@ -31,7 +31,6 @@ from orders.service import OrderService
 
 MOVE_CHUNK = 50
 EXPORT_CHUNK = 1000
-_CONCURRENT_MOVES = 8
 
 
 class JobRunner:
@@ -101,28 +100,31 @@ class JobRunner:
     async def _move(self, job: dict[str, Any]) -> None:
         params = job["params"]
         target = OrderStatus(params["status"])
-        gate = asyncio.Semaphore(_CONCURRENT_MOVES)
-
-        async def move(position: int, order_id: str) -> tuple[int, str, str | None, str | None]:
-            async with gate:
-                outcome = await self._orders.move_one_of_many(
-                    order_id,
-                    target,
-                    changed_by=job["created_by"],
-                    note=params.get("note"),
-                    job_id=job["id"],
-                )
-            from_status = outcome.from_status.value if outcome.from_status else None
-            return position, "moved" if outcome.moved else "refused", outcome.code, from_status
-
         while await self._still_ours(job["id"]) is not None:
             pending = await self._store.pending_items(job["id"], MOVE_CHUNK)
             if not pending:
                 await self._store.finish_job(job["id"], JobState.SUCCEEDED.value)
                 logger.info(f"job {job['id']} finished")
                 return
-            outcomes = await asyncio.gather(*(move(p, o) for p, o in pending))
-            await self._store.record_items(job["id"], outcomes)
+            outcomes = await self._orders.move_many(
+                [order_id for _, order_id in pending],
+                target,
+                changed_by=job["created_by"],
+                note=params.get("note"),
+                job_id=job["id"],
+            )
+            await self._store.record_items(
+                job["id"],
+                [
+                    (
+                        position,
+                        "moved" if outcome.moved else "refused",
+                        outcome.code,
+                        outcome.from_status.value if outcome.from_status else None,
+                    )
+                    for (position, _), outcome in zip(pending, outcomes, strict=True)
+                ],
+            )
 
     async def _export(self, job: dict[str, Any]) -> None:
         view = OrderView.model_validate(job["params"].get("view") or {})

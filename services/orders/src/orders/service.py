@@ -472,21 +472,50 @@ class OrderService:
                 return change.result
         raise ConcurrentChangeError(f"order {order_id} kept changing; try again")
 
-    async def move_one_of_many(
+    async def move_many(
         self,
-        order_id: str,
+        order_ids: Sequence[str],
         target: OrderStatus,
         *,
         changed_by: str,
         note: str | None,
         job_id: str | None = None,
-    ) -> MoveOutcome:
-        """One order of a bulk move, through the same state machine, outbox and projection as
-        a single move; a refusal is an outcome, not an error.
+    ) -> list[MoveOutcome]:
+        """The orders of a bulk move, each through the same state machine and outbox as a single
+        move; a refusal is an outcome, not an error. The moved orders are projected together
+        (one query-side write, not one per order), before the answer, so lists show them.
 
         Within a job the move's event id is derived from the job, the order and the revision
         it was computed from, so a job resumed after a crash finds the moves it already made
         (their event ids are in the order's history) and never makes one twice."""
+        gate = asyncio.Semaphore(_CONCURRENT_WRITES)
+        applied: list[OrderChange] = []
+
+        async def move(order_id: str) -> MoveOutcome:
+            async with gate:
+                return await self._move_one(order_id, target, changed_by, note, job_id, applied)
+
+        outcomes = await asyncio.gather(*(move(order_id) for order_id in order_ids))
+        if applied:
+            try:
+                await self._query_side.project(
+                    ProjectedOrder(c.result, c.revision) for c in applied
+                )
+            except Exception as exc:  # the relay projects them once the query side is back
+                logger.warning(f"query side not updated after a bulk move: {exc!r}")
+            for change in applied:
+                self._on_written(change.result.id, change.events)
+        return list(outcomes)
+
+    async def _move_one(
+        self,
+        order_id: str,
+        target: OrderStatus,
+        changed_by: str,
+        note: str | None,
+        job_id: str | None,
+        applied: list[OrderChange],
+    ) -> MoveOutcome:
         for _ in range(MAX_WRITE_ATTEMPTS):
             stored = await self._repository.get(order_id)
             if stored is None:
@@ -509,8 +538,7 @@ class OrderService:
                 # change that never happened; it is dropped before the same change is tried.
                 await self._repository.remove_from_outbox([str(event_id)])
             if await self._repository.apply(change):
-                await self._project_after_move(change.applied())
-                self._on_written(order_id, change.events)
+                applied.append(change)
                 return MoveOutcome(order_id, moved=True, from_status=current)
         return MoveOutcome.refused(
             order_id, "concurrent_change", f"order {order_id} kept changing meanwhile"
@@ -541,9 +569,6 @@ class OrderService:
 
 
 # Working on many orders: bulk moves, jobs, exports, saved views, the audit log ---------------
-
-# Orders of a page moved at once: a bulk move over more than this runs as a job.
-PAGE_MOVE_CONCURRENCY = 8
 
 
 class JobNotFoundError(NotFoundError):
@@ -647,15 +672,9 @@ class JobService:
     ) -> BulkMoveResult:
         """The orders picked on a page, moved now (each as a single move would be)."""
         ids = list(dict.fromkeys(request.order_ids or []))
-        gate = asyncio.Semaphore(PAGE_MOVE_CONCURRENCY)
-
-        async def move(order_id: str) -> MoveOutcome:
-            async with gate:
-                return await self._orders.move_one_of_many(
-                    order_id, request.status, changed_by=actor.user_id, note=request.note
-                )
-
-        outcomes = await asyncio.gather(*(move(order_id) for order_id in ids))
+        outcomes = await self._orders.move_many(
+            ids, request.status, changed_by=actor.user_id, note=request.note
+        )
         result = BulkMoveResult(
             moved=[o.order_id for o in outcomes if o.moved],
             refused=[
