@@ -4,7 +4,8 @@ import type { Selection } from "./selection";
 /** The checkbox leading an order's row: picks it for a bulk move. */
 export function SelectCell({ selection, order }: { selection: Selection; order: Order }) {
   return (
-    <td className="select-cell">
+    // A click here picks the order; it does not open it as a click elsewhere on the row does.
+    <td className="select-cell" onClick={(event) => event.stopPropagation()}>
       <input
         type="checkbox"
         aria-label={`Select order ${order.externalId}`}
