@@ -7,8 +7,7 @@ orders placed in a window of 1990 that nothing else uses, written with the servi
 orders process's resident memory (VmRSS in /proc) is sampled every 20 ms from before the
 request until the job has finished, and the file is downloaded by its signed link and counted.
 The same is done for a tenth as many orders, so the report shows whether memory grows with
-the size of the export. At the end the query side is rebuilt from MongoDB, which drops the
-synthetic rows again.
+the size of the export. At the end the synthetic rows are deleted again.
 """
 
 from __future__ import annotations
@@ -22,21 +21,46 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 import httpx
 
-from orderhub_common.events import (
-    Channel,
-    Customer,
-    Order,
-    OrderItem,
-    OrderStatus,
-    StatusHistoryEntry,
-    StatusSource,
-)
-from orders.query_side import ProjectedOrder, QuerySide
-
 WINDOW_START = datetime(1990, 1, 1, tzinfo=UTC)
-STATUSES = list(OrderStatus)
+
+# Synthetic rows shaped as the projection writes them (the order as the API serves it in
+# ``document``), one placed every second from WINDOW_START; made inside PostgreSQL, since
+# projecting 100,000 orders one by one through the service's code would take half an hour here.
+_SEED = """
+INSERT INTO order_rows (id, revision, channel, external_id, status, total, currency, placed_at,
+                        updated_at, search_text, document, projected_at)
+SELECT id, 1, channel, external_id, status, total, 'INR', placed_at, placed_at, lower(id),
+       jsonb_build_object(
+         'id', id, 'externalId', external_id, 'channel', channel,
+         'customer', jsonb_build_object('name', 'Customer ' || n,
+                                        'phone', '+91 98' || lpad(n::text, 8, '0'),
+                                        'email', 'c' || n || '@example.com'),
+         'items', jsonb_build_array(
+           jsonb_build_object('sku', 'SKU-' || n % 500, 'name', 'Gold ring, 18k',
+                              'qty', 1 + n % 3, 'price', 1999.0),
+           jsonb_build_object('sku', 'SKU-' || n % 77, 'name', 'Silver chain',
+                              'qty', 1, 'price', 799.5)),
+         'total', total, 'currency', 'INR', 'status', status,
+         'statusHistory', jsonb_build_array(jsonb_build_object(
+           'status', status, 'changedAt', placed_at, 'changedBy', null,
+           'source', 'channel', 'note', null)),
+         'placedAt', placed_at, 'createdAt', placed_at, 'updatedAt', placed_at),
+       now()
+FROM (
+  SELECT n,
+         'ord_bench' || lpad(n::text, 9, '0') AS id,
+         'BENCH-' || lpad(n::text, 9, '0') AS external_id,
+         (ARRAY['website', 'amazon', 'blinkit'])[1 + n % 3] AS channel,
+         (ARRAY['PLACED', 'CONFIRMED', 'SHIPPED', 'DELIVERED', 'CANCELLED'])[1 + n % 5] AS status,
+         1999.0 * (1 + n % 3) + 799.5 AS total,
+         $1::timestamptz + n * interval '1 second' AS placed_at
+  FROM generate_series(0, $2 - 1) AS n
+) AS synthetic
+ON CONFLICT (id) DO NOTHING
+"""
 
 
 def rss_kib(pid: int) -> int:
@@ -46,41 +70,20 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
-def synthetic(n: int, start: datetime) -> Order:
-    placed = start + timedelta(seconds=n)
-    status = STATUSES[n % len(STATUSES)]
-    return Order(
-        id=f"ord_bench{n:09d}",
-        external_id=f"BENCH-{n:09d}",
-        channel=list(Channel)[n % 3],
-        customer=Customer(name=f"Customer {n}", phone=f"+91 98{n:08d}", email=f"c{n}@example.com"),
-        items=[
-            OrderItem(sku=f"SKU-{n % 500}", name="Gold ring, 18k", qty=1 + n % 3, price=1999.0),
-            OrderItem(sku=f"SKU-{n % 77}", name="Silver chain", qty=1, price=799.5),
-        ],
-        total=1999.0 * (1 + n % 3) + 799.5,
-        currency="INR",
-        status=status,
-        status_history=[
-            StatusHistoryEntry(status=status, changed_at=placed, source=StatusSource.CHANNEL)
-        ],
-        placed_at=placed,
-        created_at=placed,
-        updated_at=placed,
-    )
-
-
-async def project_orders(postgres_url: str, first: int, count: int) -> None:
-    query_side = QuerySide(postgres_url, statement_timeout_ms=60_000)
-    await query_side.connect()
+async def seed(postgres_url: str, count: int) -> None:
+    connection = await asyncpg.connect(postgres_url)
     try:
-        for start in range(first, first + count, 2000):
-            end = min(start + 2000, first + count)
-            await query_side.project(
-                ProjectedOrder(synthetic(n, WINDOW_START), 1) for n in range(start, end)
-            )
+        await connection.execute(_SEED, WINDOW_START, count)
     finally:
-        await query_side.close()
+        await connection.close()
+
+
+async def unseed(postgres_url: str) -> None:
+    connection = await asyncpg.connect(postgres_url)
+    try:
+        await connection.execute("DELETE FROM order_rows WHERE id LIKE 'ord_bench%'")
+    finally:
+        await connection.close()
 
 
 class Sampler:
@@ -105,7 +108,7 @@ class Sampler:
         self._thread.join()
 
 
-def measure(gateway: str, token: str, pid: int, count: int) -> dict[str, float]:
+def measure(gateway: str, token: str, pid: int, gateway_pid: int, count: int) -> dict[str, float]:
     headers = {"Authorization": f"Bearer {token}"}
     view = {
         "from": WINDOW_START.isoformat(),
@@ -122,11 +125,15 @@ def measure(gateway: str, token: str, pid: int, count: int) -> dict[str, float]:
     if job["state"] != "succeeded" or job["processed"] != count:
         raise SystemExit(f"export did not finish right: {job}")
     size = rows = 0
-    with httpx.stream("GET", gateway + job["downloadUrl"], timeout=120) as response:
+    gateway_before = rss_kib(gateway_pid)
+    with (
+        Sampler(gateway_pid) as gateway_sampler,
+        httpx.stream("GET", gateway + job["downloadUrl"], timeout=120) as response,
+    ):
         response.raise_for_status()
         for chunk in response.iter_bytes():
             size += len(chunk)
-            rows += chunk.count(b"\r\n")
+            rows += chunk.count(b"\n")
     return {
         "orders": count,
         "seconds": took,
@@ -134,6 +141,7 @@ def measure(gateway: str, token: str, pid: int, count: int) -> dict[str, float]:
         "peak_mib": max(sampler.samples) / 1024,
         "growth_mib": (max(sampler.samples) - baseline) / 1024,
         "file_mib": size / 1024 / 1024,
+        "gateway_growth_mib": (max(gateway_sampler.samples) - gateway_before) / 1024,
         "rows": rows - 1,
     }
 
@@ -143,6 +151,7 @@ def main() -> None:
     parser.add_argument("--gateway", required=True)
     parser.add_argument("--postgres-url", required=True)
     parser.add_argument("--orders-pid", type=int, required=True)
+    parser.add_argument("--gateway-pid", type=int, required=True)
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument(
         "--email", default=os.environ.get("BOOTSTRAP_ADMIN_EMAIL", "admin@orderhub.local")
@@ -151,8 +160,8 @@ def main() -> None:
         "--password", default=os.environ.get("BOOTSTRAP_ADMIN_PASSWORD", "dev-only-admin-password")
     )
     args = parser.parse_args()
-    print(f"projecting {args.count} synthetic orders into the query side ...", flush=True)
-    asyncio.run(project_orders(args.postgres_url, 0, args.count))
+    print(f"writing {args.count} synthetic orders into the query side ...", flush=True)
+    asyncio.run(seed(args.postgres_url, args.count))
     login = httpx.post(
         f"{args.gateway}/api/auth/login",
         json={"email": args.email, "password": args.password},
@@ -160,16 +169,24 @@ def main() -> None:
     )
     login.raise_for_status()
     token = login.json()["accessToken"]
-    results = [
-        measure(args.gateway, token, args.orders_pid, n) for n in (args.count // 10, args.count)
-    ]
-    print("| orders exported | time | orders RSS before | peak during | growth | CSV size |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    try:
+        results = [
+            measure(args.gateway, token, args.orders_pid, args.gateway_pid, n)
+            for n in (args.count // 10, args.count)
+        ]
+    finally:
+        asyncio.run(unseed(args.postgres_url))
+    print(
+        "| orders exported | export job | orders RSS before | peak during | growth "
+        "| CSV size | gateway RSS growth while downloading |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         assert r["rows"] == r["orders"], r
         print(
             f"| {r['orders']:,.0f} | {r['seconds']:.1f} s | {r['baseline_mib']:.1f} MiB "
-            f"| {r['peak_mib']:.1f} MiB | {r['growth_mib']:+.1f} MiB | {r['file_mib']:.1f} MiB |"
+            f"| {r['peak_mib']:.1f} MiB | {r['growth_mib']:+.1f} MiB | {r['file_mib']:.1f} MiB "
+            f"| {r['gateway_growth_mib']:+.1f} MiB |"
         )
 
 
