@@ -39,6 +39,8 @@ class RouteMatch:
     of a single order); any other order write may change any order."""
     timeout_s: float | None = None
     """How long the service may take to answer, when longer than the edge's usual timeout."""
+    streams: bool = False
+    """A file passed through as it arrives (an export's CSV), never held whole in memory."""
 
 
 # A page of orders moved at once, and a large export's file, take longer than one order read.
@@ -109,7 +111,11 @@ def _work_on_many_orders(
     if head == "exports" and rest[1:] == ["download"] and method in _READ_METHODS:
         # The link is its own credential: signed by orders, short-lived, for one file.
         return RouteMatch(
-            Upstream.ORDERS, upstream_path, Access.PUBLIC, timeout_s=DOWNLOAD_TIMEOUT_S
+            Upstream.ORDERS,
+            upstream_path,
+            Access.PUBLIC,
+            timeout_s=DOWNLOAD_TIMEOUT_S,
+            streams=True,
         )
     if head == "views" and len(rest) <= 1:
         return RouteMatch(Upstream.ORDERS, upstream_path, Access.SIGNED_IN)
