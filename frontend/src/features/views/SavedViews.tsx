@@ -17,8 +17,6 @@ function toDay(iso: string | null | undefined): string {
 export function viewPatch(saved: SavedView): Partial<OrderView> {
   const view = saved.view;
   return {
-    ...DEFAULT_VIEW,
-    limit: undefined,
     page: 1,
     channels: CHANNELS.filter((c) => view.channel?.includes(c)),
     statuses: ORDER_STATUSES.filter((s) => view.status?.includes(s)),
@@ -27,7 +25,7 @@ export function viewPatch(saved: SavedView): Partial<OrderView> {
     to: toDay(view.to),
     sortBy: SORTABLE_COLUMNS.find((c) => c === view.sortBy) ?? DEFAULT_VIEW.sortBy,
     sortOrder: view.sortOrder === "asc" ? "asc" : "desc",
-  } as Partial<OrderView>;
+  };
 }
 
 /** Saved views beside the filters: open one, save the current view, share it (admins). */
