@@ -34,4 +34,7 @@ class DownloadLinks:
     ) -> bool:
         if expires < (now if now is not None else time.time()):
             return False
-        return hmac.compare_digest(self.signature(export_id, expires), signature)
+        # As bytes: compare_digest refuses str with non-ASCII characters (a forged link's).
+        return hmac.compare_digest(
+            self.signature(export_id, expires).encode(), signature.encode("utf-8", "replace")
+        )

@@ -245,7 +245,7 @@ class ExportRequest(CamelModel):
 class DownloadQuery(CamelModel):
     model_config = ConfigDict(extra="forbid", validate_by_name=False, validate_by_alias=True)
 
-    expires: int = Field(ge=0)
+    expires: int = Field(ge=0, le=2**62)
     signature: str = Field(min_length=1, max_length=200)
 
 
@@ -303,8 +303,8 @@ class AuditQuery(CamelModel):
     model_config = ConfigDict(extra="forbid", validate_by_name=False, validate_by_alias=True)
 
     action: Annotated[str, Field(max_length=64, pattern=r"^[a-z_]+\.[a-z_]+$")] | None = None
-    actor_id: Annotated[str, Field(max_length=100)] | None = None
-    target: Annotated[str, Field(max_length=200)] | None = None
+    actor_id: Annotated[str, Field(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
+    target: Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
     outcome: Literal["succeeded", "failed"] | None = None
     occurred_from: Timestamp | None = Field(None, alias="from")
     occurred_to: Timestamp | None = Field(None, alias="to")

@@ -103,6 +103,7 @@ def test_a_download_link_works_until_it_expires_and_only_for_its_export() -> Non
     assert not links.valid("job_2", 1300, signature, now=1000)  # another export
     assert not links.valid("job_1", 9999, signature, now=1000)  # a later expiry, forged
     assert not DownloadLinks(b"other", 300).valid("job_1", 1300, signature, now=1000)
+    assert not links.valid("job_1", 1300, "9\U000b631c", now=1000)  # not even ASCII
 
 
 @pytest.mark.parametrize(

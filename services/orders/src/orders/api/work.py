@@ -34,7 +34,8 @@ from orders.schemas import (
 
 router = APIRouter()
 
-Id = Annotated[str, Path(min_length=1, max_length=100)]
+# Job and view ids are made here (``job_<hex>``, ``view_<hex>``): anything else is no such id.
+Id = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
 
 _AUTH: dict[int | str, dict[str, str]] = {
     401: {"description": "Not signed in, or the access token is not valid"},
@@ -46,7 +47,14 @@ _ADMIN: dict[int | str, dict[str, str]] = {
 _JOB_404: dict[int | str, dict[str, str]] = {404: {"description": "No such job (`job_not_found`)"}}
 
 
-@router.post("/bulk-moves", tags=["bulk moves"], responses=_ADMIN)
+@router.post(
+    "/bulk-moves",
+    tags=["bulk moves"],
+    responses={
+        **_ADMIN,
+        202: {"model": BulkMoveAnswer, "description": "A job moving every order of the view"},
+    },
+)
 async def bulk_move(
     request: BulkStatusMove,
     response: Response,
