@@ -112,6 +112,7 @@ class JobRunner:
                 changed_by=job["created_by"],
                 note=params.get("note"),
                 job_id=job["id"],
+                changed_by_email=params.get("changedByEmail"),
             )
             await self._store.record_items(
                 job["id"],

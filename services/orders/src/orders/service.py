@@ -480,6 +480,7 @@ class OrderService:
         changed_by: str,
         note: str | None,
         job_id: str | None = None,
+        changed_by_email: str | None = None,
     ) -> list[MoveOutcome]:
         """The orders of a bulk move, each through the same state machine and outbox as a single
         move; a refusal is an outcome, not an error. The moved orders are projected together
@@ -493,7 +494,9 @@ class OrderService:
 
         async def move(order_id: str) -> MoveOutcome:
             async with gate:
-                return await self._move_one(order_id, target, changed_by, note, job_id, applied)
+                return await self._move_one(
+                    order_id, target, changed_by, changed_by_email, note, job_id, applied
+                )
 
         outcomes = await asyncio.gather(*(move(order_id) for order_id in order_ids))
         if applied:
@@ -512,6 +515,7 @@ class OrderService:
         order_id: str,
         target: OrderStatus,
         changed_by: str,
+        changed_by_email: str | None,
         note: str | None,
         job_id: str | None,
         applied: list[OrderChange],
@@ -524,7 +528,13 @@ class OrderService:
                 return MoveOutcome(order_id, moved=True)
             current = stored.order.status
             try:
-                change = admin_move(stored, target, changed_by=changed_by, note=note)
+                change = admin_move(
+                    stored,
+                    target,
+                    changed_by=changed_by,
+                    note=note,
+                    changed_by_email=changed_by_email,
+                )
             except InvalidStatusMoveError as exc:
                 code = "already_final" if not ALLOWED_MOVES[current] else "invalid_transition"
                 return MoveOutcome.refused(order_id, code, exc.message, current)
@@ -673,7 +683,11 @@ class JobService:
         """The orders picked on a page, moved now (each as a single move would be)."""
         ids = list(dict.fromkeys(request.order_ids or []))
         outcomes = await self._orders.move_many(
-            ids, request.status, changed_by=actor.user_id, note=request.note
+            ids,
+            request.status,
+            changed_by=actor.user_id,
+            changed_by_email=actor.email,
+            note=request.note,
         )
         result = BulkMoveResult(
             moved=[o.order_id for o in outcomes if o.moved],
@@ -707,6 +721,7 @@ class JobService:
             {
                 "status": request.status.value,
                 "note": request.note,
+                "changedByEmail": actor.email,
                 "view": view.model_dump(mode="json", by_alias=True, exclude_none=True),
             },
         )
