@@ -673,9 +673,9 @@ class JobService:
         self._audit = audit
         self._wake = wake
 
-    async def _record(self, action: str, **kwargs: Any) -> None:
+    async def _record(self, action: str, *, actor: Principal, **kwargs: Any) -> None:
         if self._audit is not None:
-            await self._audit.record(action, **kwargs)
+            await self._audit.record(action, actor=actor, actor_email=actor.email, **kwargs)
 
     async def move_page(
         self, request: BulkStatusMove, actor: Principal, client_address: str | None
@@ -854,9 +854,9 @@ class SavedViewService:
         self._store = store
         self._audit = audit
 
-    async def _record(self, action: str, **kwargs: Any) -> None:
+    async def _record(self, action: str, *, actor: Principal, **kwargs: Any) -> None:
         if self._audit is not None:
-            await self._audit.record(action, **kwargs)
+            await self._audit.record(action, actor=actor, actor_email=actor.email, **kwargs)
 
     async def list(self, reader: Principal) -> list[SavedView]:
         return [view_of(row, reader.user_id) for row in await self._store.views_for(reader.user_id)]
