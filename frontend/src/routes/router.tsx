@@ -1,5 +1,6 @@
 import { Navigate, type RouteObject } from "react-router";
 import { LoginPage } from "../features/auth/LoginPage";
+import { AuditPage } from "../features/audit/AuditPage";
 import { RequireSession } from "../features/auth/RequireSession";
 import { ChannelsPage } from "../features/channels/ChannelsPage";
 import { LiveUpdatesProvider } from "../features/events/LiveUpdates";
@@ -24,6 +25,7 @@ export function appRoutes(baseUrl: string): RouteObject[] {
         { path: "orders", element: <OrdersPage />, children: [{ path: ":id", element: <OrderDrawer /> }] },
         { path: "channels", element: <ChannelsPage /> },
         { path: "users", element: <UsersPage /> },
+        { path: "audit", element: <AuditPage /> },
         { path: "*", element: <Navigate to="/orders" replace /> },
       ],
     },

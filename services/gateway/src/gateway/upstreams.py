@@ -154,9 +154,11 @@ class UpstreamClient:
         headers: Mapping[str, str] | None = None,
         content: bytes | None = None,
         timeout_s: float | None = None,
+        stream: bool = False,
     ) -> httpx.Response:
         """Sends one request; 503 ``service_unavailable`` when the service does not answer, or
-        when it already has as many calls in flight as it may."""
+        when it already has as many calls in flight as it may. With ``stream`` the body is not
+        read: the caller reads it (``aiter_bytes``) and closes the response."""
         if not await self._took_slot():
             UPSTREAM_SHED.labels(self.upstream).inc()
             raise UpstreamUnavailableError(
@@ -166,7 +168,7 @@ class UpstreamClient:
         url = f"{path}?{query}" if query else path
         try:
             response: httpx.Response = await self._send_guarded(
-                method, url, headers=headers, content=content, timeout_s=timeout_s
+                method, url, headers=headers, content=content, timeout_s=timeout_s, stream=stream
             )
         except CircuitBreakerError:
             UPSTREAM_UNAVAILABLE.labels(self.upstream).inc()
@@ -215,6 +217,7 @@ class UpstreamClient:
         headers: Mapping[str, str] | None,
         content: bytes | None,
         timeout_s: float | None,
+        stream: bool = False,
     ) -> httpx.Response:
         timeouts = httpx.Timeout(timeout_s).as_dict() if timeout_s else self._timeouts
         request = httpx.Request(
@@ -226,6 +229,8 @@ class UpstreamClient:
         )
         response = await self._transport.handle_async_request(request)
         response.request = request
+        if stream:
+            return response
         try:
             await response.aread()
         finally:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from orderhub_common.app import create_service_app, serve
+from orderhub_common.audit import AuditTrail
 from orderhub_common.kafka import create_broker, ensure_topics, topics_from
 from orderhub_common.resources import KafkaResource, MongoResource, RedisResource, Worker
 from orderhub_common.revocation import AccessRevocations
@@ -13,12 +14,15 @@ from orderhub_common.security import JwtVerifier
 from orderhub_common.settings import load_settings
 from orders.api.asyncapi import asyncapi_router
 from orders.api.orders import router as orders_router
-from orders.consumers import ConsumerLagProbe, register_ingested_consumer
+from orders.api.work import router as work_router
+from orders.consumers import ConsumerLagProbe, register_audit_consumer, register_ingested_consumer
 from orders.documents import OrderDocument, OutboxDocument
+from orders.download_links import DownloadLinks
+from orders.jobs import JobRunner
 from orders.outbox_relay import OutboxRelay, kafka_order_event_publisher
-from orders.query_side import QuerySide
+from orders.query_side import QuerySide, WorkStore
 from orders.repository import OrderRepository
-from orders.service import OrderService
+from orders.service import AuditLog, JobService, OrderService, SavedViewService
 from orders.settings import OrdersSettings
 
 SERVICE = "orders"
@@ -54,8 +58,17 @@ def create_app(settings: OrdersSettings) -> FastAPI:
         lease_s=settings.outbox_lease_s,
         confirm_grace_s=settings.outbox_confirm_grace_s,
     )
-    service = OrderService(repository, query_side, on_written=relay.confirm)
+    trail = AuditTrail(broker, topics, service=SERVICE)
+    service = OrderService(repository, query_side, on_written=relay.confirm, audit=trail)
     subscriber = register_ingested_consumer(broker, topics, service)
+    work = WorkStore(query_side)
+    runner = JobRunner(service, work, lease_s=settings.job_lease_s)
+    links = DownloadLinks(
+        settings.export_link_secret.get_secret_value().encode(), settings.export_link_ttl_s
+    )
+    jobs = JobService(service, work, links, audit=trail, wake=runner.wake)
+    audit_log = AuditLog(work)
+    register_audit_consumer(broker, topics, audit_log)
     lag = ConsumerLagProbe(subscriber)
 
     async def create_topics() -> None:
@@ -73,10 +86,21 @@ def create_app(settings: OrdersSettings) -> FastAPI:
             redis,
             KafkaResource(broker, before_start=create_topics),
         ],
-        workers=lambda: [Worker("outbox-relay", relay.run), Worker("consumer-lag", lag.run)],
-        routers=[orders_router, asyncapi_router(topics, settings.kafka_bootstrap_servers)],
+        workers=lambda: [
+            Worker("outbox-relay", relay.run),
+            Worker("consumer-lag", lag.run),
+            Worker("jobs", runner.run),
+        ],
+        routers=[
+            orders_router,
+            work_router,
+            asyncapi_router(topics, settings.kafka_bootstrap_servers),
+        ],
         state={
             "order_service": service,
+            "job_service": jobs,
+            "saved_view_service": SavedViewService(work, audit=trail),
+            "audit_log": audit_log,
             "jwt_verifier": JwtVerifier(settings),
             # Status moves check that the admin's token was not revoked (demoted, signed out).
             "access_revocations": AccessRevocations(redis.client),

@@ -83,3 +83,12 @@ class OrdersSettings(
         validation_alias=env("ORDERS_POSTGRES_STATEMENT_TIMEOUT_MS"),
         description="a query side statement running longer is stopped",
     )
+    # Signs the short-lived download links of finished exports (HMAC).
+    export_link_secret: SecretStr = Field(
+        SecretStr("dev-only-change-me"), validation_alias=env("ORDERS_EXPORT_LINK_SECRET")
+    )
+    export_link_ttl_s: int = Field(
+        300, ge=10, le=86_400, validation_alias=env("ORDERS_EXPORT_LINK_TTL_S")
+    )
+    # A background job whose runner stops renewing this long is taken over by another.
+    job_lease_s: float = Field(10.0, ge=1, le=600, validation_alias=env("ORDERS_JOB_LEASE_S"))

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from orders.deps import Admin, OrderServiceDep, SignedIn
+from orders.deps import Admin, ClientAddress, OrderServiceDep, SignedIn
 from orders.schemas import (
     OrderEnvelope,
     OrderFilters,
@@ -71,7 +71,11 @@ async def get_order(order_id: OrderId, orders: OrderServiceDep, _: SignedIn) -> 
     },
 )
 async def change_order_status(
-    order_id: OrderId, change: OrderStatusChange, orders: OrderServiceDep, admin: Admin
+    order_id: OrderId,
+    change: OrderStatusChange,
+    orders: OrderServiceDep,
+    admin: Admin,
+    address: ClientAddress,
 ) -> OrderEnvelope:
     """Moves the order one allowed step, recording who did it and why; the next list read
     shows the move."""
@@ -81,5 +85,6 @@ async def change_order_status(
         changed_by=admin.user_id,
         changed_by_email=admin.email,
         note=change.note,
+        client_address=address,
     )
     return OrderEnvelope(order=order)
