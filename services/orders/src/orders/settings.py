@@ -85,10 +85,21 @@ class OrdersSettings(
     )
     # Signs the short-lived download links of finished exports (HMAC).
     export_link_secret: SecretStr = Field(
-        SecretStr("dev-only-change-me"), validation_alias=env("ORDERS_EXPORT_LINK_SECRET")
+        SecretStr("dev-only-change-me"),
+        validation_alias=env("ORDERS_EXPORT_LINK_SECRET"),
+        description="the key export download links are signed with (shared by every replica)",
     )
     export_link_ttl_s: int = Field(
-        300, ge=10, le=86_400, validation_alias=env("ORDERS_EXPORT_LINK_TTL_S")
+        300,
+        ge=10,
+        le=86_400,
+        validation_alias=env("ORDERS_EXPORT_LINK_TTL_S"),
+        description="how long an export's download link works",
     )
-    # A background job whose runner stops renewing this long is taken over by another.
-    job_lease_s: float = Field(10.0, ge=1, le=600, validation_alias=env("ORDERS_JOB_LEASE_S"))
+    job_lease_s: float = Field(
+        10.0,
+        ge=1,
+        le=600,
+        validation_alias=env("ORDERS_JOB_LEASE_S"),
+        description="a background job whose runner stops renewing it this long is taken over",
+    )
