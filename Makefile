@@ -6,9 +6,11 @@ SHELL := /bin/bash
 UV_HOME := .cache/uv
 UV := $(shell command -v uv 2>/dev/null || echo $(UV_HOME)/bin/uv)
 PY := .venv/bin/python
+PROMTOOL_VERSION := v0.316.0
+PROMTOOL := .cache/bin/promtool-$(PROMTOOL_VERSION)
 export UV_PROJECT_ENVIRONMENT := .venv
 
-.PHONY: help up down status test test-python test-frontend lint format openapi tools python-deps frontend-deps frontend-build browser demo-data bench
+.PHONY: help up down status test test-faults test-python test-frontend lint format openapi tools python-deps frontend-deps frontend-build browser demo-data bench config-reference promtool
 
 help: ## show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -26,7 +28,11 @@ test: lint test-frontend test-python ## install what is missing and run every su
 
 test-python: python-deps frontend-build browser
 	@echo "==> pytest: unit, integration and e2e (own infrastructure on test ports)"
-	@$(UV) run --frozen pytest -p no:cacheprovider
+	@$(UV) run --frozen pytest -p no:cacheprovider --ignore=tests/faults
+
+test-faults: python-deps frontend-build ## the fault suite: real faults injected into the whole stack (own ports and data)
+	@echo "==> pytest: the fault suite (tests/faults, own stack on test ports)"
+	@$(UV) run --frozen pytest -p no:cacheprovider tests/faults
 
 test-frontend: frontend-deps
 	@echo "==> frontend: typecheck and component tests"
@@ -47,6 +53,16 @@ demo-data: python-deps ## a four-week order history at the mock channels (N=1000
 
 bench: python-deps ## load and ingest benchmarks of the running stack (about 25 min); writes docs/BENCHMARKS.md
 	@$(PY) -m bench.run
+
+config-reference: python-deps ## regenerate docs/CONFIGURATION.md from the services' settings classes
+	@$(PY) -m deploy.config_reference > docs/CONFIGURATION.md
+
+promtool: ## build Prometheus's promtool once into .cache/bin (minutes), for the alert-rule tests
+	@if [ ! -x $(PROMTOOL) ]; then \
+		echo "==> building promtool $(PROMTOOL_VERSION) with Go (first run only)"; start=$$(date +%s); \
+		cd infra/promtool && go build -trimpath -o ../../$(PROMTOOL) github.com/prometheus/prometheus/cmd/promtool; \
+		echo "==> promtool: done in $$(( $$(date +%s) - start ))s"; \
+	fi
 
 openapi: ## regenerate frontend/openapi.json and its TypeScript types from the running gateway
 	@.venv/bin/gateway-openapi > frontend/openapi.json

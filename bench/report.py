@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from bench import mix
+from bench.export_memory import with_export_memory
 from bench.progress import format_duration
 from bench.results import BenchResults, Numbers, QueryPlans, StepResult
 from bench.scenarios import (
@@ -465,7 +466,7 @@ def write(results: BenchResults, doc: Path = DOC) -> None:
     plots_dir.mkdir(parents=True, exist_ok=True)
     (plots_dir / RESULTS.name).write_text(results.model_dump_json(indent=1) + "\n")
     plot(results, plots_dir)
-    doc.write_text(render(results))
+    doc.write_text(with_export_memory(render(results)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -475,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     results = BenchResults.model_validate_json(args.results.read_text())
     plot(results, args.doc.parent / "bench")
-    args.doc.write_text(render(results))
+    args.doc.write_text(with_export_memory(render(results)))
     print(f"wrote {args.doc} and its plots from {args.results}")
     return 0
 

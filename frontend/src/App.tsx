@@ -36,6 +36,9 @@ export function App() {
     [services, queryClient],
   );
 
+  // A reload or a new tab picks the session up from its cookie.
+  useEffect(() => void services.session.restore(), [services]);
+
   return (
     <ServicesProvider services={services}>
       <QueryClientProvider client={queryClient}>

@@ -19,9 +19,9 @@ export interface paths {
          *     `data:` the order event as JSON (the `orders.events.v1` schema). Comment lines (`: ping`) keep
          *     the connection alive.
          *
-         *     A browser's `EventSource` cannot send headers, so this route (and only this one) also accepts the
-         *     access token as the `access_token` query parameter. Prefer the `Authorization` header where the
-         *     client can send it.
+         *     Signed in with the `Authorization` header only (never a token in the URL, where proxies and logs
+         *     would keep it). The stream ends when the access token expires or is revoked (a sign-out, or a
+         *     change of the user's role, state, password or email): the client reconnects with a fresh token.
          */
         get: operations["order_events_api_events_get"];
         put?: never;
@@ -63,7 +63,8 @@ export interface paths {
         put?: never;
         /**
          * Login
-         * @description Signs in with email and password; 429 with Retry-After after repeated failures.
+         * @description Signs in with email and password; 429 with Retry-After after repeated failures. Also sets
+         *     the session cookie (refresh token, HttpOnly) and its CSRF cookie, for the SPA.
          */
         post: operations["login"];
         delete?: never;
@@ -83,7 +84,8 @@ export interface paths {
         put?: never;
         /**
          * Refresh
-         * @description Swaps a refresh token for a new pair; a reused token revokes its whole family.
+         * @description Swaps a refresh token for a new pair; a reused token revokes its whole family. The token
+         *     comes from the body, or from the session cookie with the `X-CSRF-Token` header.
          */
         post: operations["refresh"];
         delete?: never;
@@ -103,7 +105,8 @@ export interface paths {
         put?: never;
         /**
          * Logout
-         * @description Ends the session: that refresh token (and its family) no longer works.
+         * @description Ends the session: that refresh token (and its family) and this access token no longer
+         *     work. Only the caller's own session (403 for another user's refresh token).
          */
         post: operations["logout"];
         delete?: never;
@@ -162,7 +165,9 @@ export interface paths {
         head?: never;
         /**
          * Update User
-         * @description Changes email, password, role or active; admins cannot demote or deactivate themselves.
+         * @description Changes email, password, role or active; admins cannot demote or deactivate themselves,
+         *     and no change may leave no active admin (409 `last_admin`). A change of role, state,
+         *     password or email ends the user's sessions and access tokens.
          */
         patch: operations["updateUser"];
         trace?: never;
@@ -178,6 +183,40 @@ export interface paths {
         get: operations["channel_statuses_channels_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/channels/{channel}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pause a channel's ingestion (audited); orders placed meanwhile arrive on resume */
+        post: operations["pause_channel_channels__channel__pause_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/channels/{channel}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume a channel's ingestion (audited) */
+        post: operations["resume_channel_channels__channel__resume_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -263,7 +302,7 @@ export interface paths {
         patch: operations["change_order_status_orders__order_id__status_patch"];
         trace?: never;
     };
-    "/api/orders/{order_id}/notes": {
+    "/api/bulk-moves": {
         parameters: {
             query?: never;
             header?: never;
@@ -273,39 +312,19 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Add Order Note
-         * @description Adds an admin's note to the order, in any status; it joins the order's timeline and
-         *     search, and is announced as `order.note_added`.
+         * Bulk Move
+         * @description Moves the orders picked on a page at once (200 with what moved and what was refused and
+         *     why), or every order matching a view as a background job (202 with the job). Each order
+         *     goes through the state machine exactly as a single move does.
          */
-        post: operations["add_order_note_orders__order_id__notes_post"];
+        post: operations["bulk_move_bulk_moves_post"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/orders/{order_id}/tags": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        /**
-         * Change Order Tags
-         * @description Adds and removes free tags (kept in lower case); the order list filters by them
-         *     (`tag=`) and search finds them. Announced as `order.tags_changed` when they changed.
-         */
-        patch: operations["change_order_tags_orders__order_id__tags_patch"];
-        trace?: never;
-    };
-    "/api/orders/{order_id}/customer-orders": {
+    "/api/jobs/{job_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -313,10 +332,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Customer Orders
-         * @description The customer's other orders (same phone number or email), newest first, up to 20.
+         * Get Job
+         * @description A job's progress; a finished export carries a fresh signed download link.
          */
-        get: operations["customer_orders_orders__order_id__customer_orders_get"];
+        get: operations["get_job_jobs__job_id__get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -325,7 +344,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/dead-letters": {
+    "/api/jobs/{job_id}/items": {
         parameters: {
             query?: never;
             header?: never;
@@ -333,10 +352,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List Dead Letters
-         * @description Dead letters newest first, each with its error and payload (pending ones by default).
+         * Job Items
+         * @description What became of each order of a bulk move, in the view's order, optionally one outcome.
          */
-        get: operations["list_dead_letters_dead_letters_get"];
+        get: operations["job_items_jobs__job_id__items_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -345,24 +364,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/dead-letters/{letter_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Get Dead Letter */
-        get: operations["get_dead_letter_dead_letters__letter_id__get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/dead-letters/{letter_id}/replay": {
+    "/api/jobs/{job_id}/cancel": {
         parameters: {
             query?: never;
             header?: never;
@@ -372,18 +374,17 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Replay Dead Letter
-         * @description Publishes the event again on `orders.ingested.v1` (or `payload`, its fixed version),
-         *     once it is a valid ingested event; audited as `dead_letter.replayed`.
+         * Cancel Job
+         * @description Stops a job between two chunks; what it already did stays done.
          */
-        post: operations["replay_dead_letter_dead_letters__letter_id__replay_post"];
+        post: operations["cancel_job_jobs__job_id__cancel_post"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/dead-letters/{letter_id}/discard": {
+    "/api/exports": {
         parameters: {
             query?: never;
             header?: never;
@@ -393,10 +394,90 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Discard Dead Letter
-         * @description Closes the dead letter without replaying it; audited as `dead_letter.discarded`.
+         * Start Export
+         * @description A CSV of every order of the view (filters, search, sort) as a background job.
          */
-        post: operations["discard_dead_letter_dead_letters__letter_id__discard_post"];
+        post: operations["start_export_exports_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/exports/{job_id}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download Export
+         * @description The export's file, by the signed link its job gives (no token needed until it expires).
+         */
+        get: operations["download_export_exports__job_id__download_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/views": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Views
+         * @description The caller's saved views and the team's shared ones.
+         */
+        get: operations["list_views_views_get"];
+        put?: never;
+        /** Create View */
+        post: operations["create_view_views_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/views/{view_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete View */
+        delete: operations["delete_view_views__view_id__delete"];
+        options?: never;
+        head?: never;
+        /** Change View */
+        patch: operations["change_view_views__view_id__patch"];
+        trace?: never;
+    };
+    "/api/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Audit
+         * @description The audit log, newest first: who did what, when, from where, with which request id.
+         *     Append-only: there is no route that changes or removes a record.
+         */
+        get: operations["audit_audit_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -485,10 +566,14 @@ export interface components {
         MeResponse: {
             user: components["schemas"]["UserSummary"];
         };
-        /** RefreshRequest */
+        /**
+         * RefreshRequest
+         * @description API clients send the refresh token here; the SPA leaves it out and its session cookie
+         *     (with the ``X-CSRF-Token`` header) stands in for it.
+         */
         RefreshRequest: {
             /** Refreshtoken */
-            refreshToken: string;
+            refreshToken?: string | null;
         };
         /** RefreshResponse */
         RefreshResponse: {
@@ -496,6 +581,8 @@ export interface components {
             accessToken: string;
             /** Refreshtoken */
             refreshToken: string;
+            /** Expiresin */
+            expiresIn: number;
         };
         /**
          * Role
@@ -588,12 +675,86 @@ export interface components {
              * @default 0
              */
             ordersIngested: number;
+            /**
+             * Paused
+             * @default false
+             */
+            paused: boolean;
         };
         /**
          * CircuitState
          * @enum {string}
          */
         CircuitState: "closed" | "open" | "half_open";
+        /** AuditEntry */
+        AuditEntry: {
+            /** Eventid */
+            eventId: string;
+            /**
+             * Occurredat
+             * Format: date-time
+             */
+            occurredAt: string;
+            /**
+             * Recordedat
+             * Format: date-time
+             */
+            recordedAt: string;
+            /** Service */
+            service: string;
+            /** Action */
+            action: string;
+            /** Outcome */
+            outcome: string;
+            /** Actorid */
+            actorId: string | null;
+            /** Actoremail */
+            actorEmail: string | null;
+            /** Target */
+            target: string | null;
+            /** Clientaddress */
+            clientAddress: string | null;
+            /** Requestid */
+            requestId: string | null;
+            /** Details */
+            details: {
+                [key: string]: components["schemas"]["JsonValue"];
+            };
+        };
+        /** AuditPage */
+        AuditPage: {
+            /** Records */
+            records: components["schemas"]["AuditEntry"][];
+            pagination: components["schemas"]["Pagination"];
+        };
+        /**
+         * BulkMoveAnswer
+         * @description Either the result at once (orders picked on a page) or the job moving a whole view.
+         */
+        BulkMoveAnswer: {
+            result?: components["schemas"]["BulkMoveResult"] | null;
+            job?: components["schemas"]["Job"] | null;
+        };
+        /** BulkMoveResult */
+        BulkMoveResult: {
+            /** Moved */
+            moved: string[];
+            /** Refused */
+            refused: components["schemas"]["RefusedMove"][];
+        };
+        /**
+         * BulkStatusMove
+         * @description Moves the orders picked on a page (``orderIds``, at most a page) at once, or every order
+         *     matching a view (``view``) as a background job.
+         */
+        BulkStatusMove: {
+            status: components["schemas"]["OrderStatus"];
+            /** Note */
+            note?: string | null;
+            /** Orderids */
+            orderIds?: string[] | null;
+            view?: components["schemas"]["OrderView"] | null;
+        };
         /** ChannelRevenue */
         ChannelRevenue: {
             channel: components["schemas"]["Channel"];
@@ -611,88 +772,89 @@ export interface components {
             /** Email */
             email?: string | null;
         };
+        /** ExportRequest */
+        ExportRequest: {
+            view?: components["schemas"]["OrderView"];
+        };
         /**
-         * CustomerOrders
-         * @description The other orders of an order's customer: same phone number or same email address.
+         * Job
+         * @description A background job: a bulk status move over a view or a CSV export, and how far it got.
          */
-        CustomerOrders: {
-            customer: components["schemas"]["Customer"];
-            /** Orders */
-            orders: components["schemas"]["Order"][];
+        Job: {
+            /** Id */
+            id: string;
+            kind: components["schemas"]["JobKind"];
+            state: components["schemas"]["JobState"];
+            /** Createdby */
+            createdBy: string;
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /**
+             * Updatedat
+             * Format: date-time
+             */
+            updatedAt: string;
+            /** Finishedat */
+            finishedAt: string | null;
             /** Total */
             total: number;
+            /** Processed */
+            processed: number;
+            /** Moved */
+            moved: number;
+            /** Refused */
+            refused: number;
+            /** Cancelrequested */
+            cancelRequested: boolean;
+            /** Error */
+            error: string | null;
+            status?: components["schemas"]["OrderStatus"] | null;
+            view: components["schemas"]["OrderView"];
+            /** Downloadurl */
+            downloadUrl?: string | null;
+            /** Downloadexpiresat */
+            downloadExpiresAt?: string | null;
         };
-        /** DeadLetterDiscard */
-        DeadLetterDiscard: {
-            /** Reason */
-            reason: string;
+        /** JobEnvelope */
+        JobEnvelope: {
+            job: components["schemas"]["Job"];
         };
-        /** DeadLetterEnvelope */
-        DeadLetterEnvelope: {
-            deadLetter: components["schemas"]["DeadLetterRead"];
+        /** JobItem */
+        JobItem: {
+            /** Position */
+            position: number;
+            /** Orderid */
+            orderId: string;
+            outcome: components["schemas"]["JobItemOutcome"];
+            /** Code */
+            code: string | null;
+            fromStatus: components["schemas"]["OrderStatus"] | null;
         };
-        /** DeadLetterPage */
-        DeadLetterPage: {
-            /** Deadletters */
-            deadLetters: components["schemas"]["DeadLetterRead"][];
+        /**
+         * JobItemOutcome
+         * @enum {string}
+         */
+        JobItemOutcome: "moved" | "refused" | "pending";
+        /** JobItemPage */
+        JobItemPage: {
+            /** Items */
+            items: components["schemas"]["JobItem"][];
             pagination: components["schemas"]["Pagination"];
         };
         /**
-         * DeadLetterRead
-         * @description An event that could not be processed, as it was consumed, with its error.
-         */
-        DeadLetterRead: {
-            /** Id */
-            id: string;
-            /**
-             * Deadletteredat
-             * Format: date-time
-             */
-            deadLetteredAt: string;
-            /** Errortype */
-            errorType: string;
-            /** Error */
-            error: string;
-            /** Originaltopic */
-            originalTopic?: string | null;
-            /** Originalpartition */
-            originalPartition?: number | null;
-            /** Originaloffset */
-            originalOffset?: number | null;
-            /** Key */
-            key?: string | null;
-            /** Headers */
-            headers: {
-                [key: string]: string;
-            };
-            /** Payload */
-            payload: string;
-            state: components["schemas"]["DeadLetterState"];
-            /** Resolvedat */
-            resolvedAt?: string | null;
-            /** Resolvedby */
-            resolvedBy?: string | null;
-            /** Reason */
-            reason?: string | null;
-        };
-        /**
-         * DeadLetterReplay
-         * @description Replays the event as stored, or ``payload`` instead: the event after a fix.
-         */
-        DeadLetterReplay: {
-            /** Payload */
-            payload?: string | null;
-        };
-        /**
-         * DeadLetterState
+         * JobKind
          * @enum {string}
          */
-        DeadLetterState: "pending" | "replayed" | "discarded";
-        /** NoteCreate */
-        NoteCreate: {
-            /** Text */
-            text: string;
-        };
+        JobKind: "status_move" | "export";
+        /**
+         * JobState
+         * @enum {string}
+         */
+        JobState: "queued" | "running" | "succeeded" | "cancelled" | "failed";
+        JsonValue: unknown;
         /**
          * Order
          * @description The canonical order as Order Hub stores and serves it (CONTRACT.md section 4).
@@ -719,14 +881,6 @@ export interface components {
             createdAt: string;
             /** Updatedat */
             updatedAt: string;
-            shippingAddress?: components["schemas"]["ShippingAddress"] | null;
-            paymentMethod?: components["schemas"]["PaymentMethod"] | null;
-            shipment?: components["schemas"]["Shipment"] | null;
-            /** Notes */
-            notes?: components["schemas"]["OrderNote"][];
-            /** Tags */
-            tags?: string[];
-            writeBack?: components["schemas"]["WriteBack"] | null;
         };
         /** OrderEnvelope */
         OrderEnvelope: {
@@ -742,20 +896,6 @@ export interface components {
             qty: number;
             /** Price */
             price: number;
-        };
-        /**
-         * OrderNote
-         * @description An admin's note on an order, written at any time.
-         */
-        OrderNote: {
-            /** Id */
-            id: string;
-            /** Text */
-            text: string;
-            /** Writtenat */
-            writtenAt: string;
-            /** Writtenby */
-            writtenBy?: string | null;
         };
         /** OrderPage */
         OrderPage: {
@@ -786,17 +926,39 @@ export interface components {
          * OrderStatus
          * @enum {string}
          */
-        OrderStatus: "PLACED" | "CONFIRMED" | "SHIPPED" | "DELIVERED" | "CANCELLED" | "RETURNED";
+        OrderStatus: "PLACED" | "CONFIRMED" | "SHIPPED" | "DELIVERED" | "CANCELLED";
         /**
          * OrderStatusChange
-         * @description An admin's status move. An unknown status is a 422 before anything is read. Marking an
-         *     order SHIPPED may carry its ``shipment`` (carrier and tracking number), no other move.
+         * @description An admin's status move. An unknown status is a 422 before anything is read.
          */
         OrderStatusChange: {
             status: components["schemas"]["OrderStatus"];
             /** Note */
             note?: string | null;
-            shipment?: components["schemas"]["Shipment"] | null;
+        };
+        /**
+         * OrderView
+         * @description The current view of the list without its page: filters, search and sort.
+         */
+        OrderView: {
+            /** Channel */
+            channel?: components["schemas"]["Channel"][];
+            /** Status */
+            status?: components["schemas"]["OrderStatus"][];
+            /** Search */
+            search?: string | null;
+            /** From */
+            from?: string | null;
+            /** To */
+            to?: string | null;
+            /** @default placedAt */
+            sortBy: components["schemas"]["SortField"];
+            /**
+             * Sortorder
+             * @default desc
+             * @enum {string}
+             */
+            sortOrder: "asc" | "desc";
         };
         /** Pagination */
         Pagination: {
@@ -809,45 +971,84 @@ export interface components {
             /** Totalpages */
             totalPages: number;
         };
-        /**
-         * PaymentMethod
-         * @enum {string}
-         */
-        PaymentMethod: "prepaid" | "cash_on_delivery";
-        /**
-         * Shipment
-         * @description Who carries the order and how to track it, once it is shipped.
-         */
-        Shipment: {
-            /** Carrier */
-            carrier: string;
-            /** Trackingnumber */
-            trackingNumber: string;
+        /** RefusedMove */
+        RefusedMove: {
+            /** Orderid */
+            orderId: string;
+            /** Code */
+            code: string;
+            /** Message */
+            message: string;
         };
-        /**
-         * ShippingAddress
-         * @description Where the order goes, as the channel gave it.
-         */
-        ShippingAddress: {
+        /** SavedView */
+        SavedView: {
+            /** Id */
+            id: string;
             /** Name */
             name: string;
-            /** Phone */
-            phone?: string | null;
-            /** Line1 */
-            line1?: string | null;
-            /** Line2 */
-            line2?: string | null;
-            /** City */
-            city: string;
-            /** State */
-            state?: string | null;
-            /** Postalcode */
-            postalCode?: string | null;
+            /** Ownerid */
+            ownerId: string;
+            /** Mine */
+            mine: boolean;
+            /** Shared */
+            shared: boolean;
+            /** Isdefault */
+            isDefault: boolean;
+            view: components["schemas"]["OrderView"];
+            /** Columns */
+            columns: string[];
             /**
-             * Country
-             * @default IN
+             * Createdat
+             * Format: date-time
              */
-            country: string;
+            createdAt: string;
+            /**
+             * Updatedat
+             * Format: date-time
+             */
+            updatedAt: string;
+        };
+        /** SavedViewChange */
+        SavedViewChange: {
+            /** Name */
+            name?: string | null;
+            view?: components["schemas"]["OrderView"] | null;
+            /** Columns */
+            columns?: string[] | null;
+            /** Isdefault */
+            isDefault?: boolean | null;
+            /** Shared */
+            shared?: boolean | null;
+        };
+        /** SavedViewEnvelope */
+        SavedViewEnvelope: {
+            view: components["schemas"]["SavedView"];
+        };
+        /** SavedViewList */
+        SavedViewList: {
+            /** Views */
+            views: components["schemas"]["SavedView"][];
+        };
+        /**
+         * SavedViewWrite
+         * @description A named preset of the list: its filters, search and sort, and the columns shown.
+         */
+        SavedViewWrite: {
+            /** Name */
+            name: string;
+            view?: components["schemas"]["OrderView"];
+            /** Columns */
+            columns?: string[];
+            /**
+             * Isdefault
+             * @default false
+             */
+            isDefault: boolean;
+            /**
+             * Shared
+             * @default false
+             */
+            shared: boolean;
         };
         /**
          * SortField
@@ -872,42 +1073,6 @@ export interface components {
          * @enum {string}
          */
         StatusSource: "channel" | "admin";
-        /**
-         * TagsChange
-         * @description Tags to add and to remove; removing one the order lacks, or adding one it has, is fine.
-         */
-        TagsChange: {
-            /** Add */
-            add?: string[];
-            /** Remove */
-            remove?: string[];
-        };
-        /**
-         * WriteBack
-         * @description Where the write-back of the order's last admin status move to its channel stands.
-         */
-        WriteBack: {
-            status: components["schemas"]["OrderStatus"];
-            state: components["schemas"]["WriteBackState"];
-            /** Idempotencykey */
-            idempotencyKey: string;
-            /** Requestedat */
-            requestedAt: string;
-            /** Answeredat */
-            answeredAt?: string | null;
-            /**
-             * Attempts
-             * @default 0
-             */
-            attempts: number;
-            /** Error */
-            error?: string | null;
-        };
-        /**
-         * WriteBackState
-         * @enum {string}
-         */
-        WriteBackState: "pending" | "acknowledged" | "rejected";
     };
     responses: never;
     parameters: never;
@@ -919,10 +1084,7 @@ export type $defs = Record<string, never>;
 export interface operations {
     order_events_api_events_get: {
         parameters: {
-            query?: {
-                /** @description The access token, for clients that cannot send headers */
-                access_token?: string | null;
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
@@ -937,7 +1099,7 @@ export interface operations {
                 content: {
                     "text/event-stream": {
                         /** @enum {string} */
-                        event: "order.created" | "order.status_changed" | "order.note_added" | "order.tags_changed" | "order.write_back_answered";
+                        event: "order.created" | "order.status_changed";
                         /**
                          * Format: uuid
                          * @description The event's `eventId`
@@ -952,15 +1114,6 @@ export interface operations {
             };
             /** @description Not signed in */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description Invalid request: the fields at fault are named in details */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1075,9 +1228,9 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/json": components["schemas"]["RefreshRequest"];
+                "application/json": components["schemas"]["RefreshRequest"] | null;
             };
         };
         responses: {
@@ -1126,9 +1279,9 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/json": components["schemas"]["RefreshRequest"];
+                "application/json": components["schemas"]["RefreshRequest"] | null;
             };
         };
         responses: {
@@ -1467,13 +1620,146 @@ export interface operations {
             };
         };
     };
+    pause_channel_channels__channel__pause_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel: components["schemas"]["Channel"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelStatus"];
+                };
+            };
+            /** @description Not signed in, or the access token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Signed in without the role this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Invalid request: the fields at fault are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    resume_channel_channels__channel__resume_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel: components["schemas"]["Channel"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelStatus"];
+                };
+            };
+            /** @description Not signed in, or the access token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Signed in without the role this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Invalid request: the fields at fault are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
     list_orders_orders_get: {
         parameters: {
             query?: {
                 channel?: components["schemas"]["Channel"][];
                 status?: components["schemas"]["OrderStatus"][];
                 search?: string | null;
-                tag?: string[];
                 from?: string | null;
                 to?: string | null;
                 page?: number;
@@ -1540,7 +1826,6 @@ export interface operations {
                 channel?: components["schemas"]["Channel"][];
                 status?: components["schemas"]["OrderStatus"][];
                 search?: string | null;
-                tag?: string[];
                 from?: string | null;
                 to?: string | null;
             };
@@ -1753,98 +2038,16 @@ export interface operations {
             };
         };
     };
-    add_order_note_orders__order_id__notes_post: {
+    bulk_move_bulk_moves_post: {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                order_id: string;
-            };
+            path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["NoteCreate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["OrderEnvelope"];
-                };
-            };
-            /** @description Not signed in, or the access token is not valid */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description Signed in without the admin role */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description No such order (`order_not_found`) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description Invalid request: the fields at fault are named in details */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description Rate limited: retry after the Retry-After header's seconds */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description The service behind this route is unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-        };
-    };
-    change_order_tags_orders__order_id__tags_patch: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                order_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["TagsChange"];
+                "application/json": components["schemas"]["BulkStatusMove"];
             };
         };
         responses: {
@@ -1854,7 +2057,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["OrderEnvelope"];
+                    "application/json": components["schemas"]["BulkMoveAnswer"];
+                };
+            };
+            /** @description A job moving every order of the view */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkMoveAnswer"];
                 };
             };
             /** @description Not signed in, or the access token is not valid */
@@ -1868,15 +2080,6 @@ export interface operations {
             };
             /** @description Signed in without the admin role */
             403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description No such order (`order_not_found`) */
-            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1913,12 +2116,12 @@ export interface operations {
             };
         };
     };
-    customer_orders_orders__order_id__customer_orders_get: {
+    get_job_jobs__job_id__get: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                order_id: string;
+                job_id: string;
             };
             cookie?: never;
         };
@@ -1930,7 +2133,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CustomerOrders"];
+                    "application/json": components["schemas"]["JobEnvelope"];
                 };
             };
             /** @description Not signed in, or the access token is not valid */
@@ -1942,7 +2145,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description No such order (`order_not_found`) */
+            /** @description No such job (`job_not_found`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1980,10 +2183,598 @@ export interface operations {
             };
         };
     };
-    list_dead_letters_dead_letters_get: {
+    job_items_jobs__job_id__items_get: {
         parameters: {
             query?: {
-                state?: components["schemas"]["DeadLetterState"] | null;
+                outcome?: components["schemas"]["JobItemOutcome"] | null;
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobItemPage"];
+                };
+            };
+            /** @description Not signed in, or the access token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Signed in without the admin role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such job (`job_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Invalid request: the fields at fault are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    cancel_job_jobs__job_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the access token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such job (`job_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Already finished (`job_finished`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Invalid request: the fields at fault are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    start_export_exports_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the access token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Invalid request: the fields at fault are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    download_export_exports__job_id__download_get: {
+        parameters: {
+            query: {
+                expires: number;
+                signature: string;
+            };
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The CSV file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                };
+            };
+            /** @description The link is not valid or has expired (`download_link_invalid`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The export has not finished (`export_not_ready`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Invalid request: the fields at fault are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    list_views_views_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedViewList"];
+                };
+            };
+            /** @description Not signed in, or the access token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    create_view_views_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SavedViewWrite"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedViewEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the access token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Sharing (admins only), or changing a view shared by someone else */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The caller has a view of that name (`view_name_taken`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Invalid request: the fields at fault are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    delete_view_views__view_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                view_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or the access token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Sharing (admins only), or changing a view shared by someone else */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such view (`view_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The caller has a view of that name (`view_name_taken`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Invalid request: the fields at fault are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    change_view_views__view_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                view_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SavedViewChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedViewEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the access token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Sharing (admins only), or changing a view shared by someone else */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such view (`view_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The caller has a view of that name (`view_name_taken`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Invalid request: the fields at fault are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    audit_audit_get: {
+        parameters: {
+            query?: {
+                action?: string | null;
+                actorId?: string | null;
+                target?: string | null;
+                outcome?: ("succeeded" | "failed") | null;
+                from?: string | null;
+                to?: string | null;
                 page?: number;
                 limit?: number;
             };
@@ -1999,7 +2790,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DeadLetterPage"];
+                    "application/json": components["schemas"]["AuditPage"];
                 };
             };
             /** @description Not signed in, or the access token is not valid */
@@ -2013,260 +2804,6 @@ export interface operations {
             };
             /** @description Signed in without the admin role */
             403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description Invalid request: the fields at fault are named in details */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description Rate limited: retry after the Retry-After header's seconds */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description The service behind this route is unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-        };
-    };
-    get_dead_letter_dead_letters__letter_id__get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                letter_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["DeadLetterEnvelope"];
-                };
-            };
-            /** @description Not signed in, or the access token is not valid */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description Signed in without the admin role */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description No such dead letter (`dead_letter_not_found`) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description Invalid request: the fields at fault are named in details */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description Rate limited: retry after the Retry-After header's seconds */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description The service behind this route is unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-        };
-    };
-    replay_dead_letter_dead_letters__letter_id__replay_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                letter_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["DeadLetterReplay"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["DeadLetterEnvelope"];
-                };
-            };
-            /** @description Not signed in, or the access token is not valid */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description Signed in without the admin role */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description No such dead letter (`dead_letter_not_found`) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description Already replayed or discarded (`dead_letter_resolved`) */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description The event is still not valid (`dead_letter_invalid`) */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description Rate limited: retry after the Retry-After header's seconds */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description The service behind this route is unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-        };
-    };
-    discard_dead_letter_dead_letters__letter_id__discard_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                letter_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["DeadLetterDiscard"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["DeadLetterEnvelope"];
-                };
-            };
-            /** @description Not signed in, or the access token is not valid */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description Signed in without the admin role */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description No such dead letter (`dead_letter_not_found`) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description Already replayed or discarded (`dead_letter_resolved`) */
-            409: {
                 headers: {
                     [name: string]: unknown;
                 };

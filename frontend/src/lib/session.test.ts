@@ -1,5 +1,5 @@
 import { http, HttpResponse } from "msw";
-import { ADMIN, fakeJwt } from "../test/fixtures";
+import { ADMIN, fakeJwt, setSessionCookie } from "../test/fixtures";
 import { api, ORIGIN, server } from "../test/server";
 import { createApi, unwrap } from "./api";
 import { Session } from "./session";
@@ -11,25 +11,27 @@ function serveAuth({ refreshSucceeds = true } = {}) {
   const calls = { refresh: 0, logout: [] as unknown[], ordersAuth: [] as (string | null)[] };
   const fresh = fakeJwt(LATER(), "fresh");
   server.use(
-    http.post(api("/api/auth/login"), () =>
-      HttpResponse.json({
+    http.post(api("/api/auth/login"), () => {
+      setSessionCookie("csrf-1");
+      return HttpResponse.json({
         accessToken: fakeJwt(LATER(), "stale"),
         refreshToken: "refresh-1",
         tokenType: "Bearer",
         expiresIn: 900,
         user: ADMIN,
-      }),
-    ),
+      });
+    }),
     http.post(api("/api/auth/refresh"), async ({ request }) => {
       calls.refresh += 1;
-      const { refreshToken } = (await request.json()) as { refreshToken: string };
-      if (!refreshSucceeds || refreshToken !== "refresh-1") {
+      // The refresh token rides in its HttpOnly cookie; the request proves its origin with CSRF.
+      const body = (await request.json()) as Record<string, unknown>;
+      if (!refreshSucceeds || request.headers.get("X-CSRF-Token") !== "csrf-1" || "refreshToken" in body) {
         return HttpResponse.json({ error: { code: "invalid_token", message: "no", requestId: "r" } }, { status: 401 });
       }
-      return HttpResponse.json({ accessToken: fresh, refreshToken: "refresh-2" });
+      return HttpResponse.json({ accessToken: fresh, refreshToken: "refresh-2", expiresIn: 900 });
     }),
     http.post(api("/api/auth/logout"), async ({ request }) => {
-      calls.logout.push(await request.json());
+      calls.logout.push({ body: await request.json(), csrf: request.headers.get("X-CSRF-Token") });
       return new HttpResponse(null, { status: 204 });
     }),
     http.get(api("/api/orders/stats"), ({ request }) => {
@@ -51,6 +53,30 @@ async function signedIn() {
 }
 
 describe("session", () => {
+  it("restores a session a reload finds in its cookie, without any token in script's storage", async () => {
+    const calls = serveAuth();
+    server.use(http.get(api("/api/auth/me"), () => HttpResponse.json({ user: ADMIN })));
+    setSessionCookie("csrf-1"); // what an earlier page load's sign-in left behind
+    const session = new Session({ baseUrl: ORIGIN });
+    expect(session.getSnapshot().restoring).toBe(true);
+
+    await session.restore();
+
+    expect(calls.refresh).toBe(1);
+    expect(session.user).toEqual(ADMIN);
+    expect(session.getSnapshot().restoring).toBeFalsy();
+  });
+
+  it("is simply signed out on load without a session cookie", async () => {
+    const calls = serveAuth();
+    const session = new Session({ baseUrl: ORIGIN });
+
+    await session.restore();
+
+    expect(calls.refresh).toBe(0);
+    expect(session.user).toBeNull();
+  });
+
   it("refreshes once for concurrent 401s and retries each request with the new token", async () => {
     const calls = serveAuth();
     const { client } = await signedIn();
@@ -83,15 +109,16 @@ describe("session", () => {
   it("refreshes before sending when the access token has already expired", async () => {
     const calls = serveAuth();
     server.use(
-      http.post(api("/api/auth/login"), () =>
-        HttpResponse.json({
+      http.post(api("/api/auth/login"), () => {
+        setSessionCookie("csrf-1");
+        return HttpResponse.json({
           accessToken: fakeJwt(Date.now() - 1_000),
           refreshToken: "refresh-1",
           tokenType: "Bearer",
           expiresIn: 0,
           user: ADMIN,
-        }),
-      ),
+        });
+      }),
     );
     const { client } = await signedIn();
 
@@ -123,13 +150,13 @@ describe("session", () => {
     expect(sessionStorage.length).toBe(0);
   });
 
-  it("signs out on the server with the refresh token, and locally", async () => {
+  it("signs out on the server by its session cookie (with the CSRF header), and locally", async () => {
     const calls = serveAuth();
     const { session } = await signedIn();
 
     await session.signOut();
 
-    expect(calls.logout).toEqual([{ refreshToken: "refresh-1" }]);
+    expect(calls.logout).toEqual([{ body: {}, csrf: "csrf-1" }]);
     expect(session.user).toBeNull();
     expect(session.getSnapshot().signOutReason).toBe("signed_out");
   });

@@ -2,17 +2,38 @@ import type { LoginResponse, User } from "./apiTypes";
 import { ApiError } from "./errors";
 
 /**
- * The signed-in session. Both tokens live in this object's memory only (never in localStorage or
- * sessionStorage, where any injected script could read them), so a page reload signs out.
+ * The signed-in session. The access token lives in this object's memory only (never in
+ * localStorage or sessionStorage, where any injected script could read it). The refresh token
+ * never reaches script at all: auth keeps it in an HttpOnly, Secure, SameSite=Strict cookie
+ * scoped to /api/auth, and refresh and sign-out prove they come from this app with the
+ * `X-CSRF-Token` header, copied from the readable `orderhub_csrf` cookie. So a reload or a new
+ * tab restores the session silently (`restore`), and signing out in one tab ends it in all
+ * (the server forgets the cookie's session; a BroadcastChannel tells the other tabs at once).
  *
  * The access token is refreshed quietly shortly before it expires, and on a 401: concurrent
- * requests share one refresh call (single flight) and each is retried once with the new token.
+ * requests share one refresh call (single flight), tabs take turns (a Web Lock: the cookie's
+ * refresh token works once), and each request is retried once with the new token.
  */
 export type SignOutReason = "signed_out" | "expired";
 
 export interface SessionSnapshot {
   user: User | null;
   signOutReason: SignOutReason | null;
+  /** True while a reload or new tab is restoring the session from its cookie. */
+  restoring?: boolean;
+}
+
+export const CSRF_COOKIE = "orderhub_csrf";
+export const CSRF_HEADER = "X-CSRF-Token";
+const CHANNEL = "orderhub-session";
+
+/** The CSRF cookie's value, if this browser holds a session cookie. */
+export function csrfToken(): string | null {
+  for (const part of document.cookie.split(";")) {
+    const [name, ...value] = part.trim().split("=");
+    if (name === CSRF_COOKIE) return value.join("=") || null;
+  }
+  return null;
 }
 
 export interface SessionOptions {
@@ -27,7 +48,6 @@ const SIGNED_OUT: SessionSnapshot = { user: null, signOutReason: null };
 
 export class Session {
   private accessToken: string | null = null;
-  private refreshToken: string | null = null;
   private expiresAt = 0;
   private lifetimeMs = 0;
   private inFlightRefresh: Promise<boolean> | null = null;
@@ -37,11 +57,41 @@ export class Session {
   private readonly baseUrl: string;
   private readonly refreshLeadMs: number;
   private readonly now: () => number;
+  private readonly channel: BroadcastChannel | null;
 
   constructor(options: SessionOptions) {
     this.baseUrl = options.baseUrl.replace(/\/$/, "");
     this.refreshLeadMs = options.refreshLeadMs ?? 30_000;
     this.now = options.now ?? Date.now;
+    if (csrfToken()) this.snapshot = { ...SIGNED_OUT, restoring: true };
+    this.channel = typeof BroadcastChannel === "undefined" ? null : new BroadcastChannel(CHANNEL);
+    this.channel?.addEventListener("message", (event: MessageEvent) => {
+      if (event.data === "signed_out" && this.snapshot.user) this.clear("signed_out");
+    });
+  }
+
+  /**
+   * Restores the session a reload or new tab finds in its cookie (a silent refresh, then who
+   * is signed in); signed out when there is none or it has ended.
+   */
+  async restore(): Promise<void> {
+    if (!csrfToken()) {
+      if (this.snapshot.restoring) this.publish(SIGNED_OUT);
+      return;
+    }
+    const renewed = await this.refresh();
+    if (!renewed || !this.accessToken) {
+      this.publish(SIGNED_OUT);
+      return;
+    }
+    try {
+      const response = await authorized(new Request(`${this.baseUrl}/api/auth/me`), this.accessToken);
+      if (!response.ok) throw await ApiError.fromResponse(response);
+      const body = (await response.json()) as { user: User };
+      this.publish({ user: body.user, signOutReason: null });
+    } catch {
+      this.clear("expired");
+    }
   }
 
   subscribe = (listener: () => void): (() => void) => {
@@ -59,7 +109,6 @@ export class Session {
     const response = await this.post("/api/auth/login", { email, password });
     if (!response.ok) throw await ApiError.fromResponse(response);
     const body = (await response.json()) as LoginResponse;
-    this.refreshToken = body.refreshToken;
     this.setAccessToken(body.accessToken, body.expiresIn);
     this.publish({ user: body.user, signOutReason: null });
     return body.user;
@@ -67,14 +116,13 @@ export class Session {
 
   /** Ends the session on the server (best effort) and always locally. */
   async signOut(): Promise<void> {
-    const { accessToken, refreshToken } = this;
+    const { accessToken } = this;
     this.clear("signed_out");
-    if (!refreshToken) return;
-    await this.post(
-      "/api/auth/logout",
-      { refreshToken },
-      accessToken ? { Authorization: `Bearer ${accessToken}` } : {},
-    ).catch(() => undefined);
+    this.channel?.postMessage("signed_out");
+    if (!accessToken) return;
+    await this.post("/api/auth/logout", {}, { Authorization: `Bearer ${accessToken}`, ...csrfHeader() }).catch(
+      () => undefined,
+    );
   }
 
   /**
@@ -105,18 +153,29 @@ export class Session {
     const retry = request.clone();
     const token = await this.validAccessToken();
     const response = await authorized(request, token);
-    if (response.status !== 401 || !this.refreshToken) return response;
+    if (response.status !== 401 || !this.snapshot.user) return response;
     const renewed = await this.refresh(token);
     if (!renewed) return response;
     return authorized(retry, this.accessToken);
   };
 
-  private async renewTokens(): Promise<boolean> {
-    const refreshToken = this.refreshToken;
-    if (!refreshToken) return false;
+  private renewTokens(): Promise<boolean> {
+    // One tab at a time: the cookie's refresh token works once, and the next tab must send the
+    // token this one's refresh rotated it to.
+    const locks = typeof navigator !== "undefined" ? navigator.locks : undefined;
+    if (!locks) return this.renewTokensNow();
+    // The lock is held until the callback's promise settles, and request() resolves to its value.
+    return locks.request("orderhub-refresh", () => this.renewTokensNow()) as unknown as Promise<boolean>;
+  }
+
+  private async renewTokensNow(): Promise<boolean> {
+    if (!csrfToken()) {
+      if (this.snapshot.user) this.clear("expired");
+      return false;
+    }
     let response: Response;
     try {
-      response = await this.post("/api/auth/refresh", { refreshToken });
+      response = await this.post("/api/auth/refresh", {}, csrfHeader());
     } catch {
       // The network is down, not the session: keep it and let the next request try again.
       return false;
@@ -126,8 +185,7 @@ export class Session {
       this.clear("expired");
       return false;
     }
-    const body = (await response.json()) as { accessToken: string; refreshToken: string; expiresIn?: number };
-    this.refreshToken = body.refreshToken;
+    const body = (await response.json()) as { accessToken: string; expiresIn?: number };
     this.setAccessToken(body.accessToken, body.expiresIn);
     return true;
   }
@@ -157,7 +215,6 @@ export class Session {
   private clear(reason: SignOutReason): void {
     clearTimeout(this.refreshTimer);
     this.accessToken = null;
-    this.refreshToken = null;
     this.expiresAt = 0;
     this.publish({ user: null, signOutReason: reason });
   }
@@ -172,8 +229,14 @@ export class Session {
       method: "POST",
       headers: { "Content-Type": "application/json", ...headers },
       body: JSON.stringify(body),
+      credentials: "same-origin",
     });
   }
+}
+
+function csrfHeader(): Record<string, string> {
+  const token = csrfToken();
+  return token ? { [CSRF_HEADER]: token } : {};
 }
 
 function authorized(request: Request, token: string | null): Promise<Response> {

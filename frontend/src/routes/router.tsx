@@ -1,5 +1,6 @@
 import { Navigate, type RouteObject } from "react-router";
 import { LoginPage } from "../features/auth/LoginPage";
+import { AuditPage } from "../features/audit/AuditPage";
 import { RequireSession } from "../features/auth/RequireSession";
 import { ChannelsPage } from "../features/channels/ChannelsPage";
 import { DeadLettersPage } from "../features/deadletters/DeadLettersPage";
@@ -26,6 +27,7 @@ export function appRoutes(baseUrl: string): RouteObject[] {
         { path: "channels", element: <ChannelsPage /> },
         { path: "users", element: <UsersPage /> },
         { path: "dead-letters", element: <DeadLettersPage /> },
+        { path: "audit", element: <AuditPage /> },
         { path: "*", element: <Navigate to="/orders" replace /> },
       ],
     },

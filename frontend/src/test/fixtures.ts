@@ -41,3 +41,9 @@ export function fakeJwt(expiresAtMs: number, subject = "u"): string {
   const encode = (value: object) => btoa(JSON.stringify(value)).replace(/=+$/, "");
   return `${encode({ alg: "none" })}.${encode({ sub: subject, exp: Math.floor(expiresAtMs / 1000) })}.sig`;
 }
+
+/** What auth's sign-in does to the browser's cookies, as far as script can see: the readable
+ * CSRF cookie (the refresh token itself is HttpOnly, out of script's reach). */
+export function setSessionCookie(csrf = "csrf-1"): void {
+  document.cookie = `orderhub_csrf=${csrf}; path=/`;
+}

@@ -6,7 +6,7 @@ import { createQueryClient, createServices } from "../App";
 import type { User } from "../lib/apiTypes";
 import { ServicesProvider } from "../lib/services";
 import { appRoutes } from "../routes/router";
-import { fakeJwt } from "./fixtures";
+import { fakeJwt, setSessionCookie } from "./fixtures";
 import { api, ORIGIN, server } from "./server";
 
 /** Services with a session already signed in as `user` (through the real sign-in call). */
@@ -14,15 +14,16 @@ export async function signedInServices(user: User | null) {
   const services = createServices(ORIGIN);
   if (user) {
     server.use(
-      http.post(api("/api/auth/login"), () =>
-        HttpResponse.json({
+      http.post(api("/api/auth/login"), () => {
+        setSessionCookie();
+        return HttpResponse.json({
           accessToken: fakeJwt(Date.now() + 15 * 60_000),
           refreshToken: "refresh-1",
           tokenType: "Bearer",
           expiresIn: 900,
           user,
-        }),
-      ),
+        });
+      }),
     );
     await services.session.signIn(user.email, "secret");
   }

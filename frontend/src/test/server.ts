@@ -34,4 +34,9 @@ export function healthyChannels() {
   );
 }
 
-export const server = setupServer(silentEventStream(), healthyChannels());
+/** No saved views until a test serves some: the orders page asks for them beside the filters. */
+export function noSavedViews() {
+  return http.get(api("/api/views"), () => HttpResponse.json({ views: [] }));
+}
+
+export const server = setupServer(silentEventStream(), healthyChannels(), noSavedViews());

@@ -10,5 +10,7 @@ beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
 afterEach(() => {
   cleanup();
   server.resetHandlers();
+  // No session cookie outlives its test.
+  document.cookie = "orderhub_csrf=; path=/; max-age=0";
 });
 afterAll(() => server.close());

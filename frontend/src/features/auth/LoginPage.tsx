@@ -10,7 +10,7 @@ interface FromState {
 
 export function LoginPage() {
   const session = useSession();
-  const { user, signOutReason } = useSessionState();
+  const { user, signOutReason, restoring } = useSessionState();
   const navigate = useNavigate();
   const location = useLocation();
   const [email, setEmail] = useState("");
@@ -30,6 +30,7 @@ export function LoginPage() {
   }, [error, submitting]);
 
   if (user) return <Navigate to={target} replace />;
+  if (restoring) return <p className="restoring" role="status">Restoring your session…</p>;
 
   const onSubmit = async (event: FormEvent) => {
     event.preventDefault();

@@ -16,6 +16,7 @@ const channel = (overrides: Partial<ChannelState>): ChannelState => ({
   lastError: null,
   failingSince: null,
   failedPolls: 0,
+  paused: false,
   ordersIngested: 5,
   ...overrides,
 });

@@ -1,6 +1,6 @@
 import { http, HttpResponse } from "msw";
 import { Session } from "../../lib/session";
-import { ADMIN, fakeJwt } from "../../test/fixtures";
+import { ADMIN, fakeJwt, setSessionCookie } from "../../test/fixtures";
 import { api, ORIGIN, server } from "../../test/server";
 import { followOrderEvents, type OrderEventNotice, type StreamState } from "./orderEvents";
 
@@ -29,15 +29,16 @@ describe("order event stream", () => {
     const fresh = fakeJwt(Date.now() + 900_000, "fresh");
     const seen: { authorization: string | null; url: string }[] = [];
     server.use(
-      http.post(api("/api/auth/login"), () =>
-        HttpResponse.json({
+      http.post(api("/api/auth/login"), () => {
+        setSessionCookie();
+        return HttpResponse.json({
           accessToken: fakeJwt(Date.now() + 900_000, "stale"),
           refreshToken: "r1",
           tokenType: "Bearer",
           expiresIn: 900,
           user: ADMIN,
-        }),
-      ),
+        });
+      }),
       http.post(api("/api/auth/refresh"), () => HttpResponse.json({ accessToken: fresh, refreshToken: "r2" })),
       http.get(api("/api/events"), ({ request }) => {
         seen.push({ authorization: request.headers.get("Authorization"), url: request.url });

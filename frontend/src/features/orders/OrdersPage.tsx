@@ -1,9 +1,15 @@
 import { useEffect, useMemo, useRef, useState } from "react";
-import { Outlet } from "react-router";
+import { Outlet, useSearchParams } from "react-router";
 import { EmptyState, ErrorState } from "../../components/ui/States";
 import { formatCount } from "../../lib/format";
 import { NARROW_SCREEN, useMediaQuery } from "../../lib/useMediaQuery";
+import { useSessionState } from "../../lib/services";
 import { useDocumentTitle } from "../../lib/useDocumentTitle";
+import { BulkBar } from "../bulk/BulkBar";
+import { useSelection } from "../bulk/selection";
+import { apiView } from "../bulk/types";
+import { ExportButton } from "../export/ExportButton";
+import { SavedViews } from "../views/SavedViews";
 import { useLiveUpdates } from "../events/LiveUpdates";
 import { isTyping, moveOrderFocus } from "./keyboard";
 import { noticeMatchesView } from "./liveMatch";
@@ -51,6 +57,10 @@ export function OrdersPage() {
 
   const onScreen = useMemo(() => new Set(page?.orders.map((order) => order.id) ?? []), [page]);
   const pageMissing = !!page && page.orders.length === 0 && page.pagination.total > 0;
+  const { user } = useSessionState();
+  const [searchParams] = useSearchParams();
+  const selection = useSelection(JSON.stringify(apiView(view)));
+  const isAdmin = user?.role === "admin";
 
   return (
     <div className="page">
@@ -71,6 +81,18 @@ export function OrdersPage() {
       </div>
       <div ref={listTop} className="list-top" />
       <TagFilter view={view} onChange={update} />
+      <div className="view-tools">
+        <SavedViews view={view} onOpen={update} isPlainView={searchParams.toString() === ""} />
+        <ExportButton view={view} />
+      </div>
+      {isAdmin && page && (
+        <BulkBar
+          selection={selection}
+          view={view}
+          pageIds={page.orders.map((o) => o.id)}
+          total={page.pagination.total}
+        />
+      )}
       {orders.isError && !page ? (
         <ErrorState title="Could not load orders" error={orders.error} onRetry={() => void orders.refetch()} />
       ) : pageMissing ? (
@@ -95,6 +117,7 @@ export function OrdersPage() {
           prefs={prefs}
           cards={narrow}
           highlighted={highlighted}
+          selection={isAdmin && !narrow ? selection : undefined}
         />
       )}
       {orders.isError && page && (

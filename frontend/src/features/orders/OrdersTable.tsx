@@ -8,6 +8,8 @@ import { SORTABLE_COLUMNS, type Order, type SortBy } from "../../lib/apiTypes";
 import { formatMoney } from "../../lib/format";
 import { moveOrderFocus } from "./keyboard";
 import { OrderLink, orderColumns, StatusCell } from "./orderColumns";
+import { SelectAllCell, SelectCell } from "../bulk/SelectCells";
+import type { Selection } from "../bulk/selection";
 import type { OrderView } from "./orderView";
 import type { TablePrefs } from "./tablePrefs";
 
@@ -21,10 +23,12 @@ interface OrdersTableProps {
   cards?: boolean;
   /** Orders to highlight for a moment (just shown by "N new orders · Show"). */
   highlighted?: ReadonlySet<string>;
+  /** Admins pick orders for a bulk move: a checkbox leads each row. */
+  selection?: Selection;
 }
 
 /** The orders of one page; paging and sorting happen on the server. */
-export function OrdersTable({ orders, view, busy, onSort, prefs, cards = false, highlighted }: OrdersTableProps) {
+export function OrdersTable({ orders, view, busy, onSort, prefs, cards = false, highlighted, selection }: OrdersTableProps) {
   const navigate = useNavigate();
   const location = useLocation();
   const columnVisibility = useMemo<VisibilityState>(
@@ -85,6 +89,7 @@ export function OrdersTable({ orders, view, busy, onSort, prefs, cards = false, 
         <thead>
           {table.getHeaderGroups().map((group) => (
             <tr key={group.id}>
+              {selection && <SelectAllCell selection={selection} ids={orders?.map((o) => o.id) ?? []} />}
               {group.headers.map((header) => (
                 <HeaderCell key={header.id} header={header} view={view} onSort={onSort} />
               ))}
@@ -103,6 +108,7 @@ export function OrdersTable({ orders, view, busy, onSort, prefs, cards = false, 
                     open(row);
                   }}
                 >
+                  {selection && <SelectCell selection={selection} order={row.original} />}
                   {row.getVisibleCells().map((cell) => (
                     <td key={cell.id} className={cell.column.columnDef.meta?.numeric ? "numeric" : undefined}>
                       {flexRender(cell.column.columnDef.cell, cell.getContext())}
@@ -112,6 +118,7 @@ export function OrdersTable({ orders, view, busy, onSort, prefs, cards = false, 
               ))
             : Array.from({ length: Math.min(view.limit, 10) }, (_, index) => (
                 <tr key={index} className="skeleton-row" aria-hidden="true">
+                  {selection && <td />}
                   {table.getVisibleLeafColumns().map((leaf, cell) => (
                     <td key={leaf.id}>
                       <Skeleton width={cell % 3 === 0 ? "short" : "medium"} />

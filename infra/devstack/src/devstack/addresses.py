@@ -56,6 +56,12 @@ class Addresses:
                 "FRONTEND_DIST": str(REPO / "frontend" / "dist"),
             }
         )
+        # Without JWT_PRIVATE_KEYS, auth generates its development key into this secret file
+        # (0600, in a 0700 folder) on first start: never into the store.
+        env.setdefault(
+            "JWT_PRIVATE_KEYS_FILE",
+            str(self.profile.data_dir / "secrets" / "jwt-private-keys.json"),
+        )
         for name in SERVICES:
             env[component(name).port_variable] = str(self.profile.port(name))
         return env

@@ -21,9 +21,12 @@ import os
 import shutil
 import signal
 from collections.abc import Mapping
+from pathlib import Path
 
+from devstack import postgres
 from devstack.addresses import Addresses
 from devstack.components import COMPONENTS, SERVICES, Component, Site, component
+from devstack.install import REPO
 from devstack.processes import pid_alive, port_open, read_pid, stop_pid, wait_until
 from devstack.profiles import Profile, local_profile, test_profile
 from devstack.steps import say, step
@@ -174,6 +177,7 @@ class Stack:
             shutil.rmtree(self.profile.data_dir, ignore_errors=True)
             shutil.rmtree(self.run_dir, ignore_errors=True)
         self.profile.data_dir.mkdir(parents=True, exist_ok=True)
+        _private(self.profile.data_dir)
         self._check_ports_free()
         self.supervisor.clear_extra_environments()
         self._prepare(list(self.components))
@@ -187,6 +191,7 @@ class Stack:
             site = self._site(target)
             if site.data_dir is not None:
                 site.data_dir.mkdir(parents=True, exist_ok=True)
+                site.data_dir.chmod(0o700)
             if target.prepare:
                 target.prepare(site)
 
@@ -214,3 +219,14 @@ class Stack:
                 say(f"{target.name} (pid {pid}) still running; sending {target.stop_signal.name}")
                 stop_pid(pid, target.stop_signal, target.name)
             pidfile.unlink(missing_ok=True)
+
+
+def _private(data_dir: Path) -> None:
+    """The data folder (and ``.data`` above a profile's own) readable by its owner only: 0700.
+    When started as root, PostgreSQL runs as ``postgres`` and must pass through to its own 0700
+    cluster folder, so the folders above it are 0711 (enter, never list or read)."""
+    mode = 0o711 if postgres.server_user() else 0o700
+    folders = {data_dir, REPO / ".data"} if data_dir.is_relative_to(REPO / ".data") else {data_dir}
+    for folder in folders:
+        if folder.exists():
+            folder.chmod(mode)

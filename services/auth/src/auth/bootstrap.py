@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from loguru import logger
 
-from auth.keys import SigningKeys, generate_signing_key
-from auth.repository import GeneratedSigningKeyRepository
+from auth.keys import SigningKeys, generate_signing_key, load_or_create_key_file
 from auth.service import UserAdmin
 from auth.settings import AuthSettings
 from orderhub_common.context import new_id
@@ -13,9 +12,7 @@ from orderhub_common.resources import Resource
 from orderhub_common.security import Role
 
 
-async def load_signing_keys(
-    settings: AuthSettings, generated: GeneratedSigningKeyRepository
-) -> SigningKeys:
+async def load_signing_keys(settings: AuthSettings) -> SigningKeys:
     if settings.jwt_private_keys is not None:
         return SigningKeys.parse(
             settings.jwt_private_keys.get_secret_value(),
@@ -24,11 +21,18 @@ async def load_signing_keys(
         )
     # Development and tests only (production settings refuse to start without keys).
     candidate = generate_signing_key(settings.jwt_algorithm, kid=f"dev-{new_id()}")
-    jwk = await generated.get_or_create(
-        settings.jwt_algorithm, dict(candidate.as_dict(private=True))
+    if settings.jwt_private_keys_file is None:
+        logger.warning("no JWT_PRIVATE_KEYS(_FILE): signing with a key this process generated")
+        jwk_set = {"keys": [dict(candidate.as_dict(private=True))]}
+    else:
+        jwk_set = load_or_create_key_file(settings.jwt_private_keys_file, candidate)
+        logger.warning(
+            f"JWT_PRIVATE_KEYS is not set: signing with the development key in "
+            f"{settings.jwt_private_keys_file}"
+        )
+    return SigningKeys.from_jwk_set(
+        jwk_set, algorithm=settings.jwt_algorithm, active_kid=settings.jwt_active_kid
     )
-    logger.warning("JWT_PRIVATE_KEYS is not set: signing with the generated development key")
-    return SigningKeys.from_jwk_set({"keys": [jwk]}, algorithm=settings.jwt_algorithm)
 
 
 class BootstrapUsers(Resource):

@@ -4,8 +4,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from auth.cookies import SessionCookies
 from auth.service import AuthService, UserAdmin
-from orderhub_common.security import Principal, Role, require_role
+from orderhub_common.revocation import require_current_role
+from orderhub_common.security import Principal, Role
 
 
 def auth_service(request: Request) -> AuthService:
@@ -24,7 +26,13 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def session_cookies(request: Request) -> SessionCookies:
+    cookies: SessionCookies = request.app.state.session_cookies
+    return cookies
+
+
 AuthServiceDep = Annotated[AuthService, Depends(auth_service)]
 UserAdminDep = Annotated[UserAdmin, Depends(user_admin)]
 ClientIp = Annotated[str, Depends(client_ip)]
-Admin = Annotated[Principal, Depends(require_role(Role.ADMIN))]
+SessionCookiesDep = Annotated[SessionCookies, Depends(session_cookies)]
+Admin = Annotated[Principal, Depends(require_current_role(Role.ADMIN))]

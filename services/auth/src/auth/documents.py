@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from beanie import Document
 from pymongo import ASCENDING, IndexModel
@@ -14,21 +13,12 @@ class UserDocument(Document):
     password_hash: str
     role: Role
     active: bool = True
+    # Moves on every change that must end the user's access (role, deactivation, password,
+    # email): tokens and refresh tokens issued at an older version stop working.
+    access_version: int = 0
     created_at: datetime
     updated_at: datetime
 
     class Settings:
         name = "users"
         indexes = [IndexModel([("email", ASCENDING)], unique=True, name="email_unique")]
-
-
-class GeneratedSigningKeyDocument(Document):
-    """The development signing key, shared by every replica (never used in production)."""
-
-    purpose: str
-    jwk: dict[str, Any]
-    created_at: datetime
-
-    class Settings:
-        name = "generated_signing_keys"
-        indexes = [IndexModel([("purpose", ASCENDING)], unique=True, name="purpose_unique")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from orderhub_common.errors import (
     ConflictError,
+    ForbiddenError,
     NotFoundError,
     TooManyRequestsError,
     UnauthorizedError,
@@ -54,3 +55,31 @@ class OwnAccessChangeError(ConflictError):
 
     def __init__(self) -> None:
         super().__init__("admins cannot remove their own admin role or deactivate themselves")
+
+
+class LastAdminError(ConflictError):
+    code = "last_admin"
+
+    def __init__(self) -> None:
+        super().__init__("this change would leave no active admin")
+
+
+class NotSessionOwnerError(ForbiddenError):
+    code = "forbidden"
+
+    def __init__(self) -> None:
+        super().__init__("that refresh token belongs to another user's session")
+
+
+class CsrfError(ForbiddenError):
+    code = "csrf_failed"
+
+    def __init__(self) -> None:
+        super().__init__("the X-CSRF-Token header does not match this session")
+
+
+class NoLongerAdminError(ForbiddenError):
+    code = "forbidden"
+
+    def __init__(self) -> None:
+        super().__init__("your account is no longer an active admin")

@@ -2,15 +2,20 @@
 
 Configured keys come from ``JWT_PRIVATE_KEYS`` (a JWK Set). During a rotation the set holds the
 old and the new key: both are published, the active one signs. Without configured keys
-(development and tests only; production settings refuse it) one key is generated and stored in
-MongoDB, so restarts and replicas keep signing with, and publishing, the same key.
+(development and tests only; production settings refuse it) one key is generated on first start
+into the secret file ``JWT_PRIVATE_KEYS_FILE`` (mode 0600, never in a database, which anyone
+able to reach the store could read), so restarts and replicas keep signing with, and publishing,
+the same key. Without that file either, the key lives in the process only.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from joserfc.errors import JoseError
@@ -90,6 +95,32 @@ def generate_signing_key(algorithm: JwtAlgorithm, kid: str) -> Key:
     if algorithm == "ES256":
         return ECKey.generate_key("P-256", parameters=parameters)
     return RSAKey.generate_key(2048, parameters=parameters)
+
+
+def load_or_create_key_file(path: Path, candidate: Key) -> dict[str, Any]:
+    """The JWK Set in the secret file ``path``; first writes ``candidate`` into it if the file
+    does not exist (created 0600, exclusively: of two replicas starting at once, one key wins).
+    A file that others than its owner may read or write is refused."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as file:
+            json.dump({"keys": [dict(candidate.as_dict(private=True))]}, file)
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise SigningKeyError(
+            f"{path} is readable or writable by others (mode {stat.filemode(mode)}): chmod 600 it"
+        )
+    try:
+        jwk_set = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise SigningKeyError(f"{path} is not JSON: {exc.msg}") from None
+    if not isinstance(jwk_set, dict):
+        raise SigningKeyError(f"{path} must hold a JWK Set object")
+    return jwk_set
 
 
 class SigningKeysResource(Resource):

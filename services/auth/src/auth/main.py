@@ -8,21 +8,22 @@ from fastapi import FastAPI
 from auth.api.auth import router as auth_router
 from auth.api.users import router as users_router
 from auth.bootstrap import BootstrapUsers, load_signing_keys
-from auth.documents import GeneratedSigningKeyDocument, UserDocument
+from auth.cookies import SessionCookies
+from auth.documents import UserDocument
 from auth.keys import SigningKeysResource
 from auth.passwords import Passwords
-from auth.repository import (
-    GeneratedSigningKeyRepository,
-    RedisRefreshTokenStore,
-    UserRepository,
-)
+from auth.repository import RedisRefreshTokenStore, UserRepository
 from auth.service import AuthService, UserAdmin
 from auth.sessions import RefreshSessions
 from auth.settings import AuthSettings
 from auth.throttle import LoginThrottle
 from auth.tokens import AccessTokenIssuer
+from auth.user_lock import UserChangeLock
 from orderhub_common.app import create_service_app, serve
-from orderhub_common.resources import MongoResource, RedisResource
+from orderhub_common.audit import AuditTrail
+from orderhub_common.kafka import create_broker, ensure_topics, topics_from
+from orderhub_common.resources import KafkaResource, MongoResource, RedisResource
+from orderhub_common.revocation import AccessRevocations
 from orderhub_common.security import JwtVerifier
 from orderhub_common.settings import load_settings
 
@@ -30,28 +31,36 @@ from orderhub_common.settings import load_settings
 def create_app(settings: AuthSettings, *, passwords: Passwords | None = None) -> FastAPI:
     """``passwords`` lets tests use cheaper Argon2 parameters; production uses the defaults."""
     mongo = MongoResource(
-        settings.mongodb_url.get_secret_value(),
-        settings.mongodb_database,
-        [UserDocument, GeneratedSigningKeyDocument],
+        settings.mongodb_url.get_secret_value(), settings.mongodb_database, [UserDocument]
     )
     redis = RedisResource(settings.redis_url.get_secret_value())
-    signing_keys = SigningKeysResource(
-        lambda: load_signing_keys(settings, GeneratedSigningKeyRepository())
-    )
+    broker = create_broker(settings, client_id="auth")
+    trail = AuditTrail(broker, topics_from(settings), service="auth")
+    signing_keys = SigningKeysResource(lambda: load_signing_keys(settings))
+    revocations = AccessRevocations(redis.client)
     users = UserRepository()
     passwords = passwords or Passwords()
-    user_admin = UserAdmin(users=users, passwords=passwords)
+    user_admin = UserAdmin(
+        users=users,
+        passwords=passwords,
+        lock=UserChangeLock(redis.client),
+        revocations=revocations,
+        trail=trail,
+    )
     auth_service = AuthService(
         users=users,
         passwords=passwords,
         throttle=LoginThrottle(
             redis.client,
-            max_failures_per_account=settings.login_max_failures,
-            max_failures_per_ip=settings.login_max_failures_per_ip,
+            free_failures_per_client=settings.login_max_failures,
+            max_delay_s=settings.login_max_delay_s,
+            unknown_account_failures_per_ip=settings.login_max_failures_per_ip,
             window_s=settings.login_window_s,
         ),
         sessions=RefreshSessions(
-            RedisRefreshTokenStore(redis.client), ttl_s=settings.refresh_token_ttl_s
+            RedisRefreshTokenStore(redis.client),
+            ttl_s=settings.refresh_token_ttl_s,
+            max_lifetime_s=settings.session_max_lifetime_s,
         ),
         issuer=AccessTokenIssuer(
             lambda: signing_keys.keys,
@@ -60,7 +69,17 @@ def create_app(settings: AuthSettings, *, passwords: Passwords | None = None) ->
             audience=settings.jwt_audience,
             ttl_s=settings.access_token_ttl_s,
         ),
+        revocations=revocations,
+        trail=trail,
     )
+    cookies = SessionCookies(
+        path=settings.cookie_path,
+        secure=settings.cookie_secure,
+        max_age_s=min(settings.refresh_token_ttl_s, settings.session_max_lifetime_s),
+    )
+
+    async def create_topics() -> None:
+        await ensure_topics(settings)
 
     async def own_public_keys() -> Mapping[str, Any]:
         # Auth verifies its own tokens from its own keys, never through HTTP to itself.
@@ -71,12 +90,20 @@ def create_app(settings: AuthSettings, *, passwords: Passwords | None = None) ->
         settings=settings,
         title="Order Hub auth",
         description="Users, sign-in with rotating refresh tokens, and the JWKS for every service.",
-        resources=[mongo, redis, signing_keys, BootstrapUsers(settings, user_admin)],
+        resources=[
+            mongo,
+            redis,
+            KafkaResource(broker, before_start=create_topics),
+            signing_keys,
+            BootstrapUsers(settings, user_admin),
+        ],
         routers=[auth_router, users_router],
         state={
             "auth_service": auth_service,
             "user_admin": user_admin,
             "signing_keys": signing_keys,
+            "session_cookies": cookies,
+            "access_revocations": revocations,
             "jwt_verifier": JwtVerifier(settings, jwks_source=own_public_keys),
         },
     )

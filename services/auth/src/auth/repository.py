@@ -8,10 +8,10 @@ from typing import Any
 
 from beanie import PydanticObjectId
 from bson.errors import InvalidId
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, OperationFailure
 from redis.asyncio import Redis
 
-from auth.documents import GeneratedSigningKeyDocument, UserDocument
+from auth.documents import UserDocument
 from auth.errors import EmailTakenError
 from auth.sessions import ClaimedRefreshToken, RefreshTokenRecord
 from orderhub_common.logging import utc_now
@@ -38,6 +38,12 @@ class UserRepository:
     async def all(self) -> list[UserDocument]:
         return await UserDocument.find_all().sort("email").to_list()
 
+    async def active_admin_ids(self) -> set[str]:
+        """Users are few (people, not orders): a scan of them is cheap on any store."""
+        return {
+            str(user.id) for user in await self.all() if user.active and user.role == Role.ADMIN
+        }
+
     async def create(self, *, email: str, password_hash: str, role: Role) -> UserDocument:
         now = _stored_now()
         user = UserDocument(
@@ -57,37 +63,21 @@ class UserRepository:
             await user.save()
         except DuplicateKeyError:
             raise EmailTakenError(user.email) from None
+        except OperationFailure as exc:
+            # FerretDB on SQLite reports a unique index violated by an update as a plain failure.
+            if "UNIQUE constraint failed" in str(exc):
+                raise EmailTakenError(user.email) from None
+            raise
         return user
 
 
-class GeneratedSigningKeyRepository:
-    async def get_or_create(self, algorithm: str, candidate: dict[str, Any]) -> dict[str, Any]:
-        """The stored key for ``algorithm``; ``candidate`` if none was stored (first one wins)."""
-        purpose = f"development-{algorithm}"
-        stored = await self._find(purpose)
-        if stored is not None:
-            return stored.jwk
-        try:
-            await GeneratedSigningKeyDocument(
-                purpose=purpose, jwk=candidate, created_at=utc_now()
-            ).insert()
-        except DuplicateKeyError:
-            stored = await self._find(purpose)
-            assert stored is not None
-            return stored.jwk
-        return candidate
-
-    async def _find(self, purpose: str) -> GeneratedSigningKeyDocument | None:
-        return await GeneratedSigningKeyDocument.find_one(
-            GeneratedSigningKeyDocument.purpose == purpose
-        )
-
+_FIELDS = ("user", "family", "version", "started")
 
 # Returns the token's fields as they were before this claim, and marks it used.
 _CLAIM_SCRIPT = """
-local record = redis.call('HMGET', KEYS[1], 'user', 'family', 'state')
+local record = redis.call('HMGET', KEYS[1], 'user', 'family', 'version', 'started', 'state')
 if not record[1] then return false end
-if record[3] == 'active' then redis.call('HSET', KEYS[1], 'state', 'used') end
+if record[5] == 'active' then redis.call('HSET', KEYS[1], 'state', 'used') end
 return record
 """
 
@@ -107,7 +97,15 @@ class RedisRefreshTokenStore:
     async def save(self, digest: str, record: RefreshTokenRecord, ttl_s: int) -> None:
         key = self._token_key(digest)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping={"user": record.user_id, "family": record.family_id})
+            pipe.hset(
+                key,
+                mapping={
+                    "user": record.user_id,
+                    "family": record.family_id,
+                    "version": record.access_version,
+                    "started": record.started_at,
+                },
+            )
             pipe.hset(key, "state", "active")
             pipe.expire(key, ttl_s)
             await pipe.execute()
@@ -116,14 +114,25 @@ class RedisRefreshTokenStore:
         found = await self._claim(keys=[self._token_key(digest)])
         if not found:
             return None
-        user_id, family_id, state = found
-        return ClaimedRefreshToken(
-            record=RefreshTokenRecord(user_id=user_id, family_id=family_id),
-            used_before=state != "active",
-        )
+        *fields, state = found
+        return ClaimedRefreshToken(record=_record(fields), used_before=state != "active")
+
+    async def peek(self, digest: str) -> RefreshTokenRecord | None:
+        fields = await self._redis.hmget(self._token_key(digest), list(_FIELDS))
+        return _record(fields) if fields[0] is not None else None
 
     async def revoke_family(self, family_id: str, ttl_s: int) -> None:
         await self._redis.set(self._revoked_key(family_id), "1", ex=ttl_s)
 
     async def is_family_revoked(self, family_id: str) -> bool:
         return bool(await self._redis.exists(self._revoked_key(family_id)))
+
+
+def _record(fields: list[Any]) -> RefreshTokenRecord:
+    user_id, family_id, version, started = fields
+    return RefreshTokenRecord(
+        user_id=user_id,
+        family_id=family_id,
+        access_version=int(version or 0),
+        started_at=int(started or 0),
+    )

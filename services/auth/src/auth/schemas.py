@@ -1,31 +1,90 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, model_validator
 
 from orderhub_common.events import CamelModel
 from orderhub_common.security import Role
 
-_EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+$")
+_EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Characters no address needs and markup or header injection does.
+_FORBIDDEN_IN_EMAIL = frozenset("<>\"'`()[]\\,;:")
+
+# The most common passwords of 12 characters or more (from public breach lists), and the app's
+# own name: refused as new passwords.
+COMMON_PASSWORDS = frozenset(
+    {
+        "123456789012",
+        "1234567890123",
+        "12345678901234",
+        "123456789abc",
+        "1q2w3e4r5t6y",
+        "1qaz2wsx3edc",
+        "abcdefghijkl",
+        "administrator",
+        "administrator1",
+        "changeme1234",
+        "iloveyou1234",
+        "letmein12345",
+        "orderhub1234",
+        "orderhubadmin",
+        "password1234",
+        "password12345",
+        "password123456",
+        "passwordpassword",
+        "qwerty123456",
+        "qwertyuiop12",
+        "qwertyuiopasdf",
+        "welcome12345",
+        "welcome123456",
+        "zaq12wsxcde3",
+    }
+)
+
+
+def _normalized(value: str) -> str:
+    # One spelling per address: compatibility forms (full-width letters, ligatures) folded.
+    return unicodedata.normalize("NFKC", value)
+
+
+def _script(char: str) -> str:
+    return unicodedata.name(char, "UNKNOWN").split(" ")[0]
 
 
 def _plausible_email(value: str) -> str:
+    if any(unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp"} for char in value):
+        raise ValueError("must not contain control or invisible characters")
+    if _FORBIDDEN_IN_EMAIL & set(value):
+        raise ValueError("must not contain markup or quoting characters")
     if not _EMAIL_SHAPE.match(value):
         raise ValueError("must be an email address")
+    # Letters of two scripts in one address (a Cyrillic a in "admin") are a look-alike.
+    scripts = {_script(char) for char in value if char.isalpha()}
+    if len(scripts) > 1:
+        raise ValueError("must not mix letters of different scripts")
+    return value
+
+
+def _not_common(value: str) -> str:
+    if value.lower() in COMMON_PASSWORDS or len(set(value)) < 5:
+        raise ValueError("is too common or too simple; choose another password")
     return value
 
 
 # Stored and compared lowercased, so sign-in and uniqueness ignore case.
 LoginEmail = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=254)
+    str,
+    BeforeValidator(lambda value: _normalized(value) if isinstance(value, str) else value),
+    StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=254),
 ]
 NewEmail = Annotated[LoginEmail, AfterValidator(_plausible_email)]
 # Argon2 cost grows with input, so sign-in refuses absurdly long passwords outright.
 LoginPassword = Annotated[str, Field(min_length=1, max_length=1024)]
-NewPassword = Annotated[str, Field(min_length=12, max_length=256)]
+NewPassword = Annotated[str, Field(min_length=12, max_length=256), AfterValidator(_not_common)]
 RefreshTokenText = Annotated[str, Field(min_length=1, max_length=512)]
 
 
@@ -35,7 +94,10 @@ class LoginRequest(CamelModel):
 
 
 class RefreshRequest(CamelModel):
-    refresh_token: RefreshTokenText
+    """API clients send the refresh token here; the SPA leaves it out and its session cookie
+    (with the ``X-CSRF-Token`` header) stands in for it."""
+
+    refresh_token: RefreshTokenText | None = None
 
 
 class UserSummary(CamelModel):
@@ -61,6 +123,7 @@ class LoginResponse(CamelModel):
 class RefreshResponse(CamelModel):
     access_token: str
     refresh_token: str
+    expires_in: int
 
 
 class MeResponse(CamelModel):

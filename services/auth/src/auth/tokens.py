@@ -39,8 +39,11 @@ class AccessTokenIssuer:
         self._ttl_s = ttl_s
         self._clock = clock
 
-    def issue(self, user_id: str, role: Role, email: str | None = None) -> AccessToken:
-        """A signed access token; ``email`` lets services name the person (history entries)."""
+    def issue(
+        self, user_id: str, role: Role, email: str | None = None, *, access_version: int = 0
+    ) -> AccessToken:
+        """A signed access token; ``email`` lets services name the person (history entries),
+        ``access_version`` is the user's (``orderhub_common.revocation``)."""
         keys = self._keys()
         now = int(self._clock())
         claims: dict[str, object] = {
@@ -51,6 +54,7 @@ class AccessTokenIssuer:
             "iat": now,
             "exp": now + self._ttl_s,
             "jti": new_id(),
+            "ver": access_version,
         }
         if email:
             claims["email"] = email

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import random
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -35,11 +37,19 @@ def auth_settings(infra: Any, database: str, **overrides: Any) -> AuthSettings:
         "mongodb_url": SecretStr(infra.mongodb_url),
         "mongodb_database": database,
         "redis_url": SecretStr(infra.redis_db(AUTH_REDIS_DB)),
+        "kafka_bootstrap_servers": infra.kafka_bootstrap,
+        "kafka_topic_prefix": f"{database}.",
         "bootstrap_admin_email": f"Admin-{database}@orderhub.local",
         "bootstrap_admin_password": SecretStr(ADMIN_PASSWORD),
         "bootstrap_viewer_email": f"viewer-{database}@orderhub.local",
         "bootstrap_viewer_password": SecretStr(VIEWER_PASSWORD),
         "startup_timeout_s": 10,
+        "forwarded_allow_ips": "127.0.0.1",  # the gateway, as the local stack configures it
+        # Replicas of one suite share the development key through this file.
+        "jwt_private_keys_file": Path(tempfile.gettempdir())
+        / "orderhub-auth-tests"
+        / database
+        / "jwt.json",
     }
     values.update(overrides)
     return AuthSettings(**values)

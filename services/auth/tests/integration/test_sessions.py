@@ -25,7 +25,7 @@ async def test_refresh_rotates_both_tokens(
 
     assert response.status_code == 200
     rotated = response.json()
-    assert set(rotated) == {"accessToken", "refreshToken"}
+    assert set(rotated) == {"accessToken", "refreshToken", "expiresIn"}
     assert rotated["refreshToken"] != session["refreshToken"]
     me = await client.get("/auth/me", headers={"Authorization": f"Bearer {rotated['accessToken']}"})
     assert me.json()["user"]["email"] == viewer.email

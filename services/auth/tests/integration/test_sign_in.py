@@ -83,29 +83,52 @@ async def test_malformed_sign_in_is_422(client: httpx.AsyncClient, body: dict[st
     assert response.json()["error"]["code"] == "validation_error"
 
 
-async def test_repeated_failures_lock_the_account_with_retry_after(
-    client: httpx.AsyncClient, sign_in: Any, admin: Any
-) -> None:
-    # A user of its own, so the lockout does not stop other tests from signing in as admin.
-    session = await sign_in(admin)
-    email = f"locked-{session['user']['id']}@orderhub.local"
+async def _own_user(client: httpx.AsyncClient, session: dict[str, Any], name: str) -> str:
+    email = f"{name}-{random.randint(0, 10**9)}@orderhub.local"
     created = await client.post(
         "/users",
         json={"email": email, "password": "correct-horse-battery", "role": "viewer"},
         headers={"Authorization": f"Bearer {session['accessToken']}"},
     )
-    assert created.status_code == 201
-    for _ in range(5):
-        failed = await client.post("/auth/login", json={"email": email, "password": "guess-123"})
-        assert failed.status_code == 401
+    assert created.status_code == 201, created.text
+    return email
 
-    locked = await client.post(
-        "/auth/login", json={"email": email, "password": "correct-horse-battery"}
-    )
 
-    assert locked.status_code == 429
-    assert locked.json()["error"]["code"] == "too_many_attempts"
-    assert 0 < int(locked.headers["Retry-After"]) <= 900
+async def _attempt(app: Any, ip: str, email: str, password: str) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app, client=(ip, 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://auth") as client:
+        return await client.post("/auth/login", json={"email": email, "password": password})
+
+
+async def test_repeated_failures_from_one_address_make_that_address_wait_with_retry_after(
+    client: httpx.AsyncClient, auth_app: Any, sign_in: Any, admin: Any
+) -> None:
+    email = await _own_user(client, await sign_in(admin), "delayed")
+    guesser = random_ip()
+    # Five free failures, then the sixth sets the first wait (1 s) for the next try.
+    for _ in range(6):
+        assert (await _attempt(auth_app, guesser, email, "guess-123")).status_code == 401
+
+    delayed = await _attempt(auth_app, guesser, email, "correct-horse-battery")
+
+    assert delayed.status_code == 429
+    assert delayed.json()["error"]["code"] == "too_many_attempts"
+    assert int(delayed.headers["Retry-After"]) >= 1
+
+
+async def test_a_third_party_guessing_never_locks_the_owner_out(
+    client: httpx.AsyncClient, auth_app: Any, sign_in: Any, admin: Any
+) -> None:
+    email = await _own_user(client, await sign_in(admin), "targeted")
+    attacker = random_ip()
+    answers = {
+        (await _attempt(auth_app, attacker, email, f"guess-{n}")).status_code for n in range(12)
+    }
+
+    owner = await _attempt(auth_app, random_ip(), email, "correct-horse-battery")
+
+    assert answers == {401, 429}  # the attacker is slowed down ...
+    assert owner.status_code == 200  # ... the owner, elsewhere, is not
 
 
 async def test_failures_from_one_address_are_limited_across_accounts(
@@ -122,6 +145,25 @@ async def test_failures_from_one_address_are_limited_across_accounts(
     ]
 
     assert answers == [401] * 20 + [429]
+
+
+async def test_an_address_that_guessed_unknown_accounts_still_signs_in_with_a_right_password(
+    auth_app: Any, database: str, admin: Any, sign_in: Any, client: httpx.AsyncClient
+) -> None:
+    """One script behind an office NAT must not lock the office out (the address's admin)."""
+    email = await _own_user(client, await sign_in(admin), "office")
+    office = random_ip()
+    for n in range(30):
+        unknown = f"throwaway-{n}-{database}@orderhub.local"
+        await _attempt(auth_app, office, unknown, "guess")
+
+    wrong = await _attempt(auth_app, office, email, "not-the-password")
+    right = await _attempt(auth_app, office, admin.email, admin.password)
+
+    # Over its budget the address learns nothing from a failure (429, whether or not the
+    # account exists), but a right password still signs in.
+    assert wrong.status_code == 429
+    assert right.status_code == 200
 
 
 async def test_behind_a_trusted_proxy_the_forwarded_address_is_limited(

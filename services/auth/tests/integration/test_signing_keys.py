@@ -2,11 +2,17 @@ from __future__ import annotations
 
 import base64
 import json
+import stat
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from joserfc.jwk import OKPKey
+from pymongo import AsyncMongoClient
+
+from auth.keys import SigningKeyError, generate_signing_key, load_or_create_key_file
 
 pytestmark = pytest.mark.integration
 
@@ -69,3 +75,28 @@ async def test_during_a_rotation_both_keys_are_published_and_the_active_one_sign
     assert header_of(old_token)["kid"] == "2026-01"
     assert header_of(new_token)["kid"] == "2026-02"
     assert old_still_valid.status_code == 200
+
+
+async def test_the_generated_key_lives_in_a_0600_file_and_never_in_the_store(
+    client: httpx.AsyncClient, infra: Any, database: str
+) -> None:
+    key_file = Path(tempfile.gettempdir()) / "orderhub-auth-tests" / database / "jwt.json"
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_url)
+    collections = await mongo[database].list_collection_names()
+    await mongo.close()
+    published = (await client.get("/.well-known/jwks.json")).json()["keys"][0]
+
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(key_file.parent.stat().st_mode) == 0o700
+    assert json.loads(key_file.read_text())["keys"][0]["kid"] == published["kid"]
+    assert collections == ["users"]
+
+
+def test_a_key_file_others_may_read_is_refused(tmp_path: Path) -> None:
+    key_file = tmp_path / "jwt.json"
+    candidate = generate_signing_key("Ed25519", "k1")
+    load_or_create_key_file(key_file, candidate)
+    key_file.chmod(0o644)
+
+    with pytest.raises(SigningKeyError, match="chmod 600"):
+        load_or_create_key_file(key_file, candidate)

@@ -29,10 +29,14 @@ class InMemoryRefreshTokenStore:
     async def is_family_revoked(self, family_id: str) -> bool:
         return family_id in self.revoked
 
+    async def peek(self, digest: str) -> RefreshTokenRecord | None:
+        found = self.tokens.get(digest)
+        return found[0] if found else None
+
 
 @pytest.fixture
 def sessions() -> RefreshSessions:
-    return RefreshSessions(InMemoryRefreshTokenStore(), ttl_s=3600)
+    return RefreshSessions(InMemoryRefreshTokenStore(), ttl_s=3600, max_lifetime_s=86_400)
 
 
 async def rotate(sessions: RefreshSessions, token: str) -> str:
@@ -42,7 +46,7 @@ async def rotate(sessions: RefreshSessions, token: str) -> str:
 async def test_each_refresh_token_works_once_and_hands_over_to_its_successor(
     sessions: RefreshSessions,
 ) -> None:
-    first = await sessions.start("user-1")
+    first = await sessions.start("user-1", 0)
 
     second = await rotate(sessions, first)
     third = await rotate(sessions, second)
@@ -54,7 +58,7 @@ async def test_each_refresh_token_works_once_and_hands_over_to_its_successor(
 async def test_reuse_kills_the_family_including_the_newest_token(
     sessions: RefreshSessions,
 ) -> None:
-    first = await sessions.start("user-1")
+    first = await sessions.start("user-1", 0)
     second = await rotate(sessions, first)
 
     with pytest.raises(InvalidRefreshTokenError):
@@ -64,8 +68,8 @@ async def test_reuse_kills_the_family_including_the_newest_token(
 
 
 async def test_reuse_leaves_other_families_alone(sessions: RefreshSessions) -> None:
-    laptop = await sessions.start("user-1")
-    phone = await sessions.start("user-1")
+    laptop = await sessions.start("user-1", 0)
+    phone = await sessions.start("user-1", 0)
     await rotate(sessions, laptop)
 
     with pytest.raises(InvalidRefreshTokenError):
@@ -74,7 +78,7 @@ async def test_reuse_leaves_other_families_alone(sessions: RefreshSessions) -> N
 
 
 async def test_ending_a_session_kills_the_token_and_its_family(sessions: RefreshSessions) -> None:
-    first = await sessions.start("user-1")
+    first = await sessions.start("user-1", 0)
     second = await rotate(sessions, first)
 
     await sessions.end(second)
@@ -90,3 +94,18 @@ async def test_unknown_tokens_are_refused_and_ending_them_is_harmless(
 
     with pytest.raises(InvalidRefreshTokenError):
         await sessions.redeem("never-issued")
+
+
+async def test_a_session_ends_at_its_absolute_lifetime_however_often_it_is_renewed() -> None:
+    now = [1_000_000.0]
+    sessions = RefreshSessions(
+        InMemoryRefreshTokenStore(), ttl_s=3600, max_lifetime_s=7200, clock=lambda: now[0]
+    )
+    token = await sessions.start("user-1", 0)
+    for _ in range(3):  # renewed every 30 minutes: each refresh token is well within its TTL
+        now[0] += 1800
+        token = await rotate(sessions, token)
+    now[0] += 1800  # two hours after the sign-in
+
+    with pytest.raises(InvalidRefreshTokenError):
+        await sessions.redeem(token)

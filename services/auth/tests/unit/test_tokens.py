@@ -44,7 +44,7 @@ def test_access_tokens_carry_the_contract_claims_and_the_kid(issuer: AccessToken
 
     header, claims = (decoded(part) for part in token.token.split(".")[:2])
     assert header == {"typ": "JWT", "alg": "Ed25519", "kid": "k1"}
-    assert set(claims) == {"sub", "role", "iat", "exp", "iss", "aud", "jti"}
+    assert set(claims) == {"sub", "role", "iat", "exp", "iss", "aud", "jti", "ver"}
     assert claims["sub"] == "user-1"
     assert claims["role"] == "viewer"
     assert claims["exp"] - claims["iat"] == 900 == token.expires_in

@@ -35,7 +35,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from orderhub_common.errors import install_error_handlers
 from orderhub_common.health import health_router
-from orderhub_common.http import RequestContextMiddleware
+from orderhub_common.http import RequestContextMiddleware, RequestLimitsMiddleware
 from orderhub_common.logging import configure_logging
 from orderhub_common.resources import Resource, Worker
 from orderhub_common.settings import ServiceSettings
@@ -100,6 +100,11 @@ def create_service_app(
     app.state.settings = settings
     for key, value in (state or {}).items():
         setattr(app.state, key, value)
+    app.add_middleware(
+        RequestLimitsMiddleware,
+        max_header_bytes=settings.max_request_header_bytes,
+        max_body_bytes=settings.max_request_body_bytes,
+    )
     app.add_middleware(RequestContextMiddleware)
     if settings.forwarded_allow_ips:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)

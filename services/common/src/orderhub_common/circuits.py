@@ -13,3 +13,7 @@ class CircuitState(StrEnum):
     CLOSED = "closed"  # calls go through
     OPEN = "open"  # calls fail at once, without asking, until the recovery time is over
     HALF_OPEN = "half_open"  # the recovery time is over: the next call decides
+
+
+# How a gauge encodes a circuit (ingest_circuit_state, gateway_upstream_circuit_state).
+GAUGE_VALUES = {CircuitState.CLOSED: 0, CircuitState.HALF_OPEN: 1, CircuitState.OPEN: 2}

@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from loguru import logger
 from pymongo.errors import ConnectionFailure as MongoConnectionFailure
+from pymongo.errors import OperationFailure as MongoOperationFailure
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -90,6 +91,8 @@ def _store_outages() -> tuple[type[Exception], ...]:
     """
     outages: list[type[Exception]] = [
         MongoConnectionFailure,
+        # Only when it says the store's disk is full (``store_out_of_space``).
+        MongoOperationFailure,
         RedisConnectionError,
         RedisTimeoutError,
         ConnectionError,
@@ -113,10 +116,28 @@ def _store_outages() -> tuple[type[Exception], ...]:
 STORE_OUTAGES = _store_outages()
 
 
+# How a full disk shows: MongoDB's OutOfDiskSpace (14031) and ENOSPC text; FerretDB passes on
+# SQLite's SQLITE_FULL ("database or disk is full").
+_OUT_OF_SPACE_CODES = frozenset({14031})
+_OUT_OF_SPACE_TEXTS = ("database or disk is full", "no space left on device", "out of disk space")
+
+
+def store_out_of_space(exc: BaseException) -> bool:
+    """True if ``exc`` is a MongoDB write refused because the store's disk is full: nothing was
+    written, and the same write succeeds once space is freed (an outage, not a bad request)."""
+    if not isinstance(exc, MongoOperationFailure):
+        return False
+    text = str(exc).lower()
+    return exc.code in _OUT_OF_SPACE_CODES or any(t in text for t in _OUT_OF_SPACE_TEXTS)
+
+
 def is_store_outage(exc: BaseException) -> bool:
-    """True if ``exc`` says a store did not answer (see ``STORE_OUTAGES``)."""
+    """True if ``exc`` says a store did not answer (see ``STORE_OUTAGES``), or that its disk is
+    full."""
     if not isinstance(exc, STORE_OUTAGES):
         return False
+    if isinstance(exc, MongoOperationFailure):
+        return store_out_of_space(exc)
     # A DBAPIError is also a constraint violation or a bad statement: only a lost connection counts.
     invalidated = getattr(exc, "connection_invalidated", None)
     return invalidated is None or bool(invalidated)
@@ -189,10 +210,15 @@ def install_error_handlers(app: FastAPI) -> None:
         if not is_store_outage(exc):
             raise exc  # not an outage: the request middleware answers it as a 500
         logger.warning(f"a store is not answering: {exc!r}")
+        message = (
+            "the store is out of disk space: nothing was written; try again once it has room"
+            if store_out_of_space(exc)
+            else "a store this service needs is not answering; try again shortly"
+        )
         return error_response(
             503,
             "service_unavailable",
-            "a store this service needs is not answering; try again shortly",
+            message,
             headers={"Retry-After": str(STORE_OUTAGE_RETRY_AFTER_S)},
         )
 

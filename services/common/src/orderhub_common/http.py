@@ -98,6 +98,67 @@ class RequestContextMiddleware(HttpMiddleware):
             correlation_id_var.reset(correlation_token)
 
 
+class RequestLimitsMiddleware(HttpMiddleware):
+    """Every service refuses oversized requests itself, reached through the gateway or not:
+    request headers over ``max_header_bytes`` in all (431) and bodies over ``max_body_bytes``
+    (413, by their declared length or as they stream in)."""
+
+    def __init__(self, app: ASGIApp, *, max_header_bytes: int, max_body_bytes: int) -> None:
+        super().__init__(app)
+        self._max_header_bytes = max_header_bytes
+        self._max_body_bytes = max_body_bytes
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = scope.get("headers", [])
+        if sum(len(name) + len(value) + 4 for name, value in headers) > self._max_header_bytes:
+            response = error_response(
+                431,
+                "headers_too_large",
+                f"the request headers are larger than {self._max_header_bytes} bytes",
+            )
+            await response(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self._max_body_bytes:
+            await self._too_large(scope, receive, send)
+            return
+        received = 0
+        response_started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self._max_body_bytes:
+                    raise _BodyTooLargeError
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            response_started = response_started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLargeError:
+            if response_started:
+                raise
+            await self._too_large(scope, receive, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_response(
+            413,
+            "payload_too_large",
+            f"the request body is larger than {self._max_body_bytes} bytes",
+        )
+        await response(scope, receive, send)
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key.lower() == name:

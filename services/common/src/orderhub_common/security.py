@@ -73,17 +73,52 @@ class Role(StrEnum):
 
 class JwtVerifySettings(BaseSettings):
     jwks_url: str = Field(
-        "http://127.0.0.1:8001/.well-known/jwks.json", validation_alias=env("JWKS_URL")
+        "http://127.0.0.1:8001/.well-known/jwks.json",
+        validation_alias=env("JWKS_URL"),
+        description="where auth publishes its public signing keys",
     )
-    jwt_issuer: str = Field("orderhub-auth", min_length=1, validation_alias=env("JWT_ISSUER"))
-    jwt_audience: str = Field("orderhub", min_length=1, validation_alias=env("JWT_AUDIENCE"))
-    jwt_algorithm: JwtAlgorithm = Field("Ed25519", validation_alias=env("JWT_ALGORITHM"))
-    jwt_leeway_s: int = Field(5, ge=0, le=120, validation_alias=env("JWT_LEEWAY_S"))
-    jwks_cache_ttl_s: float = Field(300.0, gt=0, validation_alias=env("JWKS_CACHE_TTL_S"))
+    jwt_issuer: str = Field(
+        "orderhub-auth",
+        min_length=1,
+        validation_alias=env("JWT_ISSUER"),
+        description="the iss claim tokens must carry",
+    )
+    jwt_audience: str = Field(
+        "orderhub",
+        min_length=1,
+        validation_alias=env("JWT_AUDIENCE"),
+        description="the aud claim tokens must carry",
+    )
+    jwt_algorithm: JwtAlgorithm = Field(
+        "Ed25519",
+        validation_alias=env("JWT_ALGORITHM"),
+        description="the signature algorithm of access tokens",
+    )
+    jwt_leeway_s: int = Field(
+        5,
+        ge=0,
+        le=120,
+        validation_alias=env("JWT_LEEWAY_S"),
+        description="clock skew allowed when checking a token's times",
+    )
+    jwks_cache_ttl_s: float = Field(
+        300.0,
+        gt=0,
+        validation_alias=env("JWKS_CACHE_TTL_S"),
+        description="how long fetched public keys are trusted before they are fetched again",
+    )
     jwks_refetch_interval_s: float = Field(
-        10.0, ge=0, validation_alias=env("JWKS_REFETCH_INTERVAL_S")
+        10.0,
+        ge=0,
+        validation_alias=env("JWKS_REFETCH_INTERVAL_S"),
+        description="at most one fetch of the keys this often when a token names an unknown key",
     )
-    jwks_fetch_timeout_s: float = Field(3.0, gt=0, validation_alias=env("JWKS_FETCH_TIMEOUT_S"))
+    jwks_fetch_timeout_s: float = Field(
+        3.0,
+        gt=0,
+        validation_alias=env("JWKS_FETCH_TIMEOUT_S"),
+        description="timeout of one fetch of the keys",
+    )
 
 
 @dataclass(frozen=True)
@@ -96,6 +131,10 @@ class Principal:
     expires_at: datetime
     # Carried by auth's tokens so a service can name who acted; older tokens may lack it.
     email: str | None = None
+    token_version: int = 0
+    """The user's access version when the token was issued (``ver``): auth moves it on every
+    change of role, state, password or email, which ends every token issued before
+    (``orderhub_common.revocation``)."""
 
 
 class InvalidTokenError(UnauthorizedError):
@@ -155,7 +194,8 @@ class JwtVerifier:
         except JoseError:
             raise InvalidTokenError("the access token is not valid") from None
         role = claims["role"]
-        if not isinstance(role, str):
+        version = claims.get("ver", 0)
+        if not isinstance(role, str) or not isinstance(version, int) or isinstance(version, bool):
             raise InvalidTokenError("the access token is not valid")
         return Principal(
             user_id=claims["sub"],
@@ -163,6 +203,7 @@ class JwtVerifier:
             jti=claims["jti"],
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
             email=email if isinstance(email := claims.get("email"), str) else None,
+            token_version=version,
         )
 
     def _checked_kid(self, token: str) -> str:

@@ -45,17 +45,66 @@ class ServiceSettings(BaseSettings):
         extra="forbid", populate_by_name=True, validate_default=True, frozen=True
     )
 
-    environment: Environment = Field("development", validation_alias=env("ORDERHUB_ENV"))
-    host: str = Field("127.0.0.1", validation_alias=env("BIND_HOST"))
-    log_level: str = Field("INFO", validation_alias=env("LOG_LEVEL"))
+    environment: Environment = Field(
+        "development",
+        validation_alias=env("ORDERHUB_ENV"),
+        description=(
+            "development, test or production; production refuses development "
+            "secrets and needs JWT_PRIVATE_KEYS"
+        ),
+    )
+    host: str = Field(
+        "127.0.0.1",
+        validation_alias=env("BIND_HOST"),
+        description="the address the service listens on (0.0.0.0 in containers)",
+    )
+    log_level: str = Field(
+        "INFO",
+        validation_alias=env("LOG_LEVEL"),
+        description="the lowest level logged (DEBUG, INFO, WARNING, ERROR)",
+    )
     shutdown_timeout_s: float = Field(
-        15.0, gt=0, le=300, validation_alias=env("SHUTDOWN_TIMEOUT_S")
+        15.0,
+        gt=0,
+        le=300,
+        validation_alias=env("SHUTDOWN_TIMEOUT_S"),
+        description="how long a stopping service drains its requests and workers after SIGTERM",
     )
     # The proxies whose X-Forwarded-For names the client (comma-separated addresses or networks,
     # "*" for any, empty for none): the gateway on loopback, for the services behind it. The one
     # setting every client-address decision reads (see ``create_service_app``).
-    forwarded_allow_ips: str = Field("127.0.0.1,::1", validation_alias=env("FORWARDED_ALLOW_IPS"))
-    startup_timeout_s: float = Field(60.0, gt=0, le=600, validation_alias=env("STARTUP_TIMEOUT_S"))
+    # Empty by default: a service trusts only the proxies it is told of (the local stack and
+    # compose name the gateway's address), never whatever runs on its own host.
+    forwarded_allow_ips: str = Field(
+        "",
+        validation_alias=env("FORWARDED_ALLOW_IPS"),
+        description=(
+            "the proxies (addresses or networks, comma-separated, * for any) whose "
+            "X-Forwarded-For names the client; empty: none"
+        ),
+    )
+    # Limits every service enforces itself, for callers that reach it without the gateway.
+    max_request_header_bytes: int = Field(
+        16_384,
+        ge=1024,
+        le=1_048_576,
+        validation_alias=env("MAX_REQUEST_HEADER_BYTES"),
+        description="the largest request head a service accepts (431 above it)",
+    )
+    max_request_body_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        le=50_000_000,
+        validation_alias=env("MAX_REQUEST_BODY_BYTES"),
+        description="the largest request body a service accepts (413 above it)",
+    )
+    startup_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        le=600,
+        validation_alias=env("STARTUP_TIMEOUT_S"),
+        description="how long the pre-flight waits for the service's dependencies at start",
+    )
 
     @field_validator("forwarded_allow_ips")
     @classmethod
@@ -88,23 +137,40 @@ class ServiceSettings(BaseSettings):
 
 class KafkaSettings(BaseSettings):
     kafka_bootstrap_servers: str = Field(
-        "127.0.0.1:9092", validation_alias=env("KAFKA_BOOTSTRAP_SERVERS")
+        "127.0.0.1:9092",
+        validation_alias=env("KAFKA_BOOTSTRAP_SERVERS"),
+        description="the Kafka brokers to connect to (host:port, comma-separated)",
     )
     kafka_topic_prefix: str = Field(
-        "", validation_alias=env("KAFKA_TOPIC_PREFIX"), pattern=r"^[A-Za-z0-9._-]*$"
+        "",
+        validation_alias=env("KAFKA_TOPIC_PREFIX"),
+        pattern=r"^[A-Za-z0-9._-]*$",
+        description="prepended to every topic name (tests share one broker this way)",
     )
-    kafka_partitions: int = Field(12, ge=1, le=256, validation_alias=env("KAFKA_PARTITIONS"))
+    kafka_partitions: int = Field(
+        12,
+        ge=1,
+        le=256,
+        validation_alias=env("KAFKA_PARTITIONS"),
+        description=(
+            "partitions of orders.ingested.v1 and orders.events.v1 when a service creates them"
+        ),
+    )
 
 
 class MongoSettings(BaseSettings):
     mongodb_url: SecretStr = Field(
-        SecretStr("mongodb://127.0.0.1:27017"), validation_alias=env("MONGODB_URL")
+        SecretStr("mongodb://127.0.0.1:27017"),
+        validation_alias=env("MONGODB_URL"),
+        description="the MongoDB connection string, credentials included",
     )
 
 
 class RedisSettings(BaseSettings):
     redis_url: SecretStr = Field(
-        SecretStr("redis://127.0.0.1:6379/0"), validation_alias=env("REDIS_URL")
+        SecretStr("redis://127.0.0.1:6379/0"),
+        validation_alias=env("REDIS_URL"),
+        description="the Redis connection string (redis://user:password@host:port/db)",
     )
 
 

@@ -65,7 +65,8 @@ def test_the_setting_is_a_comma_separated_list_of_addresses_and_networks(
 ) -> None:
     monkeypatch.setenv("FORWARDED_ALLOW_IPS", " 10.0.0.0/8, 192.168.1.7 ,::1")
     assert ServiceSettings().forwarded_allow_ips == "10.0.0.0/8,192.168.1.7,::1"
-    assert ServiceSettings.model_fields["forwarded_allow_ips"].default == "127.0.0.1,::1"
+    # Unset, no proxy is trusted: the local stack and compose name the gateway's address.
+    assert ServiceSettings.model_fields["forwarded_allow_ips"].default == ""
 
 
 @pytest.mark.parametrize("typo", ["gateway", "10.0.0.0/33", "127.0.0.1;10.0.0.1"])

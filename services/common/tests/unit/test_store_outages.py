@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from fastapi import APIRouter
-from pymongo.errors import AutoReconnect, ServerSelectionTimeoutError
+from pymongo.errors import AutoReconnect, OperationFailure, ServerSelectionTimeoutError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from orderhub_common.app import create_service_app
-from orderhub_common.errors import STORE_OUTAGE_RETRY_AFTER_S, is_store_outage
+from orderhub_common.errors import STORE_OUTAGE_RETRY_AFTER_S, is_store_outage, store_out_of_space
 from orderhub_common.settings import ServiceSettings
 
 pytestmark = pytest.mark.unit
@@ -72,3 +72,40 @@ async def test_other_store_errors_stay_500(failure: Exception) -> None:
     assert response.status_code == 500
     assert response.json()["error"]["code"] == "internal_error"
     assert not is_store_outage(failure)
+
+
+@pytest.mark.parametrize(
+    ("error", "out_of_space"),
+    [
+        (
+            OperationFailure("[db.go:167 fsql.(*DB).InTransaction] database or disk is full", 1),
+            True,
+        ),
+        (OperationFailure("Commit failed: No space left on device", 8), True),
+        (OperationFailure("OutOfDiskSpace", 14031), True),
+        (OperationFailure("E11000 duplicate key error", 11000), False),
+        (OperationFailure("unknown operator: $foo", 2), False),
+    ],
+)
+def test_only_a_full_disk_makes_a_refused_write_a_store_outage(
+    error: OperationFailure, out_of_space: bool
+) -> None:
+    assert store_out_of_space(error) is out_of_space
+    assert is_store_outage(error) is out_of_space
+
+
+async def test_a_write_refused_for_a_full_disk_is_a_503_saying_so() -> None:
+    router = APIRouter()
+
+    @router.get("/full")
+    async def full() -> None:
+        raise OperationFailure("database or disk is full (13)", 1)
+
+    app = create_service_app(settings=ServiceSettings(), title="t", routers=[router])
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.get("/full")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "service_unavailable"
+    assert "disk space" in response.json()["error"]["message"]
+    assert response.headers["Retry-After"] == str(STORE_OUTAGE_RETRY_AFTER_S)

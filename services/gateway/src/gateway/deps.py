@@ -6,6 +6,8 @@
   tokens are turned away before any signature is checked; then the token is verified locally
   with the shared ``JwtVerifier`` (no call to auth); then the per-user limit and the cache lookup
   go in a second pipeline.
+- With the per-user limit, in the same round trip: whether the token was revoked (the user's
+  access version moved, or the token was signed out: ``orderhub_common.revocation``), 401.
 - Then the edge's role check (services check again).
 
 Redis down: limits are skipped and reads bypass the cache (fail open, logged once), so the API
@@ -29,6 +31,7 @@ from gateway.ratelimit import RATE_LIMIT_DECISION, QueuedHit, RateLimitDecision
 from gateway.redis_outage import REDIS_FAILURES, one_round_trip
 from gateway.routes import Access
 from orderhub_common.errors import ForbiddenError, TooManyRequestsError
+from orderhub_common.revocation import AccessRevocations, AccessRevokedError
 from orderhub_common.security import Principal, Role, current_principal
 
 
@@ -90,7 +93,7 @@ async def admit(
     if slot is not None and not await edge.cache.usable():
         slot = None
     # One round trip: a caller refused by its per-IP limit has used one of its per-user hits too.
-    lookup = await _checked(request, edge, ip=ip, user=principal.user_id, slot=slot)
+    lookup = await _checked(request, edge, ip=ip, principal=principal, slot=slot)
     if access is Access.ADMIN and principal.role is not Role.ADMIN:
         raise ForbiddenError("this needs the admin role")
     return Admission(principal, slot if lookup is not None else None, lookup)
@@ -101,10 +104,11 @@ async def _checked(
     edge: Edge,
     *,
     ip: str | None,
-    user: str | None = None,
+    principal: Principal | None = None,
     slot: CacheSlot | None = None,
 ) -> CacheLookup | None:
-    """Counts ``ip`` and ``user`` and looks ``slot`` up, in one round trip; raises 429."""
+    """Counts ``ip`` and the principal's user, checks the principal's token is not revoked and
+    looks ``slot`` up, in one round trip; raises 429 or 401."""
     settings = edge.settings
 
     def queue(pipe: Pipeline) -> list[tuple[str, QueuedHit]]:
@@ -112,9 +116,12 @@ async def _checked(
         if ip is not None:
             hit = edge.limiter.queue_hit(pipe, "ip", ip, settings.rate_limit_per_ip_per_min)
             hits.append(("ip", hit))
-        if user is not None:
-            hit = edge.limiter.queue_hit(pipe, "user", user, settings.rate_limit_per_user_per_min)
+        if principal is not None:
+            hit = edge.limiter.queue_hit(
+                pipe, "user", principal.user_id, settings.rate_limit_per_user_per_min
+            )
             hits.append(("user", hit))
+            edge.revocations.queue_check(pipe, principal)
         if slot is not None:
             edge.cache.queue_lookup(pipe, slot)
         return hits
@@ -127,6 +134,10 @@ async def _checked(
     edge.limiter.outage.answered()
     for index, (scope, hit) in enumerate(hits):
         _enforce(request, scope, hit.decide(replies[2 * index], replies[2 * index + 1]))
+    if principal is not None:
+        version, revoked = replies[2 * len(hits)], replies[2 * len(hits) + 1]
+        if not AccessRevocations.is_current_reply(principal, version, revoked):
+            raise AccessRevokedError()
     return edge.cache.read(slot, replies[-1]) if slot is not None else None
 
 

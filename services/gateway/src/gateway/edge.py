@@ -15,6 +15,7 @@ from gateway.routes import Upstream
 from gateway.settings import GatewaySettings
 from gateway.tokens import VerifiedTokens
 from gateway.upstreams import UpstreamClient
+from orderhub_common.revocation import AccessRevocations
 
 
 @dataclass
@@ -28,3 +29,4 @@ class Edge:
     reads: ReadThrough
     hub: EventHub
     openapi: CombinedOpenApi
+    revocations: AccessRevocations

@@ -43,6 +43,11 @@ class Subscription:
             self._queue.get_nowait()
         self._queue.put_nowait(None)
 
+    async def receive(self, timeout_s: float) -> OrderEventMessage | None:
+        """The next message (None: the hub let this client go); TimeoutError after
+        ``timeout_s`` without one."""
+        return await asyncio.wait_for(self._queue.get(), timeout_s)
+
     async def __aiter__(self) -> AsyncIterator[OrderEventMessage]:
         while (message := await self._queue.get()) is not None:
             yield message

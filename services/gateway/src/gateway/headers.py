@@ -8,12 +8,13 @@ from starlette.types import Message, Receive, Scope, Send
 from gateway.ratelimit import RATE_LIMIT_DECISION, RateLimitDecision
 from orderhub_common.http import HttpMiddleware
 
-# The SPA loads only its own bundle. Styles allow inline because UI libraries inject <style>.
+# The SPA loads only its own bundle, styles included (React's style props are DOM properties,
+# which CSP does not govern, so no 'unsafe-inline' is needed).
 SPA_CSP = "; ".join(
     [
         "default-src 'self'",
         "script-src 'self'",
-        "style-src 'self' 'unsafe-inline'",
+        "style-src 'self'",
         "img-src 'self' data:",
         "font-src 'self'",
         "connect-src 'self'",
@@ -38,15 +39,21 @@ SECURITY_HEADERS = {
 class SecurityHeadersMiddleware(HttpMiddleware):
     """Pure ASGI, so streamed responses (SSE) are not buffered.
 
-    A response that sets its own Content-Security-Policy (the API docs page) keeps it.
+    A response that sets its own Content-Security-Policy (the API docs page) keeps it. API
+    answers are never stored by browsers or proxies (``Cache-Control: no-store``: they carry
+    customers' data and tokens) unless they say otherwise.
     """
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        api = scope.get("path", "").startswith("/api/")
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
+                if api:
+                    headers.setdefault("Cache-Control", "no-store")
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

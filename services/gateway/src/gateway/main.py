@@ -13,6 +13,7 @@ from fastapi.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
 from gateway import spa
+from gateway.admission import AdmissionMiddleware
 from gateway.api import docs, health, order_stream, proxy
 from gateway.cache import ResponseCache
 from gateway.consumers import sse_group_id, subscribe_order_events
@@ -28,8 +29,10 @@ from gateway.settings import GatewaySettings
 from gateway.tokens import VerifiedTokens
 from gateway.upstreams import upstream_clients
 from orderhub_common.app import create_service_app, serve
+from orderhub_common.http import RequestContextMiddleware
 from orderhub_common.kafka import create_broker, ensure_topics, topics_from
 from orderhub_common.resources import KafkaResource
+from orderhub_common.revocation import AccessRevocations
 from orderhub_common.security import JwtVerifier
 from orderhub_common.settings import load_settings
 
@@ -106,6 +109,7 @@ def create_app(
         reads=reads,
         hub=hub,
         openapi=CombinedOpenApi(app.openapi, upstreams, ttl_s=settings.openapi_cache_ttl_s),
+        revocations=AccessRevocations(redis.client),
     )
     app.router.routes[:] = [
         route for route in app.router.routes if getattr(route, "path", None) not in _REPLACED_ROUTES
@@ -124,12 +128,26 @@ def _install_middleware(app: FastAPI, settings: GatewaySettings) -> None:
             CORSMiddleware,
             allow_origins=settings.allowed_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Cache-Control", "Content-Type", "X-Request-ID"],
+            allow_headers=[
+                "Authorization",
+                "Cache-Control",
+                "Content-Type",
+                "X-CSRF-Token",
+                "X-Request-ID",
+            ],
             expose_headers=_EXPOSED_HEADERS,
             max_age=600,
         )
     )
     app.user_middleware.append(Middleware(RateLimitHeadersMiddleware))
+    # Just inside the request-id middleware (a refusal carries its X-Request-ID and, from the
+    # outermost middleware, the security headers), before any other work of the call.
+    request_context = next(
+        i for i, m in enumerate(app.user_middleware) if m.cls is RequestContextMiddleware
+    )
+    app.user_middleware.insert(
+        request_context + 1, Middleware(AdmissionMiddleware, max_in_flight=settings.max_in_flight)
+    )
     # Outermost: every response gets them, whoever produced it.
     app.add_middleware(SecurityHeadersMiddleware)
 

@@ -20,8 +20,22 @@ SSE_CLIENTS = Gauge("gateway_sse_clients", "Clients connected to the event strea
 SSE_CLIENTS_DROPPED = Counter(
     "gateway_sse_clients_dropped_total", "Event-stream clients cut off for falling behind"
 )
+EDGE_SHED = Counter(
+    "gateway_edge_shed_total",
+    "API calls refused at once because the gateway had GATEWAY_MAX_IN_FLIGHT calls in flight",
+)
 UPSTREAM_SHED = Counter(
     "gateway_upstream_shed_total",
     "Requests answered 503 at once because their service had no free slot",
+    ["upstream"],
+)
+UPSTREAM_CIRCUIT = Gauge(
+    "gateway_upstream_circuit_state",
+    "Circuit of the breaker in front of a service: 0 closed, 1 half open, 2 open",
+    ["upstream"],
+)
+UPSTREAM_CIRCUIT_OPENED = Gauge(
+    "gateway_upstream_circuit_opened_timestamp_seconds",
+    "Unix time the breaker in front of a service left closed; 0 while it is closed",
     ["upstream"],
 )

@@ -8,18 +8,21 @@ the cache learns of the change it may have made.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from typing import TypeVar
 
 import httpx
 from fastapi import Request, Response
+from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
 
 from gateway.cache import CachedResponse
 from gateway.deps import Admission, client_ip
 from gateway.edge import Edge
 from gateway.metrics import CACHE_LOOKUPS
-from gateway.routes import RouteMatch
+from gateway.routes import RouteMatch, Upstream
 from gateway.upstreams import (
+    UpstreamClient,
     UpstreamUnavailableError,
     downstream_response_headers,
     upstream_request_headers,
@@ -28,6 +31,9 @@ from orderhub_common.context import request_id_var
 from orderhub_common.errors import DomainError
 
 T = TypeVar("T")
+
+# The calls that may use the SPA's session cookie instead of a refresh token in the body.
+_SESSION_PATHS = frozenset({"/auth/refresh", "/auth/logout"})
 
 # What the request log and metrics show for a call whose client left before its answer (nginx's).
 CLIENT_CLOSED_REQUEST = 499
@@ -47,6 +53,7 @@ async def forward(
         client_ip=client_ip(request),
         request_id=request_id_var.get(),
         scheme=request.url.scheme,
+        session=route.upstream is Upstream.AUTH and route.path in _SESSION_PATHS,
     )
     query = request.url.query
 
@@ -76,8 +83,18 @@ async def forward(
         response.headers["X-Cache"] = how
         return response
 
+    if route.streams:
+        return await _streamed(client, route, query, headers)
+
     body = await _body(request, edge.settings.max_body_bytes)
-    call = client.request(request.method, route.path, query=query, headers=headers, content=body)
+    call = client.request(
+        request.method,
+        route.path,
+        query=query,
+        headers=headers,
+        content=body,
+        timeout_s=route.timeout_s,
+    )
     if route.changes_orders:
         upstream_response = await _recorded_write(edge, route, call)
     else:
@@ -89,6 +106,23 @@ async def forward(
     if route.cacheable:
         CACHE_LOOKUPS.labels("bypass").inc()
         response.headers["X-Cache"] = "BYPASS"
+    return response
+
+
+async def _streamed(
+    client: UpstreamClient, route: RouteMatch, query: str, headers: Mapping[str, str]
+) -> Response:
+    """The service's answer passed on chunk by chunk, so a large file costs no memory here."""
+    upstream = await client.request(
+        "GET", route.path, query=query, headers=headers, timeout_s=route.timeout_s, stream=True
+    )
+    response = StreamingResponse(
+        upstream.aiter_bytes(),
+        status_code=upstream.status_code,
+        background=BackgroundTask(upstream.aclose),
+    )
+    for name, value in downstream_response_headers(upstream.headers.multi_items()):
+        response.headers.append(name, value)
     return response
 
 

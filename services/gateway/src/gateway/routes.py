@@ -37,12 +37,21 @@ class RouteMatch:
     order_id: str | None = None
     """The one order an order write changes: set for a status move, a note and a tags change
     (the writes of a single order); any other order write may change any order."""
+    timeout_s: float | None = None
+    """How long the service may take to answer, when longer than the edge's usual timeout."""
+    streams: bool = False
+    """A file passed through as it arrives (an export's CSV), never held whole in memory."""
 
+
+# A page of orders moved at once, and a large export's file, take longer than one order read.
+BULK_MOVE_TIMEOUT_S = 60.0
+DOWNLOAD_TIMEOUT_S = 120.0
 
 _PUBLIC_AUTH_PATHS = frozenset({("auth", "login"), ("auth", "refresh")})
 _READ_METHODS = frozenset({"GET", "HEAD"})
 # Writes of one order: (method, what follows the order id).
 _SINGLE_ORDER_WRITES = frozenset({("PATCH", "status"), ("PATCH", "tags"), ("POST", "notes")})
+_CHANNEL_ACTIONS = frozenset({"pause", "resume"})
 
 
 def resolve(method: str, api_path: str) -> RouteMatch | None:
@@ -83,6 +92,48 @@ def resolve(method: str, api_path: str) -> RouteMatch | None:
         )
     if head == "channels" and not rest:
         return RouteMatch(Upstream.INGEST, upstream_path, Access.SIGNED_IN)
+    if head == "channels" and len(rest) == 2 and rest[1] in _CHANNEL_ACTIONS:
+        # Pausing and resuming a channel's ingestion is an operator's act.
+        return RouteMatch(Upstream.INGEST, upstream_path, Access.ADMIN)
+    return _work_on_many_orders(method, head, rest, upstream_path)
+
+
+def _work_on_many_orders(
+    method: str, head: str, rest: list[str], upstream_path: str
+) -> RouteMatch | None:
+    """Bulk moves (admins), jobs and exports (admins and viewers: a viewer's own exports),
+    saved views (everyone signed in; sharing is an admin's, checked by orders) and the audit
+    log (admins)."""
+    if head == "bulk-moves" and not rest and method == "POST":
+        # May move any order: no cached read from before it is served after it.
+        return RouteMatch(
+            Upstream.ORDERS,
+            upstream_path,
+            Access.ADMIN,
+            changes_orders=True,
+            timeout_s=BULK_MOVE_TIMEOUT_S,
+        )
+    if head == "jobs" and len(rest) == 1 and method in _READ_METHODS:
+        return RouteMatch(Upstream.ORDERS, upstream_path, Access.SIGNED_IN)
+    if head == "jobs" and rest[1:] == ["items"] and method in _READ_METHODS:
+        return RouteMatch(Upstream.ORDERS, upstream_path, Access.ADMIN)
+    if head == "jobs" and rest[1:] == ["cancel"] and method == "POST":
+        return RouteMatch(Upstream.ORDERS, upstream_path, Access.SIGNED_IN)
+    if head == "exports" and not rest and method == "POST":
+        return RouteMatch(Upstream.ORDERS, upstream_path, Access.SIGNED_IN)
+    if head == "exports" and rest[1:] == ["download"] and method in _READ_METHODS:
+        # The link is its own credential: signed by orders, short-lived, for one file.
+        return RouteMatch(
+            Upstream.ORDERS,
+            upstream_path,
+            Access.PUBLIC,
+            timeout_s=DOWNLOAD_TIMEOUT_S,
+            streams=True,
+        )
+    if head == "views" and len(rest) <= 1:
+        return RouteMatch(Upstream.ORDERS, upstream_path, Access.SIGNED_IN)
+    if head == "audit" and not rest and method in _READ_METHODS:
+        return RouteMatch(Upstream.ORDERS, upstream_path, Access.ADMIN)
     return None
 
 

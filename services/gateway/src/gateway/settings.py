@@ -14,12 +14,37 @@ _REPO_ROOT = Path(__file__).resolve().parents[4]
 
 
 class GatewaySettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySettings):
-    port: int = Field(8080, ge=1, le=65535, validation_alias=env("GATEWAY_PORT"))
+    port: int = Field(
+        8080,
+        ge=1,
+        le=65535,
+        validation_alias=env("GATEWAY_PORT"),
+        description="the port the gateway listens on",
+    )
     # The gateway is the edge: it trusts no proxy unless one is configured in front of it.
-    forwarded_allow_ips: str = Field("", validation_alias=env("GATEWAY_FORWARDED_ALLOW_IPS"))
-    auth_url: str = Field("http://127.0.0.1:8001", validation_alias=env("AUTH_URL"))
-    orders_url: str = Field("http://127.0.0.1:8002", validation_alias=env("ORDERS_URL"))
-    ingest_url: str = Field("http://127.0.0.1:8003", validation_alias=env("INGEST_URL"))
+    forwarded_allow_ips: str = Field(
+        "",
+        validation_alias=env("GATEWAY_FORWARDED_ALLOW_IPS"),
+        description=(
+            "the proxies in front of the gateway whose X-Forwarded-For names the "
+            "client; none by default"
+        ),
+    )
+    auth_url: str = Field(
+        "http://127.0.0.1:8001",
+        validation_alias=env("AUTH_URL"),
+        description="where the gateway reaches auth",
+    )
+    orders_url: str = Field(
+        "http://127.0.0.1:8002",
+        validation_alias=env("ORDERS_URL"),
+        description="where the gateway reaches orders",
+    )
+    ingest_url: str = Field(
+        "http://127.0.0.1:8003",
+        validation_alias=env("INGEST_URL"),
+        description="where the gateway reaches ingest",
+    )
 
     cors_origins: str = Field(
         "http://127.0.0.1:5173,http://localhost:5173",
@@ -27,24 +52,55 @@ class GatewaySettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySe
         description="comma-separated browser origins allowed to call the API cross-site",
     )
     frontend_dist: Path = Field(
-        _REPO_ROOT / "frontend" / "dist", validation_alias=env("FRONTEND_DIST")
+        _REPO_ROOT / "frontend" / "dist",
+        validation_alias=env("FRONTEND_DIST"),
+        description="the built SPA the gateway serves at /",
     )
 
     upstream_connect_timeout_s: float = Field(
-        1.0, gt=0, le=30, validation_alias=env("UPSTREAM_CONNECT_TIMEOUT_S")
+        1.0,
+        gt=0,
+        le=30,
+        validation_alias=env("UPSTREAM_CONNECT_TIMEOUT_S"),
+        description="connect timeout to a service behind the gateway",
     )
-    upstream_timeout_s: float = Field(5.0, gt=0, le=120, validation_alias=env("UPSTREAM_TIMEOUT_S"))
+    upstream_timeout_s: float = Field(
+        5.0,
+        gt=0,
+        le=120,
+        validation_alias=env("UPSTREAM_TIMEOUT_S"),
+        description="read and write timeout to a service behind the gateway",
+    )
     # Separate limits per service, so a flood of order reads never starves sign-in. Small on
     # purpose: a service process gains nothing from more concurrent calls than it can work on,
     # and httpx's pool scans all its connections on every call (quadratic in their number).
     auth_max_in_flight: int = Field(
-        8, ge=1, le=10_000, validation_alias=env("GATEWAY_AUTH_MAX_IN_FLIGHT")
+        8,
+        ge=1,
+        le=10_000,
+        validation_alias=env("GATEWAY_AUTH_MAX_IN_FLIGHT"),
+        description="calls to auth in flight per gateway replica",
     )
     orders_max_in_flight: int = Field(
-        16, ge=1, le=10_000, validation_alias=env("GATEWAY_ORDERS_MAX_IN_FLIGHT")
+        16,
+        ge=1,
+        le=10_000,
+        validation_alias=env("GATEWAY_ORDERS_MAX_IN_FLIGHT"),
+        description="calls to orders in flight per gateway replica",
     )
     ingest_max_in_flight: int = Field(
-        4, ge=1, le=10_000, validation_alias=env("GATEWAY_INGEST_MAX_IN_FLIGHT")
+        4,
+        ge=1,
+        le=10_000,
+        validation_alias=env("GATEWAY_INGEST_MAX_IN_FLIGHT"),
+        description="calls to ingest in flight per gateway replica",
+    )
+    max_in_flight: int = Field(
+        128,
+        ge=1,
+        le=100_000,
+        validation_alias=env("GATEWAY_MAX_IN_FLIGHT"),
+        description="API calls this replica works on at once; more are a fast 503",
     )
     upstream_queue_timeout_s: float = Field(
         0.25,
@@ -54,20 +110,40 @@ class GatewaySettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySe
         description="how long a call waits for a free slot to its service before a fast 503",
     )
     breaker_failure_threshold: int = Field(
-        3, ge=1, le=100, validation_alias=env("GATEWAY_BREAKER_FAILURE_THRESHOLD")
+        3,
+        ge=1,
+        le=100,
+        validation_alias=env("GATEWAY_BREAKER_FAILURE_THRESHOLD"),
+        description="transport failures in a row that open the breaker in front of a service",
     )
     breaker_recovery_s: float = Field(
-        2.0, gt=0, le=300, validation_alias=env("GATEWAY_BREAKER_RECOVERY_S")
+        2.0,
+        gt=0,
+        le=300,
+        validation_alias=env("GATEWAY_BREAKER_RECOVERY_S"),
+        description="how long an open breaker answers 503 before a trial call",
     )
     max_body_bytes: int = Field(
-        1_048_576, ge=1024, le=50_000_000, validation_alias=env("MAX_BODY_BYTES")
+        1_048_576,
+        ge=1024,
+        le=50_000_000,
+        validation_alias=env("MAX_BODY_BYTES"),
+        description="largest request body accepted (413 beyond)",
     )
 
     rate_limit_per_ip_per_min: int = Field(
-        600, ge=1, le=1_000_000, validation_alias=env("RATE_LIMIT_PER_IP_PER_MIN")
+        600,
+        ge=1,
+        le=1_000_000,
+        validation_alias=env("RATE_LIMIT_PER_IP_PER_MIN"),
+        description="requests per client address per minute before 429",
     )
     rate_limit_per_user_per_min: int = Field(
-        300, ge=1, le=1_000_000, validation_alias=env("RATE_LIMIT_PER_USER_PER_MIN")
+        300,
+        ge=1,
+        le=1_000_000,
+        validation_alias=env("RATE_LIMIT_PER_USER_PER_MIN"),
+        description="requests per signed-in user per minute before 429",
     )
     redis_max_connections: int = Field(
         64,
@@ -85,7 +161,11 @@ class GatewaySettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySe
         "(never past its expiry); 0 verifies every request",
     )
     verified_token_cache_size: int = Field(
-        10_000, ge=1, le=1_000_000, validation_alias=env("GATEWAY_VERIFIED_TOKEN_CACHE_SIZE")
+        10_000,
+        ge=1,
+        le=1_000_000,
+        validation_alias=env("GATEWAY_VERIFIED_TOKEN_CACHE_SIZE"),
+        description="verified access tokens remembered per replica",
     )
 
     cache_ttl_s: float = Field(
@@ -118,12 +198,33 @@ class GatewaySettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySe
         description="how long a replica waits for another replica's fill of the same entry",
     )
     openapi_cache_ttl_s: float = Field(
-        30.0, ge=0, le=3600, validation_alias=env("OPENAPI_CACHE_TTL_S")
+        30.0,
+        ge=0,
+        le=3600,
+        validation_alias=env("OPENAPI_CACHE_TTL_S"),
+        description="how long the merged API document is kept before it is merged again",
     )
 
-    sse_heartbeat_s: float = Field(15.0, gt=0, le=300, validation_alias=env("SSE_HEARTBEAT_S"))
+    sse_heartbeat_s: float = Field(
+        15.0,
+        gt=0,
+        le=300,
+        validation_alias=env("SSE_HEARTBEAT_S"),
+        description="a comment line on the event stream this often, so proxies keep it open",
+    )
+    sse_revalidate_s: float = Field(
+        5.0,
+        gt=0,
+        le=300,
+        validation_alias=env("GATEWAY_SSE_REVALIDATE_S"),
+        description="how often a live event stream checks that its token was not revoked",
+    )
     sse_client_queue_size: int = Field(
-        256, ge=1, le=100_000, validation_alias=env("SSE_CLIENT_QUEUE_SIZE")
+        256,
+        ge=1,
+        le=100_000,
+        validation_alias=env("SSE_CLIENT_QUEUE_SIZE"),
+        description="events queued for one stream client; one that falls further behind is cut off",
     )
 
     @property

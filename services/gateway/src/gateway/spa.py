@@ -23,6 +23,8 @@ _REVALIDATE = "no-cache"
 async def spa(path: str, request: Request) -> Response:
     if path == "api" or path.startswith("api/"):
         raise NotFoundError(f"no API route for GET /{path}")
+    if "\x00" in path:
+        raise NotFoundError("no such page")
     dist: Path = request.app.state.settings.frontend_dist
     index = dist / "index.html"
     if not index.is_file():

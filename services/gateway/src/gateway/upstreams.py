@@ -19,20 +19,28 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 
 import httpx
 from circuitbreaker import CircuitBreaker, CircuitBreakerError
 
-from gateway.metrics import UPSTREAM_SHED, UPSTREAM_UNAVAILABLE
+from gateway.metrics import (
+    UPSTREAM_CIRCUIT,
+    UPSTREAM_CIRCUIT_OPENED,
+    UPSTREAM_SHED,
+    UPSTREAM_UNAVAILABLE,
+)
 from gateway.routes import Upstream
 from gateway.settings import GatewaySettings
-from orderhub_common.circuits import CircuitState
+from orderhub_common.circuits import GAUGE_VALUES, CircuitState
 from orderhub_common.context import REQUEST_ID_HEADER
 from orderhub_common.errors import ServiceUnavailableError
 
 # What a service needs from the caller's request; cookies and anything else stay at the edge.
 FORWARDED_REQUEST_HEADERS = ("authorization", "content-type", "accept", "accept-language")
+# Auth alone also gets the SPA's session cookie and its CSRF header (refresh and sign-out).
+AUTH_SESSION_HEADERS = ("cookie", "x-csrf-token")
 
 # Per-connection headers (RFC 9110 7.6.1) and those the gateway sets itself on the way out.
 _DROPPED_RESPONSE_HEADERS = frozenset(
@@ -60,9 +68,12 @@ def upstream_request_headers(
     client_ip: str | None,
     request_id: str | None,
     scheme: str,
+    session: bool = False,
 ) -> dict[str, str]:
-    """The headers a service receives: the caller's essentials plus the edge's tracing."""
-    headers = {name: incoming[name] for name in FORWARDED_REQUEST_HEADERS if name in incoming}
+    """The headers a service receives: the caller's essentials plus the edge's tracing (and,
+    with ``session``, the caller's session cookie and CSRF header)."""
+    names = FORWARDED_REQUEST_HEADERS + (AUTH_SESSION_HEADERS if session else ())
+    headers = {name: incoming[name] for name in names if name in incoming}
     if request_id:
         headers[REQUEST_ID_HEADER] = request_id
     # The edge decides who the client is (uvicorn honours X-Forwarded-For only from the proxies
@@ -81,7 +92,8 @@ def downstream_response_headers(upstream: Iterable[tuple[str, str]]) -> list[tup
     ]
 
 
-# How soon a caller turned away for want of a slot may try again.
+# How soon a caller turned away for want of a slot, or by a service that did not answer, may
+# try again.
 _SATURATED_RETRY_AFTER_S = "1"
 
 
@@ -97,8 +109,11 @@ class UpstreamClient:
         settings: GatewaySettings,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.upstream = upstream
+        self._clock = clock
+        self._circuit_left_closed_at: float | None = None
         max_in_flight = settings.upstream_max_in_flight[upstream]
         self._slots = asyncio.Semaphore(max_in_flight)
         self._queue_timeout_s = settings.upstream_queue_timeout_s
@@ -124,6 +139,7 @@ class UpstreamClient:
             name=f"upstream-{upstream}",
         )
         self._send_guarded = self.breaker.decorate(self._send)
+        self._export_circuit()
 
     @property
     def circuit(self) -> CircuitState:
@@ -138,9 +154,11 @@ class UpstreamClient:
         headers: Mapping[str, str] | None = None,
         content: bytes | None = None,
         timeout_s: float | None = None,
+        stream: bool = False,
     ) -> httpx.Response:
         """Sends one request; 503 ``service_unavailable`` when the service does not answer, or
-        when it already has as many calls in flight as it may."""
+        when it already has as many calls in flight as it may. With ``stream`` the body is not
+        read: the caller reads it (``aiter_bytes``) and closes the response."""
         if not await self._took_slot():
             UPSTREAM_SHED.labels(self.upstream).inc()
             raise UpstreamUnavailableError(
@@ -150,7 +168,7 @@ class UpstreamClient:
         url = f"{path}?{query}" if query else path
         try:
             response: httpx.Response = await self._send_guarded(
-                method, url, headers=headers, content=content, timeout_s=timeout_s
+                method, url, headers=headers, content=content, timeout_s=timeout_s, stream=stream
             )
         except CircuitBreakerError:
             UPSTREAM_UNAVAILABLE.labels(self.upstream).inc()
@@ -162,11 +180,23 @@ class UpstreamClient:
         except httpx.TransportError as exc:
             UPSTREAM_UNAVAILABLE.labels(self.upstream).inc()
             raise UpstreamUnavailableError(
-                f"the {self.upstream} service is unavailable ({type(exc).__name__})"
+                f"the {self.upstream} service is unavailable ({type(exc).__name__})",
+                headers={"Retry-After": _SATURATED_RETRY_AFTER_S},
             ) from None
         finally:
             self._slots.release()
+            self._export_circuit()
         return response
+
+    def _export_circuit(self) -> None:
+        circuit = self.circuit
+        UPSTREAM_CIRCUIT.labels(self.upstream).set(GAUGE_VALUES[circuit])
+        # Open, half open, open again: one outage until a call succeeds and closes the breaker.
+        if circuit is CircuitState.CLOSED:
+            self._circuit_left_closed_at = None
+        elif self._circuit_left_closed_at is None:
+            self._circuit_left_closed_at = self._clock()
+        UPSTREAM_CIRCUIT_OPENED.labels(self.upstream).set(self._circuit_left_closed_at or 0)
 
     async def _took_slot(self) -> bool:
         if not self._slots.locked():
@@ -187,6 +217,7 @@ class UpstreamClient:
         headers: Mapping[str, str] | None,
         content: bytes | None,
         timeout_s: float | None,
+        stream: bool = False,
     ) -> httpx.Response:
         timeouts = httpx.Timeout(timeout_s).as_dict() if timeout_s else self._timeouts
         request = httpx.Request(
@@ -198,6 +229,8 @@ class UpstreamClient:
         )
         response = await self._transport.handle_async_request(request)
         response.request = request
+        if stream:
+            return response
         try:
             await response.aread()
         finally:

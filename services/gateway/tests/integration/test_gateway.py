@@ -283,7 +283,7 @@ async def test_events_stream_delivers_order_events_with_heartbeats(
 
     async with (
         gateway.client() as client,
-        client.stream("GET", f"/api/events?access_token={token}") as stream,
+        client.stream("GET", "/api/events", headers={"Authorization": f"Bearer {token}"}) as stream,
     ):
         assert stream.status_code == 200
         assert stream.headers["content-type"].startswith("text/event-stream")
@@ -303,12 +303,16 @@ async def test_events_stream_delivers_order_events_with_heartbeats(
     assert saw_heartbeat
 
 
-async def test_the_events_stream_needs_a_valid_token(gateway: RunningGateway) -> None:
+async def test_the_events_stream_needs_a_valid_token_in_the_header_never_the_url(
+    gateway: RunningGateway,
+) -> None:
+    valid = gateway.tokens.mint("viewer")
     async with gateway.client() as client:
         missing = await client.get("/api/events")
-        forged = await client.get("/api/events?access_token=forged")
+        forged = await client.get("/api/events", headers={"Authorization": "Bearer forged"})
+        in_the_url = await client.get(f"/api/events?access_token={valid}")
 
-    assert (missing.status_code, forged.status_code) == (401, 401)
+    assert (missing.status_code, forged.status_code, in_the_url.status_code) == (401, 401, 401)
 
 
 async def test_health_and_openapi_survive_a_service_being_down(gateway: RunningGateway) -> None:

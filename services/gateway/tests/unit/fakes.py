@@ -58,6 +58,12 @@ class FlakyPipeline:
     def mget(self, keys: list[str]) -> None:
         self._queued.append(("mget", (keys,)))
 
+    def get(self, key: str) -> None:
+        self._queued.append(("get", (key,)))
+
+    def exists(self, key: str) -> None:
+        self._queued.append(("exists", (key,)))
+
     def evalsha(self, *args: Any) -> None:
         self._queued.append(("evalsha", args))
 
@@ -71,6 +77,10 @@ class FlakyPipeline:
                 replies.append(int(values[args[0]]))
             elif command == "mget":
                 replies.append([values.get(key) for key in args[0]])
+            elif command == "get":
+                replies.append(values.get(args[0]))
+            elif command == "exists":
+                replies.append(int(args[0] in values))
             else:
                 replies.append(True)
         return replies

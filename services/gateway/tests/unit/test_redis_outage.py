@@ -13,6 +13,7 @@ from gateway.cache import ResponseCache
 from gateway.deps import admit
 from gateway.ratelimit import RateLimiter
 from gateway.routes import Access
+from orderhub_common.revocation import AccessRevocations
 from orderhub_common.security import Principal, Role
 
 from .fakes import FlakyRedis
@@ -39,6 +40,7 @@ def _edge(redis: FlakyRedis) -> Any:
         tokens=SimpleNamespace(known=lambda token: VIEWER),
         limiter=RateLimiter(redis),  # type: ignore[arg-type]
         cache=_cache(redis),
+        revocations=AccessRevocations(redis),  # type: ignore[arg-type]
     )
 
 

@@ -20,6 +20,14 @@ pytestmark = pytest.mark.unit
         ("GET", "/orders/o1", Upstream.ORDERS, "/orders/o1", Access.SIGNED_IN),
         ("PATCH", "/orders/o1/status", Upstream.ORDERS, "/orders/o1/status", Access.ADMIN),
         ("GET", "/channels", Upstream.INGEST, "/channels", Access.SIGNED_IN),
+        ("POST", "/channels/amazon/pause", Upstream.INGEST, "/channels/amazon/pause", Access.ADMIN),
+        (
+            "POST",
+            "/channels/amazon/resume",
+            Upstream.INGEST,
+            "/channels/amazon/resume",
+            Access.ADMIN,
+        ),
     ],
 )
 def test_each_contract_route_reaches_its_service_with_its_access_level(
@@ -33,7 +41,17 @@ def test_each_contract_route_reaches_its_service_with_its_access_level(
 
 @pytest.mark.parametrize(
     "api_path",
-    ["", "/", "/nothing", "/auth", "/channels/website", "/orders/../users", "/orders//x", "/./me"],
+    [
+        "",
+        "/",
+        "/nothing",
+        "/auth",
+        "/channels/website",
+        "/channels/website/stop",
+        "/orders/../users",
+        "/orders//x",
+        "/./me",
+    ],
 )
 def test_paths_no_service_answers_are_not_routed(api_path: str) -> None:
     assert resolve("GET", api_path) is None
@@ -73,3 +91,54 @@ def test_path_segments_are_percent_encoded_for_the_service() -> None:
 
     assert route is not None
     assert route.path == "/orders/a%20b%3Fc%23d"
+
+
+@pytest.mark.parametrize(
+    ("method", "api_path", "access"),
+    [
+        ("POST", "/bulk-moves", Access.ADMIN),
+        ("GET", "/jobs/job_1", Access.SIGNED_IN),
+        ("GET", "/jobs/job_1/items", Access.ADMIN),
+        ("POST", "/jobs/job_1/cancel", Access.SIGNED_IN),
+        ("POST", "/exports", Access.SIGNED_IN),
+        ("GET", "/exports/job_1/download", Access.PUBLIC),
+        ("GET", "/views", Access.SIGNED_IN),
+        ("POST", "/views", Access.SIGNED_IN),
+        ("PATCH", "/views/view_1", Access.SIGNED_IN),
+        ("DELETE", "/views/view_1", Access.SIGNED_IN),
+        ("GET", "/audit", Access.ADMIN),
+    ],
+)
+def test_routes_for_working_on_many_orders_go_to_orders_with_their_roles(
+    method: str, api_path: str, access: Access
+) -> None:
+    route = _route(method, api_path)
+
+    assert (route.upstream, route.path, route.access) == (Upstream.ORDERS, api_path, access)
+    assert not route.cacheable
+
+
+@pytest.mark.parametrize(
+    ("method", "api_path"),
+    [
+        ("GET", "/bulk-moves"),
+        ("DELETE", "/audit"),
+        ("PATCH", "/audit"),
+        ("POST", "/audit"),
+        ("GET", "/audit/x"),
+        ("DELETE", "/jobs/job_1"),
+        ("POST", "/exports/job_1/download"),
+        ("GET", "/views/a/b"),
+    ],
+)
+def test_the_audit_log_has_no_write_route_and_jobs_no_other_routes(
+    method: str, api_path: str
+) -> None:
+    assert resolve(method, api_path) is None
+
+
+def test_a_bulk_move_invalidates_the_order_cache() -> None:
+    route = _route("POST", "/bulk-moves")
+
+    assert route.changes_orders
+    assert route.order_id is None

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from ingest.repository import ChannelRepository
+from ingest.service import ChannelService
 
 
-def get_channel_repository(request: Request) -> ChannelRepository:
-    repository: ChannelRepository = request.app.state.channel_repository
-    return repository
+def get_channel_service(request: Request) -> ChannelService:
+    service: ChannelService = request.app.state.channel_service
+    return service

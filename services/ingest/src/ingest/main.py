@@ -17,8 +17,10 @@ from ingest.feeds import FEEDS, ChannelFeedError
 from ingest.lease import ChannelLease
 from ingest.poller import ChannelPoller, PollSettings
 from ingest.repository import ChannelRepository
+from ingest.service import ChannelService
 from ingest.settings import IngestSettings
 from orderhub_common.app import create_service_app, serve
+from orderhub_common.audit import AuditTrail
 from orderhub_common.events import Channel
 from orderhub_common.kafka import create_broker, ensure_topics, topics_from
 from orderhub_common.resources import KafkaResource, RedisResource, Worker
@@ -35,6 +37,7 @@ def create_app(
     redis = RedisResource(settings.redis_url.get_secret_value())
     broker = create_broker(settings, client_id=SERVICE)
     publisher = IngestedPublisher(broker, topics_from(settings))
+    trail = AuditTrail(broker, topics_from(settings), service=SERVICE)
     kafka = KafkaResource(broker, before_start=functools.partial(ensure_topics, settings))
     repository = ChannelRepository(redis.client, settings.redis_key_prefix)
     owner = settings.replica_id or f"{socket.gethostname()}:{settings.port}"
@@ -54,7 +57,9 @@ def create_app(
         workers=pollers,
         routers=[channels.router, asyncapi.router],
         state={
-            "channel_repository": repository,
+            "channel_service": ChannelService(
+                repository, trail, paused_by_config=settings.paused_by_config
+            ),
             "jwt_verifier": JwtVerifier(settings),
             "asyncapi": AsyncAPI(
                 broker,
@@ -101,6 +106,7 @@ def build_poller(
             retry_max_s=settings.retry_max_s,
             settle_grace=timedelta(seconds=settings.cursor_settle_s),
         ),
+        paused_by_config=channel in settings.paused_by_config,
     )
 
 

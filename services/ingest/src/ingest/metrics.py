@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge
 
-from orderhub_common.circuits import CircuitState
-
 ORDERS_POLLED = Counter(
     "ingest_orders_polled_total", "Native orders read from a channel feed", ["channel"]
 )
@@ -30,10 +28,18 @@ FALLBACK_PAGES = Counter(
 CIRCUIT_STATE = Gauge(
     "ingest_circuit_state", "Circuit of a channel: 0 closed, 1 half open, 2 open", ["channel"]
 )
+CIRCUIT_OPENED = Gauge(
+    "ingest_circuit_opened_timestamp_seconds",
+    "Unix time a channel's circuit left closed (open or half open since); 0 while it is closed",
+    ["channel"],
+)
 LAST_SUCCESS = Gauge(
     "ingest_last_success_timestamp_seconds",
     "Unix time of the last successful poll of a channel",
     ["channel"],
 )
-
-CIRCUIT_STATE_VALUES = {CircuitState.CLOSED: 0, CircuitState.HALF_OPEN: 1, CircuitState.OPEN: 2}
+PAUSED = Gauge(
+    "ingest_channel_paused",
+    "1 while a channel's ingestion is paused (by config or by an admin)",
+    ["channel"],
+)

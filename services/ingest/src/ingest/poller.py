@@ -29,7 +29,7 @@ from ingest.feeds import ChannelFeed, ChannelFeedError, NativePage
 from ingest.lease import ChannelLease
 from ingest.normalizers import NORMALIZERS, NormalizationError
 from ingest.repository import ChannelRepository
-from orderhub_common.circuits import CircuitState
+from orderhub_common.circuits import GAUGE_VALUES, CircuitState
 from orderhub_common.context import correlation_id_var, new_id
 from orderhub_common.events import Channel, ChannelOrder
 from orderhub_common.logging import utc_now
@@ -59,6 +59,7 @@ class ChannelPoller:
         publisher: IngestedPublisher,
         breaker: CircuitBreaker,
         settings: PollSettings,
+        paused_by_config: bool = False,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.channel: Channel = feed.channel
@@ -68,21 +69,23 @@ class ChannelPoller:
         self.publisher = publisher
         self.breaker = breaker
         self.settings = settings
+        self.paused_by_config = paused_by_config
         self.clock = clock
         self.normalize = NORMALIZERS[self.channel]
         self._fallback_served = False
+        self._circuit_left_closed_at: datetime | None = None
 
     @property
     def circuit(self) -> CircuitState:
         return CircuitState(self.breaker.state)
 
     async def run(self) -> None:
-        """The worker loop: poll while holding the lease, until cancelled."""
+        """The worker loop: poll while holding the lease and not paused, until cancelled."""
         logger.info(f"poller {self.channel} started (lease owner {self.lease.owner})")
         try:
             while True:
                 try:
-                    if await self.lease.take_or_renew():
+                    if not await self.paused() and await self.lease.take_or_renew():
                         await self.poll()
                 except Exception as exc:
                     # Redis or Kafka trouble: nothing was acknowledged, the next poll retries.
@@ -90,6 +93,12 @@ class ChannelPoller:
                 await asyncio.sleep(self.settings.interval_s)
         finally:
             await self._let_go()
+
+    async def paused(self) -> bool:
+        """Paused ingestion reads nothing; its cursor waits where it stands."""
+        paused = await self.repository.is_paused(self.channel, by_config=self.paused_by_config)
+        metrics.PAUSED.labels(self.channel).set(1 if paused else 0)
+        return paused
 
     async def poll(self) -> int:
         """Reads the feed until it has no next page; returns how many orders were published."""
@@ -200,7 +209,15 @@ class ChannelPoller:
         self._fallback_served = True
 
     def _export_circuit(self) -> None:
-        metrics.CIRCUIT_STATE.labels(self.channel).set(metrics.CIRCUIT_STATE_VALUES[self.circuit])
+        circuit = self.circuit
+        metrics.CIRCUIT_STATE.labels(self.channel).set(GAUGE_VALUES[circuit])
+        # Open, half open, open again: one outage until a read succeeds and closes the circuit.
+        if circuit is CircuitState.CLOSED:
+            self._circuit_left_closed_at = None
+        elif self._circuit_left_closed_at is None:
+            self._circuit_left_closed_at = self.clock()
+        opened = self._circuit_left_closed_at
+        metrics.CIRCUIT_OPENED.labels(self.channel).set(opened.timestamp() if opened else 0)
 
     async def _let_go(self) -> None:
         await self.feed.close()

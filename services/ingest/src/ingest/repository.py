@@ -69,15 +69,26 @@ class ChannelRepository:
     async def record_circuit(self, channel: Channel, circuit: CircuitState) -> None:
         await self.redis.hset(self.key("status", channel), "circuit", circuit.value)
 
-    async def statuses(self) -> list[ChannelStatus]:
+    async def statuses(self, paused_by_config: frozenset[Channel]) -> list[ChannelStatus]:
         async with self.redis.pipeline(transaction=False) as pipe:
             for channel in Channel:
                 pipe.hgetall(self.key("status", channel))
-            rows = await pipe.execute()
+                pipe.get(self.key("paused", channel))
+            replies = await pipe.execute()
+        rows, pauses = replies[0::2], replies[1::2]
         return [
-            ChannelStatus.model_validate({"channel": channel, **row})
-            for channel, row in zip(Channel, rows, strict=True)
+            ChannelStatus.model_validate(
+                {"channel": channel, **row, "paused": _paused(pause, channel in paused_by_config)}
+            )
+            for channel, row, pause in zip(Channel, rows, pauses, strict=True)
         ]
+
+    async def is_paused(self, channel: Channel, *, by_config: bool) -> bool:
+        """An admin's last pause or resume if there is one, else the configured default."""
+        return _paused(await self.redis.get(self.key("paused", channel)), by_config)
+
+    async def set_paused(self, channel: Channel, paused: bool) -> None:
+        await self.redis.set(self.key("paused", channel), "1" if paused else "0")
 
     async def cache_page(self, channel: Channel, orders: list[ChannelOrder]) -> None:
         await self.redis.set(self.key("last_page", channel), _PAGE.dump_json(orders))
@@ -85,3 +96,9 @@ class ChannelRepository:
     async def cached_page(self, channel: Channel) -> list[ChannelOrder]:
         raw = await self.redis.get(self.key("last_page", channel))
         return _PAGE.validate_json(raw) if raw else []
+
+
+def _paused(stored: bytes | str | None, by_config: bool) -> bool:
+    if stored is None:
+        return by_config
+    return stored in (b"1", "1")

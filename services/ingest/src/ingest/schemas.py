@@ -19,3 +19,5 @@ class ChannelStatus(CamelModel):
     failing_since: AwareDatetime | None = None
     failed_polls: int = 0
     orders_ingested: int = 0
+    paused: bool = False
+    """Ingestion of this channel is paused (by config or by an admin): it is not polled."""

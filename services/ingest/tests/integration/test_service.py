@@ -131,7 +131,9 @@ async def test_channels_start_closed_with_nothing_ingested(ingest: httpx.AsyncCl
         "failingSince",
         "failedPolls",
         "ordersIngested",
+        "paused",
     }
+    assert not any(row["paused"] for row in rows.values())
 
 
 async def test_asyncapi_documents_the_ingested_topic(
@@ -173,3 +175,76 @@ async def test_channel_status_is_503_while_redis_is_down(
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "service_unavailable"
     assert "Retry-After" in response.headers
+
+
+async def test_a_channel_paused_by_config_is_not_polled_until_an_admin_resumes_it_audited(
+    infra: InfraUrls,
+    unique_name: str,
+    redis: Redis,
+    channels_app: FastAPI,
+    channels: httpx.AsyncClient,
+) -> None:
+    # The same names as the `redis` fixture's settings, so it cleans up after this test too.
+    settings = ingest_settings(infra, unique_name, INGEST_PAUSED_CHANNELS="amazon")
+    app = create_app(settings, channel_transport=httpx.ASGITransport(app=channels_app))
+    app.state.jwt_verifier = JwtVerifier(settings, jwks_source=TOKENS.jwks)
+    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=15):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://ingest", headers=TOKENS.bearer("admin")
+        ) as ingest:
+            held = set(await create_orders(channels, Channel.AMAZON, 3))
+            flowing = set(await create_orders(channels, Channel.WEBSITE, 2))
+
+            async def website_in() -> bool:
+                return flowing <= await published_external_ids(settings, Channel.WEBSITE)
+
+            await eventually(website_in, what="the website orders")
+            rows = await channel_rows(ingest)
+            assert rows["amazon"]["paused"] is True
+            assert rows["website"]["paused"] is False
+            assert await published_external_ids(settings, Channel.AMAZON) == set()
+
+            viewer = await ingest.post("/channels/amazon/resume", headers=TOKENS.bearer("viewer"))
+            assert viewer.status_code == 403
+            resumed = await ingest.post(
+                "/channels/amazon/resume", headers=TOKENS.bearer("admin", user_id="admin-7")
+            )
+            assert resumed.status_code == 200, resumed.text
+            assert resumed.json()["paused"] is False
+
+            async def amazon_in() -> bool:
+                return await published_external_ids(settings, Channel.AMAZON) == held
+
+            await eventually(amazon_in, what="amazon's held orders after the resume")
+
+    records = await read_topic(settings.kafka_bootstrap_servers, topics_from(settings).audit)
+    audit = [json.loads(record.value) for record in records]
+    assert [(a["action"], a["target"], a["actorId"]) for a in audit] == [
+        ("channel.resumed", "amazon", "admin-7")
+    ]
+    assert audit[0]["details"] == {"wasPaused": True}
+
+
+async def test_an_admin_pause_holds_one_channel_while_the_others_flow(
+    ingest: httpx.AsyncClient, channels: httpx.AsyncClient, settings: IngestSettings
+) -> None:
+    paused = await ingest.post("/channels/blinkit/pause", headers=TOKENS.bearer("admin"))
+    assert paused.status_code == 200, paused.text
+    assert paused.json()["channel"] == "blinkit"
+    assert paused.json()["paused"] is True
+    held = set(await create_orders(channels, Channel.BLINKIT, 2))
+    flowing = set(await create_orders(channels, Channel.WEBSITE, 2))
+
+    async def website_in() -> bool:
+        return flowing <= await published_external_ids(settings, Channel.WEBSITE)
+
+    await eventually(website_in, what="the website orders")
+    assert not held & await published_external_ids(settings, Channel.BLINKIT)
+    assert (await channel_rows(ingest))["blinkit"]["paused"] is True
+    gauge = REGISTRY.get_sample_value("ingest_channel_paused", {"channel": "blinkit"})
+    assert gauge == 1
+
+    unknown = await ingest.post("/channels/ebay/pause", headers=TOKENS.bearer("admin"))
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["code"] == "validation_error"

@@ -8,6 +8,7 @@ import circuitbreaker
 import httpx
 import pytest
 from circuitbreaker import CircuitBreaker, CircuitBreakerError
+from prometheus_client import REGISTRY
 
 from ingest.cursor import FeedCursor
 from ingest.feeds import AmazonFeed, BlinkitFeed, ChannelFeedError, WebsiteFeed
@@ -188,3 +189,33 @@ async def test_a_failed_trial_read_opens_the_circuit_again(clock: FakeClock) -> 
     with pytest.raises(ChannelFeedError):
         await poller._read(FeedCursor())
     assert poller.circuit == CircuitState.OPEN
+
+
+async def test_the_time_a_circuit_left_closed_is_exported_until_it_closes_again(
+    clock: FakeClock,
+) -> None:
+    # What the breaker-open alert reads: open and half open are one outage, closed ends it.
+    channel = FlakyChannel()
+    poller = reader(channel, recovery_s=30)
+    poller.clock = lambda: datetime.fromtimestamp(clock.now, UTC)
+
+    def exported() -> float | None:
+        poller._export_circuit()
+        return REGISTRY.get_sample_value(
+            "ingest_circuit_opened_timestamp_seconds", {"channel": "blinkit"}
+        )
+
+    assert exported() == 0
+    await open_circuit(poller)
+    assert exported() == 1000.0
+    clock.now += 30
+    assert poller.circuit == CircuitState.HALF_OPEN
+    assert exported() == 1000.0, "half open is still the same outage"
+    with pytest.raises(ChannelFeedError):
+        await poller._read(FeedCursor())
+    assert exported() == 1000.0
+
+    clock.now += 30
+    channel.down = False
+    await poller._read(FeedCursor())
+    assert exported() == 0

@@ -8,8 +8,28 @@ from orderhub_common.settings import ServiceSettings, env
 
 
 class MockChannelsSettings(ServiceSettings):
-    port: int = Field(8004, ge=1, le=65535, validation_alias=env("MOCK_CHANNELS_PORT"))
-    seed_orders: int = Field(200, ge=0, le=100_000, validation_alias=env("MOCK_SEED_ORDERS"))
-    seed: int = Field(20_261_124, validation_alias=env("MOCK_SEED"))
-    # Where the channels keep their orders across restarts; unset, they live in memory only.
-    database: Path | None = Field(None, validation_alias=env("MOCK_CHANNELS_DATABASE"))
+    port: int = Field(
+        8004,
+        ge=1,
+        le=65535,
+        validation_alias=env("MOCK_CHANNELS_PORT"),
+        description="the port the mock channels listen on",
+    )
+    seed_orders: int = Field(
+        200,
+        ge=0,
+        le=100_000,
+        validation_alias=env("MOCK_SEED_ORDERS"),
+        description="orders each channel holds at start",
+    )
+    seed: int = Field(
+        20_261_124,
+        validation_alias=env("MOCK_SEED"),
+        description="seed of the generated history (same seed, same orders)",
+    )
+    database: Path | None = Field(
+        None,
+        validation_alias=env("MOCK_CHANNELS_DATABASE"),
+        description="SQLite file where the channels keep their orders across restarts"
+        " (unset: in memory only)",
+    )

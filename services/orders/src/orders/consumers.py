@@ -39,12 +39,12 @@ from tenacity import (
 )
 
 from orderhub_common.errors import is_store_outage
-from orderhub_common.events import OrderIngested
+from orderhub_common.events import AuditRecorded, OrderIngested
 from orderhub_common.kafka import Topics
 from orderhub_common.logging import utc_now
 from orders import metrics
-from orders.dead_letters import DeadLetters, PoisonEventError, decode_ingested
-from orders.service import ConcurrentChangeError, OrderService
+from orders.dead_letters import DeadLetters, PoisonEventError, decode_audit, decode_ingested
+from orders.service import AuditLog, ConcurrentChangeError, OrderService
 
 GROUP_ID = "orders"
 DEAD_LETTER_GROUP_ID = "orders-dead-letters"
@@ -193,3 +193,48 @@ class ConsumerLagProbe:
             if highwater is not None:
                 lag += max(0, highwater - await consumer.position(partition))
         return lag
+
+
+def register_audit_consumer(
+    broker: KafkaBroker,
+    topics: Topics,
+    audit_log: AuditLog,
+    *,
+    store_retry_s: float = 30,
+    max_batch: int = 500,
+) -> LogicSubscriber[Any]:
+    """The audit keeper: ``audit.v1`` into the append-only audit table, each record once by its
+    event id, committed only after the write; an undecodable record is dead-lettered."""
+    subscriber = broker.subscriber(
+        topics.audit,
+        group_id=GROUP_ID,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        batch=True,
+        max_records=max_batch,
+        batch_timeout_ms=100,
+        auto_offset_reset="earliest",
+        decoder=_raw_bodies,
+        include_in_schema=False,
+    )
+
+    @subscriber
+    async def on_audit(bodies: list[bytes], message: KafkaMessage) -> None:
+        records: tuple[ConsumerRecord[bytes, bytes], ...] = message.raw_message
+        entries: list[AuditRecorded] = []
+        for record in records:
+            try:
+                entries.append(decode_audit(record.value or b""))
+            except PoisonEventError as error:
+                await broker.publish(
+                    record.value or b"",
+                    topic=topics.ingested_dlq,
+                    key=record.key,
+                    headers=dead_letter_headers(record, error),
+                )
+                metrics.DEAD_LETTERED.labels(error.error_type).inc()
+                logger.warning(f"dead-lettered an audit record ({error.error_type}): {error}")
+        async for attempt in _store_retries(store_retry_s):
+            with attempt:
+                await audit_log.keep(entries)
+
+    return subscriber

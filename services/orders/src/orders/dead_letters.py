@@ -26,7 +26,7 @@ from pydantic import JsonValue, ValidationError
 
 from orderhub_common.audit import AuditTrail
 from orderhub_common.errors import ConflictError, DomainError, NotFoundError
-from orderhub_common.events import OrderIngested
+from orderhub_common.events import AuditRecorded, OrderIngested
 from orderhub_common.logging import utc_now
 from orderhub_common.security import Principal
 from orders.query_side import QuerySide
@@ -64,6 +64,14 @@ def decode_ingested(body: bytes) -> OrderIngested:
         return OrderIngested.model_validate_json(body)
     except ValidationError as exc:
         raise PoisonEventError(_error_type(exc), _describe(exc)) from None
+
+
+def decode_audit(body: bytes) -> AuditRecorded:
+    try:
+        return AuditRecorded.model_validate_json(body)
+    except ValidationError as exc:
+        error_type = "invalid_json" if "json_invalid" in str(exc) else "invalid_event"
+        raise PoisonEventError(error_type, _describe(exc)) from None
 
 
 def _error_type(exc: ValidationError) -> str:

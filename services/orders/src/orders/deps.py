@@ -10,9 +10,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from orderhub_common.security import CurrentPrincipal, Principal, Role, require_role
+from orderhub_common.revocation import require_current_role
+from orderhub_common.security import CurrentPrincipal, Principal, Role
 from orders.dead_letters import DeadLetters
-from orders.service import OrderService
+from orders.service import AuditLog, JobService, OrderService, SavedViewService
 
 
 def order_service(request: Request) -> OrderService:
@@ -30,4 +31,30 @@ def dead_letters(request: Request) -> DeadLetters:
 
 DeadLettersDep = Annotated[DeadLetters, Depends(dead_letters)]
 SignedIn = CurrentPrincipal
-Admin = Annotated[Principal, Depends(require_role(Role.ADMIN))]
+Admin = Annotated[Principal, Depends(require_current_role(Role.ADMIN))]
+
+
+def job_service(request: Request) -> JobService:
+    service: JobService = request.app.state.job_service
+    return service
+
+
+def saved_view_service(request: Request) -> SavedViewService:
+    service: SavedViewService = request.app.state.saved_view_service
+    return service
+
+
+def audit_log(request: Request) -> AuditLog:
+    log: AuditLog = request.app.state.audit_log
+    return log
+
+
+def client_address(request: Request) -> str | None:
+    """The caller's address (the gateway's X-Forwarded-For, trusted per FORWARDED_ALLOW_IPS)."""
+    return request.client.host if request.client else None
+
+
+JobServiceDep = Annotated[JobService, Depends(job_service)]
+SavedViewServiceDep = Annotated[SavedViewService, Depends(saved_view_service)]
+AuditLogDep = Annotated[AuditLog, Depends(audit_log)]
+ClientAddress = Annotated[str | None, Depends(client_address)]

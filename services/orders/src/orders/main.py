@@ -13,23 +13,28 @@ from orderhub_common.app import create_service_app, serve
 from orderhub_common.audit import AuditTrail
 from orderhub_common.events import Event
 from orderhub_common.kafka import create_broker, ensure_topics, topics_from
-from orderhub_common.resources import KafkaResource, MongoResource, Worker
+from orderhub_common.resources import KafkaResource, MongoResource, RedisResource, Worker
+from orderhub_common.revocation import AccessRevocations
 from orderhub_common.security import JwtVerifier
 from orderhub_common.settings import load_settings
 from orders.api.asyncapi import asyncapi_router
 from orders.api.dead_letters import router as dead_letters_router
 from orders.api.orders import router as orders_router
+from orders.api.work import router as work_router
 from orders.consumers import (
     ConsumerLagProbe,
+    register_audit_consumer,
     register_dead_letter_keeper,
     register_ingested_consumer,
 )
 from orders.dead_letters import DeadLetters, Republish
 from orders.documents import OrderDocument, OutboxDocument, WriteBackDocument
+from orders.download_links import DownloadLinks
+from orders.jobs import JobRunner
 from orders.outbox_relay import OutboxRelay, kafka_order_event_publisher
-from orders.query_side import QuerySide
+from orders.query_side import QuerySide, WorkStore
 from orders.repository import OrderRepository
-from orders.service import OrderService
+from orders.service import AuditLog, JobService, OrderService, SavedViewService
 from orders.settings import OrdersSettings
 from orders.write_back import ChannelWriter, WriteBackRelay
 
@@ -73,13 +78,13 @@ def create_app(settings: OrdersSettings) -> FastAPI:
         lease_s=settings.outbox_lease_s,
         confirm_grace_s=settings.outbox_confirm_grace_s,
     )
-    audit = AuditTrail(broker, topics, service=SERVICE)
+    trail = AuditTrail(broker, topics, service=SERVICE)
 
     def written(order_id: str, events: Sequence[Event]) -> None:
         relay.confirm(order_id, events)
         write_backs.wake()
 
-    service = OrderService(repository, query_side, on_written=written, audit=audit)
+    service = OrderService(repository, query_side, on_written=written, audit=trail)
     channels = httpx.AsyncClient(
         base_url=settings.mock_channels_url, timeout=settings.write_back_timeout_s
     )
@@ -94,13 +99,22 @@ def create_app(settings: OrdersSettings) -> FastAPI:
         sweep_interval_s=settings.write_back_sweep_interval_s,
     )
     subscriber = register_ingested_consumer(broker, topics, service)
-    letters = DeadLetters(query_side, ingested_republisher(broker, topics.ingested), audit)
+    letters = DeadLetters(query_side, ingested_republisher(broker, topics.ingested), trail)
     register_dead_letter_keeper(broker, topics, letters)
+    work = WorkStore(query_side)
+    runner = JobRunner(service, work, lease_s=settings.job_lease_s)
+    links = DownloadLinks(
+        settings.export_link_secret.get_secret_value().encode(), settings.export_link_ttl_s
+    )
+    jobs = JobService(service, work, links, audit=trail, wake=runner.wake)
+    audit_log = AuditLog(work)
+    register_audit_consumer(broker, topics, audit_log)
     lag = ConsumerLagProbe(subscriber)
 
     async def create_topics() -> None:
         await ensure_topics(settings)
 
+    redis = RedisResource(settings.redis_url.get_secret_value())
     return create_service_app(
         settings=settings,
         title="Order Hub orders",
@@ -109,22 +123,30 @@ def create_app(settings: OrdersSettings) -> FastAPI:
         resources=[
             mongo_resource(settings),
             query_side,
+            redis,
             KafkaResource(broker, before_start=create_topics),
         ],
         workers=lambda: [
             Worker("outbox-relay", relay.run),
             Worker("write-back", write_backs.run),
             Worker("consumer-lag", lag.run),
+            Worker("jobs", runner.run),
         ],
         routers=[
             orders_router,
             dead_letters_router,
+            work_router,
             asyncapi_router(topics, settings.kafka_bootstrap_servers),
         ],
         state={
             "order_service": service,
             "dead_letters": letters,
+            "job_service": jobs,
+            "saved_view_service": SavedViewService(work, audit=trail),
+            "audit_log": audit_log,
             "jwt_verifier": JwtVerifier(settings),
+            # Status moves check that the admin's token was not revoked (demoted, signed out).
+            "access_revocations": AccessRevocations(redis.client),
         },
     )
 

@@ -37,6 +37,10 @@ PROJECTION_LAG = Gauge(
     "Age of the newest change the last projection write applied (now - the order's updatedAt)",
 )
 
+PROJECTION_DEFERRED = Counter(
+    "orders_projection_deferred_total",
+    "Stored orders not projected at once (the query side was away); the outbox sweep does it",
+)
 PROJECTED = Histogram(
     "orders_query_side_projection_seconds",
     "Time from an order change (its updatedAt) to its row in the query side",

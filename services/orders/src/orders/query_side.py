@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +35,12 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     ColumnElement,
     Double,
     Integer,
+    LargeBinary,
     MetaData,
     Select,
     Table,
@@ -47,9 +50,12 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    tuple_,
+    update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP, array, insert
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from orderhub_common.events import Channel, Order, OrderStatus
@@ -57,6 +63,7 @@ from orderhub_common.logging import utc_now
 from orderhub_common.resources import Resource
 from orders import metrics
 from orders.schemas import (
+    AuditQuery,
     ChannelRevenue,
     DeadLetterRead,
     DeadLetterState,
@@ -637,3 +644,436 @@ def _upgrade_schema(connection: Connection) -> None:
     config.set_main_option("script_location", str(_MIGRATIONS))
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
+
+
+# Working on many orders: jobs, export files, saved views and the audit log --------------------
+# Background jobs keep their state and per-order progress here, so a restarted (or another)
+# replica resumes them where they stood; see ``jobs.py``.
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", TIMESTAMP(timezone=True), nullable=False),
+    Column("updated_at", TIMESTAMP(timezone=True), nullable=False),
+    Column("finished_at", TIMESTAMP(timezone=True)),
+    Column("params", JSONB, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("processed", Integer, nullable=False),
+    Column("moved", Integer, nullable=False),
+    Column("refused", Integer, nullable=False),
+    Column("cancel_requested", Boolean, nullable=False),
+    Column("error", Text),
+    Column("lease_owner", Text),
+    Column("lease_until", TIMESTAMP(timezone=True)),
+)
+
+job_items = Table(
+    "job_items",
+    metadata,
+    Column("job_id", Text, primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("order_id", Text, nullable=False),
+    Column("outcome", Text),
+    Column("reason", Text),
+    Column("from_status", Text),
+)
+
+export_chunks = Table(
+    "export_chunks",
+    metadata,
+    Column("job_id", Text, primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+)
+
+saved_views = Table(
+    "saved_views",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("owner_id", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("shared", Boolean, nullable=False),
+    Column("is_default", Boolean, nullable=False),
+    Column("query", JSONB, nullable=False),
+    Column("columns", JSONB, nullable=False),
+    Column("created_at", TIMESTAMP(timezone=True), nullable=False),
+    Column("updated_at", TIMESTAMP(timezone=True), nullable=False),
+)
+
+audit_records = Table(
+    "audit_records",
+    metadata,
+    Column("event_id", Text, primary_key=True),
+    Column("occurred_at", TIMESTAMP(timezone=True), nullable=False),
+    Column("recorded_at", TIMESTAMP(timezone=True), nullable=False),
+    Column("service", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("actor_id", Text),
+    Column("actor_email", Text),
+    Column("target", Text),
+    Column("client_address", Text),
+    Column("request_id", Text),
+    Column("correlation_id", Text),
+    Column("details", JSONB, nullable=False),
+)
+
+UNFINISHED_JOB_STATES = ("queued", "running")
+
+
+def view_ordering(sort_by: str, sort_order: str) -> tuple[ColumnElement[Any], ...]:
+    """The list's order for a view, ties broken by id in the same direction (as ``page``)."""
+    column = SORT_COLUMNS[sort_by]
+    if sort_order == "asc":
+        return (column.asc(), order_rows.c.id.asc())
+    return (column.desc(), order_rows.c.id.desc())
+
+
+def export_chunk_statement(
+    query: OrderFilters, sort_by: str, sort_order: str, after: tuple[Any, str] | None, limit: int
+) -> Select[Any]:
+    """One chunk of an export: the next ``limit`` rows of the view after the last one written
+    (keyset on the sort column and id, so each chunk is one walk of the sort's index)."""
+    column = SORT_COLUMNS[sort_by]
+    statement = select(column, order_rows.c.id, order_rows.c.document).where(*filters(query))
+    if after is not None:
+        key = tuple_(column, order_rows.c.id)
+        statement = statement.where(
+            key > tuple_(*after) if sort_order == "asc" else key < tuple_(*after)
+        )
+    return statement.order_by(*view_ordering(sort_by, sort_order)).limit(limit)
+
+
+class WorkStore:
+    """The query side's tables for working on many orders: jobs and their progress, export
+    chunks, saved views and the audit log. Shares the query side's engine (pool and timeouts)."""
+
+    def __init__(self, query_side: QuerySide) -> None:
+        self.engine = query_side.engine
+
+    # Jobs --------------------------------------------------------------------------------------
+    async def create_job(
+        self,
+        row: dict[str, Any],
+        *,
+        items_of: OrderFilters | None = None,
+        sort: tuple[str, str] = ("placedAt", "desc"),
+    ) -> dict[str, Any]:
+        """Stores a job; for a bulk move over a view, with one item per matching order (taken
+        in one statement, server-side), so what the job covers is fixed when it starts."""
+        async with self.engine.begin() as connection:
+            await connection.execute(jobs.insert().values(row))
+            if items_of is not None:
+                position = func.row_number().over(order_by=view_ordering(*sort))
+                chosen = select(
+                    text(":job_id").bindparams(job_id=row["id"]), position, order_rows.c.id
+                ).where(*filters(items_of))
+                inserted = await connection.execute(
+                    job_items.insert().from_select(["job_id", "position", "order_id"], chosen)
+                )
+                await connection.execute(
+                    update(jobs).where(jobs.c.id == row["id"]).values(total=inserted.rowcount)
+                )
+            stored = (await connection.execute(select(jobs).where(jobs.c.id == row["id"]))).one()
+        return dict(stored._mapping)
+
+    async def job(self, job_id: str) -> dict[str, Any] | None:
+        async with self.engine.connect() as connection:
+            found = (await connection.execute(select(jobs).where(jobs.c.id == job_id))).first()
+        return None if found is None else dict(found._mapping)
+
+    async def take_job(self, owner: str, lease_s: float) -> dict[str, Any] | None:
+        """Takes the oldest unfinished job nobody holds (or whose holder stopped renewing)."""
+        now = utc_now()
+        candidate = (
+            select(jobs.c.id)
+            .where(
+                jobs.c.state.in_(UNFINISHED_JOB_STATES),
+                or_(
+                    jobs.c.lease_until.is_(None),
+                    jobs.c.lease_until < now,
+                    jobs.c.lease_owner == owner,
+                ),
+            )
+            .order_by(jobs.c.created_at)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        async with self.engine.begin() as connection:
+            taken = (
+                await connection.execute(
+                    update(jobs)
+                    .where(jobs.c.id == candidate)
+                    .values(
+                        state="running",
+                        lease_owner=owner,
+                        lease_until=now + _seconds(lease_s),
+                        updated_at=now,
+                    )
+                    .returning(*jobs.c)
+                )
+            ).first()
+        return None if taken is None else dict(taken._mapping)
+
+    async def renew_job(self, job_id: str, owner: str, lease_s: float) -> bool:
+        """Renews the lease; False when the job is no longer this owner's to run."""
+        now = utc_now()
+        async with self.engine.begin() as connection:
+            result = await connection.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, jobs.c.lease_owner == owner)
+                .values(lease_until=now + _seconds(lease_s), updated_at=now)
+            )
+        return result.rowcount == 1
+
+    async def pending_items(self, job_id: str, limit: int) -> list[tuple[int, str]]:
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(
+                select(job_items.c.position, job_items.c.order_id)
+                .where(job_items.c.job_id == job_id, job_items.c.outcome.is_(None))
+                .order_by(job_items.c.position)
+                .limit(limit)
+            )
+            return [(position, order_id) for position, order_id in rows]
+
+    async def record_items(
+        self, job_id: str, outcomes: Sequence[tuple[int, str, str | None, str | None]]
+    ) -> None:
+        """Records (position, outcome, reason, from status) of items not yet recorded, and
+        moves the job's counters by what was recorded, in one transaction."""
+        if not outcomes:
+            return
+        moved = refused = 0
+        async with self.engine.begin() as connection:
+            for position, outcome, reason, from_status in outcomes:
+                result = await connection.execute(
+                    update(job_items)
+                    .where(
+                        job_items.c.job_id == job_id,
+                        job_items.c.position == position,
+                        job_items.c.outcome.is_(None),
+                    )
+                    .values(outcome=outcome, reason=reason, from_status=from_status)
+                )
+                if result.rowcount == 1:
+                    moved += outcome == "moved"
+                    refused += outcome != "moved"
+            await connection.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id)
+                .values(
+                    processed=jobs.c.processed + moved + refused,
+                    moved=jobs.c.moved + moved,
+                    refused=jobs.c.refused + refused,
+                    updated_at=utc_now(),
+                )
+            )
+
+    async def set_progress(self, job_id: str, *, total: int | None = None, processed: int) -> None:
+        values: dict[str, Any] = {"processed": processed, "updated_at": utc_now()}
+        if total is not None:
+            values["total"] = total
+        async with self.engine.begin() as connection:
+            await connection.execute(update(jobs).where(jobs.c.id == job_id).values(values))
+
+    async def finish_job(self, job_id: str, state: str, *, error: str | None = None) -> None:
+        now = utc_now()
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, jobs.c.state.in_(UNFINISHED_JOB_STATES))
+                .values(
+                    state=state,
+                    error=error,
+                    finished_at=now,
+                    updated_at=now,
+                    lease_owner=None,
+                    lease_until=None,
+                )
+            )
+
+    async def request_cancel(self, job_id: str) -> None:
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, jobs.c.state.in_(UNFINISHED_JOB_STATES))
+                .values(cancel_requested=True, updated_at=utc_now())
+            )
+
+    async def item_page(
+        self, job_id: str, outcome: str | None, offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        conditions = [job_items.c.job_id == job_id]
+        if outcome == "pending":
+            conditions.append(job_items.c.outcome.is_(None))
+        elif outcome is not None:
+            conditions.append(job_items.c.outcome == outcome)
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(
+                select(job_items)
+                .where(*conditions)
+                .order_by(job_items.c.position)
+                .offset(offset)
+                .limit(limit)
+            )
+            total = (
+                await connection.execute(
+                    select(func.count()).select_from(job_items).where(*conditions)
+                )
+            ).scalar_one()
+        return [dict(row._mapping) for row in rows], total
+
+    # Exports -----------------------------------------------------------------------------------
+    async def count(self, query: OrderFilters) -> int:
+        async with self.engine.connect() as connection:
+            return int((await connection.execute(count_statement(query))).scalar_one())
+
+    async def export_chunk(
+        self,
+        query: OrderFilters,
+        sort_by: str,
+        sort_order: str,
+        after: tuple[Any, str] | None,
+        limit: int,
+    ) -> list[tuple[Any, str, dict[str, Any]]]:
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(
+                export_chunk_statement(query, sort_by, sort_order, after, limit)
+            )
+            return [(key, order_id, document) for key, order_id, document in rows]
+
+    async def clear_export(self, job_id: str) -> None:
+        async with self.engine.begin() as connection:
+            await connection.execute(export_chunks.delete().where(export_chunks.c.job_id == job_id))
+
+    async def add_export_chunk(self, job_id: str, seq: int, data: bytes, processed: int) -> None:
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                export_chunks.insert().values(job_id=job_id, seq=seq, data=data)
+            )
+            await connection.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id)
+                .values(processed=processed, updated_at=utc_now())
+            )
+
+    async def export_data(self, job_id: str) -> AsyncIterator[bytes]:
+        """The export's file, one chunk read at a time."""
+        seq = -1
+        while True:
+            async with self.engine.connect() as connection:
+                found = (
+                    await connection.execute(
+                        select(export_chunks.c.seq, export_chunks.c.data)
+                        .where(export_chunks.c.job_id == job_id, export_chunks.c.seq > seq)
+                        .order_by(export_chunks.c.seq)
+                        .limit(1)
+                    )
+                ).first()
+            if found is None:
+                return
+            seq = found.seq
+            yield bytes(found.data)
+
+    # Saved views -------------------------------------------------------------------------------
+    async def views_for(self, user_id: str) -> list[dict[str, Any]]:
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(
+                select(saved_views)
+                .where(or_(saved_views.c.owner_id == user_id, saved_views.c.shared))
+                .order_by(saved_views.c.name, saved_views.c.id)
+            )
+            return [dict(row._mapping) for row in rows]
+
+    async def view(self, view_id: str) -> dict[str, Any] | None:
+        async with self.engine.connect() as connection:
+            found = (
+                await connection.execute(select(saved_views).where(saved_views.c.id == view_id))
+            ).first()
+        return None if found is None else dict(found._mapping)
+
+    async def save_view(self, row: dict[str, Any], *, is_new: bool) -> dict[str, Any] | None:
+        """Inserts or updates a view; a default view takes the mark from the owner's other one.
+        None when the owner already has a view of that name."""
+        try:
+            async with self.engine.begin() as connection:
+                if row.get("is_default"):
+                    await connection.execute(
+                        update(saved_views)
+                        .where(
+                            saved_views.c.owner_id == row["owner_id"],
+                            saved_views.c.id != row["id"],
+                            saved_views.c.is_default,
+                        )
+                        .values(is_default=False)
+                    )
+                if is_new:
+                    await connection.execute(saved_views.insert().values(row))
+                else:
+                    await connection.execute(
+                        update(saved_views).where(saved_views.c.id == row["id"]).values(row)
+                    )
+        except IntegrityError:
+            return None
+        return await self.view(row["id"])
+
+    async def delete_view(self, view_id: str) -> None:
+        async with self.engine.begin() as connection:
+            await connection.execute(saved_views.delete().where(saved_views.c.id == view_id))
+
+    # The audit log -----------------------------------------------------------------------------
+    async def append_audit(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Stores each record once by its event id (a redelivered one is skipped)."""
+        if not rows:
+            return 0
+        statement = (
+            insert(audit_records)
+            .values(list(rows))
+            .on_conflict_do_nothing(index_elements=[audit_records.c.event_id])
+        )
+        async with self.engine.begin() as connection:
+            return (await connection.execute(statement)).rowcount
+
+    async def audit_page(self, query: AuditQuery) -> tuple[list[dict[str, Any]], int]:
+        conditions = audit_conditions(query)
+        offset, limit = (query.page - 1) * query.limit, query.limit
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(
+                select(audit_records)
+                .where(*conditions)
+                .order_by(audit_records.c.occurred_at.desc(), audit_records.c.event_id.desc())
+                .offset(offset)
+                .limit(limit)
+            )
+            total = (
+                await connection.execute(
+                    select(func.count()).select_from(audit_records).where(*conditions)
+                )
+            ).scalar_one()
+        return [dict(row._mapping) for row in rows], total
+
+
+def _seconds(value: float) -> timedelta:
+    return timedelta(seconds=value)
+
+
+def audit_conditions(query: AuditQuery) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    for column, value in (
+        (audit_records.c.action, query.action),
+        (audit_records.c.actor_id, query.actor_id),
+        (audit_records.c.target, query.target),
+        (audit_records.c.outcome, query.outcome),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    if query.occurred_from is not None:
+        conditions.append(audit_records.c.occurred_at >= query.occurred_from)
+    if query.occurred_to is not None:
+        conditions.append(audit_records.c.occurred_at <= query.occurred_to)
+    return conditions

@@ -33,6 +33,7 @@ from orderhub_common.events import (
     StatusHistoryEntry,
 )
 from orderhub_common.logging import utc_now
+from orderhub_common.resources import raise_if_store_known_down
 from orders.documents import (
     OrderDocument,
     OutboxDocument,
@@ -271,6 +272,7 @@ class OrderRepository:
         return OrderDocument.get_pymongo_collection()
 
     async def get(self, order_id: str) -> StoredOrder | None:
+        raise_if_store_known_down(self._collection().database.client)
         async with self._reads:
             document = await OrderDocument.get(order_id)
         return None if document is None else _stored(document)
@@ -287,6 +289,7 @@ class OrderRepository:
         again, so a guess that an order is new costs one failed insert and nothing else."""
         if not new_orders:
             return set()
+        raise_if_store_known_down(self._collection().database.client)
         outbox = [
             document
             for new in new_orders
@@ -311,6 +314,7 @@ class OrderRepository:
 
     async def apply(self, change: OrderChange) -> bool:
         """Writes the change and its events at once; False if the order moved on meanwhile."""
+        raise_if_store_known_down(self._collection().database.client)
         result = OrderDocument.model_validate(
             {
                 **change.result.model_dump(by_alias=False, exclude={"status_history"}),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -10,6 +11,7 @@ from pydantic import (
     AfterValidator,
     ConfigDict,
     Field,
+    JsonValue,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -37,12 +39,28 @@ class OrderPage(CamelModel):
     pagination: Pagination
 
 
+# Bidirectional overrides and isolates: they make text display other than it reads (Trojan Source).
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _plain_text(value: str) -> str:
+    """A note as people write it: NFC-normalized; no NUL, other control characters (but line
+    breaks and tabs) or bidirectional controls."""
+    value = unicodedata.normalize("NFC", value)
+    if any(
+        char in _BIDI_CONTROLS or (unicodedata.category(char) == "Cc" and char not in "\n\t")
+        for char in value
+    ):
+        raise ValueError("must not contain control or bidirectional-override characters")
+    return value
+
+
 class OrderStatusChange(CamelModel):
     """An admin's status move. An unknown status is a 422 before anything is read. Marking an
     order SHIPPED may carry its ``shipment`` (carrier and tracking number), no other move."""
 
     status: OrderStatus
-    note: Annotated[str, Field(max_length=1000)] | None = None
+    note: Annotated[str, Field(max_length=1000), AfterValidator(_plain_text)] | None = None
     shipment: Shipment | None = None
 
     @model_validator(mode="after")
@@ -53,7 +71,7 @@ class OrderStatusChange(CamelModel):
 
 
 class NoteCreate(CamelModel):
-    text: Annotated[str, Field(min_length=1, max_length=2000)]
+    text: Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_plain_text)]
 
     @field_validator("text")
     @classmethod
@@ -193,3 +211,223 @@ class OrderListQuery(OrderFilters):
     limit: int = Field(20, ge=1, le=100)
     sort_by: SortField = SortField.PLACED_AT
     sort_order: Literal["asc", "desc"] = "desc"
+
+
+# Working on many orders: bulk moves, jobs, exports, saved views, the audit log ---------------
+
+# What a list (and so an export, a saved view, a bulk move over "all N matching") is sorted by.
+SortOrder = Literal["asc", "desc"]
+
+
+class OrderView(OrderFilters):
+    """The current view of the list without its page: filters, search and sort."""
+
+    sort_by: SortField = SortField.PLACED_AT
+    sort_order: SortOrder = "desc"
+
+
+class BulkStatusMove(CamelModel):
+    """Moves the orders picked on a page (``orderIds``, at most a page) at once, or every order
+    matching a view (``view``) as a background job."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: OrderStatus
+    note: Annotated[str, Field(max_length=1000)] | None = None
+    order_ids: (
+        Annotated[
+            list[Annotated[str, Field(min_length=1, max_length=100)]],
+            Field(min_length=1, max_length=100),
+        ]
+        | None
+    ) = None
+    view: OrderView | None = None
+
+    @model_validator(mode="after")
+    def _ids_or_view(self) -> BulkStatusMove:
+        if (self.order_ids is None) == (self.view is None):
+            raise ValueError("give either orderIds or view, not both nor neither")
+        return self
+
+
+class RefusedMove(CamelModel):
+    order_id: str
+    code: str
+    """``already_final``, ``invalid_transition``, ``concurrent_change`` or ``order_not_found``."""
+    message: str
+
+
+class BulkMoveResult(CamelModel):
+    moved: list[str]
+    refused: list[RefusedMove]
+
+
+class JobKind(StrEnum):
+    STATUS_MOVE = "status_move"
+    EXPORT = "export"
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class Job(CamelModel):
+    """A background job: a bulk status move over a view or a CSV export, and how far it got."""
+
+    id: str
+    kind: JobKind
+    state: JobState
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+    total: int
+    processed: int
+    moved: int
+    refused: int
+    cancel_requested: bool
+    error: str | None
+    status: OrderStatus | None = None
+    """The status a bulk move moves to."""
+    view: OrderView
+    download_url: str | None = None
+    """A finished export's file: a signed link that works without a token until it expires."""
+    download_expires_at: datetime | None = None
+
+
+class JobEnvelope(CamelModel):
+    job: Job
+
+
+class BulkMoveAnswer(CamelModel):
+    """Either the result at once (orders picked on a page) or the job moving a whole view."""
+
+    result: BulkMoveResult | None = None
+    job: Job | None = None
+
+
+class JobItemOutcome(StrEnum):
+    MOVED = "moved"
+    REFUSED = "refused"
+    PENDING = "pending"
+
+
+class JobItem(CamelModel):
+    position: int
+    order_id: str
+    outcome: JobItemOutcome
+    code: str | None
+    from_status: OrderStatus | None
+
+
+class JobItemPage(CamelModel):
+    items: list[JobItem]
+    pagination: Pagination
+
+
+class JobItemQuery(CamelModel):
+    model_config = ConfigDict(extra="forbid", validate_by_name=False, validate_by_alias=True)
+
+    outcome: JobItemOutcome | None = None
+    page: int = Field(1, ge=1, le=1_000_000)
+    limit: int = Field(100, ge=1, le=1000)
+
+
+class ExportRequest(CamelModel):
+    model_config = ConfigDict(extra="forbid")
+
+    view: OrderView = Field(default_factory=OrderView)
+
+
+class DownloadQuery(CamelModel):
+    model_config = ConfigDict(extra="forbid", validate_by_name=False, validate_by_alias=True)
+
+    expires: int = Field(ge=0, le=2**62)
+    signature: str = Field(min_length=1, max_length=200)
+
+
+ViewName = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[^\x00-\x1f\x7f]+$")]
+ColumnName = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z][A-Za-z0-9_.]*$")]
+
+
+class SavedViewWrite(CamelModel):
+    """A named preset of the list: its filters, search and sort, and the columns shown."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: ViewName
+    view: OrderView = Field(default_factory=OrderView)
+    columns: Annotated[list[ColumnName], Field(max_length=40)] = Field(default_factory=list)
+    is_default: bool = False
+    shared: bool = False
+    """Shown to the whole team: only an admin may share a view."""
+
+
+class SavedViewChange(CamelModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: ViewName | None = None
+    view: OrderView | None = None
+    columns: Annotated[list[ColumnName], Field(max_length=40)] | None = None
+    is_default: bool | None = None
+    shared: bool | None = None
+
+
+class SavedView(CamelModel):
+    id: str
+    name: str
+    owner_id: str
+    mine: bool
+    shared: bool
+    is_default: bool
+    view: OrderView
+    columns: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class SavedViewEnvelope(CamelModel):
+    view: SavedView
+
+
+class SavedViewList(CamelModel):
+    views: list[SavedView]
+
+
+class AuditQuery(CamelModel):
+    """``GET /audit``: newest first, narrowed by any of these."""
+
+    model_config = ConfigDict(extra="forbid", validate_by_name=False, validate_by_alias=True)
+
+    action: Annotated[str, Field(max_length=64, pattern=r"^[a-z_]+\.[a-z_]+$")] | None = None
+    actor_id: Annotated[str, Field(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
+    target: Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
+    outcome: Literal["succeeded", "failed"] | None = None
+    occurred_from: Timestamp | None = Field(None, alias="from")
+    occurred_to: Timestamp | None = Field(None, alias="to")
+    page: int = Field(1, ge=1, le=1_000_000)
+    limit: int = Field(50, ge=1, le=200)
+
+
+class AuditEntry(CamelModel):
+    event_id: str
+    occurred_at: datetime
+    recorded_at: datetime
+    service: str
+    action: str
+    outcome: str
+    actor_id: str | None
+    actor_email: str | None
+    target: str | None
+    client_address: str | None
+    request_id: str | None
+    details: dict[str, JsonValue]
+
+
+class AuditPage(CamelModel):
+    records: list[AuditEntry]
+    pagination: Pagination

@@ -11,19 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import uuid
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from loguru import logger
 from pydantic import JsonValue
 
 from orderhub_common.audit import AuditTrail
 from orderhub_common.context import correlated, new_id
-from orderhub_common.errors import ConflictError, NotFoundError
+from orderhub_common.errors import ConflictError, ForbiddenError, NotFoundError, is_store_outage
 from orderhub_common.events import (
+    AuditRecorded,
     ChannelOrder,
     Event,
     Order,
@@ -37,8 +40,9 @@ from orderhub_common.events import (
     WriteBackState,
 )
 from orderhub_common.logging import utc_now
-from orderhub_common.security import Principal
+from orderhub_common.security import Principal, Role
 from orders import metrics
+from orders.download_links import DownloadLinks
 from orders.events import (
     created_event,
     note_added_event,
@@ -46,7 +50,13 @@ from orders.events import (
     tags_changed_event,
     write_back_answered_event,
 )
-from orders.query_side import OrderPageRows, ProjectedOrder, QuerySide
+from orders.query_side import (
+    UNFINISHED_JOB_STATES,
+    OrderPageRows,
+    ProjectedOrder,
+    QuerySide,
+    WorkStore,
+)
 from orders.repository import (
     NewOrder,
     OrderChange,
@@ -55,7 +65,30 @@ from orders.repository import (
     WriteBackRequest,
     refreshed,
 )
-from orders.schemas import OrderFilters, OrderListQuery, OrderStats
+from orders.schemas import (
+    AuditEntry,
+    AuditPage,
+    AuditQuery,
+    BulkMoveResult,
+    BulkStatusMove,
+    ExportRequest,
+    Job,
+    JobItem,
+    JobItemOutcome,
+    JobItemPage,
+    JobItemQuery,
+    JobKind,
+    JobState,
+    OrderFilters,
+    OrderListQuery,
+    OrderStats,
+    OrderView,
+    Pagination,
+    RefusedMove,
+    SavedView,
+    SavedViewChange,
+    SavedViewWrite,
+)
 
 ALLOWED_MOVES: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.PLACED: frozenset({OrderStatus.CONFIRMED, OrderStatus.CANCELLED}),
@@ -115,6 +148,39 @@ class Actor:
 
     principal: Principal
     client_address: str | None = None
+
+
+_JOB_EVENTS = uuid.UUID("5d1b8d7e-26a4-4d8f-9c0b-0b7a3f5e8a11")
+
+
+def job_event_id(job_id: str, order_id: str, from_revision: int) -> uuid.UUID:
+    """The event id of the move a job makes of an order at ``from_revision``: the same on every
+    attempt, so the order's history tells whether the job already made it."""
+    return uuid.uuid5(_JOB_EVENTS, f"{job_id}:{order_id}:{from_revision}")
+
+
+def moved_by_job(stored: StoredOrder, job_id: str) -> bool:
+    return any(
+        str(job_event_id(job_id, stored.order.id, revision)) in stored.announced
+        for revision in range(1, stored.revision)
+    )
+
+
+@dataclass(frozen=True)
+class MoveOutcome:
+    """What became of one order of a bulk move."""
+
+    order_id: str
+    moved: bool
+    code: str | None = None
+    message: str | None = None
+    from_status: OrderStatus | None = None
+
+    @classmethod
+    def refused(
+        cls, order_id: str, code: str, message: str, from_status: OrderStatus | None = None
+    ) -> MoveOutcome:
+        return cls(order_id, moved=False, code=code, message=message, from_status=from_status)
 
 
 class SkipReason(StrEnum):
@@ -261,9 +327,11 @@ def admin_move(
     note: str | None,
     changed_by_email: str | None = None,
     shipment: Shipment | None = None,
+    event_id: uuid.UUID | None = None,
 ) -> OrderChange:
     """An admin's status move: only one allowed step at a time. Marking an order shipped may
-    say who carries it and its tracking number."""
+    say who carries it and its tracking number. ``event_id`` is a bulk job's own id for the
+    move (else a fresh one); it is also the channel write-back's idempotency key."""
     current = stored.order.status
     if not can_move(current, target):
         last = stored.order.status_history[-1] if stored.order.status_history else None
@@ -287,6 +355,8 @@ def admin_move(
         note=note,
     )
     event = status_changed_event(stored.order, current, entry)
+    if event_id is not None:
+        event = event.model_copy(update={"event_id": event_id})
     key = str(event.event_id)  # the channel's idempotency key
     update: dict[str, object] = {
         "status": target,
@@ -451,13 +521,37 @@ class OrderService:
         for order_id, known in stored.items():
             batch[order_id].stored = known
         await asyncio.gather(*(self._record_copies(entry) for entry in batch.values()))
-        await self._query_side.project(
-            ProjectedOrder(e.stored.order, e.stored.revision) for e in batch.values() if e.stored
+        projected = await self._project_stored(
+            [ProjectedOrder(e.stored.order, e.stored.revision) for e in batch.values() if e.stored]
         )
         # Announced once visible: whoever reacts to an event by asking the API finds the order.
-        for order_id, entry in batch.items():
-            self._on_written(order_id, entry.events)
+        if projected:
+            for order_id, entry in batch.items():
+                self._on_written(order_id, entry.events)
         return [outcome for entry in batch.values() for outcome in entry.outcomes]
+
+    async def _project_stored(
+        self, orders: Sequence[ProjectedOrder], *, whatever_failed: bool = False
+    ) -> bool:
+        """Projects what was just stored; False (logged) while the query side is away.
+
+        The write stands: MongoDB is the system of record, so ingest and status moves go on
+        without the query side. Its events then stay in the outbox instead of taking the fast
+        way, and the relay's sweep projects each order before it announces it, so the query
+        side catches up (and no event announces a change the API cannot show yet) once
+        PostgreSQL is back. Any other failure of an ingested batch's projection is raised (the
+        batch is redelivered); ``whatever_failed`` defers on any failure (an admin's stored
+        move is answered whatever happens to its projection).
+        """
+        try:
+            await self._query_side.project(orders)
+        except Exception as exc:
+            if not (whatever_failed or is_store_outage(exc)):
+                raise
+            metrics.PROJECTION_DEFERRED.inc(len(orders))
+            logger.warning(f"query side away: {len(orders)} order(s) wait for the sweep: {exc!r}")
+            return False
+        return True
 
     async def _record_copies(self, entry: _BatchOrder) -> None:
         async with self._writes:
@@ -505,19 +599,33 @@ class OrderService:
         note: str | None,
         changed_by_email: str | None = None,
         shipment: Shipment | None = None,
+        client_address: str | None = None,
     ) -> Order:
         """An admin's status move, visible in the very next list read (read your writes)."""
-        return await self._admin_change(
-            order_id,
-            lambda stored: admin_move(
+        before: list[OrderStatus] = []
+
+        def compute(stored: StoredOrder) -> OrderChange:
+            before[:] = [stored.order.status]
+            return admin_move(
                 stored,
                 target,
                 changed_by=changed_by,
                 note=note,
                 changed_by_email=changed_by_email,
                 shipment=shipment,
-            ),
-        )
+            )
+
+        order = await self._admin_change(order_id, compute)
+        if self._audit_trail is not None:
+            await self._audit_trail.record(
+                "order.status_moved",
+                actor_id=changed_by,
+                actor_email=changed_by_email,
+                target=order_id,
+                client_address=client_address,
+                details={"from": before[0].value, "to": target.value},
+            )
+        return order
 
     async def add_note(self, order_id: str, text: str, *, actor: Actor) -> Order:
         order = await self._admin_change(
@@ -575,6 +683,7 @@ class OrderService:
             await self._audit_trail.record(
                 action,
                 actor=actor.principal,
+                actor_email=actor.principal.email,
                 target=target,
                 client_address=actor.client_address,
                 details=details,
@@ -591,18 +700,91 @@ class OrderService:
             if change is None:
                 return stored.order
             if await self._repository.apply(change):
-                await self._project_after_move(change.applied())
-                self._on_written(order_id, change.events)
+                changed = change.applied()
+                # The change is stored; if the query side is away, the admin still gets the
+                # answer and the relay's sweep projects the order once it is back.
+                projection = [ProjectedOrder(changed.order, changed.revision)]
+                if await self._project_stored(projection, whatever_failed=True):
+                    self._on_written(order_id, change.events)
                 return change.result
         raise ConcurrentChangeError(f"order {order_id} kept changing; try again")
 
-    async def _project_after_move(self, moved: StoredOrder) -> None:
-        # The move is stored and its event is on its way; if the query side is away, the relay
-        # projects the order once it is back, so the admin still gets the answer.
-        try:
-            await self._query_side.project([ProjectedOrder(moved.order, moved.revision)])
-        except Exception as exc:
-            logger.warning(f"query side not updated after moving {moved.order.id}: {exc!r}")
+    async def move_many(
+        self,
+        order_ids: Sequence[str],
+        target: OrderStatus,
+        *,
+        changed_by: str,
+        note: str | None,
+        job_id: str | None = None,
+        changed_by_email: str | None = None,
+    ) -> list[MoveOutcome]:
+        """The orders of a bulk move, each through the same state machine and outbox as a single
+        move; a refusal is an outcome, not an error. The moved orders are projected together
+        (one query-side write, not one per order), before the answer, so lists show them.
+
+        Within a job the move's event id is derived from the job, the order and the revision
+        it was computed from, so a job resumed after a crash finds the moves it already made
+        (their event ids are in the order's history) and never makes one twice."""
+        gate = asyncio.Semaphore(_CONCURRENT_WRITES)
+        applied: list[OrderChange] = []
+
+        async def move(order_id: str) -> MoveOutcome:
+            async with gate:
+                return await self._move_one(
+                    order_id, target, changed_by, changed_by_email, note, job_id, applied
+                )
+
+        outcomes = await asyncio.gather(*(move(order_id) for order_id in order_ids))
+        projection = [ProjectedOrder(c.result, c.revision) for c in applied]
+        if applied and await self._project_stored(projection, whatever_failed=True):
+            for change in applied:
+                self._on_written(change.result.id, change.events)
+        return list(outcomes)
+
+    async def _move_one(
+        self,
+        order_id: str,
+        target: OrderStatus,
+        changed_by: str,
+        changed_by_email: str | None,
+        note: str | None,
+        job_id: str | None,
+        applied: list[OrderChange],
+    ) -> MoveOutcome:
+        for _ in range(MAX_WRITE_ATTEMPTS):
+            stored = await self._repository.get(order_id)
+            if stored is None:
+                return MoveOutcome.refused(order_id, "order_not_found", f"no order {order_id}")
+            if job_id is not None and moved_by_job(stored, job_id):
+                return MoveOutcome(order_id, moved=True)
+            current = stored.order.status
+            event_id = None if job_id is None else job_event_id(job_id, order_id, stored.revision)
+            try:
+                # The same change as a single move: its write-back to the channel included.
+                change = admin_move(
+                    stored,
+                    target,
+                    changed_by=changed_by,
+                    note=note,
+                    changed_by_email=changed_by_email,
+                    event_id=event_id,
+                )
+            except InvalidStatusMoveError as exc:
+                code = "already_final" if not ALLOWED_MOVES[current] else "invalid_transition"
+                return MoveOutcome.refused(order_id, code, exc.message, current)
+            if event_id is not None:
+                # A crash between writing the outbox (and write-back) entries and the order
+                # leaves entries for a change that never happened; they are dropped before the
+                # same change is tried.
+                await self._repository.remove_from_outbox([str(event_id)])
+                await self._repository.remove_write_back(str(event_id))
+            if await self._repository.apply(change):
+                applied.append(change)
+                return MoveOutcome(order_id, moved=True, from_status=current)
+        return MoveOutcome.refused(
+            order_id, "concurrent_change", f"order {order_id} kept changing meanwhile"
+        )
 
     async def get(self, order_id: str) -> Order:
         return (await self._require(order_id)).order
@@ -618,3 +800,427 @@ class OrderService:
         if stored is None:
             raise OrderNotFoundError(f"no order {order_id}")
         return stored
+
+
+# Working on many orders: bulk moves, jobs, exports, saved views, the audit log ---------------
+
+
+class JobNotFoundError(NotFoundError):
+    code = "job_not_found"
+
+
+class JobFinishedError(ConflictError):
+    code = "job_finished"
+
+
+class ExportNotReadyError(ConflictError):
+    code = "export_not_ready"
+
+
+class DownloadLinkInvalidError(ForbiddenError):
+    code = "download_link_invalid"
+
+
+class ViewNotFoundError(NotFoundError):
+    code = "view_not_found"
+
+
+class ViewNameTakenError(ConflictError):
+    code = "view_name_taken"
+
+
+class ViewChangeForbiddenError(ForbiddenError):
+    code = "forbidden"
+
+
+def job_of(row: dict[str, Any], links: DownloadLinks | None = None) -> Job:
+    """A stored job as the API serves it; a finished export with a fresh signed link."""
+    params = row["params"]
+    job = Job(
+        id=row["id"],
+        kind=JobKind(row["kind"]),
+        state=JobState(row["state"]),
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        finished_at=row["finished_at"],
+        total=row["total"],
+        processed=row["processed"],
+        moved=row["moved"],
+        refused=row["refused"],
+        cancel_requested=row["cancel_requested"],
+        error=row["error"],
+        status=params.get("status"),
+        view=OrderView.model_validate(params.get("view") or {}),
+    )
+    if links is not None and job.kind == JobKind.EXPORT and job.state == JobState.SUCCEEDED:
+        url, expires = links.link(job.id)
+        job.download_url = url
+        job.download_expires_at = datetime.fromtimestamp(expires, tz=UTC)
+    return job
+
+
+def _new_job_row(kind: JobKind, created_by: str, params: dict[str, Any]) -> dict[str, Any]:
+    now = utc_now()
+    return {
+        "id": f"job_{uuid.uuid4().hex}",
+        "kind": kind.value,
+        "state": JobState.QUEUED.value,
+        "created_by": created_by,
+        "created_at": now,
+        "updated_at": now,
+        "params": params,
+        "total": 0,
+        "processed": 0,
+        "moved": 0,
+        "refused": 0,
+        "cancel_requested": False,
+    }
+
+
+class JobService:
+    """Bulk status moves and exports: started here, run by ``jobs.JobRunner`` in the
+    background (any replica, resumed after a crash), read and cancelled here."""
+
+    def __init__(
+        self,
+        orders: OrderService,
+        store: WorkStore,
+        links: DownloadLinks,
+        *,
+        audit: AuditTrail | None = None,
+        wake: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._orders = orders
+        self._store = store
+        self._links = links
+        self._audit = audit
+        self._wake = wake
+
+    async def _record(self, action: str, *, actor: Principal, **kwargs: Any) -> None:
+        if self._audit is not None:
+            await self._audit.record(action, actor=actor, actor_email=actor.email, **kwargs)
+
+    async def move_page(
+        self, request: BulkStatusMove, actor: Principal, client_address: str | None
+    ) -> BulkMoveResult:
+        """The orders picked on a page, moved now (each as a single move would be)."""
+        ids = list(dict.fromkeys(request.order_ids or []))
+        outcomes = await self._orders.move_many(
+            ids,
+            request.status,
+            changed_by=actor.user_id,
+            changed_by_email=actor.email,
+            note=request.note,
+        )
+        result = BulkMoveResult(
+            moved=[o.order_id for o in outcomes if o.moved],
+            refused=[
+                RefusedMove(order_id=o.order_id, code=o.code or "", message=o.message or "")
+                for o in outcomes
+                if not o.moved
+            ],
+        )
+        await self._record(
+            "bulk_move.applied",
+            actor=actor,
+            target=request.status.value,
+            client_address=client_address,
+            details={
+                "status": request.status.value,
+                "moved": len(result.moved),
+                "refused": len(result.refused),
+                "orderIds": cast_json(ids),
+            },
+        )
+        return result
+
+    async def start_bulk_move(
+        self, request: BulkStatusMove, actor: Principal, client_address: str | None
+    ) -> Job:
+        view = request.view or OrderView()
+        row = _new_job_row(
+            JobKind.STATUS_MOVE,
+            actor.user_id,
+            {
+                "status": request.status.value,
+                "note": request.note,
+                "changedByEmail": actor.email,
+                "view": view.model_dump(mode="json", by_alias=True, exclude_none=True),
+            },
+        )
+        stored = await self._store.create_job(
+            row, items_of=view, sort=(view.sort_by.value, view.sort_order)
+        )
+        self._wake()
+        job = job_of(stored)
+        await self._record(
+            "bulk_move.started",
+            actor=actor,
+            target=job.id,
+            client_address=client_address,
+            details={
+                "status": request.status.value,
+                "total": job.total,
+                "view": row["params"]["view"],
+            },
+        )
+        return job
+
+    async def start_export(
+        self, request: ExportRequest, actor: Principal, client_address: str | None
+    ) -> Job:
+        view = request.view
+        row = _new_job_row(
+            JobKind.EXPORT,
+            actor.user_id,
+            {"view": view.model_dump(mode="json", by_alias=True, exclude_none=True)},
+        )
+        row["total"] = await self._store.count(view)
+        job = job_of(await self._store.create_job(row))
+        self._wake()
+        await self._record(
+            "export.requested",
+            actor=actor,
+            target=job.id,
+            client_address=client_address,
+            details={"view": row["params"]["view"], "total": job.total},
+        )
+        return job
+
+    async def _visible(self, job_id: str, reader: Principal) -> dict[str, Any]:
+        row = await self._store.job(job_id)
+        # Viewers see their own exports only; a job of someone else's is as good as absent.
+        if row is None or (reader.role != Role.ADMIN and row["created_by"] != reader.user_id):
+            raise JobNotFoundError(f"no job {job_id}")
+        return row
+
+    async def get(self, job_id: str, reader: Principal) -> Job:
+        return job_of(await self._visible(job_id, reader), self._links)
+
+    async def items(self, job_id: str, query: JobItemQuery, reader: Principal) -> JobItemPage:
+        await self._visible(job_id, reader)
+        outcome = None if query.outcome is None else query.outcome.value
+        rows, total = await self._store.item_page(
+            job_id, outcome, (query.page - 1) * query.limit, query.limit
+        )
+        return JobItemPage(
+            items=[
+                JobItem(
+                    position=row["position"],
+                    order_id=row["order_id"],
+                    outcome=JobItemOutcome(row["outcome"] or "pending"),
+                    code=row["reason"],
+                    from_status=row["from_status"],
+                )
+                for row in rows
+            ],
+            pagination=Pagination(
+                page=query.page,
+                limit=query.limit,
+                total=total,
+                total_pages=-(-total // query.limit),
+            ),
+        )
+
+    async def cancel(self, job_id: str, actor: Principal, client_address: str | None) -> Job:
+        row = await self._visible(job_id, actor)
+        if row["state"] not in UNFINISHED_JOB_STATES:
+            raise JobFinishedError(f"job {job_id} has already finished ({row['state']})")
+        await self._store.request_cancel(job_id)
+        await self._record(
+            f"{'bulk_move' if row['kind'] == JobKind.STATUS_MOVE else 'export'}.cancelled",
+            actor=actor,
+            target=job_id,
+            client_address=client_address,
+            details={"processed": row["processed"], "total": row["total"]},
+        )
+        return job_of(await self._visible(job_id, actor), self._links)
+
+    async def download(
+        self, job_id: str, expires: int, signature: str
+    ) -> tuple[str, AsyncIterator[bytes]]:
+        """The export's file name and its bytes, for a signed link that has not expired."""
+        if not self._links.valid(job_id, expires, signature):
+            raise DownloadLinkInvalidError("this download link is not valid or has expired")
+        row = await self._store.job(job_id)
+        if row is None or row["kind"] != JobKind.EXPORT:
+            raise JobNotFoundError(f"no export {job_id}")
+        if row["state"] != JobState.SUCCEEDED:
+            raise ExportNotReadyError(f"export {job_id} is {row['state']}, not finished")
+        stamp = row["created_at"].strftime("%Y%m%d-%H%M%S")
+        return f"orders-{stamp}.csv", self._store.export_data(job_id)
+
+
+def cast_json(values: Sequence[str]) -> list[JsonValue]:
+    return list(values)
+
+
+def view_of(row: dict[str, Any], reader_id: str) -> SavedView:
+    return SavedView(
+        id=row["id"],
+        name=row["name"],
+        owner_id=row["owner_id"],
+        mine=row["owner_id"] == reader_id,
+        shared=row["shared"],
+        is_default=row["is_default"] and row["owner_id"] == reader_id,
+        view=OrderView.model_validate(row["query"]),
+        columns=list(row["columns"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+class SavedViewService:
+    """Named presets of the list, per user; an admin may share one with the team."""
+
+    def __init__(self, store: WorkStore, *, audit: AuditTrail | None = None) -> None:
+        self._store = store
+        self._audit = audit
+
+    async def _record(self, action: str, *, actor: Principal, **kwargs: Any) -> None:
+        if self._audit is not None:
+            await self._audit.record(action, actor=actor, actor_email=actor.email, **kwargs)
+
+    async def list(self, reader: Principal) -> list[SavedView]:
+        return [view_of(row, reader.user_id) for row in await self._store.views_for(reader.user_id)]
+
+    async def create(
+        self, request: SavedViewWrite, actor: Principal, client_address: str | None
+    ) -> SavedView:
+        if request.shared and actor.role != Role.ADMIN:
+            raise ViewChangeForbiddenError("only an admin may share a view with the team")
+        now = utc_now()
+        row = {
+            "id": f"view_{uuid.uuid4().hex}",
+            "owner_id": actor.user_id,
+            "name": request.name,
+            "shared": request.shared,
+            "is_default": request.is_default,
+            "query": request.view.model_dump(mode="json", by_alias=True, exclude_none=True),
+            "columns": request.columns,
+            "created_at": now,
+            "updated_at": now,
+        }
+        saved = await self._store.save_view(row, is_new=True)
+        if saved is None:
+            raise ViewNameTakenError(f"you already have a view named {request.name!r}")
+        await self._record_saved(saved, actor, client_address, shared_now=request.shared)
+        return view_of(saved, actor.user_id)
+
+    async def _record_saved(
+        self, row: dict[str, Any], actor: Principal, client_address: str | None, *, shared_now: bool
+    ) -> None:
+        details: dict[str, JsonValue] = {"name": row["name"], "shared": row["shared"]}
+        await self._record(
+            "view.saved",
+            actor=actor,
+            target=row["id"],
+            client_address=client_address,
+            details=details,
+        )
+        if shared_now:
+            await self._record(
+                "view.shared",
+                actor=actor,
+                target=row["id"],
+                client_address=client_address,
+                details=details,
+            )
+
+    async def _owned(self, view_id: str, actor: Principal) -> dict[str, Any]:
+        row = await self._store.view(view_id)
+        if row is None or (row["owner_id"] != actor.user_id and not row["shared"]):
+            raise ViewNotFoundError(f"no view {view_id}")
+        if row["owner_id"] != actor.user_id and actor.role != Role.ADMIN:
+            raise ViewChangeForbiddenError("a view shared by the team is changed by an admin")
+        return row
+
+    async def change(
+        self, view_id: str, request: SavedViewChange, actor: Principal, client_address: str | None
+    ) -> SavedView:
+        row = await self._owned(view_id, actor)
+        if (
+            request.shared is not None
+            and request.shared != row["shared"]
+            and actor.role != Role.ADMIN
+        ):
+            raise ViewChangeForbiddenError("only an admin may share a view with the team")
+        changed = dict(row)
+        if request.name is not None:
+            changed["name"] = request.name
+        if request.view is not None:
+            changed["query"] = request.view.model_dump(
+                mode="json", by_alias=True, exclude_none=True
+            )
+        if request.columns is not None:
+            changed["columns"] = request.columns
+        if request.is_default is not None:
+            if row["owner_id"] != actor.user_id:
+                raise ViewChangeForbiddenError("only a view's owner makes it their default")
+            changed["is_default"] = request.is_default
+        if request.shared is not None:
+            changed["shared"] = request.shared
+        changed["updated_at"] = utc_now()
+        saved = await self._store.save_view(changed, is_new=False)
+        if saved is None:
+            raise ViewNameTakenError(f"you already have a view named {changed['name']!r}")
+        await self._record_saved(
+            saved, actor, client_address, shared_now=bool(request.shared) and not row["shared"]
+        )
+        return view_of(saved, actor.user_id)
+
+    async def delete(self, view_id: str, actor: Principal, client_address: str | None) -> None:
+        row = await self._owned(view_id, actor)
+        await self._store.delete_view(view_id)
+        await self._record(
+            "view.deleted",
+            actor=actor,
+            target=view_id,
+            client_address=client_address,
+            details={"name": row["name"]},
+        )
+
+
+class AuditLog:
+    """The audit keeper: stores every ``audit.v1`` record once, and serves the log."""
+
+    def __init__(self, store: WorkStore) -> None:
+        self._store = store
+
+    async def keep(self, records: Sequence[AuditRecorded]) -> int:
+        now = utc_now()
+        rows = {
+            str(r.event_id): {
+                "event_id": str(r.event_id),
+                "occurred_at": r.occurred_at,
+                "recorded_at": now,
+                "service": r.service,
+                "action": r.action,
+                "outcome": r.outcome.value,
+                "actor_id": r.actor_id,
+                "actor_email": r.actor_email,
+                "target": r.target,
+                "client_address": r.client_address,
+                "request_id": r.request_id,
+                "correlation_id": r.correlation_id,
+                "details": r.details,
+            }
+            for r in records
+        }
+        return await self._store.append_audit(list(rows.values()))
+
+    async def page(self, query: AuditQuery) -> AuditPage:
+        rows, total = await self._store.audit_page(query)
+        return AuditPage(
+            records=[
+                AuditEntry.model_validate({k: v for k, v in row.items() if k != "correlation_id"})
+                for row in rows
+            ],
+            pagination=Pagination(
+                page=query.page,
+                limit=query.limit,
+                total=total,
+                total_pages=-(-total // query.limit),
+            ),
+        )

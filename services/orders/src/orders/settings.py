@@ -8,58 +8,133 @@ from orderhub_common.security import JwtVerifySettings
 from orderhub_common.settings import (
     KafkaSettings,
     MongoSettings,
+    RedisSettings,
     ServiceSettings,
     env,
 )
 
 
-class OrdersSettings(ServiceSettings, KafkaSettings, MongoSettings, JwtVerifySettings):
-    port: int = Field(8002, ge=1, le=65535, validation_alias=env("ORDERS_PORT"))
+class OrdersSettings(
+    ServiceSettings, KafkaSettings, MongoSettings, RedisSettings, JwtVerifySettings
+):
+    port: int = Field(
+        8002,
+        ge=1,
+        le=65535,
+        validation_alias=env("ORDERS_PORT"),
+        description="the port orders listens on",
+    )
     mongodb_database: str = Field(
         "orderhub_orders",
         min_length=1,
         pattern=r"^[A-Za-z0-9_-]+$",
         validation_alias=env("ORDERS_MONGODB_DATABASE"),
+        description="orders' MongoDB database",
     )
     # The sweep finds what the fast way left behind (a crash, a failed publish): every few
     # seconds, for entries older than the grace period, so it never races the fast way.
     outbox_sweep_interval_s: float = Field(
-        5.0, gt=0, le=60, validation_alias=env("ORDERS_OUTBOX_SWEEP_INTERVAL_S")
+        5.0,
+        gt=0,
+        le=60,
+        validation_alias=env("ORDERS_OUTBOX_SWEEP_INTERVAL_S"),
+        description="how often the outbox relay sweeps for events the fast way left behind",
     )
     outbox_confirm_grace_s: float = Field(
-        10.0, ge=0, le=600, validation_alias=env("ORDERS_OUTBOX_CONFIRM_GRACE_S")
+        10.0,
+        ge=0,
+        le=600,
+        validation_alias=env("ORDERS_OUTBOX_CONFIRM_GRACE_S"),
+        description="how old an outbox entry must be before the sweep takes it",
     )
     outbox_batch_size: int = Field(
-        500, ge=1, le=1000, validation_alias=env("ORDERS_OUTBOX_BATCH_SIZE")
+        500,
+        ge=1,
+        le=1000,
+        validation_alias=env("ORDERS_OUTBOX_BATCH_SIZE"),
+        description="outbox entries read per sweep",
     )
-    outbox_lease_s: float = Field(30.0, gt=0, le=600, validation_alias=env("ORDERS_OUTBOX_LEASE_S"))
+    outbox_lease_s: float = Field(
+        30.0,
+        gt=0,
+        le=600,
+        validation_alias=env("ORDERS_OUTBOX_LEASE_S"),
+        description="lease of the one relay that publishes, across replicas",
+    )
     postgres_url: SecretStr = Field(
         SecretStr(
             "postgresql://orderhub:dev-only-postgres-password@127.0.0.1:5432/orderhub_orders"
         ),
         validation_alias=env("ORDERS_POSTGRES_URL"),
+        description="the query side's PostgreSQL connection string",
     )
     postgres_pool_size: int = Field(
-        10, ge=1, le=100, validation_alias=env("ORDERS_POSTGRES_POOL_SIZE")
+        10,
+        ge=1,
+        le=100,
+        validation_alias=env("ORDERS_POSTGRES_POOL_SIZE"),
+        description="PostgreSQL connections per orders replica",
     )
     # A query nobody waits for any more stops: the gateway gives up well before this.
     postgres_statement_timeout_ms: int = Field(
-        3000, ge=100, le=600_000, validation_alias=env("ORDERS_POSTGRES_STATEMENT_TIMEOUT_MS")
+        3000,
+        ge=100,
+        le=600_000,
+        validation_alias=env("ORDERS_POSTGRES_STATEMENT_TIMEOUT_MS"),
+        description="a query side statement running longer is stopped",
+    )
+    # Signs the short-lived download links of finished exports (HMAC).
+    export_link_secret: SecretStr = Field(
+        SecretStr("dev-only-change-me"),
+        validation_alias=env("ORDERS_EXPORT_LINK_SECRET"),
+        description="the key export download links are signed with (shared by every replica)",
+    )
+    export_link_ttl_s: int = Field(
+        300,
+        ge=10,
+        le=86_400,
+        validation_alias=env("ORDERS_EXPORT_LINK_TTL_S"),
+        description="how long an export's download link works",
+    )
+    job_lease_s: float = Field(
+        10.0,
+        ge=1,
+        le=600,
+        validation_alias=env("ORDERS_JOB_LEASE_S"),
+        description="a background job whose runner stops renewing it this long is taken over",
     )
 
     # Status write-back to the channels (write_back.py).
     mock_channels_url: str = Field(
-        "http://127.0.0.1:8004", validation_alias=env("MOCK_CHANNELS_URL")
+        "http://127.0.0.1:8004",
+        validation_alias=env("MOCK_CHANNELS_URL"),
+        description="base URL of the channels' native APIs an admin's status move is sent to",
     )
     write_back_timeout_s: float = Field(
-        5.0, gt=0, le=120, validation_alias=env("ORDERS_WRITE_BACK_TIMEOUT_S")
+        5.0,
+        gt=0,
+        le=120,
+        validation_alias=env("ORDERS_WRITE_BACK_TIMEOUT_S"),
+        description="how long one status write-back call to a channel may take",
     )
     write_back_breaker_failure_threshold: int = Field(
-        3, ge=1, le=100, validation_alias=env("ORDERS_WRITE_BACK_BREAKER_FAILURE_THRESHOLD")
+        3,
+        ge=1,
+        le=100,
+        validation_alias=env("ORDERS_WRITE_BACK_BREAKER_FAILURE_THRESHOLD"),
+        description="failed write-backs in a row that open a channel's breaker",
     )
     write_back_breaker_recovery_s: float = Field(
-        10.0, gt=0, le=3600, validation_alias=env("ORDERS_WRITE_BACK_BREAKER_RECOVERY_S")
+        10.0,
+        gt=0,
+        le=3600,
+        validation_alias=env("ORDERS_WRITE_BACK_BREAKER_RECOVERY_S"),
+        description="how long an open write-back breaker waits before it tries the channel again",
     )
     write_back_sweep_interval_s: float = Field(
-        2.0, gt=0, le=60, validation_alias=env("ORDERS_WRITE_BACK_SWEEP_INTERVAL_S")
+        2.0,
+        gt=0,
+        le=60,
+        validation_alias=env("ORDERS_WRITE_BACK_SWEEP_INTERVAL_S"),
+        description="how often the write-back outbox is swept for moves still to send",
     )

@@ -65,6 +65,9 @@ async def query_side(infra: InfraUrls, unique_name: str) -> AsyncIterator[QueryS
         await drop_database(infra, unique_name)
 
 
+ORDERS_REDIS_DB = 5
+
+
 def orders_settings(infra: InfraUrls, name: str) -> OrdersSettings:
     return OrdersSettings.model_validate(
         {
@@ -73,6 +76,7 @@ def orders_settings(infra: InfraUrls, name: str) -> OrdersSettings:
             "KAFKA_TOPIC_PREFIX": f"{name}.",
             "KAFKA_PARTITIONS": 1,
             "MONGODB_URL": infra.mongodb_url,
+            "REDIS_URL": infra.redis_db(ORDERS_REDIS_DB),
             "ORDERS_MONGODB_DATABASE": name,
             "ORDERS_POSTGRES_URL": database_url(infra, name),
             "ORDERS_OUTBOX_SWEEP_INTERVAL_S": 0.2,

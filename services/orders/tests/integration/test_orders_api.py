@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from redis.asyncio import Redis
 
 from devstack.pytest_plugin import InfraUrls
 from orderhub_common.events import OrderStatus
+from orderhub_common.revocation import AccessRevocations
+from orderhub_common.security import Principal, Role
 from orders.service import OrderService, order_id_for
 
-from .conftest import T0, bearer, channel_order, record, running_pipeline
+from .conftest import ORDERS_REDIS_DB, T0, TOKENS, bearer, channel_order, record, running_pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -269,6 +272,46 @@ async def test_a_viewer_cannot_move_a_status(client: httpx.AsyncClient) -> None:
     assert (await client.get(f"/orders/{order_id}", headers=VIEWER)).json()["order"][
         "status"
     ] == "PLACED"
+
+
+async def test_a_demoted_or_signed_out_admins_token_cannot_move_a_status(
+    client: httpx.AsyncClient, infra: InfraUrls
+) -> None:
+    order_id = order_id_for("amazon", "EXT-004")
+    demoted_id, jti = f"user-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    demoted = bearer("admin", demoted_id)
+    signed_out = TOKENS.bearer("admin", "user-admin-1", jti=jti)
+    redis = Redis.from_url(infra.redis_db(ORDERS_REDIS_DB), decode_responses=True)
+    revocations = AccessRevocations(redis)
+    try:
+        await revocations.publish_version(demoted_id, 1)  # auth demoted them after the token
+        await revocations.revoke_token(
+            Principal("user-admin-1", Role.ADMIN, jti, datetime.now(UTC) + timedelta(minutes=5))
+        )
+    finally:
+        await redis.aclose()
+
+    answers = [
+        (await client.patch(f"/orders/{order_id}/status", json={"status": "CONFIRMED"}, headers=h))
+        for h in (demoted, signed_out)
+    ]
+
+    assert [answer.status_code for answer in answers] == [401, 401]
+    assert (await client.get(f"/orders/{order_id}", headers=VIEWER)).json()["order"][
+        "status"
+    ] == "PLACED"
+
+
+@pytest.mark.parametrize("note", ["nul\x00byte", "bell\x07", "looks\u202eright", "iso\u2066late"])
+async def test_a_note_with_control_or_bidi_characters_is_422(
+    client: httpx.AsyncClient, note: str
+) -> None:
+    order_id = order_id_for("amazon", "EXT-004")
+    response = await client.patch(
+        f"/orders/{order_id}/status", json={"status": "CONFIRMED", "note": note}, headers=ADMIN
+    )
+
+    assert response.status_code == 422
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 
-from auth.deps import AuthServiceDep, ClientIp
+from auth.deps import AuthServiceDep, ClientIp, SessionCookiesDep
+from auth.errors import InvalidRefreshTokenError
 from auth.schemas import LoginRequest, LoginResponse, MeResponse, RefreshRequest, RefreshResponse
 from orderhub_common.security import CurrentPrincipal
 
@@ -12,22 +13,54 @@ router = APIRouter(tags=["auth"])
 
 
 @router.post("/auth/login", response_model=LoginResponse, operation_id="login")
-async def login(body: LoginRequest, service: AuthServiceDep, ip: ClientIp) -> LoginResponse:
-    """Signs in with email and password; 429 with Retry-After after repeated failures."""
-    return await service.login(body.email, body.password, ip)
+async def login(
+    body: LoginRequest,
+    service: AuthServiceDep,
+    ip: ClientIp,
+    cookies: SessionCookiesDep,
+    response: Response,
+) -> LoginResponse:
+    """Signs in with email and password; 429 with Retry-After after repeated failures. Also sets
+    the session cookie (refresh token, HttpOnly) and its CSRF cookie, for the SPA."""
+    signed_in = await service.login(body.email, body.password, ip)
+    cookies.set(response, signed_in.refresh_token)
+    return signed_in
 
 
 @router.post("/auth/refresh", response_model=RefreshResponse, operation_id="refresh")
-async def refresh(body: RefreshRequest, service: AuthServiceDep) -> RefreshResponse:
-    """Swaps a refresh token for a new pair; a reused token revokes its whole family."""
-    return await service.refresh(body.refresh_token)
+async def refresh(
+    request: Request,
+    service: AuthServiceDep,
+    cookies: SessionCookiesDep,
+    response: Response,
+    body: RefreshRequest | None = None,
+) -> RefreshResponse:
+    """Swaps a refresh token for a new pair; a reused token revokes its whole family. The token
+    comes from the body, or from the session cookie with the `X-CSRF-Token` header."""
+    token = cookies.refresh_token(request, body.refresh_token if body else None)
+    if token is None:
+        raise InvalidRefreshTokenError()
+    renewed = await service.refresh(token)
+    cookies.set(response, renewed.refresh_token)
+    return renewed
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, operation_id="logout")
-async def logout(body: RefreshRequest, service: AuthServiceDep, _: CurrentPrincipal) -> Response:
-    """Ends the session: that refresh token (and its family) no longer works."""
-    await service.logout(body.refresh_token)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+async def logout(
+    request: Request,
+    service: AuthServiceDep,
+    cookies: SessionCookiesDep,
+    principal: CurrentPrincipal,
+    ip: ClientIp,
+    body: RefreshRequest | None = None,
+) -> Response:
+    """Ends the session: that refresh token (and its family) and this access token no longer
+    work. Only the caller's own session (403 for another user's refresh token)."""
+    token = cookies.refresh_token(request, body.refresh_token if body else None)
+    await service.logout(token, principal, ip)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    cookies.clear(response)
+    return response
 
 
 @router.get("/auth/me", response_model=MeResponse, operation_id="me")

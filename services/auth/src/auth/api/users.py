@@ -2,15 +2,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from auth.deps import Admin, UserAdminDep
+from auth.deps import Admin, ClientIp, UserAdminDep
 from auth.schemas import UserCreate, UserEnvelope, UserList, UserUpdate
 
 router = APIRouter(tags=["users"])
 
 
 @router.get("/users", response_model=UserList, operation_id="listUsers")
-async def list_users(admin: UserAdminDep, _: Admin) -> UserList:
-    return UserList(users=await admin.list())
+async def list_users(admin: UserAdminDep, acting: Admin) -> UserList:
+    return UserList(users=await admin.list(acting))
 
 
 @router.post(
@@ -19,13 +19,17 @@ async def list_users(admin: UserAdminDep, _: Admin) -> UserList:
     status_code=status.HTTP_201_CREATED,
     operation_id="createUser",
 )
-async def create_user(body: UserCreate, admin: UserAdminDep, _: Admin) -> UserEnvelope:
-    return UserEnvelope(user=await admin.create(body))
+async def create_user(
+    body: UserCreate, admin: UserAdminDep, acting: Admin, ip: ClientIp
+) -> UserEnvelope:
+    return UserEnvelope(user=await admin.create(body, acting, ip))
 
 
 @router.patch("/users/{user_id}", response_model=UserEnvelope, operation_id="updateUser")
 async def update_user(
-    user_id: str, body: UserUpdate, admin: UserAdminDep, acting: Admin
+    user_id: str, body: UserUpdate, admin: UserAdminDep, acting: Admin, ip: ClientIp
 ) -> UserEnvelope:
-    """Changes email, password, role or active; admins cannot demote or deactivate themselves."""
-    return UserEnvelope(user=await admin.update(user_id, body, acting))
+    """Changes email, password, role or active; admins cannot demote or deactivate themselves,
+    and no change may leave no active admin (409 `last_admin`). A change of role, state,
+    password or email ends the user's sessions and access tokens."""
+    return UserEnvelope(user=await admin.update(user_id, body, acting, ip))

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from pydantic import TypeAdapter
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from gateway.deps import CurrentEdge, admit, bearer_credentials, header_credentials
-from gateway.fanout import EventHub
+from gateway.deps import CurrentEdge, admit, header_credentials
+from gateway.edge import Edge
+from gateway.redis_outage import REDIS_FAILURES
 from gateway.routes import Access
 from gateway.schemas import ApiError
 from orderhub_common.events import ORDER_EVENT_TYPES, OrderEvent
+from orderhub_common.security import Principal
 
 router = APIRouter(tags=["events"])
 
@@ -29,9 +32,9 @@ Each event has `event: order.created` or `event: order.status_changed`, `id:` th
 `data:` the order event as JSON (the `orders.events.v1` schema). Comment lines (`: ping`) keep
 the connection alive.
 
-A browser's `EventSource` cannot send headers, so this route (and only this one) also accepts the
-access token as the `access_token` query parameter. Prefer the `Authorization` header where the
-client can send it.
+Signed in with the `Authorization` header only (never a token in the URL, where proxies and logs
+would keep it). The stream ends when the access token expires or is revoked (a sign-out, or a
+change of the user's role, state, password or email): the client reconnects with a fresh token.
 """
 
 
@@ -87,24 +90,41 @@ def _stream_item_schema() -> dict[str, Any]:
         429: {"model": ApiError, "description": "Rate limited"},
     },
 )
-async def order_events(
-    request: Request,
-    edge: CurrentEdge,
-    access_token: Annotated[
-        str | None,
-        Query(description="The access token, for clients that cannot send headers"),
-    ] = None,
-) -> EventSourceResponse:
-    credentials = header_credentials(request) or bearer_credentials(access_token)
-    await admit(request, edge, Access.SIGNED_IN, credentials)
+async def order_events(request: Request, edge: CurrentEdge) -> EventSourceResponse:
+    admission = await admit(request, edge, Access.SIGNED_IN, header_credentials(request))
+    assert admission.principal is not None  # a signed-in route admits only principals
     return EventSourceResponse(
-        _event_stream(edge.hub), ping=edge.settings.sse_heartbeat_s, send_timeout=_SEND_TIMEOUT_S
+        _event_stream(edge, admission.principal),
+        ping=edge.settings.sse_heartbeat_s,
+        send_timeout=_SEND_TIMEOUT_S,
     )
 
 
-async def _event_stream(hub: EventHub) -> AsyncIterator[ServerSentEvent]:
-    async with hub.subscribe() as subscription:
+async def _event_stream(edge: Edge, principal: Principal) -> AsyncIterator[ServerSentEvent]:
+    """The order events, for as long as ``principal``'s token stands: the stream ends at the
+    token's expiry, and within ``GATEWAY_SSE_REVALIDATE_S`` of its revocation."""
+    expires_at = principal.expires_at.timestamp()
+    revalidate_s = edge.settings.sse_revalidate_s
+    async with edge.hub.subscribe() as subscription:
         # Tells the client the stream is live (it is subscribed from here on).
         yield ServerSentEvent(comment="connected", retry=_RECONNECT_MS)
-        async for message in subscription:
+        check_at = time.time() + revalidate_s
+        while (now := time.time()) < expires_at:
+            if now >= check_at:
+                if not await _still_stands(edge, principal):
+                    return
+                check_at = now + revalidate_s
+            try:
+                message = await subscription.receive(min(expires_at, check_at) - now)
+            except TimeoutError:
+                continue
+            if message is None:
+                return
             yield ServerSentEvent(data=message.data, event=message.event_type, id=message.event_id)
+
+
+async def _still_stands(edge: Edge, principal: Principal) -> bool:
+    try:
+        return await edge.revocations.is_current(principal)
+    except REDIS_FAILURES:
+        return True  # as every edge check: Redis down fails open (the expiry still ends it)

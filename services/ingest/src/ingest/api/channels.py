@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
-from ingest.deps import get_channel_repository
-from ingest.repository import ChannelRepository
+from ingest.deps import get_channel_service
 from ingest.schemas import ChannelStatus
+from ingest.service import ChannelService
+from orderhub_common.events import Channel
 from orderhub_common.security import Principal, Role, require_role
 
 router = APIRouter(tags=["channels"])
@@ -15,8 +16,34 @@ router = APIRouter(tags=["channels"])
 
 @router.get("/channels", summary="Each channel's polling health and ingested count")
 async def channel_statuses(
-    repository: Annotated[ChannelRepository, Depends(get_channel_repository)],
+    service: Annotated[ChannelService, Depends(get_channel_service)],
     _: Annotated[Principal, Depends(require_role(Role.ADMIN, Role.VIEWER))],
 ) -> list[ChannelStatus]:
-    # Redis not answering is 503 by orderhub_common's one rule for store outages.
-    return await repository.statuses()
+    return await service.statuses()
+
+
+@router.post(
+    "/channels/{channel}/pause",
+    summary="Pause a channel's ingestion (audited); orders placed meanwhile arrive on resume",
+)
+async def pause_channel(
+    channel: Channel,
+    request: Request,
+    service: Annotated[ChannelService, Depends(get_channel_service)],
+    admin: Annotated[Principal, Depends(require_role(Role.ADMIN))],
+) -> ChannelStatus:
+    return await service.set_paused(
+        channel, True, actor=admin, client_address=request.client.host if request.client else None
+    )
+
+
+@router.post("/channels/{channel}/resume", summary="Resume a channel's ingestion (audited)")
+async def resume_channel(
+    channel: Channel,
+    request: Request,
+    service: Annotated[ChannelService, Depends(get_channel_service)],
+    admin: Annotated[Principal, Depends(require_role(Role.ADMIN))],
+) -> ChannelStatus:
+    return await service.set_paused(
+        channel, False, actor=admin, client_address=request.client.host if request.client else None
+    )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 
-from orders.deps import Admin, OrderServiceDep, SignedIn
+from orders.deps import Admin, ClientAddress, OrderServiceDep, SignedIn
 from orders.schemas import (
     CustomerOrders,
     NoteCreate,
@@ -75,7 +75,11 @@ async def get_order(order_id: OrderId, orders: OrderServiceDep, _: SignedIn) -> 
     },
 )
 async def change_order_status(
-    order_id: OrderId, change: OrderStatusChange, orders: OrderServiceDep, admin: Admin
+    order_id: OrderId,
+    change: OrderStatusChange,
+    orders: OrderServiceDep,
+    admin: Admin,
+    address: ClientAddress,
 ) -> OrderEnvelope:
     """Moves the order one allowed step, recording who did it and why; the next list read
     shows the move."""
@@ -86,6 +90,7 @@ async def change_order_status(
         changed_by_email=admin.email,
         note=change.note,
         shipment=change.shipment,
+        client_address=address,
     )
     return OrderEnvelope(order=order)
 
@@ -97,27 +102,31 @@ _ADMIN_WRITE: dict[int | str, dict[str, str]] = {
 }
 
 
-def _actor(request: Request, admin: Admin) -> Actor:
-    return Actor(admin, request.client.host if request.client else None)
-
-
 @router.post("/{order_id}/notes", status_code=201, responses=_ADMIN_WRITE)
 async def add_order_note(
-    order_id: OrderId, body: NoteCreate, request: Request, orders: OrderServiceDep, admin: Admin
+    order_id: OrderId,
+    body: NoteCreate,
+    orders: OrderServiceDep,
+    admin: Admin,
+    address: ClientAddress,
 ) -> OrderEnvelope:
     """Adds an admin's note to the order, in any status; it joins the order's timeline and
     search, and is announced as `order.note_added`."""
-    order = await orders.add_note(order_id, body.text, actor=_actor(request, admin))
+    order = await orders.add_note(order_id, body.text, actor=Actor(admin, address))
     return OrderEnvelope(order=order)
 
 
 @router.patch("/{order_id}/tags", responses=_ADMIN_WRITE)
 async def change_order_tags(
-    order_id: OrderId, body: TagsChange, request: Request, orders: OrderServiceDep, admin: Admin
+    order_id: OrderId,
+    body: TagsChange,
+    orders: OrderServiceDep,
+    admin: Admin,
+    address: ClientAddress,
 ) -> OrderEnvelope:
     """Adds and removes free tags (kept in lower case); the order list filters by them
     (`tag=`) and search finds them. Announced as `order.tags_changed` when they changed."""
-    order = await orders.change_tags(order_id, body.add, body.remove, actor=_actor(request, admin))
+    order = await orders.change_tags(order_id, body.add, body.remove, actor=Actor(admin, address))
     return OrderEnvelope(order=order)
 
 

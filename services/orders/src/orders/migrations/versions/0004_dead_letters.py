@@ -1,8 +1,8 @@
 """Dead letters: every event dead-lettered to ``orders.ingested.v1.dlq``, kept for an admin to
 inspect, replay after a fix, or discard with a reason.
 
-Revision ID: 0003_dead_letters
-Revises: 0002_tags_and_customer
+Revision ID: 0004_dead_letters
+Revises: 0003_tags_and_customer
 Create Date: 2026-12-01
 """
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0003_dead_letters"
-down_revision = "0002_tags_and_customer"
+revision = "0004_dead_letters"
+down_revision = "0003_tags_and_customer"
 branch_labels = None
 depends_on = None
 

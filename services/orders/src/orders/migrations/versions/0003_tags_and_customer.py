@@ -3,8 +3,8 @@
 Existing rows get empty tags and their customer from their document; search_text gains tags,
 notes and shipment only as orders change or the projection is rebuilt (none had any before).
 
-Revision ID: 0002_tags_and_customer
-Revises: 0001
+Revision ID: 0003_tags_and_customer
+Revises: 0002_bulk_exports_views_audit
 Create Date: 2026-12-01
 """
 
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0002_tags_and_customer"
-down_revision = "0001"
+revision = "0003_tags_and_customer"
+down_revision = "0002_bulk_exports_views_audit"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Deployment assets (Kubernetes, Prometheus) and the generated configuration reference."""

@@ -1,0 +1,50 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { unwrap } from "../../lib/api";
+import type { OrderStatus } from "../../lib/apiTypes";
+import { useApi } from "../../lib/services";
+import { orderKeys } from "../orders/queries";
+import { isFinished, type ApiOrderView, type Job } from "./types";
+
+export const jobKeys = {
+  job: (id: string) => ["jobs", id] as const,
+};
+
+/** A job's progress, polled every second until it finishes. */
+export function useJob(id: string | undefined) {
+  const api = useApi();
+  const queryClient = useQueryClient();
+  return useQuery({
+    queryKey: jobKeys.job(id ?? ""),
+    enabled: id !== undefined,
+    queryFn: async ({ signal }) => {
+      const job = await unwrap(api.GET("/api/jobs/{job_id}", { params: { path: { job_id: id ?? "" } }, signal })).then(
+        (body) => body.job,
+      );
+      if (isFinished(job) && job.kind === "status_move") void queryClient.invalidateQueries({ queryKey: orderKeys.all });
+      return job;
+    },
+    refetchInterval: (query) => (query.state.data && isFinished(query.state.data) ? false : 1000),
+  });
+}
+
+export type BulkTarget = { orderIds: string[] } | { view: ApiOrderView };
+
+export function useBulkMove() {
+  const api = useApi();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: ({ status, target }: { status: OrderStatus; target: BulkTarget }) =>
+      unwrap(api.POST("/api/bulk-moves", { body: { status, ...target } })),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: orderKeys.all }),
+  });
+}
+
+export function useCancelJob() {
+  const api = useApi();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) =>
+      unwrap(api.POST("/api/jobs/{job_id}/cancel", { params: { path: { job_id: id } } })).then((body) => body.job),
+    onSuccess: (job: Job) => queryClient.setQueryData(jobKeys.job(job.id), job),
+  });
+}

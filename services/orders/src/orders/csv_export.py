@@ -1,0 +1,79 @@
+"""Orders as CSV rows for a spreadsheet: the list's columns plus the items and the customer.
+
+Pure. A cell that a spreadsheet would take for a formula (starting with ``=``, ``+``, ``-``,
+``@``, or a tab or carriage return that hides one) is written with a leading apostrophe, so
+opening an export never runs anything a customer typed into an order.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+HEADER: tuple[str, ...] = (
+    "Order ID",
+    "External ID",
+    "Channel",
+    "Status",
+    "Placed at",
+    "Updated at",
+    "Total",
+    "Currency",
+    "Customer name",
+    "Customer phone",
+    "Customer email",
+    "Item count",
+    "Items",
+)
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> str:
+    """The cell's text, neutralized if a spreadsheet would evaluate it."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def items_cell(items: Sequence[dict[str, Any]]) -> str:
+    return "; ".join(
+        f"{item.get('qty', '')} x {item.get('sku', '')} {item.get('name', '')} @ "
+        f"{item.get('price', '')}"
+        for item in items
+    )
+
+
+def row_of(order: dict[str, Any]) -> list[str]:
+    """One order as the API serves it (camelCase JSON) -> one CSV row."""
+    customer = order.get("customer") or {}
+    items = order.get("items") or []
+    cells = [
+        order.get("id"),
+        order.get("externalId"),
+        order.get("channel"),
+        order.get("status"),
+        order.get("placedAt"),
+        order.get("updatedAt"),
+        order.get("total"),
+        order.get("currency"),
+        customer.get("name"),
+        customer.get("phone"),
+        customer.get("email"),
+        sum(int(item.get("qty") or 0) for item in items),
+        items_cell(items),
+    ]
+    return [safe_cell(cell) for cell in cells]
+
+
+def encode_rows(rows: Iterable[Sequence[str]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerows(rows)
+    return buffer.getvalue().encode()
+
+
+def header() -> bytes:
+    # A byte order mark, so spreadsheets read the names of customers as UTF-8.
+    return "\ufeff".encode() + encode_rows([HEADER])

@@ -1,0 +1,150 @@
+"""The background job runner: bulk status moves over a view and CSV exports.
+
+Jobs, and each order a bulk move covers, are kept in PostgreSQL (``query_side.WorkStore``), so
+a job survives the process: a runner takes the oldest unfinished job under a lease it renews
+while it works, and a job whose runner died (SIGKILL) is taken over once its lease lapses.
+
+- A bulk move works through its items a chunk at a time. Each order goes through
+  ``OrderService.move_one_of_many`` (the state machine, the outbox, the projection) with an
+  event id made of the job, the order and the revision: an order moved just before a crash,
+  whose outcome was not yet recorded, is recognised by that id and not moved again.
+- An export walks the view by keyset in chunks and stores each chunk's CSV, so its memory does
+  not grow with the number of orders. A resumed export starts its file again.
+
+Cancelling sets a flag the runner reads between chunks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from loguru import logger
+
+from orderhub_common.errors import is_store_outage
+from orderhub_common.events import OrderStatus
+from orders import csv_export
+from orders.query_side import WorkStore
+from orders.schemas import JobKind, JobState, OrderView
+from orders.service import OrderService
+
+MOVE_CHUNK = 50
+EXPORT_CHUNK = 1000
+
+
+class JobRunner:
+    def __init__(
+        self,
+        orders: OrderService,
+        store: WorkStore,
+        *,
+        lease_s: float = 10.0,
+        idle_s: float = 1.0,
+    ) -> None:
+        self._orders = orders
+        self._store = store
+        self._lease_s = lease_s
+        self._idle_s = idle_s
+        self._owner = f"runner-{uuid.uuid4().hex[:12]}"
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                worked = await self.run_once()
+            except Exception as exc:  # a store outage: the job stays leased, then retried
+                logger.warning(f"job runner: {exc!r}")
+                worked = False
+            if not worked:
+                try:
+                    async with asyncio.timeout(self._idle_s):
+                        await self._wake.wait()
+                except TimeoutError:
+                    pass
+                self._wake.clear()
+
+    async def run_once(self) -> bool:
+        """Works on one job until it ends or is no longer ours; False when there was none."""
+        job = await self._store.take_job(self._owner, self._lease_s)
+        if job is None:
+            return False
+        logger.info(f"job {job['id']} ({job['kind']}) taken by {self._owner}")
+        try:
+            if job["kind"] == JobKind.STATUS_MOVE:
+                await self._move(job)
+            else:
+                await self._export(job)
+        except Exception as exc:
+            if is_store_outage(exc):
+                raise
+            logger.exception(f"job {job['id']} failed")
+            await self._store.finish_job(job["id"], JobState.FAILED.value, error=str(exc)[:500])
+        return True
+
+    async def _still_ours(self, job_id: str) -> dict[str, Any] | None:
+        """The job's row while this runner still holds it and it is not cancelled."""
+        if not await self._store.renew_job(job_id, self._owner, self._lease_s):
+            return None
+        row = await self._store.job(job_id)
+        if row is None:
+            return None
+        if row["cancel_requested"]:
+            await self._store.finish_job(job_id, JobState.CANCELLED.value)
+            return None
+        return row
+
+    async def _move(self, job: dict[str, Any]) -> None:
+        params = job["params"]
+        target = OrderStatus(params["status"])
+        while await self._still_ours(job["id"]) is not None:
+            pending = await self._store.pending_items(job["id"], MOVE_CHUNK)
+            if not pending:
+                await self._store.finish_job(job["id"], JobState.SUCCEEDED.value)
+                logger.info(f"job {job['id']} finished")
+                return
+            outcomes = await self._orders.move_many(
+                [order_id for _, order_id in pending],
+                target,
+                changed_by=job["created_by"],
+                note=params.get("note"),
+                job_id=job["id"],
+                changed_by_email=params.get("changedByEmail"),
+            )
+            await self._store.record_items(
+                job["id"],
+                [
+                    (
+                        position,
+                        "moved" if outcome.moved else "refused",
+                        outcome.code,
+                        outcome.from_status.value if outcome.from_status else None,
+                    )
+                    for (position, _), outcome in zip(pending, outcomes, strict=True)
+                ],
+            )
+
+    async def _export(self, job: dict[str, Any]) -> None:
+        view = OrderView.model_validate(job["params"].get("view") or {})
+        sort_by, sort_order = view.sort_by.value, view.sort_order
+        await self._store.clear_export(job["id"])
+        await self._store.add_export_chunk(job["id"], 0, csv_export.header(), 0)
+        after: tuple[Any, str] | None = None
+        seq, written = 1, 0
+        while await self._still_ours(job["id"]) is not None:
+            rows = await self._store.export_chunk(view, sort_by, sort_order, after, EXPORT_CHUNK)
+            if not rows:
+                await self._store.set_progress(job["id"], total=written, processed=written)
+                await self._store.finish_job(job["id"], JobState.SUCCEEDED.value)
+                logger.info(f"export {job['id']} finished: {written} orders")
+                return
+            data = csv_export.encode_rows(csv_export.row_of(document) for _, _, document in rows)
+            written += len(rows)
+            await self._store.add_export_chunk(job["id"], seq, data, written)
+            key, order_id, _ = rows[-1]
+            after = (key, order_id)
+            seq += 1
+            del rows, data

@@ -1,0 +1,152 @@
+"""Pure pieces of working on many orders: CSV cells a spreadsheet cannot execute, signed
+download links, the bulk move request, and how a resumed job recognises its own moves."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from orderhub_common.events import (
+    Channel,
+    Customer,
+    Order,
+    OrderItem,
+    OrderStatus,
+    StatusHistoryEntry,
+    StatusSource,
+)
+from orders import csv_export
+from orders.download_links import DownloadLinks
+from orders.repository import StoredOrder
+from orders.schemas import BulkStatusMove, SavedViewWrite
+from orders.service import job_event_id, moved_by_job
+
+pytestmark = pytest.mark.unit
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+91 98765 43210", "'+91 98765 43210"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("Asha Rao", "Asha Rao"),
+        ("a=b", "a=b"),
+        (None, ""),
+        (12.5, "12.5"),
+    ],
+)
+def test_cells_a_spreadsheet_would_evaluate_are_escaped(value: object, cell: str) -> None:
+    assert csv_export.safe_cell(value) == cell
+
+
+def _order(**changes: object) -> Order:
+    order = Order(
+        id="ord_1",
+        external_id="=cmd|' /C calc'!A0",
+        channel=Channel.WEBSITE,
+        customer=Customer(name="@evil", phone="+91 98765 43210", email="a@example.com"),
+        items=[
+            OrderItem(sku="RING-1", name="Ring, gold", qty=2, price=10.0),
+            OrderItem(sku="-X", name="Chain", qty=1, price=5.5),
+        ],
+        total=25.5,
+        currency="INR",
+        status=OrderStatus.PLACED,
+        status_history=[
+            StatusHistoryEntry(
+                status=OrderStatus.PLACED, changed_at=T0, source=StatusSource.CHANNEL
+            )
+        ],
+        placed_at=T0,
+        created_at=T0,
+        updated_at=T0,
+    )
+    return order.model_copy(update=changes)
+
+
+def test_an_order_is_one_row_with_the_list_columns_items_and_customer() -> None:
+    data = csv_export.header() + csv_export.encode_rows(
+        [csv_export.row_of(_order().model_dump(mode="json", by_alias=True))]
+    )
+    header, row = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+
+    record = dict(zip(header, row, strict=True))
+    assert record["Order ID"] == "ord_1"
+    assert record["External ID"] == "'=cmd|' /C calc'!A0"
+    assert record["Customer name"] == "'@evil"
+    assert record["Customer phone"] == "'+91 98765 43210"
+    assert record["Customer email"] == "a@example.com"
+    assert record["Item count"] == "3"
+    assert record["Items"] == "2 x RING-1 Ring, gold @ 10.0; 1 x -X Chain @ 5.5"
+    assert record["Total"] == "25.5"
+    assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row)
+
+
+def test_a_download_link_works_until_it_expires_and_only_for_its_export() -> None:
+    links = DownloadLinks(b"secret", ttl_s=300)
+    url, expires = links.link("job_1", now=1000)
+    signature = url.split("signature=")[1]
+
+    assert url.startswith("/api/exports/job_1/download?expires=1300&signature=")
+    assert expires == 1300
+    assert links.valid("job_1", 1300, signature, now=1299)
+    assert not links.valid("job_1", 1300, signature, now=1301)  # expired
+    assert not links.valid("job_2", 1300, signature, now=1000)  # another export
+    assert not links.valid("job_1", 9999, signature, now=1000)  # a later expiry, forged
+    assert not DownloadLinks(b"other", 300).valid("job_1", 1300, signature, now=1000)
+    assert not links.valid("job_1", 1300, "9\U000b631c", now=1000)  # not even ASCII
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"status": "CONFIRMED"},
+        {"status": "CONFIRMED", "orderIds": ["a"], "view": {}},
+        {"status": "CONFIRMED", "orderIds": []},
+        {"status": "CONFIRMED", "orderIds": ["a"] * 101},
+        {"status": "CONFIRMED", "view": {"sortBy": "colour"}},
+        {"status": "CONFIRMED", "view": {"from": "2026-02-01", "to": "2026-01-01"}},
+        {"status": "NOPE", "orderIds": ["a"]},
+    ],
+)
+def test_a_bulk_move_names_either_a_page_of_orders_or_a_view(body: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        BulkStatusMove.model_validate(body)
+
+
+def test_a_bulk_move_over_a_view_keeps_its_filters_and_sort() -> None:
+    move = BulkStatusMove.model_validate(
+        {"status": "SHIPPED", "view": {"channel": ["amazon"], "search": "ring", "sortBy": "total"}}
+    )
+
+    assert move.view is not None
+    assert move.view.channel == [Channel.AMAZON]
+    assert move.view.sort_by.value == "total"
+
+
+def test_a_saved_view_needs_a_name_and_known_columns() -> None:
+    with pytest.raises(ValidationError):
+        SavedViewWrite.model_validate({"name": ""})
+    with pytest.raises(ValidationError):
+        SavedViewWrite.model_validate({"name": "x", "columns": ["<script>"]})
+
+
+def test_a_job_recognises_the_move_it_made_by_its_event_id() -> None:
+    stored = StoredOrder(_order(), revision=3, channel_updated_at=T0)
+    mine = str(job_event_id("job_1", "ord_1", 2))
+    moved = StoredOrder(_order(), revision=3, channel_updated_at=T0, announced=frozenset({mine}))
+
+    assert not moved_by_job(stored, "job_1")
+    assert moved_by_job(moved, "job_1")
+    assert not moved_by_job(moved, "job_2")
+    # Each attempt from another revision is another move, with another id.
+    assert job_event_id("job_1", "ord_1", 2) != job_event_id("job_1", "ord_1", 3)
