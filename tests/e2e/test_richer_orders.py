@@ -450,6 +450,49 @@ def test_a_status_move_reaches_the_channel_through_an_outage_and_is_applied_once
     assert _order(api, viewer_headers, order_id)["shipment"] == shipment
 
 
+def test_a_bulk_move_is_written_back_for_each_order_and_a_returned_order_stays_final(
+    api: httpx.Client,
+    control: httpx.Client,
+    admin_headers: dict[str, str],
+    viewer_headers: dict[str, str],
+) -> None:
+    external_ids = [new_order(control, "website") for _ in range(3)]
+    orders = [wait_for(api, viewer_headers, "website", e) for e in external_ids]
+    placed, returned = [o["id"] for o in orders[:2]], orders[2]["id"]
+    for status in ("CONFIRMED", "SHIPPED", "DELIVERED", "RETURNED"):
+        moved = api.patch(
+            f"/orders/{returned}/status", json={"status": status}, headers=admin_headers
+        )
+        assert moved.status_code == 200, moved.text
+
+    response = api.post(
+        "/bulk-moves",
+        json={"status": "CONFIRMED", "orderIds": [*placed, returned]},
+        headers=admin_headers,
+    )
+    assert response.status_code == 200, response.text
+    result = response.json()["result"]
+    assert sorted(result["moved"]) == sorted(placed)
+    assert [(r["orderId"], r["code"]) for r in result["refused"]] == [(returned, "already_final")]
+
+    # Each moved order goes to its channel as a single move does, under its own key, once.
+    for order_id, external_id in zip(placed, external_ids[:2], strict=True):
+
+        def acknowledged(order_id: str = order_id) -> bool:
+            return _order(api, viewer_headers, order_id)["writeBack"]["state"] == "acknowledged"
+
+        eventually_sync(
+            acknowledged,
+            what=f"the channel to acknowledge the bulk move of {order_id}",
+            timeout_s=API_WAIT_S,
+        )
+        write_back = _order(api, viewer_headers, order_id)["writeBack"]
+        assert write_back["status"] == "CONFIRMED"
+        applied = control.get(f"/website/orders/{external_id}/write-backs").json()
+        assert applied == [{"idempotencyKey": write_back["idempotencyKey"], "status": "CONFIRMED"}]
+    assert _order(api, viewer_headers, returned)["status"] == "RETURNED"
+
+
 def publish(kafka_bootstrap: str, topic: str, value: bytes, key: bytes | None) -> None:
     async def send() -> None:
         producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)

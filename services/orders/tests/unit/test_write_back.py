@@ -20,7 +20,7 @@ from orderhub_common.events import (
     WriteBackState,
 )
 from orders.repository import StoredOrder, WriteBackRequest
-from orders.service import admin_move, tags_change, write_back_answer
+from orders.service import admin_move, job_event_id, tags_change, write_back_answer
 from orders.write_back import native_update, rejection_reason
 
 pytestmark = pytest.mark.unit
@@ -115,6 +115,20 @@ def test_an_admin_move_asks_for_a_write_back_keyed_by_its_event() -> None:
     assert change.result.shipment == SHIPMENT
     assert change.result.write_back is not None
     assert change.result.write_back.state == WriteBackState.PENDING
+
+
+def test_a_bulk_jobs_move_is_written_back_under_the_jobs_event_id() -> None:
+    event_id = job_event_id("job_1", "ord_1", 1)
+    change = admin_move(
+        stored(), OrderStatus.CONFIRMED, changed_by="u1", note=None, event_id=event_id
+    )
+    assert change.events[0].event_id == event_id
+    assert change.write_back is not None
+    assert change.write_back.key == str(event_id)
+    assert change.result.write_back is not None
+    assert change.result.write_back.idempotency_key == str(event_id)
+    # The order then shows the job's move, which is what the write-back relay waits for.
+    assert str(event_id) in change.applied().announced
 
 
 def test_an_answer_is_recorded_only_for_the_write_back_the_order_waits_for() -> None:
