@@ -18,6 +18,8 @@ pytestmark = pytest.mark.e2e
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 
 
+# The whole browser suite is one test: it gets the subprocess's limit, not the per-test one.
+@pytest.mark.timeout(1560)
 def test_the_admin_spa_works_in_a_real_browser(
     gateway_url: str, mock_channels_url: str, credentials: dict[str, tuple[str, str]]
 ) -> None:
