@@ -78,7 +78,8 @@ test("an admin filters, searches, opens an order and moves it to its next status
 
   // The view survives a reload: it lives in the URL.
   await page.reload();
-  await signInAfterReload(page);
+  // The session cookie restores the session: the reloaded view is shown, signed in.
+  await settledRows(page);
   await expect(page.getByRole("searchbox", { name: "Search" })).toHaveValue(externalId);
   await expect(filterButton(page, "Status", "Placed")).toHaveAttribute("aria-pressed", "true");
 
@@ -105,15 +106,6 @@ test("an admin filters, searches, opens an order and moves it to its next status
   await expect(dialog).toBeHidden();
   await expect(page).toHaveURL(/\/orders\?/);
 });
-
-/** A reload ends an in-memory session by design; sign in again and land back on the same view. */
-async function signInAfterReload(page: Page) {
-  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
-  await page.getByLabel("Email").fill(ADMIN.email);
-  await page.getByLabel("Password").fill(ADMIN.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await settledRows(page);
-}
 
 test("a viewer sees orders but no action", async ({ page }) => {
   await signIn(page, VIEWER);

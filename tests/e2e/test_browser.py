@@ -69,7 +69,7 @@ def _dead_letters_for_the_browser(kafka_bootstrap: str, topics: Topics) -> dict[
     return markers
 
 
-# The whole browser suite is one test: give it the subprocess's time, not one test's default.
+# The whole browser suite is one test: it gets the subprocess's limit, not the per-test one.
 @pytest.mark.timeout(1560)
 def test_the_admin_spa_works_in_a_real_browser(
     gateway_url: str,

@@ -168,7 +168,7 @@ def test_the_events_stream_delivers_a_change_made_by_another_client(
                 f"/api/orders/{order['id']}/status", json={"status": target}, headers=admin_headers
             )
             assert moved.status_code == 200, moved.text
-            return await asyncio.wait_for(_status_change_of(lines, order["id"]), 30)
+            return await asyncio.wait_for(_status_change_of(lines, order["id"], target), 30)
 
     event = asyncio.run(watch_and_change())
 
@@ -179,7 +179,9 @@ def test_the_events_stream_delivers_a_change_made_by_another_client(
     assert data["status"] in {"SHIPPED", "CANCELLED"}
 
 
-async def _status_change_of(lines: Any, order_id: str) -> dict[str, str]:
+async def _status_change_of(lines: Any, order_id: str, status: str) -> dict[str, str]:
+    """The stream's announcement of ``order_id`` moving to ``status`` (an earlier move of the
+    same order may still be on its way and arrive first)."""
     event: dict[str, str] = {}
     async for line in lines:
         if line:
@@ -188,7 +190,8 @@ async def _status_change_of(lines: Any, order_id: str) -> dict[str, str]:
                 event[name] = value.strip()
             continue
         is_change = event.get("event") == "order.status_changed"
-        if is_change and json.loads(event["data"])["orderId"] == order_id:
+        data = json.loads(event["data"]) if is_change else {}
+        if data.get("orderId") == order_id and data.get("status") == status:
             return event
         event = {}
     raise AssertionError("the stream ended")

@@ -11,6 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream import BaseMiddleware, StreamMessage
 from faststream.kafka import KafkaBroker
+from faststream.kafka.security import parse_security
 from loguru import logger
 
 from orderhub_common.context import CORRELATION_ID_HEADER, correlation_id_var, new_id
@@ -57,8 +58,11 @@ def topics_from(settings: KafkaSettings) -> Topics:
 
 async def ensure_topics(settings: KafkaSettings) -> None:
     """Creates the contract's topics if missing; safe to run from every replica at start."""
+    security = settings.kafka_security()
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=5000
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        request_timeout_ms=5000,
+        **(parse_security(security) if security else {}),
     )
     await admin.start()
     try:
@@ -102,6 +106,7 @@ def create_broker(
 ) -> KafkaBroker:
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
+        security=settings.kafka_security(),
         client_id=client_id,
         acks="all",
         enable_idempotence=True,

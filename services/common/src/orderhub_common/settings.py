@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import sys
 from ipaddress import ip_address, ip_network
-from typing import Literal, TypeVar
+from typing import Literal, Self, TypeVar
 
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from pydantic import (
     AliasChoices,
     Field,
@@ -156,6 +157,48 @@ class KafkaSettings(BaseSettings):
             "partitions of orders.ingested.v1 and orders.events.v1 when a service creates them"
         ),
     )
+    # Unset: the broker takes clients without credentials (the local stack on loopback).
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        None,
+        validation_alias=env("KAFKA_SASL_MECHANISM"),
+        description="SASL mechanism for Kafka (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512); unset: none",
+    )
+    kafka_sasl_username: str | None = Field(
+        None,
+        validation_alias=env("KAFKA_SASL_USERNAME"),
+        description="the Kafka SASL user (with KAFKA_SASL_MECHANISM)",
+    )
+    kafka_sasl_password: SecretStr | None = Field(
+        None,
+        validation_alias=env("KAFKA_SASL_PASSWORD"),
+        description="the Kafka SASL user's password (with KAFKA_SASL_MECHANISM)",
+    )
+
+    @model_validator(mode="after")
+    def _sasl_is_complete(self) -> Self:
+        if self.kafka_sasl_mechanism and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                "KAFKA_SASL_MECHANISM needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
+            )
+        return self
+
+    def kafka_security(self) -> BaseSecurity | None:
+        """The client credentials FastStream (and, through ``parse_security``, aiokafka) use."""
+        mechanism, username, password = (
+            self.kafka_sasl_mechanism,
+            self.kafka_sasl_username,
+            self.kafka_sasl_password,
+        )
+        if not (mechanism and username and password):  # all or none: checked above
+            return None
+        kind = {
+            "PLAIN": SASLPlaintext,
+            "SCRAM-SHA-256": SASLScram256,
+            "SCRAM-SHA-512": SASLScram512,
+        }[mechanism]
+        return kind(username, password.get_secret_value())
 
 
 class MongoSettings(BaseSettings):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import httpx
 import pytest
 from fastapi import APIRouter, Query
+from faststream.kafka.security import parse_security
 from pydantic import Field, SecretStr
 
 from orderhub_common.app import create_service_app
 from orderhub_common.errors import NotFoundError
-from orderhub_common.settings import ServiceSettings, env, load_settings
+from orderhub_common.settings import KafkaSettings, ServiceSettings, env, load_settings
 
 pytestmark = pytest.mark.unit
 
@@ -122,3 +123,22 @@ async def test_metrics_are_exposed_for_prometheus() -> None:
         metrics = await client.get("/metrics")
     assert metrics.status_code == 200
     assert "http_requests_total" in metrics.text
+
+
+def test_kafka_credentials_are_all_or_none_and_reach_the_clients() -> None:
+    assert KafkaSettings().kafka_security() is None
+    with pytest.raises(ValueError, match="KAFKA_SASL_USERNAME"):
+        KafkaSettings(KAFKA_SASL_MECHANISM="PLAIN")
+    security = KafkaSettings(
+        KAFKA_SASL_MECHANISM="SCRAM-SHA-512",
+        KAFKA_SASL_USERNAME="orderhub",
+        KAFKA_SASL_PASSWORD="s3cret",
+    ).kafka_security()
+    assert security is not None
+    assert parse_security(security) | {"ssl_context": None} == {
+        "security_protocol": "SASL_PLAINTEXT",
+        "ssl_context": None,
+        "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": "orderhub",
+        "sasl_plain_password": "s3cret",
+    }

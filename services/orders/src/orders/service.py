@@ -728,16 +728,26 @@ class OrderService:
         (their event ids are in the order's history) and never makes one twice."""
         gate = asyncio.Semaphore(_CONCURRENT_WRITES)
         applied: list[OrderChange] = []
+        # Moves a crashed run made are projected again: the crash may have come before their
+        # projection, and a job must not report an order moved that lists do not show moved.
+        made_before: list[ProjectedOrder] = []
 
         async def move(order_id: str) -> MoveOutcome:
             async with gate:
                 return await self._move_one(
-                    order_id, target, changed_by, changed_by_email, note, job_id, applied
+                    order_id,
+                    target,
+                    changed_by,
+                    changed_by_email,
+                    note,
+                    job_id,
+                    applied,
+                    made_before,
                 )
 
         outcomes = await asyncio.gather(*(move(order_id) for order_id in order_ids))
-        projection = [ProjectedOrder(c.result, c.revision) for c in applied]
-        if applied and await self._project_stored(projection, whatever_failed=True):
+        projection = [ProjectedOrder(c.result, c.revision) for c in applied] + made_before
+        if projection and await self._project_stored(projection, whatever_failed=True):
             for change in applied:
                 self._on_written(change.result.id, change.events)
         return list(outcomes)
@@ -751,12 +761,14 @@ class OrderService:
         note: str | None,
         job_id: str | None,
         applied: list[OrderChange],
+        made_before: list[ProjectedOrder],
     ) -> MoveOutcome:
         for _ in range(MAX_WRITE_ATTEMPTS):
             stored = await self._repository.get(order_id)
             if stored is None:
                 return MoveOutcome.refused(order_id, "order_not_found", f"no order {order_id}")
             if job_id is not None and moved_by_job(stored, job_id):
+                made_before.append(ProjectedOrder(stored.order, stored.revision))
                 return MoveOutcome(order_id, moved=True)
             current = stored.order.status
             event_id = None if job_id is None else job_event_id(job_id, order_id, stored.revision)
