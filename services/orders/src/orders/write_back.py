@@ -205,6 +205,9 @@ class ChannelWriter:
             with attempt:
                 await self._send_once(request)
 
+    async def close(self) -> None:
+        await self._client.aclose()
+
     async def _send_once(self, request: WriteBackRequest) -> None:
         update = native_update(request)
         try:
@@ -247,19 +250,23 @@ class WriteBackRelay:
         self._wake.set()
 
     async def run(self) -> None:
-        while True:
-            self._wake.clear()
-            answered = 0
-            try:
-                answered = await self.send_due()
-            except Exception as exc:  # the store did not answer: the next round tries again
-                logger.warning(f"write-back round failed: {exc!r}")
-            with contextlib.suppress(Exception):
-                await self._refresh_gauges()
-            if answered:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._sweep_interval_s)
+        """Sends due write-backs until cancelled; the channels' connections close with it."""
+        try:
+            while True:
+                self._wake.clear()
+                answered = 0
+                try:
+                    answered = await self.send_due()
+                except Exception as exc:  # the store did not answer: the next round tries again
+                    logger.warning(f"write-back round failed: {exc!r}")
+                with contextlib.suppress(Exception):
+                    await self._refresh_gauges()
+                if answered:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._sweep_interval_s)
+        finally:
+            await self._writer.close()
 
     async def send_due(self) -> int:
         """One round: each order's oldest request, if due, per channel one after another and
