@@ -1,34 +1,18 @@
 import { readFileSync } from "node:fs";
 import { expect, test, type Page } from "@playwright/test";
+import { ADMIN, filterButton, MOCK_CHANNELS_URL, signIn } from "./helpers";
 
 /**
  * Working on many orders in the SPA: a bulk move from the table, an export downloaded by its
  * link, a saved view reopened, and the audit page showing those actions. Its orders are placed
  * on one day of 1999 that no other test uses, so the view of that day holds exactly them.
  */
-const ADMIN = {
-  email: process.env.ADMIN_EMAIL ?? "admin@orderhub.local",
-  password: process.env.ADMIN_PASSWORD ?? "dev-only-admin-password",
-};
-const MOCK_CHANNELS_URL = process.env.MOCK_CHANNELS_URL ?? "http://127.0.0.1:8004";
 const ARTIFACTS = "test-artifacts";
 const DAY = `1999-0${1 + Math.floor(Math.random() * 9)}-1${Math.floor(Math.random() * 9)}`;
 const VIEW_URL = `/orders?channel=website&from=${DAY}&to=${DAY}`;
 const COUNT = 6;
 
-/** Opens ``path`` signed in: a fresh page goes by the sign-in form, which leads back to it. */
-async function signIn(page: Page, path = "/orders") {
-  await page.goto(path);
-  await expect(page).toHaveURL(/\/login$/);
-  await page.getByLabel("Email").fill(ADMIN.email);
-  await page.getByLabel("Password").fill(ADMIN.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("heading", { name: "Orders", level: 1 })).toBeVisible();
-}
-
 const rows = (page: Page) => page.locator("tbody tr.order-row");
-const filterButton = (page: Page, group: "Channel" | "Status", name: string) =>
-  page.getByRole("group", { name: group }).getByRole("button", { name, exact: true });
 
 test.describe.configure({ mode: "serial" });
 
@@ -57,7 +41,7 @@ test.beforeAll(async ({ request, baseURL }) => {
 });
 
 test("a bulk move from the table says what moved and what was refused", async ({ page }) => {
-  await signIn(page, VIEW_URL);
+  await signIn(page, ADMIN, VIEW_URL);
   await expect(rows(page)).toHaveCount(COUNT);
   await rows(page).nth(0).getByRole("checkbox").check();
   await rows(page).nth(1).getByRole("checkbox").check();
@@ -79,7 +63,7 @@ test("a bulk move from the table says what moved and what was refused", async ({
 });
 
 test("an export of the view downloads as CSV", async ({ page }) => {
-  await signIn(page, VIEW_URL);
+  await signIn(page, ADMIN, VIEW_URL);
   await expect(rows(page)).toHaveCount(COUNT);
   await page.getByRole("button", { name: "Export CSV" }).click();
   const link = page.getByRole("link", { name: "Download CSV" });
@@ -96,7 +80,7 @@ test("an export of the view downloads as CSV", async ({ page }) => {
 
 test("a saved view reopens, and opens by itself as the default", async ({ page }) => {
   const name = `Website ${DAY} ${Date.now() % 10000}`;
-  await signIn(page, `${VIEW_URL}&status=CONFIRMED&sortBy=total&sortOrder=asc`);
+  await signIn(page, ADMIN, `${VIEW_URL}&status=CONFIRMED&sortBy=total&sortOrder=asc`);
   await page.getByRole("button", { name: "Save this view" }).click();
   await page.getByLabel("Name").fill(name);
   await page.getByLabel("My default").check();
@@ -134,7 +118,7 @@ test.afterAll(async ({ request, baseURL }) => {
 });
 
 test("the audit page shows those actions with who and from where", async ({ page }) => {
-  await signIn(page, "/orders");
+  await signIn(page, ADMIN, "/orders");
   await page.getByRole("link", { name: "Audit log" }).click();
   await expect(page.getByRole("heading", { name: "Audit log", level: 1 })).toBeVisible();
   for (const action of ["bulk_move.applied", "export.requested", "view.saved", "view.deleted"]) {

@@ -27,13 +27,25 @@ export async function expectAccessible(page: Page) {
   expect(violations.map(({ id, help, nodes }) => `${id}: ${help} (${nodes.map((node) => node.target).join(", ")})`)).toEqual([]);
 }
 
-export async function signIn(page: Page, account: { email: string; password: string }) {
-  await page.goto("/login");
+/**
+ * Signs in by the form. With a ``path``, opens it first: a fresh page is sent to the sign-in
+ * form, which leads back to it.
+ */
+export async function signIn(page: Page, account: { email: string; password: string }, path?: string) {
+  if (path) {
+    await page.goto(path);
+    await expect(page).toHaveURL(/\/login$/);
+  } else {
+    await page.goto("/login");
+  }
   await page.getByLabel("Email").fill(account.email);
   await page.getByLabel("Password").fill(account.password);
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("heading", { name: "Orders", level: 1 })).toBeVisible();
 }
+
+export const filterButton = (page: Page, group: "Channel" | "Status", name: string) =>
+  page.getByRole("group", { name: group }).getByRole("button", { name, exact: true });
 
 export const orderLinks = (page: Page) => page.locator("#orders-list .order-link");
 

@@ -1,5 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
-import { ADMIN, expectAccessible, MOCK_CHANNELS_URL, screenshot, settledRows, signIn as signInAs, VIEWER } from "./helpers";
+import { ADMIN, expectAccessible, filterButton, MOCK_CHANNELS_URL, screenshot, settledRows, signIn as signInAs, VIEWER } from "./helpers";
 
 /**
  * The SPA against a running stack (`make up`). Accounts and the mock channels' control API come
@@ -11,8 +11,6 @@ async function signIn(page: Page, account: { email: string; password: string }) 
   await signInAs(page, account);
   await expect(page.getByText(account.email)).toBeVisible();
 }
-const filterButton = (page: Page, group: "Channel" | "Status", name: string) =>
-  page.getByRole("group", { name: group }).getByRole("button", { name, exact: true });
 
 /**
  * Every test needs some orders, and a test stack starts with none: create a few at each channel

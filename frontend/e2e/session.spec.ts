@@ -1,25 +1,18 @@
 import { expect, test, type Page } from "@playwright/test";
+import { ADMIN, signIn } from "./helpers";
 
 /**
  * The session cookie in a real browser: the refresh token sits in an HttpOnly cookie no script
  * can read, so a reload and a new tab restore the session silently, and signing out ends it in
  * every tab.
  */
-const ADMIN = {
-  email: process.env.ADMIN_EMAIL ?? "admin@orderhub.local",
-  password: process.env.ADMIN_PASSWORD ?? "dev-only-admin-password",
-};
-
 async function expectSignedIn(page: Page) {
   await expect(page.getByRole("heading", { name: "Orders", level: 1 })).toBeVisible();
   await expect(page.getByText(ADMIN.email)).toBeVisible();
 }
 
 test("a reload and a new tab stay signed in, and signing out ends both", async ({ page, context }) => {
-  await page.goto("/login");
-  await page.getByLabel("Email").fill(ADMIN.email);
-  await page.getByLabel("Password").fill(ADMIN.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await signIn(page, ADMIN);
   await expectSignedIn(page);
 
   // Nothing a script could steal: no web storage, and the refresh token is not in document.cookie.

@@ -40,6 +40,10 @@ class Topics:
     def audit(self) -> str:
         return f"{self.prefix}audit.v1"
 
+    @property
+    def audit_dlq(self) -> str:
+        return f"{self.prefix}audit.v1.dlq"
+
     def specs(self, partitions: int) -> list[NewTopic]:
         week_ms = str(7 * 24 * 3600 * 1000)
         return [
@@ -49,6 +53,9 @@ class Topics:
             NewTopic(self.ingested_dlq, 1, 1, topic_configs={"retention.ms": "-1"}),
             # The audit log is kept by its keeper's store; the topic only carries it there.
             NewTopic(self.audit, 1, 1, topic_configs={"retention.ms": week_ms}),
+            # Apart from the ingest dead letters: replaying those into orders.ingested.v1 would
+            # be wrong for an audit record.
+            NewTopic(self.audit_dlq, 1, 1, topic_configs={"retention.ms": "-1"}),
         ]
 
 

@@ -227,7 +227,7 @@ def register_audit_consumer(
             except PoisonEventError as error:
                 await broker.publish(
                     record.value or b"",
-                    topic=topics.ingested_dlq,
+                    topic=topics.audit_dlq,
                     key=record.key,
                     headers=dead_letter_headers(record, error),
                 )

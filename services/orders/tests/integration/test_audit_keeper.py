@@ -53,10 +53,12 @@ async def test_a_record_delivered_twice_is_kept_once_and_a_broken_one_is_dead_le
     await eventually(kept, what="the audit record to be kept")
 
     async def dead_lettered() -> bool:
-        records = await pipeline.read(pipeline.topics.ingested_dlq)
+        records = await pipeline.read(pipeline.topics.audit_dlq)
         return any(r.value == b"{not json" for r in records)
 
-    await eventually(dead_lettered, what="the broken record in the dead-letter topic")
+    await eventually(dead_lettered, what="the broken record in the audit dead-letter topic")
+    ingest_dead_letters = await pipeline.read(pipeline.topics.ingested_dlq)
+    assert not any(r.value == b"{not json" for r in ingest_dead_letters)
     (entry,) = (await log.page(AuditQuery.model_validate({"target": "u1"}))).records
     assert (entry.event_id, entry.actor_id, entry.client_address, entry.request_id) == (
         str(record.event_id),
