@@ -1,4 +1,5 @@
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
+import { ADMIN, createOrders, MOCK_CHANNELS_URL, signIn } from "./helpers";
 
 /**
  * Richer orders in the browser (issue 14): marking shipped with carrier and tracking (and the
@@ -6,45 +7,11 @@ import { expect, test, type APIRequestContext, type Page } from "@playwright/tes
  * letters page. The pytest wrapper (tests/e2e/test_browser.py) puts two dead letters on the
  * stack first and names them in DEAD_LETTER_REPLAY / DEAD_LETTER_DISCARD.
  */
-const ADMIN = {
-  email: process.env.ADMIN_EMAIL ?? "admin@orderhub.local",
-  password: process.env.ADMIN_PASSWORD ?? "dev-only-admin-password",
-};
-const MOCK_CHANNELS_URL = process.env.MOCK_CHANNELS_URL ?? "http://127.0.0.1:8004";
 const ARTIFACTS = "test-artifacts";
-
-async function signIn(page: Page) {
-  await page.goto("/login");
-  await page.getByLabel("Email").fill(ADMIN.email);
-  await page.getByLabel("Password").fill(ADMIN.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("heading", { name: "Orders", level: 1 })).toBeVisible();
-}
-
-async function adminToken(request: APIRequestContext, baseURL: string | undefined): Promise<string> {
-  const login = await request.post(`${baseURL}/api/auth/login`, { data: ADMIN });
-  expect(login.ok(), "admin sign-in through the API").toBe(true);
-  return ((await login.json()) as { accessToken: string }).accessToken;
-}
 
 /** A new website order, once it has come through ingest into the API. */
 async function newOrder(request: APIRequestContext, baseURL: string | undefined): Promise<string> {
-  const response = await request.post(`${MOCK_CHANNELS_URL}/_control/website/orders`, { data: { count: 1 } });
-  expect(response.ok()).toBe(true);
-  const [externalId] = ((await response.json()) as { created: string[] }).created;
-  const token = await adminToken(request, baseURL);
-  await expect
-    .poll(
-      async () => {
-        const found = await request.get(`${baseURL}/api/orders`, {
-          params: { search: externalId! },
-          headers: { Authorization: `Bearer ${token}`, "Cache-Control": "no-cache" },
-        });
-        return found.ok() ? ((await found.json()) as { pagination: { total: number } }).pagination.total : 0;
-      },
-      { timeout: 90_000, message: "the new order reaches the API" },
-    )
-    .toBeGreaterThan(0);
+  const [externalId] = await createOrders(request, baseURL, "website", 1);
   return externalId!;
 }
 
@@ -69,7 +36,7 @@ test("an admin marks an order shipped with carrier and tracking, and the channel
   baseURL,
 }) => {
   const externalId = await newOrder(request, baseURL);
-  await signIn(page);
+  await signIn(page, ADMIN);
   const dialog = await openOrder(page, externalId);
   await expect(dialog.getByRole("region", { name: "Fulfilment" })).toContainText("Ship to");
   await dialog.getByRole("button", { name: "Mark confirmed" }).click();
@@ -93,7 +60,7 @@ test("an admin marks an order shipped with carrier and tracking, and the channel
 test("an admin adds a note and a tag, and the tag filters the orders", async ({ page, request, baseURL }) => {
   const externalId = await newOrder(request, baseURL);
   const tag = `gift ${externalId.slice(-5)}`;
-  await signIn(page);
+  await signIn(page, ADMIN);
   const dialog = await openOrder(page, externalId);
 
   await dialog.getByLabel("Add a note").fill("Customer asked for gift wrapping");
@@ -116,7 +83,7 @@ test("the dead letters page replays a fixed event into an order and discards ano
   const replayMarker = process.env.DEAD_LETTER_REPLAY;
   const discardMarker = process.env.DEAD_LETTER_DISCARD;
   test.skip(!replayMarker || !discardMarker, "needs the dead letters tests/e2e/test_browser.py puts on the stack");
-  await signIn(page);
+  await signIn(page, ADMIN);
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Dead letters" }).click();
   await expect(page.getByRole("heading", { name: "Dead letters", level: 1 })).toBeVisible();
 
