@@ -101,9 +101,12 @@ test("the stats follow a filter and say what they count", async ({ page }) => {
   await channelFilter(page, "Amazon").click();
   await settledRows(page);
   await expect(stats.getByRole("heading", { name: "Orders · in this view" })).toBeVisible();
-  const summary = (await page.locator(".pagination-summary").textContent())!;
-  const total = summary.split(" of ")[1]!.trim();
-  await expect(stats.locator(".stat-value").first()).toHaveText(total);
+  // The summary may still show the unfiltered total for a moment: retry both together.
+  let total = "";
+  await expect(async () => {
+    total = ((await page.locator(".pagination-summary").textContent()) ?? "").split(" of ")[1]?.trim() ?? "";
+    await expect(stats.locator(".stat-value").first()).toHaveText(total, { timeout: 1000 });
+  }).toPass({ timeout: 15_000 });
   const byChannel = stats.locator(".stat-card").first().locator(".stat-list > div");
   await expect(byChannel.nth(0)).toContainText(/Website\s*0/);
   await expect(byChannel.nth(1)).toContainText(`Amazon${total}`);

@@ -302,6 +302,146 @@ export interface paths {
         patch: operations["change_order_status_orders__order_id__status_patch"];
         trace?: never;
     };
+    "/api/orders/{order_id}/notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add Order Note
+         * @description Adds an admin's note to the order, in any status; it joins the order's timeline and
+         *     search, and is announced as `order.note_added`.
+         */
+        post: operations["add_order_note_orders__order_id__notes_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/orders/{order_id}/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change Order Tags
+         * @description Adds and removes free tags (kept in lower case); the order list filters by them
+         *     (`tag=`) and search finds them. Announced as `order.tags_changed` when they changed.
+         */
+        patch: operations["change_order_tags_orders__order_id__tags_patch"];
+        trace?: never;
+    };
+    "/api/orders/{order_id}/customer-orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Customer Orders
+         * @description The customer's other orders (same phone number or email), newest first, up to 20.
+         */
+        get: operations["customer_orders_orders__order_id__customer_orders_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/dead-letters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Dead Letters
+         * @description Dead letters newest first, each with its error and payload (pending ones by default).
+         */
+        get: operations["list_dead_letters_dead_letters_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/dead-letters/{letter_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Dead Letter */
+        get: operations["get_dead_letter_dead_letters__letter_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/dead-letters/{letter_id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay Dead Letter
+         * @description Publishes the event again on `orders.ingested.v1` (or `payload`, its fixed version),
+         *     once it is a valid ingested event; audited as `dead_letter.replayed`.
+         */
+        post: operations["replay_dead_letter_dead_letters__letter_id__replay_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/dead-letters/{letter_id}/discard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Discard Dead Letter
+         * @description Closes the dead letter without replaying it; audited as `dead_letter.discarded`.
+         */
+        post: operations["discard_dead_letter_dead_letters__letter_id__discard_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/bulk-moves": {
         parameters: {
             query?: never;
@@ -772,6 +912,83 @@ export interface components {
             /** Email */
             email?: string | null;
         };
+        /**
+         * CustomerOrders
+         * @description The other orders of an order's customer: same phone number or same email address.
+         */
+        CustomerOrders: {
+            customer: components["schemas"]["Customer"];
+            /** Orders */
+            orders: components["schemas"]["Order"][];
+            /** Total */
+            total: number;
+        };
+        /** DeadLetterDiscard */
+        DeadLetterDiscard: {
+            /** Reason */
+            reason: string;
+        };
+        /** DeadLetterEnvelope */
+        DeadLetterEnvelope: {
+            deadLetter: components["schemas"]["DeadLetterRead"];
+        };
+        /** DeadLetterPage */
+        DeadLetterPage: {
+            /** Deadletters */
+            deadLetters: components["schemas"]["DeadLetterRead"][];
+            pagination: components["schemas"]["Pagination"];
+        };
+        /**
+         * DeadLetterRead
+         * @description An event that could not be processed, as it was consumed, with its error.
+         */
+        DeadLetterRead: {
+            /** Id */
+            id: string;
+            /**
+             * Deadletteredat
+             * Format: date-time
+             */
+            deadLetteredAt: string;
+            /** Errortype */
+            errorType: string;
+            /** Error */
+            error: string;
+            /** Originaltopic */
+            originalTopic?: string | null;
+            /** Originalpartition */
+            originalPartition?: number | null;
+            /** Originaloffset */
+            originalOffset?: number | null;
+            /** Key */
+            key?: string | null;
+            /** Headers */
+            headers: {
+                [key: string]: string;
+            };
+            /** Payload */
+            payload: string;
+            state: components["schemas"]["DeadLetterState"];
+            /** Resolvedat */
+            resolvedAt?: string | null;
+            /** Resolvedby */
+            resolvedBy?: string | null;
+            /** Reason */
+            reason?: string | null;
+        };
+        /**
+         * DeadLetterReplay
+         * @description Replays the event as stored, or ``payload`` instead: the event after a fix.
+         */
+        DeadLetterReplay: {
+            /** Payload */
+            payload?: string | null;
+        };
+        /**
+         * DeadLetterState
+         * @enum {string}
+         */
+        DeadLetterState: "pending" | "replayed" | "discarded";
         /** ExportRequest */
         ExportRequest: {
             view?: components["schemas"]["OrderView"];
@@ -855,6 +1072,11 @@ export interface components {
          */
         JobState: "queued" | "running" | "succeeded" | "cancelled" | "failed";
         JsonValue: unknown;
+        /** NoteCreate */
+        NoteCreate: {
+            /** Text */
+            text: string;
+        };
         /**
          * Order
          * @description The canonical order as Order Hub stores and serves it (CONTRACT.md section 4).
@@ -881,6 +1103,14 @@ export interface components {
             createdAt: string;
             /** Updatedat */
             updatedAt: string;
+            shippingAddress?: components["schemas"]["ShippingAddress"] | null;
+            paymentMethod?: components["schemas"]["PaymentMethod"] | null;
+            shipment?: components["schemas"]["Shipment"] | null;
+            /** Notes */
+            notes?: components["schemas"]["OrderNote"][];
+            /** Tags */
+            tags?: string[];
+            writeBack?: components["schemas"]["WriteBack"] | null;
         };
         /** OrderEnvelope */
         OrderEnvelope: {
@@ -896,6 +1126,20 @@ export interface components {
             qty: number;
             /** Price */
             price: number;
+        };
+        /**
+         * OrderNote
+         * @description An admin's note on an order, written at any time.
+         */
+        OrderNote: {
+            /** Id */
+            id: string;
+            /** Text */
+            text: string;
+            /** Writtenat */
+            writtenAt: string;
+            /** Writtenby */
+            writtenBy?: string | null;
         };
         /** OrderPage */
         OrderPage: {
@@ -926,15 +1170,17 @@ export interface components {
          * OrderStatus
          * @enum {string}
          */
-        OrderStatus: "PLACED" | "CONFIRMED" | "SHIPPED" | "DELIVERED" | "CANCELLED";
+        OrderStatus: "PLACED" | "CONFIRMED" | "SHIPPED" | "DELIVERED" | "CANCELLED" | "RETURNED";
         /**
          * OrderStatusChange
-         * @description An admin's status move. An unknown status is a 422 before anything is read.
+         * @description An admin's status move. An unknown status is a 422 before anything is read. Marking an
+         *     order SHIPPED may carry its ``shipment`` (carrier and tracking number), no other move.
          */
         OrderStatusChange: {
             status: components["schemas"]["OrderStatus"];
             /** Note */
             note?: string | null;
+            shipment?: components["schemas"]["Shipment"] | null;
         };
         /**
          * OrderView
@@ -947,6 +1193,8 @@ export interface components {
             status?: components["schemas"]["OrderStatus"][];
             /** Search */
             search?: string | null;
+            /** Tag */
+            tag?: string[];
             /** From */
             from?: string | null;
             /** To */
@@ -971,6 +1219,11 @@ export interface components {
             /** Totalpages */
             totalPages: number;
         };
+        /**
+         * PaymentMethod
+         * @enum {string}
+         */
+        PaymentMethod: "prepaid" | "cash_on_delivery";
         /** RefusedMove */
         RefusedMove: {
             /** Orderid */
@@ -1051,6 +1304,41 @@ export interface components {
             shared: boolean;
         };
         /**
+         * Shipment
+         * @description Who carries the order and how to track it, once it is shipped.
+         */
+        Shipment: {
+            /** Carrier */
+            carrier: string;
+            /** Trackingnumber */
+            trackingNumber: string;
+        };
+        /**
+         * ShippingAddress
+         * @description Where the order goes, as the channel gave it.
+         */
+        ShippingAddress: {
+            /** Name */
+            name: string;
+            /** Phone */
+            phone?: string | null;
+            /** Line1 */
+            line1?: string | null;
+            /** Line2 */
+            line2?: string | null;
+            /** City */
+            city: string;
+            /** State */
+            state?: string | null;
+            /** Postalcode */
+            postalCode?: string | null;
+            /**
+             * Country
+             * @default IN
+             */
+            country: string;
+        };
+        /**
          * SortField
          * @enum {string}
          */
@@ -1073,6 +1361,42 @@ export interface components {
          * @enum {string}
          */
         StatusSource: "channel" | "admin";
+        /**
+         * TagsChange
+         * @description Tags to add and to remove; removing one the order lacks, or adding one it has, is fine.
+         */
+        TagsChange: {
+            /** Add */
+            add?: string[];
+            /** Remove */
+            remove?: string[];
+        };
+        /**
+         * WriteBack
+         * @description Where the write-back of the order's last admin status move to its channel stands.
+         */
+        WriteBack: {
+            status: components["schemas"]["OrderStatus"];
+            state: components["schemas"]["WriteBackState"];
+            /** Idempotencykey */
+            idempotencyKey: string;
+            /** Requestedat */
+            requestedAt: string;
+            /** Answeredat */
+            answeredAt?: string | null;
+            /**
+             * Attempts
+             * @default 0
+             */
+            attempts: number;
+            /** Error */
+            error?: string | null;
+        };
+        /**
+         * WriteBackState
+         * @enum {string}
+         */
+        WriteBackState: "pending" | "acknowledged" | "rejected";
     };
     responses: never;
     parameters: never;
@@ -1099,7 +1423,7 @@ export interface operations {
                 content: {
                     "text/event-stream": {
                         /** @enum {string} */
-                        event: "order.created" | "order.status_changed";
+                        event: "order.created" | "order.status_changed" | "order.note_added" | "order.tags_changed" | "order.write_back_answered";
                         /**
                          * Format: uuid
                          * @description The event's `eventId`
@@ -1760,6 +2084,7 @@ export interface operations {
                 channel?: components["schemas"]["Channel"][];
                 status?: components["schemas"]["OrderStatus"][];
                 search?: string | null;
+                tag?: string[];
                 from?: string | null;
                 to?: string | null;
                 page?: number;
@@ -1826,6 +2151,7 @@ export interface operations {
                 channel?: components["schemas"]["Channel"][];
                 status?: components["schemas"]["OrderStatus"][];
                 search?: string | null;
+                tag?: string[];
                 from?: string | null;
                 to?: string | null;
             };
@@ -2001,6 +2327,556 @@ export interface operations {
                 };
             };
             /** @description The state machine forbids this move (`invalid_transition`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Invalid request: the fields at fault are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    add_order_note_orders__order_id__notes_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NoteCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the access token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Signed in without the admin role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such order (`order_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Invalid request: the fields at fault are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    change_order_tags_orders__order_id__tags_patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TagsChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the access token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Signed in without the admin role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such order (`order_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Invalid request: the fields at fault are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    customer_orders_orders__order_id__customer_orders_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerOrders"];
+                };
+            };
+            /** @description Not signed in, or the access token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such order (`order_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Invalid request: the fields at fault are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    list_dead_letters_dead_letters_get: {
+        parameters: {
+            query?: {
+                state?: components["schemas"]["DeadLetterState"] | null;
+                page?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterPage"];
+                };
+            };
+            /** @description Not signed in, or the access token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Signed in without the admin role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Invalid request: the fields at fault are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    get_dead_letter_dead_letters__letter_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                letter_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the access token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Signed in without the admin role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such dead letter (`dead_letter_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Invalid request: the fields at fault are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    replay_dead_letter_dead_letters__letter_id__replay_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                letter_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeadLetterReplay"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the access token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Signed in without the admin role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such dead letter (`dead_letter_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Already replayed or discarded (`dead_letter_resolved`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The event is still not valid (`dead_letter_invalid`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    discard_dead_letter_dead_letters__letter_id__discard_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                letter_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeadLetterDiscard"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterEnvelope"];
+                };
+            };
+            /** @description Not signed in, or the access token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Signed in without the admin role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description No such dead letter (`dead_letter_not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Already replayed or discarded (`dead_letter_resolved`) */
             409: {
                 headers: {
                     [name: string]: unknown;

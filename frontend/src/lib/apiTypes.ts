@@ -17,6 +17,13 @@ export type OrderStats = Ok<paths["/api/orders/stats"]["get"]>;
 export type ChannelState = Ok<paths["/api/channels"]["get"]>[number];
 export type UserAccount = Ok<paths["/api/users"]["get"]>["users"][number];
 export type Role = UserAccount["role"];
+export type Shipment = NonNullable<Order["shipment"]>;
+export type OrderNote = NonNullable<Order["notes"]>[number];
+export type WriteBack = NonNullable<Order["writeBack"]>;
+export type CustomerOrders = Ok<paths["/api/orders/{order_id}/customer-orders"]["get"]>;
+export type DeadLetterPage = Ok<paths["/api/dead-letters"]["get"]>;
+export type DeadLetter = DeadLetterPage["deadLetters"][number];
+export type DeadLetterState = DeadLetter["state"];
 
 export type OrderStatsQuery = NonNullable<paths["/api/orders/stats"]["get"]["parameters"]["query"]>;
 export type OrderListQuery = NonNullable<paths["/api/orders"]["get"]["parameters"]["query"]>;
@@ -30,6 +37,7 @@ export const ORDER_STATUSES = [
   "SHIPPED",
   "DELIVERED",
   "CANCELLED",
+  "RETURNED",
 ] as const satisfies readonly OrderStatus[];
 export const SORTABLE_COLUMNS = [
   "placedAt",

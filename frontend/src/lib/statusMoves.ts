@@ -1,12 +1,14 @@
 import type { OrderStatus } from "./apiTypes";
 
-/** The state machine of CONTRACT.md section 4: where an order may go next. */
+/** The state machine of CONTRACT.md section 4 (with RETURNED after DELIVERED, final): where an
+ * order may go next. */
 const NEXT_STATUSES: Record<OrderStatus, readonly OrderStatus[]> = {
   PLACED: ["CONFIRMED", "CANCELLED"],
   CONFIRMED: ["SHIPPED", "CANCELLED"],
   SHIPPED: ["DELIVERED"],
-  DELIVERED: [],
+  DELIVERED: ["RETURNED"],
   CANCELLED: [],
+  RETURNED: [],
 };
 
 export function nextStatuses(status: OrderStatus): readonly OrderStatus[] {

@@ -58,6 +58,7 @@ export function AppLayout() {
             )}
           </NavLink>
           {user?.role === "admin" && <NavLink to="/users">Users</NavLink>}
+          {user?.role === "admin" && <NavLink to="/dead-letters">Dead letters</NavLink>}
           {user?.role === "admin" && <NavLink to="/audit">Audit log</NavLink>}
         </nav>
         <div className="header-end">

@@ -9,19 +9,27 @@ import { api, server } from "../../test/server";
 /** A tiny orders backend holding one order, applying status moves as the server would. */
 function serveOneOrder(initial: Order) {
   let order = initial;
-  const moves: { status: OrderStatus; note?: string | null }[] = [];
+  const moves: { status: OrderStatus; note?: string | null; shipment?: unknown }[] = [];
   server.use(
     http.get(api("/api/orders/stats"), () => HttpResponse.json(STATS)),
     http.get(api("/api/orders"), () => HttpResponse.json(makePage([order]))),
     http.get(api("/api/orders/:id"), () => HttpResponse.json({ order })),
+    http.get(api("/api/orders/:id/customer-orders"), () =>
+      HttpResponse.json({ customer: order.customer, orders: [], total: 0 }),
+    ),
     http.patch(api("/api/orders/:id/status"), async ({ request }) => {
-      const move = (await request.json()) as { status: OrderStatus; note?: string };
+      const move = (await request.json()) as {
+        status: OrderStatus;
+        note?: string;
+        shipment?: { carrier: string; trackingNumber: string };
+      };
       moves.push(move);
       const changedAt = "2026-11-21T09:30:00Z";
       order = {
         ...order,
         status: move.status,
         updatedAt: changedAt,
+        shipment: move.shipment ?? order.shipment,
         statusHistory: [
           ...order.statusHistory,
           { status: move.status, changedAt, changedBy: ADMIN.id, source: "admin", note: move.note ?? null },
@@ -75,11 +83,37 @@ describe("order detail", () => {
   });
 
   it("offers nothing on a final status", async () => {
-    serveOneOrder(makeOrder({ status: "DELIVERED" }));
+    serveOneOrder(makeOrder({ status: "RETURNED" }));
     await renderApp("/orders/ord_1", ADMIN);
     const dialog = await screen.findByRole("dialog", { name: "Order WEB-1001" });
     expect(within(dialog).getByText(/is final/)).toBeInTheDocument();
-    expect(within(dialog).getAllByRole("button")).toHaveLength(1);
+    expect(within(dialog).queryByRole("button", { name: /^Mark |Cancel order/ })).not.toBeInTheDocument();
+  });
+
+  it("offers a delivered order the return, and nothing else", async () => {
+    serveOneOrder(makeOrder({ status: "DELIVERED" }));
+    await renderApp("/orders/ord_1", ADMIN);
+    const dialog = await screen.findByRole("dialog", { name: "Order WEB-1001" });
+    expect(within(dialog).getAllByRole("button", { name: /^Mark |Cancel order/ }).map((b) => b.textContent)).toEqual([
+      "Mark returned (final)",
+    ]);
+  });
+
+  it("asks for carrier and tracking number when marking shipped", async () => {
+    const moves = serveOneOrder(makeOrder({ status: "CONFIRMED" }));
+    await renderApp("/orders/ord_1", ADMIN);
+    const dialog = await screen.findByRole("dialog", { name: "Order WEB-1001" });
+    await userEvent.click(within(dialog).getByRole("button", { name: "Mark shipped" }));
+    expect(moves).toEqual([]);
+    const confirm = within(dialog).getByRole("button", { name: "Confirm shipped" });
+    expect(confirm).toBeDisabled();
+    await userEvent.type(within(dialog).getByLabelText("Carrier"), "Blue Dart");
+    await userEvent.type(within(dialog).getByLabelText("Tracking number"), "BD123");
+    await userEvent.click(confirm);
+    await waitFor(() =>
+      expect(moves).toEqual([{ status: "SHIPPED", shipment: { carrier: "Blue Dart", trackingNumber: "BD123" } }]),
+    );
+    expect(await within(dialog).findByTestId("shipment")).toHaveTextContent("Blue Dart · BD123");
   });
 
   it("explains a refused move (409) by who got there first, by email", async () => {

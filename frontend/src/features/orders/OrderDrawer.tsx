@@ -8,6 +8,9 @@ import { isApiError } from "../../lib/errors";
 import { formatAbsolute, formatCount, formatMoney, humanize } from "../../lib/format";
 import { useSessionState } from "../../lib/services";
 import { useDocumentTitle } from "../../lib/useDocumentTitle";
+import { CustomerOrders } from "./CustomerOrders";
+import { FulfilmentSection } from "./FulfilmentSection";
+import { NotesSection, TagsSection } from "./NotesAndTags";
 import { StatusActions } from "./StatusActions";
 import { useOrder } from "./queries";
 
@@ -60,6 +63,10 @@ function OrderDetail({ order }: { order: Order }) {
 
       {user?.role === "admin" && <StatusActions order={order} />}
 
+      <FulfilmentSection order={order} />
+      <TagsSection order={order} canEdit={user?.role === "admin"} />
+      <NotesSection order={order} canEdit={user?.role === "admin"} />
+
       <section className="detail-section" aria-labelledby="customer-title">
         <h3 id="customer-title">Customer</h3>
         <dl className="detail-list">
@@ -71,6 +78,8 @@ function OrderDetail({ order }: { order: Order }) {
           <dd>{order.customer.email ?? <span className="muted">none given</span>}</dd>
         </dl>
       </section>
+
+      <CustomerOrders order={order} />
 
       <section className="detail-section" aria-labelledby="items-title">
         <h3 id="items-title">Items</h3>

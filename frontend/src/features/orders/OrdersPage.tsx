@@ -18,6 +18,7 @@ import { OrderStatsBar } from "./OrderStatsBar";
 import { OrdersTable } from "./OrdersTable";
 import { Pagination } from "./Pagination";
 import { DEFAULT_VIEW, useOrderView, viewToQuery, type OrderView } from "./orderView";
+import { TagFilter } from "./TagFilter";
 import { useOrderList } from "./queries";
 import { useTablePrefs } from "./tablePrefs";
 import { ViewOptions } from "./ViewOptions";
@@ -79,6 +80,7 @@ export function OrdersPage() {
         <ViewOptions prefs={prefs} onChange={setPrefs} cards={narrow} />
       </div>
       <div ref={listTop} className="list-top" />
+      <TagFilter view={view} onChange={update} />
       <div className="view-tools">
         <SavedViews view={view} onOpen={update} isPlainView={searchParams.toString() === ""} />
         <ExportButton view={view} />

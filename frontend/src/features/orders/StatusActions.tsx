@@ -12,6 +12,12 @@ export function StatusActions({ order }: { order: Order }) {
   const [note, setNote] = useState("");
   const [done, setDone] = useState<OrderStatus | null>(null);
   const [cancelling, setCancelling] = useState(false);
+  // Marking shipped asks for the carrier and tracking number first.
+  const carrierId = useId();
+  const trackingId = useId();
+  const [shipping, setShipping] = useState(false);
+  const [carrier, setCarrier] = useState("");
+  const [tracking, setTracking] = useState("");
   const move = useMoveStatus(order.id);
   const { user } = useSessionState();
   const choices = nextStatuses(order.status);
@@ -36,13 +42,22 @@ export function StatusActions({ order }: { order: Order }) {
   }
 
   const onMove = (status: OrderStatus, text: string) => {
+    if (status === "SHIPPED" && !shipping) {
+      setShipping(true);
+      return;
+    }
     setDone(null);
+    const shipment =
+      status === "SHIPPED" ? { carrier: carrier.trim(), trackingNumber: tracking.trim() } : undefined;
     move.mutate(
-      { status, note: text.trim() || undefined },
+      { status, note: text.trim() || undefined, shipment },
       {
         onSuccess: () => {
           setNote("");
           setCancelling(false);
+          setShipping(false);
+          setCarrier("");
+          setTracking("");
           setDone(status);
         },
       },
@@ -50,6 +65,7 @@ export function StatusActions({ order }: { order: Order }) {
   };
   const forward = choices.filter((status) => status !== "CANCELLED");
   const canCancel = choices.includes("CANCELLED");
+  const shipmentReady = carrier.trim() !== "" && tracking.trim() !== "";
 
   return (
     <section className="detail-section actions" aria-labelledby="actions-title">
@@ -101,6 +117,46 @@ export function StatusActions({ order }: { order: Order }) {
               </button>
             )}
           </div>
+          {shipping && choices.includes("SHIPPED") && (
+            <form
+              className="shipment-form"
+              aria-label="Shipment"
+              onSubmit={(event) => {
+                event.preventDefault();
+                if (shipmentReady) onMove("SHIPPED", note);
+              }}
+            >
+              <label className="field" htmlFor={carrierId}>
+                <span className="field-label">Carrier</span>
+                <input
+                  id={carrierId}
+                  value={carrier}
+                  maxLength={100}
+                  required
+                  autoFocus
+                  onChange={(event) => setCarrier(event.target.value)}
+                />
+              </label>
+              <label className="field" htmlFor={trackingId}>
+                <span className="field-label">Tracking number</span>
+                <input
+                  id={trackingId}
+                  value={tracking}
+                  maxLength={100}
+                  required
+                  onChange={(event) => setTracking(event.target.value)}
+                />
+              </label>
+              <div className="action-buttons">
+                <button type="submit" className="button button-primary" disabled={!shipmentReady || move.isPending}>
+                  Confirm shipped
+                </button>
+                <button type="button" className="button" onClick={() => setShipping(false)}>
+                  Back
+                </button>
+              </div>
+            </form>
+          )}
         </>
       )}
       <Outcome outcomeRef={outcome} done={done} error={move.isError ? move.error : null} userId={user?.id} />

@@ -8,6 +8,7 @@ describe("order view in the URL", () => {
       channels: ["amazon" as const],
       statuses: ["PLACED" as const, "CANCELLED" as const],
       search: "asha",
+      tags: ["gift wrap", "vip"],
       from: "2026-11-01",
       to: "2026-11-02",
       sortBy: "updatedAt" as const,

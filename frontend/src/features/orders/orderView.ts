@@ -22,6 +22,8 @@ export interface OrderView {
   channels: Channel[];
   statuses: OrderStatus[];
   search: string;
+  /** Free tags the orders must all carry (the URL's repeated `tag`). */
+  tags: string[];
   /** Calendar days (YYYY-MM-DD) in the viewer's time zone, inclusive; "" when open. */
   from: string;
   to: string;
@@ -37,6 +39,7 @@ export const DEFAULT_VIEW: OrderView = {
   channels: [],
   statuses: [],
   search: "",
+  tags: [],
   from: "",
   to: "",
   sortBy: "placedAt",
@@ -44,6 +47,11 @@ export const DEFAULT_VIEW: OrderView = {
 };
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Tags as the server keeps them: lower case, single spaces. */
+export function normalizeTag(tag: string): string {
+  return tag.toLowerCase().split(/\s+/).filter(Boolean).join(" ");
+}
 
 function oneOf<T extends string>(allowed: readonly T[], value: string | null): T | undefined {
   return allowed.find((candidate) => candidate === value);
@@ -67,6 +75,7 @@ export function parseView(params: URLSearchParams): OrderView {
     channels: manyOf(CHANNELS, params.getAll("channel")),
     statuses: manyOf(ORDER_STATUSES, params.getAll("status")),
     search: params.get("search")?.trim() ?? "",
+    tags: [...new Set(params.getAll("tag").map(normalizeTag).filter(Boolean))],
     from: day("from"),
     to: day("to"),
     sortBy: oneOf(SORTABLE_COLUMNS, params.get("sortBy")) ?? DEFAULT_VIEW.sortBy,
@@ -82,6 +91,7 @@ export function viewToParams(view: OrderView): URLSearchParams {
   for (const channel of view.channels) params.append("channel", channel);
   for (const status of view.statuses) params.append("status", status);
   if (view.search) params.set("search", view.search);
+  for (const tag of view.tags) params.append("tag", tag);
   if (view.from) params.set("from", view.from);
   if (view.to) params.set("to", view.to);
   if (view.sortBy !== DEFAULT_VIEW.sortBy) params.set("sortBy", view.sortBy);
@@ -100,6 +110,7 @@ export function viewToQuery(view: OrderView): OrderListQuery {
   if (view.channels.length) query.channel = view.channels;
   if (view.statuses.length) query.status = view.statuses;
   if (view.search) query.search = view.search;
+  if (view.tags.length) query.tag = view.tags;
   if (view.from) query.from = new Date(`${view.from}T00:00:00`).toISOString();
   if (view.to) query.to = new Date(`${view.to}T23:59:59.999`).toISOString();
   return query;

@@ -1,7 +1,7 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { unwrap } from "../../lib/api";
 import { isApiError } from "../../lib/errors";
-import type { OrderListQuery, OrderStatsQuery, OrderStatus } from "../../lib/apiTypes";
+import type { Order, OrderListQuery, OrderStatsQuery, OrderStatus, Shipment } from "../../lib/apiTypes";
 import { useApi } from "../../lib/services";
 
 export const orderKeys = {
@@ -57,6 +57,8 @@ export function useOrderStats(filters: OrderStatsQuery) {
 export interface StatusMove {
   status: OrderStatus;
   note?: string;
+  /** Carrier and tracking number, when marking the order shipped. */
+  shipment?: Shipment;
 }
 
 /** A status move; the caches are refreshed from the server afterwards (no optimistic guess). */
@@ -64,11 +66,11 @@ export function useMoveStatus(id: string) {
   const api = useApi();
   const queryClient = useQueryClient();
   return useMutation({
-    mutationFn: ({ status, note }: StatusMove) =>
+    mutationFn: ({ status, note, shipment }: StatusMove) =>
       unwrap(
         api.PATCH("/api/orders/{order_id}/status", {
           params: { path: { order_id: id } },
-          body: note ? { status, note } : { status },
+          body: { status, ...(note ? { note } : {}), ...(shipment ? { shipment } : {}) },
         }),
       ).then((body) => body.order),
     onSuccess: (order) => {
@@ -79,5 +81,44 @@ export function useMoveStatus(id: string) {
       // Someone else moved the order first: show what it is now.
       if (isApiError(error, 409)) void queryClient.invalidateQueries({ queryKey: orderKeys.detail(id) });
     },
+  });
+}
+
+/** The detail is replaced by the server's answer and every list refetched (no optimistic guess). */
+function useOrderWrite<Input>(id: string, write: (input: Input) => Promise<Order>) {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: write,
+    onSuccess: (order) => {
+      queryClient.setQueryData(orderKeys.detail(id), order);
+      return queryClient.invalidateQueries({ queryKey: orderKeys.all });
+    },
+  });
+}
+
+export function useAddNote(id: string) {
+  const api = useApi();
+  return useOrderWrite(id, (text: string) =>
+    unwrap(api.POST("/api/orders/{order_id}/notes", { params: { path: { order_id: id } }, body: { text } })).then(
+      (body) => body.order,
+    ),
+  );
+}
+
+export function useChangeTags(id: string) {
+  const api = useApi();
+  return useOrderWrite(id, (change: { add?: string[]; remove?: string[] }) =>
+    unwrap(api.PATCH("/api/orders/{order_id}/tags", { params: { path: { order_id: id } }, body: change })).then(
+      (body) => body.order,
+    ),
+  );
+}
+
+export function useCustomerOrders(id: string) {
+  const api = useApi();
+  return useQuery({
+    queryKey: [...orderKeys.detail(id), "customer-orders"],
+    queryFn: ({ signal }) =>
+      unwrap(api.GET("/api/orders/{order_id}/customer-orders", { params: { path: { order_id: id } }, signal })),
   });
 }

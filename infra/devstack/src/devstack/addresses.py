@@ -50,6 +50,8 @@ class Addresses:
                 "ORDERS_URL": self.url("orders"),
                 "INGEST_URL": self.url("ingest"),
                 "MOCK_CHANNELS_URL": self.url("mock_channels"),
+                # The mock channels keep their orders across restarts, beside the other data.
+                "MOCK_CHANNELS_DATABASE": str(self.profile.data_dir / "mock_channels.sqlite3"),
                 "JWKS_URL": f"{self.url('auth')}/.well-known/jwks.json",
                 "FRONTEND_DIST": str(REPO / "frontend" / "dist"),
             }

@@ -58,6 +58,7 @@ class OrderStatus(StrEnum):
     SHIPPED = "SHIPPED"
     DELIVERED = "DELIVERED"
     CANCELLED = "CANCELLED"
+    RETURNED = "RETURNED"
 
 
 class StatusSource(StrEnum):
@@ -94,6 +95,34 @@ class OrderItem(CamelModel):
     price: Money
 
 
+class PaymentMethod(StrEnum):
+    PREPAID = "prepaid"
+    CASH_ON_DELIVERY = "cash_on_delivery"
+
+
+class ShippingAddress(CamelModel):
+    """Where the order goes, as the channel gave it."""
+
+    name: NonEmptyText
+    phone: Annotated[str, Field(max_length=40)] | None = None
+    line1: Annotated[str, Field(max_length=500)] | None = None
+    line2: Annotated[str, Field(max_length=500)] | None = None
+    city: NonEmptyText
+    state: Annotated[str, Field(max_length=100)] | None = None
+    postal_code: Annotated[str, Field(max_length=20)] | None = None
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "IN"
+
+
+ShortText = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class Shipment(CamelModel):
+    """Who carries the order and how to track it, once it is shipped."""
+
+    carrier: ShortText
+    tracking_number: ShortText
+
+
 class ChannelOrder(CamelModel):
     """A canonical order as its channel holds it now: what ingest publishes."""
 
@@ -106,6 +135,10 @@ class ChannelOrder(CamelModel):
     status: OrderStatus
     placed_at: Timestamp
     updated_at: Timestamp
+    # Fulfilment data; absent in copies ingested before channels carried it.
+    shipping_address: ShippingAddress | None = None
+    payment_method: PaymentMethod | None = None
+    shipment: Shipment | None = None
 
 
 class StatusHistoryEntry(CamelModel):
@@ -116,6 +149,33 @@ class StatusHistoryEntry(CamelModel):
     changed_by_email: str | None = None
     source: StatusSource
     note: str | None = None
+
+
+class OrderNote(CamelModel):
+    """An admin's note on an order, written at any time."""
+
+    id: str
+    text: Annotated[str, Field(min_length=1, max_length=2000)]
+    written_at: Timestamp
+    written_by: str | None = None
+
+
+class WriteBackState(StrEnum):
+    PENDING = "pending"  # sent or about to be sent; retried until the channel answers
+    ACKNOWLEDGED = "acknowledged"
+    REJECTED = "rejected"  # the channel refused it: a person must look
+
+
+class WriteBack(CamelModel):
+    """Where the write-back of the order's last admin status move to its channel stands."""
+
+    status: OrderStatus
+    state: WriteBackState
+    idempotency_key: str
+    requested_at: Timestamp
+    answered_at: Timestamp | None = None
+    attempts: int = 0
+    error: str | None = None
 
 
 class Order(CamelModel):
@@ -133,6 +193,12 @@ class Order(CamelModel):
     placed_at: Timestamp
     created_at: Timestamp
     updated_at: Timestamp
+    shipping_address: ShippingAddress | None = None
+    payment_method: PaymentMethod | None = None
+    shipment: Shipment | None = None
+    notes: list[OrderNote] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    write_back: WriteBack | None = None
 
 
 class Event(CamelModel):
@@ -171,6 +237,40 @@ class OrderStatusChanged(Event):
     changed_at: Timestamp
 
 
+class OrderNoteAdded(Event):
+    """``orders.events.v1``: an admin wrote a note on an order."""
+
+    event_type: Literal["order.note_added"] = "order.note_added"
+    order_id: str
+    channel: Channel
+    external_id: str
+    note: OrderNote
+
+
+class OrderTagsChanged(Event):
+    """``orders.events.v1``: an order's tags changed (``tags`` is the whole new set)."""
+
+    event_type: Literal["order.tags_changed"] = "order.tags_changed"
+    order_id: str
+    channel: Channel
+    external_id: str
+    tags: list[str]
+    added: list[str]
+    removed: list[str]
+    changed_by: str | None
+    changed_at: Timestamp
+
+
+class OrderWriteBackAnswered(Event):
+    """``orders.events.v1``: the channel acknowledged or rejected a status move sent to it."""
+
+    event_type: Literal["order.write_back_answered"] = "order.write_back_answered"
+    order_id: str
+    channel: Channel
+    external_id: str
+    write_back: WriteBack
+
+
 class AuditOutcome(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
@@ -197,7 +297,18 @@ class AuditRecorded(Event):
     details: dict[str, JsonValue] = Field(default_factory=dict)
 
 
-OrderEvent = Annotated[OrderCreated | OrderStatusChanged, Field(discriminator="event_type")]
+# Every event type of ``orders.events.v1``; consumers ignore types they do not know.
+ORDER_EVENT_TYPES = (
+    OrderCreated,
+    OrderStatusChanged,
+    OrderNoteAdded,
+    OrderTagsChanged,
+    OrderWriteBackAnswered,
+)
+OrderEvent = Annotated[
+    OrderCreated | OrderStatusChanged | OrderNoteAdded | OrderTagsChanged | OrderWriteBackAnswered,
+    Field(discriminator="event_type"),
+]
 
 
 def ingested_key(channel: Channel | str, external_id: str) -> bytes:

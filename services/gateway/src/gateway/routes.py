@@ -35,8 +35,8 @@ class RouteMatch:
     changes_orders: bool = False
     """An order write: when it succeeds, no later read finds an answer from before it."""
     order_id: str | None = None
-    """The one order an order write changes: set for a status move (the contract's one write
-    of a single order); any other order write may change any order."""
+    """The one order an order write changes: set for a status move, a note and a tags change
+    (the writes of a single order); any other order write may change any order."""
     timeout_s: float | None = None
     """How long the service may take to answer, when longer than the edge's usual timeout."""
     streams: bool = False
@@ -49,6 +49,8 @@ DOWNLOAD_TIMEOUT_S = 120.0
 
 _PUBLIC_AUTH_PATHS = frozenset({("auth", "login"), ("auth", "refresh")})
 _READ_METHODS = frozenset({"GET", "HEAD"})
+# Writes of one order: (method, what follows the order id).
+_SINGLE_ORDER_WRITES = frozenset({("PATCH", "status"), ("PATCH", "tags"), ("POST", "notes")})
 _CHANNEL_ACTIONS = frozenset({"pause", "resume"})
 
 
@@ -79,7 +81,14 @@ def resolve(method: str, api_path: str) -> RouteMatch | None:
             upstream_path,
             Access.ADMIN,
             changes_orders=True,
-            order_id=rest[0] if method == "PATCH" and rest[1:] == ["status"] else None,
+            order_id=rest[0]
+            if len(rest) == 2 and (method, rest[1]) in _SINGLE_ORDER_WRITES
+            else None,
+        )
+    if head == "dead-letters":
+        # Dead letters carry whole customer records and replaying one writes orders: admins only.
+        return RouteMatch(
+            Upstream.ORDERS, upstream_path, Access.ADMIN, changes_orders=method == "POST"
         )
     if head == "channels" and not rest:
         return RouteMatch(Upstream.INGEST, upstream_path, Access.SIGNED_IN)

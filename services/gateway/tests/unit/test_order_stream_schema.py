@@ -18,7 +18,13 @@ def test_each_stream_event_has_its_type_id_and_the_order_event_as_json_data() ->
     item = content["text/event-stream"]["schema"]
 
     assert item["required"] == ["event", "id", "data"]
-    assert item["properties"]["event"]["enum"] == ["order.created", "order.status_changed"]
+    assert item["properties"]["event"]["enum"] == [
+        "order.created",
+        "order.status_changed",
+        "order.note_added",
+        "order.tags_changed",
+        "order.write_back_answered",
+    ]
     data = item["properties"]["data"]
     assert data["type"] == "string"
     assert data["contentMediaType"] == "application/json"

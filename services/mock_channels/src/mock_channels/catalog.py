@@ -31,6 +31,12 @@ CITIES = (
 )
 
 
+STREETS = (
+    "MG Road", "Linking Road", "Residency Road", "Park Street", "Anna Salai", "FC Road",
+    "Banjara Hills Road No. 12", "Lajpat Nagar II", "CG Road", "Marine Drive",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Product:
     sku: str
@@ -73,6 +79,12 @@ class Buyer:
     @property
     def name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    @property
+    def street(self) -> str:
+        """The first address line, derived from the phone so the seeded history stays put."""
+        number = int(self.phone[-3:]) % 240 + 1
+        return f"{number}, {STREETS[int(self.phone[-4]) % len(STREETS)]}"
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from mock_channels.api import control, feeds
+from mock_channels.api import control, feeds, status_updates
+from mock_channels.persistence import ChannelDatabase
 from mock_channels.settings import MockChannelsSettings
 from mock_channels.store import ChannelStore
 from orderhub_common.app import create_service_app, serve
@@ -14,7 +15,8 @@ SERVICE = "mock_channels"
 
 
 def create_app(settings: MockChannelsSettings) -> FastAPI:
-    store = ChannelStore(seed=settings.seed, seed_orders=settings.seed_orders)
+    database = ChannelDatabase(settings.database) if settings.database else None
+    store = ChannelStore(seed=settings.seed, seed_orders=settings.seed_orders, database=database)
     return create_service_app(
         settings=settings,
         title="Order Hub mock channels",
@@ -22,7 +24,7 @@ def create_app(settings: MockChannelsSettings) -> FastAPI:
             "Simulated website (Shopify-like), Amazon (SP-API-like) and Blinkit feeds, "
             "with the control API used by tests, demos and load runs."
         ),
-        routers=[feeds.router, control.router],
+        routers=[feeds.router, status_updates.router, control.router],
         state={"store": store},
     )
 

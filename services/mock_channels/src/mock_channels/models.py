@@ -9,6 +9,12 @@ from mock_channels.catalog import Buyer, LineItem
 from orderhub_common.events import OrderStatus
 
 
+@dataclass(frozen=True)
+class Shipment:
+    carrier: str
+    tracking_number: str
+
+
 @dataclass
 class MockOrder:
     external_id: str
@@ -20,6 +26,12 @@ class MockOrder:
     updated_at: datetime
     # When the order reached each status it went through, for native fields such as cancelled_at.
     status_times: dict[OrderStatus, datetime] = field(default_factory=dict)
+    # Set when the order ships: who carries it and its tracking number.
+    shipment: Shipment | None = None
+
+    @property
+    def cash_on_delivery(self) -> bool:
+        return self.number % 3 == 0
 
     @property
     def total_paise(self) -> int:
@@ -30,10 +42,14 @@ class MockOrder:
         """Feeds list orders by this key so a keyset cursor never skips one."""
         return (self.updated_at, self.external_id)
 
-    def move_to(self, status: OrderStatus, at: datetime) -> None:
+    def move_to(
+        self, status: OrderStatus, at: datetime, *, shipment: Shipment | None = None
+    ) -> None:
         self.status = status
         self.updated_at = at
         self.status_times[status] = at
+        if shipment is not None:
+            self.shipment = shipment
 
 
 @dataclass(frozen=True)

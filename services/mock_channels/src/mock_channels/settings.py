@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
 from orderhub_common.settings import ServiceSettings, env
@@ -24,4 +26,10 @@ class MockChannelsSettings(ServiceSettings):
         20_261_124,
         validation_alias=env("MOCK_SEED"),
         description="seed of the generated history (same seed, same orders)",
+    )
+    database: Path | None = Field(
+        None,
+        validation_alias=env("MOCK_CHANNELS_DATABASE"),
+        description="SQLite file where the channels keep their orders across restarts"
+        " (unset: in memory only)",
     )

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from mock_channels.catalog import random_buyer, random_items
 from mock_channels.formats import FORMATS
-from mock_channels.models import Faults, MockOrder
+from mock_channels.models import Faults, MockOrder, Shipment
+from mock_channels.persistence import ChannelDatabase
 from orderhub_common.errors import NotFoundError
 from orderhub_common.events import Channel, OrderStatus
 from orderhub_common.logging import utc_now
@@ -24,22 +25,50 @@ _TICK = timedelta(microseconds=1)
 
 # How far along its life a seeded order got, most of them all the way.
 _SEED_OUTCOMES: dict[OrderStatus, float] = {
-    OrderStatus.DELIVERED: 45,
+    OrderStatus.DELIVERED: 41,
     OrderStatus.SHIPPED: 15,
     OrderStatus.CONFIRMED: 12,
     OrderStatus.PLACED: 13,
-    OrderStatus.CANCELLED: 15,
+    OrderStatus.CANCELLED: 13,
+    OrderStatus.RETURNED: 6,
 }
 _LIFECYCLE = (
     OrderStatus.PLACED,
     OrderStatus.CONFIRMED,
     OrderStatus.SHIPPED,
     OrderStatus.DELIVERED,
+    OrderStatus.RETURNED,
 )
 
 
 class MockOrderNotFoundError(NotFoundError):
     code = "order_not_found"
+
+
+# The moves a channel accepts from a seller: its own state machine, the contract's.
+_ACCEPTED_MOVES: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.PLACED: frozenset({OrderStatus.CONFIRMED, OrderStatus.CANCELLED}),
+    OrderStatus.CONFIRMED: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED}),
+    OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
+    OrderStatus.DELIVERED: frozenset({OrderStatus.RETURNED}),
+}
+
+
+@dataclass(frozen=True)
+class WriteBackAnswer:
+    """What a channel answered a seller's status update, kept under its idempotency key."""
+
+    key: str
+    external_id: str
+    status: OrderStatus
+    accepted: bool
+    reason: str | None = None
+
+
+class WriteBackRejectedError(Exception):
+    def __init__(self, answer: WriteBackAnswer) -> None:
+        super().__init__(answer.reason)
+        self.answer = answer
 
 
 @dataclass(frozen=True)
@@ -63,20 +92,60 @@ class ChannelStore:
         seed: int,
         seed_orders: int,
         clock: Callable[[], datetime] = utc_now,
+        database: ChannelDatabase | None = None,
     ) -> None:
+        """Seeds each channel's history on first start; with a ``database`` that already holds
+        orders, takes up where the last run left off instead."""
         self._clock = clock
+        self._database = database
         # Created orders draw ids from fresh entropy so they never collide with earlier runs.
         self._fresh = random.Random()  # noqa: S311 - ids of a simulation, not secrets
-        self.reset()
+        self._forget()
+        if database is not None and not database.is_empty():
+            self._load(database)
+            return
         seeded = random.Random(seed)  # noqa: S311
         for channel in Channel:
             self._seed(channel, seed_orders, seeded)
+            self._save(channel, self._orders[channel].values())
 
     def reset(self) -> None:
+        """Empties every channel (on disk too) and clears all faults."""
+        self._forget()
+        if self._database is not None:
+            self._database.clear()
+
+    def _load(self, database: ChannelDatabase) -> None:
+        for channel, orders in database.load_orders().items():
+            self._orders[channel] = {o.external_id: o for o in orders}
+            if orders:
+                self._last_stamp[channel] = max(o.updated_at for o in orders)
+        self._next_number.update(database.load_counters())
+        for channel, answers in database.load_write_backs().items():
+            for raw in answers:
+                answer = WriteBackAnswer(
+                    raw["key"],
+                    raw["external_id"],
+                    OrderStatus(raw["status"]),
+                    raw["accepted"],
+                    raw.get("reason"),
+                )
+                self._write_backs[channel][answer.key] = answer
+                if raw.get("applied"):
+                    self._applied_write_backs[channel].append(answer)
+
+    def _save(self, channel: Channel, orders: Iterable[MockOrder]) -> None:
+        if self._database is not None:
+            self._database.save(channel, orders, self._next_number[channel])
+
+    def _forget(self) -> None:
         self._orders: dict[Channel, dict[str, MockOrder]] = {c: {} for c in Channel}
         self._faults: dict[Channel, Faults] = {c: Faults() for c in Channel}
         self._next_number = dict.fromkeys(Channel, FIRST_ORDER_NUMBER)
         self._last_stamp: dict[Channel, datetime] = {}
+        # Seller status updates by idempotency key: a repeat gets the first answer, not a redo.
+        self._write_backs: dict[Channel, dict[str, WriteBackAnswer]] = {c: {} for c in Channel}
+        self._applied_write_backs: dict[Channel, list[WriteBackAnswer]] = {c: [] for c in Channel}
 
     def create(
         self,
@@ -102,6 +171,7 @@ class ChannelStore:
                 order.placed_at = backdated[index]
             order.status_times[OrderStatus.PLACED] = order.placed_at
             created.append(order)
+        self._save(channel, created)
         return created
 
     def get(self, channel: Channel, external_id: str) -> MockOrder:
@@ -114,7 +184,59 @@ class ChannelStore:
         """Any move a channel might make, backwards ones included: ingest must cope."""
         order = self.get(channel, external_id)
         order.move_to(status, self._stamp(channel))
+        self._save(channel, [order])
         return order
+
+    def write_back(
+        self,
+        channel: Channel,
+        external_id: str,
+        status: OrderStatus,
+        *,
+        key: str,
+        shipment: Shipment | None = None,
+    ) -> MockOrder:
+        """A seller's status update through the channel's API. Applied once per idempotency
+        key (a repeat gets the first answer); refused when the channel's order cannot make that
+        move; asking for the status it already has is accepted and changes nothing."""
+        order = self.get(channel, external_id)
+        seen = self._write_backs[channel].get(key)
+        if seen is None:
+            applied_before = len(self._applied_write_backs[channel])
+            seen = self._answer_write_back(channel, order, status, key, shipment)
+            self._write_backs[channel][key] = seen
+            if self._database is not None:
+                applied = len(self._applied_write_backs[channel]) > applied_before
+                self._database.save_write_back(
+                    channel, key, {**asdict(seen), "status": seen.status.value, "applied": applied}
+                )
+                self._save(channel, [order])
+        if not seen.accepted:
+            raise WriteBackRejectedError(seen)
+        return order
+
+    def _answer_write_back(
+        self,
+        channel: Channel,
+        order: MockOrder,
+        status: OrderStatus,
+        key: str,
+        shipment: Shipment | None,
+    ) -> WriteBackAnswer:
+        if status == order.status:
+            return WriteBackAnswer(key, order.external_id, status, accepted=True)
+        if status not in _ACCEPTED_MOVES.get(order.status, frozenset()):
+            now, then = order.status.value.lower(), status.value.lower()
+            reason = f"the order is {now}; it cannot become {then}"
+            return WriteBackAnswer(key, order.external_id, status, accepted=False, reason=reason)
+        order.move_to(status, self._stamp(channel), shipment=shipment)
+        answer = WriteBackAnswer(key, order.external_id, status, accepted=True)
+        self._applied_write_backs[channel].append(answer)
+        return answer
+
+    def applied_write_backs(self, channel: Channel, external_id: str) -> list[WriteBackAnswer]:
+        """The seller updates that changed this order, each once."""
+        return [a for a in self._applied_write_backs[channel] if a.external_id == external_id]
 
     def count(self, channel: Channel) -> int:
         return len(self._orders[channel])

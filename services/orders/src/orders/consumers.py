@@ -31,7 +31,6 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.subscriber.usecase import LogicSubscriber
 from faststream.message import StreamMessage
 from loguru import logger
-from pydantic import ValidationError
 from tenacity import (
     AsyncRetrying,
     retry_if_exception,
@@ -44,44 +43,11 @@ from orderhub_common.events import AuditRecorded, OrderIngested
 from orderhub_common.kafka import Topics
 from orderhub_common.logging import utc_now
 from orders import metrics
+from orders.dead_letters import DeadLetters, PoisonEventError, decode_audit, decode_ingested
 from orders.service import AuditLog, ConcurrentChangeError, OrderService
 
 GROUP_ID = "orders"
-
-
-_MAX_ERROR_HEADER_CHARS = 1000
-
-
-class PoisonEventError(Exception):
-    """An event that no retry can ever process."""
-
-    def __init__(self, error_type: str, message: str) -> None:
-        super().__init__(message)
-        self.error_type = error_type
-
-
-def decode_ingested(body: bytes) -> OrderIngested:
-    try:
-        return OrderIngested.model_validate_json(body)
-    except ValidationError as exc:
-        raise PoisonEventError(_error_type(exc), _describe(exc)) from None
-
-
-def _error_type(exc: ValidationError) -> str:
-    errors = exc.errors()
-    if any(error["type"] == "json_invalid" for error in errors):
-        return "invalid_json"
-    if any(error["loc"][-1:] == ("channel",) and error["type"] == "enum" for error in errors):
-        return "unknown_channel"
-    return "invalid_event"
-
-
-def _describe(exc: ValidationError) -> str:
-    parts = [
-        f"{'.'.join(str(p) for p in error['loc']) or 'event'}: {error['msg']}"
-        for error in exc.errors()
-    ]
-    return "; ".join(parts)[:_MAX_ERROR_HEADER_CHARS]
+DEAD_LETTER_GROUP_ID = "orders-dead-letters"
 
 
 def dead_letter_headers(
@@ -174,6 +140,33 @@ def register_ingested_consumer(
     return subscriber
 
 
+def register_dead_letter_keeper(
+    broker: KafkaBroker, topics: Topics, dead_letters: DeadLetters
+) -> LogicSubscriber[Any]:
+    """Keeps every dead letter in the query side for the admin page, from the topic's start
+    (a new deployment finds the old ones), committing after the rows are written."""
+    subscriber = broker.subscriber(
+        topics.ingested_dlq,
+        group_id=DEAD_LETTER_GROUP_ID,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        batch=True,
+        max_records=200,
+        batch_timeout_ms=100,
+        auto_offset_reset="earliest",
+        decoder=_raw_bodies,
+        include_in_schema=False,
+    )
+
+    @subscriber
+    async def on_dead_letter(bodies: list[bytes], message: KafkaMessage) -> None:
+        records: tuple[ConsumerRecord[bytes, bytes], ...] = message.raw_message
+        async for attempt in _store_retries(30):
+            with attempt:
+                await dead_letters.keep(list(records))
+
+    return subscriber
+
+
 class ConsumerLagProbe:
     """Keeps ``orders_consumer_lag`` current from the consumer's own fetch metadata (no extra
     requests to the broker)."""
@@ -200,14 +193,6 @@ class ConsumerLagProbe:
             if highwater is not None:
                 lag += max(0, highwater - await consumer.position(partition))
         return lag
-
-
-def decode_audit(body: bytes) -> AuditRecorded:
-    try:
-        return AuditRecorded.model_validate_json(body)
-    except ValidationError as exc:
-        error_type = "invalid_json" if "json_invalid" in str(exc) else "invalid_event"
-        raise PoisonEventError(error_type, _describe(exc)) from None
 
 
 def register_audit_consumer(

@@ -1,4 +1,5 @@
-"""Orders as CSV rows for a spreadsheet: the list's columns plus the items and the customer.
+"""Orders as CSV rows for a spreadsheet: the list's columns, the items and the customer, and
+what fulfilment needs (payment, address, carrier and tracking) with the admins' tags.
 
 Pure. A cell that a spreadsheet would take for a formula (starting with ``=``, ``+``, ``-``,
 ``@``, or a tab or carriage return that hides one) is written with a leading apostrophe, so
@@ -26,6 +27,11 @@ HEADER: tuple[str, ...] = (
     "Customer email",
     "Item count",
     "Items",
+    "Payment method",
+    "Ship to",
+    "Carrier",
+    "Tracking number",
+    "Tags",
 )
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -45,10 +51,18 @@ def items_cell(items: Sequence[dict[str, Any]]) -> str:
     )
 
 
+def address_cell(address: dict[str, Any] | None) -> str:
+    if not address:
+        return ""
+    parts = ("name", "line1", "line2", "city", "state", "postalCode", "country", "phone")
+    return ", ".join(str(address[part]) for part in parts if address.get(part))
+
+
 def row_of(order: dict[str, Any]) -> list[str]:
     """One order as the API serves it (camelCase JSON) -> one CSV row."""
     customer = order.get("customer") or {}
     items = order.get("items") or []
+    shipment = order.get("shipment") or {}
     cells = [
         order.get("id"),
         order.get("externalId"),
@@ -63,6 +77,11 @@ def row_of(order: dict[str, Any]) -> list[str]:
         customer.get("email"),
         sum(int(item.get("qty") or 0) for item in items),
         items_cell(items),
+        order.get("paymentMethod"),
+        address_cell(order.get("shippingAddress")),
+        shipment.get("carrier"),
+        shipment.get("trackingNumber"),
+        "; ".join(order.get("tags") or []),
     ]
     return [safe_cell(cell) for cell in cells]
 

@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 
 from orderhub_common.revocation import require_current_role
 from orderhub_common.security import CurrentPrincipal, Principal, Role
+from orders.dead_letters import DeadLetters
 from orders.service import AuditLog, JobService, OrderService, SavedViewService
 
 
@@ -21,6 +22,14 @@ def order_service(request: Request) -> OrderService:
 
 
 OrderServiceDep = Annotated[OrderService, Depends(order_service)]
+
+
+def dead_letters(request: Request) -> DeadLetters:
+    letters: DeadLetters = request.app.state.dead_letters
+    return letters
+
+
+DeadLettersDep = Annotated[DeadLetters, Depends(dead_letters)]
 SignedIn = CurrentPrincipal
 Admin = Annotated[Principal, Depends(require_current_role(Role.ADMIN))]
 

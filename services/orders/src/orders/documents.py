@@ -7,7 +7,8 @@ the service needs to keep it right:
   version the query side applies;
 - ``channelUpdatedAt``: the channel's own last change, so an older copy never overwrites a newer;
 - ``statusHistory[].eventId``: the order event each history entry was announced with, which is
-  how the outbox relay tells an applied change from one that never happened.
+  how the outbox relay tells an applied change from one that never happened;
+- ``announcedEvents``: the same for the events of changes without a history entry (notes, tags).
 
 Orders are only ever read and written by ``_id`` (FerretDB indexes nothing else; every list,
 search and count is the query side's), so the collection declares no index of its own.
@@ -66,6 +67,28 @@ class OutboxDocument(Document):
         ]
 
 
+class WriteBackDocument(Document):
+    """A status move to send to the order's channel: the write-back outbox. Written before the
+    order change that asks for it, keyed by that change's ``order.status_changed`` event id,
+    which is also the idempotency key the channel sees; removed once the channel answered."""
+
+    model_config = _STORED
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]  # the idempotency key
+    order_id: str
+    channel: str
+    external_id: str
+    status: str
+    shipment: dict[str, Any] | None = None
+    attempts: int = 0
+    next_attempt_at: datetime
+    last_error: str | None = None
+    created_at: datetime
+
+    class Settings:
+        name = "channel_write_backs"
+
+
 class StoredHistoryEntry(StatusHistoryEntry):
     model_config = _STORED
 
@@ -79,6 +102,9 @@ class OrderDocument(Document, Order):
     status_history: list[StoredHistoryEntry]  # type: ignore[assignment]
     channel_updated_at: Timestamp
     revision: int = 1
+    # The ids of the order events of changes that add no history entry (notes, tags), so the
+    # relay can tell those changes happened; appended with $push, like the history.
+    announced_events: list[str] = Field(default_factory=list)
 
     class Settings:
         name = "orders"  # no indexes but _id's: nothing reads orders by anything else

@@ -36,6 +36,9 @@ QUERY_SHAPES: dict[str, dict[str, Any]] = {
     "placed in a day": {"from": "2026-11-01T00:00:00Z", "to": "2026-11-02T00:00:00Z"},
     "a status and a search": {"status": ["SHIPPED"], "search": "ring"},
     "page 50": {"page": 50},
+    "one tag": {"tag": ["gift wrap"]},
+    "a tag and a channel": {"tag": ["vip"], "channel": ["website"]},
+    "search part of a SKU": {"search": "rng-slv"},
 }
 
 _EXECUTION_TIME = re.compile(r"Execution Time: ([\d.]+) ms")

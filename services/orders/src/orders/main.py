@@ -3,20 +3,32 @@ side in PostgreSQL, serves the orders API and publishes order events through the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import httpx
 from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
 
 from orderhub_common.app import create_service_app, serve
 from orderhub_common.audit import AuditTrail
+from orderhub_common.events import Event
 from orderhub_common.kafka import create_broker, ensure_topics, topics_from
 from orderhub_common.resources import KafkaResource, MongoResource, RedisResource, Worker
 from orderhub_common.revocation import AccessRevocations
 from orderhub_common.security import JwtVerifier
 from orderhub_common.settings import load_settings
 from orders.api.asyncapi import asyncapi_router
+from orders.api.dead_letters import router as dead_letters_router
 from orders.api.orders import router as orders_router
 from orders.api.work import router as work_router
-from orders.consumers import ConsumerLagProbe, register_audit_consumer, register_ingested_consumer
-from orders.documents import OrderDocument, OutboxDocument
+from orders.consumers import (
+    ConsumerLagProbe,
+    register_audit_consumer,
+    register_dead_letter_keeper,
+    register_ingested_consumer,
+)
+from orders.dead_letters import DeadLetters, Republish
+from orders.documents import OrderDocument, OutboxDocument, WriteBackDocument
 from orders.download_links import DownloadLinks
 from orders.jobs import JobRunner
 from orders.outbox_relay import OutboxRelay, kafka_order_event_publisher
@@ -24,6 +36,7 @@ from orders.query_side import QuerySide, WorkStore
 from orders.repository import OrderRepository
 from orders.service import AuditLog, JobService, OrderService, SavedViewService
 from orders.settings import OrdersSettings
+from orders.write_back import ChannelWriter, WriteBackRelay
 
 SERVICE = "orders"
 
@@ -32,7 +45,7 @@ def mongo_resource(settings: OrdersSettings) -> MongoResource:
     return MongoResource(
         settings.mongodb_url.get_secret_value(),
         settings.mongodb_database,
-        [OrderDocument, OutboxDocument],
+        [OrderDocument, OutboxDocument, WriteBackDocument],
     )
 
 
@@ -42,6 +55,13 @@ def query_side_from(settings: OrdersSettings) -> QuerySide:
         pool_size=settings.postgres_pool_size,
         statement_timeout_ms=settings.postgres_statement_timeout_ms,
     )
+
+
+def ingested_republisher(broker: KafkaBroker, topic: str) -> Republish:
+    async def republish(payload: bytes, key: bytes | None) -> None:
+        await broker.publish(payload, topic=topic, key=key, headers={"x-replayed": "true"})
+
+    return republish
 
 
 def create_app(settings: OrdersSettings) -> FastAPI:
@@ -59,8 +79,28 @@ def create_app(settings: OrdersSettings) -> FastAPI:
         confirm_grace_s=settings.outbox_confirm_grace_s,
     )
     trail = AuditTrail(broker, topics, service=SERVICE)
-    service = OrderService(repository, query_side, on_written=relay.confirm, audit=trail)
+
+    def written(order_id: str, events: Sequence[Event]) -> None:
+        relay.confirm(order_id, events)
+        write_backs.wake()
+
+    service = OrderService(repository, query_side, on_written=written, audit=trail)
+    channels = httpx.AsyncClient(
+        base_url=settings.mock_channels_url, timeout=settings.write_back_timeout_s
+    )
+    write_backs = WriteBackRelay(
+        repository,
+        service,
+        ChannelWriter(
+            channels,
+            failure_threshold=settings.write_back_breaker_failure_threshold,
+            recovery_s=settings.write_back_breaker_recovery_s,
+        ),
+        sweep_interval_s=settings.write_back_sweep_interval_s,
+    )
     subscriber = register_ingested_consumer(broker, topics, service)
+    letters = DeadLetters(query_side, ingested_republisher(broker, topics.ingested), trail)
+    register_dead_letter_keeper(broker, topics, letters)
     work = WorkStore(query_side)
     runner = JobRunner(service, work, lease_s=settings.job_lease_s)
     links = DownloadLinks(
@@ -88,16 +128,19 @@ def create_app(settings: OrdersSettings) -> FastAPI:
         ],
         workers=lambda: [
             Worker("outbox-relay", relay.run),
+            Worker("write-back", write_backs.run),
             Worker("consumer-lag", lag.run),
             Worker("jobs", runner.run),
         ],
         routers=[
             orders_router,
+            dead_letters_router,
             work_router,
             asyncapi_router(topics, settings.kafka_bootstrap_servers),
         ],
         state={
             "order_service": service,
+            "dead_letters": letters,
             "job_service": jobs,
             "saved_view_service": SavedViewService(work, audit=trail),
             "audit_log": audit_log,

@@ -59,3 +59,21 @@ SKIPPED_STALE = Counter(
     "(no allowed path, e.g. SHIPPED to CANCELLED)",
     ["reason"],
 )
+
+WRITE_BACKS = Counter(
+    "orders_write_backs_total",
+    "Status moves sent to their channel, by channel and outcome (acknowledged, rejected, failed: "
+    "a failed one is tried again). Alert on any rejected: the channel and Order Hub disagree.",
+    ["channel", "outcome"],
+)
+
+WRITE_BACKS_PENDING = Gauge(
+    "orders_write_backs_pending",
+    "Status moves waiting for their channel's answer (counted now and then)",
+)
+
+WRITE_BACK_CIRCUIT = Gauge(
+    "orders_write_back_circuit_state",
+    "Each channel's write-back circuit: 0 closed, 1 half open, 2 open",
+    ["channel"],
+)

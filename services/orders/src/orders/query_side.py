@@ -15,7 +15,9 @@ is newer than the one stored, so every feed of it may deliver late, twice or out
 - ``orders-rebuild-query-side`` rewrites every row from MongoDB.
 
 Search is a literal, case-insensitive substring of ``search_text`` (ids, customer, SKUs and item
-names, normalized), served by a trigram index: ``%``, ``_`` and ``\\`` match themselves.
+names, tags, notes, carrier and tracking number, normalized), served by a trigram index: ``%``,
+``_`` and ``\\`` match themselves. The tag filter is ``tags @> ...`` under a GIN index; a
+customer's orders are found by phone or email, each under its own index.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP, insert
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP, array, insert
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -60,7 +62,15 @@ from orderhub_common.events import Channel, Order, OrderStatus
 from orderhub_common.logging import utc_now
 from orderhub_common.resources import Resource
 from orders import metrics
-from orders.schemas import AuditQuery, ChannelRevenue, OrderFilters, OrderListQuery, OrderStats
+from orders.schemas import (
+    AuditQuery,
+    ChannelRevenue,
+    DeadLetterRead,
+    DeadLetterState,
+    OrderFilters,
+    OrderListQuery,
+    OrderStats,
+)
 
 metadata = MetaData()
 
@@ -79,6 +89,9 @@ order_rows = Table(
     Column("search_text", Text, nullable=False),
     Column("document", JSONB, nullable=False),
     Column("projected_at", TIMESTAMP(timezone=True), nullable=False),
+    Column("tags", ARRAY(Text), nullable=False),
+    Column("customer_phone", Text, nullable=False),
+    Column("customer_email", Text, nullable=True),
 )
 
 order_counts = Table(
@@ -91,6 +104,25 @@ order_counts = Table(
     Column("revenue", Double, nullable=False),
 )
 
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("dead_lettered_at", TIMESTAMP(timezone=True), nullable=False),
+    Column("error_type", Text, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("original_topic", Text),
+    Column("original_partition", Integer),
+    Column("original_offset", BigInteger),
+    Column("key", Text),
+    Column("headers", JSONB, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("resolved_at", TIMESTAMP(timezone=True)),
+    Column("resolved_by", Text),
+    Column("reason", Text),
+)
+
 SORT_COLUMNS = {
     "placedAt": order_rows.c.placed_at,
     "total": order_rows.c.total,
@@ -99,7 +131,7 @@ SORT_COLUMNS = {
     "updatedAt": order_rows.c.updated_at,
 }
 
-# Rows per upsert statement: 12 parameters a row, well inside PostgreSQL's 32,767.
+# Rows per upsert statement: 15 parameters a row, well inside PostgreSQL's 32,767.
 _ROWS_PER_STATEMENT = 500
 # Only one projection write runs at a time across every replica: its rows then lock in one
 # order and two writers can never deadlock on each other's rows.
@@ -142,6 +174,10 @@ def search_text(order: Order) -> str:
     fields.append(customer.email or "")
     for item in order.items:
         fields += [item.sku, item.name]
+    fields += order.tags
+    fields += [note.text for note in order.notes]
+    if order.shipment is not None:
+        fields += [order.shipment.carrier, order.shipment.tracking_number]
     return "\n".join(normalize_text(f) for f in fields if f)
 
 
@@ -164,6 +200,9 @@ def filters(query: OrderFilters) -> list[ColumnElement[bool]]:
         conditions.append(
             or_(*(order_rows.c.search_text.contains(t, autoescape=True) for t in terms))
         )
+    if query.tag:
+        wanted = sorted({" ".join(t.casefold().split()) for t in query.tag})
+        conditions.append(order_rows.c.tags.contains(cast(array(wanted), ARRAY(Text))))
     if query.placed_from is not None:
         conditions.append(order_rows.c.placed_at >= query.placed_from)
     if query.placed_to is not None:
@@ -175,6 +214,7 @@ def counted_by_group(query: OrderFilters) -> bool:
     """Whether the running counts answer this query's totals: only channel and status narrow it."""
     return (
         not search_terms(query.search or "")
+        and not query.tag
         and query.placed_from is None
         and (query.placed_to is None)
     )
@@ -264,7 +304,23 @@ def row_values(projected: ProjectedOrder, projected_at: Any) -> dict[str, Any]:
         "search_text": search_text(order),
         "document": order.model_dump(mode="json"),
         "projected_at": projected_at,
+        "tags": list(order.tags),
+        "customer_phone": order.customer.phone,
+        "customer_email": order.customer.email.casefold() if order.customer.email else None,
     }
+
+
+def customer_orders_statement(order: Order, limit: int) -> Select[Any]:
+    """The other orders of ``order``'s customer (same phone or same email), newest first."""
+    same = [order_rows.c.customer_phone == order.customer.phone]
+    if order.customer.email:
+        same.append(order_rows.c.customer_email == order.customer.email.casefold())
+    return (
+        select(order_rows.c.document, func.count().over())
+        .where(or_(*same), order_rows.c.id != order.id)
+        .order_by(order_rows.c.placed_at.desc(), order_rows.c.id.desc())
+        .limit(limit)
+    )
 
 
 def _newest_per_order(orders: Iterable[ProjectedOrder]) -> list[ProjectedOrder]:
@@ -389,6 +445,73 @@ class QuerySide(Resource):
             documents = (await connection.execute(page_statement(query))).scalars().all()
             total = (await connection.execute(count_statement(query))).scalar_one()
         return OrderPageRows([Order.model_validate(d) for d in documents], total)
+
+    async def customer_orders(self, order: Order, limit: int = 20) -> OrderPageRows:
+        async with self.engine.connect() as connection:
+            rows = (await connection.execute(customer_orders_statement(order, limit))).all()
+        total = rows[0][1] if rows else 0
+        return OrderPageRows([Order.model_validate(row[0]) for row in rows], total)
+
+    # Dead letters ------------------------------------------------------------------------------
+    async def keep_dead_letters(self, letters: Sequence[DeadLetterRead]) -> int:
+        """Stores dead letters as they arrive; one seen before (a redelivery) is kept once."""
+        if not letters:
+            return 0
+        statement = (
+            insert(dead_letters)
+            .values([letter.model_dump(by_alias=False, mode="python") for letter in letters])
+            .on_conflict_do_nothing(index_elements=[dead_letters.c.id])
+        )
+        async with self.engine.begin() as connection:
+            result = await connection.execute(statement)
+        return int(result.rowcount or 0)
+
+    async def dead_letter_page(
+        self, state: DeadLetterState | None, page: int, limit: int
+    ) -> tuple[list[DeadLetterRead], int]:
+        where = [] if state is None else [dead_letters.c.state == state.value]
+        statement = (
+            select(dead_letters)
+            .where(*where)
+            .order_by(dead_letters.c.dead_lettered_at.desc(), dead_letters.c.id.desc())
+            .offset((page - 1) * limit)
+            .limit(limit)
+        )
+        async with self.engine.connect() as connection:
+            rows = (await connection.execute(statement)).mappings().all()
+            total = (
+                await connection.execute(
+                    select(func.count()).select_from(dead_letters).where(*where)
+                )
+            ).scalar_one()
+        return [DeadLetterRead.model_validate(dict(row)) for row in rows], total
+
+    async def dead_letter(self, letter_id: str) -> DeadLetterRead | None:
+        async with self.engine.connect() as connection:
+            row = (
+                (
+                    await connection.execute(
+                        select(dead_letters).where(dead_letters.c.id == letter_id)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        return None if row is None else DeadLetterRead.model_validate(dict(row))
+
+    async def resolve_dead_letter(
+        self, letter_id: str, state: DeadLetterState, *, by: str, reason: str | None
+    ) -> DeadLetterRead | None:
+        """Marks a pending dead letter replayed or discarded; None if it was not pending."""
+        statement = (
+            dead_letters.update()
+            .where(dead_letters.c.id == letter_id, dead_letters.c.state == "pending")
+            .values(state=state.value, resolved_at=utc_now(), resolved_by=by, reason=reason)
+            .returning(*dead_letters.c)
+        )
+        async with self.engine.begin() as connection:
+            row = (await connection.execute(statement)).mappings().first()
+        return None if row is None else DeadLetterRead.model_validate(dict(row))
 
     async def stats(self, query: OrderFilters) -> OrderStats:
         async with self.engine.connect() as connection:

@@ -24,10 +24,23 @@ from pymongo import DeleteOne, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from orderhub_common.events import ChannelOrder, Event, Order, StatusHistoryEntry
+from orderhub_common.events import (
+    ChannelOrder,
+    Event,
+    Order,
+    OrderStatus,
+    Shipment,
+    StatusHistoryEntry,
+)
 from orderhub_common.logging import utc_now
 from orderhub_common.resources import raise_if_store_known_down
-from orders.documents import OrderDocument, OutboxDocument, OutboxEntry, StoredHistoryEntry
+from orders.documents import (
+    OrderDocument,
+    OutboxDocument,
+    OutboxEntry,
+    StoredHistoryEntry,
+    WriteBackDocument,
+)
 
 RELAY_LEASES = "outbox_relay_lease"
 _DUPLICATE_KEY = 11000
@@ -36,7 +49,7 @@ _OUTBOX_SCAN_TIMEOUT_S = 60
 # the store's CPU to the writes.
 _CONCURRENT_READS = 8
 # Fields an update never touches: the id, the history (appended with $push), the first sighting.
-_KEPT_ON_UPDATE = frozenset({"_id", "statusHistory", "createdAt"})
+_KEPT_ON_UPDATE = frozenset({"_id", "statusHistory", "createdAt", "announcedEvents"})
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,52 @@ class NewOrder:
 
 
 @dataclass(frozen=True)
+class WriteBackRequest:
+    """A status move to send to the order's channel, under its idempotency key."""
+
+    key: str
+    order_id: str
+    channel: str
+    external_id: str
+    status: OrderStatus
+    shipment: Shipment | None
+    attempts: int = 0
+    created_at: datetime = field(default_factory=utc_now)
+    last_error: str | None = None
+    next_attempt_at: datetime = field(default_factory=utc_now)
+
+
+def _write_back_document(request: WriteBackRequest, next_attempt_at: datetime) -> WriteBackDocument:
+    return WriteBackDocument(
+        id=request.key,
+        order_id=request.order_id,
+        channel=request.channel,
+        external_id=request.external_id,
+        status=request.status.value,
+        shipment=request.shipment.model_dump(mode="json") if request.shipment else None,
+        attempts=request.attempts,
+        next_attempt_at=next_attempt_at,
+        last_error=request.last_error,
+        created_at=request.created_at,
+    )
+
+
+def _write_back_request(document: WriteBackDocument) -> WriteBackRequest:
+    return WriteBackRequest(
+        key=document.id,
+        order_id=document.order_id,
+        channel=document.channel,
+        external_id=document.external_id,
+        status=OrderStatus(document.status),
+        shipment=Shipment.model_validate(document.shipment) if document.shipment else None,
+        attempts=document.attempts,
+        created_at=document.created_at,
+        last_error=document.last_error,
+        next_attempt_at=document.next_attempt_at,
+    )
+
+
+@dataclass(frozen=True)
 class OrderChange:
     """One atomic change of one order, computed from ``stored``: valid only while the order is
     still at that revision. ``result`` is the order as the change leaves it."""
@@ -67,6 +126,8 @@ class OrderChange:
     channel_updated_at: datetime
     history: list[StatusHistoryEntry] = field(default_factory=list)
     events: Sequence[Event] = ()
+    # A status move for the channel, written (like the events) before the order.
+    write_back: WriteBackRequest | None = None
 
     @property
     def revision(self) -> int:
@@ -92,16 +153,19 @@ class PendingEvent:
 
 
 def refreshed(order: Order, incoming: ChannelOrder) -> Order:
-    """``order`` with the fields its channel owns taken from the channel's newer copy."""
-    return order.model_copy(
-        update={
-            "customer": incoming.customer,
-            "items": incoming.items,
-            "total": incoming.total,
-            "currency": incoming.currency,
-            "placed_at": incoming.placed_at,
-        }
-    )
+    """``order`` with the fields its channel owns taken from the channel's newer copy. Fulfilment
+    fields the copy does not carry (an older feed, a shipment Order Hub recorded first) stay."""
+    update: dict[str, Any] = {
+        "customer": incoming.customer,
+        "items": incoming.items,
+        "total": incoming.total,
+        "currency": incoming.currency,
+        "placed_at": incoming.placed_at,
+    }
+    for name in ("shipping_address", "payment_method", "shipment"):
+        if getattr(incoming, name) is not None:
+            update[name] = getattr(incoming, name)
+    return order.model_copy(update=update)
 
 
 def _stored(document: OrderDocument) -> StoredOrder:
@@ -109,19 +173,25 @@ def _stored(document: OrderDocument) -> StoredOrder:
         order=document.to_order(),
         revision=document.revision,
         channel_updated_at=document.channel_updated_at,
-        announced=frozenset(e.event_id for e in document.status_history if e.event_id),
+        announced=frozenset(e.event_id for e in document.status_history if e.event_id)
+        | frozenset(document.announced_events),
     )
 
 
 def _announced(
     history: Sequence[StatusHistoryEntry], events: Sequence[Event]
 ) -> list[StoredHistoryEntry]:
-    """Each history entry stored with the event that announced it: entries and events of a
-    change correspond one to one, in order."""
+    """Each history entry stored with the event that announced it: entries and the first
+    events of a change correspond one to one, in order (the change's other events, notes and
+    tags, are recorded in ``announcedEvents``)."""
     return [
         StoredHistoryEntry(**entry.model_dump(), event_id=str(event.event_id))
-        for entry, event in zip(history, events, strict=True)
+        for entry, event in zip(history, events[: len(history)], strict=True)
     ]
+
+
+def _other_event_ids(history: Sequence[StatusHistoryEntry], events: Sequence[Event]) -> list[str]:
+    return [str(event.event_id) for event in events[len(history) :]]
 
 
 def _document(new: NewOrder) -> OrderDocument:
@@ -131,6 +201,7 @@ def _document(new: NewOrder) -> OrderDocument:
             "status_history": _announced(new.order.status_history, new.events),
             "channel_updated_at": new.channel_updated_at,
             "revision": 1,
+            "announced_events": _other_event_ids(new.order.status_history, new.events),
         }
     )
 
@@ -255,13 +326,19 @@ class OrderRepository:
         update: dict[str, Any] = {
             "$set": {k: v for k, v in result.items() if k not in _KEPT_ON_UPDATE}
         }
+        pushed: dict[str, Any] = {}
         if change.history:
             history = _announced(change.history, change.events)
-            update["$push"] = {
-                "statusHistory": {"$each": [e.model_dump(by_alias=True) for e in history]}
-            }
+            pushed["statusHistory"] = {"$each": [e.model_dump(by_alias=True) for e in history]}
+        others = _other_event_ids(change.history, change.events)
+        if others:
+            pushed["announcedEvents"] = {"$each": others}
+        if pushed:
+            update["$push"] = pushed
         order_id = change.result.id
         await self._add_to_outbox(change.events, order_id, change.revision)
+        if change.write_back is not None:
+            await _write_back_document(change.write_back, utc_now()).insert()
         async with self._locks.locked(order_id):
             written = await self._collection().update_one(
                 {"_id": order_id, "revision": change.stored.revision}, update
@@ -341,3 +418,35 @@ class OrderRepository:
 
     async def count_pending_events(self) -> int:
         return await OutboxDocument.find({}).count()
+
+    # The write-back outbox: status moves waiting for their channel's answer. Small (entries
+    # leave once answered), so scanning it stays cheap on FerretDB.
+
+    async def pending_write_backs(self, limit: int) -> list[WriteBackRequest]:
+        """Every waiting request (up to ``limit``), oldest first."""
+        with pymongo.timeout(_OUTBOX_SCAN_TIMEOUT_S):
+            documents = (
+                await WriteBackDocument.find({})
+                .sort([("createdAt", SortDirection.ASCENDING)])
+                .limit(limit)
+                .to_list()
+            )
+        return [_write_back_request(d) for d in documents]
+
+    async def postpone_write_back(self, request: WriteBackRequest, until: datetime) -> None:
+        await WriteBackDocument.get_pymongo_collection().update_one(
+            {"_id": request.key},
+            {
+                "$set": {
+                    "attempts": request.attempts,
+                    "nextAttemptAt": until,
+                    "lastError": request.last_error,
+                }
+            },
+        )
+
+    async def remove_write_back(self, key: str) -> None:
+        await WriteBackDocument.get_pymongo_collection().delete_one({"_id": key})
+
+    async def count_write_backs(self) -> int:
+        return await WriteBackDocument.find({}).count()

@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from orderhub_common.events import CamelModel, Channel, Order, OrderStatus
+from orderhub_common.events import CamelModel, Channel, Customer, Order, OrderStatus, Shipment
 
 # An order as the API serves it: exactly the canonical order.
 OrderRead = Order
@@ -56,10 +56,92 @@ def _plain_text(value: str) -> str:
 
 
 class OrderStatusChange(CamelModel):
-    """An admin's status move. An unknown status is a 422 before anything is read."""
+    """An admin's status move. An unknown status is a 422 before anything is read. Marking an
+    order SHIPPED may carry its ``shipment`` (carrier and tracking number), no other move."""
 
     status: OrderStatus
     note: Annotated[str, Field(max_length=1000), AfterValidator(_plain_text)] | None = None
+    shipment: Shipment | None = None
+
+    @model_validator(mode="after")
+    def _shipment_only_when_shipping(self) -> OrderStatusChange:
+        if self.shipment is not None and self.status != OrderStatus.SHIPPED:
+            raise ValueError("a shipment goes only with the move to SHIPPED")
+        return self
+
+
+class NoteCreate(CamelModel):
+    text: Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_plain_text)]
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("a note needs some text")
+        return text.strip()
+
+
+# A free tag: letters, digits, spaces and - _ : / . #, stored in lower case.
+Tag = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[\w\- :/.#]*\w[\w\- :/.#]*$")]
+
+
+class TagsChange(CamelModel):
+    """Tags to add and to remove; removing one the order lacks, or adding one it has, is fine."""
+
+    add: Annotated[list[Tag], Field(max_length=20)] = Field(default_factory=list)
+    remove: Annotated[list[Tag], Field(max_length=20)] = Field(default_factory=list)
+
+
+class CustomerOrders(CamelModel):
+    """The other orders of an order's customer: same phone number or same email address."""
+
+    customer: Customer
+    orders: list[OrderRead]
+    total: int
+
+
+class DeadLetterState(StrEnum):
+    PENDING = "pending"
+    REPLAYED = "replayed"
+    DISCARDED = "discarded"
+
+
+class DeadLetterRead(CamelModel):
+    """An event that could not be processed, as it was consumed, with its error."""
+
+    id: str
+    dead_lettered_at: datetime
+    error_type: str
+    error: str
+    original_topic: str | None = None
+    original_partition: int | None = None
+    original_offset: int | None = None
+    key: str | None = None
+    headers: dict[str, str]
+    payload: str  # the event's bytes as text (UTF-8, undecodable bytes replaced)
+    state: DeadLetterState
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    reason: str | None = None
+
+
+class DeadLetterPage(CamelModel):
+    dead_letters: list[DeadLetterRead]
+    pagination: Pagination
+
+
+class DeadLetterEnvelope(CamelModel):
+    dead_letter: DeadLetterRead
+
+
+class DeadLetterReplay(CamelModel):
+    """Replays the event as stored, or ``payload`` instead: the event after a fix."""
+
+    payload: Annotated[str, Field(min_length=1, max_length=1_000_000)] | None = None
+
+
+class DeadLetterDiscard(CamelModel):
+    reason: Annotated[str, Field(min_length=1, max_length=1000)]
 
 
 class ChannelRevenue(CamelModel):
@@ -108,6 +190,8 @@ class OrderFilters(CamelModel):
     channel: list[Channel] = Field(default_factory=list)
     status: list[OrderStatus] = Field(default_factory=list)
     search: Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
+    # Orders carrying every one of these tags.
+    tag: Annotated[list[Tag], Field(max_length=10)] = Field(default_factory=list)
     placed_from: Timestamp | None = Field(None, alias="from")
     placed_to: Timestamp | None = Field(None, alias="to")
 

@@ -14,7 +14,7 @@ import hashlib
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -23,7 +23,7 @@ from loguru import logger
 from pydantic import JsonValue
 
 from orderhub_common.audit import AuditTrail
-from orderhub_common.context import correlated
+from orderhub_common.context import correlated, new_id
 from orderhub_common.errors import ConflictError, ForbiddenError, NotFoundError, is_store_outage
 from orderhub_common.events import (
     AuditRecorded,
@@ -31,15 +31,25 @@ from orderhub_common.events import (
     Event,
     Order,
     OrderIngested,
+    OrderNote,
     OrderStatus,
+    Shipment,
     StatusHistoryEntry,
     StatusSource,
+    WriteBack,
+    WriteBackState,
 )
 from orderhub_common.logging import utc_now
 from orderhub_common.security import Principal, Role
 from orders import metrics
 from orders.download_links import DownloadLinks
-from orders.events import created_event, status_changed_event
+from orders.events import (
+    created_event,
+    note_added_event,
+    status_changed_event,
+    tags_changed_event,
+    write_back_answered_event,
+)
 from orders.query_side import (
     UNFINISHED_JOB_STATES,
     OrderPageRows,
@@ -47,7 +57,14 @@ from orders.query_side import (
     QuerySide,
     WorkStore,
 )
-from orders.repository import NewOrder, OrderChange, OrderRepository, StoredOrder, refreshed
+from orders.repository import (
+    NewOrder,
+    OrderChange,
+    OrderRepository,
+    StoredOrder,
+    WriteBackRequest,
+    refreshed,
+)
 from orders.schemas import (
     AuditEntry,
     AuditPage,
@@ -77,8 +94,9 @@ ALLOWED_MOVES: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.PLACED: frozenset({OrderStatus.CONFIRMED, OrderStatus.CANCELLED}),
     OrderStatus.CONFIRMED: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED}),
     OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
-    OrderStatus.DELIVERED: frozenset(),
+    OrderStatus.DELIVERED: frozenset({OrderStatus.RETURNED}),
     OrderStatus.CANCELLED: frozenset(),
+    OrderStatus.RETURNED: frozenset(),
 }
 
 # A write computed from a revision someone else changed meanwhile is recomputed; this many times.
@@ -122,6 +140,14 @@ def forward_path(current: OrderStatus, target: OrderStatus) -> list[OrderStatus]
                 seen.add(following)
                 queue.append((following, [*path, following]))
     return None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks for an admin change, for the audit log."""
+
+    principal: Principal
+    client_address: str | None = None
 
 
 _JOB_EVENTS = uuid.UUID("5d1b8d7e-26a4-4d8f-9c0b-0b7a3f5e8a11")
@@ -183,7 +209,12 @@ def decide_channel_update(
     ``order.status_changed`` each, so history and events only ever show allowed moves. Other
     fields follow the channel only when its copy is newer than the one stored."""
     path = forward_path(status, incoming.status)
-    refresh_fields = incoming.updated_at > channel_updated_at
+    # A copy that moves the status on is at least as new as the stored one even when the
+    # channel's clock did not tick (Amazon's timestamps are whole seconds): its fields (the
+    # shipment of a SHIPPED copy) are taken too.
+    refresh_fields = incoming.updated_at > channel_updated_at or (
+        bool(path) and incoming.updated_at >= channel_updated_at
+    )
     skipped: SkipReason | None = None
     if path is None:
         backwards = forward_path(incoming.status, status) is not None
@@ -230,6 +261,9 @@ def new_order(incoming: ChannelOrder) -> NewOrder:
         placed_at=incoming.placed_at,
         created_at=now,
         updated_at=now,
+        shipping_address=incoming.shipping_address,
+        payment_method=incoming.payment_method,
+        shipment=incoming.shipment,
     )
     return NewOrder(
         order=order, channel_updated_at=incoming.updated_at, events=[created_event(order)]
@@ -292,8 +326,12 @@ def admin_move(
     changed_by: str,
     note: str | None,
     changed_by_email: str | None = None,
+    shipment: Shipment | None = None,
+    event_id: uuid.UUID | None = None,
 ) -> OrderChange:
-    """An admin's status move: only one allowed step at a time."""
+    """An admin's status move: only one allowed step at a time. Marking an order shipped may
+    say who carries it and its tracking number. ``event_id`` is a bulk job's own id for the
+    move (else a fresh one); it is also the channel write-back's idempotency key."""
     current = stored.order.status
     if not can_move(current, target):
         last = stored.order.status_history[-1] if stored.order.status_history else None
@@ -316,19 +354,110 @@ def admin_move(
         source=StatusSource.ADMIN,
         note=note,
     )
-    result = stored.order.model_copy(
-        update={
-            "status": target,
-            "status_history": [*stored.order.status_history, entry],
-            "updated_at": now,
-        }
-    )
+    event = status_changed_event(stored.order, current, entry)
+    if event_id is not None:
+        event = event.model_copy(update={"event_id": event_id})
+    key = str(event.event_id)  # the channel's idempotency key
+    update: dict[str, object] = {
+        "status": target,
+        "status_history": [*stored.order.status_history, entry],
+        "updated_at": now,
+        "write_back": WriteBack(
+            status=target, state=WriteBackState.PENDING, idempotency_key=key, requested_at=now
+        ),
+    }
+    if shipment is not None and target == OrderStatus.SHIPPED:
+        update["shipment"] = shipment
+    result = stored.order.model_copy(update=update)
     return OrderChange(
         stored=stored,
         result=result,
         channel_updated_at=stored.channel_updated_at,
         history=[entry],
-        events=[status_changed_event(stored.order, current, entry)],
+        events=[event],
+        write_back=WriteBackRequest(
+            key=key,
+            order_id=result.id,
+            channel=result.channel.value,
+            external_id=result.external_id,
+            status=target,
+            shipment=result.shipment if target == OrderStatus.SHIPPED else None,
+        ),
+    )
+
+
+def write_back_answer(
+    stored: StoredOrder,
+    key: str,
+    state: WriteBackState,
+    *,
+    attempts: int,
+    error: str | None = None,
+) -> OrderChange | None:
+    """Records the channel's answer to the write-back under ``key``; ``None`` when the order
+    no longer waits for it (a later move asked for another, or it was recorded already)."""
+    held = stored.order.write_back
+    if held is None or held.idempotency_key != key or held.state != WriteBackState.PENDING:
+        return None
+    now = utc_now()
+    answered = held.model_copy(
+        update={"state": state, "answered_at": now, "attempts": attempts, "error": error}
+    )
+    result = stored.order.model_copy(update={"write_back": answered, "updated_at": now})
+    return OrderChange(
+        stored=stored,
+        result=result,
+        channel_updated_at=stored.channel_updated_at,
+        events=[write_back_answered_event(stored.order, answered)],
+    )
+
+
+def note_change(stored: StoredOrder, text: str, *, written_by: str) -> OrderChange:
+    """An admin's note, at any time and in any status."""
+    now = utc_now()
+    note = OrderNote(id=new_id(), text=text, written_at=now, written_by=written_by)
+    result = stored.order.model_copy(
+        update={"notes": [*stored.order.notes, note], "updated_at": now}
+    )
+    return OrderChange(
+        stored=stored,
+        result=result,
+        channel_updated_at=stored.channel_updated_at,
+        events=[note_added_event(stored.order, note)],
+    )
+
+
+def normalize_tag(tag: str) -> str:
+    return " ".join(tag.casefold().split())
+
+
+def tags_change(
+    stored: StoredOrder, add: Sequence[str], remove: Sequence[str], *, changed_by: str
+) -> OrderChange | None:
+    """Free tags, kept normalized (lower case, single spaces) and sorted; ``None`` when the
+    order already has exactly the tags asked for."""
+    held = stored.order.tags
+    removing = {normalize_tag(t) for t in remove}
+    adding = {normalize_tag(t) for t in add} - removing
+    tags = sorted((set(held) - removing) | adding)
+    if tags == held:
+        return None
+    now = utc_now()
+    result = stored.order.model_copy(update={"tags": tags, "updated_at": now})
+    return OrderChange(
+        stored=stored,
+        result=result,
+        channel_updated_at=stored.channel_updated_at,
+        events=[
+            tags_changed_event(
+                stored.order,
+                tags,
+                added=sorted(set(tags) - set(held)),
+                removed=sorted(set(held) - set(tags)),
+                changed_by=changed_by,
+                changed_at=now,
+            )
+        ],
     )
 
 
@@ -351,7 +480,7 @@ class OrderService:
         on_written: Callable[[str, Sequence[Event]], None] = lambda order_id, events: None,
         audit: AuditTrail | None = None,
     ) -> None:
-        self._audit = audit
+        self._audit_trail = audit
         self._repository = repository
         self._query_side = query_side
         # Hands the events of each stored write to the outbox relay, which publishes them at
@@ -469,34 +598,114 @@ class OrderService:
         changed_by: str,
         note: str | None,
         changed_by_email: str | None = None,
+        shipment: Shipment | None = None,
         client_address: str | None = None,
     ) -> Order:
         """An admin's status move, visible in the very next list read (read your writes)."""
-        for _ in range(MAX_WRITE_ATTEMPTS):
-            stored = await self._require(order_id)
-            change = admin_move(
+        before: list[OrderStatus] = []
+
+        def compute(stored: StoredOrder) -> OrderChange:
+            before[:] = [stored.order.status]
+            return admin_move(
                 stored,
                 target,
                 changed_by=changed_by,
                 note=note,
                 changed_by_email=changed_by_email,
+                shipment=shipment,
             )
+
+        order = await self._admin_change(order_id, compute)
+        if self._audit_trail is not None:
+            await self._audit_trail.record(
+                "order.status_moved",
+                actor_id=changed_by,
+                actor_email=changed_by_email,
+                target=order_id,
+                client_address=client_address,
+                details={"from": before[0].value, "to": target.value},
+            )
+        return order
+
+    async def add_note(self, order_id: str, text: str, *, actor: Actor) -> Order:
+        order = await self._admin_change(
+            order_id, lambda stored: note_change(stored, text, written_by=actor.principal.user_id)
+        )
+        await self._audit(actor, "order.note_added", order_id, {"note": order.notes[-1].id})
+        return order
+
+    async def change_tags(
+        self, order_id: str, add: Sequence[str], remove: Sequence[str], *, actor: Actor
+    ) -> Order:
+        before: list[str] = []
+
+        def compute(stored: StoredOrder) -> OrderChange | None:
+            before[:] = stored.order.tags
+            return tags_change(stored, add, remove, changed_by=actor.principal.user_id)
+
+        order = await self._admin_change(order_id, compute)
+        if order.tags != before:
+            details: dict[str, JsonValue] = {
+                "added": list[JsonValue](sorted(set(order.tags) - set(before))),
+                "removed": list[JsonValue](sorted(set(before) - set(order.tags))),
+            }
+            await self._audit(actor, "order.tags_changed", order_id, details)
+        return order
+
+    async def record_write_back(
+        self,
+        order_id: str,
+        key: str,
+        state: WriteBackState,
+        *,
+        attempts: int,
+        error: str | None = None,
+    ) -> None:
+        """The channel acknowledged or rejected the status move sent under ``key``."""
+        try:
+            await self._admin_change(
+                order_id,
+                lambda stored: write_back_answer(
+                    stored, key, state, attempts=attempts, error=error
+                ),
+            )
+        except OrderNotFoundError:
+            logger.warning(f"write-back answer for {order_id}, which is not stored")
+
+    async def customer_orders(self, order_id: str) -> tuple[Order, OrderPageRows]:
+        order = (await self._require(order_id)).order
+        return order, await self._query_side.customer_orders(order)
+
+    async def _audit(
+        self, actor: Actor, action: str, target: str, details: dict[str, JsonValue]
+    ) -> None:
+        if self._audit_trail is not None:
+            await self._audit_trail.record(
+                action,
+                actor=actor.principal,
+                actor_email=actor.principal.email,
+                target=target,
+                client_address=actor.client_address,
+                details=details,
+            )
+
+    async def _admin_change(
+        self, order_id: str, compute: Callable[[StoredOrder], OrderChange | None]
+    ) -> Order:
+        """Computes a change from the stored order and writes it if the order is still at that
+        revision (else recomputes); projects it and hands its events to the relay."""
+        for _ in range(MAX_WRITE_ATTEMPTS):
+            stored = await self._require(order_id)
+            change = compute(stored)
+            if change is None:
+                return stored.order
             if await self._repository.apply(change):
-                moved = change.applied()
-                # The move is stored; if the query side is away, the admin still gets the
+                changed = change.applied()
+                # The change is stored; if the query side is away, the admin still gets the
                 # answer and the relay's sweep projects the order once it is back.
-                projection = [ProjectedOrder(moved.order, moved.revision)]
+                projection = [ProjectedOrder(changed.order, changed.revision)]
                 if await self._project_stored(projection, whatever_failed=True):
                     self._on_written(order_id, change.events)
-                if self._audit is not None:
-                    await self._audit.record(
-                        "order.status_moved",
-                        actor_id=changed_by,
-                        actor_email=changed_by_email,
-                        target=order_id,
-                        client_address=client_address,
-                        details={"from": stored.order.status.value, "to": target.value},
-                    )
                 return change.result
         raise ConcurrentChangeError(f"order {order_id} kept changing; try again")
 
@@ -562,26 +771,26 @@ class OrderService:
                 made_before.append(ProjectedOrder(stored.order, stored.revision))
                 return MoveOutcome(order_id, moved=True)
             current = stored.order.status
+            event_id = None if job_id is None else job_event_id(job_id, order_id, stored.revision)
             try:
+                # The same change as a single move: its write-back to the channel included.
                 change = admin_move(
                     stored,
                     target,
                     changed_by=changed_by,
                     note=note,
                     changed_by_email=changed_by_email,
+                    event_id=event_id,
                 )
             except InvalidStatusMoveError as exc:
                 code = "already_final" if not ALLOWED_MOVES[current] else "invalid_transition"
                 return MoveOutcome.refused(order_id, code, exc.message, current)
-            if job_id is not None:
-                event_id = job_event_id(job_id, order_id, stored.revision)
-                change = replace(
-                    change,
-                    events=[e.model_copy(update={"event_id": event_id}) for e in change.events],
-                )
-                # A crash between writing the outbox entry and the order leaves an entry for a
-                # change that never happened; it is dropped before the same change is tried.
+            if event_id is not None:
+                # A crash between writing the outbox (and write-back) entries and the order
+                # leaves entries for a change that never happened; they are dropped before the
+                # same change is tried.
                 await self._repository.remove_from_outbox([str(event_id)])
+                await self._repository.remove_write_back(str(event_id))
             if await self._repository.apply(change):
                 applied.append(change)
                 return MoveOutcome(order_id, moved=True, from_status=current)

@@ -103,3 +103,38 @@ class OrdersSettings(
         validation_alias=env("ORDERS_JOB_LEASE_S"),
         description="a background job whose runner stops renewing it this long is taken over",
     )
+
+    # Status write-back to the channels (write_back.py).
+    mock_channels_url: str = Field(
+        "http://127.0.0.1:8004",
+        validation_alias=env("MOCK_CHANNELS_URL"),
+        description="base URL of the channels' native APIs an admin's status move is sent to",
+    )
+    write_back_timeout_s: float = Field(
+        5.0,
+        gt=0,
+        le=120,
+        validation_alias=env("ORDERS_WRITE_BACK_TIMEOUT_S"),
+        description="how long one status write-back call to a channel may take",
+    )
+    write_back_breaker_failure_threshold: int = Field(
+        3,
+        ge=1,
+        le=100,
+        validation_alias=env("ORDERS_WRITE_BACK_BREAKER_FAILURE_THRESHOLD"),
+        description="failed write-backs in a row that open a channel's breaker",
+    )
+    write_back_breaker_recovery_s: float = Field(
+        10.0,
+        gt=0,
+        le=3600,
+        validation_alias=env("ORDERS_WRITE_BACK_BREAKER_RECOVERY_S"),
+        description="how long an open write-back breaker waits before it tries the channel again",
+    )
+    write_back_sweep_interval_s: float = Field(
+        2.0,
+        gt=0,
+        le=60,
+        validation_alias=env("ORDERS_WRITE_BACK_SWEEP_INTERVAL_S"),
+        description="how often the write-back outbox is swept for moves still to send",
+    )

@@ -12,7 +12,7 @@ import pytest
 from devstack.pytest_plugin import InfraUrls, eventually
 from orderhub_common.events import OrderStatus
 from orderhub_common.resources import MongoResource
-from orders.documents import OrderDocument, OutboxDocument, OutboxEntry
+from orders.documents import OrderDocument, OutboxDocument, OutboxEntry, WriteBackDocument
 from orders.outbox_relay import OutboxRelay
 from orders.query_side import QuerySide
 from orders.repository import OrderRepository
@@ -40,7 +40,9 @@ class RecordingPublisher:
 
 @pytest.fixture
 async def repository(infra: InfraUrls, unique_name: str) -> AsyncIterator[OrderRepository]:
-    mongo = MongoResource(infra.mongodb_url, unique_name, [OrderDocument, OutboxDocument])
+    mongo = MongoResource(
+        infra.mongodb_url, unique_name, [OrderDocument, OutboxDocument, WriteBackDocument]
+    )
     await mongo.connect()
     try:
         yield OrderRepository()

@@ -18,15 +18,17 @@ from orders.service import (
 
 pytestmark = pytest.mark.unit
 
-P, C, S, D, X = (
+P, C, S, D, X, R = (
     OrderStatus.PLACED,
     OrderStatus.CONFIRMED,
     OrderStatus.SHIPPED,
     OrderStatus.DELIVERED,
     OrderStatus.CANCELLED,
+    OrderStatus.RETURNED,
 )
-# CONTRACT.md section 4, written out independently of the implementation's table.
-CONTRACT_MOVES = {(P, C), (P, X), (C, S), (C, X), (S, D)}
+# CONTRACT.md section 4 (with the fulfilment issue's RETURNED), written out independently of
+# the implementation's table.
+CONTRACT_MOVES = {(P, C), (P, X), (C, S), (C, X), (S, D), (D, R)}
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 
@@ -60,6 +62,9 @@ def test_a_forward_path_is_made_of_allowed_moves_only(
         (D, X, None),
         (X, P, None),
         (D, P, None),
+        (S, R, [D, R]),
+        (R, D, None),
+        (X, R, None),
         (S, C, None),
     ],
 )
@@ -133,3 +138,12 @@ def test_a_refused_move_says_who_put_the_order_where_it_is() -> None:
         "the channel already shipped this order at 2026-11-01 12:00 UTC"
     )
     assert refused_move_message(order, X).endswith(", so it cannot move to cancelled")
+
+
+def test_a_forward_copy_in_the_same_second_brings_its_fields_along() -> None:
+    # Amazon stamps whole seconds: CONFIRMED and SHIPPED may carry the same LastUpdateDate, and
+    # the SHIPPED copy's shipment must not be lost for it.
+    decision = decide_channel_update(C, T0, channel_copy(S, T0))
+    assert decision.status_moves == [S]
+    assert decision.refresh_fields
+    assert not decide_channel_update(S, T0, channel_copy(S, T0)).refresh_fields

@@ -16,6 +16,9 @@ from orderhub_common.events import (
     Order,
     OrderItem,
     OrderStatus,
+    PaymentMethod,
+    Shipment,
+    ShippingAddress,
     StatusHistoryEntry,
     StatusSource,
 )
@@ -73,9 +76,25 @@ def _order(**changes: object) -> Order:
     return order.model_copy(update=changes)
 
 
+def _fulfilled_order() -> Order:
+    return _order(
+        payment_method=PaymentMethod.CASH_ON_DELIVERY,
+        shipping_address=ShippingAddress(
+            name="Asha Rao",
+            line1="12 MG Road",
+            city="Bengaluru",
+            state="KA",
+            postal_code="560001",
+            country="IN",
+        ),
+        shipment=Shipment(carrier="Delhivery", tracking_number="-DL123"),
+        tags=["vip", "gift wrap"],
+    )
+
+
 def test_an_order_is_one_row_with_the_list_columns_items_and_customer() -> None:
     data = csv_export.header() + csv_export.encode_rows(
-        [csv_export.row_of(_order().model_dump(mode="json", by_alias=True))]
+        [csv_export.row_of(_fulfilled_order().model_dump(mode="json", by_alias=True))]
     )
     header, row = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
 
@@ -88,6 +107,10 @@ def test_an_order_is_one_row_with_the_list_columns_items_and_customer() -> None:
     assert record["Item count"] == "3"
     assert record["Items"] == "2 x RING-1 Ring, gold @ 10.0; 1 x -X Chain @ 5.5"
     assert record["Total"] == "25.5"
+    assert record["Payment method"] == "cash_on_delivery"
+    assert record["Ship to"] == "Asha Rao, 12 MG Road, Bengaluru, KA, 560001, IN"
+    assert (record["Carrier"], record["Tracking number"]) == ("Delhivery", "'-DL123")
+    assert record["Tags"] == "vip; gift wrap"
     assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row)
 
 

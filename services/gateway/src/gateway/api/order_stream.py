@@ -15,7 +15,7 @@ from gateway.edge import Edge
 from gateway.redis_outage import REDIS_FAILURES
 from gateway.routes import Access
 from gateway.schemas import ApiError
-from orderhub_common.events import OrderCreated, OrderEvent, OrderStatusChanged
+from orderhub_common.events import ORDER_EVENT_TYPES, OrderEvent
 from orderhub_common.security import Principal
 
 router = APIRouter(tags=["events"])
@@ -58,9 +58,7 @@ def _stream_item_schema() -> dict[str, Any]:
     """
     data_schema = TypeAdapter[Any](OrderEvent).json_schema(by_alias=True)
     data_schema = _inlined(data_schema, data_schema.pop("$defs", {}))
-    event_types = [
-        model.model_fields["event_type"].default for model in (OrderCreated, OrderStatusChanged)
-    ]
+    event_types = [model.model_fields["event_type"].default for model in ORDER_EVENT_TYPES]
     return {
         "type": "object",
         "required": ["event", "id", "data"],

@@ -2,9 +2,11 @@
 
 ``OrderStatus``: Pending and PendingAvailability -> PLACED; Unshipped -> CONFIRMED;
 PartiallyShipped, Shipped and InvoiceUnconfirmed -> SHIPPED, or DELIVERED when Easy Ship reports
-``Delivered``; Canceled -> CANCELLED. Unfulfillable has no canonical meaning and is rejected.
+``Delivered`` or RETURNED when it reports ``ReturnedToSeller``; Canceled -> CANCELLED.
+Unfulfillable has no canonical meaning and is rejected.
 Items are read inline (``OrderItems``); ``ItemPrice`` is the line total, so the unit price is
-it divided by ``QuantityOrdered``.
+it divided by ``QuantityOrdered``. Fulfilment: ``ShippingAddress``, ``PaymentMethod`` (``COD``
+is cash on delivery, anything else prepaid) and the ``EasyShipPackage``'s carrier and tracking id.
 """
 
 from __future__ import annotations
@@ -12,7 +14,16 @@ from __future__ import annotations
 from typing import Any
 
 from ingest.normalizers.common import NativeOrder, guarded, indian_phone, iso_time, money, text
-from orderhub_common.events import Channel, ChannelOrder, Customer, OrderItem, OrderStatus
+from orderhub_common.events import (
+    Channel,
+    ChannelOrder,
+    Customer,
+    OrderItem,
+    OrderStatus,
+    PaymentMethod,
+    Shipment,
+    ShippingAddress,
+)
 
 _STATUS = {
     "Pending": OrderStatus.PLACED,
@@ -30,9 +41,43 @@ def canonical_status(native: NativeOrder) -> OrderStatus:
     if amazon_status not in _STATUS:
         raise ValueError(f"unsupported OrderStatus {amazon_status!r}")
     status = _STATUS[amazon_status]
-    if status == OrderStatus.SHIPPED and native.get("EasyShipShipmentStatus") == "Delivered":
+    easy_ship = native.get("EasyShipShipmentStatus")
+    if status == OrderStatus.SHIPPED and easy_ship == "Delivered":
         return OrderStatus.DELIVERED
+    if status == OrderStatus.SHIPPED and easy_ship == "ReturnedToSeller":
+        return OrderStatus.RETURNED
     return status
+
+
+def shipping_address(address: dict[str, Any], fallback_name: str) -> ShippingAddress | None:
+    if not address.get("City"):
+        return None
+    return ShippingAddress(
+        name=text(address.get("Name") or fallback_name),
+        phone=address.get("Phone"),
+        line1=address.get("AddressLine1"),
+        line2=address.get("AddressLine2"),
+        city=text(address["City"]),
+        state=address.get("StateOrRegion"),
+        postal_code=address.get("PostalCode"),
+        country=address.get("CountryCode") or "IN",
+    )
+
+
+def payment_method(native: NativeOrder) -> PaymentMethod | None:
+    method = native.get("PaymentMethod")
+    if method is None:
+        return None
+    return PaymentMethod.CASH_ON_DELIVERY if method == "COD" else PaymentMethod.PREPAID
+
+
+def shipment(native: NativeOrder) -> Shipment | None:
+    package: dict[str, Any] = native.get("EasyShipPackage") or {}
+    if package.get("CarrierName") and package.get("TrackingId"):
+        return Shipment(
+            carrier=text(package["CarrierName"]), tracking_number=text(package["TrackingId"])
+        )
+    return None
 
 
 def _item(item: dict[str, Any]) -> OrderItem:
@@ -52,11 +97,12 @@ def normalize(native: NativeOrder) -> ChannelOrder:
     buyer: dict[str, Any] = native.get("BuyerInfo") or {}
     address: dict[str, Any] = native.get("ShippingAddress") or {}
     total = native["OrderTotal"]
+    name = text(buyer.get("BuyerName") or address.get("Name"))
     return ChannelOrder(
         channel=Channel.AMAZON,
         external_id=text(native["AmazonOrderId"]),
         customer=Customer(
-            name=text(buyer.get("BuyerName") or address.get("Name")),
+            name=name,
             phone=indian_phone(address["Phone"]),
             email=buyer.get("BuyerEmail"),
         ),
@@ -66,4 +112,7 @@ def normalize(native: NativeOrder) -> ChannelOrder:
         status=canonical_status(native),
         placed_at=iso_time(native["PurchaseDate"]),
         updated_at=iso_time(native["LastUpdateDate"]),
+        shipping_address=shipping_address(address, name),
+        payment_method=payment_method(native),
+        shipment=shipment(native),
     )

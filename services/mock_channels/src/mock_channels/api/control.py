@@ -62,6 +62,18 @@ async def move_order(
     return FORMATS[channel].render(order)
 
 
+@router.get("/{channel}/orders/{external_id}/write-backs")
+async def order_write_backs(
+    channel: ChannelDep, external_id: str, store: StoreDep
+) -> list[dict[str, Any]]:
+    """The seller status updates that changed this order, each once whatever its repeats."""
+    store.get(channel, external_id)
+    return [
+        {"idempotencyKey": a.key, "status": a.status.value}
+        for a in store.applied_write_backs(channel, external_id)
+    ]
+
+
 @router.get("/{channel}/faults")
 async def read_faults(channel: ChannelDep, store: StoreDep) -> FaultSettings:
     faults = store.faults(channel)

@@ -10,6 +10,10 @@ Amazon's ``OrderStatus`` has no "delivered"; Easy Ship orders (the usual way on 
 | SHIPPED   | Shipped   | PickedUp |
 | DELIVERED | Shipped   | Delivered |
 | CANCELLED | Canceled  | LabelCanceled |
+| RETURNED  | Shipped   | ReturnedToSeller |
+
+``PaymentMethod`` is ``COD`` for cash on delivery, ``Other`` for prepaid. Once shipped, the
+Easy Ship package (``EasyShipPackage``) names the carrier and the tracking id.
 
 Unlike the real API, order items are inline (``OrderItems``) instead of a second call to
 ``/orders/v0/orders/{orderId}/orderItems``. ``ItemPrice`` is, as on Amazon, the price of the
@@ -35,6 +39,7 @@ ORDER_STATUS = {
     OrderStatus.SHIPPED: "Shipped",
     OrderStatus.DELIVERED: "Shipped",
     OrderStatus.CANCELLED: "Canceled",
+    OrderStatus.RETURNED: "Shipped",
 }
 EASY_SHIP_STATUS = {
     OrderStatus.PLACED: "PendingSchedule",
@@ -42,7 +47,16 @@ EASY_SHIP_STATUS = {
     OrderStatus.SHIPPED: "PickedUp",
     OrderStatus.DELIVERED: "Delivered",
     OrderStatus.CANCELLED: "LabelCanceled",
+    OrderStatus.RETURNED: "ReturnedToSeller",
 }
+# ``updateShipmentStatus`` (``POST /orders/v0/orders/{orderId}/shipment``): Easy Ship names.
+UPDATE_STATUS = {native: canonical for canonical, native in EASY_SHIP_STATUS.items()}
+_SHIPPED = {OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.RETURNED}
+CARRIER = "Amazon Shipping"
+
+
+def default_tracking_number(external_id: str) -> str:
+    return f"AMZIN{external_id.replace('-', '')[-10:]}"
 
 
 def new_external_id(rng: random.Random) -> str:
@@ -59,7 +73,7 @@ def _money(paise: int) -> dict[str, str]:
 
 def render(order: MockOrder) -> dict[str, Any]:
     buyer = order.buyer
-    shipped = order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED)
+    shipped = order.status in _SHIPPED
     quantity = sum(item.qty for item in order.items)
     return {
         "AmazonOrderId": order.external_id,
@@ -75,7 +89,7 @@ def render(order: MockOrder) -> dict[str, Any]:
         "OrderTotal": _money(order.total_paise),
         "NumberOfItemsShipped": quantity if shipped else 0,
         "NumberOfItemsUnshipped": 0 if shipped else quantity,
-        "PaymentMethod": "COD" if order.number % 3 == 0 else "Other",
+        "PaymentMethod": "COD" if order.cash_on_delivery else "Other",
         "IsPrime": order.number % 2 == 0,
         "IsBusinessOrder": False,
         "BuyerInfo": {
@@ -85,11 +99,20 @@ def render(order: MockOrder) -> dict[str, Any]:
         "ShippingAddress": {
             "Name": buyer.name,
             "Phone": f"+91 {buyer.phone[:5]} {buyer.phone[5:]}",
+            "AddressLine1": buyer.street,
             "City": buyer.city,
             "StateOrRegion": buyer.state,
             "PostalCode": buyer.postal_code,
             "CountryCode": "IN",
         },
+        "EasyShipPackage": {
+            "CarrierName": order.shipment.carrier if order.shipment else CARRIER,
+            "TrackingId": order.shipment.tracking_number
+            if order.shipment
+            else default_tracking_number(order.external_id),
+        }
+        if shipped
+        else None,
         "OrderItems": [
             {
                 "ASIN": f"B0{zlib.crc32(item.sku.encode()) % 10**8:08d}",

@@ -10,6 +10,11 @@ Shopify has no single order status; it is spread over ``financial_status``,
 | SHIPPED   | paid     | fulfilled | in_transit | null |
 | DELIVERED | paid     | fulfilled | delivered  | null |
 | CANCELLED | voided (refunded if it had been paid) | null | - | set |
+| RETURNED  | refunded | fulfilled | delivered  | null, with a ``returns`` entry |
+
+Cash on delivery orders name the "Cash on Delivery (COD)" gateway and stay ``pending`` until
+delivered; prepaid ones name Razorpay. A shipped order's fulfilment carries the carrier
+(``tracking_company``) and ``tracking_number``.
 
 Timestamps are second-precision ISO 8601 in the shop's time zone (IST), money is a decimal string.
 """
@@ -27,7 +32,28 @@ from orderhub_common.events import OrderStatus
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
 
 _PAID = {OrderStatus.CONFIRMED, OrderStatus.SHIPPED, OrderStatus.DELIVERED}
-_SHIPMENT_STATUS = {OrderStatus.SHIPPED: "in_transit", OrderStatus.DELIVERED: "delivered"}
+_SHIPMENT_STATUS = {
+    OrderStatus.SHIPPED: "in_transit",
+    OrderStatus.DELIVERED: "delivered",
+    OrderStatus.RETURNED: "delivered",
+}
+COD_GATEWAY = "Cash on Delivery (COD)"
+PREPAID_GATEWAY = "razorpay"
+CARRIER = "Delhivery"
+
+
+# The seller's status update (``POST .../orders/{id}/status.json``) in the shop's own words.
+UPDATE_STATUS = {
+    "paid": OrderStatus.CONFIRMED,
+    "fulfilled": OrderStatus.SHIPPED,
+    "delivered": OrderStatus.DELIVERED,
+    "cancelled": OrderStatus.CANCELLED,
+    "returned": OrderStatus.RETURNED,
+}
+
+
+def default_tracking_number(external_id: str) -> str:
+    return f"DLV{external_id[-9:]}"
 
 
 def new_external_id(rng: random.Random) -> str:
@@ -60,6 +86,7 @@ def render(order: MockOrder) -> dict[str, Any]:
         "cancel_reason": "customer" if order.status == OrderStatus.CANCELLED else None,
         "financial_status": _financial_status(order),
         "fulfillment_status": "fulfilled" if order.status in _SHIPMENT_STATUS else None,
+        "payment_gateway_names": [COD_GATEWAY if order.cash_on_delivery else PREPAID_GATEWAY],
         "currency": "INR",
         "presentment_currency": "INR",
         "subtotal_price": rupees(order.total_paise),
@@ -75,6 +102,8 @@ def render(order: MockOrder) -> dict[str, Any]:
         "shipping_address": {
             "name": buyer.name,
             "phone": phone,
+            "address1": buyer.street,
+            "address2": None,
             "city": buyer.city,
             "province": buyer.state,
             "zip": buyer.postal_code,
@@ -93,12 +122,23 @@ def render(order: MockOrder) -> dict[str, Any]:
             for index, item in enumerate(order.items)
         ],
         "fulfillments": _fulfillments(order),
+        "returns": [
+            {"id": order_id + 700, "status": "closed", "created_at": shop_time(returned_at)}
+        ]
+        if (returned_at := order.status_times.get(OrderStatus.RETURNED))
+        and order.status == OrderStatus.RETURNED
+        else [],
     }
 
 
 def _financial_status(order: MockOrder) -> str:
     if order.status == OrderStatus.CANCELLED:
         return "refunded" if OrderStatus.CONFIRMED in order.status_times else "voided"
+    if order.status == OrderStatus.RETURNED:
+        return "refunded"
+    if order.cash_on_delivery and order.status != OrderStatus.DELIVERED:
+        # Cash is collected at the door; confirming a COD order marks it authorized.
+        return "authorized" if order.status in _PAID else "pending"
     return "paid" if order.status in _PAID else "pending"
 
 
@@ -112,8 +152,10 @@ def _fulfillments(order: MockOrder) -> list[dict[str, Any]]:
             "id": int(order.external_id) + 900,
             "status": "success",
             "shipment_status": shipment_status,
-            "tracking_company": "Delhivery",
-            "tracking_number": f"DLV{order.external_id[-9:]}",
+            "tracking_company": order.shipment.carrier if order.shipment else CARRIER,
+            "tracking_number": order.shipment.tracking_number
+            if order.shipment
+            else default_tracking_number(order.external_id),
             "created_at": shop_time(shipped_at),
             "updated_at": shop_time(order.updated_at),
         }

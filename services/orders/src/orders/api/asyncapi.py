@@ -14,7 +14,14 @@ from fastapi import APIRouter
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 
-from orderhub_common.events import OrderCreated, OrderIngested, OrderStatusChanged
+from orderhub_common.events import (
+    OrderCreated,
+    OrderIngested,
+    OrderNoteAdded,
+    OrderStatusChanged,
+    OrderTagsChanged,
+    OrderWriteBackAnswered,
+)
 from orderhub_common.kafka import Topics
 from orders.consumers import GROUP_ID
 
@@ -36,10 +43,16 @@ def asyncapi_document(topics: Topics, bootstrap_servers: str) -> dict[str, Any]:
         title="orders.events.v1",
         description=(
             "Public order events keyed by order id: `order.created` when an order enters "
-            "Order Hub, `order.status_changed` for every status move. At least once; "
-            "deduplicate by `eventId`."
+            "Order Hub, `order.status_changed` for every status move, `order.note_added`, "
+            "`order.tags_changed`, and `order.write_back_answered` when the channel "
+            "acknowledged or rejected a status move sent to it. At least once; deduplicate "
+            "by `eventId`; ignore types you do not know."
         ),
-        schema=OrderCreated | OrderStatusChanged,
+        schema=OrderCreated
+        | OrderStatusChanged
+        | OrderNoteAdded
+        | OrderTagsChanged
+        | OrderWriteBackAnswered,
     )
     broker.publisher(
         topics.ingested_dlq,

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Path, Query
 
 from orders.deps import Admin, ClientAddress, OrderServiceDep, SignedIn
 from orders.schemas import (
+    CustomerOrders,
+    NoteCreate,
     OrderEnvelope,
     OrderFilters,
     OrderListQuery,
@@ -16,7 +18,9 @@ from orders.schemas import (
     OrderStats,
     OrderStatusChange,
     Pagination,
+    TagsChange,
 )
+from orders.service import Actor
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
@@ -85,6 +89,54 @@ async def change_order_status(
         changed_by=admin.user_id,
         changed_by_email=admin.email,
         note=change.note,
+        shipment=change.shipment,
         client_address=address,
     )
     return OrderEnvelope(order=order)
+
+
+_ADMIN_WRITE: dict[int | str, dict[str, str]] = {
+    **_AUTH_ERRORS,
+    403: {"description": "Signed in without the admin role"},
+    404: {"description": "No such order (`order_not_found`)"},
+}
+
+
+@router.post("/{order_id}/notes", status_code=201, responses=_ADMIN_WRITE)
+async def add_order_note(
+    order_id: OrderId,
+    body: NoteCreate,
+    orders: OrderServiceDep,
+    admin: Admin,
+    address: ClientAddress,
+) -> OrderEnvelope:
+    """Adds an admin's note to the order, in any status; it joins the order's timeline and
+    search, and is announced as `order.note_added`."""
+    order = await orders.add_note(order_id, body.text, actor=Actor(admin, address))
+    return OrderEnvelope(order=order)
+
+
+@router.patch("/{order_id}/tags", responses=_ADMIN_WRITE)
+async def change_order_tags(
+    order_id: OrderId,
+    body: TagsChange,
+    orders: OrderServiceDep,
+    admin: Admin,
+    address: ClientAddress,
+) -> OrderEnvelope:
+    """Adds and removes free tags (kept in lower case); the order list filters by them
+    (`tag=`) and search finds them. Announced as `order.tags_changed` when they changed."""
+    order = await orders.change_tags(order_id, body.add, body.remove, actor=Actor(admin, address))
+    return OrderEnvelope(order=order)
+
+
+@router.get(
+    "/{order_id}/customer-orders",
+    responses={**_AUTH_ERRORS, 404: {"description": "No such order (`order_not_found`)"}},
+)
+async def customer_orders(
+    order_id: OrderId, orders: OrderServiceDep, _: SignedIn
+) -> CustomerOrders:
+    """The customer's other orders (same phone number or email), newest first, up to 20."""
+    order, others = await orders.customer_orders(order_id)
+    return CustomerOrders(customer=order.customer, orders=others.orders, total=others.total)

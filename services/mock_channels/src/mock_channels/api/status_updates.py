@@ -1,0 +1,108 @@
+"""The channels' native status-update APIs (a seller telling the channel an order moved), each in
+its platform's own shape and error format, honouring an idempotency key, subject to faults.
+
+- website: ``POST /website/admin/api/2024-01/orders/{id}/status.json``
+  ``{status, tracking_company, tracking_number}``, header ``Idempotency-Key``; a refusal is
+  422 ``{"errors": {"status": [...]}}``;
+- amazon: ``POST /amazon/orders/v0/orders/{orderId}/shipment`` (``updateShipmentStatus``)
+  ``{marketplaceId, shipmentStatus, carrierName, trackingId}``, header
+  ``x-amzn-idempotency-token``; 204, or 400 ``{"errors": [{code, message}]}``;
+- blinkit: ``PATCH /blinkit/v1/orders/{order_id}/status`` ``{status, rider: {partner, awb}}``,
+  header ``X-Idempotency-Key``; a refusal is 409 ``{"error": {code, message}}``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header
+from fastapi.responses import JSONResponse, Response
+
+from mock_channels.api.feeds import apply_faults
+from mock_channels.deps import get_store
+from mock_channels.formats import FORMATS, amazon, blinkit, website
+from mock_channels.models import Shipment
+from mock_channels.store import ChannelStore, WriteBackRejectedError
+from orderhub_common.events import Channel, OrderStatus
+
+router = APIRouter(tags=["channel status updates"])
+StoreDep = Annotated[ChannelStore, Depends(get_store)]
+
+
+def _shipment(carrier: Any, tracking: Any) -> Shipment | None:
+    if isinstance(carrier, str) and isinstance(tracking, str) and carrier and tracking:
+        return Shipment(carrier, tracking)
+    return None
+
+
+def _status(table: dict[str, OrderStatus], native: Any) -> OrderStatus | None:
+    return table.get(native) if isinstance(native, str) else None
+
+
+@router.post(
+    "/website/admin/api/2024-01/orders/{order_id}/status.json",
+    summary="Shopify-like seller status update",
+)
+async def website_status_update(
+    order_id: str,
+    store: StoreDep,
+    body: Annotated[dict[str, Any], Body()],
+    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1)],
+) -> Response:
+    await apply_faults(store, Channel.WEBSITE)
+    status = _status(website.UPDATE_STATUS, body.get("status"))
+    if status is None:
+        return JSONResponse({"errors": {"status": ["is not a known status"]}}, status_code=422)
+    shipment = _shipment(body.get("tracking_company"), body.get("tracking_number"))
+    try:
+        order = store.write_back(
+            Channel.WEBSITE, order_id, status, key=idempotency_key, shipment=shipment
+        )
+    except WriteBackRejectedError as refused:
+        return JSONResponse({"errors": {"status": [str(refused)]}}, status_code=422)
+    return JSONResponse({"order": FORMATS[Channel.WEBSITE].render(order)})
+
+
+@router.post("/amazon/orders/v0/orders/{order_id}/shipment", summary="updateShipmentStatus")
+async def amazon_shipment_update(
+    order_id: str,
+    store: StoreDep,
+    body: Annotated[dict[str, Any], Body()],
+    idempotency_token: Annotated[str, Header(alias="x-amzn-idempotency-token", min_length=1)],
+) -> Response:
+    await apply_faults(store, Channel.AMAZON)
+    status = _status(amazon.UPDATE_STATUS, body.get("shipmentStatus"))
+    if status is None or body.get("marketplaceId") != amazon.MARKETPLACE_ID:
+        error = {"code": "InvalidInput", "message": "shipmentStatus or marketplaceId is invalid"}
+        return JSONResponse({"errors": [error]}, status_code=400)
+    shipment = _shipment(body.get("carrierName"), body.get("trackingId"))
+    try:
+        store.write_back(Channel.AMAZON, order_id, status, key=idempotency_token, shipment=shipment)
+    except WriteBackRejectedError as refused:
+        error = {"code": "InvalidInput", "message": str(refused)}
+        return JSONResponse({"errors": [error]}, status_code=400)
+    return Response(status_code=204)
+
+
+@router.patch("/blinkit/v1/orders/{order_id}/status", summary="Blinkit seller status update")
+async def blinkit_status_update(
+    order_id: str,
+    store: StoreDep,
+    body: Annotated[dict[str, Any], Body()],
+    idempotency_key: Annotated[str, Header(alias="X-Idempotency-Key", min_length=1)],
+) -> Response:
+    await apply_faults(store, Channel.BLINKIT)
+    status = _status(blinkit.UPDATE_STATUS, body.get("status"))
+    if status is None:
+        error = {"code": "invalid_status", "message": "unknown status"}
+        return JSONResponse({"error": error}, status_code=409)
+    rider: dict[str, Any] = body["rider"] if isinstance(body.get("rider"), dict) else {}
+    shipment = _shipment(rider.get("partner"), rider.get("awb"))
+    try:
+        order = store.write_back(
+            Channel.BLINKIT, order_id, status, key=idempotency_key, shipment=shipment
+        )
+    except WriteBackRejectedError as refused:
+        error = {"code": "invalid_status", "message": str(refused)}
+        return JSONResponse({"error": error}, status_code=409)
+    return JSONResponse({"order": FORMATS[Channel.BLINKIT].render(order)})

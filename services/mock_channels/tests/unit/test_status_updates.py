@@ -1,0 +1,93 @@
+"""The channels' native status-update APIs: each in its own shape, applied once per idempotency
+key, refused when the channel's order cannot make the move, subject to faults."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from mock_channels.main import create_app
+from mock_channels.settings import MockChannelsSettings
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(MockChannelsSettings(seed_orders=0))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://mock") as client:
+        yield client
+
+
+async def _new(client: httpx.AsyncClient, channel: str) -> str:
+    response = await client.post(f"/_control/{channel}/orders", json={"count": 1})
+    created: list[str] = response.json()["created"]
+    return created[0]
+
+
+async def test_a_repeated_update_with_one_key_is_applied_once(client: httpx.AsyncClient) -> None:
+    order = await _new(client, "blinkit")
+    for _ in range(3):
+        answer = await client.patch(
+            f"/blinkit/v1/orders/{order}/status",
+            json={"status": "accepted"},
+            headers={"X-Idempotency-Key": "k1"},
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["order"]["status"] == "accepted"
+    applied = (await client.get(f"/_control/blinkit/orders/{order}/write-backs")).json()
+    assert applied == [{"idempotencyKey": "k1", "status": "CONFIRMED"}]
+
+
+async def test_shipping_carries_the_sellers_carrier_and_tracking(client: httpx.AsyncClient) -> None:
+    order = await _new(client, "website")
+    path = f"/website/admin/api/2024-01/orders/{order}/status.json"
+    await client.post(path, json={"status": "paid"}, headers={"Idempotency-Key": "a"})
+    shipped = await client.post(
+        path,
+        json={"status": "fulfilled", "tracking_company": "Blue Dart", "tracking_number": "BD1"},
+        headers={"Idempotency-Key": "b"},
+    )
+    assert shipped.status_code == 200, shipped.text
+    fulfillment = shipped.json()["order"]["fulfillments"][0]
+    assert (fulfillment["tracking_company"], fulfillment["tracking_number"]) == ("Blue Dart", "BD1")
+
+
+async def test_a_move_the_channel_cannot_make_is_refused_in_its_own_shape(
+    client: httpx.AsyncClient,
+) -> None:
+    order = await _new(client, "amazon")
+    body = {"marketplaceId": "A21TJRUUN4KGV", "shipmentStatus": "Delivered"}
+    refused = await client.post(
+        f"/amazon/orders/v0/orders/{order}/shipment",
+        json=body,
+        headers={"x-amzn-idempotency-token": "t1"},
+    )
+    assert refused.status_code == 400
+    assert "cannot become delivered" in refused.json()["errors"][0]["message"]
+    native = (await client.get(f"/_control/amazon/orders/{order}")).json()
+    assert native["OrderStatus"] == "Pending"
+    # The same key keeps its answer: the refusal is not turned into a move later.
+    await client.post(f"/_control/amazon/orders/{order}/status", json={"status": "SHIPPED"})
+    again = await client.post(
+        f"/amazon/orders/v0/orders/{order}/shipment",
+        json=body,
+        headers={"x-amzn-idempotency-token": "t1"},
+    )
+    assert again.status_code == 400
+
+
+async def test_updates_are_subject_to_faults_and_need_a_key(client: httpx.AsyncClient) -> None:
+    order = await _new(client, "blinkit")
+    path = f"/blinkit/v1/orders/{order}/status"
+    no_key = await client.patch(path, json={"status": "accepted"})
+    assert no_key.status_code == 422
+    await client.put(
+        "/_control/blinkit/faults", json={"down": True, "errorRate": 0, "latencyMs": 0}
+    )
+    down = await client.patch(path, json={"status": "accepted"}, headers={"X-Idempotency-Key": "k"})
+    assert down.status_code == 503
+    assert (await client.get(f"/_control/blinkit/orders/{order}/write-backs")).json() == []

@@ -1,0 +1,351 @@
+"""Status write-back: an admin's status move, sent to the order's channel in its native API.
+
+The write-back outbox (``channel_write_backs``) works like the order-event outbox
+(``outbox_relay.py``): the request is written before the order change that asks for it, keyed by
+that change's ``order.status_changed`` event id, and is sent only once the order document shows
+the change (the event id is in its history); a request whose change never happened is dropped
+after ``abandoned_after_s``. The service wakes the relay after each write (the fast way); a sweep
+every ``sweep_interval_s`` finds the rest (a crash, a channel outage).
+
+Sending: each channel has its own circuit breaker, and each send is tried a few times with
+exponential backoff and jitter (tenacity) inside it; a send that still fails leaves the request
+for a later round (backing off up to ``max_backoff_s``), and while a channel's circuit is open
+its requests wait without being tried, so an outage of one channel never holds up another. The
+event id goes as the channel's idempotency key: a request sent twice (a timeout after the
+channel applied it, a crash before the request was removed) is applied once.
+
+Each order's requests go in the order they were made, one at a time. The channel's answer is
+recorded on the order (``writeBack``: acknowledged, or rejected with the channel's reason) and
+announced as ``order.write_back_answered``; a rejection is also logged as an error and counted
+(``orders_write_backs_total{outcome="rejected"}``), which is what the alert watches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from circuitbreaker import CircuitBreaker, CircuitBreakerError
+from loguru import logger
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from orderhub_common.circuits import CircuitState
+from orderhub_common.events import Channel, OrderStatus, WriteBackState
+from orderhub_common.logging import utc_now
+from orders import metrics
+from orders.repository import OrderRepository, WriteBackRequest
+from orders.service import OrderService
+
+_MAX_REASON_CHARS = 500
+_CIRCUIT_VALUES = {CircuitState.CLOSED: 0, CircuitState.HALF_OPEN: 1, CircuitState.OPEN: 2}
+_PENDING_GAUGE_INTERVAL_S = 15.0
+_REJECTIONS = {400, 404, 409, 410, 422}
+
+# Each channel's native words for the canonical statuses a seller may send.
+_WEBSITE_STATUS = {
+    OrderStatus.CONFIRMED: "paid",
+    OrderStatus.SHIPPED: "fulfilled",
+    OrderStatus.DELIVERED: "delivered",
+    OrderStatus.CANCELLED: "cancelled",
+    OrderStatus.RETURNED: "returned",
+}
+_AMAZON_STATUS = {
+    OrderStatus.CONFIRMED: "PendingPickUp",
+    OrderStatus.SHIPPED: "PickedUp",
+    OrderStatus.DELIVERED: "Delivered",
+    OrderStatus.CANCELLED: "LabelCanceled",
+    OrderStatus.RETURNED: "ReturnedToSeller",
+}
+_BLINKIT_STATUS = {
+    OrderStatus.CONFIRMED: "accepted",
+    OrderStatus.SHIPPED: "dispatched",
+    OrderStatus.DELIVERED: "delivered",
+    OrderStatus.CANCELLED: "cancelled",
+    OrderStatus.RETURNED: "returned",
+}
+AMAZON_MARKETPLACE_ID = "A21TJRUUN4KGV"  # Amazon.in
+
+
+@dataclass(frozen=True)
+class NativeUpdate:
+    """One HTTP request of a channel's status-update API."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+def native_update(request: WriteBackRequest) -> NativeUpdate:
+    """The request in its channel's own shape, with the idempotency key the channel honours."""
+    shipment = request.shipment
+    external_id = request.external_id
+    if request.channel == Channel.WEBSITE:
+        body: dict[str, Any] = {"status": _WEBSITE_STATUS[request.status]}
+        if shipment is not None:
+            body |= {
+                "tracking_company": shipment.carrier,
+                "tracking_number": shipment.tracking_number,
+            }
+        return NativeUpdate(
+            "POST",
+            f"/website/admin/api/2024-01/orders/{external_id}/status.json",
+            {"Idempotency-Key": request.key},
+            body,
+        )
+    if request.channel == Channel.AMAZON:
+        body = {
+            "marketplaceId": AMAZON_MARKETPLACE_ID,
+            "shipmentStatus": _AMAZON_STATUS[request.status],
+        }
+        if shipment is not None:
+            body |= {"carrierName": shipment.carrier, "trackingId": shipment.tracking_number}
+        return NativeUpdate(
+            "POST",
+            f"/amazon/orders/v0/orders/{external_id}/shipment",
+            {"x-amzn-idempotency-token": request.key},
+            body,
+        )
+    body = {"status": _BLINKIT_STATUS[request.status]}
+    if shipment is not None:
+        body["rider"] = {"partner": shipment.carrier, "awb": shipment.tracking_number}
+    return NativeUpdate(
+        "PATCH",
+        f"/blinkit/v1/orders/{external_id}/status",
+        {"X-Idempotency-Key": request.key},
+        body,
+    )
+
+
+class ChannelWriteError(Exception):
+    """The channel did not answer, or failed: worth trying again later."""
+
+
+class ChannelRejectedError(Exception):
+    """The channel answered that it will not make this move: trying again changes nothing."""
+
+
+def rejection_reason(response: httpx.Response) -> str:
+    """The channel's own explanation, whichever of their error shapes it uses."""
+    try:
+        body = response.json()
+    except ValueError:
+        return f"HTTP {response.status_code}: {response.text[:_MAX_REASON_CHARS]}"
+    reason: Any = body
+    if isinstance(body, dict):
+        if isinstance(body.get("errors"), list) and body["errors"]:  # SP-API
+            reason = body["errors"][0].get("message", body["errors"][0])
+        elif isinstance(body.get("errors"), dict):  # Shopify
+            reason = "; ".join(f"{k} {', '.join(map(str, v))}" for k, v in body["errors"].items())
+        elif isinstance(body.get("error"), dict):  # Blinkit, and Order Hub's own shape
+            reason = body["error"].get("message", body["error"])
+    return f"HTTP {response.status_code}: {str(reason)[:_MAX_REASON_CHARS]}"
+
+
+class ChannelWriter:
+    """Sends native status updates, one breaker per channel, retrying within each send."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        failure_threshold: int = 3,
+        recovery_s: float = 10.0,
+        attempts: int = 3,
+        retry_initial_s: float = 0.2,
+        retry_max_s: float = 2.0,
+    ) -> None:
+        self._client = client
+        self._attempts = attempts
+        self._retry_initial_s = retry_initial_s
+        self._retry_max_s = retry_max_s
+        self.breakers = {
+            channel: CircuitBreaker(
+                failure_threshold=failure_threshold,
+                recovery_timeout=recovery_s,
+                expected_exception=ChannelWriteError,
+                name=f"orders-write-back-{channel}",
+            )
+            for channel in Channel
+        }
+
+    def circuit(self, channel: str) -> CircuitState:
+        return CircuitState(self.breakers[Channel(channel)].state)
+
+    async def send(self, request: WriteBackRequest) -> None:
+        """Returns once the channel acknowledged; raises ``ChannelRejectedError`` when it
+        refused, ``ChannelWriteError`` or ``CircuitBreakerError`` when it may work later."""
+        breaker = self.breakers[Channel(request.channel)]
+        if breaker.opened:
+            raise CircuitBreakerError(breaker)
+        await breaker.call_async(self._send_with_retries, request)
+
+    async def _send_with_retries(self, request: WriteBackRequest) -> None:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._attempts),
+            wait=wait_exponential_jitter(
+                multiplier=self._retry_initial_s,
+                jitter=self._retry_initial_s,
+                max=self._retry_max_s,
+            ),
+            retry=retry_if_exception_type(ChannelWriteError),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                await self._send_once(request)
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def _send_once(self, request: WriteBackRequest) -> None:
+        update = native_update(request)
+        try:
+            response = await self._client.request(
+                update.method, update.path, headers=update.headers, json=update.body
+            )
+        except httpx.HTTPError as exc:
+            raise ChannelWriteError(f"{request.channel} did not answer: {exc!r}") from exc
+        if response.is_success:
+            return
+        if response.status_code in _REJECTIONS:
+            raise ChannelRejectedError(rejection_reason(response))
+        raise ChannelWriteError(rejection_reason(response))
+
+
+class WriteBackRelay:
+    def __init__(
+        self,
+        repository: OrderRepository,
+        service: OrderService,
+        writer: ChannelWriter,
+        *,
+        sweep_interval_s: float = 2.0,
+        batch_size: int = 200,
+        max_backoff_s: float = 30.0,
+        abandoned_after_s: float = 300.0,
+    ) -> None:
+        self._repository = repository
+        self._service = service
+        self._writer = writer
+        self._sweep_interval_s = sweep_interval_s
+        self._batch_size = batch_size
+        self._max_backoff_s = max_backoff_s
+        self._abandoned_after = timedelta(seconds=abandoned_after_s)
+        self._wake = asyncio.Event()
+        self._pending_counted_at = -_PENDING_GAUGE_INTERVAL_S
+
+    def wake(self) -> None:
+        """Called after a write that may have asked for a write-back: look now."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Sends due write-backs until cancelled; the channels' connections close with it."""
+        try:
+            while True:
+                self._wake.clear()
+                answered = 0
+                try:
+                    answered = await self.send_due()
+                except Exception as exc:  # the store did not answer: the next round tries again
+                    logger.warning(f"write-back round failed: {exc!r}")
+                with contextlib.suppress(Exception):
+                    await self._refresh_gauges()
+                if answered:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._sweep_interval_s)
+        finally:
+            await self._writer.close()
+
+    async def send_due(self) -> int:
+        """One round: each order's oldest request, if due, per channel one after another and
+        the channels side by side; returns how many the channels answered."""
+        now = utc_now()
+        pending = await self._repository.pending_write_backs(self._batch_size)
+        first_per_order: dict[str, WriteBackRequest] = {}
+        for request in pending:  # oldest first
+            first_per_order.setdefault(request.order_id, request)
+        due = [r for r in first_per_order.values() if r.next_attempt_at <= now]
+        by_channel: dict[str, list[WriteBackRequest]] = {}
+        for request in due:
+            by_channel.setdefault(request.channel, []).append(request)
+        answered = await asyncio.gather(*(self._send_channel(rs) for rs in by_channel.values()))
+        return sum(answered)
+
+    async def _send_channel(self, requests: list[WriteBackRequest]) -> int:
+        answered = 0
+        for request in requests:
+            if not await self._change_was_made(request):
+                continue
+            try:
+                await self._writer.send(request)
+            except CircuitBreakerError:
+                return answered  # the channel is out: its requests wait, untried
+            except ChannelWriteError as exc:
+                metrics.WRITE_BACKS.labels(request.channel, "failed").inc()
+                await self._postpone(request, str(exc))
+                continue
+            except ChannelRejectedError as exc:
+                await self._answered(request, WriteBackState.REJECTED, str(exc))
+                answered += 1
+                continue
+            await self._answered(request, WriteBackState.ACKNOWLEDGED, None)
+            answered += 1
+        return answered
+
+    async def _change_was_made(self, request: WriteBackRequest) -> bool:
+        """The order shows the move (send it), or never will (drop the request)."""
+        stored = await self._repository.get(request.order_id)
+        if stored is not None and request.key in stored.announced:
+            return True
+        if utc_now() - request.created_at > self._abandoned_after:
+            await self._repository.remove_write_back(request.key)
+            logger.info(f"write-back {request.key} dropped: its move was never made")
+        return False
+
+    async def _postpone(self, request: WriteBackRequest, error: str) -> None:
+        attempts = request.attempts + 1
+        backoff = min(self._max_backoff_s, 0.5 * 2**attempts)
+        logger.bind(channel=request.channel, order=request.order_id).warning(
+            f"write-back to {request.channel} failed (attempt {attempts}), again in "
+            f"{backoff:.0f}s: {error}"
+        )
+        await self._repository.postpone_write_back(
+            replace(request, attempts=attempts, last_error=error[:_MAX_REASON_CHARS]),
+            utc_now() + timedelta(seconds=backoff),
+        )
+
+    async def _answered(
+        self, request: WriteBackRequest, state: WriteBackState, error: str | None
+    ) -> None:
+        outcome = "acknowledged" if state == WriteBackState.ACKNOWLEDGED else "rejected"
+        metrics.WRITE_BACKS.labels(request.channel, outcome).inc()
+        if state == WriteBackState.REJECTED:
+            logger.bind(channel=request.channel, order=request.order_id).error(
+                f"{request.channel} rejected the move of {request.order_id} to "
+                f"{request.status}: {error}"
+            )
+        await self._service.record_write_back(
+            request.order_id, request.key, state, attempts=request.attempts + 1, error=error
+        )
+        await self._repository.remove_write_back(request.key)
+
+    async def _refresh_gauges(self) -> None:
+        for channel in Channel:
+            metrics.WRITE_BACK_CIRCUIT.labels(channel.value).set(
+                _CIRCUIT_VALUES[self._writer.circuit(channel.value)]
+            )
+        if time.monotonic() - self._pending_counted_at >= _PENDING_GAUGE_INTERVAL_S:
+            self._pending_counted_at = time.monotonic()
+            metrics.WRITE_BACKS_PENDING.set(await self._repository.count_write_backs())
