@@ -10,7 +10,7 @@ PROMTOOL_VERSION := v0.316.0
 PROMTOOL := .cache/bin/promtool-$(PROMTOOL_VERSION)
 export UV_PROJECT_ENVIRONMENT := .venv
 
-.PHONY: help up down status test test-faults test-python test-frontend lint format openapi tools python-deps frontend-deps frontend-build browser demo-data bench config-reference promtool
+.PHONY: help up down status test screenshots test-faults test-python test-frontend lint format openapi tools python-deps frontend-deps frontend-build browser demo-data bench config-reference promtool
 
 help: ## show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ test: lint test-frontend test-python ## install what is missing and run every su
 test-python: python-deps frontend-build browser
 	@echo "==> pytest: unit, integration and e2e (own infrastructure on test ports)"
 	@$(UV) run --frozen pytest -p no:cacheprovider --ignore=tests/faults
+
+screenshots: python-deps frontend-build browser ## the browser suite on its own test stack, refreshing docs/screenshots
+	@SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(UV) run --frozen pytest -p no:cacheprovider tests/e2e/test_browser.py
 
 test-faults: python-deps frontend-build ## the fault suite: real faults injected into the whole stack (own ports and data)
 	@echo "==> pytest: the fault suite (tests/faults, own stack on test ports)"

@@ -1,13 +1,12 @@
 import { readFileSync } from "node:fs";
 import { expect, test, type Page } from "@playwright/test";
-import { ADMIN, filterButton, MOCK_CHANNELS_URL, signIn } from "./helpers";
+import { ADMIN, filterButton, MOCK_CHANNELS_URL, screenshot, signIn } from "./helpers";
 
 /**
  * Working on many orders in the SPA: a bulk move from the table, an export downloaded by its
  * link, a saved view reopened, and the audit page showing those actions. Its orders are placed
  * on one day of 1999 that no other test uses, so the view of that day holds exactly them.
  */
-const ARTIFACTS = "test-artifacts";
 const DAY = `1999-0${1 + Math.floor(Math.random() * 9)}-1${Math.floor(Math.random() * 9)}`;
 const VIEW_URL = `/orders?channel=website&from=${DAY}&to=${DAY}`;
 const COUNT = 6;
@@ -59,7 +58,7 @@ test("a bulk move from the table says what moved and what was refused", async ({
   await expect(bar.getByText(`${COUNT - 2} moved, 2 refused.`)).toBeVisible();
   await expect(bar.getByText(/already final/)).toHaveCount(2);
   await expect(page.locator("tbody .status-confirmed")).toHaveCount(COUNT - 2);
-  await page.screenshot({ path: `${ARTIFACTS}/bulk-move.png` });
+  await screenshot(page, "bulk-move");
 });
 
 test("an export of the view downloads as CSV", async ({ page }) => {
@@ -69,7 +68,7 @@ test("an export of the view downloads as CSV", async ({ page }) => {
   const link = page.getByRole("link", { name: "Download CSV" });
   await expect(link).toBeVisible({ timeout: 60_000 });
   await expect(page.getByRole("status", { name: "Export" }).getByText("Done")).toBeVisible();
-  await page.screenshot({ path: `${ARTIFACTS}/export.png` });
+  await screenshot(page, "export");
   const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
   expect(download.suggestedFilename()).toMatch(/^orders-.*\.csv$/);
   const text = readFileSync(await download.path(), "utf-8").replace(/^\ufeff/, "");
@@ -99,7 +98,7 @@ test("a saved view reopens, and opens by itself as the default", async ({ page }
   await page.goto("/orders");
   await expect(page).toHaveURL(new RegExp(`from=${DAY}`));
   await expect(rows(page)).toHaveCount(COUNT - 2);
-  await page.screenshot({ path: `${ARTIFACTS}/saved-view.png` });
+  await screenshot(page, "saved-view");
 
   // Cleaned up, so other tests open a plain list.
   await page.getByText("Manage").click();
@@ -129,5 +128,5 @@ test("the audit page shows those actions with who and from where", async ({ page
   await expect(page).toHaveURL(/action=view\.saved/);
   await expect(page.locator("tbody tr").first().getByRole("cell", { name: "view.saved", exact: true })).toBeVisible();
   await expect(page.locator("tbody td", { hasText: "bulk_move.applied" })).toHaveCount(0);
-  await page.screenshot({ path: `${ARTIFACTS}/audit.png` });
+  await screenshot(page, "audit");
 });

@@ -14,7 +14,10 @@ export const VIEWER = {
   password: process.env.VIEWER_PASSWORD ?? "dev-only-viewer-password",
 };
 export const MOCK_CHANNELS_URL = process.env.MOCK_CHANNELS_URL ?? "http://127.0.0.1:8004";
-/** Screenshots of every scenario, committed with the docs (desktop 1280x800, phone 390x844). */
+/**
+ * Screenshots of every scenario (desktop 1280x800, phone 390x844): into docs/screenshots when run
+ * by hand or by `make screenshots`; `make test` keeps them in test-artifacts/screenshots.
+ */
 export const SCREENSHOTS = process.env.SCREENSHOTS_DIR ?? "../docs/screenshots";
 
 export async function screenshot(page: Page, name: string) {

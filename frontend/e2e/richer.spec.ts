@@ -1,5 +1,5 @@
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
-import { ADMIN, createOrders, MOCK_CHANNELS_URL, signIn } from "./helpers";
+import { ADMIN, createOrders, MOCK_CHANNELS_URL, screenshot, signIn } from "./helpers";
 
 /**
  * Richer orders in the browser (issue 14): marking shipped with carrier and tracking (and the
@@ -7,7 +7,6 @@ import { ADMIN, createOrders, MOCK_CHANNELS_URL, signIn } from "./helpers";
  * letters page. The pytest wrapper (tests/e2e/test_browser.py) puts two dead letters on the
  * stack first and names them in DEAD_LETTER_REPLAY / DEAD_LETTER_DISCARD.
  */
-const ARTIFACTS = "test-artifacts";
 
 /** A new website order, once it has come through ingest into the API. */
 async function newOrder(request: APIRequestContext, baseURL: string | undefined): Promise<string> {
@@ -50,7 +49,7 @@ test("an admin marks an order shipped with carrier and tracking, and the channel
   await expect(dialog.getByRole("status")).toHaveText("Moved to Shipped.");
   await expect(dialog.getByTestId("shipment")).toHaveText(`Blue Dart · BD${externalId.slice(-8)}`);
   await expect(dialog.getByTestId("write-back")).toContainText("Shipped acknowledged by Website", { timeout: 60_000 });
-  await page.screenshot({ path: `${ARTIFACTS}/order-shipped-with-tracking.png` });
+  await screenshot(page, "order-shipped-with-tracking");
 
   const native = await request.get(`${MOCK_CHANNELS_URL}/_control/website/orders/${externalId}`);
   const fulfillment = ((await native.json()) as { fulfillments: { tracking_number: string }[] }).fulfillments[0];
@@ -71,7 +70,7 @@ test("an admin adds a note and a tag, and the tag filters the orders", async ({ 
   await dialog.getByRole("button", { name: "Add tag" }).click();
   const tags = dialog.getByRole("list", { name: "Tags" });
   await expect(tags.getByRole("link", { name: tag, exact: true })).toBeVisible();
-  await page.screenshot({ path: `${ARTIFACTS}/order-notes-and-tags.png` });
+  await screenshot(page, "order-notes-and-tags");
 
   await tags.getByRole("link", { name: tag, exact: true }).click();
   await expect(page).toHaveURL(new RegExp(`tag=${encodeURIComponent(tag).replace(/%20/g, "(\\+|%20)")}`));
@@ -90,7 +89,7 @@ test("the dead letters page replays a fixed event into an order and discards ano
   const toReplay = page.getByRole("listitem").filter({ hasText: replayMarker! });
   await expect(toReplay).toBeVisible({ timeout: 60_000 });
   await expect(toReplay).toContainText("phone");
-  await page.screenshot({ path: `${ARTIFACTS}/dead-letters.png` });
+  await screenshot(page, "dead-letters");
 
   // As it is, it would fail again: the page says why and nothing is sent.
   await toReplay.getByRole("button", { name: "Replay", exact: true }).click();
