@@ -12,8 +12,9 @@ import re
 import shutil
 import subprocess
 from importlib.resources import files
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema_rs
 import pytest
@@ -91,6 +92,28 @@ def test_orders_reaches_the_postgres_of_the_stack(compose: dict[str, Any]) -> No
     assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
     assert orders["depends_on"]["postgres"] == {"condition": "service_healthy"}
     assert orders["environment"]["ORDERS_POSTGRES_URL"].endswith("@postgres:5432/orderhub_orders")
+
+
+def test_the_channel_urls_of_orders_and_ingest_reach_the_mock_channels_service(
+    compose: dict[str, Any],
+) -> None:
+    # ingest reads the feeds there, orders sends its status write-backs there: a wrong or
+    # missing URL would fall back to the local stack's 127.0.0.1 and fail inside a container.
+    port = compose["services"]["mock-channels"]["build"]["args"]["PORT"]
+    for name in ("orders", "ingest"):
+        url = urlsplit(compose["services"][name]["environment"]["MOCK_CHANNELS_URL"])
+        assert (url.hostname, str(url.port)) == ("mock-channels", port), name
+
+
+def test_the_mock_channels_keep_their_orders_on_a_named_volume(compose: dict[str, Any]) -> None:
+    service = compose["services"]["mock-channels"]
+    database = PurePosixPath(service["environment"]["MOCK_CHANNELS_DATABASE"])
+    mounts = dict(volume.split(":", 1) for volume in service["volumes"])
+
+    assert str(database.parent) in mounts.values()
+    assert {v for v, target in mounts.items() if target == str(database.parent)} <= set(
+        compose["volumes"]
+    )
 
 
 def test_docker_compose_config_accepts_the_file_with_the_example_environment(

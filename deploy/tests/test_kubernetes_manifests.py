@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import shutil
 import subprocess
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import kubernetes_validate
@@ -173,6 +173,21 @@ def test_secrets_are_referenced_from_a_secret_never_written_in_a_manifest(
     assert secret_variables(settings_class) <= from_secret
     assert from_secret <= readable(settings_class), "a referenced secret nobody reads"
     assert written.isdisjoint(SECRETS | KAFKA_CREDENTIALS)
+
+
+def test_the_mock_channels_keep_their_orders_on_a_writable_volume(
+    manifests: list[Manifest],
+) -> None:
+    # The root filesystem is read-only: the SQLite file must sit on a mounted volume.
+    pod = of_kind(manifests, "Deployment")["mock-channels"]["spec"]["template"]["spec"]
+    main = container(of_kind(manifests, "Deployment")["mock-channels"])
+    env = {e["name"]: e.get("value") for e in main.get("env", [])}
+    database = PurePosixPath(env["MOCK_CHANNELS_DATABASE"])
+    mounted = {m["name"]: m["mountPath"] for m in main["volumeMounts"]}
+
+    assert main["securityContext"]["readOnlyRootFilesystem"] is True
+    assert str(database.parent) in mounted.values()
+    assert {v["name"] for v in pod["volumes"]} >= set(mounted)
 
 
 def test_every_replicated_service_has_a_disruption_budget(manifests: list[Manifest]) -> None:
