@@ -76,6 +76,11 @@ def test_profile() -> Profile:
             "GATEWAY_FORWARDED_ALLOW_IPS": "127.0.0.1",
             "RATE_LIMIT_PER_IP_PER_MIN": "2000",
             "RATE_LIMIT_PER_USER_PER_MIN": "2000",
+            # The black-box suites call each service directly, from one address, many times.
+            "AUTH_RATE_LIMIT_PER_IP_PER_MIN": "100000",
+            "ORDERS_RATE_LIMIT_PER_IP_PER_MIN": "100000",
+            "INGEST_RATE_LIMIT_PER_IP_PER_MIN": "100000",
+            "MOCK_CHANNELS_RATE_LIMIT_PER_IP_PER_MIN": "100000",
             "LOG_LEVEL": "INFO",
         }
         | credentials.for_tests()

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from orderhub_common.settings import ServiceSettings, env
+from orderhub_common.settings import ServiceSettings, env, rate_limit_field
 
 
 class MockChannelsSettings(ServiceSettings):
@@ -15,6 +15,7 @@ class MockChannelsSettings(ServiceSettings):
         validation_alias=env("MOCK_CHANNELS_PORT"),
         description="the port the mock channels listen on",
     )
+    rate_limit_per_ip_per_min: int = rate_limit_field("MOCK_CHANNELS", 6000)
     seed_orders: int = Field(
         200,
         ge=0,
