@@ -290,6 +290,16 @@ async def test_the_stores_refuse_clients_without_the_stacks_credentials(stack: S
     }
     assert [what for what, answered in refused.items() if answered] == []
 
+    # Their passwords are on no command line, and the files that hold them are the owner's.
+    passwords = [env[f"{store}_PASSWORD"] for store in ("MONGODB", "REDIS", "KAFKA_SASL")]
+    commands = (stack.run_dir / "supervisord.conf").read_text()
+    assert [p for p in passwords if p in commands] == []
+    for holder in (
+        stack.run_dir / "kafka-server.properties",
+        stack.profile.data_dir / "redis" / "users.acl",
+    ):
+        assert holder.stat().st_mode & 0o077 == 0, holder
+
     # The stack's own user is served by each (what every service connects with).
     assert await _redis_answers(redis_port, env["REDIS_USERNAME"], env["REDIS_PASSWORD"])
     assert await _mongodb_answers(stack.mongodb_url)
