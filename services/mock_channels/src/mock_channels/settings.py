@@ -15,7 +15,9 @@ class MockChannelsSettings(ServiceSettings):
         validation_alias=env("MOCK_CHANNELS_PORT"),
         description="the port the mock channels listen on",
     )
-    rate_limit_per_ip_per_min: int = rate_limit_field("MOCK_CHANNELS", 6000)
+    # High: ingest (polling, catching up) and orders (writing back every moved order of a bulk
+    # job) call it from one address, as the real channels are called from the real services.
+    rate_limit_per_ip_per_min: int = rate_limit_field("MOCK_CHANNELS", 60000)
     seed_orders: int = Field(
         200,
         ge=0,
