@@ -10,7 +10,7 @@ PROMTOOL_VERSION := v0.316.0
 PROMTOOL := .cache/bin/promtool-$(PROMTOOL_VERSION)
 export UV_PROJECT_ENVIRONMENT := .venv
 
-.PHONY: help up down status test screenshots test-faults test-python test-frontend lint format openapi tools python-deps frontend-deps frontend-build browser demo-data bench config-reference promtool
+.PHONY: help up down status test screenshots test-faults test-python test-frontend lint audit format openapi tools python-deps frontend-deps frontend-build browser demo-data bench config-reference promtool
 
 help: ## show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -24,7 +24,7 @@ down: ## stop everything `make up` started (graceful); data stays in .data/
 status: ## show the state of each component
 	@$(PY) -m devstack.cli status
 
-test: lint test-frontend test-python ## install what is missing and run every suite (unit, integration, e2e, frontend, browser)
+test: lint audit test-frontend test-python ## install what is missing and run every suite (unit, integration, e2e, frontend, browser) and the offline dependency audit
 
 test-python: python-deps frontend-build browser
 	@echo "==> pytest: unit, integration and e2e (own infrastructure on test ports)"
@@ -40,6 +40,15 @@ test-faults: python-deps frontend-build ## the fault suite: real faults injected
 test-frontend: frontend-deps
 	@echo "==> frontend: typecheck and component tests"
 	@cd frontend && npm run --silent typecheck && npm run --silent lint && npm test --silent
+
+# safety 2.3 is the last release that reads a local database without calling home; safety-db is
+# the advisory snapshot a registry package ships (the advisory services are out of reach here).
+AUDIT_TOOLS := --with safety==2.3.5 --with safety-db==2021.7.17
+
+audit: tools ## the offline dependency audit: every locked Python package against the advisory snapshot of safety-db
+	@mkdir -p .run
+	@$(UV) export --frozen --no-hashes --all-packages --no-emit-workspace --all-groups --quiet -o .run/audit-requirements.txt
+	@$(UV) run --no-project --quiet $(AUDIT_TOOLS) python infra/audit/audit.py .run/audit-requirements.txt
 
 lint: python-deps ## ruff (lint, format check) and mypy
 	@echo "==> ruff and mypy"

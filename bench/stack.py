@@ -26,10 +26,17 @@ COMPONENTS = (
     "gateway",
     "mock_channels",
 )
-# The bench is one client address and one user asking for thousands of requests a second.
+# The bench is one client address and one user asking for thousands of requests a second: the
+# gateway's limits, and the per-address limits of the services behind it (which see the bench's
+# address too), are lifted for the run.
 BENCH_GATEWAY_ENV = {
     "RATE_LIMIT_PER_IP_PER_MIN": "1000000",
     "RATE_LIMIT_PER_USER_PER_MIN": "1000000",
+}
+BENCH_ENV = {
+    "auth": {"AUTH_RATE_LIMIT_PER_IP_PER_MIN": "1000000"},
+    "orders": {"ORDERS_RATE_LIMIT_PER_IP_PER_MIN": "1000000"},
+    "gateway": BENCH_GATEWAY_ENV,
 }
 
 
@@ -71,15 +78,18 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 @contextmanager
 def bench_profile(stack: Stack) -> Iterator[None]:
-    """The gateway restarted with the bench's rate limits, and restored when the block ends.
+    """The gateway, auth and orders restarted with the bench's rate limits, and restored when
+    the block ends.
 
     Restored however the block ends: normally, on an error, on Ctrl-C or on SIGTERM.
     """
     previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
-        stack.restart_with("gateway", BENCH_GATEWAY_ENV)
+        for component, environment in BENCH_ENV.items():
+            stack.restart_with(component, environment)
         yield
     finally:
-        print("==> bench: restoring the gateway's own settings", flush=True)
-        stack.restart_with("gateway", {})
+        print("==> bench: restoring the services' own settings", flush=True)
+        for component in BENCH_ENV:
+            stack.restart_with(component, {})
         signal.signal(signal.SIGTERM, previous)

@@ -10,12 +10,14 @@ import contextlib
 import signal
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
 
 from devstack.stack import SERVICES, Stack
-from orderhub_common.kafka import Topics
+from orderhub_common.kafka import Topics, aiokafka_options
+from orderhub_common.settings import KafkaSettings
 
 
 @pytest.fixture(scope="session")
@@ -40,8 +42,9 @@ def mock_channels_url(service_urls: dict[str, str]) -> str:
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap(stack: Stack) -> str:
-    return stack.kafka_bootstrap
+def kafka_options(stack: Stack) -> dict[str, Any]:
+    """The broker and its SASL credentials, as an aiokafka client's keyword arguments."""
+    return aiokafka_options(KafkaSettings(**stack.kafka_settings()))
 
 
 @pytest.fixture(scope="session")

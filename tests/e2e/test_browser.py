@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.e2e
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 
 
-def _dead_letters_for_the_browser(kafka_bootstrap: str, topics: Topics) -> dict[str, str]:
+def _dead_letters_for_the_browser(kafka_options: dict[str, Any], topics: Topics) -> dict[str, str]:
     """Two ingested events the orders service can never store (no phone), for the dead letters
     page to replay after a fix and to discard; named by their external ids."""
     markers = {
@@ -56,7 +57,7 @@ def _dead_letters_for_the_browser(kafka_bootstrap: str, topics: Topics) -> dict[
         ).encode()
 
     async def publish() -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+        producer = AIOKafkaProducer(**kafka_options)
         await producer.start()
         try:
             for external_id in markers.values():
@@ -75,13 +76,13 @@ def test_the_admin_spa_works_in_a_real_browser(
     gateway_url: str,
     mock_channels_url: str,
     credentials: dict[str, tuple[str, str]],
-    kafka_bootstrap: str,
+    kafka_options: dict[str, Any],
     topics: Topics,
 ) -> None:
     if not (FRONTEND / "node_modules").exists() or not Path("/usr/bin/chromium").exists():
         pytest.fail("run through `make test`: it installs the SPA's packages and Chromium")
     admin, viewer = credentials["admin"], credentials["viewer"]
-    dead_letters = _dead_letters_for_the_browser(kafka_bootstrap, topics)
+    dead_letters = _dead_letters_for_the_browser(kafka_options, topics)
     result = subprocess.run(
         [shutil.which("npm") or "npm", "run", "--silent", "e2e"],
         cwd=FRONTEND,

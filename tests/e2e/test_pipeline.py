@@ -74,13 +74,13 @@ async def stored(
     return await orders.find_one({"channel": channel, "externalId": external_id})
 
 
-async def order_events(kafka_bootstrap: str, topics: Topics) -> list[dict[str, Any]]:
+async def order_events(kafka_options: dict[str, Any], topics: Topics) -> list[dict[str, Any]]:
     """Every event on ``orders.events.v1`` so far, each with the record key it came with."""
     consumer = AIOKafkaConsumer(
         topics.order_events,
-        bootstrap_servers=kafka_bootstrap,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        **kafka_options,
     )
     await consumer.start()
     try:
@@ -136,7 +136,7 @@ async def stale_skips(orders_url: str) -> float:
 async def test_orders_from_every_channel_arrive_normalized_in_the_store_and_on_the_topic(
     control: httpx.AsyncClient,
     orders_collection: AsyncCollection[dict[str, Any]],
-    kafka_bootstrap: str,
+    kafka_options: dict[str, Any],
     topics: Topics,
 ) -> None:
     created = {channel: await create_orders(control, channel, 2) for channel in CHANNELS}
@@ -149,7 +149,7 @@ async def test_orders_from_every_channel_arrive_normalized_in_the_store_and_on_t
         return True
 
     await eventually(all_stored, what="every new order in the store")
-    events = await order_events(kafka_bootstrap, topics)
+    events = await order_events(kafka_options, topics)
     for channel, external_ids in created.items():
         for external_id in external_ids:
             order = await stored(orders_collection, channel, external_id)
@@ -174,7 +174,7 @@ async def test_orders_from_every_channel_arrive_normalized_in_the_store_and_on_t
 async def test_a_status_move_at_a_channel_arrives_and_a_backwards_one_does_not(
     control: httpx.AsyncClient,
     orders_collection: AsyncCollection[dict[str, Any]],
-    kafka_bootstrap: str,
+    kafka_options: dict[str, Any],
     topics: Topics,
     service_urls: dict[str, str],
 ) -> None:
@@ -201,7 +201,7 @@ async def test_a_status_move_at_a_channel_arrives_and_a_backwards_one_does_not(
     assert [h["status"] for h in order["statusHistory"]] == ["PLACED", "CONFIRMED", "SHIPPED"]
     moves = [
         (e["previousStatus"], e["status"], e["source"])
-        for e in distinct(events_for(await order_events(kafka_bootstrap, topics), order["_id"]))
+        for e in distinct(events_for(await order_events(kafka_options, topics), order["_id"]))
         if e["eventType"] == "order.status_changed"
     ]
     assert moves == [("PLACED", "CONFIRMED", "channel"), ("CONFIRMED", "SHIPPED", "channel")]

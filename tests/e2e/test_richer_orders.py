@@ -260,14 +260,14 @@ def _ingested(channel: str, external_id: str, phone: str | None) -> dict[str, An
 
 async def test_a_dead_letter_is_listed_replayed_after_a_fix_and_stored(
     gateway_url: str,
-    kafka_bootstrap: str,
+    kafka_options: dict[str, Any],
     topics: Topics,
     admin_headers: dict[str, str],
     viewer_headers: dict[str, str],
 ) -> None:
     external_id = f"DLQ-{uuid.uuid4().hex[:10]}"
     broken = _ingested("website", external_id, phone=None)  # no phone: can never be stored
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    producer = AIOKafkaProducer(**kafka_options)
     await producer.start()
     try:
         await producer.send_and_wait(
@@ -332,12 +332,12 @@ async def test_a_dead_letter_is_listed_replayed_after_a_fix_and_stored(
 
 async def test_a_dead_letter_can_be_discarded_with_a_reason(
     gateway_url: str,
-    kafka_bootstrap: str,
+    kafka_options: dict[str, Any],
     topics: Topics,
     admin_headers: dict[str, str],
 ) -> None:
     external_id = f"DLQ-{uuid.uuid4().hex[:10]}"
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    producer = AIOKafkaProducer(**kafka_options)
     await producer.start()
     try:
         await producer.send_and_wait(topics.ingested, f"not json {external_id}".encode())
@@ -493,9 +493,9 @@ def test_a_bulk_move_is_written_back_for_each_order_and_a_returned_order_stays_f
     assert _order(api, viewer_headers, returned)["status"] == "RETURNED"
 
 
-def publish(kafka_bootstrap: str, topic: str, value: bytes, key: bytes | None) -> None:
+def publish(kafka_options: dict[str, Any], topic: str, value: bytes, key: bytes | None) -> None:
     async def send() -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+        producer = AIOKafkaProducer(**kafka_options)
         await producer.start()
         try:
             await producer.send_and_wait(topic, value, key=key)
@@ -507,7 +507,7 @@ def publish(kafka_bootstrap: str, topic: str, value: bytes, key: bytes | None) -
 
 def test_a_move_the_channel_rejects_is_visible_on_the_order(
     api: httpx.Client,
-    kafka_bootstrap: str,
+    kafka_options: dict[str, Any],
     topics: Topics,
     admin_headers: dict[str, str],
     viewer_headers: dict[str, str],
@@ -517,7 +517,7 @@ def test_a_move_the_channel_rejects_is_visible_on_the_order(
     event = _ingested("blinkit", external_id, phone="+919812345670")
     event["eventId"] = str(uuid.uuid4())
     key = f"blinkit:{external_id}".encode()
-    publish(kafka_bootstrap, topics.ingested, json.dumps(event).encode(), key)
+    publish(kafka_options, topics.ingested, json.dumps(event).encode(), key)
     order_id = wait_for(api, viewer_headers, "blinkit", external_id)["id"]
     moved = api.patch(
         f"/orders/{order_id}/status", json={"status": "CONFIRMED"}, headers=admin_headers

@@ -5,7 +5,10 @@
 - Role-based access for every route every service documents, for every role, generated from
   the gateway's route table (``gateway.routes.resolve``): a service route the table has no rule
   for fails here, and so does a route whose edge or service check lets the wrong role through.
-- No log written during the run holds a password, a token, or a customer's email or phone.
+- No log written during the run holds a password (the stores' included), a token, or a
+  customer's email or phone.
+- The stores (FerretDB, Redis, Kafka) refuse clients without their credentials or with wrong
+  ones, and serve the stack's own user.
 """
 
 from __future__ import annotations
@@ -22,9 +25,17 @@ from typing import Any
 
 import httpx
 import pytest
+import redis.exceptions
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+from pymongo import AsyncMongoClient
+from pymongo.errors import OperationFailure
+from redis.asyncio import Redis
 
 from devstack.stack import Stack
 from gateway.routes import Access, resolve
+from orderhub_common.kafka import aiokafka_options
+from orderhub_common.settings import KafkaSettings
 
 pytestmark = pytest.mark.e2e
 
@@ -199,6 +210,10 @@ def test_no_log_holds_a_password_a_token_or_a_customers_email_or_phone(
 
     secrets = {
         "a bootstrap password": [password for _, password in credentials.values()],
+        "a store password": [
+            stack.profile.environment[name]
+            for name in ("MONGODB_PASSWORD", "REDIS_PASSWORD", "KAFKA_SASL_PASSWORD")
+        ],
         "a refused password": [wrong_password],
         "a refresh token": [session["refreshToken"], refreshed["refreshToken"]],
         "a customer email": [c["email"] for c in customers if c.get("email")],
@@ -218,3 +233,74 @@ def test_no_log_holds_a_password_a_token_or_a_customers_email_or_phone(
                 leaks.append(f"{log.name}: {what}")
 
     assert leaks == []
+
+
+async def _redis_answers(port: int, username: str | None, password: str | None) -> bool:
+    client = Redis(host="127.0.0.1", port=port, username=username, password=password)
+    try:
+        return bool(await client.set("credentials-probe", "1"))
+    except (redis.exceptions.AuthenticationError, redis.exceptions.ResponseError):
+        return False
+    finally:
+        await client.aclose()
+
+
+async def _mongodb_answers(url: str) -> bool:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url, serverSelectionTimeoutMS=5000)
+    try:
+        await client["credentials_probe"]["probe"].insert_one({"probe": True})
+        await client.drop_database("credentials_probe")
+        return True
+    except OperationFailure:
+        return False
+    finally:
+        await client.close()
+
+
+async def _kafka_answers(options: dict[str, Any]) -> bool:
+    admin = AIOKafkaAdminClient(request_timeout_ms=5000, **options)
+    try:
+        await admin.start()
+        await admin.list_topics()
+        return True
+    except KafkaError:
+        return False
+    finally:
+        await admin.close()
+
+
+async def test_the_stores_refuse_clients_without_the_stacks_credentials(stack: Stack) -> None:
+    env = stack.profile.environment
+    redis_port, mongodb_port = stack.port("redis"), stack.port("mongodb")
+    kafka = {"bootstrap_servers": stack.kafka_bootstrap}
+    sasl = {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "PLAIN"}
+    user = env["KAFKA_SASL_USERNAME"]
+
+    refused = {
+        "redis, no user": await _redis_answers(redis_port, None, None),
+        "redis, a wrong password": await _redis_answers(redis_port, env["REDIS_USERNAME"], "x"),
+        "mongodb, no user": await _mongodb_answers(f"mongodb://127.0.0.1:{mongodb_port}"),
+        "mongodb, a wrong password": await _mongodb_answers(
+            f"mongodb://{env['MONGODB_USERNAME']}:wrong@127.0.0.1:{mongodb_port}/?authSource=admin"
+        ),
+        "kafka, no SASL": await _kafka_answers(kafka),
+        "kafka, a wrong password": await _kafka_answers(
+            kafka | sasl | {"sasl_plain_username": user, "sasl_plain_password": "wrong"}
+        ),
+    }
+    assert [what for what, answered in refused.items() if answered] == []
+
+    # Their passwords are on no command line, and the files that hold them are the owner's.
+    passwords = [env[f"{store}_PASSWORD"] for store in ("MONGODB", "REDIS", "KAFKA_SASL")]
+    commands = (stack.run_dir / "supervisord.conf").read_text()
+    assert [p for p in passwords if p in commands] == []
+    for holder in (
+        stack.run_dir / "kafka-server.properties",
+        stack.profile.data_dir / "redis" / "users.acl",
+    ):
+        assert holder.stat().st_mode & 0o077 == 0, holder
+
+    # The stack's own user is served by each (what every service connects with).
+    assert await _redis_answers(redis_port, env["REDIS_USERNAME"], env["REDIS_PASSWORD"])
+    assert await _mongodb_answers(stack.mongodb_url)
+    assert await _kafka_answers(aiokafka_options(KafkaSettings(**stack.kafka_settings())))

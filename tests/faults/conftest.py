@@ -34,7 +34,8 @@ from pymongo import MongoClient
 
 from devstack.pytest_plugin import eventually_sync
 from devstack.stack import SERVICES, Stack
-from orderhub_common.kafka import Topics
+from orderhub_common.kafka import Topics, aiokafka_options
+from orderhub_common.settings import KafkaSettings
 
 CHANNELS = ("website", "amazon", "blinkit")
 ORDERS_GROUP = "orders"
@@ -157,11 +158,14 @@ class Pipeline:
 
         return asyncio.run(read())
 
+    def _kafka_options(self) -> dict[str, Any]:
+        return aiokafka_options(KafkaSettings(**self.stack.kafka_settings()))
+
     def order_events(self) -> list[dict[str, Any]]:
-        return asyncio.run(_read_topic(self.stack.kafka_bootstrap, self.topics.order_events))
+        return asyncio.run(_read_topic(self._kafka_options(), self.topics.order_events))
 
     def dead_letters(self) -> int:
-        return len(asyncio.run(_read_topic(self.stack.kafka_bootstrap, self.topics.ingested_dlq)))
+        return len(asyncio.run(_read_topic(self._kafka_options(), self.topics.ingested_dlq)))
 
     def created_per_order(self) -> Counter[str]:
         """What a downstream consumer counts: distinct ``order.created`` events per order id."""
@@ -174,9 +178,7 @@ class Pipeline:
         return counts
 
     def consumer_lag(self) -> int:
-        return asyncio.run(
-            _group_lag(self.stack.kafka_bootstrap, ORDERS_GROUP, self.topics.ingested)
-        )
+        return asyncio.run(_group_lag(self._kafka_options(), ORDERS_GROUP, self.topics.ingested))
 
     # The verdict ---------------------------------------------------------------------------
     def arrived(self) -> bool:
@@ -224,16 +226,14 @@ async def _partitions(admin: AIOKafkaAdminClient, topic: str) -> list[TopicParti
     return [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
 
 
-async def _read_topic(bootstrap: str, topic: str) -> list[dict[str, Any]]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def _read_topic(kafka: dict[str, Any], topic: str) -> list[dict[str, Any]]:
+    admin = AIOKafkaAdminClient(**kafka)
     await admin.start()
     try:
         partitions = await _partitions(admin, topic)
     finally:
         await admin.close()
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
-    )
+    consumer = AIOKafkaConsumer(enable_auto_commit=False, auto_offset_reset="earliest", **kafka)
     await consumer.start()
     try:
         consumer.assign(partitions)
@@ -248,9 +248,9 @@ async def _read_topic(bootstrap: str, topic: str) -> list[dict[str, Any]]:
         await consumer.stop()
 
 
-async def _group_lag(bootstrap: str, group: str, topic: str) -> int:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+async def _group_lag(kafka: dict[str, Any], group: str, topic: str) -> int:
+    admin = AIOKafkaAdminClient(**kafka)
+    consumer = AIOKafkaConsumer(enable_auto_commit=False, **kafka)
     await admin.start()
     await consumer.start()
     try:

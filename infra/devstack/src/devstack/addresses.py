@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from devstack import postgres
-from devstack.components import SERVICES, component
+from devstack.components import SERVICES, component, runs_ferretdb
 from devstack.install import REPO
 from devstack.profiles import Profile
 
 
 class Addresses:
-    """Every address is on 127.0.0.1, at the profile's port for that component."""
+    """Every address is on 127.0.0.1, at the profile's port for that component; the stores'
+    addresses carry the profile's credentials (``devstack.credentials``)."""
 
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
@@ -18,11 +21,25 @@ class Addresses:
     def kafka_bootstrap(self) -> str:
         return f"127.0.0.1:{self.profile.port('kafka')}"
 
+    def kafka_environment(self) -> dict[str, str]:
+        """How a client reaches Kafka: the variables ``KafkaSettings`` reads (SASL/PLAIN)."""
+        env = self.profile.environment
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
+            "KAFKA_SASL_MECHANISM": "PLAIN",
+            "KAFKA_SASL_USERNAME": env["KAFKA_SASL_USERNAME"],
+            "KAFKA_SASL_PASSWORD": env["KAFKA_SASL_PASSWORD"],
+        }
+
     @property
     def mongodb_url(self) -> str:
-        return self.profile.external_mongodb_url or (
-            f"mongodb://127.0.0.1:{self.profile.port('mongodb')}"
-        )
+        if self.profile.external_mongodb_url:
+            return self.profile.external_mongodb_url
+        port = self.profile.port("mongodb")
+        if not runs_ferretdb():
+            # A mongod found on the PATH runs as it is, without users.
+            return f"mongodb://127.0.0.1:{port}"
+        return f"mongodb://{self._userinfo('MONGODB')}@127.0.0.1:{port}/?authSource=admin"
 
     @property
     def postgres_url(self) -> str:
@@ -32,7 +49,12 @@ class Addresses:
 
     @property
     def redis_url(self) -> str:
-        return f"redis://127.0.0.1:{self.profile.port('redis')}/0"
+        return f"redis://{self._userinfo('REDIS')}@127.0.0.1:{self.profile.port('redis')}/0"
+
+    def _userinfo(self, store: str) -> str:
+        env = self.profile.environment
+        user, password = env[f"{store}_USERNAME"], env[f"{store}_PASSWORD"]
+        return f"{quote(user, safe='')}:{quote(password, safe='')}"
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.profile.port(service)}"
@@ -40,9 +62,9 @@ class Addresses:
     def service_environment(self) -> dict[str, str]:
         """The profile's settings plus every address, as the services read them."""
         env = dict(self.profile.environment)
+        env.update(self.kafka_environment())
         env.update(
             {
-                "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
                 "MONGODB_URL": self.mongodb_url,
                 "ORDERS_POSTGRES_URL": self.postgres_url,
                 "REDIS_URL": self.redis_url,
@@ -62,6 +84,9 @@ class Addresses:
             "JWT_PRIVATE_KEYS_FILE",
             str(self.profile.data_dir / "secrets" / "jwt-private-keys.json"),
         )
+        # FerretDB creates its user from these on its first start (the variable keeps the
+        # password off its command line).
+        env["FERRETDB_SETUP_PASSWORD"] = env["MONGODB_PASSWORD"]
         for name in SERVICES:
             env[component(name).port_variable] = str(self.profile.port(name))
         return env

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack import install, postgres
+from devstack import credentials, install, postgres
 from devstack.processes import http_ok, port_open
 from devstack.steps import step
 
@@ -102,9 +102,16 @@ def _kafka_java(site: Site) -> list[str]:
 def _kafka_prepare(site: Site) -> None:
     install.kafka_classpath()
     template = (install.REPO / "infra" / "kafka" / "server.properties.template").read_text()
-    _kafka_properties(site).write_text(
+    properties = _kafka_properties(site)
+    # It holds the SASL user's password: the owner's alone.
+    properties.touch(mode=0o600)
+    properties.chmod(0o600)
+    properties.write_text(
         template.format(
-            port=site.port, controller_port=site.ports["kafka_controller"], data_dir=_data(site)
+            port=site.port,
+            controller_port=site.ports["kafka_controller"],
+            data_dir=_data(site),
+            jaas=credentials.kafka_jaas(site.environment),
         )
     )
     if not (_data(site) / "meta.properties").exists():
@@ -127,14 +134,19 @@ def _kafka_argv(site: Site) -> list[str]:
 
 
 # MongoDB wire protocol: a real mongod if one is on PATH, else FerretDB on SQLite -----------------
+def runs_ferretdb() -> bool:
+    """FerretDB is the store unless a mongod is on the PATH (that one runs without users)."""
+    return shutil.which("mongod") is None
+
+
 def _mongodb_prepare(site: Site) -> None:
-    if not shutil.which("mongod"):
+    if runs_ferretdb():
         install.ferretdb_binary()
 
 
 def _mongodb_argv(site: Site) -> list[str]:
     mongod = shutil.which("mongod")
-    if mongod:
+    if mongod is not None:
         return [
             mongod,
             "--dbpath",
@@ -153,6 +165,12 @@ def _mongodb_argv(site: Site) -> list[str]:
         "--telemetry=disable",
         "--log-level=warn",
         "--debug-addr=-",
+        # SCRAM users in its own admin database; every command but the handshake needs one.
+        # The user is created on the first start from FERRETDB_SETUP_PASSWORD (the environment
+        # keeps the password off the command line).
+        "--test-enable-new-auth",
+        "--setup-database=admin",
+        f"--setup-username={site.environment['MONGODB_USERNAME']}",
     ]
 
 
@@ -175,8 +193,16 @@ def _postgres_provision(site: Site) -> None:
 
 
 # Redis -----------------------------------------------------------------------------------------
+def _redis_acl_file(site: Site) -> Path:
+    return _data(site) / "users.acl"
+
+
 def _redis_prepare(site: Site) -> None:
     install.redis_server()
+    acl = _redis_acl_file(site)
+    acl.touch(mode=0o600)
+    acl.chmod(0o600)
+    acl.write_text(credentials.redis_acl(site.environment))
 
 
 def _redis_argv(site: Site) -> list[str]:
@@ -194,6 +220,9 @@ def _redis_argv(site: Site) -> list[str]:
         "",
         "--protected-mode",
         "yes",
+        # No default user: every connection signs in as the ACL file's user.
+        "--aclfile",
+        str(_redis_acl_file(site)),
     ]
 
 

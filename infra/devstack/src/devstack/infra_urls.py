@@ -1,9 +1,14 @@
 """The addresses tests reach their infrastructure at, and the three places they come from.
 
 In order of preference: URLs from the environment (all of ``ORDERHUB_TEST_KAFKA``,
-``ORDERHUB_TEST_MONGODB_URL``, ``ORDERHUB_TEST_POSTGRES_URL``, ``ORDERHUB_TEST_REDIS_URL``);
+``ORDERHUB_TEST_MONGODB_URL``, ``ORDERHUB_TEST_POSTGRES_URL``, ``ORDERHUB_TEST_REDIS_URL``, and
+``ORDERHUB_TEST_KAFKA_SASL_USERNAME`` / ``_PASSWORD`` for a broker that wants SASL/PLAIN);
 else testcontainers when a Docker engine answers; else the local stack's test profile (its own
 ports and data, so a running ``make up`` stack is never touched). The pytest plugin picks one.
+
+The stores' URLs carry their credentials; Kafka's are apart (``kafka_sasl``): a test builds its
+settings from ``kafka_settings()`` (or ``kafka_environment()``), and an aiokafka client from
+``KafkaSettings(**infra.kafka_settings()).aiokafka_options()``.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from devstack.stack import Stack
 
@@ -21,6 +27,7 @@ ENVIRONMENT_VARIABLES = {
     "postgres_url": "ORDERHUB_TEST_POSTGRES_URL",
     "redis_url": "ORDERHUB_TEST_REDIS_URL",
 }
+KAFKA_SASL_VARIABLES = ("ORDERHUB_TEST_KAFKA_SASL_USERNAME", "ORDERHUB_TEST_KAFKA_SASL_PASSWORD")
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,20 @@ class InfraUrls:
     redis_url: str
     # A role that may CREATE DATABASE (plain postgresql://): each test creates its own database.
     postgres_url: str
+    # The broker's SASL/PLAIN user and password, None for a broker that takes anyone.
+    kafka_sasl: tuple[str, str] | None = None
+
+    def kafka_environment(self) -> dict[str, str]:
+        """The variables ``KafkaSettings`` reads, as a service started on this broker gets them."""
+        env = {"KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap}
+        if self.kafka_sasl is not None:
+            env["KAFKA_SASL_MECHANISM"] = "PLAIN"
+            env["KAFKA_SASL_USERNAME"], env["KAFKA_SASL_PASSWORD"] = self.kafka_sasl
+        return env
+
+    def kafka_settings(self) -> dict[str, Any]:
+        """The same as ``KafkaSettings`` keyword arguments (field names)."""
+        return {key.lower(): value for key, value in self.kafka_environment().items()}
 
     def redis_db(self, db: int) -> str:
         """The same Redis server, another logical database (one per test suite)."""
@@ -45,7 +66,9 @@ def from_environment() -> InfraUrls | None:
         return None
     if missing:
         raise ValueError(f"set every ORDERHUB_TEST_* URL or none; missing: {', '.join(missing)}")
-    return InfraUrls(**values)  # type: ignore[arg-type]
+    username, password = (os.environ.get(variable) for variable in KAFKA_SASL_VARIABLES)
+    sasl = (username, password) if username and password else None
+    return InfraUrls(**values, kafka_sasl=sasl)  # type: ignore[arg-type]
 
 
 def docker_answers() -> bool:
@@ -86,9 +109,11 @@ def from_containers() -> Iterator[InfraUrls]:
 def from_local_stack(stack: Stack) -> InfraUrls:
     """The stack's infrastructure, started first if it is not up."""
     stack.ensure_infra_running()
+    kafka = stack.kafka_environment()
     return InfraUrls(
         kafka_bootstrap=stack.kafka_bootstrap,
         mongodb_url=stack.mongodb_url,
         redis_url=stack.redis_url,
         postgres_url=stack.postgres_url,
+        kafka_sasl=(kafka["KAFKA_SASL_USERNAME"], kafka["KAFKA_SASL_PASSWORD"]),
     )

@@ -14,6 +14,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devstack import credentials
 from devstack.components import PORTS
 from devstack.install import REPO
 from devstack.steps import say
@@ -50,6 +51,9 @@ def local_profile() -> Profile:
     port_variables = {port.variable for port in PORTS}
     env.update({k: v for k, v in os.environ.items() if k in env or k in port_variables})
     ports = {port.name: int(env.get(port.variable, port.default)) for port in PORTS}
+    # The stores' credentials are the stack's own, generated on first start (the *_PASSWORD
+    # values in .env are docker compose's).
+    env.update(credentials.generated(REPO / ".data" / "secrets"))
     return Profile(
         "local",
         REPO / ".data",
@@ -72,8 +76,14 @@ def test_profile() -> Profile:
             "GATEWAY_FORWARDED_ALLOW_IPS": "127.0.0.1",
             "RATE_LIMIT_PER_IP_PER_MIN": "2000",
             "RATE_LIMIT_PER_USER_PER_MIN": "2000",
+            # The black-box suites call each service directly, from one address, many times.
+            "AUTH_RATE_LIMIT_PER_IP_PER_MIN": "100000",
+            "ORDERS_RATE_LIMIT_PER_IP_PER_MIN": "100000",
+            "INGEST_RATE_LIMIT_PER_IP_PER_MIN": "100000",
+            "MOCK_CHANNELS_RATE_LIMIT_PER_IP_PER_MIN": "100000",
             "LOG_LEVEL": "INFO",
         }
+        | credentials.for_tests()
     )
     return Profile(
         "test", REPO / ".data" / "test", REPO / ".run" / "test", ports, env, fresh_data=True

@@ -58,6 +58,14 @@ class Stack:
     def kafka_bootstrap(self) -> str:
         return self.addresses.kafka_bootstrap
 
+    def kafka_environment(self) -> dict[str, str]:
+        """The broker and its SASL credentials, as the variables ``KafkaSettings`` reads."""
+        return self.addresses.kafka_environment()
+
+    def kafka_settings(self) -> dict[str, str]:
+        """The same as ``KafkaSettings`` keyword arguments (field names)."""
+        return {key.lower(): value for key, value in self.kafka_environment().items()}
+
     @property
     def mongodb_url(self) -> str:
         return self.addresses.mongodb_url

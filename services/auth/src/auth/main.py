@@ -22,6 +22,7 @@ from auth.user_lock import UserChangeLock
 from orderhub_common.app import create_service_app, serve
 from orderhub_common.audit import AuditTrail
 from orderhub_common.kafka import create_broker, ensure_topics, topics_from
+from orderhub_common.ratelimit import RateLimit
 from orderhub_common.resources import KafkaResource, MongoResource, RedisResource
 from orderhub_common.revocation import AccessRevocations
 from orderhub_common.security import JwtVerifier
@@ -88,6 +89,7 @@ def create_app(settings: AuthSettings, *, passwords: Passwords | None = None) ->
     # A store that does not answer is 503 by orderhub_common's one rule, as in every service.
     return create_service_app(
         settings=settings,
+        rate_limit=RateLimit("auth", settings.rate_limit_per_ip_per_min, redis.client),
         title="Order Hub auth",
         description="Users, sign-in with rotating refresh tokens, and the JWKS for every service.",
         resources=[

@@ -12,6 +12,7 @@ from orderhub_common.settings import (
     RedisSettings,
     ServiceSettings,
     env,
+    rate_limit_field,
 )
 
 
@@ -23,6 +24,7 @@ class AuthSettings(ServiceSettings, MongoSettings, RedisSettings, KafkaSettings,
         validation_alias=env("AUTH_PORT"),
         description="the port auth listens on",
     )
+    rate_limit_per_ip_per_min: int = rate_limit_field("AUTH", 600)
     mongodb_database: str = Field(
         "orderhub_auth",
         validation_alias=env("AUTH_MONGODB_DATABASE"),

@@ -37,7 +37,7 @@ def auth_settings(infra: Any, database: str, **overrides: Any) -> AuthSettings:
         "mongodb_url": SecretStr(infra.mongodb_url),
         "mongodb_database": database,
         "redis_url": SecretStr(infra.redis_db(AUTH_REDIS_DB)),
-        "kafka_bootstrap_servers": infra.kafka_bootstrap,
+        **infra.kafka_settings(),
         "kafka_topic_prefix": f"{database}.",
         "bootstrap_admin_email": f"Admin-{database}@orderhub.local",
         "bootstrap_admin_password": SecretStr(ADMIN_PASSWORD),

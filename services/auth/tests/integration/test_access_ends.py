@@ -14,6 +14,8 @@ from aiokafka import AIOKafkaConsumer
 
 from auth.cookies import CSRF_COOKIE, CSRF_HEADER, REFRESH_COOKIE
 from devstack.pytest_plugin import eventually
+from orderhub_common.kafka import aiokafka_options
+from orderhub_common.settings import KafkaSettings
 
 pytestmark = pytest.mark.integration
 
@@ -223,8 +225,8 @@ async def test_sign_ins_sign_outs_and_user_changes_are_on_the_audit_trail(
 
     consumer = AIOKafkaConsumer(
         f"{database}.audit.v1",
-        bootstrap_servers=infra.kafka_bootstrap,
         auto_offset_reset="earliest",
+        **aiokafka_options(KafkaSettings(**infra.kafka_settings())),
     )
     await consumer.start()
     seen: list[dict[str, Any]] = []

@@ -1,7 +1,8 @@
 """The one way a service is assembled and run.
 
 ``create_service_app`` gives every service the same skeleton: request ids, the JSON error model
-(with store outages as 503), the client's address, ``/healthz``, ``/readyz``, ``/metrics``, and a
+(with store outages as 503), the client's address, request size limits, the per-address rate
+limit (``orderhub_common.ratelimit``), ``/healthz``, ``/readyz``, ``/metrics``, and a
 lifespan that connects each resource with retries (graceful start) and drains and closes
 everything on SIGTERM within the configured timeout (graceful stop). ``serve`` runs it under
 uvicorn.
@@ -37,6 +38,7 @@ from orderhub_common.errors import install_error_handlers
 from orderhub_common.health import health_router
 from orderhub_common.http import RequestContextMiddleware, RequestLimitsMiddleware
 from orderhub_common.logging import configure_logging
+from orderhub_common.ratelimit import RateLimit, RateLimitMiddleware
 from orderhub_common.resources import Resource, Worker
 from orderhub_common.settings import ServiceSettings
 
@@ -70,6 +72,7 @@ def create_service_app(
     routers: Sequence[APIRouter] = (),
     state: dict[str, Any] | None = None,
     openapi_tags: list[dict[str, Any]] | None = None,
+    rate_limit: RateLimit | None = None,
 ) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -105,6 +108,10 @@ def create_service_app(
         max_header_bytes=settings.max_request_header_bytes,
         max_body_bytes=settings.max_request_body_bytes,
     )
+    if rate_limit is not None:
+        # Outside the size limits (a refused caller's body is never read), inside the request
+        # context (its 429 has a request id and a log line) and the address resolution.
+        app.add_middleware(RateLimitMiddleware, limit=rate_limit)
     app.add_middleware(RequestContextMiddleware)
     if settings.forwarded_allow_ips:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)

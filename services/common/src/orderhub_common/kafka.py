@@ -63,14 +63,19 @@ def topics_from(settings: KafkaSettings) -> Topics:
     return Topics(settings.kafka_topic_prefix)
 
 
+def aiokafka_options(settings: KafkaSettings) -> dict[str, Any]:
+    """The brokers and credentials of ``settings`` as keyword arguments of any aiokafka client
+    (producer, consumer, admin), for the code that talks to Kafka below FastStream."""
+    security = settings.kafka_security()
+    return {
+        "bootstrap_servers": settings.kafka_bootstrap_servers,
+        **(parse_security(security) if security else {}),
+    }
+
+
 async def ensure_topics(settings: KafkaSettings) -> None:
     """Creates the contract's topics if missing; safe to run from every replica at start."""
-    security = settings.kafka_security()
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        request_timeout_ms=5000,
-        **(parse_security(security) if security else {}),
-    )
+    admin = AIOKafkaAdminClient(request_timeout_ms=5000, **aiokafka_options(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from ipaddress import ip_address, ip_network
-from typing import Literal, Self, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from pydantic import (
@@ -39,6 +39,21 @@ DEVELOPMENT_SECRETS = frozenset(
 def env(name: str) -> AliasChoices:
     """Reads a field from exactly this environment variable (and its field name in code)."""
     return AliasChoices(name)
+
+
+def rate_limit_field(prefix: str, default: int) -> Any:
+    """A service's own per-address rate limit (``orderhub_common.ratelimit``), read from
+    ``<PREFIX>_RATE_LIMIT_PER_IP_PER_MIN``: each service has its own variable and default."""
+    return Field(
+        default,
+        ge=1,
+        le=1_000_000,
+        validation_alias=env(f"{prefix}_RATE_LIMIT_PER_IP_PER_MIN"),
+        description=(
+            "requests per client address per minute the service takes itself, reached through "
+            "the gateway or not (429 beyond; health and metrics are never limited)"
+        ),
+    )
 
 
 class ServiceSettings(BaseSettings):

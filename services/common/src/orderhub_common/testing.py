@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Annotated, Any
 
+import httpx
 from fastapi import Depends, FastAPI
 from joserfc import jwt
 from joserfc.jwk import Key, OKPKey
@@ -121,3 +122,25 @@ def protected_app(settings: ServiceSettings, verifier: JwtVerifier) -> FastAPI:
         return {"role": principal.role}
 
     return app
+
+
+async def assert_limits_each_address(app: FastAPI, limit: int, path: str = "/probe") -> None:
+    """``app``'s own per-address rate limit (``orderhub_common.ratelimit``), set to ``limit`` a
+    minute: one address gets ``limit`` answers, then 429 ``rate_limited`` with ``Retry-After``;
+    another address is still answered, and so is the first one's health check."""
+    # Fresh addresses each run: the counts of an earlier run may still be in the window.
+    first, second = (f"198.18.{uuid.uuid4().int % 250}.{n}" for n in (1, 2))
+
+    def client(address: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, client=(address, 40000))
+        return httpx.AsyncClient(transport=transport, base_url="http://service")
+
+    async with client(first) as caller, client(second) as other:
+        answers = [(await caller.get(path)).status_code for _ in range(limit)]
+        assert 429 not in answers, answers
+        refused = await caller.get(path)
+        assert refused.status_code == 429, refused.text
+        assert refused.json()["error"]["code"] == "rate_limited"
+        assert int(refused.headers["Retry-After"]) >= 1
+        assert (await other.get(path)).status_code != 429
+        assert (await caller.get("/healthz")).status_code == 200

@@ -39,9 +39,7 @@ class Sku(Document):
 async def test_a_produced_message_is_consumed_by_a_faststream_subscriber(
     infra: InfraUrls, unique_name: str
 ) -> None:
-    settings = KafkaSettings(
-        kafka_bootstrap_servers=infra.kafka_bootstrap, kafka_topic_prefix=f"{unique_name}."
-    )
+    settings = KafkaSettings(**infra.kafka_settings(), kafka_topic_prefix=f"{unique_name}.")
     topic = f"{unique_name}.probe"
     received: asyncio.Queue[dict[str, str]] = asyncio.Queue()
     broker = create_broker(settings, client_id="probe")
@@ -139,7 +137,7 @@ async def test_readyz_names_a_stopped_dependency_and_recovers_without_a_restart(
     test_stack: Stack, dependency: str, unique_name: str
 ) -> None:
     test_stack.ensure_infra_running()
-    settings = KafkaSettings(kafka_bootstrap_servers=test_stack.kafka_bootstrap)
+    settings = KafkaSettings(**test_stack.kafka_settings())
     resources = [
         RedisResource(test_stack.redis_url, timeout_s=1),
         MongoResource(test_stack.mongodb_url, unique_name, [], timeout_s=1),

@@ -31,6 +31,7 @@ from gateway.upstreams import upstream_clients
 from orderhub_common.app import create_service_app, serve
 from orderhub_common.http import RequestContextMiddleware
 from orderhub_common.kafka import create_broker, ensure_topics, topics_from
+from orderhub_common.ratelimit import RateLimit
 from orderhub_common.resources import KafkaResource
 from orderhub_common.revocation import AccessRevocations
 from orderhub_common.security import JwtVerifier
@@ -93,6 +94,9 @@ def create_app(
 
     app = create_service_app(
         settings=settings,
+        rate_limit=RateLimit(
+            "gateway", settings.rate_limit_per_ip_per_min, redis.client, exempt_prefixes=("/api/",)
+        ),
         title="Order Hub API",
         description=_DESCRIPTION,
         resources=[redis, KafkaResource(broker, before_start=create_topics)],

@@ -136,7 +136,10 @@ class GatewaySettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySe
         ge=1,
         le=1_000_000,
         validation_alias=env("RATE_LIMIT_PER_IP_PER_MIN"),
-        description="requests per client address per minute before 429",
+        description=(
+            "requests per client address per minute before 429 (the API at the edge; the SPA "
+            "and docs counted apart)"
+        ),
     )
     rate_limit_per_user_per_min: int = Field(
         300,

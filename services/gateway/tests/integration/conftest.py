@@ -170,7 +170,6 @@ async def running_gateway(
         environment="test",
         port=port,
         redis_url=infra.redis_db(GATEWAY_REDIS_DB),
-        kafka_bootstrap_servers=infra.kafka_bootstrap,
         kafka_topic_prefix=prefix,
         kafka_partitions=1,
         ingest_url=f"http://127.0.0.1:{free_port()}",
@@ -178,7 +177,13 @@ async def running_gateway(
         rate_limit_per_user_per_min=RATE_LIMIT_PER_MIN,
         frontend_dist=spa_dist,
         # Lists stay fresh for the whole of a test unless it asks otherwise.
-        **{"sse_heartbeat_s": 1, "breaker_recovery_s": 60, "list_cache_ttl_s": 60, **overrides},
+        **{
+            **infra.kafka_settings(),
+            "sse_heartbeat_s": 1,
+            "breaker_recovery_s": 60,
+            "list_cache_ttl_s": 60,
+            **overrides,
+        },
     )
     tokens = FakeTokenIssuer(kid="k1")
     orders = FakeOrders()

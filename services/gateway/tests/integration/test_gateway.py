@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaProducer
 
 from devstack.pytest_plugin import eventually
 from orderhub_common.events import Channel, OrderStatus, OrderStatusChanged, StatusSource
+from orderhub_common.kafka import aiokafka_options
 
 from .conftest import RATE_LIMIT_PER_MIN, RunningGateway
 
@@ -224,7 +225,7 @@ async def _publish_status_change(gateway: RunningGateway, order_id: str) -> None
         source=StatusSource.CHANNEL,
         changed_at=datetime.now(UTC),
     )
-    producer = AIOKafkaProducer(bootstrap_servers=gateway.settings.kafka_bootstrap_servers)
+    producer = AIOKafkaProducer(**aiokafka_options(gateway.settings))
     await producer.start()
     try:
         await producer.send_and_wait(

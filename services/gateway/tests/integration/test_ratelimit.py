@@ -12,8 +12,11 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio import Redis
 
 from devstack.pytest_plugin import InfraUrls
+from gateway.main import create_app
 from gateway.ratelimit import KEY_PREFIX, RateLimitDecision, RateLimiter
 from gateway.redis_outage import one_round_trip
+from gateway.settings import GatewaySettings
+from orderhub_common.testing import assert_limits_each_address
 
 from .conftest import GATEWAY_REDIS_DB
 
@@ -104,3 +107,14 @@ async def test_the_counts_are_the_limits_librarys_own(redis: Redis) -> None:
 
     assert stats.remaining == 7
     assert next_decision.remaining == 5
+
+
+async def test_outside_the_api_the_gateway_limits_each_address_too(infra: InfraUrls) -> None:
+    # The SPA, the docs and the API document: the edge's checks cover /api only.
+    settings = GatewaySettings(
+        environment="test",
+        redis_url=infra.redis_db(GATEWAY_REDIS_DB),
+        rate_limit_per_ip_per_min=3,
+        **infra.kafka_settings(),
+    )
+    await assert_limits_each_address(create_app(settings), 3)

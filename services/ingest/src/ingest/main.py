@@ -23,6 +23,7 @@ from orderhub_common.app import create_service_app, serve
 from orderhub_common.audit import AuditTrail
 from orderhub_common.events import Channel
 from orderhub_common.kafka import create_broker, ensure_topics, topics_from
+from orderhub_common.ratelimit import RateLimit
 from orderhub_common.resources import KafkaResource, RedisResource, Worker
 from orderhub_common.security import JwtVerifier
 from orderhub_common.settings import load_settings
@@ -51,6 +52,7 @@ def create_app(
 
     return create_service_app(
         settings=settings,
+        rate_limit=RateLimit("ingest", settings.rate_limit_per_ip_per_min, redis.client),
         title="Order Hub ingest",
         description="Polls the sales channels and publishes their orders, normalized, to Kafka.",
         resources=[redis, kafka],

@@ -4,7 +4,13 @@ from pydantic import Field, field_validator
 
 from orderhub_common.events import Channel
 from orderhub_common.security import JwtVerifySettings
-from orderhub_common.settings import KafkaSettings, RedisSettings, ServiceSettings, env
+from orderhub_common.settings import (
+    KafkaSettings,
+    RedisSettings,
+    ServiceSettings,
+    env,
+    rate_limit_field,
+)
 
 
 class IngestSettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySettings):
@@ -15,6 +21,7 @@ class IngestSettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySet
         validation_alias=env("INGEST_PORT"),
         description="the port ingest listens on",
     )
+    rate_limit_per_ip_per_min: int = rate_limit_field("INGEST", 600)
     mock_channels_url: str = Field(
         "http://127.0.0.1:8004",
         validation_alias=env("MOCK_CHANNELS_URL"),

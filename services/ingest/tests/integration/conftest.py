@@ -25,7 +25,7 @@ from ingest.settings import IngestSettings
 from mock_channels.main import create_app as create_mock_channels
 from mock_channels.settings import MockChannelsSettings
 from orderhub_common.events import Channel
-from orderhub_common.kafka import create_broker, ensure_topics, topics_from
+from orderhub_common.kafka import aiokafka_options, create_broker, ensure_topics, topics_from
 
 INGEST_REDIS_DB = 3
 
@@ -33,7 +33,7 @@ INGEST_REDIS_DB = 3
 def ingest_settings(infra: InfraUrls, name: str, **overrides: Any) -> IngestSettings:
     values: dict[str, Any] = {
         "ORDERHUB_ENV": "test",
-        "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
+        **infra.kafka_environment(),
         "KAFKA_TOPIC_PREFIX": f"{name}.",
         "KAFKA_PARTITIONS": 1,
         "REDIS_URL": infra.redis_db(INGEST_REDIS_DB),
@@ -125,9 +125,9 @@ async def kit(
     )
 
 
-async def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
+async def read_topic(settings: IngestSettings, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
     """Everything in ``topic`` right now (tests create topics with one partition)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(enable_auto_commit=False, **aiokafka_options(settings))
     await consumer.start()
     try:
         partition = TopicPartition(topic, 0)

@@ -21,9 +21,7 @@ pytestmark = pytest.mark.integration
 
 
 async def published(kit: PollerKit) -> list[OrderIngested]:
-    records = await read_topic(
-        kit.settings.kafka_bootstrap_servers, topics_from(kit.settings).ingested
-    )
+    records = await read_topic(kit.settings, topics_from(kit.settings).ingested)
     events = []
     for record in records:
         raw = json.loads(record.value)

@@ -100,7 +100,7 @@ async def test_a_down_channel_opens_its_circuit_while_the_others_keep_flowing(
 
 async def published_external_ids(settings: IngestSettings, channel: Channel) -> set[str]:
     """The external ids of every ``channel`` order published on orders.ingested.v1 so far."""
-    records = await read_topic(settings.kafka_bootstrap_servers, topics_from(settings).ingested)
+    records = await read_topic(settings, topics_from(settings).ingested)
     orders = [json.loads(record.value)["order"] for record in records]
     return {order["externalId"] for order in orders if order["channel"] == channel}
 
@@ -218,7 +218,7 @@ async def test_a_channel_paused_by_config_is_not_polled_until_an_admin_resumes_i
 
             await eventually(amazon_in, what="amazon's held orders after the resume")
 
-    records = await read_topic(settings.kafka_bootstrap_servers, topics_from(settings).audit)
+    records = await read_topic(settings, topics_from(settings).audit)
     audit = [json.loads(record.value) for record in records]
     assert [(a["action"], a["target"], a["actorId"]) for a in audit] == [
         ("channel.resumed", "amazon", "admin-7")

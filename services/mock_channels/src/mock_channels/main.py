@@ -9,6 +9,7 @@ from mock_channels.persistence import ChannelDatabase
 from mock_channels.settings import MockChannelsSettings
 from mock_channels.store import ChannelStore
 from orderhub_common.app import create_service_app, serve
+from orderhub_common.ratelimit import RateLimit
 from orderhub_common.settings import load_settings
 
 SERVICE = "mock_channels"
@@ -19,6 +20,7 @@ def create_app(settings: MockChannelsSettings) -> FastAPI:
     store = ChannelStore(seed=settings.seed, seed_orders=settings.seed_orders, database=database)
     return create_service_app(
         settings=settings,
+        rate_limit=RateLimit("mock_channels", settings.rate_limit_per_ip_per_min, None),
         title="Order Hub mock channels",
         description=(
             "Simulated website (Shopify-like), Amazon (SP-API-like) and Blinkit feeds, "

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from orderhub_common.settings import ServiceSettings, env
+from orderhub_common.settings import ServiceSettings, env, rate_limit_field
 
 
 class MockChannelsSettings(ServiceSettings):
@@ -15,6 +15,9 @@ class MockChannelsSettings(ServiceSettings):
         validation_alias=env("MOCK_CHANNELS_PORT"),
         description="the port the mock channels listen on",
     )
+    # High: ingest (polling, catching up) and orders (writing back every moved order of a bulk
+    # job) call it from one address, as the real channels are called from the real services.
+    rate_limit_per_ip_per_min: int = rate_limit_field("MOCK_CHANNELS", 60000)
     seed_orders: int = Field(
         200,
         ge=0,

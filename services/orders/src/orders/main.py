@@ -13,6 +13,7 @@ from orderhub_common.app import create_service_app, serve
 from orderhub_common.audit import AuditTrail
 from orderhub_common.events import Event
 from orderhub_common.kafka import create_broker, ensure_topics, topics_from
+from orderhub_common.ratelimit import RateLimit
 from orderhub_common.resources import KafkaResource, MongoResource, RedisResource, Worker
 from orderhub_common.revocation import AccessRevocations
 from orderhub_common.security import JwtVerifier
@@ -117,6 +118,7 @@ def create_app(settings: OrdersSettings) -> FastAPI:
     redis = RedisResource(settings.redis_url.get_secret_value())
     return create_service_app(
         settings=settings,
+        rate_limit=RateLimit("orders", settings.rate_limit_per_ip_per_min, redis.client),
         title="Order Hub orders",
         description="Orders from every channel: the store, the orders API and order events.",
         # The stores first: the consumer starts with Kafka and writes at once.

@@ -11,6 +11,7 @@ from orderhub_common.settings import (
     RedisSettings,
     ServiceSettings,
     env,
+    rate_limit_field,
 )
 
 
@@ -24,6 +25,7 @@ class OrdersSettings(
         validation_alias=env("ORDERS_PORT"),
         description="the port orders listens on",
     )
+    rate_limit_per_ip_per_min: int = rate_limit_field("ORDERS", 1200)
     mongodb_database: str = Field(
         "orderhub_orders",
         min_length=1,

@@ -19,8 +19,9 @@ from sqlalchemy.engine import make_url
 
 from devstack.pytest_plugin import InfraUrls, eventually
 from orderhub_common.events import ChannelOrder, Customer, OrderIngested, OrderItem, OrderStatus
-from orderhub_common.kafka import Topics
+from orderhub_common.kafka import Topics, aiokafka_options
 from orderhub_common.security import JwtVerifier
+from orderhub_common.settings import KafkaSettings
 from orderhub_common.testing import FakeTokenIssuer
 from orders.main import create_app
 from orders.query_side import QuerySide, order_counts, order_rows
@@ -72,7 +73,7 @@ def orders_settings(infra: InfraUrls, name: str) -> OrdersSettings:
     return OrdersSettings.model_validate(
         {
             "ORDERHUB_ENV": "test",
-            "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
+            **infra.kafka_environment(),
             "KAFKA_TOPIC_PREFIX": f"{name}.",
             "KAFKA_PARTITIONS": 1,
             "MONGODB_URL": infra.mongodb_url,
@@ -186,8 +187,8 @@ class Pipeline:
         # Without a group the consumer is assigned every partition of the topic.
         consumer = AIOKafkaConsumer(
             topic,
-            bootstrap_servers=self.settings.kafka_bootstrap_servers,
             enable_auto_commit=False,
+            **aiokafka_options(self.settings),
             auto_offset_reset="earliest",
         )
         await consumer.start()
@@ -214,7 +215,7 @@ async def _true(value: bool) -> bool:
 
 @pytest.fixture
 async def producer(infra: InfraUrls) -> AsyncIterator[AIOKafkaProducer]:
-    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap)
+    producer = AIOKafkaProducer(**aiokafka_options(KafkaSettings(**infra.kafka_settings())))
     await producer.start()
     yield producer
     await producer.stop()

@@ -14,8 +14,10 @@ from redis.asyncio import Redis
 
 from devstack.pytest_plugin import InfraUrls
 from orderhub_common.events import OrderStatus
+from orderhub_common.kafka import aiokafka_options
 from orderhub_common.revocation import AccessRevocations
 from orderhub_common.security import Principal, Role
+from orderhub_common.settings import KafkaSettings
 from orders.service import OrderService, order_id_for
 
 from .conftest import ORDERS_REDIS_DB, T0, TOKENS, bearer, channel_order, record, running_pipeline
@@ -47,7 +49,7 @@ def seeded(n: int) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 async def client(infra: InfraUrls) -> AsyncIterator[httpx.AsyncClient]:
-    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap)
+    producer = AIOKafkaProducer(**aiokafka_options(KafkaSettings(**infra.kafka_settings())))
     await producer.start()
     try:
         async for pipeline in running_pipeline(infra, f"t{uuid.uuid4().hex[:10]}", producer):
