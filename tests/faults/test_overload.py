@@ -67,8 +67,9 @@ async def burst(gateway: str, headers: dict[str, str], order_ids: list[str]) -> 
                 except httpx.TimeoutException:
                     codes["gave up"] += 1
                     continue
-                except httpx.TransportError:
-                    codes["transport"] += 1
+                except httpx.TransportError as exc:
+                    # No answer at all (reset, refused, cut off): named, so a failure says which.
+                    codes[f"transport: {type(exc).__name__}: {exc}"[:120]] += 1
                     continue
                 codes[str(response.status_code)] += 1
                 if response.status_code == 200:
