@@ -52,12 +52,15 @@ def test_a_second_orders_replica_is_refused_on_ferretdb_and_allowed_on_mongodb(
         shutil, "which", lambda name: None if name == "mongod" else real_which(name)
     )
     with pytest.raises(SystemExit, match=r"FerretDB 1\.24.*read-modify-write.*one update is lost"):
-        stack_with(("orders",))
+        stack_with(("orders",)).check_replicas()
+    stack_with(("ingest",)).check_replicas()
     assert [c.name for c in stack_with(("ingest",)).components].count("orders_2") == 0
 
     monkeypatch.setattr(
         shutil, "which", lambda name: "/usr/bin/mongod" if name == "mongod" else real_which(name)
     )
-    names = [c.name for c in stack_with(("orders", "ingest")).components]
+    both = stack_with(("orders", "ingest"))
+    both.check_replicas()
+    names = [c.name for c in both.components]
     assert names.index("orders_2") == names.index("orders") + 1
     assert "ingest_2" in names

@@ -57,8 +57,6 @@ class Stack:
             for c in COMPONENTS
             if not (c.name == "mongodb" and profile.external_mongodb_url is not None)
         )
-        for service in profile.replicas:
-            self._check_replica_safe(service)
         # Each second replica right after its first, so it starts once its first is ready.
         self.components = tuple(
             replica
@@ -71,6 +69,14 @@ class Stack:
     def store_is_ferretdb(self) -> bool:
         """True when the store is the local FerretDB (no ``mongod`` on the PATH, no MONGODB_URL)."""
         return self.profile.external_mongodb_url is None and shutil.which("mongod") is None
+
+    def check_replicas(self) -> None:
+        """Refuses (``SystemExit``, saying why) a profile's second replica that is unsafe here.
+
+        Checked when the stack starts, not when it is built: ``make down`` and ``make status``
+        must work whatever ``ORDERHUB_REPLICAS`` says."""
+        for service in self.profile.replicas:
+            self._check_replica_safe(service)
 
     def _check_replica_safe(self, service: str) -> None:
         if service not in REPLICAS:
@@ -143,6 +149,7 @@ class Stack:
 
     def up(self) -> None:
         """Starts whatever is not up, infrastructure first, and waits until each is ready."""
+        self.check_replicas()
         self._ensure_supervisord()
         self._start(list(self.components))
 
