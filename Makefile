@@ -15,8 +15,8 @@ export UV_PROJECT_ENVIRONMENT := .venv
 help: ## show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
-up: python-deps frontend-build ## install what is missing, start the whole stack in the background, wait until ready
-	@$(PY) -m devstack.cli up
+up: python-deps frontend-build ## install what is missing, start the whole stack in the background, wait until ready (REPLICAS=2: two of ingest and orders)
+	@$(if $(REPLICAS),ORDERHUB_REPLICAS=$(REPLICAS) )$(PY) -m devstack.cli up
 
 down: ## stop everything `make up` started (graceful); data stays in .data/
 	@if [ -x $(PY) ]; then $(PY) -m devstack.cli down; else echo "nothing to stop"; fi
@@ -35,7 +35,7 @@ screenshots: python-deps frontend-build browser ## the browser suite on its own 
 
 test-faults: python-deps frontend-build ## the fault suite: real faults injected into the whole stack (own ports and data)
 	@echo "==> pytest: the fault suite (tests/faults, own stack on test ports)"
-	@$(UV) run --frozen pytest -p no:cacheprovider tests/faults
+	@$(UV) run --frozen pytest -p no:cacheprovider --durations=0 tests/faults
 
 test-frontend: frontend-deps
 	@echo "==> frontend: typecheck and component tests"

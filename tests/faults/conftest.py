@@ -69,8 +69,9 @@ def login(gateway_url: str, email: str, password: str) -> httpx.Response:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def admin_headers(urls: dict[str, str], credentials: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """A fresh sign-in for each test: an access token lives 15 minutes, less than the suite."""
     response = login(urls["gateway"], *credentials["admin"])
     response.raise_for_status()
     return {"Authorization": f"Bearer {response.json()['accessToken']}"}

@@ -28,6 +28,8 @@ def _print_welcome(stack: Stack) -> None:
         f"                 {env.get('BOOTSTRAP_VIEWER_EMAIL')} / "
         f"{env.get('BOOTSTRAP_VIEWER_PASSWORD')} (viewer)"
     )
+    for service in stack.profile.replicas:
+        say(f"  Second {service:<8}{stack.url(service + '_2')}  (one of two replicas)")
     say(f"  Logs           {stack.logs_dir}/<component>.log    Stop: make down")
 
 

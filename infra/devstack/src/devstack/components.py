@@ -302,9 +302,41 @@ COMPONENTS: tuple[Component, ...] = (
     _service("ingest", "INGEST_PORT", 8003, "ingest"),
     _service("gateway", "GATEWAY_PORT", 8080, "gateway"),
 )
+
+
+# Second replicas, run on demand (``ORDERHUB_REPLICAS``, see ``profiles``) ------------------------
+def _second_replica(of: str, port_variable: str, default_port: int) -> Component:
+    """The same service as ``of`` on its own port: its command line with the port variable set
+    (``env`` execs the service, so the PID file still names the real process)."""
+    first = BY_NAME[of]
+
+    def argv(site: Site) -> list[str]:
+        return ["env", f"{first.port_variable}={site.port}", *first.argv(site)]
+
+    return Component(
+        name=f"{of}_2",
+        port_variable=port_variable,
+        default_port=default_port,
+        argv=argv,
+        is_ready=_readyz,
+        is_service=True,
+        stop_wait_s=first.stop_wait_s,
+        priority=first.priority,
+    )
+
+
 BY_NAME: Mapping[str, Component] = {component.name: component for component in COMPONENTS}
+# Which services may run a second replica, and the replica's component. Their ports sit 10 above
+# the first replica's (the contract's ports are the first replicas').
+REPLICAS: Mapping[str, Component] = {
+    "orders": _second_replica("orders", "ORDERS_2_PORT", 8012),
+    "ingest": _second_replica("ingest", "INGEST_2_PORT", 8013),
+}
+BY_NAME = {**BY_NAME, **{replica.name: replica for replica in REPLICAS.values()}}
 SERVICES: tuple[str, ...] = tuple(c.name for c in COMPONENTS if c.is_service)
-PORTS: tuple[Port, ...] = tuple(port for component in COMPONENTS for port in component.ports)
+PORTS: tuple[Port, ...] = tuple(
+    port for component in (*COMPONENTS, *REPLICAS.values()) for port in component.ports
+)
 
 
 def component(name: str) -> Component:

@@ -5,6 +5,11 @@ environment), data in ``.data/`` and runtime files in ``.run/``; ``make up`` and
 drive it. ``test`` has ports 20000 above the defaults (``ORDERHUB_TEST_PORT_OFFSET`` moves them),
 data in ``.data/test`` and runtime files in ``.run/test``, and is wiped at every start, so tests
 never touch a running ``make up`` stack.
+
+Either profile runs one replica of each service, or a second replica of ingest and of orders on
+demand: ``ORDERHUB_REPLICAS=ingest,orders`` (``2`` is short for both; ``make up REPLICAS=2``).
+The second replicas listen 10 above the first (``INGEST_2_PORT`` 8013, ``ORDERS_2_PORT`` 8012).
+The stack refuses a second orders replica on FerretDB (see ``Stack``).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devstack import credentials
-from devstack.components import PORTS
+from devstack.components import PORTS, REPLICAS
 from devstack.install import REPO
 from devstack.steps import say
 
@@ -39,6 +44,8 @@ class Profile:
     fresh_data: bool = False
     # A MongoDB given by MONGODB_URL (local profile only): the stack then runs no store itself.
     external_mongodb_url: str | None = None
+    # The services that run a second replica (``ORDERHUB_REPLICAS``).
+    replicas: tuple[str, ...] = ()
 
     def port(self, name: str) -> int:
         return self.ports[name]
@@ -61,6 +68,7 @@ def local_profile() -> Profile:
         ports,
         env,
         external_mongodb_url=os.environ.get("MONGODB_URL"),
+        replicas=parse_replicas(os.environ.get(REPLICAS_VARIABLE, env.get(REPLICAS_VARIABLE, ""))),
     )
 
 
@@ -86,8 +94,34 @@ def test_profile() -> Profile:
         | credentials.for_tests()
     )
     return Profile(
-        "test", REPO / ".data" / "test", REPO / ".run" / "test", ports, env, fresh_data=True
+        "test",
+        REPO / ".data" / "test",
+        REPO / ".run" / "test",
+        ports,
+        env,
+        fresh_data=True,
+        replicas=parse_replicas(os.environ.get(REPLICAS_VARIABLE, "")),
     )
+
+
+REPLICAS_VARIABLE = "ORDERHUB_REPLICAS"
+
+
+def parse_replicas(text: str) -> tuple[str, ...]:
+    """``ingest,orders`` (or ``2``: both; ``1`` or nothing: none) as the services to run twice;
+    a clear error for any other name."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if names == ["1"]:
+        return ()
+    if names == ["2"]:
+        return tuple(REPLICAS)
+    unknown = [name for name in names if name not in REPLICAS]
+    if unknown:
+        raise SystemExit(
+            f"{REPLICAS_VARIABLE}={text!r}: {', '.join(unknown)} cannot run a second replica; "
+            f"name some of {', '.join(REPLICAS)} (or 2 for all of them)"
+        )
+    return tuple(name for name in REPLICAS if name in names)
 
 
 def ensure_env_file() -> Path:

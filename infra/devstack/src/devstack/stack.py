@@ -13,6 +13,14 @@ restarts one component with extra environment variables on top of its normal one
 the gateway under a benchmark's rate limits; they last across crashes and restarts of that
 component until ``restart_with`` without variables (``devstack restart COMPONENT``) restores its
 normal environment, or until the stack stops.
+
+A profile's ``replicas`` (``ORDERHUB_REPLICAS``) add a second ingest or orders replica, each a
+component of its own (``ingest_2``, ``orders_2``) started after its first; ``add_replica`` and
+``remove_replica`` do the same on a running stack. A second orders replica is refused while the
+store is FerretDB: FerretDB 1.24's update is a read-modify-write, so two concurrent updates of one
+order can both "succeed" and one is lost, and orders serializes the writes to one order only
+inside its own process. MongoDB (``mongod`` on the PATH, or ``MONGODB_URL``) checks each write's
+revision, so two orders replicas are safe there.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from pathlib import Path
 
 from devstack import postgres
 from devstack.addresses import Addresses
-from devstack.components import COMPONENTS, SERVICES, Component, Site, component
+from devstack.components import COMPONENTS, REPLICAS, SERVICES, Component, Site, component
 from devstack.install import REPO
 from devstack.processes import pid_alive, port_open, read_pid, stop_pid, wait_until
 from devstack.profiles import Profile, local_profile, test_profile
@@ -44,11 +52,64 @@ class Stack:
         self.run_dir = profile.run_dir
         self.logs_dir = self.supervisor.logs_dir
         # A MongoDB given from outside is used, not run.
-        self.components = tuple(
+        first = tuple(
             c
             for c in COMPONENTS
             if not (c.name == "mongodb" and profile.external_mongodb_url is not None)
         )
+        # Each second replica right after its first, so it starts once its first is ready.
+        self.components = tuple(
+            replica
+            for c in first
+            for replica in (c, *([REPLICAS[c.name]] if c.name in profile.replicas else []))
+        )
+
+    # Replicas ------------------------------------------------------------------------------------
+    @property
+    def store_is_ferretdb(self) -> bool:
+        """True when the store is the local FerretDB (no ``mongod`` on the PATH, no MONGODB_URL)."""
+        return self.profile.external_mongodb_url is None and shutil.which("mongod") is None
+
+    def check_replicas(self) -> None:
+        """Refuses (``SystemExit``, saying why) a profile's second replica that is unsafe here.
+
+        Checked when the stack starts, not when it is built: ``make down`` and ``make status``
+        must work whatever ``ORDERHUB_REPLICAS`` says."""
+        for service in self.profile.replicas:
+            self._check_replica_safe(service)
+
+    def _check_replica_safe(self, service: str) -> None:
+        if service not in REPLICAS:
+            raise ValueError(f"{service} cannot run a second replica; one of {', '.join(REPLICAS)}")
+        if service == "orders" and self.store_is_ferretdb:
+            raise SystemExit(
+                "refusing a second orders replica: the store is FerretDB 1.24, whose update is a "
+                "read-modify-write, so two replicas updating one order at once can both succeed "
+                "and one update is lost (orders serializes the writes to one order only inside "
+                "its own process). Run one orders replica here, or give the stack MongoDB "
+                "(mongod on the PATH, or MONGODB_URL), which checks each write's revision."
+            )
+
+    def add_replica(self, service: str) -> None:
+        """Starts a second replica of ``service`` on the running stack and waits until ready."""
+        self._check_replica_safe(service)
+        replica = REPLICAS[service]
+        if replica not in self.components:
+            self.components = (*self.components, replica)
+            self._prepare([replica])
+            self._write_config()
+            self.supervisor.add([replica.name])
+        self._start([replica])
+
+    def remove_replica(self, service: str) -> None:
+        """Stops the second replica of ``service`` (gracefully) and forgets it."""
+        replica = REPLICAS[service]
+        if replica not in self.components:
+            return
+        self.supervisor.stop(replica.name)
+        self.components = tuple(c for c in self.components if c is not replica)
+        self._write_config()
+        self.supervisor.remove(replica.name)
 
     # Addresses -----------------------------------------------------------------------------------
     def port(self, name: str) -> int:
@@ -96,6 +157,7 @@ class Stack:
 
     def up(self) -> None:
         """Starts whatever is not up, infrastructure first, and waits until each is ready."""
+        self.check_replicas()
         self._ensure_supervisord()
         self._start(list(self.components))
 
@@ -220,7 +282,7 @@ class Stack:
             )
 
     def _stop_leftovers(self) -> None:
-        for target in COMPONENTS:
+        for target in (*COMPONENTS, *REPLICAS.values()):
             pidfile = self.supervisor.program_pidfile(target.name)
             pid = read_pid(pidfile)
             if pid and pid_alive(pid):

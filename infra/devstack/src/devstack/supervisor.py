@@ -139,6 +139,11 @@ class Supervisor:
         for name in names:
             self.ctl("add", name)
 
+    def remove(self, name: str) -> None:
+        """Makes a running supervisord forget a stopped program the configuration no longer has."""
+        self.ctl("reread")
+        self.ctl("remove", name)
+
     def reload(self, name: str) -> None:
         """Replaces one stopped program's definition by the one in the rewritten configuration."""
         self.ctl("reread")
