@@ -65,6 +65,36 @@ def dead_letter_headers(
     }
 
 
+async def publish_dead_letter(
+    broker: KafkaBroker, topic: str, record: ConsumerRecord[bytes, bytes], error: PoisonEventError
+) -> None:
+    """The record byte for byte, under its key, with its headers plus what went wrong."""
+    await broker.publish(
+        record.value or b"", topic=topic, key=record.key, headers=dead_letter_headers(record, error)
+    )
+    metrics.DEAD_LETTERED.labels(error.error_type).inc()
+
+
+def _batch_subscriber(
+    broker: KafkaBroker, topic: str, group_id: str, max_batch: int
+) -> LogicSubscriber[Any]:
+    # Offsets commit only after the handler returned (a failed write is redelivered), and a new
+    # group starts from the beginning, so nothing on the topic before it is lost. The raw records
+    # are decoded by the handlers, which dead-letter what does not decode. Described with their
+    # real payload schemas by api/asyncapi.py.
+    return broker.subscriber(
+        topic,
+        group_id=group_id,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        batch=True,
+        max_records=max_batch,
+        batch_timeout_ms=100,
+        auto_offset_reset="earliest",
+        decoder=_raw_bodies,
+        include_in_schema=False,
+    )
+
+
 def _raw_bodies(message: StreamMessage[Any]) -> list[bytes]:
     return list(message.body)
 
@@ -94,28 +124,10 @@ def register_ingested_consumer(
     reads them as concurrent point reads and writes new orders with one insert. After
     ``store_retry_s`` of failing writes the batch is handed back (nack) and redelivered, so a
     long outage never turns into dead letters or lost orders."""
-    subscriber = broker.subscriber(
-        topics.ingested,
-        group_id=GROUP_ID,
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        batch=True,
-        max_records=max_batch,
-        batch_timeout_ms=100,
-        # A new consumer group starts from the beginning: nothing ingested before it is lost.
-        auto_offset_reset="earliest",
-        decoder=_raw_bodies,
-        # Described with its real payload schema by api/asyncapi.py.
-        include_in_schema=False,
-    )
+    subscriber = _batch_subscriber(broker, topics.ingested, GROUP_ID, max_batch)
 
     async def dead_letter(record: ConsumerRecord[bytes, bytes], error: PoisonEventError) -> None:
-        await broker.publish(
-            record.value or b"",
-            topic=topics.ingested_dlq,
-            key=record.key,
-            headers=dead_letter_headers(record, error),
-        )
-        metrics.DEAD_LETTERED.labels(error.error_type).inc()
+        await publish_dead_letter(broker, topics.ingested_dlq, record, error)
         metrics.CONSUMED.labels("dead_lettered").inc()
         logger.warning(f"dead-lettered an ingested event ({error.error_type}): {error}")
 
@@ -145,17 +157,7 @@ def register_dead_letter_keeper(
 ) -> LogicSubscriber[Any]:
     """Keeps every dead letter in the query side for the admin page, from the topic's start
     (a new deployment finds the old ones), committing after the rows are written."""
-    subscriber = broker.subscriber(
-        topics.ingested_dlq,
-        group_id=DEAD_LETTER_GROUP_ID,
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        batch=True,
-        max_records=200,
-        batch_timeout_ms=100,
-        auto_offset_reset="earliest",
-        decoder=_raw_bodies,
-        include_in_schema=False,
-    )
+    subscriber = _batch_subscriber(broker, topics.ingested_dlq, DEAD_LETTER_GROUP_ID, 200)
 
     @subscriber
     async def on_dead_letter(bodies: list[bytes], message: KafkaMessage) -> None:
@@ -205,17 +207,7 @@ def register_audit_consumer(
 ) -> LogicSubscriber[Any]:
     """The audit keeper: ``audit.v1`` into the append-only audit table, each record once by its
     event id, committed only after the write; an undecodable record is dead-lettered."""
-    subscriber = broker.subscriber(
-        topics.audit,
-        group_id=GROUP_ID,
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        batch=True,
-        max_records=max_batch,
-        batch_timeout_ms=100,
-        auto_offset_reset="earliest",
-        decoder=_raw_bodies,
-        include_in_schema=False,
-    )
+    subscriber = _batch_subscriber(broker, topics.audit, GROUP_ID, max_batch)
 
     @subscriber
     async def on_audit(bodies: list[bytes], message: KafkaMessage) -> None:
@@ -225,13 +217,7 @@ def register_audit_consumer(
             try:
                 entries.append(decode_audit(record.value or b""))
             except PoisonEventError as error:
-                await broker.publish(
-                    record.value or b"",
-                    topic=topics.audit_dlq,
-                    key=record.key,
-                    headers=dead_letter_headers(record, error),
-                )
-                metrics.DEAD_LETTERED.labels(error.error_type).inc()
+                await publish_dead_letter(broker, topics.audit_dlq, record, error)
                 logger.warning(f"dead-lettered an audit record ({error.error_type}): {error}")
         async for attempt in _store_retries(store_retry_s):
             with attempt:
