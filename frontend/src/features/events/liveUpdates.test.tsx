@@ -63,6 +63,9 @@ describe("live updates", () => {
       http.get(api("/api/orders/stats"), () => HttpResponse.json(STATS)),
       http.get(api("/api/orders"), () => HttpResponse.json(makePage([order]))),
       http.get(api("/api/orders/:id"), () => HttpResponse.json({ order })),
+      http.get(api("/api/orders/:id/customer-orders"), () =>
+        HttpResponse.json({ customer: order.customer, orders: [], total: 0 }),
+      ),
     );
     const events = controllableEventStream();
     await renderApp("/orders/ord_1", ADMIN);
