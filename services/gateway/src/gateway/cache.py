@@ -4,12 +4,15 @@ the gateway knows of.
 - An order's detail (``GET /orders/{id}``) is versioned by that order: its order events, and every
   successful write to it through the gateway (before the write is answered), bump the order's
   version. Fresh for ``CACHE_TTL_S``.
-- Lists and stats (``GET /orders``, ``/orders/stats``) are versioned by the list generation, which
-  only successful writes through the gateway bump (admin actions are rare), and are fresh for
-  ``GATEWAY_LIST_CACHE_TTL_S``. Ingest events do not touch them: under continuous ingest a list is
-  at most that old (plus one refresh), and the cache keeps working while orders flow in. An admin's
-  own change is never followed by a list or stats answer from before it.
-- A write that names no single order (a bulk move) bumps the detail epoch too, which every
+- Lists and stats (``GET /orders``, ``/orders/stats``) are fresh for ``GATEWAY_LIST_CACHE_TTL_S``.
+  Neither ingest events nor another admin's change of one order touch them: a list is at most
+  that old (plus one refresh), and the cache keeps working while orders flow in and admins work.
+  An admin's own change is never followed by a list or stats answer from before it: each write
+  takes the next number of a write sequence and leaves it as the writer's mark; every entry
+  records the sequence as it was before its fill asked the service, and an entry from before a
+  caller's mark is, for that caller, missing.
+- A write that names no single order (a bulk move) changes many orders at once: it bumps the
+  list generation (every list and stats entry, for everyone) and the detail epoch, which every
   detail's version includes.
 
 Every entry is kept ``GATEWAY_CACHE_STALE_TTL_S`` past its freshness. A *stale* entry (the current
@@ -37,8 +40,18 @@ from redis.asyncio.client import Pipeline
 from gateway.redis_outage import REDIS_FAILURES, RedisOutage
 
 LIST_GENERATION_KEY = "gw:cache:orders:generation"
+WRITE_SEQUENCE_KEY = "gw:cache:orders:write-sequence"
 DETAIL_EPOCH_KEY = "gw:cache:orders:detail-epoch"
 _STATS_PATH = "/orders/stats"
+# In every entry's key: replicas of another release never read entries of another layout.
+_ENTRY_LAYOUT = "2"
+
+# Takes the next number of the write sequence and leaves it as the writer's mark, at once.
+_MARK_WRITE = """
+local number = redis.call('INCR', KEYS[1])
+redis.call('SET', KEYS[2], number, 'PX', ARGV[1])
+return number
+"""
 
 
 @dataclass(frozen=True)
@@ -55,9 +68,16 @@ class CacheSlot:
     entry_key: str
     version_keys: tuple[str, ...]
     fresh_s: float
+    writer_key: str | None = None
+    """The caller's write mark, for reads that a caller's own writes must be seen in."""
 
-    def fill_lock_key(self, version: str) -> str:
-        return f"{self.entry_key}:fill:{version}"
+    @property
+    def lookup_keys(self) -> list[str]:
+        marks = [WRITE_SEQUENCE_KEY, self.writer_key] if self.writer_key else []
+        return [*self.version_keys, *marks, self.entry_key]
+
+    def fill_lock_key(self, fill: str) -> str:
+        return f"{self.entry_key}:fill:{fill}"
 
 
 @dataclass(frozen=True)
@@ -66,6 +86,15 @@ class CacheLookup:
     """The slot's current version: only an entry stored under it may be served."""
     response: CachedResponse | None
     fresh: bool
+    as_of: int = 0
+    """The write sequence before this lookup: what a fill started now has seen."""
+    not_before: int = 0
+    """The caller's write mark: entries from before it are missing for this caller."""
+
+    @property
+    def fill(self) -> str:
+        """What a fill for this caller is keyed by: callers who may share one answer share it."""
+        return f"{self.version}>{self.not_before}"
 
 
 def normalized_query(items: Iterable[tuple[str, str]]) -> str:
@@ -80,14 +109,27 @@ def order_version_key(order_id: str) -> str:
     return f"gw:cache:order:{order_id}:version"
 
 
+def writer_key(user_id: str) -> str:
+    return f"gw:cache:orders:written-by:{user_id}"
+
+
 def cache_slot(
-    audience: str, path: str, query: str, *, detail_fresh_s: float, list_fresh_s: float
+    audience: str,
+    path: str,
+    query: str,
+    *,
+    reader: str,
+    detail_fresh_s: float,
+    list_fresh_s: float,
 ) -> CacheSlot:
-    """The slot of one read; ``audience`` is whatever makes answers differ (the caller's role).
+    """The slot of one read; ``audience`` is whatever makes answers differ (the caller's role),
+    ``reader`` the caller's user id, whose own writes the answer must show.
 
     ``path`` is the service path (``/orders``, ``/orders/stats`` or ``/orders/{id}``).
     """
-    digest = hashlib.sha256(f"{audience}\n{path}\n{query}".encode()).hexdigest()[:32]
+    digest = hashlib.sha256(f"{_ENTRY_LAYOUT}\n{audience}\n{path}\n{query}".encode()).hexdigest()[
+        :32
+    ]
     segments = path.strip("/").split("/")
     if len(segments) == 2 and path != _STATS_PATH:
         order_id = unquote(segments[1])
@@ -100,23 +142,32 @@ def cache_slot(
         entry_key=f"gw:cache:orders:{digest}",
         version_keys=(LIST_GENERATION_KEY,),
         fresh_s=list_fresh_s,
+        writer_key=writer_key(reader),
     )
 
 
-def encode_entry(version: str, fresh_until: float, response: CachedResponse) -> str:
+@dataclass(frozen=True)
+class CacheEntry:
+    response: CachedResponse
+    fresh: bool
+    as_of: int
+
+
+def encode_entry(version: str, as_of: int, fresh_until: float, response: CachedResponse) -> str:
     # A header line per field, then the body as the service sent it (never re-encoded).
     return (
-        f"{version}\n{fresh_until:.3f}\n{response.status_code}\n{response.media_type}\n"
-        f"{response.body}"
+        f"{version}\n{as_of}\n{fresh_until:.3f}\n{response.status_code}\n"
+        f"{response.media_type}\n{response.body}"
     )
 
 
-def decode_entry(raw: str, version: str, now: float) -> tuple[CachedResponse, bool] | None:
-    """The entry's response and whether it is fresh; None if it is of another version."""
-    stored_version, fresh_until, status_code, media_type, body = raw.split("\n", 4)
+def decode_entry(raw: str, version: str, now: float) -> CacheEntry | None:
+    """The entry as of ``now``; None if it is of another version."""
+    stored_version, as_of, fresh_until, status_code, media_type, body = raw.split("\n", 5)
     if stored_version != version:
         return None
-    return CachedResponse(int(status_code), media_type, body), now < float(fresh_until)
+    response = CachedResponse(int(status_code), media_type, body)
+    return CacheEntry(response, now < float(fresh_until), int(as_of))
 
 
 class ResponseCache:
@@ -139,16 +190,19 @@ class ResponseCache:
         # An order's version must outlive every entry stored before its last bump, or the
         # counter could restart at an old entry's version.
         self._order_version_ttl_s = int(2 * (detail_fresh_s + stale_s + fill_timeout_s)) + 1
+        # A writer's mark must outlive every list entry filled before the write.
+        self._writer_mark_ttl_ms = int((list_fresh_s + stale_s + fill_timeout_s + 1) * 1000)
         self._outage = RedisOutage("the response cache")
         # Changes this replica could not record: until they are, no read may use the cache.
         self._pending_orders: set[str] = set()
         self._pending_everything = False
 
-    def slot(self, audience: str, path: str, query: str) -> CacheSlot:
+    def slot(self, audience: str, path: str, query: str, *, reader: str) -> CacheSlot:
         return cache_slot(
             audience,
             path,
             query,
+            reader=reader,
             detail_fresh_s=self._detail_fresh_s,
             list_fresh_s=self._list_fresh_s,
         )
@@ -164,25 +218,27 @@ class ResponseCache:
         return not (self._pending_orders or self._pending_everything)
 
     def queue_lookup(self, pipe: Pipeline, slot: CacheSlot) -> None:
-        pipe.mget([*slot.version_keys, slot.entry_key])
+        pipe.mget(slot.lookup_keys)
 
     def read(self, slot: CacheSlot, values: Sequence[str | None]) -> CacheLookup:
         """The lookup ``queue_lookup``'s reply describes."""
         self._outage.answered()
-        *versions, raw = values
+        versions, marks, raw = (
+            values[: len(slot.version_keys)],
+            values[len(slot.version_keys) : -1],
+            values[-1],
+        )
         version = ".".join(value or "0" for value in versions)
-        decoded = decode_entry(raw, version, self._clock()) if raw is not None else None
-        if decoded is None:
-            return CacheLookup(version, None, fresh=False)
-        response, fresh = decoded
-        return CacheLookup(version, response, fresh)
+        as_of, not_before = (int(mark or 0) for mark in marks) if marks else (0, 0)
+        entry = decode_entry(raw, version, self._clock()) if raw is not None else None
+        if entry is None or entry.as_of < not_before:
+            return CacheLookup(version, None, False, as_of, not_before)
+        return CacheLookup(version, entry.response, entry.fresh, as_of, not_before)
 
     async def lookup(self, slot: CacheSlot) -> CacheLookup | None:
         """The slot as Redis has it now (its own round trip); None while Redis is down."""
         try:
-            values = cast(
-                "list[str | None]", await self._redis.mget([*slot.version_keys, slot.entry_key])
-            )
+            values = cast("list[str | None]", await self._redis.mget(slot.lookup_keys))
         except REDIS_FAILURES as exc:
             self._outage.failed(exc)
             return None
@@ -191,30 +247,31 @@ class ResponseCache:
     async def filled(
         self,
         slot: CacheSlot,
-        version: str,
+        lookup: CacheLookup,
         response: CachedResponse | None,
         *,
         release_lock: bool,
     ) -> None:
-        """Stores ``response`` (None: nothing to keep) and releases the fill lock, at once."""
+        """Stores ``response`` (None: nothing to keep), the answer to a fill started after
+        ``lookup``, and releases the fill lock, at once."""
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 if response is not None:
                     fresh_until = self._clock() + slot.fresh_s
                     pipe.set(
                         slot.entry_key,
-                        encode_entry(version, fresh_until, response),
+                        encode_entry(lookup.version, lookup.as_of, fresh_until, response),
                         px=int((slot.fresh_s + self._stale_s) * 1000),
                     )
                 if release_lock:
                     # The lock lives as long as a fill can take (the upstream timeouts), so the
                     # one deleted here is this fill's own; a late delete lets one more fill in.
-                    pipe.delete(slot.fill_lock_key(version))
+                    pipe.delete(slot.fill_lock_key(lookup.fill))
                 await pipe.execute()
         except REDIS_FAILURES as exc:
             self._outage.failed(exc)
 
-    async def try_fill_lock(self, slot: CacheSlot, version: str) -> str | None:
+    async def try_fill_lock(self, slot: CacheSlot, lookup: CacheLookup) -> str | None:
         """A token if this caller may fill the slot now; None if another replica is filling it.
 
         Redis down: every caller may fill (its service's own limits still apply).
@@ -222,7 +279,7 @@ class ResponseCache:
         token = uuid.uuid4().hex
         try:
             taken = await self._redis.set(
-                slot.fill_lock_key(version),
+                slot.fill_lock_key(lookup.fill),
                 token,
                 nx=True,
                 px=int(self._fill_timeout_s * 1000),
@@ -232,8 +289,8 @@ class ResponseCache:
             return token
         return token if taken else None
 
-    async def release_fill_lock(self, slot: CacheSlot, version: str) -> None:
-        await self.filled(slot, version, None, release_lock=True)
+    async def release_fill_lock(self, slot: CacheSlot, lookup: CacheLookup) -> None:
+        await self.filled(slot, lookup, None, release_lock=True)
 
     async def order_changed(self, order_id: str | None) -> None:
         """An order event: that order's detail (every order's, when ``order_id`` is None) is
@@ -241,16 +298,27 @@ class ResponseCache:
         orders = {order_id} if order_id is not None else set()
         await self._bump(orders, lists=False, every_detail=order_id is None)
 
-    async def written(self, order_id: str | None) -> None:
+    async def written(self, order_id: str | None, writer: str | None) -> None:
         """A successful write through the gateway, before it is answered: no later read of that
-        order (or of any order, when ``order_id`` is None), nor of any list or stats, finds an
-        answer from before it."""
-        orders = {order_id} if order_id is not None else set()
-        await self._bump(orders, lists=True, every_detail=order_id is None)
+        order (of any order, when ``order_id`` is None) finds an answer from before it, nor
+        does any list or stats read of the ``writer`` (of anyone's, when ``order_id`` or the
+        writer is not known)."""
+        if order_id is None:
+            await self._bump(set(), lists=True, every_detail=True)
+        elif writer is None:
+            await self._bump({order_id}, lists=True, every_detail=False)
+        else:
+            await self._bump({order_id}, writer=writer, lists=False, every_detail=False)
 
-    async def _bump(self, orders: set[str], *, lists: bool, every_detail: bool) -> None:
+    async def _bump(
+        self, orders: set[str], *, writer: str | None = None, lists: bool, every_detail: bool
+    ) -> None:
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
+                if writer is not None:
+                    # EVAL, not a cached script: writes are rare, and it needs no loading.
+                    keys = (WRITE_SEQUENCE_KEY, writer_key(writer))
+                    pipe.eval(_MARK_WRITE, len(keys), *keys, self._writer_mark_ttl_ms)
                 for order_id in orders:
                     pipe.incr(order_version_key(order_id))
                     pipe.expire(order_version_key(order_id), self._order_version_ttl_s)
@@ -261,5 +329,8 @@ class ResponseCache:
                 await pipe.execute()
         except REDIS_FAILURES as exc:
             self._pending_orders |= orders
-            self._pending_everything = self._pending_everything or lists or every_detail
+            # A writer's mark that could not be left: every list is refilled once it can be.
+            self._pending_everything = (
+                self._pending_everything or lists or every_detail or writer is not None
+            )
             self._outage.failed(exc)

@@ -29,6 +29,7 @@ from gateway.upstreams import (
 )
 from orderhub_common.context import request_id_var
 from orderhub_common.errors import DomainError
+from orderhub_common.security import Principal
 
 T = TypeVar("T")
 
@@ -96,7 +97,7 @@ async def forward(
         timeout_s=route.timeout_s,
     )
     if route.changes_orders:
-        upstream_response = await _recorded_write(edge, route, call)
+        upstream_response = await _recorded_write(edge, route, call, admission.principal)
     else:
         left_or_answered = await unless_client_leaves(request, call)
         if left_or_answered is None:
@@ -127,17 +128,17 @@ async def _streamed(
 
 
 async def _recorded_write(
-    edge: Edge, route: RouteMatch, call: Awaitable[httpx.Response]
+    edge: Edge, route: RouteMatch, call: Awaitable[httpx.Response], writer: Principal | None
 ) -> httpx.Response:
     """The write's answer, after the cache has learnt of it (before the caller hears of it)."""
     try:
         upstream_response = await call
     except UpstreamUnavailableError:
         # Sent but unanswered, the write may have been applied all the same.
-        await edge.cache.written(route.order_id)
+        await edge.cache.written(route.order_id, writer.user_id if writer else None)
         raise
     if upstream_response.is_success:
-        await edge.cache.written(route.order_id)
+        await edge.cache.written(route.order_id, writer.user_id if writer else None)
     return upstream_response
 
 

@@ -11,8 +11,8 @@ once, and a stale copy served only while the service cannot answer.
   of the entry awaits (single flight). Across replicas, the filler takes a short Redis lock
   (``SET NX PX``, as long as a fill can take); a replica that finds it taken waits up to
   ``GATEWAY_CACHE_FILL_WAIT_S`` for the entry to appear, and asks the service itself only if it
-  does not. A fill is keyed by the entry's version: a read after a change never joins a fill
-  that started before it.
+  does not. A fill is keyed by the entry's version and the caller's write mark
+  (``gateway.cache``): a read after a change never joins a fill that started before it.
 """
 
 from __future__ import annotations
@@ -48,9 +48,9 @@ class ReadThrough:
         """The answer from the one fill of this entry and version, and how it was found
         (``MISS``); the stale copy (``STALE``) when the fill fails and there is one, else what
         ``fetch`` raised (such as 503 when the service is down)."""
-        key = f"{slot.entry_key}@{lookup.version}"
+        key = f"{slot.entry_key}@{lookup.fill}"
         try:
-            answer = await self._fills.run(key, lambda: self._fill(slot, lookup.version, fetch))
+            answer = await self._fills.run(key, lambda: self._fill(slot, lookup, fetch))
         except UpstreamUnavailableError:
             if lookup.response is None:
                 raise
@@ -62,29 +62,29 @@ class ReadThrough:
     async def close(self) -> None:
         await self._fills.close()
 
-    async def _fill(self, slot: CacheSlot, version: str, fetch: Fetch) -> Answer:
-        if await self._cache.try_fill_lock(slot, version) is None:
-            filled = await self._filled_elsewhere(slot, version)
+    async def _fill(self, slot: CacheSlot, lookup: CacheLookup, fetch: Fetch) -> Answer:
+        if await self._cache.try_fill_lock(slot, lookup) is None:
+            filled = await self._filled_elsewhere(slot, lookup.version)
             if filled is not None:
                 return filled
             # The other replica is slow or gone: ask the service (its slots still bound this).
-            return await self._fetched(slot, version, fetch)
-        return await self._fetched(slot, version, fetch, locked=True)
+            return await self._fetched(slot, lookup, fetch)
+        return await self._fetched(slot, lookup, fetch, locked=True)
 
     async def _fetched(
-        self, slot: CacheSlot, version: str, fetch: Fetch, *, locked: bool = False
+        self, slot: CacheSlot, lookup: CacheLookup, fetch: Fetch, *, locked: bool = False
     ) -> httpx.Response:
         try:
             response = await fetch()
         except BaseException:
             if locked:
-                await self._cache.release_fill_lock(slot, version)
+                await self._cache.release_fill_lock(slot, lookup)
             raise
         cached = None
         if response.status_code == 200:
             media_type = response.headers.get("content-type", "application/json")
             cached = CachedResponse(response.status_code, media_type, response.text)
-        await self._cache.filled(slot, version, cached, release_lock=locked)
+        await self._cache.filled(slot, lookup, cached, release_lock=locked)
         return response
 
     async def _filled_elsewhere(self, slot: CacheSlot, version: str) -> CachedResponse | None:
@@ -94,6 +94,7 @@ class ReadThrough:
             lookup = await self._cache.lookup(slot)
             if lookup is None or lookup.version != version:
                 return None  # Redis is gone, or the order changed meanwhile: ask the service
+            # An entry from before this caller's own write reads as missing (no response).
             if lookup.response is not None and lookup.fresh:
                 return lookup.response
         return None

@@ -164,6 +164,30 @@ async def test_a_patch_is_never_followed_by_an_older_status_in_a_detail_list_or_
     assert stats.json() != cached[2].json()
 
 
+async def test_another_admins_change_leaves_my_cached_lists_until_they_expire(
+    gateway: RunningGateway,
+) -> None:
+    order_id = gateway.orders.add("PLACED")
+    writer, reader = gateway.bearer("admin", "writer-1"), gateway.bearer("admin", "reader-1")
+    query = f"/api/orders?others-write={uuid.uuid4().hex[:8]}"
+    async with gateway.client() as client:
+        await client.get(query, headers=reader)
+        patched = await client.patch(
+            f"/api/orders/{order_id}/status", json={"status": "CONFIRMED"}, headers=writer
+        )
+        readers_list = await client.get(query, headers=reader)
+        writers_list = await client.get(query, headers=writer)
+        readers_detail = await client.get(f"/api/orders/{order_id}", headers=reader)
+
+    assert patched.status_code == 200
+    # Shared while fresh (GATEWAY_LIST_CACHE_TTL_S), like a list while orders flow in.
+    assert readers_list.headers["X-Cache"] == "HIT"
+    # The writer's own list, and anyone's detail of the order, come from after the change.
+    assert writers_list.headers["X-Cache"] == "MISS"
+    assert {"id": order_id, "status": "CONFIRMED"} in writers_list.json()["orders"]
+    assert readers_detail.json()["order"]["status"] == "CONFIRMED"
+
+
 async def test_concurrent_misses_of_one_entry_ask_the_service_once(
     gateway: RunningGateway,
 ) -> None:

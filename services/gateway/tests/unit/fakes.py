@@ -61,11 +61,21 @@ class FlakyPipeline:
     def get(self, key: str) -> None:
         self._queued.append(("get", (key,)))
 
+    def set(self, key: str, value: str, **_: Any) -> None:
+        self._queued.append(("set", (key, value)))
+
+    def delete(self, key: str) -> None:
+        self._queued.append(("delete", (key,)))
+
     def exists(self, key: str) -> None:
         self._queued.append(("exists", (key,)))
 
     def evalsha(self, *args: Any) -> None:
         self._queued.append(("evalsha", args))
+
+    def eval(self, script: str, numkeys: int, *keys_and_args: Any) -> None:
+        # The one script the edge sends by EVAL: the cache's write mark.
+        self._queued.append(("mark_write", keys_and_args[:numkeys]))
 
     async def execute(self, raise_on_error: bool = True) -> list[Any]:
         self._redis.check()
@@ -81,6 +91,16 @@ class FlakyPipeline:
                 replies.append(values.get(args[0]))
             elif command == "exists":
                 replies.append(int(args[0] in values))
+            elif command == "set":
+                values[args[0]] = args[1]
+                replies.append(True)
+            elif command == "delete":
+                replies.append(int(values.pop(args[0], None) is not None))
+            elif command == "mark_write":
+                sequence, mark = args
+                values[sequence] = str(int(values.get(sequence, 0)) + 1)
+                values[mark] = values[sequence]
+                replies.append(int(values[sequence]))
             else:
                 replies.append(True)
         return replies

@@ -59,7 +59,9 @@ async def test_signed_in_calls_go_through_uncounted_and_uncached_while_redis_is_
             edge,
             Access.SIGNED_IN,
             SimpleNamespace(credentials="a token"),  # type: ignore[arg-type]
-            cache_slot=lambda principal: edge.cache.slot(principal.role, "/orders", ""),
+            cache_slot=lambda principal: edge.cache.slot(
+                principal.role, "/orders", "", reader=principal.user_id
+            ),
         )
         for _ in range(3)  # a limit of 1 per minute would refuse the second
     ]
@@ -73,11 +75,11 @@ async def test_a_change_recorded_during_an_outage_keeps_reads_off_the_cache_unti
 ):
     redis = FlakyRedis()
     cache = _cache(redis)
-    slot = cache.slot("admin", "/orders/o1", "")
+    slot = cache.slot("admin", "/orders/o1", "", reader="u1")
     before = await cache.lookup(slot)
 
     redis.down = True
-    await cache.written("o1")  # a PATCH succeeded, but the bump could not be written
+    await cache.written("o1", "u1")  # a PATCH succeeded, but the bump could not be written
     redis.down = False
 
     assert before is not None
@@ -94,4 +96,4 @@ async def test_reads_stay_off_the_cache_while_a_change_cannot_be_recorded() -> N
     await cache.order_changed("o1")
 
     assert not await cache.usable()
-    assert await cache.lookup(cache.slot("admin", "/orders/o1", "")) is None
+    assert await cache.lookup(cache.slot("admin", "/orders/o1", "", reader="u1")) is None

@@ -26,7 +26,7 @@ async def proxied(path: str, request: Request, edge: CurrentEdge) -> Response:
 
     def cache_slot(principal: Principal) -> CacheSlot:
         query = normalized_query(parse_qsl(request.url.query, keep_blank_values=True))
-        return edge.cache.slot(principal.role, route.path, query)
+        return edge.cache.slot(principal.role, route.path, query, reader=principal.user_id)
 
     admission = await admit(
         request,
