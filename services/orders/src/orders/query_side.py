@@ -413,7 +413,10 @@ class QuerySide(Resource):
         async with self.engine.begin() as connection:
             # Replicas starting together migrate one at a time.
             await connection.execute(text(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})"))
-            await connection.run_sync(_upgrade_schema)
+            # A migration may rewrite every row: the reads' time limit would cancel it on each
+            # start, for ever, once the table is large (seen at 110,000 orders).
+            await connection.execute(text("SET LOCAL statement_timeout = 0"))
+            await connection.run_sync(upgrade_schema_to)
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
@@ -654,11 +657,11 @@ def _observe_lag(orders: Sequence[ProjectedOrder], now: float) -> None:
     metrics.PROJECTION_LAG.set(min(lags))
 
 
-def _upgrade_schema(connection: Connection) -> None:
+def upgrade_schema_to(connection: Connection, revision: str = "head") -> None:
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    command.upgrade(config, revision)
 
 
 # Working on many orders: jobs, export files, saved views and the audit log --------------------

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
+from devstack.pytest_plugin import InfraUrls
 from orderhub_common.events import Customer, Order, OrderItem, OrderStatus
 from orders.explain import QUERY_SHAPES
 from orders.query_side import (
@@ -19,11 +20,12 @@ from orders.query_side import (
     order_counts,
     order_rows,
     totals_by_group,
+    upgrade_schema_to,
 )
 from orders.schemas import OrderListQuery
 from orders.service import new_order
 
-from .conftest import T0, channel_order
+from .conftest import T0, channel_order, create_database, database_url, drop_database
 
 pytestmark = pytest.mark.integration
 
@@ -166,3 +168,39 @@ async def test_every_query_shape_is_served_by_an_index(query_side: QuerySide) ->
                 statement,
                 plan,
             )
+
+
+async def test_a_migration_of_a_large_table_is_not_cut_short_by_the_reads_time_limit(
+    infra: InfraUrls, unique_name: str
+) -> None:
+    # A store from before 0003, with enough orders that its backfill outlasts the time limit.
+    await create_database(infra, unique_name)
+    url = database_url(infra, unique_name)
+    old = QuerySide(url)
+    try:
+        async with old.engine.begin() as connection:
+            await connection.run_sync(upgrade_schema_to, "0002_bulk_exports_views_audit")
+            await connection.execute(
+                text(
+                    "INSERT INTO order_rows (id, revision, channel, external_id, status, total,"
+                    " currency, placed_at, updated_at, search_text, document, projected_at)"
+                    " SELECT 'ord_' || n, 1, 'amazon', 'ext-' || n, 'PLACED', 100, 'INR', now(),"
+                    " now(), 'text', jsonb_build_object('customer', jsonb_build_object("
+                    "'phone', '+91 ' || n, 'email', 'Buyer' || n || '@Example.com')), now()"
+                    " FROM generate_series(1, 50000) AS n"
+                )
+            )
+    finally:
+        await old.close()
+    strict, plain = QuerySide(url, statement_timeout_ms=20), QuerySide(url)
+    try:
+        await strict.connect()
+        async with plain.engine.connect() as connection:
+            emails = await connection.execute(
+                select(func.count()).where(order_rows.c.customer_email.like("buyer%@example.com"))
+            )
+            assert emails.scalar_one() == 50000
+    finally:
+        await strict.close()
+        await plain.close()
+        await drop_database(infra, unique_name)
