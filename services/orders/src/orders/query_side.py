@@ -22,6 +22,7 @@ customer's orders are found by phone or email, each under its own index.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -92,7 +93,14 @@ order_rows = Table(
     Column("tags", ARRAY(Text), nullable=False),
     Column("customer_phone", Text, nullable=False),
     Column("customer_email", Text, nullable=True),
+    Column("document_layout", Text, nullable=False),
 )
+
+# The shape of ``Order`` as this code serves it: a row written under another is served only after
+# it is read into today's ``Order`` (a field added since gets its default).
+ORDER_DOCUMENT_LAYOUT = hashlib.sha256(
+    orjson.dumps(Order.model_json_schema(), option=orjson.OPT_SORT_KEYS)
+).hexdigest()[:16]
 
 order_counts = Table(
     "order_counts",
@@ -154,7 +162,7 @@ class ProjectedOrder:
 
 @dataclass(frozen=True)
 class OrderPageRows:
-    """A page of orders as their rows keep them, the JSON the API serves, and how many match.
+    """A page of orders as the API serves them (each order's JSON), and how many match.
 
     The list answers with this text as it is: parsing, validating and dumping 20 orders again
     would cost the orders service more CPU than everything else in a list call together.
@@ -162,6 +170,20 @@ class OrderPageRows:
 
     documents: list[str]
     total: int
+
+    @classmethod
+    def of_rows(cls, rows: Iterable[tuple[str, str]], total: int) -> OrderPageRows:
+        """From (layout, document text) pairs: a document of another layout is served in
+        today's shape."""
+        return cls(
+            [
+                document
+                if layout == ORDER_DOCUMENT_LAYOUT
+                else Order.model_validate_json(document).model_dump_json()
+                for layout, document in rows
+            ],
+            total,
+        )
 
     @property
     def orders(self) -> list[Order]:
@@ -240,12 +262,12 @@ def _channel_and_status(table: Table, query: OrderFilters) -> list[ColumnElement
     return conditions
 
 
-def served_document() -> ColumnElement[str]:
-    """The order's JSON text as stored (``document``), for answers that pass it on unparsed."""
-    return cast(order_rows.c.document, Text)
+def served_document() -> tuple[ColumnElement[str], ColumnElement[str]]:
+    """The order's layout and JSON text as stored, for answers that pass it on unparsed."""
+    return order_rows.c.document_layout, cast(order_rows.c.document, Text)
 
 
-def page_statement(query: OrderListQuery) -> Select[Any]:
+def page_statement(query: OrderListQuery) -> Select[str, str]:
     """Ties are broken by id, in the same direction, so pages never repeat or skip an order."""
     column = SORT_COLUMNS[query.sort_by.value]
     if query.sort_order == "asc":
@@ -253,7 +275,7 @@ def page_statement(query: OrderListQuery) -> Select[Any]:
     else:
         ordering = (column.desc(), order_rows.c.id.desc())
     return (
-        select(served_document())
+        select(*served_document())
         .where(*filters(query))
         .order_by(*ordering)
         .offset((query.page - 1) * query.limit)
@@ -322,16 +344,17 @@ def row_values(projected: ProjectedOrder, projected_at: Any) -> dict[str, Any]:
         "tags": list(order.tags),
         "customer_phone": order.customer.phone,
         "customer_email": order.customer.email.casefold() if order.customer.email else None,
+        "document_layout": ORDER_DOCUMENT_LAYOUT,
     }
 
 
-def customer_orders_statement(order: Order, limit: int) -> Select[str, int]:
+def customer_orders_statement(order: Order, limit: int) -> Select[str, str, int]:
     """The other orders of ``order``'s customer (same phone or same email), newest first."""
     same = [order_rows.c.customer_phone == order.customer.phone]
     if order.customer.email:
         same.append(order_rows.c.customer_email == order.customer.email.casefold())
     return (
-        select(served_document(), func.count().over())
+        select(*served_document(), func.count().over())
         .where(or_(*same), order_rows.c.id != order.id)
         .order_by(order_rows.c.placed_at.desc(), order_rows.c.id.desc())
         .limit(limit)
@@ -460,15 +483,15 @@ class QuerySide(Resource):
     # Reads -------------------------------------------------------------------------------------
     async def page(self, query: OrderListQuery) -> OrderPageRows:
         async with self.engine.connect() as connection:
-            documents = (await connection.execute(page_statement(query))).scalars().all()
+            rows = (await connection.execute(page_statement(query))).tuples().all()
             total = (await connection.execute(count_statement(query))).scalar_one()
-        return OrderPageRows(list(documents), total)
+        return OrderPageRows.of_rows(rows, total)
 
     async def customer_orders(self, order: Order, limit: int = 20) -> OrderPageRows:
         async with self.engine.connect() as connection:
             rows = (await connection.execute(customer_orders_statement(order, limit))).all()
-        total = rows[0][1] if rows else 0
-        return OrderPageRows([row[0] for row in rows], total)
+        total = rows[0][2] if rows else 0
+        return OrderPageRows.of_rows(((layout, document) for layout, document, _ in rows), total)
 
     # Dead letters ------------------------------------------------------------------------------
     async def keep_dead_letters(self, letters: Sequence[DeadLetterRead]) -> int:

@@ -8,6 +8,7 @@ import itertools
 from datetime import timedelta
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import func, select, text
 
@@ -204,3 +205,25 @@ async def test_a_migration_of_a_large_table_is_not_cut_short_by_the_reads_time_l
         await strict.close()
         await plain.close()
         await drop_database(infra, unique_name)
+
+
+async def test_a_row_kept_before_the_order_changed_shape_is_served_in_todays_shape(
+    query_side: QuerySide,
+) -> None:
+    first, second = order(1), order(2)
+    await query_side.project([ProjectedOrder(first, 1), ProjectedOrder(second, 1)])
+    async with query_side.engine.begin() as connection:
+        # As a row projected before tags existed looks.
+        await connection.execute(
+            text(
+                "UPDATE order_rows SET document = document - 'tags', document_layout = ''"
+                " WHERE id = :id"
+            ),
+            {"id": first.id},
+        )
+
+    page = await query_side.page(OrderListQuery.model_validate({"sortOrder": "asc"}))
+
+    old, current = (orjson.loads(document) for document in page.documents)
+    assert old["tags"] == []
+    assert current == second.model_dump(mode="json")
