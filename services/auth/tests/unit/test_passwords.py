@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import argon2
 import pytest
 from argon2 import PasswordHasher
 
@@ -37,3 +38,16 @@ async def test_weaker_old_hashes_are_flagged_for_rehash(passwords: Passwords) ->
 
     assert stronger.needs_rehash(await passwords.hash("pw"))
     assert not stronger.needs_rehash(await stronger.hash("pw"))
+
+
+async def test_hashes_meet_owasps_argon2id_minimum_and_older_parameters_are_made_again() -> None:
+    production = Passwords()
+    made = await production.hash("s3cret-pass")
+    parameters = argon2.extract_parameters(made)
+    older = PasswordHasher().hash("s3cret-pass")  # argon2-cffi's own default, used before
+
+    assert parameters.memory_cost >= 19 * 1024
+    assert parameters.time_cost >= 2
+    assert not production.needs_rehash(made)
+    assert production.needs_rehash(older)
+    assert await production.verify(older, "s3cret-pass")
