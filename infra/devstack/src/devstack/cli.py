@@ -1,13 +1,20 @@
-"""``devstack up|down|status|restart COMPONENT [--env K=V ...]``: the stack behind ``make up``.
+"""``devstack up|down|status|restart COMPONENT [--env K=V ...]|run COMMAND``: the stack behind
+``make up``.
 
 ``restart COMPONENT --env K=V ...`` restarts one component with those variables on top of its
 normal environment (they last until the stack stops); ``restart COMPONENT`` without ``--env``
-restarts it with its normal environment again.
+restarts it with its normal environment again. ``run COMMAND ...`` runs a command the way the
+services run, with the stack's addresses and generated store credentials: the orders commands
+(``orders-rebuild-query-side``, ``orders-explain-queries``, ``orders-dead-letters``) against the
+local stack.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from pathlib import Path
 
 from devstack.components import BY_NAME
 from devstack.stack import Stack, local_profile
@@ -60,9 +67,24 @@ def main() -> None:
         default=[],
         help="an extra variable for this component (repeatable); none restores its normal ones",
     )
+    run = sub.add_parser(
+        "run",
+        help="run a command as the services run: with the stack's addresses and credentials "
+        "(e.g. devstack run orders-rebuild-query-side)",
+    )
+    run.add_argument("argv", nargs=argparse.REMAINDER, metavar="COMMAND ...")
     args = parser.parse_args()
 
     stack = Stack(local_profile())
+    if args.command == "run":
+        if not args.argv:
+            parser.exit(2, "devstack run: name the command to run\n")
+        # Replaces this process: the command's exit status and signals are its own.
+        environment = {**os.environ, **stack.service_environment()}
+        # The venv's commands, as the services find them, whether or not the venv is active.
+        venv_bin = str(Path(sys.executable).parent)
+        environment["PATH"] = os.pathsep.join([venv_bin, environment.get("PATH", "")])
+        os.execvpe(args.argv[0], args.argv, environment)  # noqa: S606 - the developer's command
     if args.command == "up":
         if stack.is_running():
             say("the stack is already running; making sure every component is up")
