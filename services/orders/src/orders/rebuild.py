@@ -8,6 +8,7 @@ fewer orders until it finishes.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import time
 
@@ -24,13 +25,18 @@ from orders.settings import OrdersSettings
 
 async def rebuild_query_side(repository: OrderRepository, query_side: QuerySide) -> int:
     """Empties the projection and projects every stored order; returns how many."""
-    await query_side.clear()
     projected = 0
     # Reading every order takes longer than any one request may: no operation deadline here.
     with pymongo.timeout(None):
-        async for batch in repository.all_orders():
+        batches = aiter(repository.all_orders())
+        # Read before anything is emptied: a store that cannot be read (wrong credentials, say)
+        # leaves the projection as it was, not empty.
+        batch = await anext(batches, None)
+        await query_side.clear()
+        while batch is not None:
             await query_side.project(ProjectedOrder(s.order, s.revision) for s in batch)
             projected += len(batch)
+            batch = await anext(batches, None)
     return projected
 
 
@@ -49,6 +55,13 @@ async def _rebuild(settings: OrdersSettings) -> None:
 
 
 def run() -> None:
+    argparse.ArgumentParser(
+        prog="orders-rebuild-query-side",
+        description=__doc__,
+        epilog="Reads the orders service's settings from the environment (ORDERS_*, MONGODB_*); "
+        "on the local stack: .venv/bin/python -m devstack.cli run orders-rebuild-query-side",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    ).parse_args()
     settings = load_settings(OrdersSettings)
     configure_logging(SERVICE, settings.log_level)
     asyncio.run(_rebuild(settings))
