@@ -3,6 +3,10 @@
 A component is its process and every descendant (PostgreSQL's backends, a service's workers).
 Between two samples only processes present in both count, so a child that exits or appears in
 between never makes a negative or inflated figure.
+
+Beside the components, ``steal``: the CPU time the hypervisor gave to other guests while this
+machine's cores wanted it (``/proc/stat``). On a shared virtual machine it can take a third of
+the cores under load, and every figure of a step is measured on what is left.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pathlib import Path
 from bench.results import CpuUse
 
 CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+STEAL = "steal"
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,12 @@ def summarize(percents: list[float]) -> CpuUse:
     return CpuUse(mean_pct=round(sum(percents) / len(percents), 1), max_pct=round(max(percents), 1))
 
 
+def parse_steal_ticks(proc_stat: str) -> int:
+    """The machine's stolen ticks: the eighth value of ``/proc/stat``'s first (``cpu``) line."""
+    fields = proc_stat.split("\n", 1)[0].split()
+    return int(fields[8]) if fields[0] == "cpu" and len(fields) > 8 else 0
+
+
 def read_all_stats(proc: Path = Path("/proc")) -> dict[int, ProcStat]:
     stats = {}
     for entry in proc.iterdir():
@@ -111,10 +122,12 @@ class CpuSampler:
 
     def _sample(self) -> dict[str, dict[int, int]]:
         stats = read_all_stats()
-        return {
+        sample = {
             name: {pid: stats[pid].cpu_ticks for pid in descendants_and_self(root, stats)}
             for name, root in self._roots().items()
         }
+        sample[STEAL] = {0: parse_steal_ticks(Path("/proc/stat").read_text())}
+        return sample
 
     def _run(self) -> None:
         previous, previous_at = self._sample(), time.monotonic()

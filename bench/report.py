@@ -277,7 +277,9 @@ def render(results: BenchResults) -> str:
         f"![Latency percentiles against arrival rate](bench/{LATENCY_PLOT})",
         "",
         "CPU of each component during each step, mean / max in percent of one core "
-        f"({m.cores} cores = {100 * m.cores}%):",
+        f"({m.cores} cores = {100 * m.cores}%); `steal` is CPU the hypervisor gave to other "
+        "virtual machines while this one wanted it, so every figure of a step was measured on "
+        "what was left:",
         "",
         _cpu_table(results.steps),
         "",

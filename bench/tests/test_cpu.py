@@ -8,6 +8,7 @@ from bench.cpu import (
     cpu_percent,
     descendants_and_self,
     parse_proc_stat,
+    parse_steal_ticks,
     summarize,
 )
 
@@ -50,3 +51,10 @@ def test_summaries_give_mean_and_max() -> None:
     use = summarize([10.0, 30.0, 50.0])
     assert (use.mean_pct, use.max_pct) == (30.0, 50.0)
     assert summarize([]).max_pct == 0
+
+
+def test_steal_is_read_from_the_machines_cpu_line() -> None:
+    proc_stat = "cpu  7000 10 900 50000 30 0 40 2500 0 0\ncpu0 3500 5 450 25000 15 0 20 1250 0 0\n"
+
+    assert parse_steal_ticks(proc_stat) == 2500
+    assert parse_steal_ticks("intr 1 2 3\n") == 0
