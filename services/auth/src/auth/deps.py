@@ -6,6 +6,7 @@ from fastapi import Depends, Request
 
 from auth.cookies import SessionCookies
 from auth.service import AuthService, UserAdmin
+from orderhub_common.http import client_address
 from orderhub_common.revocation import require_current_role
 from orderhub_common.security import Principal, Role
 
@@ -21,9 +22,9 @@ def user_admin(request: Request) -> UserAdmin:
 
 
 def client_ip(request: Request) -> str:
-    """The caller's address, as ``create_service_app`` resolves it for every service (behind the
-    gateway, the address the gateway saw; see ``FORWARDED_ALLOW_IPS``)."""
-    return request.client.host if request.client else "unknown"
+    """The caller's address (``orderhub_common.http.client_address``), as the sign-in throttle
+    keys it: one key for every caller whose address the server was not told."""
+    return client_address(request) or "unknown"
 
 
 def session_cookies(request: Request) -> SessionCookies:

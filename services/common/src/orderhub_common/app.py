@@ -7,9 +7,10 @@ lifespan that connects each resource with retries (graceful start) and drains an
 everything on SIGTERM within the configured timeout (graceful stop). ``serve`` runs it under
 uvicorn.
 
-The client's address (``request.client.host``) is resolved once, here, from
-``FORWARDED_ALLOW_IPS``: behind a trusted proxy it is the nearest ``X-Forwarded-For`` hop that is
-not itself a trusted proxy (hops further out could be written by the client), otherwise the peer.
+The client's address (handlers read it as ``orderhub_common.http.ClientAddress``) is resolved
+once, here, from ``FORWARDED_ALLOW_IPS``: behind a trusted proxy it is the nearest
+``X-Forwarded-For`` hop that is not itself a trusted proxy (hops further out could be written by
+the client), otherwise the peer.
 It is uvicorn's own resolver, installed in the app rather than in the server so an app under test
 (without uvicorn) resolves addresses exactly as in production.
 """

@@ -5,7 +5,7 @@ Wiring (a service with a Kafka broker)::
 
     trail = AuditTrail(broker, topics_from(settings), service="ingest")
     await trail.record("channel.paused", actor=principal, target="website",
-                       client_address=request.client.host if request.client else None)
+                       client_address=address)  # address: orderhub_common.http.ClientAddress
 
 A record that cannot be published is logged and the action stands: the audit log must not turn
 a broker outage into refused sign-ins or stuck orders. The loss is counted

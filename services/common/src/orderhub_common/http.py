@@ -1,11 +1,15 @@
-"""Request-id middleware: every response carries ``X-Request-ID``, every log line the same id."""
+"""Request-id middleware: every response carries ``X-Request-ID``, every log line the same id;
+and the caller's address, as every handler reads it (``ClientAddress``)."""
 
 from __future__ import annotations
 
 import re
 import time
+from typing import Annotated
 
+from fastapi import Depends
 from loguru import logger
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orderhub_common.context import (
@@ -23,6 +27,15 @@ _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 # per request costs about as much CPU as answering a cached read (the metrics count them all).
 _SLOW_REQUEST_MS = 500
 _FAILED_STATUS = 400
+
+
+def client_address(connection: HTTPConnection) -> str | None:
+    """The caller's address as ``create_service_app`` resolved it (behind a trusted proxy, the
+    address the proxy saw: ``FORWARDED_ALLOW_IPS``); None when the server was told none."""
+    return connection.client.host if connection.client else None
+
+
+ClientAddress = Annotated[str | None, Depends(client_address)]
 
 
 class HttpMiddleware:

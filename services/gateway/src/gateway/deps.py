@@ -31,6 +31,7 @@ from gateway.ratelimit import RATE_LIMIT_DECISION, QueuedHit, RateLimitDecision
 from gateway.redis_outage import REDIS_FAILURES, one_round_trip
 from gateway.routes import Access
 from orderhub_common.errors import ForbiddenError, TooManyRequestsError
+from orderhub_common.http import client_address
 from orderhub_common.revocation import AccessRevocations, AccessRevokedError
 from orderhub_common.security import Principal, Role, current_principal
 
@@ -45,8 +46,9 @@ CurrentEdge = Annotated[Edge, Depends(get_edge)]
 
 
 def client_ip(request: Request) -> str:
-    # uvicorn resolves X-Forwarded-For from trusted proxies into request.client.
-    return request.client.host if request.client else "unknown"
+    """The caller's address (``orderhub_common.http.client_address``), as the per-IP limit keys
+    it: one key for every caller whose address the server was not told."""
+    return client_address(request) or "unknown"
 
 
 @dataclass(frozen=True)

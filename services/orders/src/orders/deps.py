@@ -49,12 +49,6 @@ def audit_log(request: Request) -> AuditLog:
     return log
 
 
-def client_address(request: Request) -> str | None:
-    """The caller's address (the gateway's X-Forwarded-For, trusted per FORWARDED_ALLOW_IPS)."""
-    return request.client.host if request.client else None
-
-
 JobServiceDep = Annotated[JobService, Depends(job_service)]
 SavedViewServiceDep = Annotated[SavedViewService, Depends(saved_view_service)]
 AuditLogDep = Annotated[AuditLog, Depends(audit_log)]
-ClientAddress = Annotated[str | None, Depends(client_address)]

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
 from ingest.deps import get_channel_service
 from ingest.schemas import ChannelStatus
 from ingest.service import ChannelService
 from orderhub_common.events import Channel
+from orderhub_common.http import ClientAddress
 from orderhub_common.security import Principal, Role, require_role
 
 router = APIRouter(tags=["channels"])
@@ -28,22 +29,18 @@ async def channel_statuses(
 )
 async def pause_channel(
     channel: Channel,
-    request: Request,
+    address: ClientAddress,
     service: Annotated[ChannelService, Depends(get_channel_service)],
     admin: Annotated[Principal, Depends(require_role(Role.ADMIN))],
 ) -> ChannelStatus:
-    return await service.set_paused(
-        channel, True, actor=admin, client_address=request.client.host if request.client else None
-    )
+    return await service.set_paused(channel, True, actor=admin, client_address=address)
 
 
 @router.post("/channels/{channel}/resume", summary="Resume a channel's ingestion (audited)")
 async def resume_channel(
     channel: Channel,
-    request: Request,
+    address: ClientAddress,
     service: Annotated[ChannelService, Depends(get_channel_service)],
     admin: Annotated[Principal, Depends(require_role(Role.ADMIN))],
 ) -> ChannelStatus:
-    return await service.set_paused(
-        channel, False, actor=admin, client_address=request.client.host if request.client else None
-    )
+    return await service.set_paused(channel, False, actor=admin, client_address=address)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 
+from orderhub_common.http import ClientAddress
 from orders.deps import Admin, DeadLettersDep
 from orders.schemas import (
     DeadLetterDiscard,
@@ -33,10 +34,6 @@ _RESOLVE: dict[int | str, dict[str, str]] = {
     **_ONE,
     409: {"description": "Already replayed or discarded (`dead_letter_resolved`)"},
 }
-
-
-def _client(request: Request) -> str | None:
-    return request.client.host if request.client else None
 
 
 @router.get("", responses=_ERRORS)
@@ -74,14 +71,14 @@ async def get_dead_letter(
 async def replay_dead_letter(
     letter_id: LetterId,
     body: DeadLetterReplay,
-    request: Request,
+    address: ClientAddress,
     letters: DeadLettersDep,
     admin: Admin,
 ) -> DeadLetterEnvelope:
     """Publishes the event again on `orders.ingested.v1` (or `payload`, its fixed version),
     once it is a valid ingested event; audited as `dead_letter.replayed`."""
     letter = await letters.replay(
-        letter_id, actor=admin, payload=body.payload, client_address=_client(request)
+        letter_id, actor=admin, payload=body.payload, client_address=address
     )
     return DeadLetterEnvelope(dead_letter=letter)
 
@@ -90,12 +87,12 @@ async def replay_dead_letter(
 async def discard_dead_letter(
     letter_id: LetterId,
     body: DeadLetterDiscard,
-    request: Request,
+    address: ClientAddress,
     letters: DeadLettersDep,
     admin: Admin,
 ) -> DeadLetterEnvelope:
     """Closes the dead letter without replaying it; audited as `dead_letter.discarded`."""
     letter = await letters.discard(
-        letter_id, actor=admin, reason=body.reason, client_address=_client(request)
+        letter_id, actor=admin, reason=body.reason, client_address=address
     )
     return DeadLetterEnvelope(dead_letter=letter)

@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from orders.deps import Admin, ClientAddress, OrderServiceDep, SignedIn
+from orderhub_common.http import ClientAddress
+from orders.deps import Admin, OrderServiceDep, SignedIn
 from orders.schemas import (
     CustomerOrders,
     NoteCreate,

@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 from fastapi.responses import StreamingResponse
 
+from orderhub_common.http import ClientAddress
 from orders.deps import (
     Admin,
     AuditLogDep,
-    ClientAddress,
     JobServiceDep,
     SavedViewServiceDep,
     SignedIn,
