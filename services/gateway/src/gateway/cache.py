@@ -127,9 +127,8 @@ def cache_slot(
 
     ``path`` is the service path (``/orders``, ``/orders/stats`` or ``/orders/{id}``).
     """
-    digest = hashlib.sha256(f"{_ENTRY_LAYOUT}\n{audience}\n{path}\n{query}".encode()).hexdigest()[
-        :32
-    ]
+    question = f"{_ENTRY_LAYOUT}\n{audience}\n{path}\n{query}"
+    digest = hashlib.sha256(question.encode()).hexdigest()[:32]
     segments = path.strip("/").split("/")
     if len(segments) == 2 and path != _STATS_PATH:
         order_id = unquote(segments[1])
@@ -223,11 +222,8 @@ class ResponseCache:
     def read(self, slot: CacheSlot, values: Sequence[str | None]) -> CacheLookup:
         """The lookup ``queue_lookup``'s reply describes."""
         self._outage.answered()
-        versions, marks, raw = (
-            values[: len(slot.version_keys)],
-            values[len(slot.version_keys) : -1],
-            values[-1],
-        )
+        counters = len(slot.version_keys)
+        versions, marks, raw = values[:counters], values[counters:-1], values[-1]
         version = ".".join(value or "0" for value in versions)
         as_of, not_before = (int(mark or 0) for mark in marks) if marks else (0, 0)
         entry = decode_entry(raw, version, self._clock()) if raw is not None else None
