@@ -66,13 +66,19 @@ def dead_letter_headers(
 
 
 async def publish_dead_letter(
-    broker: KafkaBroker, topic: str, record: ConsumerRecord[bytes, bytes], error: PoisonEventError
+    broker: KafkaBroker,
+    topic: str,
+    record: ConsumerRecord[bytes, bytes],
+    error: PoisonEventError,
+    *,
+    stream: str,
 ) -> None:
-    """The record byte for byte, under its key, with its headers plus what went wrong."""
+    """The record byte for byte, under its key, with its headers plus what went wrong; counted
+    under ``stream`` (``ingested`` or ``audit``), which the alerts tell apart."""
     await broker.publish(
         record.value or b"", topic=topic, key=record.key, headers=dead_letter_headers(record, error)
     )
-    metrics.DEAD_LETTERED.labels(error.error_type).inc()
+    metrics.DEAD_LETTERED.labels(stream, error.error_type).inc()
 
 
 def _batch_subscriber(
@@ -127,7 +133,7 @@ def register_ingested_consumer(
     subscriber = _batch_subscriber(broker, topics.ingested, GROUP_ID, max_batch)
 
     async def dead_letter(record: ConsumerRecord[bytes, bytes], error: PoisonEventError) -> None:
-        await publish_dead_letter(broker, topics.ingested_dlq, record, error)
+        await publish_dead_letter(broker, topics.ingested_dlq, record, error, stream="ingested")
         metrics.CONSUMED.labels("dead_lettered").inc()
         logger.warning(f"dead-lettered an ingested event ({error.error_type}): {error}")
 
@@ -217,7 +223,7 @@ def register_audit_consumer(
             try:
                 entries.append(decode_audit(record.value or b""))
             except PoisonEventError as error:
-                await publish_dead_letter(broker, topics.audit_dlq, record, error)
+                await publish_dead_letter(broker, topics.audit_dlq, record, error, stream="audit")
                 logger.warning(f"dead-lettered an audit record ({error.error_type}): {error}")
         async for attempt in _store_retries(store_retry_s):
             with attempt:

@@ -12,8 +12,9 @@ CONSUMED = Counter(
 
 DEAD_LETTERED = Counter(
     "orders_dead_lettered_total",
-    "Ingested events sent to the dead-letter topic, by error type",
-    ["error_type"],
+    "Records sent to a dead-letter topic, by stream (ingested: order changes on "
+    "orders.ingested.v1.dlq; audit: audit records on audit.v1.dlq) and error type",
+    ["stream", "error_type"],
 )
 
 CONSUMER_LAG = Gauge(

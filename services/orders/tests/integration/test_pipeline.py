@@ -107,8 +107,8 @@ async def test_replaying_the_whole_topic_changes_nothing(pipeline: Pipeline) -> 
 
 
 def dead_lettered(error_type: str) -> float:
-    sample = REGISTRY.get_sample_value("orders_dead_lettered_total", {"error_type": error_type})
-    return sample or 0.0
+    labels = {"stream": "ingested", "error_type": error_type}
+    return REGISTRY.get_sample_value("orders_dead_lettered_total", labels) or 0.0
 
 
 async def test_a_malformed_event_is_dead_lettered_and_the_next_one_processed(
