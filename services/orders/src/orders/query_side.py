@@ -483,7 +483,7 @@ class QuerySide(Resource):
     # Reads -------------------------------------------------------------------------------------
     async def page(self, query: OrderListQuery) -> OrderPageRows:
         async with self.engine.connect() as connection:
-            rows = (await connection.execute(page_statement(query))).tuples().all()
+            rows = (await connection.execute(page_statement(query))).all()
             total = (await connection.execute(count_statement(query))).scalar_one()
         return OrderPageRows.of_rows(rows, total)
 
