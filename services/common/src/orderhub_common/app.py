@@ -40,7 +40,7 @@ from orderhub_common.health import health_router
 from orderhub_common.http import RequestContextMiddleware, RequestLimitsMiddleware
 from orderhub_common.logging import configure_logging
 from orderhub_common.ratelimit import RateLimit, RateLimitMiddleware
-from orderhub_common.resources import Resource, Worker
+from orderhub_common.resources import Resource, Worker, stop_tasks
 from orderhub_common.settings import ServiceSettings
 
 
@@ -128,12 +128,9 @@ def create_service_app(
 
 
 async def _stop(workers: list[Worker], resources: list[Resource], timeout_s: float) -> None:
-    for worker in workers:
-        if worker.task is not None:
-            worker.task.cancel()
     tasks = [w.task for w in workers if w.task is not None]
-    if tasks:
-        await asyncio.wait(tasks, timeout=timeout_s)
+    for task in await stop_tasks(tasks, timeout_s):
+        logger.error(f"worker {task.get_name()} did not stop within {timeout_s:g}s")
     for resource in reversed(resources):
         try:
             await asyncio.wait_for(resource.close(), timeout_s)

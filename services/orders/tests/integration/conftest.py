@@ -81,6 +81,9 @@ def orders_settings(infra: InfraUrls, name: str) -> OrdersSettings:
             "ORDERS_MONGODB_DATABASE": name,
             "ORDERS_POSTGRES_URL": database_url(infra, name),
             "ORDERS_OUTBOX_SWEEP_INTERVAL_S": 0.2,
+            # No channel answers here (port 9, discard), so a status move's write-back waits and
+            # retries; the default would reach the developer's running stack on 8004.
+            "MOCK_CHANNELS_URL": "http://127.0.0.1:9",
             "SHUTDOWN_TIMEOUT_S": 5,
         }
     )

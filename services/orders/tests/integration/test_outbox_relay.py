@@ -11,7 +11,7 @@ import pytest
 
 from devstack.pytest_plugin import InfraUrls, eventually
 from orderhub_common.events import OrderStatus
-from orderhub_common.resources import MongoResource
+from orderhub_common.resources import MongoResource, stop_tasks
 from orders.documents import OrderDocument, OutboxDocument, OutboxEntry, WriteBackDocument
 from orders.outbox_relay import OutboxRelay
 from orders.query_side import QuerySide
@@ -225,7 +225,8 @@ async def test_a_store_error_in_one_round_does_not_stop_the_fast_way(
         # Announced at once, without the ten-minute sweep: the fast way survived the error.
         await eventually(lambda: _true(len(publisher.published) == 2), what="S-2 announced")
     finally:
-        running.cancel()
+        # A relay left running would go on working the next test's store (Beanie is global).
+        assert not await stop_tasks([running], timeout_s=5)
     assert await stored_event_ids(order_id_for("website", "S-2")) == []
 
 
