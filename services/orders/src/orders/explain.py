@@ -21,7 +21,7 @@ from orders.schemas import OrderListQuery
 from orders.settings import OrdersSettings
 
 # What admins ask for, one of each shape: the default page, filters, each sort, searches for
-# the middle of a name, an Amazon order id and an email, a date range, and a deep page.
+# the middle of a name, an Amazon order id and an email, date ranges, and a deep page.
 QUERY_SHAPES: dict[str, dict[str, Any]] = {
     "newest first": {},
     "one status": {"status": ["PLACED"]},
@@ -34,6 +34,13 @@ QUERY_SHAPES: dict[str, dict[str, Any]] = {
     "search part of an Amazon order id": {"search": "-4417-"},
     "search part of an email": {"search": "ya.r@exa"},
     "placed in a day": {"from": "2026-11-01T00:00:00Z", "to": "2026-11-02T00:00:00Z"},
+    # The SPA's date filter in India (UTC+05:30): part UTC days at both ends.
+    "placed in an Indian day": {"from": "2026-10-31T18:30:00Z", "to": "2026-11-01T18:29:59.999Z"},
+    "placed in an Indian month, one channel": {
+        "from": "2026-10-31T18:30:00Z",
+        "to": "2026-11-30T18:29:59.999Z",
+        "channel": ["amazon"],
+    },
     "a status and a search": {"status": ["SHIPPED"], "search": "ring"},
     "page 50": {"page": 50},
     "one tag": {"tag": ["gift wrap"]},

@@ -18,6 +18,11 @@ Search is a literal, case-insensitive substring of ``search_text`` (ids, custome
 names, tags, notes, carrier and tracking number, normalized), served by a trigram index: ``%``,
 ``_`` and ``\\`` match themselves. The tag filter is ``tags @> ...`` under a GIN index; a
 customer's orders are found by phone or email, each under its own index.
+
+Totals and stats not narrowed by a search or a tag are added up from running counts per UTC day
+of placement (``order_day_counts``), moved along in the same transaction as the rows: a date range
+adds its whole days from there and reads from the rows only the part days at its two ends, so
+its cost grows with the days it spans, not with the orders stored.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import re
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +44,8 @@ from sqlalchemy import (
     Boolean,
     Column,
     ColumnElement,
+    CompoundSelect,
+    Date,
     Double,
     Integer,
     LargeBinary,
@@ -52,6 +59,7 @@ from sqlalchemy import (
     select,
     text,
     tuple_,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP, array, insert
@@ -102,9 +110,10 @@ ORDER_DOCUMENT_LAYOUT = hashlib.sha256(
     orjson.dumps(Order.model_json_schema(), option=orjson.OPT_SORT_KEYS)
 ).hexdigest()[:16]
 
-order_counts = Table(
-    "order_counts",
+order_day_counts = Table(
+    "order_day_counts",
     metadata,
+    Column("day", Date, primary_key=True),  # the UTC day the order was placed
     Column("channel", Text, primary_key=True),
     Column("status", Text, primary_key=True),
     Column("currency", Text, primary_key=True),
@@ -242,13 +251,49 @@ def filters(query: OrderFilters) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def counted_by_group(query: OrderFilters) -> bool:
-    """Whether the running counts answer this query's totals: only channel and status narrow it."""
-    return (
-        not search_terms(query.search or "")
-        and not query.tag
-        and query.placed_from is None
-        and (query.placed_to is None)
+def counted_by_day(query: OrderFilters) -> bool:
+    """Whether the day counts answer this query's totals: nothing but channel, status and the
+    placement range narrows it."""
+    return not search_terms(query.search or "") and not query.tag
+
+
+def _midnight(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@dataclass(frozen=True)
+class DaySplit:
+    """A placement range as whole UTC days, taken from the day counts, and the part days at its
+    ends, read from the rows. ``first_day``/``end_day`` bound the whole days (end excluded; None
+    is open); each part is a (from, until) range of placement times, until excluded unless it
+    is the query's own inclusive ``to``."""
+
+    first_day: date | None
+    end_day: date | None
+    head: tuple[datetime, datetime] | None
+    tail: tuple[datetime, datetime] | None
+
+
+def split_by_day(placed_from: datetime | None, placed_to: datetime | None) -> DaySplit | None:
+    """The whole days inside ``placed_from``..``placed_to`` (both inclusive) and the parts left
+    at its ends; None when the range holds no whole day (it is read from the rows alone)."""
+    first = end = None
+    head = tail = None
+    if placed_from is not None:
+        first = _midnight(placed_from)
+        if first < placed_from:
+            first += timedelta(days=1)
+            head = (placed_from, first)
+    if placed_to is not None:
+        end = _midnight(placed_to)  # a day is whole when the next one starts by ``to``
+        tail = (end, placed_to)
+    if first is not None and end is not None and first >= end:
+        return None
+    return DaySplit(
+        first_day=None if first is None else first.date(),
+        end_day=None if end is None else end.date(),
+        head=head,
+        tail=tail,
     )
 
 
@@ -284,24 +329,68 @@ def page_statement(query: OrderListQuery) -> Select[str, str]:
 
 
 def count_statement(query: OrderFilters) -> Select[Any]:
-    if counted_by_group(query):
-        total = func.coalesce(func.sum(order_counts.c.orders), 0)
-        return select(cast(total, BigInteger)).where(*_channel_and_status(order_counts, query))
-    return select(func.count()).select_from(order_rows).where(*filters(query))
+    split = split_by_day(query.placed_from, query.placed_to) if counted_by_day(query) else None
+    if split is None:
+        return select(func.count()).select_from(order_rows).where(*filters(query))
+    counts = order_day_counts.c
+    parts = [
+        select(func.sum(counts.orders).label("orders")).where(
+            *_channel_and_status(order_day_counts, query), *_whole_days(split)
+        ),
+        *(
+            select(func.count().label("orders")).where(
+                *_channel_and_status(order_rows, query), *part
+            )
+            for part in _part_days(split)
+        ),
+    ]
+    added = union_all(*parts).subquery()
+    return select(cast(func.coalesce(func.sum(added.c.orders), 0), BigInteger))
 
 
-def stats_statement(query: OrderFilters) -> Select[Any]:
-    """Counts and revenue per channel, status and currency: from the running counts when only
-    channel and status narrow the query, else one pass over the matching rows."""
-    if counted_by_group(query):
-        return select(
-            order_counts.c.channel,
-            order_counts.c.status,
-            order_counts.c.currency,
-            order_counts.c.orders,
-            order_counts.c.revenue,
-        ).where(*_channel_and_status(order_counts, query))
-    return totals_by_group().where(*filters(query))
+def stats_statement(query: OrderFilters) -> Select[Any] | CompoundSelect[Any]:
+    """Counts and revenue per channel, status and currency (a group may come in several parts,
+    which ``fold_stats`` adds up): from the day counts and the part days at the ends of the
+    range, or, under a search or a tag, one pass over the matching rows."""
+    split = split_by_day(query.placed_from, query.placed_to) if counted_by_day(query) else None
+    if split is None:
+        return totals_by_group().where(*filters(query))
+    counts = order_day_counts.c
+    by_day = (
+        select(
+            counts.channel,
+            counts.status,
+            counts.currency,
+            cast(func.sum(counts.orders), BigInteger),
+            func.sum(counts.revenue),
+        )
+        .where(*_channel_and_status(order_day_counts, query), *_whole_days(split))
+        .group_by(counts.channel, counts.status, counts.currency)
+    )
+    parts = [
+        totals_by_group().where(*_channel_and_status(order_rows, query), *part)
+        for part in _part_days(split)
+    ]
+    return union_all(by_day, *parts) if parts else by_day
+
+
+def _whole_days(split: DaySplit) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if split.first_day is not None:
+        conditions.append(order_day_counts.c.day >= split.first_day)
+    if split.end_day is not None:
+        conditions.append(order_day_counts.c.day < split.end_day)
+    return conditions
+
+
+def _part_days(split: DaySplit) -> list[list[ColumnElement[bool]]]:
+    placed_at = order_rows.c.placed_at
+    parts = []
+    if split.head is not None:
+        parts.append([placed_at >= split.head[0], placed_at < split.head[1]])
+    if split.tail is not None:
+        parts.append([placed_at >= split.tail[0], placed_at <= split.tail[1]])
+    return parts
 
 
 def fold_stats(groups: Iterable[tuple[str, str, str, int, float]]) -> OrderStats:
@@ -311,6 +400,8 @@ def fold_stats(groups: Iterable[tuple[str, str, str, int, float]]) -> OrderStats
     by_status: dict[OrderStatus, int] = dict.fromkeys(OrderStatus, 0)
     revenue: dict[tuple[Channel, str], float] = defaultdict(float)
     for channel, status, currency, count, amount in groups:
+        if not count:
+            continue  # a day's group every order has left: no revenue line of 0 for it
         by_channel[Channel(channel)] += count
         by_status[OrderStatus(status)] += count
         if status != OrderStatus.CANCELLED:
@@ -478,7 +569,7 @@ class QuerySide(Resource):
         order again. Live projections may go on meanwhile; the revision check keeps the newest."""
         async with self.engine.begin() as connection:
             await connection.execute(text(f"SELECT pg_advisory_xact_lock({_PROJECTION_LOCK})"))
-            await connection.execute(text("TRUNCATE order_rows, order_counts"))
+            await connection.execute(text("TRUNCATE order_rows, order_day_counts"))
 
     # Reads -------------------------------------------------------------------------------------
     async def page(self, query: OrderListQuery) -> OrderPageRows:
@@ -594,24 +685,28 @@ class StoredGroup:
     """What a stored row contributes to the running counts."""
 
     revision: int
-    key: tuple[str, str, str]
+    key: GroupKey
     total: float
 
 
-_ABSENT = StoredGroup(revision=0, key=("", "", ""), total=0.0)
+# The day an order was placed (UTC), its channel, status and currency.
+GroupKey = tuple[date, str, str, str]
+
+_ABSENT = StoredGroup(revision=0, key=(date.min, "", "", ""), total=0.0)
 
 
-def group_key(order: Order) -> tuple[str, str, str]:
-    return (order.channel.value, order.status.value, order.currency)
+def group_key(order: Order) -> GroupKey:
+    day = order.placed_at.astimezone(UTC).date()
+    return (day, order.channel.value, order.status.value, order.currency)
 
 
 def count_changes(
     fresh: Iterable[ProjectedOrder], stored: dict[str, StoredGroup]
-) -> dict[tuple[str, str, str], tuple[int, float]]:
+) -> dict[GroupKey, tuple[int, float]]:
     """How applying ``fresh`` over ``stored`` moves each group's order count and revenue."""
-    changes: dict[tuple[str, str, str], tuple[int, float]] = {}
+    changes: dict[GroupKey, tuple[int, float]] = {}
 
-    def add(key: tuple[str, str, str], orders: int, revenue: float) -> None:
+    def add(key: GroupKey, orders: int, revenue: float) -> None:
         held_orders, held_revenue = changes.get(key, (0, 0.0))
         changes[key] = (held_orders + orders, held_revenue + revenue)
 
@@ -628,6 +723,7 @@ async def _stored_groups(connection: AsyncConnection, ids: list[str]) -> dict[st
         select(
             order_rows.c.id,
             order_rows.c.revision,
+            order_rows.c.placed_at,
             order_rows.c.channel,
             order_rows.c.status,
             order_rows.c.currency,
@@ -635,28 +731,31 @@ async def _stored_groups(connection: AsyncConnection, ids: list[str]) -> dict[st
         ).where(order_rows.c.id.in_(ids))
     )
     return {
-        order_id: StoredGroup(revision, (channel, status, currency), total)
-        for order_id, revision, channel, status, currency, total in rows
+        order_id: StoredGroup(
+            revision, (placed_at.astimezone(UTC).date(), channel, status, currency), total
+        )
+        for order_id, revision, placed_at, channel, status, currency, total in rows
     }
 
 
 async def _add_to_counts(
-    connection: AsyncConnection, changes: dict[tuple[str, str, str], tuple[int, float]]
+    connection: AsyncConnection, changes: dict[GroupKey, tuple[int, float]]
 ) -> None:
     if not changes:
         return
-    statement = insert(order_counts).values(
+    counts = order_day_counts.c
+    statement = insert(order_day_counts).values(
         [
-            {"channel": c, "status": s, "currency": cur, "orders": n, "revenue": amount}
-            for (c, s, cur), (n, amount) in changes.items()
+            {"day": d, "channel": c, "status": s, "currency": cur, "orders": n, "revenue": amount}
+            for (d, c, s, cur), (n, amount) in changes.items()
         ]
     )
     await connection.execute(
         statement.on_conflict_do_update(
-            index_elements=[order_counts.c.channel, order_counts.c.status, order_counts.c.currency],
+            index_elements=[counts.day, counts.channel, counts.status, counts.currency],
             set_={
-                "orders": order_counts.c.orders + statement.excluded.orders,
-                "revenue": order_counts.c.revenue + statement.excluded.revenue,
+                "orders": counts.orders + statement.excluded.orders,
+                "revenue": counts.revenue + statement.excluded.revenue,
             },
         )
     )

@@ -24,7 +24,7 @@ from orderhub_common.security import JwtVerifier
 from orderhub_common.settings import KafkaSettings
 from orderhub_common.testing import FakeTokenIssuer
 from orders.main import create_app
-from orders.query_side import QuerySide, order_counts, order_rows
+from orders.query_side import QuerySide, order_day_counts, order_rows
 from orders.service import ChannelOutcome, OrderService
 from orders.settings import OrdersSettings
 
@@ -149,7 +149,9 @@ class Pipeline:
                 select(order_rows).where(~order_rows.c.external_id.startswith("SENTINEL-"))
             )
             counts = await connection.execute(
-                select(order_counts).where(order_counts.c.currency != "XTS")
+                select(order_day_counts).where(
+                    order_day_counts.c.currency != "XTS", order_day_counts.c.orders != 0
+                )
             )
             return {
                 "rows": {row.id: row._asdict() for row in rows},

@@ -1,16 +1,16 @@
 """The query side against a real PostgreSQL: what it finds, that projecting is idempotent by
-revision, that its running counts agree with its rows, and that PostgreSQL answers every query
-shape of the API through an index."""
+revision, that its running day counts agree with its rows and answer any date range as a pass
+over the rows would, and that PostgreSQL answers every query shape of the API through an index."""
 
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import Date, cast, func, select, text
 
 from devstack.pytest_plugin import InfraUrls
 from orderhub_common.events import Customer, Order, OrderItem, OrderStatus
@@ -18,7 +18,9 @@ from orders.explain import QUERY_SHAPES
 from orders.query_side import (
     ProjectedOrder,
     QuerySide,
-    order_counts,
+    filters,
+    fold_stats,
+    order_day_counts,
     order_rows,
     totals_by_group,
     upgrade_schema_to,
@@ -48,11 +50,21 @@ def order(n: int, **changes: Any) -> Order:
     return base.model_copy(update=changes)
 
 
-async def counts_from_rows(query_side: QuerySide) -> list[tuple[Any, ...]]:
+async def counts_from_rows(query_side: QuerySide) -> list[list[tuple[Any, ...]]]:
+    """The rows counted per UTC day of placement, channel, status and currency, and the running
+    day counts."""
+    day = cast(func.timezone("UTC", order_rows.c.placed_at), Date)
     async with query_side.engine.connect() as connection:
-        grouped = await connection.execute(totals_by_group())
-        running = await connection.execute(select(order_counts).where(order_counts.c.orders > 0))
-        return [sorted(tuple(r) for r in grouped), sorted(tuple(r) for r in running)]
+        grouped = await connection.execute(
+            totals_by_group().add_columns(day).group_by(day).order_by(None)
+        )
+        running = await connection.execute(
+            select(order_day_counts).where(order_day_counts.c.orders != 0)
+        )
+        return [
+            sorted((r[5], *r[:5]) for r in grouped),
+            sorted(tuple(r) for r in running),
+        ]
 
 
 async def test_projecting_the_same_or_an_older_revision_changes_nothing(
@@ -97,6 +109,62 @@ async def test_running_counts_agree_with_the_rows_after_any_mix_of_changes(
             .group_by(order_rows.c.channel, order_rows.c.currency)
         )
         assert revenue == {(c, cur): round(amount, 2) for c, cur, amount in expected}
+
+
+def at(moment: str) -> datetime:
+    return datetime.fromisoformat(moment)
+
+
+PLACEMENT_RANGES = {
+    "all": (None, None),
+    "from a midnight": ("2026-11-03T00:00:00Z", None),
+    "to a midnight, which counts the orders placed at that very instant": (
+        None,
+        "2026-11-05T00:00:00Z",
+    ),
+    "a week of Indian days (UTC+05:30)": ("2026-11-02T18:30:00Z", "2026-11-09T18:29:59.999Z"),
+    "one Indian day: two part UTC days and no whole one": (
+        "2026-11-04T18:30:00Z",
+        "2026-11-05T18:29:59.999Z",
+    ),
+    "one UTC day to its next midnight": ("2026-11-03T00:00:00Z", "2026-11-04T00:00:00Z"),
+    "one instant": ("2026-11-05T00:00:00Z", "2026-11-05T00:00:00Z"),
+    "from mid-day to the last": ("2026-11-06T13:13:00Z", None),
+}
+
+
+async def test_totals_and_stats_for_any_placement_range_equal_a_pass_over_the_rows(
+    query_side: QuerySide,
+) -> None:
+    statuses = itertools.cycle(OrderStatus)
+    # Every 7h13m over about three weeks, and orders on and around midnights.
+    placed = [T0 + n * timedelta(hours=7, minutes=13) for n in range(70)]
+    placed += [at(m) for m in ("2026-11-03T00:00:00Z", "2026-11-05T00:00:00Z")]
+    placed += [at("2026-11-04T23:59:59.999Z"), at("2026-11-02T18:30:00Z")]
+    first = [ProjectedOrder(order(n, placed_at=p), 1) for n, p in enumerate(placed)]
+    await query_side.project(first)
+    # Status moves take orders from one group of their day to another.
+    await query_side.project(
+        ProjectedOrder(order(n, placed_at=p, status=next(statuses)), 2)
+        for n, p in enumerate(placed)
+        if n % 3
+    )
+
+    for name, (placed_from, placed_to) in PLACEMENT_RANGES.items():
+        for narrowed in ({}, {"status": ["PLACED", "SHIPPED"]}, {"channel": ["amazon"]}):
+            query = OrderListQuery.model_validate(
+                {"from": placed_from, "to": placed_to, **narrowed}
+            )
+            async with query_side.engine.connect() as connection:
+                groups = (await connection.execute(totals_by_group().where(*filters(query)))).all()
+                counted = await connection.execute(
+                    select(func.count()).select_from(order_rows).where(*filters(query))
+                )
+            expected = fold_stats(groups)
+            assert expected.total_orders == counted.scalar_one()
+            assert await query_side.stats(query) == expected, (name, narrowed)
+            assert (await query_side.page(query)).total == expected.total_orders, (name, narrowed)
+    assert (await query_side.stats(OrderListQuery())).total_orders == len(placed)
 
 
 SPECIAL = {

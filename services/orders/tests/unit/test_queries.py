@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 import pytest
@@ -10,10 +11,12 @@ from sqlalchemy.dialects import postgresql
 
 from orderhub_common.events import Customer, OrderItem
 from orders.query_side import (
+    DaySplit,
     count_statement,
     page_statement,
     search_terms,
     search_text,
+    split_by_day,
     stats_statement,
 )
 from orders.schemas import OrderListQuery
@@ -112,20 +115,67 @@ def test_sort_breaks_ties_by_id(params: dict[str, str], expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("params", "table"),
+    ("params", "tables"),
     [
-        ({}, "order_counts"),
-        ({"status": ["PLACED"], "channel": ["amazon"]}, "order_counts"),
-        ({"search": "priya"}, "order_rows"),
-        ({"from": "2026-11-01T00:00:00Z"}, "order_rows"),
+        ({}, {"order_day_counts"}),
+        ({"status": ["PLACED"], "channel": ["amazon"]}, {"order_day_counts"}),
+        ({"from": "2026-11-01T00:00:00Z"}, {"order_day_counts"}),
+        # Part days at the ends come from the rows.
+        ({"from": "2026-10-25T18:30:00Z"}, {"order_day_counts", "order_rows"}),
+        ({"to": "2026-11-01T18:29:59.999Z"}, {"order_day_counts", "order_rows"}),
+        # No whole UTC day in an Indian day.
+        ({"from": "2026-10-31T18:30:00Z", "to": "2026-11-01T18:29:59.999Z"}, {"order_rows"}),
+        ({"search": "priya"}, {"order_rows"}),
+        ({"tag": ["gift"], "from": "2026-11-01T00:00:00Z"}, {"order_rows"}),
     ],
 )
-def test_counts_and_stats_come_from_running_counts_unless_search_or_dates_narrow(
-    params: dict[str, Any], table: str
+def test_counts_and_stats_add_up_day_counts_unless_a_search_or_tag_narrows(
+    params: dict[str, Any], tables: set[str]
 ) -> None:
     for statement in (count_statement(query(**params)), stats_statement(query(**params))):
         sql, _ = compiled(statement)
-        assert f"FROM {table}" in sql
+        assert {
+            table for table in ("order_day_counts", "order_rows") if f"FROM {table}" in sql
+        } == tables
+
+
+def utc(moment: str) -> datetime:
+    return datetime.fromisoformat(moment)
+
+
+@pytest.mark.parametrize(
+    ("placed_from", "placed_to", "expected"),
+    [
+        (None, None, DaySplit(None, None, None, None)),
+        (
+            utc("2026-11-01T00:00:00Z"),
+            utc("2026-11-02T00:00:00Z"),
+            DaySplit(
+                date(2026, 11, 1),
+                date(2026, 11, 2),
+                None,
+                (utc("2026-11-02T00:00:00Z"), utc("2026-11-02T00:00:00Z")),
+            ),
+        ),
+        (
+            utc("2026-10-25T18:30:00Z"),
+            utc("2026-11-01T18:29:59.999Z"),
+            DaySplit(
+                date(2026, 10, 26),
+                date(2026, 11, 1),
+                (utc("2026-10-25T18:30:00Z"), utc("2026-10-26T00:00:00Z")),
+                (utc("2026-11-01T00:00:00Z"), utc("2026-11-01T18:29:59.999Z")),
+            ),
+        ),
+        (utc("2026-10-31T18:30:00Z"), utc("2026-11-01T18:29:59.999Z"), None),
+        (utc("2026-11-01T10:00:00Z"), utc("2026-11-01T10:00:00Z"), None),
+    ],
+    ids=["open", "one UTC day", "an Indian week", "an Indian day", "one instant"],
+)
+def test_a_placement_range_splits_into_whole_utc_days_and_the_part_days_at_its_ends(
+    placed_from: datetime | None, placed_to: datetime | None, expected: DaySplit | None
+) -> None:
+    assert split_by_day(placed_from, placed_to) == expected
 
 
 @pytest.mark.parametrize(
