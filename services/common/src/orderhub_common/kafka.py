@@ -1,4 +1,5 @@
-"""Kafka plumbing: topic names and specs, the broker factory, correlation-id propagation."""
+"""Kafka plumbing: topic names and specs, the broker factory, correlation-id propagation, the
+raw decoder of batch subscribers."""
 
 from __future__ import annotations
 
@@ -57,6 +58,12 @@ class Topics:
             # be wrong for an audit record.
             NewTopic(self.audit_dlq, 1, 1, topic_configs={"retention.ms": "-1"}),
         ]
+
+
+def raw_bodies(message: StreamMessage[Any]) -> list[bytes]:
+    """The decoder of a batch subscriber whose handler decodes each record itself (and decides
+    what to do with one that does not decode)."""
+    return list(message.body)
 
 
 def topics_from(settings: KafkaSettings) -> Topics:

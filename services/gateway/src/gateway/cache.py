@@ -288,11 +288,10 @@ class ResponseCache:
     async def release_fill_lock(self, slot: CacheSlot, lookup: CacheLookup) -> None:
         await self.filled(slot, lookup, None, release_lock=True)
 
-    async def order_changed(self, order_id: str | None) -> None:
-        """An order event: that order's detail (every order's, when ``order_id`` is None) is
-        read again; lists and stats keep their short freshness."""
-        orders = {order_id} if order_id is not None else set()
-        await self._bump(orders, lists=False, every_detail=order_id is None)
+    async def orders_changed(self, order_ids: Iterable[str], *, every_detail: bool = False) -> None:
+        """Order events: those orders' details (every order's, with ``every_detail``) are read
+        again, in one round trip for a whole batch; lists and stats keep their short freshness."""
+        await self._bump(set(order_ids), lists=False, every_detail=every_detail)
 
     async def written(self, order_id: str | None, writer: str | None) -> None:
         """A successful write through the gateway, before it is answered: no later read of that

@@ -284,6 +284,40 @@ async def test_an_order_event_drops_that_orders_detail_but_not_lists_or_other_or
     assert [r.headers["X-Cache"] for r in others] == ["HIT", "HIT"]
 
 
+async def test_an_event_that_does_not_decode_drops_every_cached_detail_and_stops_nothing(
+    gateway: RunningGateway,
+) -> None:
+    cached = gateway.orders.add()
+    viewer = gateway.bearer("viewer")
+    async with gateway.client() as client:
+        await client.get(f"/api/orders/{cached}", headers=viewer)
+        producer = AIOKafkaProducer(**aiokafka_options(gateway.settings))
+        await producer.start()
+
+        async def detail_read_again() -> bool:
+            # Sent again until the consumer, which starts at the latest offset, has joined.
+            await producer.send_and_wait(gateway.topics.order_events, b'{"eventType": "order.')
+            await asyncio.sleep(0.5)
+            detail = await client.get(f"/api/orders/{cached}", headers=viewer)
+            return detail.headers["X-Cache"] == "MISS"
+
+        try:
+            await eventually(detail_read_again, timeout_s=30, what="the broken event to reach it")
+        finally:
+            await producer.stop()
+        # The events after it are still read: a later one drops its order's detail as ever.
+        other = gateway.orders.add()
+        await client.get(f"/api/orders/{other}", headers=viewer)
+
+        async def other_read_again() -> bool:
+            await _publish_status_change(gateway, other)
+            await asyncio.sleep(0.5)
+            detail = await client.get(f"/api/orders/{other}", headers=viewer)
+            return detail.headers["X-Cache"] == "MISS"
+
+        await eventually(other_read_again, timeout_s=30, what="the next event to reach it")
+
+
 async def test_events_stream_delivers_order_events_with_heartbeats(
     gateway: RunningGateway,
 ) -> None:

@@ -93,7 +93,7 @@ async def test_reads_stay_off_the_cache_while_a_change_cannot_be_recorded() -> N
     redis = FlakyRedis()
     cache = _cache(redis)
     redis.down = True
-    await cache.order_changed("o1")
+    await cache.orders_changed({"o1"})
 
     assert not await cache.usable()
     assert await cache.lookup(cache.slot("admin", "/orders/o1", "", reader="u1")) is None

@@ -29,7 +29,6 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.subscriber.usecase import LogicSubscriber
-from faststream.message import StreamMessage
 from loguru import logger
 from tenacity import (
     AsyncRetrying,
@@ -40,7 +39,7 @@ from tenacity import (
 
 from orderhub_common.errors import is_store_outage
 from orderhub_common.events import AuditRecorded, OrderIngested
-from orderhub_common.kafka import Topics
+from orderhub_common.kafka import Topics, raw_bodies
 from orderhub_common.logging import utc_now
 from orders import metrics
 from orders.dead_letters import DeadLetters, PoisonEventError, decode_audit, decode_ingested
@@ -96,13 +95,9 @@ def _batch_subscriber(
         max_records=max_batch,
         batch_timeout_ms=100,
         auto_offset_reset="earliest",
-        decoder=_raw_bodies,
+        decoder=raw_bodies,
         include_in_schema=False,
     )
-
-
-def _raw_bodies(message: StreamMessage[Any]) -> list[bytes]:
-    return list(message.body)
 
 
 def _worth_retrying(exc: BaseException) -> bool:
