@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from beanie import init_beanie
-from pymongo import AsyncMongoClient, monitoring
+from pymongo import AsyncMongoClient, DeleteOne, monitoring
 
 from devstack.pytest_plugin import InfraUrls
 from orderhub_common.events import OrderStatus
@@ -179,6 +179,33 @@ async def test_a_point_read_is_an_index_search_in_the_store(
         )
         described = str(plan["queryPlanner"])
         assert any(word in described for word in ("USING INDEX", "IDHACK", "IXSCAN")), plan
+    finally:
+        await client.drop_database(unique_name)
+        await client.close()
+
+
+async def test_a_delete_by_id_deletes_that_document_and_honours_any_other_criterion(
+    infra: InfraUrls, unique_name: str
+) -> None:
+    """The store deletes a lone ``_id`` equality by id without reading it first (the patch in
+    infra/ferretdb/patches); what it deletes and counts is what MongoDB would."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra.mongodb_url)
+    try:
+        entries = client[unique_name]["order_outbox"]
+        await entries.insert_many([{"_id": f"evt-{n}", "n": n} for n in range(6)])
+
+        assert (await entries.delete_one({"_id": "evt-0"})).deleted_count == 1
+        assert (await entries.delete_one({"_id": "evt-0"})).deleted_count == 0
+        assert (await entries.delete_one({"_id": "evt-1", "n": 99})).deleted_count == 0
+        assert (await entries.delete_many({"_id": "evt-2"})).deleted_count == 1
+        assert (await entries.delete_one({"_id": {"$in": ["evt-3"]}})).deleted_count == 1
+        # As the relay removes what it published: one command, a delete by id each.
+        removed = await entries.bulk_write(
+            [DeleteOne({"_id": i}) for i in ("evt-4", "evt-404", "evt-5")], ordered=False
+        )
+        assert removed.deleted_count == 2
+
+        assert [d["_id"] async for d in entries.find({}).sort("_id")] == ["evt-1"]
     finally:
         await client.drop_database(unique_name)
         await client.close()
