@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from devstack.pytest_plugin import InfraUrls, eventually
 from orderhub_common.events import ChannelOrder, Customer, OrderIngested, OrderItem, OrderStatus
@@ -50,7 +51,16 @@ async def create_database(infra: InfraUrls, name: str) -> None:
 
 
 async def drop_database(infra: InfraUrls, name: str) -> None:
-    await _on_postgres_server(infra, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    # FORCE ends the test's own connections, but this role may not end an autovacuum worker
+    # that has just started on the database; it is done within moments.
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception_type(asyncpg.InsufficientPrivilegeError),
+        wait=wait_fixed(0.2),
+        stop=stop_after_attempt(25),
+        reraise=True,
+    ):
+        with attempt:
+            await _on_postgres_server(infra, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
