@@ -6,7 +6,7 @@ from fastapi import Depends, Request
 
 from auth.cookies import SessionCookies
 from auth.service import AuthService, UserAdmin
-from orderhub_common.http import client_address
+from orderhub_common.http import client_key
 from orderhub_common.revocation import require_current_role
 from orderhub_common.security import Principal, Role
 
@@ -21,12 +21,6 @@ def user_admin(request: Request) -> UserAdmin:
     return admin
 
 
-def client_ip(request: Request) -> str:
-    """The caller's address (``orderhub_common.http.client_address``), as the sign-in throttle
-    keys it: one key for every caller whose address the server was not told."""
-    return client_address(request) or "unknown"
-
-
 def session_cookies(request: Request) -> SessionCookies:
     cookies: SessionCookies = request.app.state.session_cookies
     return cookies
@@ -34,6 +28,6 @@ def session_cookies(request: Request) -> SessionCookies:
 
 AuthServiceDep = Annotated[AuthService, Depends(auth_service)]
 UserAdminDep = Annotated[UserAdmin, Depends(user_admin)]
-ClientIp = Annotated[str, Depends(client_ip)]
+ClientIp = Annotated[str, Depends(client_key)]
 SessionCookiesDep = Annotated[SessionCookies, Depends(session_cookies)]
 Admin = Annotated[Principal, Depends(require_current_role(Role.ADMIN))]

@@ -37,6 +37,15 @@ def client_address(connection: HTTPConnection) -> str | None:
 
 ClientAddress = Annotated[str | None, Depends(client_address)]
 
+# The one key that throttles and rate limits count every caller under whose address the server
+# was not told.
+UNKNOWN_CLIENT = "unknown"
+
+
+def client_key(connection: HTTPConnection) -> str:
+    """The caller's address as throttles and rate limits key it."""
+    return client_address(connection) or UNKNOWN_CLIENT
+
 
 class HttpMiddleware:
     """A pure ASGI middleware of HTTP requests (``handle``); everything else (lifespan) passes.

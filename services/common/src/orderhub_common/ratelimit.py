@@ -31,7 +31,7 @@ from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from orderhub_common.errors import error_response
-from orderhub_common.http import HttpMiddleware
+from orderhub_common.http import UNKNOWN_CLIENT, HttpMiddleware
 
 ALWAYS_ADMITTED = ("/healthz", "/readyz", "/metrics")
 _REDIS_FAILURES = (RedisError, OSError, TimeoutError)
@@ -72,7 +72,7 @@ class RateLimitMiddleware(HttpMiddleware):
             await self.app(scope, receive, send)
             return
         client = scope.get("client")
-        address = client[0] if client else "unknown"
+        address = client[0] if client else UNKNOWN_CLIENT
         retry_after_s = await self._refused_for(address)
         if retry_after_s is None:
             await self.app(scope, receive, send)

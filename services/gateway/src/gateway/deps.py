@@ -31,7 +31,7 @@ from gateway.ratelimit import RATE_LIMIT_DECISION, QueuedHit, RateLimitDecision
 from gateway.redis_outage import REDIS_FAILURES, one_round_trip
 from gateway.routes import Access
 from orderhub_common.errors import ForbiddenError, TooManyRequestsError
-from orderhub_common.http import client_address
+from orderhub_common.http import client_key
 from orderhub_common.revocation import AccessRevocations, AccessRevokedError
 from orderhub_common.security import Principal, Role, current_principal
 
@@ -43,12 +43,6 @@ async def get_edge(request: Request) -> Edge:
 
 
 CurrentEdge = Annotated[Edge, Depends(get_edge)]
-
-
-def client_ip(request: Request) -> str:
-    """The caller's address (``orderhub_common.http.client_address``), as the per-IP limit keys
-    it: one key for every caller whose address the server was not told."""
-    return client_address(request) or "unknown"
 
 
 @dataclass(frozen=True)
@@ -82,7 +76,7 @@ async def admit(
 
     ``cache_slot`` names the cached read the caller will want, looked up in the same round trip.
     """
-    ip: str | None = client_ip(request)
+    ip: str | None = client_key(request)
     if access is Access.PUBLIC:
         await _checked(request, edge, ip=ip)
         return Admission(None)

@@ -17,7 +17,7 @@ from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
 from gateway.cache import CachedResponse
-from gateway.deps import Admission, client_ip
+from gateway.deps import Admission
 from gateway.edge import Edge
 from gateway.metrics import CACHE_LOOKUPS
 from gateway.routes import RouteMatch, Upstream
@@ -29,6 +29,7 @@ from gateway.upstreams import (
 )
 from orderhub_common.context import request_id_var
 from orderhub_common.errors import DomainError
+from orderhub_common.http import client_key
 from orderhub_common.security import Principal
 
 T = TypeVar("T")
@@ -51,7 +52,7 @@ async def forward(
     client = edge.upstreams[route.upstream]
     headers = upstream_request_headers(
         request.headers,
-        client_ip=client_ip(request),
+        client_ip=client_key(request),
         request_id=request_id_var.get(),
         scheme=request.url.scheme,
         session=route.upstream is Upstream.AUTH and route.path in _SESSION_PATHS,

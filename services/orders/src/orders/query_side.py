@@ -251,10 +251,12 @@ def filters(query: OrderFilters) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def counted_by_day(query: OrderFilters) -> bool:
-    """Whether the day counts answer this query's totals: nothing but channel, status and the
-    placement range narrows it."""
-    return not search_terms(query.search or "") and not query.tag
+def counted_by_day(query: OrderFilters) -> DaySplit | None:
+    """How the day counts answer this query's totals; None when a search or a tag narrows it,
+    or its placement range holds no whole day (the rows answer it)."""
+    if search_terms(query.search or "") or query.tag:
+        return None
+    return split_by_day(query.placed_from, query.placed_to)
 
 
 def _midnight(moment: datetime) -> datetime:
@@ -329,7 +331,7 @@ def page_statement(query: OrderListQuery) -> Select[str, str]:
 
 
 def count_statement(query: OrderFilters) -> Select[Any]:
-    split = split_by_day(query.placed_from, query.placed_to) if counted_by_day(query) else None
+    split = counted_by_day(query)
     if split is None:
         return select(func.count()).select_from(order_rows).where(*filters(query))
     counts = order_day_counts.c
@@ -352,7 +354,7 @@ def stats_statement(query: OrderFilters) -> Select[Any] | CompoundSelect[Any]:
     """Counts and revenue per channel, status and currency (a group may come in several parts,
     which ``fold_stats`` adds up): from the day counts and the part days at the ends of the
     range, or, under a search or a tag, one pass over the matching rows."""
-    split = split_by_day(query.placed_from, query.placed_to) if counted_by_day(query) else None
+    split = counted_by_day(query)
     if split is None:
         return totals_by_group().where(*filters(query))
     counts = order_day_counts.c
