@@ -50,11 +50,20 @@ audit: tools ## the offline dependency audit: every locked Python package agains
 	@$(UV) export --frozen --no-hashes --all-packages --no-emit-workspace --all-groups --quiet -o .run/audit-requirements.txt
 	@$(UV) run --no-project --quiet $(AUDIT_TOOLS) python infra/audit/audit.py .run/audit-requirements.txt
 
-lint: python-deps ## ruff (lint, format check) and mypy
+# Each workspace package against its own pyproject.toml (an image installs only what that
+# declares), then bench/ and deploy/ (the development tools) against the root one.
+DEPTRY_PACKAGES := $(patsubst %/pyproject.toml,%,$(wildcard services/*/pyproject.toml)) infra/devstack
+
+lint: python-deps ## ruff (lint, format check), mypy, and deptry (each package declares what it imports)
 	@echo "==> ruff and mypy"
 	@$(UV) run --frozen ruff check .
 	@$(UV) run --frozen ruff format --check .
 	@$(UV) run --frozen mypy
+	@echo "==> deptry: each package declares what it imports, and nothing it does not"
+	@for package in $(DEPTRY_PACKAGES); do \
+		$(UV) run --frozen deptry $$package/src --config $$package/pyproject.toml; \
+	done
+	@$(UV) run --frozen deptry bench deploy --config pyproject.toml
 
 format: python-deps ## fix what ruff can fix
 	@$(UV) run --frozen ruff check --fix .
