@@ -51,6 +51,29 @@ def generated(secrets_dir: Path) -> dict[str, str]:
     return values
 
 
+EXPORT_LINK_VARIABLE = "ORDERS_EXPORT_LINK_SECRET"
+EXPORT_LINK_FILE_NAME = "orders-export-link.env"
+
+
+def generated_export_link_secret(secrets_dir: Path) -> dict[str, str]:
+    """The key the local stack's orders signs export download links with: read from
+    ``secrets_dir``, generated there (0600) on first use, so no link signed with the development
+    default ``.env.example`` shows opens a file. A file others can read is refused."""
+    path = secrets_dir / EXPORT_LINK_FILE_NAME
+    if not path.exists():
+        secrets_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(f"{EXPORT_LINK_VARIABLE}={secrets.token_urlsafe(32)}\n")
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise SystemExit(f"{path} is readable by others (mode {mode:o}): chmod 600 it")
+    key, _, value = path.read_text().strip().partition("=")
+    if key != EXPORT_LINK_VARIABLE or len(value) < 32:
+        raise SystemExit(f"{path} holds no {EXPORT_LINK_VARIABLE}: remove it to generate a new one")
+    return {EXPORT_LINK_VARIABLE: value}
+
+
 def for_tests() -> dict[str, str]:
     """The test profile's credentials: fixed, test-only (its data is wiped at every start)."""
     return {name: USERNAME for name in USERNAMES} | {

@@ -61,6 +61,8 @@ def local_profile() -> Profile:
     # The stores' credentials are the stack's own, generated on first start (the *_PASSWORD
     # values in .env are docker compose's).
     env.update(credentials.generated(REPO / ".data" / "secrets"))
+    # So is the key of orders' export links (the value in .env is docker compose's).
+    env.update(credentials.generated_export_link_secret(REPO / ".data" / "secrets"))
     return Profile(
         "local",
         REPO / ".data",

@@ -77,6 +77,12 @@ class AccessRevocations:
             version, revoked = await pipe.execute()
         return self.is_current_reply(principal, version, revoked)
 
+    async def current_version(self, user_id: str) -> int:
+        """The user's access version now: what a credential issued at an older one (a signed
+        export link) no longer grants."""
+        version = await self._redis.get(self._version_key(user_id))
+        return int(version) if version is not None else 0
+
     async def check(self, principal: Principal) -> None:
         """Raises 401 (``invalid_token``) if the token was revoked."""
         if not await self.is_current(principal):

@@ -31,6 +31,7 @@ from orders.consumers import (
 from orders.dead_letters import DeadLetters, Republish
 from orders.documents import OrderDocument, OutboxDocument, WriteBackDocument
 from orders.download_links import DownloadLinks
+from orders.export_retention import ExportRetention, ExportRules
 from orders.jobs import JobRunner
 from orders.outbox_relay import OutboxRelay, kafka_order_event_publisher
 from orders.query_side import QuerySide, WorkStore
@@ -107,7 +108,23 @@ def create_app(settings: OrdersSettings) -> FastAPI:
     links = DownloadLinks(
         settings.export_link_secret.get_secret_value().encode(), settings.export_link_ttl_s
     )
-    jobs = JobService(service, work, links, audit=trail, wake=runner.wake)
+    export_rules = ExportRules(
+        running_per_user=settings.exports_running_per_user,
+        per_user_per_day=settings.exports_per_user_per_day,
+        retention_s=settings.export_retention_s,
+    )
+    retention = ExportRetention(work, export_rules, interval_s=settings.export_sweep_interval_s)
+    redis = RedisResource(settings.redis_url.get_secret_value())
+    revocations = AccessRevocations(redis.client)
+    jobs = JobService(
+        service,
+        work,
+        links,
+        audit=trail,
+        wake=runner.wake,
+        rules=export_rules,
+        revocations=revocations,
+    )
     audit_log = AuditLog(work)
     register_audit_consumer(broker, topics, audit_log)
     lag = ConsumerLagProbe(subscriber)
@@ -115,7 +132,6 @@ def create_app(settings: OrdersSettings) -> FastAPI:
     async def create_topics() -> None:
         await ensure_topics(settings)
 
-    redis = RedisResource(settings.redis_url.get_secret_value())
     return create_service_app(
         settings=settings,
         rate_limit=RateLimit("orders", settings.rate_limit_per_ip_per_min, redis.client),
@@ -133,6 +149,7 @@ def create_app(settings: OrdersSettings) -> FastAPI:
             Worker("write-back", write_backs.run),
             Worker("consumer-lag", lag.run),
             Worker("jobs", runner.run),
+            Worker("export-retention", retention.run),
         ],
         routers=[
             orders_router,
@@ -148,7 +165,7 @@ def create_app(settings: OrdersSettings) -> FastAPI:
             "audit_log": audit_log,
             "jwt_verifier": JwtVerifier(settings),
             # Status moves check that the admin's token was not revoked (demoted, signed out).
-            "access_revocations": AccessRevocations(redis.client),
+            "access_revocations": revocations,
         },
     )
 

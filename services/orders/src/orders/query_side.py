@@ -811,6 +811,8 @@ jobs = Table(
     Column("error", Text),
     Column("lease_owner", Text),
     Column("lease_until", TIMESTAMP(timezone=True)),
+    # When an export's file (its chunks) was deleted, past its retention.
+    Column("files_deleted_at", TIMESTAMP(timezone=True)),
 )
 
 job_items = Table(
@@ -865,6 +867,21 @@ audit_records = Table(
 )
 
 UNFINISHED_JOB_STATES = ("queued", "running")
+EXPORT_KIND = "export"
+# The window of a user's daily export limit: any 24 hours.
+EXPORT_LIMIT_WINDOW = timedelta(days=1)
+# Asked of a user at their limit of running exports: about one chunk's time of an export.
+EXPORT_RUNNING_RETRY_AFTER_S = 10
+
+
+@dataclass(frozen=True)
+class ExportLimitReached:
+    """Why a user may not start another export now (``running`` or ``daily``), and in how many
+    seconds they may."""
+
+    limit: str
+    allowed: int
+    retry_after_s: int
 
 
 def view_ordering(sort_by: str, sort_order: str) -> tuple[ColumnElement[Any], ...]:
@@ -920,6 +937,42 @@ class WorkStore:
                 await connection.execute(
                     update(jobs).where(jobs.c.id == row["id"]).values(total=inserted.rowcount)
                 )
+            stored = (await connection.execute(select(jobs).where(jobs.c.id == row["id"]))).one()
+        return dict(stored._mapping)
+
+    async def create_export(
+        self, row: dict[str, Any], *, running_limit: int, daily_limit: int
+    ) -> dict[str, Any] | ExportLimitReached:
+        """Stores an export job unless its user is at a limit: ``running_limit`` exports queued
+        or running, or ``daily_limit`` started in the last 24 hours. Checked and stored under a
+        lock of that user's (every replica's), so two requests at once cannot both pass."""
+        user = row["created_by"]
+        mine = (jobs.c.created_by == user, jobs.c.kind == EXPORT_KIND)
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                select(func.pg_advisory_xact_lock(func.hashtextextended(f"export:{user}", 0)))
+            )
+            running = (
+                await connection.execute(
+                    select(func.count())
+                    .select_from(jobs)
+                    .where(*mine, jobs.c.state.in_(UNFINISHED_JOB_STATES))
+                )
+            ).scalar_one()
+            if running >= running_limit:
+                return ExportLimitReached("running", running_limit, EXPORT_RUNNING_RETRY_AFTER_S)
+            window_start = row["created_at"] - EXPORT_LIMIT_WINDOW
+            today, oldest = (
+                await connection.execute(
+                    select(func.count(), func.min(jobs.c.created_at)).where(
+                        *mine, jobs.c.created_at > window_start
+                    )
+                )
+            ).one()
+            if today >= daily_limit:
+                wait = oldest - window_start
+                return ExportLimitReached("daily", daily_limit, int(wait.total_seconds()) + 1)
+            await connection.execute(jobs.insert().values(row))
             stored = (await connection.execute(select(jobs).where(jobs.c.id == row["id"]))).one()
         return dict(stored._mapping)
 
@@ -1103,6 +1156,35 @@ class WorkStore:
                 .where(jobs.c.id == job_id)
                 .values(processed=processed, updated_at=utc_now())
             )
+
+    async def delete_export_files(self, finished_before: datetime, limit: int) -> list[str]:
+        """Deletes the files of up to ``limit`` exports that finished (in any state) before
+        ``finished_before``, oldest first, and marks them deleted; their ids. A walk of the
+        index of exports whose files are kept, never a pass over every job."""
+        async with self.engine.begin() as connection:
+            ids = list(
+                (
+                    await connection.execute(
+                        select(jobs.c.id)
+                        .where(
+                            jobs.c.kind == EXPORT_KIND,
+                            jobs.c.files_deleted_at.is_(None),
+                            jobs.c.finished_at < finished_before,
+                        )
+                        .order_by(jobs.c.finished_at)
+                        .limit(limit)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).scalars()
+            )
+            if ids:
+                await connection.execute(
+                    export_chunks.delete().where(export_chunks.c.job_id.in_(ids))
+                )
+                await connection.execute(
+                    update(jobs).where(jobs.c.id.in_(ids)).values(files_deleted_at=utc_now())
+                )
+        return ids
 
     async def export_data(self, job_id: str) -> AsyncIterator[bytes]:
         """The export's file, one chunk read at a time."""

@@ -344,8 +344,16 @@ class ExportRequest(CamelModel):
 
 
 class DownloadQuery(CamelModel):
+    """A download link's query (``download_links``). A link made before links named their user
+    lacks ``user``, ``role``, ``version`` and ``issued``: it is refused as not valid (403), not
+    as a malformed request."""
+
     model_config = ConfigDict(extra="forbid", validate_by_name=False, validate_by_alias=True)
 
+    user: str | None = Field(None, min_length=1, max_length=200)
+    role: str | None = Field(None, max_length=20)
+    version: int | None = Field(None, ge=0, le=2**62)
+    issued: int | None = Field(None, ge=0, le=2**62)
     expires: int = Field(ge=0, le=2**62)
     signature: str = Field(min_length=1, max_length=200)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -24,7 +25,14 @@ from pydantic import JsonValue
 
 from orderhub_common.audit import AuditTrail
 from orderhub_common.context import correlated, new_id
-from orderhub_common.errors import ConflictError, ForbiddenError, NotFoundError, is_store_outage
+from orderhub_common.errors import (
+    ConflictError,
+    DomainError,
+    ForbiddenError,
+    NotFoundError,
+    TooManyRequestsError,
+    is_store_outage,
+)
 from orderhub_common.events import (
     AuditRecorded,
     ChannelOrder,
@@ -40,9 +48,10 @@ from orderhub_common.events import (
     WriteBackState,
 )
 from orderhub_common.logging import utc_now
+from orderhub_common.revocation import AccessRevocations
 from orderhub_common.security import Principal, Role
 from orders import metrics
-from orders.download_links import DownloadLinks
+from orders.download_links import DownloadLinks, LinkHolder, SignedLink
 from orders.events import (
     created_event,
     note_added_event,
@@ -50,8 +59,10 @@ from orders.events import (
     tags_changed_event,
     write_back_answered_event,
 )
+from orders.export_retention import ExportRules
 from orders.query_side import (
     UNFINISHED_JOB_STATES,
+    ExportLimitReached,
     OrderPageRows,
     ProjectedOrder,
     QuerySide,
@@ -71,6 +82,7 @@ from orders.schemas import (
     AuditQuery,
     BulkMoveResult,
     BulkStatusMove,
+    DownloadQuery,
     ExportRequest,
     Job,
     JobItem,
@@ -833,6 +845,42 @@ class DownloadLinkInvalidError(ForbiddenError):
     code = "download_link_invalid"
 
 
+class ExportExpiredError(DomainError):
+    status_code = 410
+    code = "export_expired"
+
+
+class ExportLimitError(TooManyRequestsError):
+    code = "export_limit_reached"
+
+
+def export_limit_message(reached: ExportLimitReached) -> str:
+    if reached.limit == "running":
+        return (
+            f"you already have {reached.allowed} exports queued or running; wait for one to "
+            "finish (or cancel one) before starting another"
+        )
+    return (
+        f"you have started {reached.allowed} exports in the last 24 hours, the most allowed; "
+        f"try again in {-(-reached.retry_after_s // 60)} minutes"
+    )
+
+
+def signed_link(query: DownloadQuery) -> SignedLink | None:
+    """The link a download names; None when it lacks a part (one made before links named their
+    user) or names no role there is."""
+    if query.user is None or query.version is None or query.issued is None:
+        return None
+    if query.role not in {role.value for role in Role}:
+        return None
+    return SignedLink(
+        LinkHolder(query.user, Role(query.role), query.version),
+        query.issued,
+        query.expires,
+        query.signature,
+    )
+
+
 class ViewNotFoundError(NotFoundError):
     code = "view_not_found"
 
@@ -845,8 +893,8 @@ class ViewChangeForbiddenError(ForbiddenError):
     code = "forbidden"
 
 
-def job_of(row: dict[str, Any], links: DownloadLinks | None = None) -> Job:
-    """A stored job as the API serves it; a finished export with a fresh signed link."""
+def job_of(row: dict[str, Any]) -> Job:
+    """A stored job as the API serves it (without a download link: ``JobService`` adds it)."""
     params = row["params"]
     job = Job(
         id=row["id"],
@@ -865,10 +913,6 @@ def job_of(row: dict[str, Any], links: DownloadLinks | None = None) -> Job:
         status=params.get("status"),
         view=OrderView.model_validate(params.get("view") or {}),
     )
-    if links is not None and job.kind == JobKind.EXPORT and job.state == JobState.SUCCEEDED:
-        url, expires = links.link(job.id)
-        job.download_url = url
-        job.download_expires_at = datetime.fromtimestamp(expires, tz=UTC)
     return job
 
 
@@ -902,12 +946,16 @@ class JobService:
         *,
         audit: AuditTrail | None = None,
         wake: Callable[[], None] = lambda: None,
+        rules: ExportRules | None = None,
+        revocations: AccessRevocations | None = None,
     ) -> None:
         self._orders = orders
         self._store = store
         self._links = links
         self._audit = audit
         self._wake = wake
+        self._rules = rules or ExportRules()
+        self._revocations = revocations
 
     async def _record(self, action: str, *, actor: Principal, **kwargs: Any) -> None:
         if self._audit is not None:
@@ -989,7 +1037,14 @@ class JobService:
             {"view": view.model_dump(mode="json", by_alias=True, exclude_none=True)},
         )
         row["total"] = await self._store.count(view)
-        job = job_of(await self._store.create_job(row))
+        stored = await self._store.create_export(
+            row,
+            running_limit=self._rules.running_per_user,
+            daily_limit=self._rules.per_user_per_day,
+        )
+        if isinstance(stored, ExportLimitReached):
+            raise ExportLimitError(export_limit_message(stored), retry_after_s=stored.retry_after_s)
+        job = job_of(stored)
         self._wake()
         await self._record(
             "export.requested",
@@ -1008,7 +1063,25 @@ class JobService:
         return row
 
     async def get(self, job_id: str, reader: Principal) -> Job:
-        return job_of(await self._visible(job_id, reader), self._links)
+        return self._served(await self._visible(job_id, reader), reader)
+
+    def _served(self, row: dict[str, Any], reader: Principal) -> Job:
+        """The job; a finished export whose file is kept with a fresh link made for ``reader``,
+        expiring no later than the file is kept."""
+        job = job_of(row)
+        if job.kind != JobKind.EXPORT or job.state != JobState.SUCCEEDED:
+            return job
+        if row.get("files_deleted_at") is not None or job.finished_at is None:
+            return job
+        kept_until = int(self._rules.files_kept_until(job.finished_at).timestamp())
+        now = time.time()
+        if kept_until <= now:
+            return job
+        holder = LinkHolder(reader.user_id, reader.role, reader.token_version)
+        url, expires = self._links.link(job.id, holder, now=now, not_after=kept_until)
+        job.download_url = url
+        job.download_expires_at = datetime.fromtimestamp(expires, tz=UTC)
+        return job
 
     async def items(self, job_id: str, query: JobItemQuery, reader: Principal) -> JobItemPage:
         await self._visible(job_id, reader)
@@ -1047,19 +1120,35 @@ class JobService:
             client_address=client_address,
             details={"processed": row["processed"], "total": row["total"]},
         )
-        return job_of(await self._visible(job_id, actor), self._links)
+        return self._served(await self._visible(job_id, actor), actor)
 
-    async def download(
-        self, job_id: str, expires: int, signature: str
-    ) -> tuple[str, AsyncIterator[bytes]]:
-        """The export's file name and its bytes, for a signed link that has not expired."""
-        if not self._links.valid(job_id, expires, signature):
+    async def download(self, job_id: str, query: DownloadQuery) -> tuple[str, AsyncIterator[bytes]]:
+        """The export's file name and its bytes, for a signed link that has not expired, made
+        for a user who may still read it (its owner, or an admin) and whose access has not
+        changed since (demoted, deactivated)."""
+        link = signed_link(query)
+        if link is None or not self._links.valid(job_id, link):
             raise DownloadLinkInvalidError("this download link is not valid or has expired")
+        holder = link.holder
+        if (
+            self._revocations is not None
+            and await self._revocations.current_version(holder.user_id) != holder.access_version
+        ):
+            raise DownloadLinkInvalidError(
+                "the account this link was made for has changed since; ask for a new link"
+            )
         row = await self._store.job(job_id)
         if row is None or row["kind"] != JobKind.EXPORT:
             raise JobNotFoundError(f"no export {job_id}")
+        if row["created_by"] != holder.user_id and holder.role != Role.ADMIN:
+            raise DownloadLinkInvalidError("this download link was not made for this export")
         if row["state"] != JobState.SUCCEEDED:
             raise ExportNotReadyError(f"export {job_id} is {row['state']}, not finished")
+        if row.get("files_deleted_at") is not None:
+            raise ExportExpiredError(
+                f"export {job_id}'s file was deleted after it was kept "
+                f"{self._rules.retention_s // 60} minutes; export the view again"
+            )
         stamp = row["created_at"].strftime("%Y%m%d-%H%M%S")
         return f"orders-{stamp}.csv", self._store.export_data(job_id)
 

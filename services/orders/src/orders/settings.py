@@ -85,7 +85,8 @@ class OrdersSettings(
         validation_alias=env("ORDERS_POSTGRES_STATEMENT_TIMEOUT_MS"),
         description="a query side statement running longer is stopped",
     )
-    # Signs the short-lived download links of finished exports (HMAC).
+    # Signs the short-lived download links of finished exports (HMAC). The local stack
+    # generates its own on first start (devstack.credentials); production refuses this default.
     export_link_secret: SecretStr = Field(
         SecretStr("dev-only-change-me"),
         validation_alias=env("ORDERS_EXPORT_LINK_SECRET"),
@@ -96,7 +97,37 @@ class OrdersSettings(
         ge=10,
         le=86_400,
         validation_alias=env("ORDERS_EXPORT_LINK_TTL_S"),
-        description="how long an export's download link works",
+        description="how long an export's download link works; a link signed for longer is refused",
+    )
+    # One full export is tens of MB in PostgreSQL: its file goes once no link can reach it.
+    export_retention_s: int = Field(
+        3600,
+        ge=60,
+        le=7 * 86_400,
+        validation_alias=env("ORDERS_EXPORT_RETENTION_S"),
+        description="how long a finished export's file is kept (no link outlives it); then it "
+        "is deleted",
+    )
+    export_sweep_interval_s: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        validation_alias=env("ORDERS_EXPORT_SWEEP_INTERVAL_S"),
+        description="how often the files of exports past their retention are deleted",
+    )
+    exports_running_per_user: int = Field(
+        2,
+        ge=1,
+        le=100,
+        validation_alias=env("ORDERS_EXPORTS_RUNNING_PER_USER"),
+        description="exports one user may have queued or running at once (429 above it)",
+    )
+    exports_per_user_per_day: int = Field(
+        20,
+        ge=1,
+        le=10_000,
+        validation_alias=env("ORDERS_EXPORTS_PER_USER_PER_DAY"),
+        description="exports one user may start in any 24 hours (429 above it)",
     )
     job_lease_s: float = Field(
         10.0,

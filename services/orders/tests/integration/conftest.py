@@ -237,9 +237,10 @@ async def producer(infra: InfraUrls) -> AsyncIterator[AIOKafkaProducer]:
 
 
 async def running_pipeline(
-    infra: InfraUrls, name: str, producer: AIOKafkaProducer
+    infra: InfraUrls, name: str, producer: AIOKafkaProducer, **overrides: Any
 ) -> AsyncIterator[Pipeline]:
-    settings = orders_settings(infra, name)
+    """A running orders service; ``overrides`` replace settings (by field name)."""
+    settings = orders_settings(infra, name).model_copy(update=overrides)
     await create_database(infra, name)
     app = create_app(settings)
     app.state.jwt_verifier = JwtVerifier(settings, jwks_source=TOKENS.jwks)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from pydantic import ValidationError
@@ -22,8 +23,9 @@ from orderhub_common.events import (
     StatusHistoryEntry,
     StatusSource,
 )
+from orderhub_common.security import Role
 from orders import csv_export
-from orders.download_links import DownloadLinks
+from orders.download_links import DownloadLinks, LinkHolder, SignedLink
 from orders.repository import StoredOrder
 from orders.schemas import BulkStatusMove, SavedViewWrite
 from orders.service import job_event_id, moved_by_job
@@ -116,17 +118,22 @@ def test_an_order_is_one_row_with_the_list_columns_items_and_customer() -> None:
 
 def test_a_download_link_works_until_it_expires_and_only_for_its_export() -> None:
     links = DownloadLinks(b"secret", ttl_s=300)
-    url, expires = links.link("job_1", now=1000)
-    signature = url.split("signature=")[1]
+    holder = LinkHolder("user-1", Role.VIEWER, 0)
+    url, expires = links.link("job_1", holder, now=1000)
+    query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    signature = query["signature"]
 
-    assert url.startswith("/api/exports/job_1/download?expires=1300&signature=")
-    assert expires == 1300
-    assert links.valid("job_1", 1300, signature, now=1299)
-    assert not links.valid("job_1", 1300, signature, now=1301)  # expired
-    assert not links.valid("job_2", 1300, signature, now=1000)  # another export
-    assert not links.valid("job_1", 9999, signature, now=1000)  # a later expiry, forged
-    assert not DownloadLinks(b"other", 300).valid("job_1", 1300, signature, now=1000)
-    assert not links.valid("job_1", 1300, "9\U000b631c", now=1000)  # not even ASCII
+    def link(expires: int = 1300, signature: str = signature) -> SignedLink:
+        return SignedLink(holder, 1000, expires, signature)
+
+    assert url.startswith("/api/exports/job_1/download?user=user-1&role=viewer&version=0&")
+    assert (expires, query["issued"], query["expires"]) == (1300, "1000", "1300")
+    assert links.valid("job_1", link(), now=1299)
+    assert not links.valid("job_1", link(), now=1301)  # expired
+    assert not links.valid("job_2", link(), now=1000)  # another export
+    assert not links.valid("job_1", link(expires=1299), now=1000)  # another expiry, forged
+    assert not DownloadLinks(b"other", 300).valid("job_1", link(), now=1000)
+    assert not links.valid("job_1", link(signature="9\U000b631c"), now=1000)  # not even ASCII
 
 
 @pytest.mark.parametrize(

@@ -97,7 +97,18 @@ async def cancel_job(
     return JobEnvelope(job=await jobs.cancel(job_id, reader, address))
 
 
-@router.post("/exports", tags=["exports"], status_code=202, responses=_AUTH)
+@router.post(
+    "/exports",
+    tags=["exports"],
+    status_code=202,
+    responses={
+        **_AUTH,
+        429: {
+            "description": "The caller has as many exports queued or running, or started in "
+            "the last 24 hours, as allowed (`export_limit_reached`, with `Retry-After`)"
+        },
+    },
+)
 async def start_export(
     request: ExportRequest, jobs: JobServiceDep, reader: SignedIn, address: ClientAddress
 ) -> JobEnvelope:
@@ -113,13 +124,15 @@ async def start_export(
         200: {"content": {"text/csv": {}}, "description": "The CSV file"},
         403: {"description": "The link is not valid or has expired (`download_link_invalid`)"},
         409: {"description": "The export has not finished (`export_not_ready`)"},
+        410: {"description": "The file was deleted after its retention (`export_expired`)"},
     },
 )
 async def download_export(
     job_id: Id, query: Annotated[DownloadQuery, Query()], jobs: JobServiceDep
 ) -> StreamingResponse:
-    """The export's file, by the signed link its job gives (no token needed until it expires)."""
-    name, chunks = await jobs.download(job_id, query.expires, query.signature)
+    """The export's file, by the signed link its job gives (no token needed until it expires,
+    but only for the user it was made for, as long as their access stands)."""
+    name, chunks = await jobs.download(job_id, query)
     return StreamingResponse(
         chunks,
         media_type="text/csv; charset=utf-8",
