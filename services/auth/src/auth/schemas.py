@@ -13,6 +13,13 @@ from orderhub_common.security import Role
 _EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Characters no address needs and markup or header injection does.
 _FORBIDDEN_IN_EMAIL = frozenset("<>\"'`()[]\\,;:")
+# A new address is ASCII: the local part an RFC 5321 dot-string (without SMTPUTF8), the domain
+# letters, digits and hyphens (an international domain in its "xn--" form). No two such
+# addresses can look alike through a Greek or Cyrillic letter, a Latin alpha (U+0251) or a
+# dotless i (U+0131): all Latin-script letters, so a script check alone misses them.
+_LOCAL_PART = re.compile(r"^[a-z0-9!#$%&*+/=?^_{|}~-]+(\.[a-z0-9!#$%&*+/=?^_{|}~-]+)*$")
+_DOMAIN_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_DOMAIN = re.compile(rf"^{_DOMAIN_LABEL}(\.{_DOMAIN_LABEL})+$")
 
 # The most common passwords of 12 characters or more (from public breach lists), and the app's
 # own name: refused as new passwords.
@@ -51,10 +58,6 @@ def _normalized(value: str) -> str:
     return unicodedata.normalize("NFKC", value)
 
 
-def _script(char: str) -> str:
-    return unicodedata.name(char, "UNKNOWN").split(" ")[0]
-
-
 def _plausible_email(value: str) -> str:
     if any(unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp"} for char in value):
         raise ValueError("must not contain control or invisible characters")
@@ -62,10 +65,16 @@ def _plausible_email(value: str) -> str:
         raise ValueError("must not contain markup or quoting characters")
     if not _EMAIL_SHAPE.match(value):
         raise ValueError("must be an email address")
-    # Letters of two scripts in one address (a Cyrillic a in "admin") are a look-alike.
-    scripts = {_script(char) for char in value if char.isalpha()}
-    if len(scripts) > 1:
-        raise ValueError("must not mix letters of different scripts")
+    local_part, domain = value.split("@")
+    if not value.isascii():
+        raise ValueError(
+            "must be written in ASCII letters, digits and punctuation (look-alike letters of "
+            "other alphabets are refused); give an international domain in its xn-- form"
+        )
+    if not _LOCAL_PART.match(local_part) or len(local_part) > 64:
+        raise ValueError("must have a plain local part (before the @)")
+    if not _DOMAIN.match(domain):
+        raise ValueError("must have a domain of letters, digits, hyphens and dots")
     return value
 
 
@@ -81,6 +90,8 @@ LoginEmail = Annotated[
     BeforeValidator(lambda value: _normalized(value) if isinstance(value, str) else value),
     StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=254),
 ]
+# The rules for a new address (invites and changes); users created before them keep signing in
+# with theirs, since sign-in only normalizes.
 NewEmail = Annotated[LoginEmail, AfterValidator(_plausible_email)]
 # Argon2 cost grows with input, so sign-in refuses absurdly long passwords outright.
 LoginPassword = Annotated[str, Field(min_length=1, max_length=1024)]

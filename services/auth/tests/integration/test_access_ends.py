@@ -13,9 +13,13 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from auth.cookies import CSRF_COOKIE, CSRF_HEADER, REFRESH_COOKIE
+from auth.repository import UserRepository
 from devstack.pytest_plugin import eventually
 from orderhub_common.kafka import aiokafka_options
+from orderhub_common.security import Role
 from orderhub_common.settings import KafkaSettings
+
+from .conftest import cheap_passwords
 
 pytestmark = pytest.mark.integration
 
@@ -165,6 +169,80 @@ async def test_emails_with_control_characters_markup_or_mixed_scripts_are_422(
     )
 
     assert response.status_code == 422
+
+
+# Finding 10: look-alikes made of Latin-script letters (a Latin alpha, a dotless i) pass a check
+# of scripts; Greek and Cyrillic ones, and a look-alike domain, are refused the same way.
+LOOK_ALIKES = {
+    "latin alpha": "\u0251dmin@example.com",
+    "dotless i": "adm\u0131n@example.com",
+    "greek omicron": "r\u03bfot@orderhub.local",
+    "cyrillic a in the domain": "admin@orderhub.loc\u0430l",
+    "latin alpha in the domain": "admin@ex\u0251mple.com",
+}
+
+
+@pytest.mark.parametrize("email", LOOK_ALIKES.values(), ids=LOOK_ALIKES.keys())
+async def test_a_look_alike_email_is_422_naming_the_field_for_a_new_user_and_a_change(
+    client: httpx.AsyncClient, sign_in: Any, admin: Any, email: str
+) -> None:
+    boss = await sign_in(admin)
+    someone = await login(client, await new_user(client, boss, "viewer"))
+
+    invited = await client.post(
+        "/users",
+        json={"email": email, "password": PASSWORD, "role": "viewer"},
+        headers=bearer(boss),
+    )
+    changed = await client.patch(
+        f"/users/{someone['user']['id']}", json={"email": email}, headers=bearer(boss)
+    )
+
+    for answer in (invited, changed):
+        assert answer.status_code == 422
+        assert [d["field"] for d in answer.json()["error"]["details"]] == ["email"]
+    listed = (await client.get("/users", headers=bearer(boss))).json()["users"]
+    assert email.lower() not in {user["email"] for user in listed}
+
+
+async def test_new_emails_are_normalized_to_one_ascii_spelling(
+    client: httpx.AsyncClient, sign_in: Any, admin: Any
+) -> None:
+    boss = await sign_in(admin)
+    name = f"user-{uuid.uuid4().hex[:8]}"
+    full_width = "".join(chr(ord(c) + 0xFEE0) if c.isalnum() else c for c in name.upper())
+
+    created = await client.post(
+        "/users",
+        json={"email": f"{full_width}@OrderHub.Local", "password": PASSWORD, "role": "viewer"},
+        headers=bearer(boss),
+    )
+
+    assert created.status_code == 201, created.text
+    assert created.json()["user"]["email"] == f"{name}@orderhub.local"
+    assert (await login(client, f"{name}@orderhub.local"))["user"]["email"] == (
+        f"{name}@orderhub.local"
+    )
+
+
+async def test_a_user_created_before_the_rule_still_signs_in_with_a_look_alike_email(
+    client: httpx.AsyncClient, sign_in: Any, admin: Any
+) -> None:
+    email = f"\u0251dmin-{uuid.uuid4().hex[:8]}@example.com"
+    await UserRepository().create(
+        email=email, password_hash=await cheap_passwords().hash(PASSWORD), role=Role.VIEWER
+    )
+
+    session = await login(client, email)
+
+    assert session["user"]["email"] == email
+    # Changing anything but the email leaves the address alone.
+    boss = await sign_in(admin)
+    changed = await client.patch(
+        f"/users/{session['user']['id']}", json={"active": False}, headers=bearer(boss)
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["user"]["email"] == email
 
 
 @pytest.mark.parametrize("password", ["password1234", "Qwerty123456", "aaaaaaaaaaaaaaaa"])

@@ -24,6 +24,7 @@ from pydantic.alias_generators import to_camel
 
 from orderhub_common.context import current_correlation_id
 from orderhub_common.logging import utc_now
+from orderhub_common.text import ChannelText, SingleLineText
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -78,18 +79,20 @@ class CamelModel(BaseModel):
     )
 
 
-NonEmptyText = Annotated[str, Field(min_length=1, max_length=500)]
+# Text a channel sent is cleaned of control and bidirectional characters wherever an order is
+# read (ingest's normalizers, the orders consumer, the stores): see orderhub_common.text.
+NonEmptyText = Annotated[ChannelText, Field(min_length=1, max_length=500)]
 Money = Annotated[float, Field(ge=0, le=100_000_000)]
 
 
 class Customer(CamelModel):
     name: NonEmptyText
-    phone: Annotated[str, Field(min_length=3, max_length=40)]
-    email: Annotated[str, Field(max_length=320)] | None = None
+    phone: Annotated[ChannelText, Field(min_length=3, max_length=40)]
+    email: Annotated[ChannelText, Field(max_length=320)] | None = None
 
 
 class OrderItem(CamelModel):
-    sku: Annotated[str, Field(min_length=1, max_length=100)]
+    sku: Annotated[ChannelText, Field(min_length=1, max_length=100)]
     name: NonEmptyText
     qty: Annotated[int, Field(ge=1, le=10_000)]
     price: Money
@@ -104,16 +107,16 @@ class ShippingAddress(CamelModel):
     """Where the order goes, as the channel gave it."""
 
     name: NonEmptyText
-    phone: Annotated[str, Field(max_length=40)] | None = None
-    line1: Annotated[str, Field(max_length=500)] | None = None
-    line2: Annotated[str, Field(max_length=500)] | None = None
+    phone: Annotated[ChannelText, Field(max_length=40)] | None = None
+    line1: Annotated[ChannelText, Field(max_length=500)] | None = None
+    line2: Annotated[ChannelText, Field(max_length=500)] | None = None
     city: NonEmptyText
-    state: Annotated[str, Field(max_length=100)] | None = None
-    postal_code: Annotated[str, Field(max_length=20)] | None = None
+    state: Annotated[ChannelText, Field(max_length=100)] | None = None
+    postal_code: Annotated[ChannelText, Field(max_length=20)] | None = None
     country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "IN"
 
 
-ShortText = Annotated[str, Field(min_length=1, max_length=100)]
+ShortText = Annotated[ChannelText, Field(min_length=1, max_length=100)]
 
 
 class Shipment(CamelModel):
@@ -127,7 +130,9 @@ class ChannelOrder(CamelModel):
     """A canonical order as its channel holds it now: what ingest publishes."""
 
     channel: Channel
-    external_id: Annotated[str, Field(min_length=1, max_length=100)]
+    # Not cleaned but refused (the event is dead-lettered with the reason): a cleaned id could
+    # name another order.
+    external_id: Annotated[SingleLineText, Field(min_length=1, max_length=100)]
     customer: Customer
     items: Annotated[list[OrderItem], Field(min_length=1, max_length=500)]
     total: Money

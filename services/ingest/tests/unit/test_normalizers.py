@@ -195,3 +195,58 @@ def test_anything_that_is_not_an_order_is_a_normalization_error(
 )
 def test_phones_become_e164(raw: str, expected: str) -> None:
     assert indian_phone(raw) == expected
+
+
+# A NUL (PostgreSQL refuses it in text and JSONB), an escape sequence, a right-to-left override
+# and a line break, as a channel might send them in any free-text field.
+HOSTILE = "\x00\x1b[31m\u202e\r\n"
+
+
+@pytest.mark.parametrize(
+    ("channel", "native"),
+    [
+        (Channel.WEBSITE, changed(WEBSITE, f"Ar{HOSTILE}jun", "customer", "first_name")),
+        (Channel.WEBSITE, changed(WEBSITE, f"New{HOSTILE}Delhi", "shipping_address", "city")),
+        (Channel.WEBSITE, changed(WEBSITE, f"Flat 4{HOSTILE}", "shipping_address", "address1")),
+        (Channel.WEBSITE, changed(WEBSITE, f"RNG{HOSTILE}-1", "line_items", 0, "sku")),
+        (
+            Channel.WEBSITE,
+            changed(WEBSITE, f"Del{HOSTILE}hivery", "fulfillments", 0, "tracking_company"),
+        ),
+        (Channel.AMAZON, changed(AMAZON, f"Vivaan{HOSTILE}", "BuyerInfo", "BuyerName")),
+        (
+            Channel.AMAZON,
+            changed(AMAZON, f"Tamil{HOSTILE}Nadu", "ShippingAddress", "StateOrRegion"),
+        ),
+        (Channel.AMAZON, changed(AMAZON, f"Black{HOSTILE}Bead", "OrderItems", 0, "Title")),
+        (Channel.BLINKIT, changed(BLINKIT, f"Riya{HOSTILE}", "customer", "name")),
+        (Channel.BLINKIT, changed(BLINKIT, f"EAR{HOSTILE}", "items", 0, "item_code")),
+    ],
+)
+def test_control_and_bidi_characters_from_a_channel_are_cleaned_out(
+    channel: Channel, native: dict[str, Any]
+) -> None:
+    order = NORMALIZERS[channel](native)
+
+    published = order.model_dump_json()
+    for refused in ("\\u0000", "\\u001b", "\\u202e", "\\r", "\\n"):
+        assert refused not in published
+    assert "[31m" in published  # the rest of the text stays: only the characters are dropped
+
+
+@pytest.mark.parametrize(
+    ("channel", "native", "reason"),
+    [
+        # Text of nothing but control characters: no name left, the order is refused by name.
+        (Channel.BLINKIT, changed(BLINKIT, "\x00\x1b", "customer", "name"), "non-empty text"),
+        # An id is never cleaned (a cleaned id could name another order): refused.
+        (Channel.AMAZON, changed(AMAZON, "407-5353804\x00", "AmazonOrderId"), "external_id"),
+        (Channel.BLINKIT, changed(BLINKIT, "BLK\u202e825", "order_id"), "external_id"),
+    ],
+)
+def test_channel_text_that_cannot_be_cleaned_is_refused_with_a_reason(
+    channel: Channel, native: dict[str, Any], reason: str
+) -> None:
+    with pytest.raises(NormalizationError) as raised:
+        NORMALIZERS[channel](native)
+    assert reason in str(raised.value)

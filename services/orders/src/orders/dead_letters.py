@@ -98,9 +98,20 @@ def _int_or_none(value: str | None) -> int | None:
         return None
 
 
+def _storable(text: str) -> str:
+    # PostgreSQL holds no NUL in text or JSONB: a dead letter carrying one (the very event that
+    # could not be processed) must still be kept, or the keeper would retry it for ever.
+    return text.replace("\x00", "\ufffd")
+
+
+def _as_text(raw: bytes) -> str:
+    return _storable(raw.decode("utf-8", "replace"))
+
+
 def dead_letter_from(record: ConsumerRecord[bytes, bytes]) -> DeadLetterRead:
-    """A record of the dead-letter topic as the table keeps it."""
-    headers = {name: value.decode("utf-8", "replace") for name, value in record.headers}
+    """A record of the dead-letter topic as the table keeps it (bytes that are not UTF-8, and
+    NULs, shown as U+FFFD)."""
+    headers = {_storable(name): _as_text(value) for name, value in record.headers}
     try:
         at = datetime.fromisoformat(headers["x-dead-lettered-at"])
     except (KeyError, ValueError):
@@ -113,9 +124,9 @@ def dead_letter_from(record: ConsumerRecord[bytes, bytes]) -> DeadLetterRead:
         original_topic=headers.get("x-original-topic"),
         original_partition=_int_or_none(headers.get("x-original-partition")),
         original_offset=_int_or_none(headers.get("x-original-offset")),
-        key=record.key.decode("utf-8", "replace") if record.key is not None else None,
+        key=_as_text(record.key) if record.key is not None else None,
         headers=headers,
-        payload=(record.value or b"").decode("utf-8", "replace"),
+        payload=_as_text(record.value or b""),
         state=DeadLetterState.PENDING,
     )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -18,6 +17,7 @@ from pydantic import (
 )
 
 from orderhub_common.events import CamelModel, Channel, Customer, Order, OrderStatus, Shipment
+from orderhub_common.text import FreeText, SingleLineText
 
 # An order as the API serves it: exactly the canonical order.
 OrderRead = Order
@@ -39,20 +39,14 @@ class OrderPage(CamelModel):
     pagination: Pagination
 
 
-# Bidirectional overrides and isolates: they make text display other than it reads (Trojan Source).
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+Note = Annotated[FreeText, Field(max_length=1000)]
 
 
-def _plain_text(value: str) -> str:
-    """A note as people write it: NFC-normalized; no NUL, other control characters (but line
-    breaks and tabs) or bidirectional controls."""
-    value = unicodedata.normalize("NFC", value)
-    if any(
-        char in _BIDI_CONTROLS or (unicodedata.category(char) == "Cc" and char not in "\n\t")
-        for char in value
-    ):
-        raise ValueError("must not contain control or bidirectional-override characters")
-    return value
+class ShipmentChange(Shipment):
+    """The carrier and tracking number an admin gives with the move to SHIPPED: one line each."""
+
+    carrier: Annotated[SingleLineText, Field(min_length=1, max_length=100)]
+    tracking_number: Annotated[SingleLineText, Field(min_length=1, max_length=100)]
 
 
 class OrderStatusChange(CamelModel):
@@ -60,8 +54,8 @@ class OrderStatusChange(CamelModel):
     order SHIPPED may carry its ``shipment`` (carrier and tracking number), no other move."""
 
     status: OrderStatus
-    note: Annotated[str, Field(max_length=1000), AfterValidator(_plain_text)] | None = None
-    shipment: Shipment | None = None
+    note: Note | None = None
+    shipment: ShipmentChange | None = None
 
     @model_validator(mode="after")
     def _shipment_only_when_shipping(self) -> OrderStatusChange:
@@ -71,7 +65,7 @@ class OrderStatusChange(CamelModel):
 
 
 class NoteCreate(CamelModel):
-    text: Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_plain_text)]
+    text: Annotated[FreeText, Field(min_length=1, max_length=2000)]
 
     @field_validator("text")
     @classmethod
@@ -82,7 +76,9 @@ class NoteCreate(CamelModel):
 
 
 # A free tag: letters, digits, spaces and - _ : / . #, stored in lower case.
-Tag = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[\w\- :/.#]*\w[\w\- :/.#]*$")]
+Tag = Annotated[
+    SingleLineText, Field(min_length=1, max_length=40, pattern=r"^[\w\- :/.#]*\w[\w\- :/.#]*$")
+]
 
 
 class TagsChange(CamelModel):
@@ -141,7 +137,7 @@ class DeadLetterReplay(CamelModel):
 
 
 class DeadLetterDiscard(CamelModel):
-    reason: Annotated[str, Field(min_length=1, max_length=1000)]
+    reason: Annotated[FreeText, Field(min_length=1, max_length=1000)]
 
 
 class ChannelRevenue(CamelModel):
@@ -189,7 +185,7 @@ class OrderFilters(CamelModel):
 
     channel: list[Channel] = Field(default_factory=list)
     status: list[OrderStatus] = Field(default_factory=list)
-    search: Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
+    search: Annotated[SingleLineText, Field(max_length=200)] | None = None
     # Orders carrying every one of these tags.
     tag: Annotated[list[Tag], Field(max_length=10)] = Field(default_factory=list)
     placed_from: Timestamp | None = Field(None, alias="from")
@@ -233,10 +229,10 @@ class BulkStatusMove(CamelModel):
     model_config = ConfigDict(extra="forbid")
 
     status: OrderStatus
-    note: Annotated[str, Field(max_length=1000)] | None = None
+    note: Note | None = None
     order_ids: (
         Annotated[
-            list[Annotated[str, Field(min_length=1, max_length=100)]],
+            list[Annotated[SingleLineText, Field(min_length=1, max_length=100)]],
             Field(min_length=1, max_length=100),
         ]
         | None
@@ -358,7 +354,7 @@ class DownloadQuery(CamelModel):
     signature: str = Field(min_length=1, max_length=200)
 
 
-ViewName = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[^\x00-\x1f\x7f]+$")]
+ViewName = Annotated[SingleLineText, Field(min_length=1, max_length=80)]
 ColumnName = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z][A-Za-z0-9_.]*$")]
 
 
@@ -412,8 +408,8 @@ class AuditQuery(CamelModel):
     model_config = ConfigDict(extra="forbid", validate_by_name=False, validate_by_alias=True)
 
     action: Annotated[str, Field(max_length=64, pattern=r"^[a-z_]+\.[a-z_]+$")] | None = None
-    actor_id: Annotated[str, Field(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
-    target: Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
+    actor_id: Annotated[SingleLineText, Field(max_length=100)] | None = None
+    target: Annotated[SingleLineText, Field(max_length=200)] | None = None
     outcome: Literal["succeeded", "failed"] | None = None
     occurred_from: Timestamp | None = Field(None, alias="from")
     occurred_to: Timestamp | None = Field(None, alias="to")

@@ -316,6 +316,67 @@ async def test_a_note_with_control_or_bidi_characters_is_422(
     assert response.status_code == 422
 
 
+# What the second security review stored through these fields (finding 7): a NUL (PostgreSQL
+# refuses it in JSONB), an escape sequence, a right-to-left override and a CR/LF.
+HOSTILE_TEXT = {
+    "nul": "Blue\x00Dart",
+    "escape": "Blue\x1b[2JDart",
+    "bidi override": "Blue\u202eDart",
+    "crlf": "Blue\r\nDart",
+}
+
+
+@pytest.mark.parametrize("text", HOSTILE_TEXT.values(), ids=HOSTILE_TEXT.keys())
+@pytest.mark.parametrize("field", ["carrier", "trackingNumber"])
+async def test_a_shipment_with_control_or_bidi_characters_is_422_naming_the_field(
+    client: httpx.AsyncClient, field: str, text: str
+) -> None:
+    order_id = order_id_for("blinkit", "EXT-005")  # CONFIRMED: may be shipped
+    before = (await client.get(f"/orders/{order_id}", headers=VIEWER)).json()["order"]
+    shipment = {"carrier": "Blue Dart", "trackingNumber": "BD123456"} | {field: text}
+
+    response = await client.patch(
+        f"/orders/{order_id}/status",
+        json={"status": "SHIPPED", "shipment": shipment},
+        headers=ADMIN,
+    )
+
+    assert response.status_code == 422
+    details = response.json()["error"]["details"]
+    assert [detail["field"] for detail in details] == [f"shipment.{field}"]
+    after = (await client.get(f"/orders/{order_id}", headers=VIEWER)).json()["order"]
+    assert after == before
+
+
+@pytest.mark.parametrize("text", HOSTILE_TEXT.values(), ids=HOSTILE_TEXT.keys())
+@pytest.mark.parametrize("how", ["picked", "view"])
+async def test_a_bulk_move_note_with_control_or_bidi_characters_is_422_naming_the_field(
+    client: httpx.AsyncClient, how: str, text: str
+) -> None:
+    order_id = order_id_for("amazon", "EXT-004")  # PLACED: may be confirmed
+    before = (await client.get(f"/orders/{order_id}", headers=VIEWER)).json()["order"]
+    which = {"orderIds": [order_id]} if how == "picked" else {"view": {"search": "EXT-004"}}
+    note = text.replace("\r\n", "\r")  # a note may hold a line feed, never a carriage return
+
+    response = await client.post(
+        "/bulk-moves", json={"status": "CONFIRMED", "note": note} | which, headers=ADMIN
+    )
+
+    assert response.status_code == 422
+    assert [detail["field"] for detail in response.json()["error"]["details"]] == ["note"]
+    after = (await client.get(f"/orders/{order_id}", headers=VIEWER)).json()["order"]
+    assert after == before
+
+
+async def test_a_bulk_move_picked_order_id_with_a_nul_is_422(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/bulk-moves", json={"status": "CONFIRMED", "orderIds": ["ord\x00x"]}, headers=ADMIN
+    )
+
+    assert response.status_code == 422
+    assert [d["field"] for d in response.json()["error"]["details"]] == ["orderIds.0"]
+
+
 @pytest.mark.parametrize(
     ("external_id", "channel", "target"),
     [

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
+from devstack.pytest_plugin import eventually
 from orderhub_common.events import OrderStatus
 from orders.rebuild import rebuild_query_side
 from orders.repository import OrderRepository
@@ -142,6 +143,64 @@ async def test_a_malformed_event_is_dead_lettered_and_the_next_one_processed(
     assert "channel" in headers[1]["x-error"]
     assert dead[0].value.startswith(b'{"eventType": "order.ingested"')
     assert dead_lettered("invalid_json") == invalid_json_before + 1
+
+
+async def test_a_nul_from_a_channel_never_reaches_the_stores_nor_stalls_the_consumer(
+    pipeline: Pipeline,
+) -> None:
+    """Finding 7: PostgreSQL refuses NUL in text and JSONB, so one NUL that reached the query
+    side would stall the relay or the dead-letter keeper. Whatever ingest sent, a channel's
+    text is cleaned, an id holding a NUL is dead-lettered with the reason, and a raw NUL byte
+    (not even JSON) is dead-lettered and kept; the order after them flows."""
+    hostile = channel_order("NUL-1", name="Priya\x00 Sharma").model_dump(mode="json")
+    hostile["customer"]["name"] = "Priya\x00\x1b[2J\u202e Sharma\r\n"
+    hostile["items"][0]["sku"] = "RING\x00-18K"
+    hostile["shipment"] = {"carrier": "Blue\x00Dart", "trackingNumber": "\u202eBD1"}
+    await pipeline.send_raw(
+        json.dumps({"eventType": "order.ingested", "order": hostile}).encode(),
+        key=b"website:NUL-1",
+    )
+    bad_id = channel_order("NUL-2").model_dump(mode="json") | {"externalId": "NUL\x00-2"}
+    await pipeline.send_raw(
+        json.dumps({"eventType": "order.ingested", "order": bad_id}).encode(),
+        key=b"website:NUL-2",
+        headers=[("correlation_id", b"corr\x00nul")],
+    )
+    await pipeline.send_raw(b'{"eventType": "order.ingested", "x": "\x00"}', key=b"website:NUL-3")
+    await pipeline.send(channel_order("WEB-AFTER-NUL"))
+    await pipeline.settle()
+
+    stored = await pipeline.orders.find_one({"_id": order_id_for("website", "NUL-1")})
+    assert stored is not None
+    assert stored["customer"]["name"] == "Priya[2J Sharma"
+    assert stored["items"][0]["sku"] == "RING-18K"
+    assert stored["shipment"] == {"carrier": "BlueDart", "trackingNumber": "BD1"}
+    rows = (await pipeline.projection())["rows"]
+    assert rows[order_id_for("website", "NUL-1")]["document"]["customer"]["name"] == (
+        "Priya[2J Sharma"
+    )
+    assert order_id_for("website", "WEB-AFTER-NUL") in rows
+    assert await pipeline.orders.find_one({"externalId": "NUL\x00-2"}) is None
+
+    dead = await pipeline.read(pipeline.topics.ingested_dlq)
+    assert [r.key for r in dead] == [b"website:NUL-2", b"website:NUL-3"]
+    reasons = [dict((k, v.decode()) for k, v in r.headers) for r in dead]
+    assert reasons[0]["x-error-type"] == "invalid_event"
+    assert "order.externalId" in reasons[0]["x-error"]
+    assert "control characters" in reasons[0]["x-error"]
+    assert reasons[1]["x-error-type"] == "invalid_json"
+
+    # The dead-letter keeper stores both in PostgreSQL (and so goes on): a NUL it cannot store
+    # is shown as U+FFFD.
+    async def kept() -> bool:
+        letters, _ = await pipeline.query_side.dead_letter_page(None, 1, 10)
+        return len(letters) == 2
+
+    await eventually(kept, what="both dead letters to be kept")
+    letters, _ = await pipeline.query_side.dead_letter_page(None, 1, 10)
+    by_key = {letter.key: letter for letter in letters}
+    assert by_key["website:NUL-2"].headers["correlation_id"] == "corr\ufffdnul"
+    assert by_key["website:NUL-3"].payload == '{"eventType": "order.ingested", "x": "\ufffd"}'
 
 
 async def test_channel_moves_forward_and_a_backwards_change_is_ignored(

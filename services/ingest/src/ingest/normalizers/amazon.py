@@ -13,7 +13,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingest.normalizers.common import NativeOrder, guarded, indian_phone, iso_time, money, text
+from ingest.normalizers.common import (
+    NativeOrder,
+    guarded,
+    identifier,
+    indian_phone,
+    iso_time,
+    money,
+    text,
+)
 from orderhub_common.events import (
     Channel,
     ChannelOrder,
@@ -100,7 +108,7 @@ def normalize(native: NativeOrder) -> ChannelOrder:
     name = text(buyer.get("BuyerName") or address.get("Name"))
     return ChannelOrder(
         channel=Channel.AMAZON,
-        external_id=text(native["AmazonOrderId"]),
+        external_id=identifier(native["AmazonOrderId"]),
         customer=Customer(
             name=name,
             phone=indian_phone(address["Phone"]),

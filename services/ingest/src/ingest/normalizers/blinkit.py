@@ -7,7 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingest.normalizers.common import NativeOrder, epoch_ms_time, guarded, indian_phone, paise, text
+from ingest.normalizers.common import (
+    NativeOrder,
+    epoch_ms_time,
+    guarded,
+    identifier,
+    indian_phone,
+    paise,
+    text,
+)
 from orderhub_common.events import (
     Channel,
     ChannelOrder,
@@ -70,7 +78,7 @@ def normalize(native: NativeOrder) -> ChannelOrder:
     customer = native["customer"]
     return ChannelOrder(
         channel=Channel.BLINKIT,
-        external_id=text(native["order_id"]),
+        external_id=identifier(native["order_id"]),
         customer=Customer(
             name=text(customer["name"]),
             phone=indian_phone(customer["mobile"]),

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from ingest.normalizers.errors import NormalizationError
 from orderhub_common.events import ChannelOrder
+from orderhub_common.text import cleaned
 
 NativeOrder = Mapping[str, Any]
 Normalizer = Callable[[NativeOrder], ChannelOrder]
@@ -29,7 +30,12 @@ def guarded(channel: str, id_field: str) -> Callable[[Normalizer], Normalizer]:
         @functools.wraps(normalize)
         def wrapper(native: NativeOrder) -> ChannelOrder:
             external_id = native.get(id_field) if isinstance(native, Mapping) else None
-            shown_id = str(external_id) if external_id is not None else None
+            # Escaped, so an id carrying control characters cannot forge a log line.
+            shown_id = (
+                str(external_id).encode("unicode_escape").decode("ascii")
+                if external_id is not None
+                else None
+            )
             try:
                 return normalize(native)
             except NormalizationError:
@@ -100,7 +106,17 @@ def epoch_ms_time(value: int) -> datetime:
     return EPOCH + timedelta(milliseconds=value)
 
 
-def text(value: Any) -> str:
+def identifier(value: Any) -> str:
+    """An order id as the channel sent it: not cleaned (a cleaned id could name another order),
+    so one holding a control character is refused by the canonical order."""
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"expected non-empty text, got {value!r}")
+        raise ValueError(f"expected an id, got {value!r}")
     return value.strip()
+
+
+def text(value: Any) -> str:
+    """Text the channel sent, cleaned of control and bidirectional characters (a channel cannot
+    be answered with a 422, and a NUL would stall the stores downstream)."""
+    if not isinstance(value, str) or not cleaned(value).strip():
+        raise ValueError(f"expected non-empty text, got {value!r}")
+    return cleaned(value).strip()
