@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 import subprocess
 from importlib.resources import files
@@ -25,6 +26,15 @@ from gateway.settings import GatewaySettings
 from ingest.settings import IngestSettings
 from mock_channels.settings import MockChannelsSettings
 from orderhub_common.kafka import Topics
+from orderhub_common.kafka_access import (
+    ACCESS,
+    CLUSTER,
+    AclBinding,
+    Operation,
+    PatternType,
+    ResourceType,
+    bindings,
+)
 from orders.settings import OrdersSettings
 
 pytestmark = pytest.mark.unit
@@ -242,7 +252,7 @@ def test_the_stores_require_credentials_and_take_them_from_the_environment(
     redis_conf = compose["configs"]["redis-conf"]["content"]
     assert "user default off" in redis_conf
     assert env["KAFKA_SASL_MECHANISM"] in {"PLAIN", "SCRAM-SHA-512"}
-    assert env["KAFKA_SASL_PASSWORD"].startswith("${KAFKA_SASL_PASSWORD:?")
+    assert env["KAFKA_SASL_PASSWORD"].startswith("${KAFKA_ORDERS_PASSWORD:?")
     assert "SASL_PLAINTEXT://:9092" in services["kafka"]["environment"]["KAFKA_LISTENERS"]
 
 
@@ -271,3 +281,96 @@ def test_the_dockerfile_pins_its_bases_runs_as_a_user_and_checks_its_health() ->
     assert "HEALTHCHECK" in instructions
     assert not re.search(r"^(ENV|ARG) .*(PASSWORD|SECRET|TOKEN|KEY)", dockerfile, re.MULTILINE)
     assert ".env" in (REPO / ".dockerignore").read_text().split()
+
+
+def test_every_kafka_listener_signs_clients_in_and_an_authorizer_refuses_what_no_acl_allows(
+    compose: dict[str, Any],
+) -> None:
+    kafka = compose["services"]["kafka"]["environment"]
+    protocols = dict(
+        pair.split(":") for pair in kafka["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")
+    )
+
+    assert {
+        name
+        for name, _ in (listener.split("://") for listener in kafka["KAFKA_LISTENERS"].split(","))
+    } <= set(protocols)
+    assert set(protocols.values()) == {"SASL_PLAINTEXT"}, "the controller's listener too"
+    assert kafka["KAFKA_SASL_MECHANISM_CONTROLLER_PROTOCOL"] == "PLAIN"
+    controller_users = re.findall(
+        r"user_(\S+?)=", kafka["KAFKA_LISTENER_NAME_CONTROLLER_PLAIN_SASL_JAAS_CONFIG"]
+    )
+    assert controller_users == ["${KAFKA_SASL_USERNAME:-orderhub}"], "the broker's user alone"
+    assert kafka["KAFKA_AUTHORIZER_CLASS_NAME"] == (
+        "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+    )
+    assert kafka["KAFKA_SUPER_USERS"] == "User:${KAFKA_SASL_USERNAME:-orderhub}"
+    assert kafka["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+
+
+def test_each_service_signs_in_to_kafka_as_its_own_user(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    jaas = services["kafka"]["environment"][
+        "KAFKA_LISTENER_NAME_SASL__PLAINTEXT_PLAIN_SASL_JAAS_CONFIG"
+    ]
+    signs_in = {
+        name: (
+            services[name]["environment"].get("KAFKA_SASL_USERNAME"),
+            services[name]["environment"].get("KAFKA_SASL_PASSWORD"),
+        )
+        for name in SERVICES
+    }
+
+    assert signs_in == {
+        **{
+            access.user: (
+                access.user,
+                f"${{KAFKA_{access.user.upper()}_PASSWORD:?set KAFKA_{access.user.upper()}_PASSWORD"
+                " in .env}",
+            )
+            for access in ACCESS
+        },
+        "mock-channels": (None, None),
+    }
+    for access in ACCESS:
+        assert f'user_{access.user}="${{KAFKA_{access.user.upper()}_PASSWORD:?' in jaas
+
+
+def test_the_init_step_grants_each_service_user_exactly_its_declared_acls(
+    compose: dict[str, Any],
+) -> None:
+    script = compose["services"]["kafka-init"]["command"][0]
+    operations = {
+        "Read": Operation.READ,
+        "Write": Operation.WRITE,
+        "IdempotentWrite": Operation.IDEMPOTENT_WRITE,
+    }
+    granted: set[AclBinding] = set()
+    for line in script.splitlines():
+        if not line.startswith("allow --"):
+            continue
+        words = iter(shlex.split(line)[1:])
+        options: dict[str, list[str]] = {}
+        for option in words:
+            # --cluster alone takes no value.
+            options.setdefault(option, []).append("" if option == "--cluster" else next(words))
+        pattern = options.get("--resource-pattern-type", ["literal"])
+        resources = [
+            *((ResourceType.TOPIC, name) for name in options.get("--topic", [])),
+            *((ResourceType.GROUP, name) for name in options.get("--group", [])),
+            *((ResourceType.CLUSTER, CLUSTER) for _ in options.get("--cluster", [])),
+        ]
+        for principal in options["--allow-principal"]:
+            for operation in options["--operation"]:
+                for kind, name in resources:
+                    granted.add(
+                        AclBinding(
+                            principal,
+                            kind,
+                            name,
+                            PatternType[pattern[0].upper()],
+                            operations[operation],
+                        )
+                    )
+
+    assert granted == set(bindings(Topics()))

@@ -30,3 +30,28 @@ def test_a_credentials_file_others_can_read_is_refused(tmp_path: Path) -> None:
     (tmp_path / credentials.FILE_NAME).chmod(0o644)
     with pytest.raises(SystemExit, match="readable by others"):
         credentials.generated(tmp_path)
+
+
+def test_a_credentials_file_from_before_the_services_kafka_users_gets_theirs_added(
+    tmp_path: Path,
+) -> None:
+    first = credentials.generated(tmp_path)
+    path = tmp_path / credentials.FILE_NAME
+    older = [
+        line
+        for line in path.read_text().splitlines()
+        if line.partition("=")[0] not in credentials.KAFKA_SERVICE_PASSWORDS
+    ]
+    path.write_text("".join(f"{line}\n" for line in older))
+
+    again = credentials.generated(tmp_path)
+
+    kept = set(credentials.USERNAMES) | {
+        "MONGODB_PASSWORD",
+        "REDIS_PASSWORD",
+        "KAFKA_SASL_PASSWORD",
+    }
+    assert {name: again[name] for name in kept} == {name: first[name] for name in kept}
+    assert all(len(again[name]) >= 32 for name in credentials.KAFKA_SERVICE_PASSWORDS)
+    assert credentials.generated(tmp_path) == again
+    assert path.stat().st_mode & 0o777 == 0o600

@@ -32,6 +32,7 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import OperationFailure
 from redis.asyncio import Redis
 
+from devstack import credentials
 from devstack.stack import Stack
 from gateway.routes import Access, resolve
 from orderhub_common.kafka import aiokafka_options
@@ -292,11 +293,16 @@ async def test_the_stores_refuse_clients_without_the_stacks_credentials(stack: S
 
     # Their passwords are on no command line, and the files that hold them are the owner's.
     passwords = [env[f"{store}_PASSWORD"] for store in ("MONGODB", "REDIS", "KAFKA_SASL")]
+    passwords += [env[variable] for variable in credentials.KAFKA_SERVICE_PASSWORDS]
     commands = (stack.run_dir / "supervisord.conf").read_text()
     assert [p for p in passwords if p in commands] == []
     for holder in (
         stack.run_dir / "kafka-server.properties",
         stack.profile.data_dir / "redis" / "users.acl",
+        *(
+            stack.run_dir / "env" / f"{user}.credentials"
+            for user in credentials.KAFKA_SERVICE_USERS
+        ),
     ):
         assert holder.stat().st_mode & 0o077 == 0, holder
 
@@ -304,3 +310,37 @@ async def test_the_stores_refuse_clients_without_the_stacks_credentials(stack: S
     assert await _redis_answers(redis_port, env["REDIS_USERNAME"], env["REDIS_PASSWORD"])
     assert await _mongodb_answers(stack.mongodb_url)
     assert await _kafka_answers(aiokafka_options(KafkaSettings(**stack.kafka_settings())))
+
+
+def _environment_of(pid: int) -> dict[str, str]:
+    pairs = Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")
+    return dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+
+
+def test_each_service_signs_in_to_kafka_as_its_own_user_and_knows_no_other_kafka_password(
+    stack: Stack,
+) -> None:
+    env = stack.profile.environment
+    kafka_passwords = {
+        env["KAFKA_SASL_PASSWORD"],
+        *(env[variable] for variable in credentials.KAFKA_SERVICE_PASSWORDS),
+    }
+    signed_in: dict[str, tuple[str | None, list[str]]] = {}
+    for service in (*credentials.KAFKA_SERVICE_USERS, "mock_channels"):
+        pid = stack.pid(service)
+        assert pid is not None, service
+        environment = _environment_of(pid)
+        user = environment.get("KAFKA_SASL_USERNAME")
+        own = environment.get("KAFKA_SASL_PASSWORD")
+        others = sorted(
+            name
+            for name, value in environment.items()
+            if value in kafka_passwords and not (name == "KAFKA_SASL_PASSWORD" and value == own)
+        )
+        assert own is None or own == env.get(credentials.kafka_password_variable(service)), service
+        signed_in[service] = (user, others)
+
+    assert signed_in == {
+        **{user: (user, []) for user in credentials.KAFKA_SERVICE_USERS},
+        "mock_channels": (None, []),
+    }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from devstack import postgres
+from devstack import credentials, postgres
 from devstack.components import SERVICES, component, runs_ferretdb
 from devstack.install import REPO
 from devstack.profiles import Profile
@@ -87,6 +87,9 @@ class Addresses:
         # FerretDB creates its user from these on its first start (the variable keeps the
         # password off its command line).
         env["FERRETDB_SETUP_PASSWORD"] = env["MONGODB_PASSWORD"]
+        # A service's Kafka password is given to that service's process alone (the supervisor).
+        for variable in credentials.KAFKA_SERVICE_PASSWORDS:
+            env.pop(variable, None)
         for name in SERVICES:
             env[component(name).port_variable] = str(self.profile.port(name))
         return env

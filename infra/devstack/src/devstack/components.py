@@ -66,6 +66,8 @@ class Component:
     stop_process_group: bool = True
     priority: int = 100
     extra_ports: tuple[Port, ...] = ()
+    # The Kafka user the process signs in as: its own, held to its ACLs (None: no Kafka).
+    kafka_user: str | None = None
 
     @property
     def ports(self) -> tuple[Port, ...]:
@@ -112,6 +114,8 @@ def _kafka_prepare(site: Site) -> None:
             controller_port=site.ports["kafka_controller"],
             data_dir=_data(site),
             jaas=credentials.kafka_jaas(site.environment),
+            controller_jaas=credentials.kafka_controller_jaas(site.environment),
+            super_user=site.environment["KAFKA_SASL_USERNAME"],
         )
     )
     if not (_data(site) / "meta.properties").exists():
@@ -131,6 +135,29 @@ def _kafka_prepare(site: Site) -> None:
 
 def _kafka_argv(site: Site) -> list[str]:
     return [*_kafka_java(site), "kafka.Kafka", str(_kafka_properties(site))]
+
+
+def _kafka_provision(site: Site) -> None:
+    """The contract's topics and every service user's ACLs (``orderhub_common.kafka_access``),
+    created by the broker's own user; at every start, since creating what exists changes
+    nothing."""
+    environment = {key: value for key, value in site.environment.items() if key in _KAFKA_SETTINGS}
+    install.run_checked(
+        sys.executable,
+        "-m",
+        "orderhub_common.kafka_access",
+        env=environment
+        | {"KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{site.port}", "KAFKA_SASL_MECHANISM": "PLAIN"},
+    )
+
+
+# What of the profile's environment the provisioning reads (the broker's own user among it).
+_KAFKA_SETTINGS = {
+    "KAFKA_TOPIC_PREFIX",
+    "KAFKA_PARTITIONS",
+    "KAFKA_SASL_USERNAME",
+    "KAFKA_SASL_PASSWORD",
+}
 
 
 # MongoDB wire protocol: a real mongod if one is on PATH, else FerretDB on SQLite -----------------
@@ -249,6 +276,7 @@ def _service(name: str, port_variable: str, default_port: int, script: str) -> C
         stop_wait_s=25,
         # Stopped before the infrastructure, the gateway (the public entry) first of all.
         priority=300 if name == "gateway" else 200,
+        kafka_user=name if name in credentials.KAFKA_SERVICE_USERS else None,
     )
 
 
@@ -261,6 +289,7 @@ COMPONENTS: tuple[Component, ...] = (
         is_ready=_port_accepts,
         data_dir="kafka",
         prepare=_kafka_prepare,
+        provision=_kafka_provision,
         extra_ports=(Port("kafka_controller", "KAFKA_CONTROLLER_PORT", 9093),),
     ),
     Component(
@@ -322,6 +351,7 @@ def _second_replica(of: str, port_variable: str, default_port: int) -> Component
         is_service=True,
         stop_wait_s=first.stop_wait_s,
         priority=first.priority,
+        kafka_user=first.kafka_user,
     )
 
 

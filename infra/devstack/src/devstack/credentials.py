@@ -1,5 +1,6 @@
 """The credentials the stack's stores require: the MongoDB user (SCRAM), the Redis ACL user and
-the Kafka SASL/PLAIN user, one ``orderhub`` user each.
+the Kafka SASL/PLAIN user, one ``orderhub`` user each, and a Kafka user of each service that
+talks to Kafka (named after it: ``KAFKA_<SERVICE>_PASSWORD``), held to its ACLs.
 
 The local profile generates its passwords on first use into a secret file (0600, in the 0700
 folder ``.data/secrets``) and reads them from there ever after; the test profile, wiped at every
@@ -19,7 +20,17 @@ from pathlib import Path
 USERNAME = "orderhub"
 # The variables that name each store's user and password (the same as docker compose's).
 USERNAMES = ("MONGODB_USERNAME", "REDIS_USERNAME", "KAFKA_SASL_USERNAME")
-PASSWORDS = ("MONGODB_PASSWORD", "REDIS_PASSWORD", "KAFKA_SASL_PASSWORD")
+# The Kafka users of the services, as orderhub_common.kafka_access names them (a unit test keeps
+# the two lists one). ``KAFKA_SASL_*`` is the broker's own user, its one super user.
+KAFKA_SERVICE_USERS = ("auth", "orders", "ingest", "gateway")
+
+
+def kafka_password_variable(user: str) -> str:
+    return f"KAFKA_{user.upper()}_PASSWORD"
+
+
+KAFKA_SERVICE_PASSWORDS = tuple(kafka_password_variable(user) for user in KAFKA_SERVICE_USERS)
+PASSWORDS = ("MONGODB_PASSWORD", "REDIS_PASSWORD", "KAFKA_SASL_PASSWORD", *KAFKA_SERVICE_PASSWORDS)
 FILE_NAME = "store-credentials.env"
 
 
@@ -40,14 +51,28 @@ def generated(secrets_dir: Path) -> dict[str, str]:
     mode = path.stat().st_mode & 0o777
     if mode & 0o077:
         raise SystemExit(f"{path} is readable by others (mode {mode:o}): chmod 600 it")
+    values = _read(path)
+    # A file written before the services had Kafka users of their own gets theirs added: the
+    # broker learns every user from its configuration, rewritten at every start.
+    added = {
+        name: secrets.token_urlsafe(24) for name in KAFKA_SERVICE_PASSWORDS if not values.get(name)
+    }
+    if added:
+        with path.open("a") as file:
+            file.write("".join(f"{key}={value}\n" for key, value in added.items()))
+        values = _read(path)
+    missing = [name for name in (*USERNAMES, *PASSWORDS) if not values.get(name)]
+    if missing:
+        raise SystemExit(f"{path} lacks {', '.join(missing)}: remove it to generate a new one")
+    return values
+
+
+def _read(path: Path) -> dict[str, str]:
     values = {}
     for line in path.read_text().splitlines():
         key, _, value = line.partition("=")
         if key in USERNAMES or key in PASSWORDS:
             values[key] = value
-    missing = [name for name in (*USERNAMES, *PASSWORDS) if not values.get(name)]
-    if missing:
-        raise SystemExit(f"{path} lacks {', '.join(missing)}: remove it to generate a new one")
     return values
 
 
@@ -81,8 +106,30 @@ def for_tests() -> dict[str, str]:
     }
 
 
+def kafka_service_user(environment: Mapping[str, str], user: str) -> dict[str, str]:
+    """The ``KAFKA_SASL_*`` variables a service signs in to Kafka with: its own user's."""
+    return {
+        "KAFKA_SASL_USERNAME": user,
+        "KAFKA_SASL_PASSWORD": environment[kafka_password_variable(user)],
+    }
+
+
 def kafka_jaas(environment: Mapping[str, str]) -> str:
-    """The broker's JAAS line for SASL/PLAIN: its own client login and the one user it knows."""
+    """The broker's JAAS line for SASL/PLAIN on the clients' listener: its own login, and the
+    users it knows (its own and each service's)."""
+    user, password = environment["KAFKA_SASL_USERNAME"], environment["KAFKA_SASL_PASSWORD"]
+    services = "".join(
+        f' user_{name}="{environment[kafka_password_variable(name)]}"'
+        for name in KAFKA_SERVICE_USERS
+    )
+    return (
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        f'username="{user}" password="{password}" user_{user}="{password}"{services};'
+    )
+
+
+def kafka_controller_jaas(environment: Mapping[str, str]) -> str:
+    """The controller listener's JAAS line: the broker's own user alone signs in there."""
     user, password = environment["KAFKA_SASL_USERNAME"], environment["KAFKA_SASL_PASSWORD"]
     return (
         "org.apache.kafka.common.security.plain.PlainLoginModule required "

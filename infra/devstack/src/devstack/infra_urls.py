@@ -16,9 +16,10 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from devstack import credentials
 from devstack.stack import Stack
 
 ENVIRONMENT_VARIABLES = {
@@ -39,6 +40,9 @@ class InfraUrls:
     postgres_url: str
     # The broker's SASL/PLAIN user and password, None for a broker that takes anyone.
     kafka_sasl: tuple[str, str] | None = None
+    # Each service's own Kafka user and password (held to its ACLs), by user name; empty for a
+    # broker without them.
+    kafka_service_users: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def kafka_environment(self) -> dict[str, str]:
         """The variables ``KafkaSettings`` reads, as a service started on this broker gets them."""
@@ -116,4 +120,8 @@ def from_local_stack(stack: Stack) -> InfraUrls:
         redis_url=stack.redis_url,
         postgres_url=stack.postgres_url,
         kafka_sasl=(kafka["KAFKA_SASL_USERNAME"], kafka["KAFKA_SASL_PASSWORD"]),
+        kafka_service_users={
+            user: (user, stack.profile.environment[credentials.kafka_password_variable(user)])
+            for user in credentials.KAFKA_SERVICE_USERS
+        },
     )

@@ -31,7 +31,7 @@ import signal
 from collections.abc import Mapping
 from pathlib import Path
 
-from devstack import postgres
+from devstack import credentials, postgres
 from devstack.addresses import Addresses
 from devstack.components import COMPONENTS, REPLICAS, SERVICES, Component, Site, component
 from devstack.install import REPO
@@ -253,7 +253,12 @@ class Stack:
         self._prepare(list(self.components))
         self._write_config()
         with step(f"starting supervisord ({self.profile.name} profile)"):
-            self.supervisor.launch(self.service_environment())
+            # The broker's own (super) user is the operator's (``devstack run``), no component's:
+            # each service signs in as its own user (``_credentials``).
+            environment = self.service_environment()
+            for variable in ("KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"):
+                environment.pop(variable)
+            self.supervisor.launch(environment)
 
     def _prepare(self, targets: list[Component]) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -266,7 +271,15 @@ class Stack:
                 target.prepare(site)
 
     def _write_config(self) -> None:
-        self.supervisor.write_config([(c, c.argv(self._site(c))) for c in self.components])
+        self.supervisor.write_config(
+            [(c, c.argv(self._site(c)), self._credentials(c)) for c in self.components]
+        )
+
+    def _credentials(self, target: Component) -> dict[str, str]:
+        """What ``target`` signs in with that no other process gets: its own Kafka user."""
+        if target.kafka_user is None:
+            return {}
+        return credentials.kafka_service_user(self.profile.environment, target.kafka_user)
 
     def _check_ports_free(self) -> None:
         busy = [

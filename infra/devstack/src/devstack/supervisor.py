@@ -4,7 +4,9 @@ Every program runs through a tiny ``/bin/sh`` wrapper,
 ``echo $$ > .run/<name>.pid; . .run/env/<name>.env; exec <argv>``: ``exec`` keeps the PID, so
 the PID file names the real process, and the program's extra environment (empty unless
 ``Stack.restart_with`` set one) is read at each start, so changing it needs only a restart of that
-program. Output goes to ``.run/logs/<name>.log``. Programs never start by themselves
+program. A program with credentials of its own (a service's Kafka user) reads them first from
+``.run/env/<name>.credentials`` (0600), so they are on no command line and in no other process.
+Output goes to ``.run/logs/<name>.log``. Programs never start by themselves
 (``autostart=false``): the stack starts them in order and waits for each to be ready;
 supervisord restarts any that dies (``autorestart``).
 """
@@ -45,8 +47,11 @@ class Supervisor:
         return pid_alive(read_pid(self.pidfile))
 
     # Configuration -------------------------------------------------------------------------------
-    def write_config(self, programs: Sequence[tuple[Component, list[str]]]) -> None:
-        """Writes the configuration for ``programs`` (each with its command line).
+    def write_config(
+        self, programs: Sequence[tuple[Component, list[str], Mapping[str, str]]]
+    ) -> None:
+        """Writes the configuration for ``programs`` (each with its command line and its own
+        credentials, as environment variables).
 
         Creates an empty extra-environment file for each program that has none yet, and never
         changes one that exists: a running program's extra environment outlives a rewrite.
@@ -72,12 +77,13 @@ class Supervisor:
             "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
             "",
         ]
-        for component, argv in programs:
+        for component, argv, credentials in programs:
             self._environment_file(component.name).touch()
+            self._write_credentials(component.name, credentials)
             group = "true" if component.stop_process_group else "false"
             sections += [
                 f"[program:{component.name}]",
-                f"command={self._command(component.name, argv)}",
+                f"command={self._command(component.name, argv, bool(credentials))}",
                 "autostart=false",
                 "autorestart=true",
                 "startsecs=2",
@@ -95,15 +101,28 @@ class Supervisor:
             ]
         self.config_path.write_text("\n".join(sections))
 
-    def _command(self, name: str, argv: list[str]) -> str:
+    def _command(self, name: str, argv: list[str], has_credentials: bool) -> str:
         pidfile = shlex.quote(str(self.program_pidfile(name)))
         environment = shlex.quote(str(self._environment_file(name)))
-        script = f"echo $$ > {pidfile}; . {environment}; exec {shlex.join(argv)}"
+        own = f". {shlex.quote(str(self._credentials_file(name)))}; " if has_credentials else ""
+        script = f"echo $$ > {pidfile}; {own}. {environment}; exec {shlex.join(argv)}"
         # supervisord expands %(...)s in its configuration; a literal % is written %%.
         return f"/bin/sh -c {shlex.quote(script)}".replace("%", "%%")
 
     def _environment_file(self, name: str) -> Path:
         return self.environment_dir / f"{name}.env"
+
+    def _credentials_file(self, name: str) -> Path:
+        return self.environment_dir / f"{name}.credentials"
+
+    def _write_credentials(self, name: str, credentials: Mapping[str, str]) -> None:
+        path = self._credentials_file(name)
+        if not credentials:
+            path.unlink(missing_ok=True)
+            return
+        path.touch(mode=0o600)
+        path.chmod(0o600)
+        path.write_text("".join(f"export {k}={shlex.quote(v)}\n" for k, v in credentials.items()))
 
     def set_extra_environment(self, name: str, environment: Mapping[str, str]) -> None:
         """What ``name`` gets on top of the stack's environment from its next start on."""

@@ -80,6 +80,13 @@ def aiokafka_options(settings: KafkaSettings) -> dict[str, Any]:
     }
 
 
+# CreateTopics answers: the topic exists already; this user may not create it (a service's own
+# user, which sees only its own topics: the broker's user creates them all at start, see
+# orderhub_common.kafka_access).
+_TOPIC_ALREADY_EXISTS = 36
+_TOPIC_AUTHORIZATION_FAILED = 29
+
+
 async def ensure_topics(settings: KafkaSettings) -> None:
     """Creates the contract's topics if missing; safe to run from every replica at start."""
     admin = AIOKafkaAdminClient(request_timeout_ms=5000, **aiokafka_options(settings))
@@ -94,8 +101,17 @@ async def ensure_topics(settings: KafkaSettings) -> None:
         if missing:
             # Another replica may win the race; its topics are as good as ours.
             with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(missing)
-            logger.info(f"created topics {[t.name for t in missing]}")
+                response = await admin.create_topics(missing)
+                created = [name for name, code, *_ in response.topic_errors if code == 0]
+                failed = [
+                    f"{name}: {code} {rest[0] if rest else ''}"
+                    for name, code, *rest in response.topic_errors
+                    if code not in {0, _TOPIC_ALREADY_EXISTS, _TOPIC_AUTHORIZATION_FAILED}
+                ]
+                if created:
+                    logger.info(f"created topics {created}")
+                if failed:
+                    logger.warning(f"could not create topics: {'; '.join(failed)}")
     finally:
         await admin.close()
 
