@@ -1,11 +1,13 @@
 """The credentials the stack's stores require: the MongoDB user (SCRAM), the Redis ACL user and
-the Kafka SASL/PLAIN user, one ``orderhub`` user each.
+the Kafka SASL/PLAIN user, one ``orderhub`` user each, and PostgreSQL's two roles (the service's
+``orderhub`` and the schema's owner ``orderhub_owner``, named in ``devstack.postgres``).
 
 The local profile generates its passwords on first use into a secret file (0600, in the 0700
 folder ``.data/secrets``) and reads them from there ever after; the test profile, wiped at every
 start and reached by many processes, derives fixed test-only ones. Either way they land in the
 profile's environment under the names docker compose reads too (``MONGODB_PASSWORD``,
-``REDIS_PASSWORD``, ``KAFKA_SASL_PASSWORD`` and their ``*_USERNAME``), from which the addresses
+``REDIS_PASSWORD``, ``KAFKA_SASL_PASSWORD`` and their ``*_USERNAME``, ``POSTGRES_PASSWORD`` and
+``POSTGRES_OWNER_PASSWORD``), from which the addresses
 (URLs with credentials, ``KAFKA_SASL_*``) and the stores' own configuration are written.
 """
 
@@ -19,7 +21,13 @@ from pathlib import Path
 USERNAME = "orderhub"
 # The variables that name each store's user and password (the same as docker compose's).
 USERNAMES = ("MONGODB_USERNAME", "REDIS_USERNAME", "KAFKA_SASL_USERNAME")
-PASSWORDS = ("MONGODB_PASSWORD", "REDIS_PASSWORD", "KAFKA_SASL_PASSWORD")
+PASSWORDS = (
+    "MONGODB_PASSWORD",
+    "REDIS_PASSWORD",
+    "KAFKA_SASL_PASSWORD",
+    "POSTGRES_PASSWORD",
+    "POSTGRES_OWNER_PASSWORD",
+)
 FILE_NAME = "store-credentials.env"
 
 
@@ -31,12 +39,8 @@ def generated(secrets_dir: Path) -> dict[str, str]:
     path = secrets_dir / FILE_NAME
     if not path.exists():
         secrets_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        values = {name: USERNAME for name in USERNAMES}
-        # URL-safe: the passwords are written into MONGODB_URL and REDIS_URL as they are.
-        values |= {name: secrets.token_urlsafe(24) for name in PASSWORDS}
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as file:
-            file.write("".join(f"{key}={value}\n" for key, value in values.items()))
+        os.close(fd)
     mode = path.stat().st_mode & 0o777
     if mode & 0o077:
         raise SystemExit(f"{path} is readable by others (mode {mode:o}): chmod 600 it")
@@ -45,6 +49,15 @@ def generated(secrets_dir: Path) -> dict[str, str]:
         key, _, value = line.partition("=")
         if key in USERNAMES or key in PASSWORDS:
             values[key] = value
+    # A file from before a store (or a role) needed credentials gains them; the others stay, as
+    # the stores already know them.
+    added = {name: USERNAME for name in USERNAMES if name not in values}
+    # URL-safe: the passwords are written into the stores' URLs as they are.
+    added |= {name: secrets.token_urlsafe(24) for name in PASSWORDS if name not in values}
+    if added:
+        with path.open("a") as file:
+            file.write("".join(f"{key}={value}\n" for key, value in added.items()))
+        values |= added
     missing = [name for name in (*USERNAMES, *PASSWORDS) if not values.get(name)]
     if missing:
         raise SystemExit(f"{path} lacks {', '.join(missing)}: remove it to generate a new one")

@@ -2,7 +2,8 @@
 
 In order of preference: URLs from the environment (all of ``ORDERHUB_TEST_KAFKA``,
 ``ORDERHUB_TEST_MONGODB_URL``, ``ORDERHUB_TEST_POSTGRES_URL``, ``ORDERHUB_TEST_REDIS_URL``, and
-``ORDERHUB_TEST_KAFKA_SASL_USERNAME`` / ``_PASSWORD`` for a broker that wants SASL/PLAIN);
+``ORDERHUB_TEST_KAFKA_SASL_USERNAME`` / ``_PASSWORD`` for a broker that wants SASL/PLAIN, and
+``ORDERHUB_TEST_POSTGRES_SERVICE_URL`` for a role apart from the one that creates databases);
 else testcontainers when a Docker engine answers; else the local stack's test profile (its own
 ports and data, so a running ``make up`` stack is never touched). The pytest plugin picks one.
 
@@ -28,6 +29,7 @@ ENVIRONMENT_VARIABLES = {
     "redis_url": "ORDERHUB_TEST_REDIS_URL",
 }
 KAFKA_SASL_VARIABLES = ("ORDERHUB_TEST_KAFKA_SASL_USERNAME", "ORDERHUB_TEST_KAFKA_SASL_PASSWORD")
+POSTGRES_SERVICE_VARIABLE = "ORDERHUB_TEST_POSTGRES_SERVICE_URL"
 
 
 @dataclass(frozen=True)
@@ -35,10 +37,14 @@ class InfraUrls:
     kafka_bootstrap: str
     mongodb_url: str
     redis_url: str
-    # A role that may CREATE DATABASE (plain postgresql://): each test creates its own database.
+    # A role that may CREATE DATABASE (plain postgresql://): each test creates its own database,
+    # owned by this role, which migrates it.
     postgres_url: str
     # The broker's SASL/PLAIN user and password, None for a broker that takes anyone.
     kafka_sasl: tuple[str, str] | None = None
+    # The role a service works as (owning nothing; the migrations grant it its privileges), on
+    # the same server; None: the services work as ``postgres_url``'s role too.
+    postgres_service_url: str | None = None
 
     def kafka_environment(self) -> dict[str, str]:
         """The variables ``KafkaSettings`` reads, as a service started on this broker gets them."""
@@ -68,7 +74,8 @@ def from_environment() -> InfraUrls | None:
         raise ValueError(f"set every ORDERHUB_TEST_* URL or none; missing: {', '.join(missing)}")
     username, password = (os.environ.get(variable) for variable in KAFKA_SASL_VARIABLES)
     sasl = (username, password) if username and password else None
-    return InfraUrls(**values, kafka_sasl=sasl)  # type: ignore[arg-type]
+    service_url = os.environ.get(POSTGRES_SERVICE_VARIABLE) or None
+    return InfraUrls(**values, kafka_sasl=sasl, postgres_service_url=service_url)  # type: ignore[arg-type]
 
 
 def docker_answers() -> bool:
@@ -114,6 +121,7 @@ def from_local_stack(stack: Stack) -> InfraUrls:
         kafka_bootstrap=stack.kafka_bootstrap,
         mongodb_url=stack.mongodb_url,
         redis_url=stack.redis_url,
-        postgres_url=stack.postgres_url,
+        postgres_url=stack.postgres_owner_url,
         kafka_sasl=(kafka["KAFKA_SASL_USERNAME"], kafka["KAFKA_SASL_PASSWORD"]),
+        postgres_service_url=stack.postgres_url,
     )
