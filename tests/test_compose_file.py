@@ -97,11 +97,29 @@ def test_orders_reaches_the_postgres_of_the_stack(compose: dict[str, Any]) -> No
     orders = compose["services"]["orders"]
 
     assert postgres["image"].startswith("postgres:16")
-    assert postgres["environment"]["POSTGRES_USER"] == "orderhub"
-    assert postgres["environment"]["POSTGRES_DB"] == "orderhub_orders"
     assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
     assert orders["depends_on"]["postgres"] == {"condition": "service_healthy"}
     assert orders["environment"]["ORDERS_POSTGRES_URL"].endswith("@postgres:5432/orderhub_orders")
+
+
+def test_compose_makes_postgres_two_roles_from_required_passwords(
+    compose: dict[str, Any],
+) -> None:
+    # Orders works as a role that owns nothing and migrates as the owner; the image's superuser
+    # only runs the init script (the roles of the local stack, from the same SQL).
+    postgres = compose["services"]["postgres"]
+    orders = compose["services"]["orders"]["environment"]
+    configs = {c["target"]: compose["configs"][c["source"]] for c in postgres["configs"]}
+    raw = (REPO / "docker-compose.yml").read_text()
+
+    assert orders["ORDERS_POSTGRES_URL"].startswith("postgresql://orderhub:")
+    assert orders["ORDERS_POSTGRES_MIGRATION_URL"].startswith("postgresql://orderhub_owner:")
+    assert postgres["environment"]["POSTGRES_USER"] == "postgres"
+    assert configs["/etc/orderhub/roles.sql"]["file"] == "./infra/postgres/roles.sql"
+    assert "roles.sql" in configs["/docker-entrypoint-initdb.d/orderhub-roles.sh"]["content"]
+    for variable in ("POSTGRES_SUPERUSER_PASSWORD", "POSTGRES_OWNER_PASSWORD", "POSTGRES_PASSWORD"):
+        assert f"${{{variable}:?" in raw, variable
+    assert "dev-only-postgres-password" not in raw
 
 
 def test_the_channel_urls_of_orders_and_ingest_reach_the_mock_channels_service(

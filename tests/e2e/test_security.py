@@ -23,6 +23,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 import redis.exceptions
@@ -32,7 +33,7 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import OperationFailure
 from redis.asyncio import Redis
 
-from devstack import credentials
+from devstack import credentials, postgres
 from devstack.stack import Stack
 from gateway.routes import Access, resolve
 from orderhub_common.kafka import aiokafka_options
@@ -268,6 +269,57 @@ async def _kafka_answers(options: dict[str, Any]) -> bool:
         return False
     finally:
         await admin.close()
+
+
+async def _postgres_role(url: str) -> str | None:
+    """The role ``url`` signs in as, None if PostgreSQL refuses it."""
+    try:
+        connection = await asyncpg.connect(url, timeout=5)
+    except asyncpg.InvalidPasswordError:
+        return None
+    try:
+        return str(await connection.fetchval("SELECT current_user"))
+    finally:
+        await connection.close()
+
+
+async def test_postgres_refuses_the_development_password_and_the_service_owns_nothing(
+    stack: Stack,
+) -> None:
+    port = stack.port("postgres")
+    development = "dev-only-postgres-password"
+
+    refused = {
+        role: await _postgres_role(
+            f"postgresql://{role}:{development}@127.0.0.1:{port}/{postgres.DATABASE}"
+        )
+        for role in (postgres.ROLE, postgres.OWNER)
+    }
+    assert refused == {postgres.ROLE: None, postgres.OWNER: None}
+
+    # The stack's own roles sign in, with passwords on no command line; what orders works as
+    # owns no table, so it cannot disable the audit log's append-only trigger.
+    env = stack.profile.environment
+    passwords = [env[postgres.PASSWORD_VARIABLE], env[postgres.OWNER_PASSWORD_VARIABLE]]
+    assert development not in passwords
+    assert [p for p in passwords if p in (stack.run_dir / "supervisord.conf").read_text()] == []
+    assert await _postgres_role(stack.postgres_owner_url) == postgres.OWNER
+    service = await asyncpg.connect(stack.postgres_url, timeout=5)
+    try:
+        assert await service.fetchval("SELECT current_user") == postgres.ROLE
+        owned = await service.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tableowner = $1",
+            postgres.ROLE,
+        )
+        assert owned == []
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await service.execute(
+                "ALTER TABLE audit_records DISABLE TRIGGER audit_records_append_only"
+            )
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await service.execute("DELETE FROM audit_records")
+    finally:
+        await service.close()
 
 
 async def test_the_stores_refuse_clients_without_the_stacks_credentials(stack: Stack) -> None:

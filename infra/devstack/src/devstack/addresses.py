@@ -43,9 +43,15 @@ class Addresses:
 
     @property
     def postgres_url(self) -> str:
-        """The ``orderhub`` role (LOGIN CREATEDB) on its database ``orderhub_orders``."""
+        """The role the orders service works as, on its database ``orderhub_orders``."""
         password = self.profile.environment[postgres.PASSWORD_VARIABLE]
-        return postgres.url(password, self.profile.port("postgres"))
+        return postgres.url(postgres.ROLE, password, self.profile.port("postgres"))
+
+    @property
+    def postgres_owner_url(self) -> str:
+        """The role that owns the database and migrates it (LOGIN CREATEDB)."""
+        password = self.profile.environment[postgres.OWNER_PASSWORD_VARIABLE]
+        return postgres.url(postgres.OWNER, password, self.profile.port("postgres"))
 
     @property
     def redis_url(self) -> str:
@@ -67,6 +73,7 @@ class Addresses:
             {
                 "MONGODB_URL": self.mongodb_url,
                 "ORDERS_POSTGRES_URL": self.postgres_url,
+                "ORDERS_POSTGRES_MIGRATION_URL": self.postgres_owner_url,
                 "REDIS_URL": self.redis_url,
                 "AUTH_URL": self.url("auth"),
                 "ORDERS_URL": self.url("orders"),

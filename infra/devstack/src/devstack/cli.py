@@ -16,6 +16,7 @@ import os
 import sys
 from pathlib import Path
 
+from devstack import credentials, postgres
 from devstack.components import BY_NAME
 from devstack.stack import Stack, local_profile
 from devstack.steps import say
@@ -28,7 +29,12 @@ def _print_welcome(stack: Stack) -> None:
     say(f"  Admin app      {stack.url('gateway')}/")
     say(f"  API docs       {stack.url('gateway')}/docs")
     say(f"  Mock channels  {stack.url('mock_channels')}/docs")
-    say(f"  PostgreSQL     {stack.postgres_url}  (orders query side)")
+    # Its password stays in the secrets file: a terminal's scrollback is no place for it.
+    say(
+        f"  PostgreSQL     postgresql://{postgres.ROLE}@127.0.0.1:{stack.port('postgres')}/"
+        f"{postgres.DATABASE}  (orders query side; password: {postgres.PASSWORD_VARIABLE} in "
+        f".data/secrets/{credentials.FILE_NAME})"
+    )
     admin = (env.get("BOOTSTRAP_ADMIN_EMAIL"), env.get("BOOTSTRAP_ADMIN_PASSWORD"))
     say(f"  Sign in        {admin[0]} / {admin[1]} (admin)")
     say(

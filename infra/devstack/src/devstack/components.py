@@ -215,8 +215,14 @@ def _postgres_ready(site: Site) -> bool:
 
 
 def _postgres_provision(site: Site) -> None:
-    password = site.environment[postgres.PASSWORD_VARIABLE]
-    postgres.provision(_data(site), site.port, password, user=postgres.server_user())
+    env = site.environment
+    postgres.provision(
+        _data(site),
+        site.port,
+        env[postgres.PASSWORD_VARIABLE],
+        env[postgres.OWNER_PASSWORD_VARIABLE],
+        user=postgres.server_user(),
+    )
 
 
 # Redis -----------------------------------------------------------------------------------------

@@ -1,12 +1,15 @@
 """The credentials the stack's stores require: the MongoDB user (SCRAM), the Redis ACL user and
-the Kafka SASL/PLAIN user, one ``orderhub`` user each, and a Kafka user of each service that
-talks to Kafka (named after it: ``KAFKA_<SERVICE>_PASSWORD``), held to its ACLs.
+the Kafka SASL/PLAIN user, one ``orderhub`` user each; a Kafka user of each service that talks
+to Kafka (named after it: ``KAFKA_<SERVICE>_PASSWORD``), held to its ACLs; and PostgreSQL's two
+roles (the service's ``orderhub`` and the schema's owner ``orderhub_owner``, named in
+``devstack.postgres``).
 
 The local profile generates its passwords on first use into a secret file (0600, in the 0700
 folder ``.data/secrets``) and reads them from there ever after; the test profile, wiped at every
 start and reached by many processes, derives fixed test-only ones. Either way they land in the
 profile's environment under the names docker compose reads too (``MONGODB_PASSWORD``,
-``REDIS_PASSWORD``, ``KAFKA_SASL_PASSWORD`` and their ``*_USERNAME``), from which the addresses
+``REDIS_PASSWORD``, ``KAFKA_SASL_PASSWORD`` and their ``*_USERNAME``, ``POSTGRES_PASSWORD`` and
+``POSTGRES_OWNER_PASSWORD``), from which the addresses
 (URLs with credentials, ``KAFKA_SASL_*``) and the stores' own configuration are written.
 """
 
@@ -30,7 +33,14 @@ def kafka_password_variable(user: str) -> str:
 
 
 KAFKA_SERVICE_PASSWORDS = tuple(kafka_password_variable(user) for user in KAFKA_SERVICE_USERS)
-PASSWORDS = ("MONGODB_PASSWORD", "REDIS_PASSWORD", "KAFKA_SASL_PASSWORD", *KAFKA_SERVICE_PASSWORDS)
+PASSWORDS = (
+    "MONGODB_PASSWORD",
+    "REDIS_PASSWORD",
+    "KAFKA_SASL_PASSWORD",
+    "POSTGRES_PASSWORD",
+    "POSTGRES_OWNER_PASSWORD",
+    *KAFKA_SERVICE_PASSWORDS,
+)
 FILE_NAME = "store-credentials.env"
 
 
@@ -42,28 +52,21 @@ def generated(secrets_dir: Path) -> dict[str, str]:
     path = secrets_dir / FILE_NAME
     if not path.exists():
         secrets_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        values = {name: USERNAME for name in USERNAMES}
-        # URL-safe: the passwords are written into MONGODB_URL and REDIS_URL as they are.
-        values |= {name: secrets.token_urlsafe(24) for name in PASSWORDS}
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as file:
-            file.write("".join(f"{key}={value}\n" for key, value in values.items()))
+        os.close(fd)
     mode = path.stat().st_mode & 0o777
     if mode & 0o077:
         raise SystemExit(f"{path} is readable by others (mode {mode:o}): chmod 600 it")
     values = _read(path)
-    # A file written before the services had Kafka users of their own gets theirs added: the
-    # broker learns every user from its configuration, rewritten at every start.
-    added = {
-        name: secrets.token_urlsafe(24) for name in KAFKA_SERVICE_PASSWORDS if not values.get(name)
-    }
+    # A file written before a store (a role, a service's Kafka user) needed credentials gains
+    # them; the others stay, as the stores already know them (the broker and PostgreSQL's roles
+    # learn theirs at every start).
+    added = {name: USERNAME for name in USERNAMES if not values.get(name)}
+    added |= {name: secrets.token_urlsafe(24) for name in PASSWORDS if not values.get(name)}
     if added:
         with path.open("a") as file:
             file.write("".join(f"{key}={value}\n" for key, value in added.items()))
         values = _read(path)
-    missing = [name for name in (*USERNAMES, *PASSWORDS) if not values.get(name)]
-    if missing:
-        raise SystemExit(f"{path} lacks {', '.join(missing)}: remove it to generate a new one")
     return values
 
 

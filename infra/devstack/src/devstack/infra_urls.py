@@ -2,7 +2,8 @@
 
 In order of preference: URLs from the environment (all of ``ORDERHUB_TEST_KAFKA``,
 ``ORDERHUB_TEST_MONGODB_URL``, ``ORDERHUB_TEST_POSTGRES_URL``, ``ORDERHUB_TEST_REDIS_URL``, and
-``ORDERHUB_TEST_KAFKA_SASL_USERNAME`` / ``_PASSWORD`` for a broker that wants SASL/PLAIN);
+``ORDERHUB_TEST_KAFKA_SASL_USERNAME`` / ``_PASSWORD`` for a broker that wants SASL/PLAIN, and
+``ORDERHUB_TEST_POSTGRES_SERVICE_URL`` for a role apart from the one that creates databases);
 else testcontainers when a Docker engine answers; else the local stack's test profile (its own
 ports and data, so a running ``make up`` stack is never touched). The pytest plugin picks one.
 
@@ -29,6 +30,7 @@ ENVIRONMENT_VARIABLES = {
     "redis_url": "ORDERHUB_TEST_REDIS_URL",
 }
 KAFKA_SASL_VARIABLES = ("ORDERHUB_TEST_KAFKA_SASL_USERNAME", "ORDERHUB_TEST_KAFKA_SASL_PASSWORD")
+POSTGRES_SERVICE_VARIABLE = "ORDERHUB_TEST_POSTGRES_SERVICE_URL"
 
 
 @dataclass(frozen=True)
@@ -36,13 +38,17 @@ class InfraUrls:
     kafka_bootstrap: str
     mongodb_url: str
     redis_url: str
-    # A role that may CREATE DATABASE (plain postgresql://): each test creates its own database.
+    # A role that may CREATE DATABASE (plain postgresql://): each test creates its own database,
+    # owned by this role, which migrates it.
     postgres_url: str
     # The broker's SASL/PLAIN user and password, None for a broker that takes anyone.
     kafka_sasl: tuple[str, str] | None = None
     # Each service's own Kafka user and password (held to its ACLs), by user name; empty for a
     # broker without them.
     kafka_service_users: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # The role a service works as (owning nothing; the migrations grant it its privileges), on
+    # the same server; None: the services work as ``postgres_url``'s role too.
+    postgres_service_url: str | None = None
 
     def kafka_environment(self) -> dict[str, str]:
         """The variables ``KafkaSettings`` reads, as a service started on this broker gets them."""
@@ -72,7 +78,8 @@ def from_environment() -> InfraUrls | None:
         raise ValueError(f"set every ORDERHUB_TEST_* URL or none; missing: {', '.join(missing)}")
     username, password = (os.environ.get(variable) for variable in KAFKA_SASL_VARIABLES)
     sasl = (username, password) if username and password else None
-    return InfraUrls(**values, kafka_sasl=sasl)  # type: ignore[arg-type]
+    service_url = os.environ.get(POSTGRES_SERVICE_VARIABLE) or None
+    return InfraUrls(**values, kafka_sasl=sasl, postgres_service_url=service_url)  # type: ignore[arg-type]
 
 
 def docker_answers() -> bool:
@@ -118,10 +125,11 @@ def from_local_stack(stack: Stack) -> InfraUrls:
         kafka_bootstrap=stack.kafka_bootstrap,
         mongodb_url=stack.mongodb_url,
         redis_url=stack.redis_url,
-        postgres_url=stack.postgres_url,
+        postgres_url=stack.postgres_owner_url,
         kafka_sasl=(kafka["KAFKA_SASL_USERNAME"], kafka["KAFKA_SASL_PASSWORD"]),
         kafka_service_users={
             user: (user, stack.profile.environment[credentials.kafka_password_variable(user)])
             for user in credentials.KAFKA_SERVICE_USERS
         },
+        postgres_service_url=stack.postgres_url,
     )

@@ -1,13 +1,16 @@
-"""Debian's PostgreSQL 15 as a stack component: the cluster, the user it runs as, its role.
+"""Debian's PostgreSQL 15 as a stack component: the cluster, the user it runs as, its roles.
 
 PostgreSQL refuses to run as root, so when we are root (here and in CI) every server-side program
 (initdb, postgres, the provisioning psql) runs as the unprivileged system user ``postgres``
 through ``setpriv``, which execs in place: the PID written by the stack's wrapper is still the
 postmaster's. Otherwise they run as the current user. The cluster is initialized on first start
-only; the role ``orderhub`` (LOGIN CREATEDB) and the database ``orderhub_orders`` are ensured on
-every start, so a changed ``POSTGRES_PASSWORD`` takes effect. TCP listens on 127.0.0.1 only with
-scram-sha-256; the unix socket lives in the data directory (mode 0700), where only the server's
-user (and root) can reach it, which is why local socket connections are trusted.
+only; two roles and the database ``orderhub_orders`` are ensured on every start
+(``infra/postgres/roles.sql``), so a changed password takes effect: ``orderhub_owner`` (LOGIN
+CREATEDB) owns the database, its schema and tables and runs the migrations; ``orderhub``, the
+role the orders service works as, owns nothing and may create nothing. TCP
+listens on 127.0.0.1 only with scram-sha-256; the unix socket lives in the data directory (mode
+0700), where only the server's user (and root) can reach it, which is why local socket
+connections are trusted.
 """
 
 from __future__ import annotations
@@ -22,18 +25,21 @@ from devstack import install
 from devstack.steps import step
 
 SUPERUSER = "postgres"
+# The role the orders service works as, and the role that owns its schema and migrates it.
 ROLE = "orderhub"
+OWNER = "orderhub_owner"
 DATABASE = "orderhub_orders"
-# The name of the environment variable that holds the role's password.
+# The names of the environment variables that hold their passwords (``devstack.credentials``).
 PASSWORD_VARIABLE = "POSTGRES_PASSWORD"  # noqa: S105
+OWNER_PASSWORD_VARIABLE = "POSTGRES_OWNER_PASSWORD"  # noqa: S105
 SERVER_USER_WHEN_ROOT = "postgres"
 # A unix socket path must fit in sockaddr_un (108 bytes with the terminating NUL).
 MAX_SOCKET_PATH = 107
 
 
-def url(password: str, port: int) -> str:
-    """The ``orderhub`` role's URL on its database (plain ``postgresql://``)."""
-    return f"postgresql://{ROLE}:{quote(password, safe='')}@127.0.0.1:{port}/{DATABASE}"
+def url(role: str, password: str, port: int) -> str:
+    """``role``'s URL on the database (plain ``postgresql://``)."""
+    return f"postgresql://{role}:{quote(password, safe='')}@127.0.0.1:{port}/{DATABASE}"
 
 
 def server_user() -> str | None:
@@ -165,23 +171,17 @@ def accepts_connections(port: int) -> bool:
     return result.returncode == 0
 
 
-# Identifiers and the password come in as psql variables, quoted by psql (:"name", :'name').
-PROVISION_SQL = """
-\\getenv password PGPROVISION_PASSWORD
-SELECT format('CREATE ROLE %I', :'role')
- WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role')
-\\gexec
-ALTER ROLE :"role" WITH LOGIN CREATEDB PASSWORD :'password';
-SELECT format('CREATE DATABASE %I OWNER %I', :'database', :'role')
- WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'database')
-\\gexec
-"""
+# The roles and the database, shared with docker compose's postgres image.
+ROLES_SQL = install.REPO / "infra" / "postgres" / "roles.sql"
 
 
-def provision(data_dir: Path, port: int, password: str, *, user: str | None) -> None:
-    """Ensures the role ``orderhub`` with ``password`` and its database; idempotent.
+def provision(
+    data_dir: Path, port: int, password: str, owner_password: str, *, user: str | None
+) -> None:
+    """Ensures the roles ``orderhub`` (``password``) and ``orderhub_owner`` (``owner_password``)
+    and the owner's database; idempotent.
 
-    The password travels in the environment, never on a command line others can read in ``ps``.
+    The passwords travel in the environment, never on a command line others can read in ``ps``.
     """
     psql = install.POSTGRES_BIN / "psql"
     result = subprocess.run(
@@ -195,6 +195,8 @@ def provision(data_dir: Path, port: int, password: str, *, user: str | None) -> 
             "-v",
             f"role={ROLE}",
             "-v",
+            f"owner={OWNER}",
+            "-v",
             f"database={DATABASE}",
             "-h",
             str(data_dir),
@@ -205,12 +207,16 @@ def provision(data_dir: Path, port: int, password: str, *, user: str | None) -> 
             "-d",
             "postgres",
         ],
-        input=PROVISION_SQL,
-        env={**os.environ, "PGPROVISION_PASSWORD": password},
+        input=ROLES_SQL.read_text(),
+        env={
+            **os.environ,
+            "PGPROVISION_PASSWORD": password,
+            "PGPROVISION_OWNER_PASSWORD": owner_password,
+        },
         capture_output=True,
         text=True,
         check=False,
         cwd="/",
     )
     if result.returncode != 0:
-        raise RuntimeError(f"creating the PostgreSQL role and database failed:\n{result.stderr}")
+        raise RuntimeError(f"creating the PostgreSQL roles and database failed:\n{result.stderr}")

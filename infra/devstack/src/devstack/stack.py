@@ -133,8 +133,13 @@ class Stack:
 
     @property
     def postgres_url(self) -> str:
-        """The ``orderhub`` role (LOGIN CREATEDB) on its database ``orderhub_orders``."""
+        """The role the orders service works as, on its database ``orderhub_orders``."""
         return self.addresses.postgres_url
+
+    @property
+    def postgres_owner_url(self) -> str:
+        """The role that owns the database and migrates it (LOGIN CREATEDB)."""
+        return self.addresses.postgres_owner_url
 
     @property
     def redis_url(self) -> str:

@@ -66,6 +66,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP, array, inser
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from orderhub_common.events import Channel, Order, OrderStatus
 from orderhub_common.logging import utc_now
@@ -488,7 +489,10 @@ class QuerySide(Resource):
     """The PostgreSQL projection: its schema (migrated on connect), its queries and its writes.
 
     Every statement runs under ``statement_timeout`` and the pool is bounded: a query nobody
-    waits for any more stops, and a saturated service fails fast instead of queueing."""
+    waits for any more stops, and a saturated service fails fast instead of queueing. It works
+    as ``url``'s role; ``migration_url``'s role, the schema's owner, migrates it on connect and
+    grants the first its privileges (``service_role.py``); without one, ``url``'s role does all.
+    """
 
     name = "postgres"
 
@@ -496,6 +500,7 @@ class QuerySide(Resource):
         self,
         url: str,
         *,
+        migration_url: str | None = None,
         pool_size: int = 10,
         pool_timeout_s: float = 2.0,
         statement_timeout_ms: int = 5000,
@@ -503,6 +508,19 @@ class QuerySide(Resource):
     ) -> None:
         parsed = make_url(url)
         self.target = parsed.database or ""
+        self._service_role = parsed.username
+        self._migration_url = migration_url
+        self._connect_args = {
+            "timeout": connect_timeout_s,
+            "server_settings": {
+                "statement_timeout": str(statement_timeout_ms),
+                "lock_timeout": str(statement_timeout_ms),
+                # Plans for the actual search text: a generic plan cannot tell a rare
+                # substring (use the trigram index) from a common one (walk the sort index).
+                "plan_cache_mode": "force_custom_plan",
+                "application_name": "orders",
+            },
+        }
         self.engine: AsyncEngine = create_async_engine(
             asyncpg_url(url),
             pool_size=pool_size,
@@ -511,28 +529,34 @@ class QuerySide(Resource):
             pool_pre_ping=False,
             json_serializer=lambda value: orjson.dumps(value).decode(),
             json_deserializer=orjson.loads,
-            connect_args={
-                "timeout": connect_timeout_s,
-                "server_settings": {
-                    "statement_timeout": str(statement_timeout_ms),
-                    "lock_timeout": str(statement_timeout_ms),
-                    # Plans for the actual search text: a generic plan cannot tell a rare
-                    # substring (use the trigram index) from a common one (walk the sort index).
-                    "plan_cache_mode": "force_custom_plan",
-                    "application_name": "orders",
-                },
-            },
+            connect_args=self._connect_args,
         )
 
     # Resource ----------------------------------------------------------------------------------
     async def connect(self) -> None:
-        async with self.engine.begin() as connection:
+        if self._migration_url is None:
+            await self._migrate(self.engine, service_role=None)
+            return
+        # The owner's connection is used once, here, and closed: none stays in the pool.
+        owner = create_async_engine(
+            asyncpg_url(self._migration_url), poolclass=NullPool, connect_args=self._connect_args
+        )
+        try:
+            await self._migrate(owner, service_role=self._service_role)
+        finally:
+            await owner.dispose()
+
+    @staticmethod
+    async def _migrate(engine: AsyncEngine, *, service_role: str | None) -> None:
+        async with engine.begin() as connection:
             # Replicas starting together migrate one at a time.
             await connection.execute(text(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})"))
             # A migration may rewrite every row: the reads' time limit would cancel it on each
             # start, for ever, once the table is large (seen at 110,000 orders).
             await connection.execute(text("SET LOCAL statement_timeout = 0"))
-            await connection.run_sync(upgrade_schema_to)
+            await connection.run_sync(
+                lambda sync: upgrade_schema_to(sync, service_role=service_role)
+            )
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
@@ -781,10 +805,15 @@ def _observe_lag(orders: Sequence[ProjectedOrder], now: float) -> None:
     metrics.PROJECTION_LAG.set(min(lags))
 
 
-def upgrade_schema_to(connection: Connection, revision: str = "head") -> None:
+def upgrade_schema_to(
+    connection: Connection, revision: str = "head", *, service_role: str | None = None
+) -> None:
+    """Migrates the schema over ``connection`` (its owner's), then grants ``service_role`` what
+    the service may do (``service_role.py``)."""
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     config.attributes["connection"] = connection
+    config.attributes["service_role"] = service_role
     command.upgrade(config, revision)
 
 

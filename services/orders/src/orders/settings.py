@@ -63,12 +63,24 @@ class OrdersSettings(
         validation_alias=env("ORDERS_OUTBOX_LEASE_S"),
         description="lease of the one relay that publishes, across replicas",
     )
+    # Two roles: the service works as one that owns nothing, so a statement it is tricked into
+    # cannot alter a table or its triggers (the audit log's append-only one); the migrations run
+    # as the owner, which grants the service's role what it may do (``service_role.py``).
     postgres_url: SecretStr = Field(
-        SecretStr(
-            "postgresql://orderhub:dev-only-postgres-password@127.0.0.1:5432/orderhub_orders"
-        ),
+        SecretStr("postgresql://orderhub:dev-only-change-me@127.0.0.1:5432/orderhub_orders"),
         validation_alias=env("ORDERS_POSTGRES_URL"),
-        description="the query side's PostgreSQL connection string",
+        description=(
+            "the query side's PostgreSQL connection string, as the role the service works as "
+            "(it owns nothing; the migrations grant it its privileges)"
+        ),
+    )
+    postgres_migration_url: SecretStr = Field(
+        SecretStr("postgresql://orderhub_owner:dev-only-change-me@127.0.0.1:5432/orderhub_orders"),
+        validation_alias=env("ORDERS_POSTGRES_MIGRATION_URL"),
+        description=(
+            "the same database as the role that owns it, which runs the migrations on start "
+            "and grants ORDERS_POSTGRES_URL's role its privileges"
+        ),
     )
     postgres_pool_size: int = Field(
         10,

@@ -34,8 +34,15 @@ T0 = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
 
 
 def database_url(infra: InfraUrls, name: str) -> str:
-    """The test PostgreSQL server's URL for the database ``name``."""
+    """The test PostgreSQL server's URL for the database ``name``, as the role that creates it,
+    owns it and migrates it."""
     return make_url(infra.postgres_url).set(database=name).render_as_string(hide_password=False)
+
+
+def service_database_url(infra: InfraUrls, name: str) -> str:
+    """The same database as the role the service works as (the owner's when there is none)."""
+    url = infra.postgres_service_url or infra.postgres_url
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
 async def _on_postgres_server(infra: InfraUrls, statement: str) -> None:
@@ -65,9 +72,12 @@ async def drop_database(infra: InfraUrls, name: str) -> None:
 
 @pytest.fixture
 async def query_side(infra: InfraUrls, unique_name: str) -> AsyncIterator[QuerySide]:
-    """A migrated query side in a database of the test's own."""
+    """A migrated query side in a database of the test's own, working as the service's role."""
     await create_database(infra, unique_name)
-    query_side = QuerySide(database_url(infra, unique_name))
+    query_side = QuerySide(
+        service_database_url(infra, unique_name),
+        migration_url=database_url(infra, unique_name),
+    )
     await query_side.connect()
     try:
         yield query_side
@@ -89,7 +99,8 @@ def orders_settings(infra: InfraUrls, name: str) -> OrdersSettings:
             "MONGODB_URL": infra.mongodb_url,
             "REDIS_URL": infra.redis_db(ORDERS_REDIS_DB),
             "ORDERS_MONGODB_DATABASE": name,
-            "ORDERS_POSTGRES_URL": database_url(infra, name),
+            "ORDERS_POSTGRES_URL": service_database_url(infra, name),
+            "ORDERS_POSTGRES_MIGRATION_URL": database_url(infra, name),
             "ORDERS_OUTBOX_SWEEP_INTERVAL_S": 0.2,
             # No channel answers here (port 9, discard), so a status move's write-back waits and
             # retries; the default would reach the developer's running stack on 8004.
