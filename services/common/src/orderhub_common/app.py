@@ -10,7 +10,8 @@ uvicorn.
 The client's address (handlers read it as ``orderhub_common.http.ClientAddress``) is resolved
 once, here, from ``FORWARDED_ALLOW_IPS``: behind a trusted proxy it is the nearest
 ``X-Forwarded-For`` hop that is not itself a trusted proxy (hops further out could be written by
-the client), otherwise the peer.
+the client), otherwise the peer; a hop that is not an IP address is a 400
+(``orderhub_common.http.ForwardedClientMiddleware``).
 It is uvicorn's own resolver, installed in the app rather than in the server so an app under test
 (without uvicorn) resolves addresses exactly as in production.
 """
@@ -33,11 +34,14 @@ from tenacity import (
     stop_after_delay,
     wait_exponential_jitter,
 )
-from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from orderhub_common.errors import install_error_handlers
 from orderhub_common.health import health_router
-from orderhub_common.http import RequestContextMiddleware, RequestLimitsMiddleware
+from orderhub_common.http import (
+    ForwardedClientMiddleware,
+    RequestContextMiddleware,
+    RequestLimitsMiddleware,
+)
 from orderhub_common.logging import configure_logging
 from orderhub_common.ratelimit import RateLimit, RateLimitMiddleware
 from orderhub_common.resources import Resource, Worker, stop_tasks
@@ -115,7 +119,7 @@ def create_service_app(
         app.add_middleware(RateLimitMiddleware, limit=rate_limit)
     app.add_middleware(RequestContextMiddleware)
     if settings.forwarded_allow_ips:
-        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
+        app.add_middleware(ForwardedClientMiddleware, trusted_proxies=settings.forwarded_allow_ips)
     install_error_handlers(app)
     app.include_router(health_router(resources))
     Instrumentator(

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 import time
+from ipaddress import ip_address
 from typing import Annotated
 
 from fastapi import Depends
 from loguru import logger
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from orderhub_common.context import (
     REQUEST_ID_HEADER,
@@ -62,6 +64,35 @@ class HttpMiddleware:
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         raise NotImplementedError
+
+
+class ForwardedClientMiddleware(HttpMiddleware):
+    """The client's address behind the trusted proxies (``FORWARDED_ALLOW_IPS``): uvicorn's
+    resolver, the nearest ``X-Forwarded-For`` hop that is not itself a trusted proxy. A hop that
+    is not an IP address is refused (400) before anything reads it, so markup or a made-up name
+    is never counted, logged or stored as an address; a valid one is kept in its one spelling."""
+
+    def __init__(self, app: ASGIApp, *, trusted_proxies: str) -> None:
+        super().__init__(app)
+        self._resolver = ProxyHeadersMiddleware(self._checked, trusted_hosts=trusted_proxies)  # type: ignore[arg-type]
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["orderhub.peer"] = scope.get("client")
+        await self._resolver(scope, receive, send)  # type: ignore[arg-type]
+
+    async def _checked(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        if client is not None and client != scope.pop("orderhub.peer", None):
+            host, port = client
+            try:
+                scope["client"] = (str(ip_address(host)), port)
+            except ValueError:
+                response = error_response(
+                    400, "invalid_forwarded_for", "X-Forwarded-For does not name an IP address"
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class RequestContextMiddleware(HttpMiddleware):
