@@ -7,6 +7,7 @@ import re
 import time
 from ipaddress import ip_address
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends
 from loguru import logger
@@ -93,6 +94,33 @@ class ForwardedClientMiddleware(HttpMiddleware):
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+class RelativeRedirectMiddleware(HttpMiddleware):
+    """A redirect the server builds from the request (Starlette's trailing-slash redirect,
+    ``/docs/`` -> ``/docs``) names the request's Host: it is sent as a path on this server, so a
+    forged Host never sends a caller elsewhere."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        host = _header(scope, b"host")
+
+        async def send_relative(message: Message) -> None:
+            if message["type"] == "http.response.start" and 300 <= message["status"] < 400:
+                message["headers"] = [
+                    (name, _relative(value, host) if name.lower() == b"location" else value)
+                    for name, value in message.get("headers", [])
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_relative)
+
+
+def _relative(location: bytes, host: str | None) -> bytes:
+    url = urlsplit(location.decode("latin-1"))
+    if not url.netloc or url.netloc != host:
+        return location
+    path = "/" + url.path.lstrip("/")  # never "//elsewhere": a path, not another host
+    return (path + (f"?{url.query}" if url.query else "")).encode("latin-1")
 
 
 class RequestContextMiddleware(HttpMiddleware):

@@ -129,6 +129,24 @@ class ServiceSettings(BaseSettings):
             "X-Forwarded-For names the client; empty: none"
         ),
     )
+    # /metrics tells how the service is used: only the monitoring network, or Prometheus with
+    # its token, reads it (the client's address as resolved behind the trusted proxies).
+    metrics_allow_ips: str = Field(
+        "127.0.0.1,::1",
+        validation_alias=env("METRICS_ALLOW_IPS"),
+        description=(
+            "the addresses or networks (comma-separated) that may read /metrics without "
+            "METRICS_TOKEN"
+        ),
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        validation_alias=env("METRICS_TOKEN"),
+        description=(
+            "a bearer token that reads /metrics from any address (Prometheus' "
+            "authorization); unset: only the allowed addresses read it"
+        ),
+    )
     # Limits every service enforces itself, for callers that reach it without the gateway.
     max_request_header_bytes: int = Field(
         16_384,
@@ -152,7 +170,7 @@ class ServiceSettings(BaseSettings):
         description="how long the pre-flight waits for the service's dependencies at start",
     )
 
-    @field_validator("forwarded_allow_ips")
+    @field_validator("forwarded_allow_ips", "metrics_allow_ips")
     @classmethod
     def _proxies_are_addresses_or_networks(cls, value: str) -> str:
         # uvicorn would take a typo for a host name and silently trust nobody: refuse it here.
