@@ -150,6 +150,12 @@ def _own_fields(settings_class: type[BaseSettings]) -> Iterator[tuple[str, Field
             yield name, field
 
 
+def _readers(variable: str) -> str:
+    """The services that read ``variable`` (the gateway declares its own proxies and metrics
+    addresses, so it does not read the services' variables of those fields)."""
+    return ", ".join(name for name, (cls, _) in SERVICES.items() if variable in variables_of(cls))
+
+
 def _table(rows: list[tuple[Variable, str]]) -> list[str]:
     lines = [
         "| variable | read by | type | default | allowed | what it does |",
@@ -183,9 +189,8 @@ def render() -> str:
         "",
     ]
     for mixin, title in MIXINS:
-        readers = ", ".join(name for name, (cls, _) in SERVICES.items() if issubclass(cls, mixin))
         out += [f"## {title}", ""]
-        rows = [(_variable(f), readers) for f in mixin.model_fields.values()]
+        rows = [(_variable(f), _readers(variable_name(f))) for f in mixin.model_fields.values()]
         out += [*_table(rows), ""]
     for name, (cls, package) in SERVICES.items():
         out += [f"## {name} (`{package}.settings.{cls.__name__}`)", ""]

@@ -13,6 +13,7 @@ import shlex
 import shutil
 import subprocess
 from importlib.resources import files
+from ipaddress import ip_address, ip_network
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -392,3 +393,24 @@ def test_the_init_step_grants_each_service_user_exactly_its_declared_acls(
                     )
 
     assert granted == set(bindings(Topics()))
+
+
+def _default(value: str) -> str:
+    """``${VARIABLE:-default}`` as compose reads it without the variable set."""
+    match = re.fullmatch(r"\$\{[A-Z_]+:-([^}]*)\}", value)
+    return match.group(1) if match else value
+
+
+def test_the_services_believe_x_forwarded_for_from_the_gateway_alone(
+    compose: dict[str, Any],
+) -> None:
+    # Issue 21, finding 2: every private range was trusted, and the gateway read the same list.
+    gateway = compose["services"]["gateway"]
+    gateway_address = ip_address(_default(gateway["networks"]["default"]["ipv4_address"]))
+    subnet = ip_network(_default(compose["networks"]["default"]["ipam"]["config"][0]["subnet"]))
+
+    assert gateway_address in subnet
+    for name in SERVICES:
+        environment = compose["services"][name]["environment"]
+        assert ip_address(_default(environment["FORWARDED_ALLOW_IPS"])) == gateway_address, name
+        assert "GATEWAY_FORWARDED_ALLOW_IPS" not in environment, name

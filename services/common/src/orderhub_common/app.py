@@ -10,7 +10,8 @@ uvicorn.
 The client's address (handlers read it as ``orderhub_common.http.ClientAddress``) is resolved
 once, here, from ``FORWARDED_ALLOW_IPS``: behind a trusted proxy it is the nearest
 ``X-Forwarded-For`` hop that is not itself a trusted proxy (hops further out could be written by
-the client), otherwise the peer.
+the client), otherwise the peer; a hop that is not an IP address is a 400
+(``orderhub_common.http.ForwardedClientMiddleware``).
 It is uvicorn's own resolver, installed in the app rather than in the server so an app under test
 (without uvicorn) resolves addresses exactly as in production.
 """
@@ -19,12 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from ipaddress import ip_address, ip_network
 from typing import Any
 
 import uvicorn
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 from loguru import logger
 from prometheus_fastapi_instrumentator import Instrumentator
 from tenacity import (
@@ -33,11 +36,17 @@ from tenacity import (
     stop_after_delay,
     wait_exponential_jitter,
 )
-from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from orderhub_common.errors import install_error_handlers
+from orderhub_common.errors import ForbiddenError, install_error_handlers
+from orderhub_common.head_limit import head_limited_server_options
 from orderhub_common.health import health_router
-from orderhub_common.http import RequestContextMiddleware, RequestLimitsMiddleware
+from orderhub_common.http import (
+    ForwardedClientMiddleware,
+    RelativeRedirectMiddleware,
+    RequestContextMiddleware,
+    RequestLimitsMiddleware,
+    client_address,
+)
 from orderhub_common.logging import configure_logging
 from orderhub_common.ratelimit import RateLimit, RateLimitMiddleware
 from orderhub_common.resources import Resource, Worker, stop_tasks
@@ -114,17 +123,41 @@ def create_service_app(
         # context (its 429 has a request id and a log line) and the address resolution.
         app.add_middleware(RateLimitMiddleware, limit=rate_limit)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RelativeRedirectMiddleware)
     if settings.forwarded_allow_ips:
-        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
+        app.add_middleware(ForwardedClientMiddleware, trusted_proxies=settings.forwarded_allow_ips)
     install_error_handlers(app)
     app.include_router(health_router(resources))
     Instrumentator(
         excluded_handlers=["/metrics", "/healthz", "/readyz"],
         should_group_status_codes=False,
-    ).instrument(app).expose(app, include_in_schema=False)
+    ).instrument(app).expose(
+        app, include_in_schema=False, dependencies=[Depends(metrics_reader(settings))]
+    )
     for router in routers:
         app.include_router(router)
     return app
+
+
+def metrics_reader(settings: ServiceSettings) -> Callable[[Request], None]:
+    """The check in front of ``/metrics``: a caller from ``metrics_allow_ips`` (its address as
+    resolved behind the trusted proxies), or one presenting ``metrics_token``; else 403."""
+    entries = [entry for entry in settings.metrics_allow_ips.split(",") if entry]
+    anyone = "*" in entries
+    networks = [ip_network(entry, strict=False) for entry in entries if entry != "*"]
+    token = settings.metrics_token.get_secret_value().encode() if settings.metrics_token else None
+
+    def check(request: Request) -> None:
+        address = client_address(request)
+        with contextlib.suppress(ValueError):
+            if anyone or (address and any(ip_address(address) in net for net in networks)):
+                return
+        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+        if token and scheme.lower() == "bearer" and hmac.compare_digest(presented.encode(), token):
+            return
+        raise ForbiddenError("metrics are read from the monitoring network or with its token")
+
+    return check
 
 
 async def _stop(workers: list[Worker], resources: list[Resource], timeout_s: float) -> None:
@@ -155,4 +188,6 @@ def serve(service: str, settings: ServiceSettings, app_factory: Callable[[], Fas
         proxy_headers=False,
         timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
         server_header=False,
+        # A head over the limit is refused as it arrives, never read whole.
+        **head_limited_server_options(settings.max_request_header_bytes),
     )

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import re
 import time
+from ipaddress import ip_address
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends
 from loguru import logger
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from orderhub_common.context import (
     REQUEST_ID_HEADER,
@@ -62,6 +65,62 @@ class HttpMiddleware:
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         raise NotImplementedError
+
+
+class ForwardedClientMiddleware(HttpMiddleware):
+    """The client's address behind the trusted proxies (``FORWARDED_ALLOW_IPS``): uvicorn's
+    resolver, the nearest ``X-Forwarded-For`` hop that is not itself a trusted proxy. A hop that
+    is not an IP address is refused (400) before anything reads it, so markup or a made-up name
+    is never counted, logged or stored as an address; a valid one is kept in its one spelling."""
+
+    def __init__(self, app: ASGIApp, *, trusted_proxies: str) -> None:
+        super().__init__(app)
+        self._resolver = ProxyHeadersMiddleware(self._checked, trusted_hosts=trusted_proxies)  # type: ignore[arg-type]
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["orderhub.peer"] = scope.get("client")
+        await self._resolver(scope, receive, send)  # type: ignore[arg-type]
+
+    async def _checked(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        if client is not None and client != scope.pop("orderhub.peer", None):
+            host, port = client
+            try:
+                scope["client"] = (str(ip_address(host)), port)
+            except ValueError:
+                response = error_response(
+                    400, "invalid_forwarded_for", "X-Forwarded-For does not name an IP address"
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+class RelativeRedirectMiddleware(HttpMiddleware):
+    """A redirect the server builds from the request (Starlette's trailing-slash redirect,
+    ``/docs/`` -> ``/docs``) names the request's Host: it is sent as a path on this server, so a
+    forged Host never sends a caller elsewhere."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        host = _header(scope, b"host")
+
+        async def send_relative(message: Message) -> None:
+            if message["type"] == "http.response.start" and 300 <= message["status"] < 400:
+                message["headers"] = [
+                    (name, _relative(value, host) if name.lower() == b"location" else value)
+                    for name, value in message.get("headers", [])
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_relative)
+
+
+def _relative(location: bytes, host: str | None) -> bytes:
+    url = urlsplit(location.decode("latin-1"))
+    if not url.netloc or url.netloc != host:
+        return location
+    path = "/" + url.path.lstrip("/")  # never "//elsewhere": a path, not another host
+    return (path + (f"?{url.query}" if url.query else "")).encode("latin-1")
 
 
 class RequestContextMiddleware(HttpMiddleware):

@@ -3,7 +3,10 @@
 Each service composes one ``BaseSettings`` subclass from these mixins, builds it once in its
 entry point and passes it down. Values come from the process environment only: the local stack
 and compose load ``.env`` into that environment, so a stray variable for another service can
-never trip ``extra="forbid"``.
+never trip ``extra="forbid"``. A field reads exactly its own variable (``env``), never the
+variable its field name spells: the gateway's ``rate_limit_per_ip_per_min`` is
+``RATE_LIMIT_PER_IP_PER_MIN``, and a service's field of the same name must not read it. Code
+(tests) may still pass a field by its name.
 """
 
 from __future__ import annotations
@@ -21,7 +24,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 Environment = Literal["development", "test", "production"]
 
@@ -41,6 +49,15 @@ def env(name: str) -> AliasChoices:
     return AliasChoices(name)
 
 
+class _OwnVariablesOnly(EnvSettingsSource):
+    """The process environment, read through each field's own variable only: never through its
+    field name, which may spell another service's variable (``populate_by_name`` would)."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        self.config = {**self.config, "validate_by_name": False, "populate_by_name": False}
+
+
 def rate_limit_field(prefix: str, default: int) -> Any:
     """A service's own per-address rate limit (``orderhub_common.ratelimit``), read from
     ``<PREFIX>_RATE_LIMIT_PER_IP_PER_MIN``: each service has its own variable and default."""
@@ -57,9 +74,22 @@ def rate_limit_field(prefix: str, default: int) -> Any:
 
 
 class ServiceSettings(BaseSettings):
+    # validate_by_name: code may pass a field by its name; the environment may not
+    # (settings_customise_sources).
     model_config = SettingsConfigDict(
-        extra="forbid", populate_by_name=True, validate_default=True, frozen=True
+        extra="forbid", validate_by_name=True, validate_default=True, frozen=True
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, _OwnVariablesOnly(settings_cls)
 
     environment: Environment = Field(
         "development",
@@ -99,6 +129,24 @@ class ServiceSettings(BaseSettings):
             "X-Forwarded-For names the client; empty: none"
         ),
     )
+    # /metrics tells how the service is used: only the monitoring network, or Prometheus with
+    # its token, reads it (the client's address as resolved behind the trusted proxies).
+    metrics_allow_ips: str = Field(
+        "127.0.0.1,::1",
+        validation_alias=env("METRICS_ALLOW_IPS"),
+        description=(
+            "the addresses or networks (comma-separated) that may read /metrics without "
+            "METRICS_TOKEN"
+        ),
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        validation_alias=env("METRICS_TOKEN"),
+        description=(
+            "a bearer token that reads /metrics from any address (Prometheus' "
+            "authorization); unset: only the allowed addresses read it"
+        ),
+    )
     # Limits every service enforces itself, for callers that reach it without the gateway.
     max_request_header_bytes: int = Field(
         16_384,
@@ -122,7 +170,7 @@ class ServiceSettings(BaseSettings):
         description="how long the pre-flight waits for the service's dependencies at start",
     )
 
-    @field_validator("forwarded_allow_ips")
+    @field_validator("forwarded_allow_ips", "metrics_allow_ips")
     @classmethod
     def _proxies_are_addresses_or_networks(cls, value: str) -> str:
         # uvicorn would take a typo for a host name and silently trust nobody: refuse it here.

@@ -73,3 +73,27 @@ def test_the_setting_is_a_comma_separated_list_of_addresses_and_networks(
 def test_a_typo_in_the_setting_is_refused_instead_of_trusting_nobody(typo: str) -> None:
     with pytest.raises(ValueError, match="not an IP address or network"):
         ServiceSettings(forwarded_allow_ips=typo)
+
+
+@pytest.mark.parametrize(
+    "not_an_address",
+    ["<img src=x onerror=alert(1)>", "gateway.internal", "1.2.3.4.5", "198.51.100.1, unknown"],
+)
+async def test_a_trusted_proxys_hop_that_is_no_address_is_refused_never_used(
+    not_an_address: str,
+) -> None:
+    async with client_from("127.0.0.1") as client:
+        answer = await client.get("/whoami", headers={"X-Forwarded-For": not_an_address})
+
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "invalid_forwarded_for"
+    assert not_an_address.split(",")[-1].strip() not in answer.text
+
+
+async def test_an_untrusted_callers_header_is_ignored_whatever_it_holds() -> None:
+    assert await client_address("203.0.113.5", "<img src=x onerror=alert(1)>") == "203.0.113.5"
+
+
+async def test_a_forwarded_address_is_kept_in_its_one_spelling() -> None:
+    # One client, one throttle key: "2001:DB8::0001" and "2001:db8::1" are the same address.
+    assert await client_address("127.0.0.1", "2001:DB8::0001") == "2001:db8::1"

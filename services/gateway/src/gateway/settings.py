@@ -30,6 +30,15 @@ class GatewaySettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySe
             "client; none by default"
         ),
     )
+    # Reachable from anywhere: its metrics only from the monitoring network (or with METRICS_TOKEN).
+    metrics_allow_ips: str = Field(
+        "127.0.0.1,::1",
+        validation_alias=env("GATEWAY_METRICS_ALLOW_IPS"),
+        description=(
+            "the addresses or networks (comma-separated) that may read the gateway's /metrics "
+            "without METRICS_TOKEN"
+        ),
+    )
     auth_url: str = Field(
         "http://127.0.0.1:8001",
         validation_alias=env("AUTH_URL"),

@@ -396,7 +396,8 @@ async def test_metrics_count_cache_hits_refusals_and_outages(gateway: RunningGat
         await client.get("/api/orders?metrics=1", headers=viewer)
         await client.get("/api/orders?metrics=1", headers=viewer)
         await client.get("/api/channels", headers=viewer)
-        metrics = (await client.get("/metrics")).text
+    async with gateway.client(ip="127.0.0.1") as monitor:  # /metrics: the monitoring network
+        metrics = (await monitor.get("/metrics")).text
 
     assert 'gateway_cache_lookups_total{result="hit"}' in metrics
     assert 'gateway_upstream_unavailable_total{upstream="ingest"}' in metrics
