@@ -167,6 +167,22 @@ def test_nothing_but_the_gateway_is_published_outside_the_demo_profile(
     assert "return 404" in nginx, "the feeds stay inside"
 
 
+def test_the_mock_channels_control_api_is_off_unless_the_demo_turns_it_on(
+    compose: dict[str, Any],
+) -> None:
+    # Unauthenticated order creation and fault injection: off in compose (its settings'
+    # default) unless MOCK_CHANNELS_CONTROL_API=true is given with the demo profile.
+    env = compose["services"]["mock-channels"]["environment"]
+    example = (REPO / ".env.example").read_text()
+
+    assert env["MOCK_CHANNELS_CONTROL_API"] == "${MOCK_CHANNELS_CONTROL_API:-false}"
+    assert not re.search(r"^\s*MOCK_CHANNELS_CONTROL_API\s*=", example, flags=re.MULTILINE)
+    assert MockChannelsSettings().control_api is False
+    assert "MOCK_CHANNELS_CONTROL_API=true docker compose --profile demo up" in (
+        COMPOSE_FILE.read_text()
+    )
+
+
 def test_every_service_is_healthchecked_and_started_after_what_it_needs(
     compose: dict[str, Any],
 ) -> None:

@@ -61,7 +61,7 @@ def settings(infra: InfraUrls, unique_name: str) -> IngestSettings:
 
 @pytest.fixture
 def channels_app() -> FastAPI:
-    return create_mock_channels(MockChannelsSettings(seed_orders=0))
+    return create_mock_channels(MockChannelsSettings(seed_orders=0, control_api=True))
 
 
 @pytest.fixture
