@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from auth.settings import AuthSettings
+from devstack import credentials
 from gateway.settings import GatewaySettings
 from ingest.settings import IngestSettings
 from mock_channels.settings import MockChannelsSettings
@@ -257,6 +258,10 @@ def test_the_stores_require_credentials_and_take_them_from_the_environment(
     )
     redis_conf = compose["configs"]["redis-conf"]["content"]
     assert "user default off" in redis_conf
+    assert (
+        f"user ${{REDIS_USERNAME:-orderhub}} on >${{REDIS_PASSWORD:?set it in .env}} ~* "
+        f"resetchannels {credentials.redis_app_rules()}\n"
+    ) in redis_conf, "the services' commands alone, as on the local stack"
     assert env["KAFKA_SASL_MECHANISM"] in {"PLAIN", "SCRAM-SHA-512"}
     assert env["KAFKA_SASL_PASSWORD"].startswith("${KAFKA_SASL_PASSWORD:?")
     assert "SASL_PLAINTEXT://:9092" in services["kafka"]["environment"]["KAFKA_LISTENERS"]

@@ -39,6 +39,9 @@ class InfraUrls:
     postgres_url: str
     # The broker's SASL/PLAIN user and password, None for a broker that takes anyone.
     kafka_sasl: tuple[str, str] | None = None
+    # A Redis user that may do what the services' user may not (FLUSHDB, SCAN), for the suites'
+    # own clean-up; None: ``redis_url``'s user may (a Redis without the stack's ACL).
+    redis_admin_url: str | None = None
 
     def kafka_environment(self) -> dict[str, str]:
         """The variables ``KafkaSettings`` reads, as a service started on this broker gets them."""
@@ -54,8 +57,16 @@ class InfraUrls:
 
     def redis_db(self, db: int) -> str:
         """The same Redis server, another logical database (one per test suite)."""
-        base = self.redis_url.rsplit("/", 1)[0] if self.redis_url.count("/") > 2 else self.redis_url
-        return f"{base}/{db}"
+        return _on_database(self.redis_url, db)
+
+    def redis_admin_db(self, db: int) -> str:
+        """``redis_db`` as the clean-up user: for a suite's FLUSHDB or SCAN, never a service."""
+        return _on_database(self.redis_admin_url or self.redis_url, db)
+
+
+def _on_database(url: str, db: int) -> str:
+    base = url.rsplit("/", 1)[0] if url.count("/") > 2 else url
+    return f"{base}/{db}"
 
 
 def from_environment() -> InfraUrls | None:
@@ -116,4 +127,5 @@ def from_local_stack(stack: Stack) -> InfraUrls:
         redis_url=stack.redis_url,
         postgres_url=stack.postgres_url,
         kafka_sasl=(kafka["KAFKA_SASL_USERNAME"], kafka["KAFKA_SASL_PASSWORD"]),
+        redis_admin_url=stack.redis_test_admin_url,
     )
