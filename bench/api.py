@@ -203,8 +203,12 @@ class OrderHub:
             body["placedTo"] = placed_between[1].isoformat()
         response = self._http.post(f"{self.channels_url}/_control/{channel}/orders", json=body)
         if response.status_code != 200:
+            # Off (the default outside the development, test and demo stacks) it does not exist.
+            off = response.status_code == 404 and "channel_not_found" not in response.text
+            hint = " (is MOCK_CHANNELS_CONTROL_API=true set for the mock channels?)" if off else ""
             raise ApiError(
-                f"creating {count} {channel} orders: {response.status_code} {response.text[:300]}",
+                f"creating {count} {channel} orders: {response.status_code} "
+                f"{response.text[:300]}{hint}",
                 response.status_code,
             )
         created: list[str] = response.json()["created"]

@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from auth.settings import AuthSettings
+from devstack import credentials
 from gateway.settings import GatewaySettings
 from ingest.settings import IngestSettings
 from mock_channels.settings import MockChannelsSettings
@@ -196,6 +197,22 @@ def test_nothing_but_the_gateway_is_published_outside_the_demo_profile(
     assert "return 404" in nginx, "the feeds stay inside"
 
 
+def test_the_mock_channels_control_api_is_off_unless_the_demo_turns_it_on(
+    compose: dict[str, Any],
+) -> None:
+    # Unauthenticated order creation and fault injection: off in compose (its settings'
+    # default) unless MOCK_CHANNELS_CONTROL_API=true is given with the demo profile.
+    env = compose["services"]["mock-channels"]["environment"]
+    example = (REPO / ".env.example").read_text()
+
+    assert env["MOCK_CHANNELS_CONTROL_API"] == "${MOCK_CHANNELS_CONTROL_API:-false}"
+    assert not re.search(r"^\s*MOCK_CHANNELS_CONTROL_API\s*=", example, flags=re.MULTILINE)
+    assert MockChannelsSettings().control_api is False
+    assert "MOCK_CHANNELS_CONTROL_API=true docker compose --profile demo up" in (
+        COMPOSE_FILE.read_text()
+    )
+
+
 def test_every_service_is_healthchecked_and_started_after_what_it_needs(
     compose: dict[str, Any],
 ) -> None:
@@ -270,6 +287,10 @@ def test_the_stores_require_credentials_and_take_them_from_the_environment(
     )
     redis_conf = compose["configs"]["redis-conf"]["content"]
     assert "user default off" in redis_conf
+    assert (
+        f"user ${{REDIS_USERNAME:-orderhub}} on >${{REDIS_PASSWORD:?set it in .env}} ~* "
+        f"resetchannels {credentials.redis_app_rules()}\n"
+    ) in redis_conf, "the services' commands alone, as on the local stack"
     assert env["KAFKA_SASL_MECHANISM"] in {"PLAIN", "SCRAM-SHA-512"}
     assert env["KAFKA_SASL_PASSWORD"].startswith("${KAFKA_ORDERS_PASSWORD:?")
     assert "SASL_PLAINTEXT://:9092" in services["kafka"]["environment"]["KAFKA_LISTENERS"]

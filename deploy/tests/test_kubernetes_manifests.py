@@ -213,6 +213,17 @@ def test_the_mock_channels_keep_their_orders_on_a_writable_volume(
     assert {v["name"] for v in pod["volumes"]} >= set(mounted)
 
 
+def test_the_mock_channels_serve_no_control_api(manifests: list[Manifest]) -> None:
+    # Unauthenticated order creation and fault injection: a demo overlay may turn it on (the
+    # development environment), production refuses it at start.
+    main = container(of_kind(manifests, "Deployment")["mock-channels"])
+    env = {e["name"]: e.get("value") for e in main.get("env", [])}
+    config = of_kind(manifests, "ConfigMap")["orderhub-config"]["data"]
+
+    assert env.get("MOCK_CHANNELS_CONTROL_API", "false") == "false"
+    assert "MOCK_CHANNELS_CONTROL_API" not in config
+
+
 def test_every_replicated_service_has_a_disruption_budget(manifests: list[Manifest]) -> None:
     budgets = of_kind(manifests, "PodDisruptionBudget")
     autoscaled = of_kind(manifests, "HorizontalPodAutoscaler")

@@ -57,6 +57,15 @@ class Addresses:
     def redis_url(self) -> str:
         return f"redis://{self._userinfo('REDIS')}@127.0.0.1:{self.profile.port('redis')}/0"
 
+    @property
+    def redis_test_admin_url(self) -> str | None:
+        """The test profile's clean-up user (``credentials.for_tests``); None elsewhere."""
+        if "REDIS_TEST_ADMIN_USERNAME" not in self.profile.environment:
+            return None
+        return (
+            f"redis://{self._userinfo('REDIS_TEST_ADMIN')}@127.0.0.1:{self.profile.port('redis')}/0"
+        )
+
     def _userinfo(self, store: str) -> str:
         env = self.profile.environment
         user, password = env[f"{store}_USERNAME"], env[f"{store}_PASSWORD"]

@@ -43,6 +43,50 @@ PASSWORDS = (
 )
 FILE_NAME = "store-credentials.env"
 
+# Every command the services send Redis, and nothing else: the application user may not flush,
+# replicate, reconfigure, inspect or stop it (issue 21, finding 13). Commands a Lua script calls
+# are checked too, so the scripts' own are here: orderhub's (auth, ingest's lease, the gateway's
+# cache) and those of the ``limits`` library's moving window (LINDEX, LPUSH, LTRIM, EXPIRE).
+# SELECT: a REDIS_URL naming another database (the test suites' one per suite). A command a
+# service starts to use goes here and into docker-compose.yml's redis-conf (a test compares).
+REDIS_APP_COMMANDS = (
+    # connection: redis-py's health checks and readiness
+    "ping",
+    "select",
+    # redis-py pipelines with transaction=True
+    "multi",
+    "exec",
+    # strings and keys
+    "get",
+    "set",
+    "mget",
+    "incr",  # the gateway cache's script
+    "incrby",  # redis-py's incr()
+    "del",
+    "exists",
+    "expire",
+    "pexpire",
+    "ttl",
+    # hashes
+    "hget",
+    "hset",
+    "hsetnx",
+    "hmget",
+    "hgetall",
+    "hdel",
+    "hincrby",
+    # lists: the limits library's moving window
+    "lindex",
+    "lpush",
+    "ltrim",
+    # scripts, by body or by hash, loaded again into a Redis that lost them
+    "eval",
+    "evalsha",
+    "script|load",
+)
+# A test-only user the test suites clean up with (FLUSHDB of a suite's own database, SCAN).
+TEST_ADMIN_USERNAME = "orderhub-test-admin"
+
 
 def generated(secrets_dir: Path) -> dict[str, str]:
     """The local stack's credentials: read from ``secrets_dir``, generated there on first use.
@@ -103,10 +147,16 @@ def generated_export_link_secret(secrets_dir: Path) -> dict[str, str]:
 
 
 def for_tests() -> dict[str, str]:
-    """The test profile's credentials: fixed, test-only (its data is wiped at every start)."""
-    return {name: USERNAME for name in USERNAMES} | {
-        name: f"test-only-{name.lower().replace('_', '-')}" for name in PASSWORDS
-    }
+    """The test profile's credentials: fixed, test-only (its data is wiped at every start), and
+    a Redis user for the suites' own clean-up, which the application user may not do."""
+    return (
+        {name: USERNAME for name in USERNAMES}
+        | {name: f"test-only-{name.lower().replace('_', '-')}" for name in PASSWORDS}
+        | {
+            "REDIS_TEST_ADMIN_USERNAME": TEST_ADMIN_USERNAME,
+            "REDIS_TEST_ADMIN_PASSWORD": "test-only-redis-test-admin-password",
+        }
+    )
 
 
 def kafka_service_user(environment: Mapping[str, str], user: str) -> dict[str, str]:
@@ -140,10 +190,17 @@ def kafka_controller_jaas(environment: Mapping[str, str]) -> str:
     )
 
 
+def redis_app_rules() -> str:
+    """The application user's command rules: none but the services' own."""
+    return " ".join(["-@all", *(f"+{command}" for command in REDIS_APP_COMMANDS)])
+
+
 def redis_acl(environment: Mapping[str, str]) -> str:
-    """Redis's ACL file: no default user; the one user may not wipe, reconfigure or stop it."""
+    """Redis's ACL file: no default user; the one user runs the services' commands alone (any
+    key, no channel: nothing publishes); the test profile adds its clean-up user."""
     user, password = environment["REDIS_USERNAME"], environment["REDIS_PASSWORD"]
-    return (
-        "user default off\n"
-        f"user {user} on >{password} ~* &* +@all -flushall -debug -shutdown -config -module -acl\n"
-    )
+    lines = ["user default off", f"user {user} on >{password} ~* resetchannels {redis_app_rules()}"]
+    if "REDIS_TEST_ADMIN_PASSWORD" in environment:
+        admin = environment["REDIS_TEST_ADMIN_USERNAME"]
+        lines.append(f"user {admin} on >{environment['REDIS_TEST_ADMIN_PASSWORD']} ~* &* +@all")
+    return "".join(f"{line}\n" for line in lines)

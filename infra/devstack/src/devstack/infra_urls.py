@@ -49,6 +49,9 @@ class InfraUrls:
     # The role a service works as (owning nothing; the migrations grant it its privileges), on
     # the same server; None: the services work as ``postgres_url``'s role too.
     postgres_service_url: str | None = None
+    # A Redis user that may do what the services' user may not (FLUSHDB, SCAN), for the suites'
+    # own clean-up; None: ``redis_url``'s user may (a Redis without the stack's ACL).
+    redis_admin_url: str | None = None
 
     def kafka_environment(self) -> dict[str, str]:
         """The variables ``KafkaSettings`` reads, as a service started on this broker gets them."""
@@ -64,8 +67,16 @@ class InfraUrls:
 
     def redis_db(self, db: int) -> str:
         """The same Redis server, another logical database (one per test suite)."""
-        base = self.redis_url.rsplit("/", 1)[0] if self.redis_url.count("/") > 2 else self.redis_url
-        return f"{base}/{db}"
+        return _on_database(self.redis_url, db)
+
+    def redis_admin_db(self, db: int) -> str:
+        """``redis_db`` as the clean-up user: for a suite's FLUSHDB or SCAN, never a service."""
+        return _on_database(self.redis_admin_url or self.redis_url, db)
+
+
+def _on_database(url: str, db: int) -> str:
+    base = url.rsplit("/", 1)[0] if url.count("/") > 2 else url
+    return f"{base}/{db}"
 
 
 def from_environment() -> InfraUrls | None:
@@ -132,4 +143,5 @@ def from_local_stack(stack: Stack) -> InfraUrls:
             for user in credentials.KAFKA_SERVICE_USERS
         },
         postgres_service_url=stack.postgres_url,
+        redis_admin_url=stack.redis_test_admin_url,
     )

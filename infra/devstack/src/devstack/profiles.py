@@ -29,6 +29,10 @@ from devstack.steps import say
 DEFAULT_TEST_PORT_OFFSET = 20000
 
 
+# The mock channels' unauthenticated control API (``MockChannelsSettings.control_api``).
+CONTROL_API_VARIABLE = "MOCK_CHANNELS_CONTROL_API"
+
+
 def test_port_offset() -> int:
     return int(os.environ.get("ORDERHUB_TEST_PORT_OFFSET", DEFAULT_TEST_PORT_OFFSET))
 
@@ -56,7 +60,19 @@ def local_profile() -> Profile:
     # process environment overrides both for the variables they name and for every port.
     env = read_env_file(REPO / ".env.example") | read_env_file(ensure_env_file())
     port_variables = {port.variable for port in PORTS}
-    env.update({k: v for k, v in os.environ.items() if k in env or k in port_variables})
+    env.update(
+        {
+            k: v
+            for k, v in os.environ.items()
+            if k in env or k in port_variables or k == CONTROL_API_VARIABLE
+        }
+    )
+    # A development stack: the mock channels' control API is on (``make demo-data``, the
+    # browser tests) unless .env or the environment turns it off; never in production, which
+    # refuses it.
+    env.setdefault(
+        CONTROL_API_VARIABLE, "false" if env.get("ORDERHUB_ENV") == "production" else "true"
+    )
     ports = {port.name: int(env.get(port.variable, port.default)) for port in PORTS}
     # The stores' credentials are the stack's own, generated on first start (the *_PASSWORD
     # values in .env are docker compose's).
@@ -91,6 +107,8 @@ def test_profile() -> Profile:
             "ORDERS_RATE_LIMIT_PER_IP_PER_MIN": "100000",
             "INGEST_RATE_LIMIT_PER_IP_PER_MIN": "100000",
             "MOCK_CHANNELS_RATE_LIMIT_PER_IP_PER_MIN": "100000",
+            # The suites create orders and inject faults through it.
+            CONTROL_API_VARIABLE: "true",
             "LOG_LEVEL": "INFO",
         }
         | credentials.for_tests()

@@ -145,6 +145,10 @@ class Stack:
     def redis_url(self) -> str:
         return self.addresses.redis_url
 
+    @property
+    def redis_test_admin_url(self) -> str | None:
+        return self.addresses.redis_test_admin_url
+
     def url(self, service: str) -> str:
         return self.addresses.url(service)
 

@@ -109,17 +109,24 @@ class MongoResource(Resource):
         await self.client.close()
 
 
+def redis_connection_options(timeout_s: float) -> dict[str, Any]:
+    """How every service connects to Redis. No CLIENT SETINFO on connect: the services' ACL
+    user may run their own commands alone (``devstack.credentials.REDIS_APP_COMMANDS``), and a
+    refused SETINFO, which redis-py ignores, would fill Redis's ACL log at every connection."""
+    return {
+        "decode_responses": True,
+        "socket_timeout": timeout_s,
+        "socket_connect_timeout": timeout_s,
+        "health_check_interval": 15,
+        "driver_info": None,
+    }
+
+
 class RedisResource(Resource):
     name = "redis"
 
     def __init__(self, url: str, *, timeout_s: float = 2) -> None:
-        self.client: Redis = Redis.from_url(
-            url,
-            decode_responses=True,
-            socket_timeout=timeout_s,
-            socket_connect_timeout=timeout_s,
-            health_check_interval=15,
-        )
+        self.client: Redis = Redis.from_url(url, **redis_connection_options(timeout_s))
 
     async def connect(self) -> None:
         await self.ping()

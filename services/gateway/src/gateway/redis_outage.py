@@ -14,7 +14,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import NoScriptError, RedisError
 
-from orderhub_common.resources import RedisResource
+from orderhub_common.resources import RedisResource, redis_connection_options
 
 REDIS_FAILURES = (RedisError, OSError, TimeoutError)
 
@@ -33,10 +33,7 @@ class EdgeRedis(RedisResource):
             url,
             max_connections=max_connections,
             timeout=timeout_s,
-            decode_responses=True,
-            socket_timeout=timeout_s,
-            socket_connect_timeout=timeout_s,
-            health_check_interval=15,
+            **redis_connection_options(timeout_s),
         )
         self.client = Redis.from_pool(pool)
 

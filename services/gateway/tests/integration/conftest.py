@@ -196,7 +196,13 @@ async def running_gateway(
         jwt_verifier=JwtVerifier(settings, jwks_source=tokens.jwks),
     )
     redis = Redis.from_url(infra.redis_db(GATEWAY_REDIS_DB), decode_responses=True)
-    await redis.flushdb()  # the suite's own database; one gateway of the suite runs at a time
+    # The suite's own database; one gateway of the suite runs at a time. The services' user may
+    # not flush it: the clean-up user does.
+    admin = Redis.from_url(infra.redis_admin_db(GATEWAY_REDIS_DB))
+    try:
+        await admin.flushdb()
+    finally:
+        await admin.aclose()
     try:
         async with serving(app, port):
             yield RunningGateway(

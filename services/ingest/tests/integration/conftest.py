@@ -61,7 +61,7 @@ def settings(infra: InfraUrls, unique_name: str) -> IngestSettings:
 
 @pytest.fixture
 def channels_app() -> FastAPI:
-    return create_mock_channels(MockChannelsSettings(seed_orders=0))
+    return create_mock_channels(MockChannelsSettings(seed_orders=0, control_api=True))
 
 
 @pytest.fixture
@@ -79,13 +79,16 @@ async def create_orders(channels: httpx.AsyncClient, channel: Channel, count: in
 
 
 @pytest.fixture
-async def redis(settings: IngestSettings) -> AsyncIterator[Redis]:
+async def redis(settings: IngestSettings, infra: InfraUrls) -> AsyncIterator[Redis]:
     client = Redis.from_url(settings.redis_url.get_secret_value(), decode_responses=True)
     yield client
-    keys = [key async for key in client.scan_iter(f"{settings.redis_key_prefix}:*")]
-    if keys:
-        await client.delete(*keys)
     await client.aclose()
+    # The services' user may not SCAN: the clean-up user does.
+    admin = Redis.from_url(infra.redis_admin_db(INGEST_REDIS_DB), decode_responses=True)
+    keys = [key async for key in admin.scan_iter(f"{settings.redis_key_prefix}:*")]
+    if keys:
+        await admin.delete(*keys)
+    await admin.aclose()
 
 
 @pytest.fixture

@@ -24,9 +24,14 @@ def create_app(settings: MockChannelsSettings) -> FastAPI:
         title="Order Hub mock channels",
         description=(
             "Simulated website (Shopify-like), Amazon (SP-API-like) and Blinkit feeds, "
-            "with the control API used by tests, demos and load runs."
+            "with the control API used by tests, demos and load runs where it is turned on."
         ),
-        routers=[feeds.router, status_updates.router, control.router],
+        # Off, the control API does not exist: 404, as any unknown path.
+        routers=[
+            feeds.router,
+            status_updates.router,
+            *([control.router] if settings.control_api else []),
+        ],
         state={"store": store},
     )
 

@@ -9,6 +9,7 @@ write-back answers by idempotency key. Faults are not kept: a restart clears the
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import asdict
@@ -63,9 +64,27 @@ def order_from_json(text: str) -> MockOrder:
     )
 
 
+# SQLite's own files beside the database; it creates them with the database file's mode.
+_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def _owner_only(path: Path) -> None:
+    """The file and its companions readable by their owner alone (0600), a folder the service
+    creates for them 0700: they hold every order's buyer (names, addresses, phone numbers).
+
+    Created 0600 before SQLite opens it, so no other user ever reads it, and an older file made
+    under a looser umask is narrowed at start."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for file in (path, *(path.with_name(path.name + suffix) for suffix in _COMPANIONS)):
+        if file.exists():
+            file.chmod(0o600)
+
+
 class ChannelDatabase:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _owner_only(path)
         # One writer (the service's event loop); autocommit off, each change one transaction.
         self._db = sqlite3.connect(path, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")

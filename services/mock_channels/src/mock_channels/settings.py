@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from orderhub_common.settings import ServiceSettings, env, rate_limit_field
 
@@ -36,3 +36,20 @@ class MockChannelsSettings(ServiceSettings):
         description="SQLite file where the channels keep their orders across restarts"
         " (unset: in memory only)",
     )
+    # Whoever reaches /_control/ creates, moves and fails orders at will: it has no credentials,
+    # so it exists only where the development, test and demo stacks turn it on (CONTRACT.md 6).
+    control_api: bool = Field(
+        False,
+        validation_alias=env("MOCK_CHANNELS_CONTROL_API"),
+        description="serve the control API (/_control/: order creation and fault injection,"
+        " unauthenticated) for tests and demos; refused in production",
+    )
+
+    @model_validator(mode="after")
+    def _production_has_no_control_api(self) -> MockChannelsSettings:
+        if self.control_api and self.environment == "production":
+            raise ValueError(
+                "MOCK_CHANNELS_CONTROL_API is for development, test and demo stacks only;"
+                " production refuses it"
+            )
+        return self

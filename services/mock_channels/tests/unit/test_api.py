@@ -22,7 +22,7 @@ BLINKIT_FEED = "/blinkit/v1/orders"
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(MockChannelsSettings(seed_orders=0))
+    app = create_app(MockChannelsSettings(seed_orders=0, control_api=True))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://mock") as client:
         yield client

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.unit
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(MockChannelsSettings(seed_orders=0))
+    app = create_app(MockChannelsSettings(seed_orders=0, control_api=True))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://mock") as client:
         yield client
