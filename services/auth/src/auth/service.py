@@ -151,7 +151,6 @@ class AuthService:
         )
 
     async def me(self, principal: Principal) -> UserSummary:
-        await self._revocations.check(principal)
         user = await self._users.by_id(principal.user_id)
         if user is None or not user.active or user.access_version != principal.token_version:
             raise UnauthorizedError("this account no longer exists or is deactivated")
