@@ -298,9 +298,10 @@ async def signed_principal(
     connection: HTTPConnection,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller as its token's signature and claims say, revocation not yet checked: for the
+    """The caller as its token's signature and claims say, revocation not checked: for the
     gateway, which asks Redis whether the token was revoked in the same round trip as its rate
-    limits (``gateway.deps``). Everything else uses ``CurrentPrincipal``."""
+    limits (``gateway.deps``), and for sign-out, which a revoked token may still do. Everything
+    else uses ``CurrentPrincipal``."""
     if credentials is None:
         raise UnauthorizedError(
             "sign in first: send Authorization: Bearer <accessToken>",
