@@ -2,6 +2,8 @@
 
 - Forged tokens (alg none, HS256 keyed with the public key, unknown kid, wrong iss or aud,
   expired, tampered role) are refused by the gateway and by every service on its own port.
+- Revoked tokens (the user deactivated, or the token signed out) are refused by orders and
+  ingest on their own ports too, at once, not when the token expires.
 - Role-based access for every route every service documents, for every role, generated from
   the gateway's route table (``gateway.routes.resolve``): a service route the table has no rule
   for fails here, and so does a route whose edge or service check lets the wrong role through.
@@ -121,6 +123,77 @@ def test_forged_tokens_are_refused_by_the_gateway_and_every_service(
 
     assert genuine.status_code == 200
     assert answers == dict.fromkeys(tokens, 401)
+
+
+def _new_admin_session(gateway_url: str, admin_headers: dict[str, str]) -> dict[str, Any]:
+    email, password = f"e2e-{uuid.uuid4().hex[:8]}@orderhub.local", "revoked-token-passphrase"
+    created = httpx.post(
+        f"{gateway_url}/api/users",
+        json={"email": email, "password": password, "role": "admin"},
+        headers=admin_headers,
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    return sign_in(gateway_url, email, password)
+
+
+def test_revoked_tokens_are_refused_by_orders_and_ingest_on_their_own_ports(
+    service_urls: dict[str, str], admin_headers: dict[str, str]
+) -> None:
+    gateway, orders, ingest = (service_urls[name] for name in ("gateway", "orders", "ingest"))
+    deactivated = _new_admin_session(gateway, admin_headers)
+    signed_out = _new_admin_session(gateway, admin_headers)
+    team_view = httpx.post(
+        f"{gateway}/api/views",
+        json={"name": f"team {uuid.uuid4().hex[:6]}", "shared": True},
+        headers=admin_headers,
+        timeout=10,
+    ).json()["view"]
+    gone = httpx.patch(
+        f"{gateway}/api/users/{deactivated['user']['id']}",
+        json={"active": False},
+        headers=admin_headers,
+        timeout=10,
+    )
+    assert gone.status_code == 200, gone.text
+    out = httpx.post(
+        f"{gateway}/api/auth/logout",
+        json={"refreshToken": signed_out["refreshToken"]},
+        headers={"Authorization": f"Bearer {signed_out['accessToken']}"},
+        timeout=10,
+    )
+    assert out.status_code == 204, out.text
+
+    def answers(token: str) -> dict[str, int]:
+        with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=10) as client:
+            return {
+                "list": client.get(f"{orders}/orders").status_code,
+                "export": client.post(f"{orders}/exports", json={"view": {}}).status_code,
+                "rename view": client.patch(
+                    f"{orders}/views/{team_view['id']}", json={"name": "taken over"}
+                ).status_code,
+                "unshare view": client.patch(
+                    f"{orders}/views/{team_view['id']}", json={"shared": False}
+                ).status_code,
+                "pause ingestion": client.post(f"{ingest}/channels/amazon/pause").status_code,
+            }
+
+    refused = {
+        "deactivated": answers(deactivated["accessToken"]),
+        "signed out": answers(signed_out["accessToken"]),
+    }
+    try:
+        for calls in refused.values():
+            assert calls == dict.fromkeys(calls, 401), refused
+    finally:
+        if any(a["pause ingestion"] == 200 for a in refused.values()):
+            httpx.post(f"{gateway}/api/channels/amazon/resume", headers=admin_headers, timeout=10)
+    views = httpx.get(f"{gateway}/api/views", headers=admin_headers, timeout=10).json()["views"]
+    assert next(v for v in views if v["id"] == team_view["id"]) == team_view
+    # A token that still stands is served on the same ports.
+    valid = admin_headers
+    assert httpx.get(f"{orders}/orders", headers=valid, timeout=10).status_code == 200
+    assert httpx.get(f"{ingest}/channels", headers=valid, timeout=10).status_code == 200
 
 
 def _documented_routes(service_urls: dict[str, str]) -> list[tuple[str, str, str]]:

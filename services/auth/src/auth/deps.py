@@ -7,8 +7,7 @@ from fastapi import Depends, Request
 from auth.cookies import SessionCookies
 from auth.service import AuthService, UserAdmin
 from orderhub_common.http import client_key
-from orderhub_common.revocation import require_current_role
-from orderhub_common.security import Principal, Role
+from orderhub_common.security import Principal, Role, require_role
 
 
 def auth_service(request: Request) -> AuthService:
@@ -30,4 +29,4 @@ AuthServiceDep = Annotated[AuthService, Depends(auth_service)]
 UserAdminDep = Annotated[UserAdmin, Depends(user_admin)]
 ClientIp = Annotated[str, Depends(client_key)]
 SessionCookiesDep = Annotated[SessionCookies, Depends(session_cookies)]
-Admin = Annotated[Principal, Depends(require_current_role(Role.ADMIN))]
+Admin = Annotated[Principal, Depends(require_role(Role.ADMIN))]

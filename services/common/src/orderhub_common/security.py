@@ -25,6 +25,14 @@ Wiring a service (its settings class mixes in ``JwtVerifySettings``)::
 A missing, malformed, forged or expired token is 401 ``unauthorized`` with a
 ``WWW-Authenticate: Bearer`` challenge; a valid token without the role is 403 ``forbidden``.
 
+A signature holds for the token's whole life, so ``CurrentPrincipal`` (and ``require_role``, built
+on it) also asks whether the token still stands: the checker on ``app.state.access_revocations``
+(``orderhub_common.revocation.AccessRevocations``, reading Redis) refuses a token whose user was
+demoted, deactivated or changed since it was issued, or that was signed out (401). Every service
+with a Redis wires one; a service without one says so with ``None``. The state is read without a
+default on purpose: a service that forgot to wire it fails every call instead of skipping the
+check.
+
 The algorithm defaults to ``Ed25519`` (EdDSA over Curve25519, the fully specified name RFC 9864
 gives what was ``EdDSA``): small keys and tokens, fast deterministic signatures, and none of the
 padding or curve-parameter pitfalls of RSA and ECDSA. ``RS256`` and ``ES256`` stay available for
@@ -41,7 +49,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 import httpx
 from fastapi import Depends
@@ -279,11 +287,21 @@ _bearer = HTTPBearer(
 )
 
 
-async def current_principal(
+class AccessCheck(Protocol):
+    """Whether a verified token still stands (``orderhub_common.revocation.AccessRevocations``)."""
+
+    async def check(self, principal: Principal) -> None:
+        """Raises 401 (``invalid_token``) if the token was revoked."""
+
+
+async def signed_principal(
     connection: HTTPConnection,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The signed-in caller; 401 without a valid bearer token."""
+    """The caller as its token's signature and claims say, revocation not checked: for the
+    gateway, which asks Redis whether the token was revoked in the same round trip as its rate
+    limits (``gateway.deps``), and for sign-out, which a revoked token may still do. Everything
+    else uses ``CurrentPrincipal``."""
     if credentials is None:
         raise UnauthorizedError(
             "sign in first: send Authorization: Bearer <accessToken>",
@@ -292,6 +310,17 @@ async def current_principal(
     verifier: JwtVerifier = connection.app.state.jwt_verifier
     principal = await verifier.verify(credentials.credentials)
     connection.state.principal = principal
+    return principal
+
+
+async def current_principal(
+    principal: Annotated[Principal, Depends(signed_principal)], connection: HTTPConnection
+) -> Principal:
+    """The signed-in caller whose token still stands; 401 without a valid bearer token, or with
+    one that was revoked (its user demoted, deactivated or changed, or the token signed out)."""
+    access: AccessCheck | None = connection.app.state.access_revocations
+    if access is not None:
+        await access.check(principal)
     return principal
 
 

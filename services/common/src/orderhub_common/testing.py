@@ -109,7 +109,12 @@ class FakeTokenIssuer:
 def protected_app(settings: ServiceSettings, verifier: JwtVerifier) -> FastAPI:
     """A service with one route for anyone signed in (``GET /mine``: who asked) and one for
     admins (``POST /admin-only``: their role), checked by ``verifier`` as every service checks."""
-    app = create_service_app(settings=settings, title="protected", state={"jwt_verifier": verifier})
+    app = create_service_app(
+        settings=settings,
+        title="protected",
+        # No Redis here: tokens are checked by signature alone.
+        state={"jwt_verifier": verifier, "access_revocations": None},
+    )
 
     @app.get("/mine")
     async def mine(principal: CurrentPrincipal) -> dict[str, str]:

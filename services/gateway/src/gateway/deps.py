@@ -33,7 +33,7 @@ from gateway.routes import Access
 from orderhub_common.errors import ForbiddenError, TooManyRequestsError
 from orderhub_common.http import client_key
 from orderhub_common.revocation import AccessRevocations, AccessRevokedError
-from orderhub_common.security import Principal, Role, current_principal
+from orderhub_common.security import Principal, Role, signed_principal
 
 
 async def get_edge(request: Request) -> Edge:
@@ -83,7 +83,7 @@ async def admit(
     principal = edge.tokens.known(credentials.credentials) if credentials else None
     if principal is None:
         await _checked(request, edge, ip=ip)
-        principal = await current_principal(request, credentials)
+        principal = await signed_principal(request, credentials)
         ip = None  # counted already
     slot = cache_slot(principal) if cache_slot is not None else None
     if slot is not None and not await edge.cache.usable():

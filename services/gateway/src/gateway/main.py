@@ -100,7 +100,7 @@ def create_app(
         title="Order Hub API",
         description=_DESCRIPTION,
         resources=[redis, KafkaResource(broker, before_start=create_topics)],
-        # current_principal (orderhub_common.security) verifies through the memory of tokens.
+        # signed_principal (orderhub_common.security) verifies through the memory of tokens.
         state={"jwt_verifier": tokens},
     )
     app.state.edge = Edge(

@@ -25,6 +25,7 @@ from orderhub_common.events import Channel
 from orderhub_common.kafka import create_broker, ensure_topics, topics_from
 from orderhub_common.ratelimit import RateLimit
 from orderhub_common.resources import KafkaResource, RedisResource, Worker
+from orderhub_common.revocation import AccessRevocations
 from orderhub_common.security import JwtVerifier
 from orderhub_common.settings import load_settings
 
@@ -63,6 +64,8 @@ def create_app(
                 repository, trail, paused_by_config=settings.paused_by_config
             ),
             "jwt_verifier": JwtVerifier(settings),
+            # Every call checks that the caller's token was not revoked (demoted, signed out).
+            "access_revocations": AccessRevocations(redis.client),
             "asyncapi": AsyncAPI(
                 broker,
                 title="Order Hub ingest",

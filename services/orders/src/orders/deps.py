@@ -1,7 +1,8 @@
 """FastAPI dependencies: the service from app.state, and who is calling.
 
 Tokens are verified here too (not only at the gateway) with the shared verifier kept on
-``app.state.jwt_verifier``: every read needs a signed-in admin or viewer, a status move an admin.
+``app.state.jwt_verifier``, and checked against revocation (``app.state.access_revocations``):
+every call needs a signed-in admin or viewer whose token still stands, a status move an admin.
 """
 
 from __future__ import annotations
@@ -10,8 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from orderhub_common.revocation import require_current_role
-from orderhub_common.security import CurrentPrincipal, Principal, Role
+from orderhub_common.security import CurrentPrincipal, Principal, Role, require_role
 from orders.dead_letters import DeadLetters
 from orders.service import AuditLog, JobService, OrderService, SavedViewService
 
@@ -31,7 +31,7 @@ def dead_letters(request: Request) -> DeadLetters:
 
 DeadLettersDep = Annotated[DeadLetters, Depends(dead_letters)]
 SignedIn = CurrentPrincipal
-Admin = Annotated[Principal, Depends(require_current_role(Role.ADMIN))]
+Admin = Annotated[Principal, Depends(require_role(Role.ADMIN))]
 
 
 def job_service(request: Request) -> JobService:

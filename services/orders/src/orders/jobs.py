@@ -11,7 +11,14 @@ while it works, and a job whose runner died (SIGKILL) is taken over once its lea
 - An export walks the view by keyset in chunks and stores each chunk's CSV, so its memory does
   not grow with the number of orders. A resumed export starts its file again.
 
-Cancelling sets a flag the runner reads between chunks.
+Cancelling sets a flag the runner reads between chunks. Between chunks the runner also checks
+that its creator's access still stands: a job carries the access version its creator's token had
+when it was started, and auth moves that version on a demotion, a deactivation, a password or
+email change (``orderhub_common.revocation``; orders cannot read auth's users). Once it has moved
+the job stops, ``cancelled`` with the reason in ``error``: the job acts with its creator's
+authority, which ended. While Redis does not answer the job waits (a store outage: its lease
+lapses and it is taken up again) rather than run on unchecked; unlike a request, a job loses
+nothing by waiting.
 """
 
 from __future__ import annotations
@@ -24,13 +31,19 @@ from loguru import logger
 
 from orderhub_common.errors import is_store_outage
 from orderhub_common.events import OrderStatus
+from orderhub_common.revocation import AccessRevocations
 from orders import csv_export
 from orders.query_side import WorkStore
 from orders.schemas import JobKind, JobState, OrderView
-from orders.service import OrderService
+from orders.service import CREATOR_VERSION, OrderService
 
 MOVE_CHUNK = 50
 EXPORT_CHUNK = 1000
+
+CREATOR_ACCESS_ENDED = (
+    "stopped: its creator's access ended after it started (demoted, deactivated, or their "
+    "password or email changed); what it already did stays done"
+)
 
 
 class JobRunner:
@@ -38,12 +51,14 @@ class JobRunner:
         self,
         orders: OrderService,
         store: WorkStore,
+        revocations: AccessRevocations,
         *,
         lease_s: float = 10.0,
         idle_s: float = 1.0,
     ) -> None:
         self._orders = orders
         self._store = store
+        self._revocations = revocations
         self._lease_s = lease_s
         self._idle_s = idle_s
         self._owner = f"runner-{uuid.uuid4().hex[:12]}"
@@ -86,7 +101,8 @@ class JobRunner:
         return True
 
     async def _still_ours(self, job_id: str) -> dict[str, Any] | None:
-        """The job's row while this runner still holds it and it is not cancelled."""
+        """The job's row while this runner still holds it, it is not cancelled and its creator's
+        access still stands."""
         if not await self._store.renew_job(job_id, self._owner, self._lease_s):
             return None
         row = await self._store.job(job_id)
@@ -95,7 +111,20 @@ class JobRunner:
         if row["cancel_requested"]:
             await self._store.finish_job(job_id, JobState.CANCELLED.value)
             return None
+        if not await self._creator_access_stands(row):
+            logger.info(f"job {job_id} stopped: the access of {row['created_by']} ended")
+            await self._store.finish_job(
+                job_id, JobState.CANCELLED.value, error=CREATOR_ACCESS_ENDED
+            )
+            return None
         return row
+
+    async def _creator_access_stands(self, row: dict[str, Any]) -> bool:
+        started_under = row["params"].get(CREATOR_VERSION)
+        if started_under is None:  # started before jobs kept it
+            return True
+        current = await self._revocations.version_of(row["created_by"])
+        return current == started_under
 
     async def _move(self, job: dict[str, Any]) -> None:
         params = job["params"]

@@ -105,7 +105,9 @@ def create_app(settings: OrdersSettings) -> FastAPI:
     letters = DeadLetters(query_side, ingested_republisher(broker, topics.ingested), trail)
     register_dead_letter_keeper(broker, topics, letters)
     work = WorkStore(query_side)
-    runner = JobRunner(service, work, lease_s=settings.job_lease_s)
+    redis = RedisResource(settings.redis_url.get_secret_value())
+    revocations = AccessRevocations(redis.client)
+    runner = JobRunner(service, work, revocations, lease_s=settings.job_lease_s)
     links = DownloadLinks(
         settings.export_link_secret.get_secret_value().encode(), settings.export_link_ttl_s
     )
@@ -165,7 +167,7 @@ def create_app(settings: OrdersSettings) -> FastAPI:
             "saved_view_service": SavedViewService(work, audit=trail),
             "audit_log": audit_log,
             "jwt_verifier": JwtVerifier(settings),
-            # Status moves check that the admin's token was not revoked (demoted, signed out).
+            # Every call checks that the caller's token was not revoked (demoted, signed out).
             "access_revocations": revocations,
         },
     )

@@ -916,16 +916,21 @@ def job_of(row: dict[str, Any]) -> Job:
     return job
 
 
-def _new_job_row(kind: JobKind, created_by: str, params: dict[str, Any]) -> dict[str, Any]:
+# The creator's access version when the job was started (``jobs.JobRunner`` stops the job once it
+# moves).
+CREATOR_VERSION = "creatorVersion"
+
+
+def _new_job_row(kind: JobKind, creator: Principal, params: dict[str, Any]) -> dict[str, Any]:
     now = utc_now()
     return {
         "id": f"job_{uuid.uuid4().hex}",
         "kind": kind.value,
         "state": JobState.QUEUED.value,
-        "created_by": created_by,
+        "created_by": creator.user_id,
         "created_at": now,
         "updated_at": now,
-        "params": params,
+        "params": {**params, CREATOR_VERSION: creator.token_version},
         "total": 0,
         "processed": 0,
         "moved": 0,
@@ -1001,7 +1006,7 @@ class JobService:
         view = request.view or OrderView()
         row = _new_job_row(
             JobKind.STATUS_MOVE,
-            actor.user_id,
+            actor,
             {
                 "status": request.status.value,
                 "note": request.note,
@@ -1033,7 +1038,7 @@ class JobService:
         view = request.view
         row = _new_job_row(
             JobKind.EXPORT,
-            actor.user_id,
+            actor,
             {"view": view.model_dump(mode="json", by_alias=True, exclude_none=True)},
         )
         row["total"] = await self._store.count(view)

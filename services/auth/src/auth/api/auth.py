@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from auth.deps import AuthServiceDep, ClientIp, SessionCookiesDep
 from auth.errors import InvalidRefreshTokenError
 from auth.schemas import LoginRequest, LoginResponse, MeResponse, RefreshRequest, RefreshResponse
-from orderhub_common.security import CurrentPrincipal
+from orderhub_common.security import CurrentPrincipal, Principal, signed_principal
 
 router = APIRouter(tags=["auth"])
 
@@ -50,7 +50,9 @@ async def logout(
     request: Request,
     service: AuthServiceDep,
     cookies: SessionCookiesDep,
-    principal: CurrentPrincipal,
+    # Signing out only ends access, so a token already revoked (signed out before, or its user
+    # changed since) may still sign out: a repeated sign-out is a 204 as the first was.
+    principal: Annotated[Principal, Depends(signed_principal)],
     ip: ClientIp,
     body: RefreshRequest | None = None,
 ) -> Response:
