@@ -25,6 +25,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
+from orderhub_common.errors import STORE_OUTAGE_RETRY_AFTER_S, ServiceUnavailableError
 from orderhub_common.security import InvalidTokenError, Principal
 
 # What a Redis that does not answer raises (refused, reset, timed out).
@@ -87,16 +88,16 @@ class AccessRevocations:
         version = await self._redis.get(self._version_key(user_id))
         return int(version) if version is not None else 0
 
-    async def check(self, principal: Principal) -> None:
+    async def check(self, principal: Principal, *, fail_closed: bool = False) -> None:
         """Raises 401 (``invalid_token``) if the token was revoked.
 
-        Redis not answering: the token is let through (fail open; logged when the outage starts
-        and ends), as the gateway does with its own check. The token's signature and expiry
-        still hold, so a revoked token works at most until it expires (15 minutes) while the
-        outage lasts, whereas failing closed would refuse every signed-in call of every service
-        for the whole outage; the fault suite's Redis outage expects signed-in reads to keep
-        working (docs/FAULTS.md). Auth's own user changes still fail closed: their lock lives
-        in Redis.
+        Redis not answering: a read (``fail_closed=False``) is let through (fail open; logged
+        when the outage starts and ends), as the gateway does with its own check: the token's
+        signature and expiry still hold, so a revoked token reads at most until it expires (15
+        minutes), whereas failing closed would refuse every signed-in read of every service for
+        the whole outage (the fault suite's Redis outage expects them to keep working,
+        docs/FAULTS.md). A change (``fail_closed=True``) is refused with 503 instead: a demoted
+        admin must not move orders, start exports or rewrite views while nobody can tell.
         """
         try:
             current = await self.is_current(principal)
@@ -104,6 +105,12 @@ class AccessRevocations:
             if not self._outage:
                 self._outage = True
                 logger.warning(f"redis is not answering, token revocation is not checked: {exc!r}")
+            if fail_closed:
+                raise ServiceUnavailableError(
+                    "whether your access still stands cannot be checked right now; "
+                    "try again in a few seconds",
+                    headers={"Retry-After": str(STORE_OUTAGE_RETRY_AFTER_S)},
+                ) from exc
             return
         if self._outage:
             self._outage = False

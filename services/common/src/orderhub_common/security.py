@@ -290,8 +290,9 @@ _bearer = HTTPBearer(
 class AccessCheck(Protocol):
     """Whether a verified token still stands (``orderhub_common.revocation.AccessRevocations``)."""
 
-    async def check(self, principal: Principal) -> None:
-        """Raises 401 (``invalid_token``) if the token was revoked."""
+    async def check(self, principal: Principal, *, fail_closed: bool = False) -> None:
+        """Raises 401 (``invalid_token``) if the token was revoked; when the answer cannot be
+        had, lets a read through and refuses a change (``fail_closed``) with 503."""
 
 
 async def signed_principal(
@@ -313,6 +314,10 @@ async def signed_principal(
     return principal
 
 
+# Calls that change nothing: while revocations cannot be read, these are let through.
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def current_principal(
     principal: Annotated[Principal, Depends(signed_principal)], connection: HTTPConnection
 ) -> Principal:
@@ -320,7 +325,7 @@ async def current_principal(
     one that was revoked (its user demoted, deactivated or changed, or the token signed out)."""
     access: AccessCheck | None = connection.app.state.access_revocations
     if access is not None:
-        await access.check(principal)
+        await access.check(principal, fail_closed=connection.scope.get("method") not in _READS)
     return principal
 
 

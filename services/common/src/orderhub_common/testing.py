@@ -26,6 +26,7 @@ from joserfc.jwk import Key, OKPKey
 
 from orderhub_common.app import create_service_app
 from orderhub_common.security import (
+    AccessCheck,
     CurrentPrincipal,
     JwtVerifier,
     JwtVerifySettings,
@@ -106,14 +107,16 @@ class FakeTokenIssuer:
         return {"Authorization": f"Bearer {self.mint(role, user_id, **claims)}"}
 
 
-def protected_app(settings: ServiceSettings, verifier: JwtVerifier) -> FastAPI:
+def protected_app(
+    settings: ServiceSettings, verifier: JwtVerifier, access_revocations: AccessCheck | None = None
+) -> FastAPI:
     """A service with one route for anyone signed in (``GET /mine``: who asked) and one for
-    admins (``POST /admin-only``: their role), checked by ``verifier`` as every service checks."""
+    admins (``POST /admin-only``: their role), checked by ``verifier`` as every service checks
+    (and by ``access_revocations``; without one, tokens are checked by signature alone)."""
     app = create_service_app(
         settings=settings,
         title="protected",
-        # No Redis here: tokens are checked by signature alone.
-        state={"jwt_verifier": verifier, "access_revocations": None},
+        state={"jwt_verifier": verifier, "access_revocations": access_revocations},
     )
 
     @app.get("/mine")

@@ -5,16 +5,20 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
 from joserfc.jwk import OKPKey
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from orderhub_common.errors import ServiceUnavailableError, UnauthorizedError
+from orderhub_common.revocation import AccessRevocations
 from orderhub_common.security import (
     JwtVerifier,
     JwtVerifySettings,
+    Principal,
     Role,
     http_jwks_source,
     require_role,
@@ -294,6 +298,33 @@ async def test_roles_gate_endpoints(client: httpx.AsyncClient, key: OKPKey) -> N
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "forbidden"
     assert (await client.post("/admin-only", headers=admin)).json() == {"role": "admin"}
+
+
+class RedisDown(AccessRevocations):
+    """Revocations whose Redis does not answer."""
+
+    def __init__(self) -> None:
+        super().__init__(cast(Redis, None))
+
+    async def is_current(self, principal: Principal) -> bool:
+        raise RedisConnectionError("connection refused")
+
+
+async def test_while_revocations_cannot_be_read_reads_go_on_and_changes_are_refused(
+    verifier: JwtVerifier, key: OKPKey
+) -> None:
+    # Issue 21, finding 4: a demoted admin must not change anything while nobody can tell.
+    app = protected_app(ProtectedAppSettings(), verifier, access_revocations=RedisDown())
+    admin = {"Authorization": f"Bearer {mint(key, role='admin')}"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        read = await client.get("/mine", headers=admin)
+        change = await client.post("/admin-only", headers=admin)
+
+    assert read.status_code == 200
+    assert change.status_code == 503
+    assert change.json()["error"]["code"] == "service_unavailable"
+    assert change.headers["Retry-After"]
 
 
 def test_require_role_needs_a_role() -> None:
