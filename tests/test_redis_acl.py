@@ -110,3 +110,33 @@ def test_the_services_user_may_not_run_anything_else(
     # (enable-debug-command no) before the ACL is asked.
     with pytest.raises(ResponseError, match=REFUSAL):
         app_user.execute_command(*command)
+
+
+def test_what_the_services_user_wrote_in_transactions_and_scripts_survives_a_restart(
+    stack: Stack, app_user: Redis
+) -> None:
+    # Redis 7.0 replays its append-only file as the default user: with that user switched off
+    # and allowed nothing, every MULTI/EXEC and every script that wrote twice was dropped at the
+    # next start (auth's sessions, ingest's channel records, the limits' windows).
+    app_user.execute_command("SELECT", ACL_TEST_DB)
+    app_user.pipeline(transaction=True).hset("acl:restart:h", "f", "1").expire(
+        "acl:restart:h", 600
+    ).execute()
+    app_user.eval(
+        "redis.call('SET', KEYS[1], 'a'); redis.call('LPUSH', KEYS[2], 'b'); return 1",
+        2,
+        "acl:restart:s",
+        "acl:restart:l",
+    )
+
+    stack.stop("redis")
+    stack.start("redis")
+
+    again = Redis.from_url(_on_database(stack.redis_url, ACL_TEST_DB), driver_info=None)
+    try:
+        assert again.hget("acl:restart:h", "f") == b"1"
+        assert again.ttl("acl:restart:h") > 0
+        assert again.get("acl:restart:s") == b"a"
+        assert again.lindex("acl:restart:l", 0) == b"b"
+    finally:
+        again.close()

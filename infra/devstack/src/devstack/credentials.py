@@ -199,7 +199,13 @@ def redis_acl(environment: Mapping[str, str]) -> str:
     """Redis's ACL file: no default user; the one user runs the services' commands alone (any
     key, no channel: nothing publishes); the test profile adds its clean-up user."""
     user, password = environment["REDIS_USERNAME"], environment["REDIS_PASSWORD"]
-    lines = ["user default off", f"user {user} on >{password} ~* resetchannels {redis_app_rules()}"]
+    # The default user is off (nobody signs in as it) yet allowed everything: Redis 7.0 replays its
+    # append-only file as that user, and without permissions it dropped every MULTI/EXEC and
+    # every script that wrote more than once at the next start.
+    lines = [
+        "user default off resetpass ~* &* +@all",
+        f"user {user} on >{password} ~* resetchannels {redis_app_rules()}",
+    ]
     if "REDIS_TEST_ADMIN_PASSWORD" in environment:
         admin = environment["REDIS_TEST_ADMIN_USERNAME"]
         lines.append(f"user {admin} on >{environment['REDIS_TEST_ADMIN_PASSWORD']} ~* &* +@all")
