@@ -30,6 +30,7 @@ import gateway.metrics  # noqa: F401
 import ingest.metrics  # noqa: F401
 import orderhub_common.audit  # noqa: F401
 import orders.metrics  # noqa: F401
+from orderhub_common import health  # noqa: F401
 
 pytestmark = pytest.mark.unit
 

@@ -92,10 +92,13 @@ def create_app(settings: AuthSettings, *, passwords: Passwords | None = None) ->
         rate_limit=RateLimit("auth", settings.rate_limit_per_ip_per_min, redis.client),
         title="Order Hub auth",
         description="Users, sign-in with rotating refresh tokens, and the JWKS for every service.",
+        # Without Redis the JWKS every service verifies with is still served (docs/FAULTS.md).
         resources=[
             mongo,
-            redis,
-            KafkaResource(broker, before_start=create_topics),
+            redis.degrades_to("sign-in and refresh answer 503; the JWKS and user reads are served"),
+            KafkaResource(broker, before_start=create_topics).degrades_to(
+                "actions go ahead; their audit records are counted lost"
+            ),
             signing_keys,
             BootstrapUsers(settings, user_admin),
         ],

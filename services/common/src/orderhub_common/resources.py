@@ -3,6 +3,10 @@
 A service lists its resources; the app factory connects them in order with retries and clear log
 lines (graceful start), exposes their pings at ``/readyz``, and closes them in reverse order
 (graceful stop). Redis, MongoDB and Kafka are here; service-specific workers are ``Worker``s.
+
+A resource is required unless the service, where it lists it, declares the documented mode it
+serves in without it (``degrades_to``, per docs/FAULTS.md): readiness then stays 200 while that
+dependency is away, and the outage shows in ``/readyz``'s body and ``orderhub_dependency_up``.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from beanie import Document, init_beanie
 from faststream.kafka import KafkaBroker
@@ -24,6 +28,13 @@ class Resource:
 
     name: str = "resource"
     target: str = ""
+    # The documented mode this service serves in while the dependency is away; None: required.
+    degraded_mode: str | None = None
+
+    def degrades_to(self, mode: str) -> Self:
+        """Declares this dependency degradable for the service that lists it, and how."""
+        self.degraded_mode = mode
+        return self
 
     async def connect(self) -> None:
         raise NotImplementedError

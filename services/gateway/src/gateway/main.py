@@ -99,7 +99,13 @@ def create_app(
         ),
         title="Order Hub API",
         description=_DESCRIPTION,
-        resources=[redis, KafkaResource(broker, before_start=create_topics)],
+        # Every call is served without either (docs/FAULTS.md): neither makes the gateway unready.
+        resources=[
+            redis.degrades_to("rate limits and the read cache fail open"),
+            KafkaResource(broker, before_start=create_topics).degrades_to(
+                "no live order events; every API call is served"
+            ),
+        ],
         # signed_principal (orderhub_common.security) verifies through the memory of tokens.
         state={"jwt_verifier": tokens},
     )

@@ -56,7 +56,11 @@ def create_app(
         rate_limit=RateLimit("ingest", settings.rate_limit_per_ip_per_min, redis.client),
         title="Order Hub ingest",
         description="Polls the sales channels and publishes their orders, normalized, to Kafka.",
-        resources=[redis, kafka],
+        # Redis holds the cursors, leases and channel state its API serves: required.
+        resources=[
+            redis,
+            kafka.degrades_to("polling waits, cursors kept; the channels API is served"),
+        ],
         workers=pollers,
         routers=[channels.router, asyncapi.router],
         state={

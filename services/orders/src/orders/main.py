@@ -140,12 +140,19 @@ def create_app(settings: OrdersSettings) -> FastAPI:
         rate_limit=RateLimit("orders", settings.rate_limit_per_ip_per_min, redis.client),
         title="Order Hub orders",
         description="Orders from every channel: the store, the orders API and order events.",
-        # The stores first: the consumer starts with Kafka and writes at once.
+        # The stores first: the consumer starts with Kafka and writes at once. MongoDB, the
+        # system of record, is required; the others have a documented degraded mode.
         resources=[
             mongo_resource(settings),
-            query_side,
-            redis,
-            KafkaResource(broker, before_start=create_topics),
+            query_side.degrades_to(
+                "lists and stats answer 503; ingest and status moves go on (outbox)"
+            ),
+            redis.degrades_to(
+                "reads are served (the rate limit fails open); status moves answer 503"
+            ),
+            KafkaResource(broker, before_start=create_topics).degrades_to(
+                "reads and status moves are served; order events wait in the outbox"
+            ),
         ],
         workers=lambda: [
             Worker("outbox-relay", relay.run),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 from fastapi import APIRouter, Request
 
 from gateway.deps import CurrentEdge, admit, header_credentials
@@ -27,7 +28,7 @@ async def api_health(request: Request, edge: CurrentEdge) -> ApiHealth:
     names = list(edge.upstreams)
     results = await asyncio.gather(*(_probe(edge.upstreams[name]) for name in names))
     services = {str(name): result for name, result in zip(names, results, strict=True)}
-    healthy = all(result.status == "ok" for result in services.values())
+    healthy = all(result.status == "ok" and not result.detail for result in services.values())
     return ApiHealth(status="ok" if healthy else "degraded", services=services)
 
 
@@ -37,6 +38,18 @@ async def _probe(client: UpstreamClient) -> UpstreamHealth:
     except UpstreamUnavailableError as exc:
         return UpstreamHealth(status="down", circuit=client.circuit, detail=exc.message)
     if response.status_code != 200:
-        detail = f"/readyz answered {response.status_code}"
-        return UpstreamHealth(status="down", circuit=client.circuit, detail=detail)
-    return UpstreamHealth(status="ok", circuit=client.circuit)
+        answered = f"/readyz answered {response.status_code}"
+        return UpstreamHealth(status="down", circuit=client.circuit, detail=answered)
+    # Ready in a documented degraded mode (a degradable dependency away): serving, but said.
+    degraded = _degraded_dependencies(response)
+    detail = f"degraded: {', '.join(degraded)} not answering" if degraded else None
+    return UpstreamHealth(status="ok", circuit=client.circuit, detail=detail)
+
+
+def _degraded_dependencies(response: httpx.Response) -> list[str]:
+    try:
+        body = response.json()
+    except ValueError:
+        return []
+    degraded = body.get("degraded") if isinstance(body, dict) else None
+    return sorted(str(name) for name in degraded) if isinstance(degraded, dict) else []
