@@ -10,7 +10,7 @@ PROMTOOL_VERSION := v0.316.0
 PROMTOOL := .cache/bin/promtool-$(PROMTOOL_VERSION)
 export UV_PROJECT_ENVIRONMENT := .venv
 
-.PHONY: help up down status test screenshots test-faults test-python test-frontend lint audit format openapi tools python-deps frontend-deps frontend-build browser demo-data bench config-reference promtool
+.PHONY: help up down status test screenshots test-faults test-python test-frontend lint audit format openapi tools python-deps frontend-deps frontend-build browser demo-data bench config-reference prometheus-rule promtool
 
 help: ## show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -77,6 +77,9 @@ bench: python-deps ## load and ingest benchmarks of the running stack (about 25 
 
 config-reference: python-deps ## regenerate docs/CONFIGURATION.md from the services' settings classes
 	@$(PY) -m deploy.config_reference > docs/CONFIGURATION.md
+
+prometheus-rule: python-deps ## regenerate the Kubernetes PrometheusRule from deploy/prometheus/alerts.yml
+	@$(PY) -m deploy.prometheus_rule > deploy/kubernetes/components/monitoring/prometheus-rule.yaml
 
 promtool: ## build Prometheus's promtool once into .cache/bin (minutes), for the alert-rule tests
 	@if [ ! -x $(PROMTOOL) ]; then \

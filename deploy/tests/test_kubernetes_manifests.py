@@ -1,24 +1,32 @@
 """The Kubernetes manifests (deploy/kubernetes) are valid and say what operating them relies on.
 
 Validated offline against the Kubernetes JSON schemas that ``kubernetes-validate`` bundles, in
-strict mode (an unknown or misspelt field fails). The base is plain manifests, read from the
-files its kustomization lists; the overlays are rendered with ``kubectl kustomize`` where
-kubectl is installed.
+strict mode (an unknown or misspelt field fails); the Prometheus Operator's resources, which
+those schemas do not know, are checked for their shape here. The base is plain manifests, read
+from the files its kustomization lists; the overlays are rendered with ``kubectl kustomize``
+where kubectl is installed, and checked for what deploying them relies on: one namespace, images
+CI pushes, no replica count an autoscaler owns, a gateway that believes X-Forwarded-For only from
+what can reach it, and Prometheus scraping every service under the `job` the alert rules name.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import re
 import shutil
 import subprocess
+from collections.abc import Iterator
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import kubernetes_validate
 import kubernetes_validate.utils
+import promql_parser
 import pytest
 import yaml
+from ruamel.yaml import YAML
 
 from deploy.config_reference import SERVICES, secret_variables, variables_of
 from orderhub_common.settings import KafkaSettings
@@ -31,6 +39,18 @@ OVERLAYS = sorted(p.parent.name for p in (KUBERNETES / "overlays").glob("*/kusto
 # The oldest Kubernetes the manifests claim to run on, and the newest the schemas know.
 VERSIONS = ["1.30.0", kubernetes_validate.latest_version()]
 STATELESS = {"gateway", "auth", "orders"}
+WORKFLOW = REPO / ".github" / "workflows" / "ci.yml"
+ALERTS = REPO / "deploy" / "prometheus" / "alerts.yml"
+# Each overlay's namespace: the base's, or the one the overlay renames it to.
+NAMESPACES = {"dev": "orderhub-dev", "production": "orderhub"}
+# The ingress controller's namespace (ingress-nginx's), the one way in to the gateway; and
+# Prometheus', which scrapes /metrics.
+INGRESS_NAMESPACE = "ingress-nginx"
+MONITORING_NAMESPACE = "monitoring"
+# Custom resources: kubernetes-validate bundles the schemas of Kubernetes' own kinds only, and
+# would answer these with SchemaNotFoundError. Their shape is checked by the tests below instead
+# (test_the_prometheus_operator_resources_have_the_fields_its_crds_define).
+CUSTOM_RESOURCE_GROUPS = {"monitoring.coreos.com"}
 # The Kafka credentials every Kafka client will read once the broker requires them (issue #11,
 # security); until its settings land they are referenced, and read by nobody.
 KAFKA_CREDENTIALS = {"KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"}
@@ -129,6 +149,8 @@ def test_every_manifest_follows_the_kubernetes_schema(
 ) -> None:
     errors = []
     for doc in manifests:
+        if doc["apiVersion"].split("/")[0] in CUSTOM_RESOURCE_GROUPS:
+            continue
         try:
             kubernetes_validate.validate(doc, version, strict=True)
         except kubernetes_validate.ValidationError as exc:
@@ -230,7 +252,7 @@ def test_every_replicated_service_has_a_disruption_budget(manifests: list[Manife
     replicated = {
         name
         for name, d in of_kind(manifests, "Deployment").items()
-        if d["spec"]["replicas"] > 1 or name in autoscaled
+        if d["spec"].get("replicas", 1) > 1 or name in autoscaled
     }
 
     covered = {
@@ -259,26 +281,73 @@ def test_the_stateless_services_scale_on_cpu_within_what_kafka_allows(
     assert autoscalers["orders"]["spec"]["maxReplicas"] <= int(config["KAFKA_PARTITIONS"])
 
 
+def selects(selector: Manifest, labels: dict[str, str]) -> bool:
+    """Whether a NetworkPolicy's podSelector selects pods with these labels (matchLabels only:
+    the policies use nothing else)."""
+    assert set(selector) <= {"matchLabels"}, selector
+    return selector.get("matchLabels", {}).items() <= labels.items()
+
+
+ANYWHERE = "anywhere"
+
+
+def sources_reaching(manifests: list[Manifest], name: str, port: int) -> list[Any]:
+    """What the network policies let reach a service's pods on a port: each rule's `from`
+    entries, or ANYWHERE for a rule without one."""
+    pod_labels = of_kind(manifests, "Deployment")[name]["spec"]["template"]["metadata"]["labels"]
+    sources: list[Any] = []
+    for policy in of_kind(manifests, "NetworkPolicy").values():
+        if not selects(policy["spec"]["podSelector"], pod_labels):
+            continue
+        for rule in policy["spec"].get("ingress", []):
+            ports = [p["port"] for p in rule.get("ports", [])]
+            if ports and port not in ports and "http" not in ports:
+                continue
+            sources += rule.get("from", [ANYWHERE])
+    return sources
+
+
+def namespace_named(source: Any) -> str | None:
+    if source == ANYWHERE or set(source) != {"namespaceSelector"}:
+        return None
+    selector = source["namespaceSelector"]
+    if set(selector) != {"matchLabels"} or set(selector["matchLabels"]) != {
+        "kubernetes.io/metadata.name"
+    }:
+        return None
+    name: str = selector["matchLabels"]["kubernetes.io/metadata.name"]
+    return name
+
+
 def test_only_the_gateway_can_be_reached_from_outside(manifests: list[Manifest]) -> None:
     policies = of_kind(manifests, "NetworkPolicy")
     deny = policies["default-deny-ingress"]["spec"]
     open_to_all = set()
     for policy in policies.values():
+        selected = policy["spec"]["podSelector"].get("matchLabels", {})
         for rule in policy["spec"].get("ingress", []):
             sources = rule.get("from", [])
             if not sources or any("ipBlock" in s for s in sources):
-                open_to_all.add(
-                    policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
-                )
+                open_to_all.add(selected.get("app.kubernetes.io/name", "every pod"))
             for source in sources:
-                # Other namespaces only by name, and only for scraping metrics.
+                # Other namespaces only by name: Prometheus', for metrics; the ingress
+                # controller's, for the gateway alone.
                 if "namespaceSelector" in source:
-                    assert source["namespaceSelector"] == {
-                        "matchLabels": {"kubernetes.io/metadata.name": "monitoring"}
-                    }
+                    allowed = {MONITORING_NAMESPACE} | (
+                        {INGRESS_NAMESPACE}
+                        if selected == {"app.kubernetes.io/name": "gateway"}
+                        else set()
+                    )
+                    assert namespace_named(source) in allowed, (policy["metadata"]["name"], source)
 
     assert deny == {"podSelector": {}, "policyTypes": ["Ingress"]}
-    assert open_to_all == {"gateway"}
+    assert open_to_all == set()
+    for name in set(SERVICES) - {"gateway"}:
+        port = SERVICES[name][0].model_fields["port"].default
+        assert {namespace_named(s) for s in sources_reaching(manifests, name, port)} <= {
+            None,  # the pods of this namespace, by label
+            MONITORING_NAMESPACE,
+        }
     ingresses = of_kind(manifests, "Ingress")
     for ingress in ingresses.values():
         backends = {
@@ -288,3 +357,228 @@ def test_only_the_gateway_can_be_reached_from_outside(manifests: list[Manifest])
         }
         assert backends == {"gateway"}
         assert ingress["spec"]["tls"], "HTTPS only"
+
+
+Network = IPv4Network | IPv6Network
+
+
+def networks(setting: str) -> list[Network] | None:
+    """A FORWARDED_ALLOW_IPS-style setting's networks; None for "*" (any address)."""
+    entries = [e.strip() for e in setting.split(",") if e.strip()]
+    if "*" in entries:
+        return None
+    return [ip_network(e, strict=False) for e in entries]
+
+
+def test_the_gateway_believes_forwarded_for_only_from_what_may_reach_it(
+    manifests: list[Manifest],
+) -> None:
+    # Whoever connects from an address in GATEWAY_FORWARDED_ALLOW_IPS names the client (rate
+    # limits, sign-in throttles, /metrics' allowance and the audit log go by it). A gateway that
+    # trusts every pod (the pod network, FORWARDED_ALLOW_IPS) must be reachable from the ingress
+    # controller alone; one that Prometheus also reaches must trust narrower than every pod.
+    config = of_kind(manifests, "ConfigMap")["orderhub-config"]["data"]
+    port = SERVICES["gateway"][0].model_fields["port"].default
+    sources = sources_reaching(manifests, "gateway", port)
+    reached_from = {namespace_named(s) for s in sources}
+    trusted = networks(config["GATEWAY_FORWARDED_ALLOW_IPS"])
+    pod_network = networks(config["FORWARDED_ALLOW_IPS"])
+    assert pod_network, "the services behind the gateway believe the pod network"
+    trusts_every_pod = trusted is None or any(
+        pods.version == net.version and pods.subnet_of(net)  # type: ignore[arg-type]
+        for pods in pod_network
+        for net in trusted
+    )
+
+    assert ANYWHERE not in sources
+    assert None not in reached_from, sources
+    assert INGRESS_NAMESPACE in reached_from
+    assert reached_from <= {INGRESS_NAMESPACE, MONITORING_NAMESPACE}
+    if trusts_every_pod:
+        assert reached_from == {INGRESS_NAMESPACE}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_object_of_an_overlay_is_in_its_namespace(overlay: str) -> None:
+    # An object without one lands in `default` (or wherever kubectl's context points), where
+    # none of the others is: an Ingress there finds no `gateway` Service.
+    docs = rendered(overlay)
+    namespaces = of_kind(docs, "Namespace")
+    elsewhere = {
+        f"{d['kind']}/{d['metadata']['name']}": d["metadata"].get("namespace")
+        for d in docs
+        if d["kind"] != "Namespace" and d["metadata"].get("namespace") != NAMESPACES[overlay]
+    }
+
+    assert set(namespaces) == {NAMESPACES[overlay]}
+    assert elsewhere == {}
+
+
+def test_no_deployment_sets_the_replicas_its_autoscaler_owns(manifests: list[Manifest]) -> None:
+    # kubectl apply would set the count back to the manifest's at every deploy (scaling an
+    # autoscaled service down, until the autoscaler scales it up again).
+    deployments = of_kind(manifests, "Deployment")
+    targets = [
+        hpa["spec"]["scaleTargetRef"]
+        for hpa in of_kind(manifests, "HorizontalPodAutoscaler").values()
+    ]
+
+    assert targets
+    assert {
+        t["name"]: deployments[t["name"]]["spec"].get("replicas")
+        for t in targets
+        if t["kind"] == "Deployment"
+    } == {t["name"]: None for t in targets}
+
+
+def pushed_image_patterns() -> dict[str, re.Pattern[str]]:
+    """Per service, the images CI's `images` job pushes (its tags, as regular expressions)."""
+    workflow = YAML(typ="safe").load(WORKFLOW.read_text())
+    job = workflow["jobs"]["images"]
+    build = next(s for s in job["steps"] if s.get("uses", "").startswith("docker/build-push"))
+    placeholders = {
+        "github.repository": r"[a-z0-9_.-]+/[a-z0-9_.-]+",  # owner/repository
+        "github.sha": r"[0-9a-f]{40}",
+    }
+    patterns = {}
+    for entry in job["strategy"]["matrix"]["include"]:
+        alternatives = []
+        for tag in filter(None, map(str.strip, build["with"]["tags"].splitlines())):
+            parts = re.split(r"\$\{\{\s*([\w.]+)\s*\}\}", tag)
+            alternatives.append(
+                "".join(
+                    re.escape(part)
+                    if i % 2 == 0
+                    else re.escape(entry["service"])
+                    if part == "matrix.service"
+                    else placeholders[part]
+                    for i, part in enumerate(parts)
+                )
+            )
+        patterns[entry["service"]] = re.compile("|".join(f"(?:{a})" for a in alternatives))
+    return patterns
+
+
+def test_production_runs_images_ci_pushes() -> None:
+    # A tag nobody pushed (0.1.0 once) leaves every pod in ImagePullBackOff.
+    patterns = pushed_image_patterns()
+    images = {
+        name: container(deployment)["image"]
+        for name, deployment in of_kind(rendered("production"), "Deployment").items()
+    }
+
+    assert set(images) == set(patterns)
+    assert {
+        name: image for name, image in images.items() if not patterns[name].fullmatch(image)
+    } == {}
+    # The committed tag is the one CI moves to each build of main (a deploy pins the sha).
+    assert {image.rpartition(":")[2] for image in images.values()} == {"main"}
+
+
+def scraped_jobs(docs: list[Manifest]) -> dict[str, str]:
+    """Service name -> the `job` label the Prometheus Operator gives its targets: the value of
+    the Service's label that the ServiceMonitor's jobLabel names, else the Service's name."""
+    services = of_kind(docs, "Service")
+    jobs = {}
+    for monitor in of_kind(docs, "ServiceMonitor").values():
+        spec = monitor["spec"]
+        assert set(spec["selector"]) == {"matchLabels"}
+        for name, service in services.items():
+            labels = service["metadata"].get("labels", {})
+            if spec["selector"]["matchLabels"].items() <= labels.items():
+                job_label = spec.get("jobLabel")
+                jobs[name] = labels[job_label] if job_label else name
+    return jobs
+
+
+def test_production_scrapes_every_service_s_metrics_with_its_token() -> None:
+    docs = rendered("production")
+    monitors = of_kind(docs, "ServiceMonitor")
+    deployments = of_kind(docs, "Deployment")
+
+    assert scraped_jobs(docs) == {name: name for name in SERVICES}
+    assert len(monitors) == len(SERVICES), "one ServiceMonitor per service"
+    for monitor in monitors.values():
+        for endpoint in monitor["spec"]["endpoints"]:
+            assert endpoint["port"] == "http"
+            assert endpoint["path"] == "/metrics"
+            # /metrics answers 403 to Prometheus' pods otherwise (the gateway's, always).
+            assert endpoint["authorization"] == {
+                "type": "Bearer",
+                "credentials": {"name": "orderhub-secrets", "key": "METRICS_TOKEN"},
+            }
+    for name, deployment in deployments.items():
+        env = {e["name"]: e.get("valueFrom", {}) for e in container(deployment).get("env", [])}
+        assert env["METRICS_TOKEN"]["secretKeyRef"]["key"] == "METRICS_TOKEN", name
+    # The gateway is the one /metrics the ingress controller reaches: an address allowance
+    # would answer anyone the controller forwards whenever the trusted proxies are wrong.
+    assert of_kind(docs, "ConfigMap")["orderhub-config"]["data"]["GATEWAY_METRICS_ALLOW_IPS"] == ""
+
+
+def test_production_loads_the_alert_rules_of_alerts_yml() -> None:
+    rules = of_kind(rendered("production"), "PrometheusRule")
+
+    assert list(rules) == ["orderhub-alerts"]
+    # Generated from the file (make prometheus-rule): the two must not drift.
+    assert rules["orderhub-alerts"]["spec"] == {
+        "groups": yaml.safe_load(ALERTS.read_text())["groups"]
+    }
+
+
+def job_matchers(node: Any) -> Iterator[tuple[str, str]]:
+    """The (operator, value) of every `job` matcher in a PromQL expression."""
+    if isinstance(node, promql_parser.VectorSelector):
+        for matcher in node.matchers.matchers:
+            if matcher.name == "job":
+                yield str(matcher.op).rpartition(".")[2], matcher.value
+    for attribute in ("lhs", "rhs", "expr", "vector_selector", "param"):
+        child = getattr(node, attribute, None)
+        if isinstance(child, promql_parser.Expr):
+            yield from job_matchers(child)
+    for arg in getattr(node, "args", None) or []:
+        yield from job_matchers(arg)
+
+
+def test_every_job_the_alert_rules_name_is_one_production_scrapes() -> None:
+    # With no job matching, `up{job=...} == 0` never fires: a dead service stays quiet.
+    jobs = set(scraped_jobs(rendered("production")).values())
+    rules = [r for g in yaml.safe_load(ALERTS.read_text())["groups"] for r in g["rules"]]
+    named: dict[str, set[str]] = {}
+    for rule in rules:
+        for op, value in job_matchers(promql_parser.parse(rule["expr"])):
+            assert op in {"Equal", "Re"}, (rule["alert"], op)
+            # A regular expression here is an alternation of job names.
+            assert re.fullmatch(r"[\w-]+(\|[\w-]+)*", value), (rule["alert"], value)
+            named.setdefault(rule["alert"], set()).update(value.split("|"))
+
+    assert named, "the rules name the jobs they watch"
+    assert {alert: names - jobs for alert, names in named.items()} == {
+        alert: set() for alert in named
+    }
+    assert {"auth", "orders", "ingest", "gateway"} <= jobs, "the jobs the rules group by"
+
+
+def test_the_prometheus_operator_resources_have_the_fields_its_crds_define() -> None:
+    # The schema test skips these (CUSTOM_RESOURCE_GROUPS); a misspelt field would be dropped
+    # by the API server's pruning without a word, so the fields used are checked here.
+    docs = rendered("production")
+    assert of_kind(docs, "ServiceMonitor")
+    assert of_kind(docs, "PrometheusRule")
+    for monitor in of_kind(docs, "ServiceMonitor").values():
+        assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
+        assert set(monitor["spec"]) <= {"jobLabel", "selector", "endpoints", "namespaceSelector"}
+        for endpoint in monitor["spec"]["endpoints"]:
+            assert set(endpoint) <= {"port", "path", "interval", "scheme", "authorization"}
+            assert re.fullmatch(r"\d+[smh]", endpoint.get("interval", "30s"))
+            assert set(endpoint["authorization"]) == {"type", "credentials"}
+            assert set(endpoint["authorization"]["credentials"]) == {"name", "key"}
+    for rule in of_kind(docs, "PrometheusRule").values():
+        assert rule["apiVersion"] == "monitoring.coreos.com/v1"
+        assert set(rule["spec"]) == {"groups"}
+        for group in rule["spec"]["groups"]:
+            assert set(group) <= {"name", "interval", "rules"}
+            for alert in group["rules"]:
+                assert set(alert) <= {"alert", "expr", "for", "labels", "annotations"}
+                assert isinstance(alert["expr"], str)
+                for field in ("labels", "annotations"):
+                    assert all(isinstance(v, str) for v in alert.get(field, {}).values())
