@@ -259,7 +259,9 @@ def test_the_init_step_creates_every_topic_as_the_services_would(compose: dict[s
         )
     }
     kafka = compose["services"]["kafka"]["environment"]
-    specs = Topics().specs(int(kafka["KAFKA_NUM_PARTITIONS"]))
+    specs = Topics().specs(
+        partitions=int(kafka["KAFKA_NUM_PARTITIONS"]), replication_factor=1, min_insync_replicas=1
+    )
 
     assert created == {
         spec.name: (spec.num_partitions, spec.topic_configs["retention.ms"]) for spec in specs

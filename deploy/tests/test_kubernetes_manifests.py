@@ -211,9 +211,15 @@ def test_secrets_are_referenced_from_a_secret_never_written_in_a_manifest(
     settings_class, _ = SERVICES[name]
 
     assert of_kind(manifests, "Secret") == {}
-    # One Secret, each key named after the variable it fills (DEPLOYMENT.md lists them).
+    # One Secret, each key named after the variable it fills (DEPLOYMENT.md lists them); the
+    # Kafka credentials in one Secret per service, as each signs in as its own user with its
+    # own ACLs (orderhub_common.kafka_access).
     assert {(r["name"], r["key"]) for r in refs.values()} == {
-        ("orderhub-secrets", name) for name in refs
+        (
+            f"orderhub-kafka-{name}" if variable in KAFKA_CREDENTIALS else "orderhub-secrets",
+            variable,
+        )
+        for variable in refs
     }
     assert secret_variables(settings_class) <= from_secret
     assert from_secret <= readable(settings_class), "a referenced secret nobody reads"

@@ -45,18 +45,30 @@ class Topics:
     def audit_dlq(self) -> str:
         return f"{self.prefix}audit.v1.dlq"
 
-    def specs(self, partitions: int) -> list[NewTopic]:
+    def specs(
+        self, *, partitions: int, replication_factor: int, min_insync_replicas: int
+    ) -> list[NewTopic]:
+        """The contract's topics as a service creates them, laid out as the settings say
+        (``topic_specs``): the same numbers production's KafkaTopic resources carry."""
         week_ms = str(7 * 24 * 3600 * 1000)
+
+        def topic(name: str, partitions: int, retention_ms: str) -> NewTopic:
+            configs = {
+                "retention.ms": retention_ms,
+                "min.insync.replicas": str(min_insync_replicas),
+            }
+            return NewTopic(name, partitions, replication_factor, topic_configs=configs)
+
         return [
-            NewTopic(self.ingested, partitions, 1, topic_configs={"retention.ms": week_ms}),
-            NewTopic(self.order_events, partitions, 1, topic_configs={"retention.ms": week_ms}),
+            topic(self.ingested, partitions, week_ms),
+            topic(self.order_events, partitions, week_ms),
             # Dead letters wait for a person; keep them much longer.
-            NewTopic(self.ingested_dlq, 1, 1, topic_configs={"retention.ms": "-1"}),
+            topic(self.ingested_dlq, 1, "-1"),
             # The audit log is kept by its keeper's store; the topic only carries it there.
-            NewTopic(self.audit, 1, 1, topic_configs={"retention.ms": week_ms}),
+            topic(self.audit, 1, week_ms),
             # Apart from the ingest dead letters: replaying those into orders.ingested.v1 would
             # be wrong for an audit record.
-            NewTopic(self.audit_dlq, 1, 1, topic_configs={"retention.ms": "-1"}),
+            topic(self.audit_dlq, 1, "-1"),
         ]
 
 
@@ -68,6 +80,14 @@ def raw_bodies(message: StreamMessage[Any]) -> list[bytes]:
 
 def topics_from(settings: KafkaSettings) -> Topics:
     return Topics(settings.kafka_topic_prefix)
+
+
+def topic_specs(settings: KafkaSettings) -> list[NewTopic]:
+    return topics_from(settings).specs(
+        partitions=settings.kafka_partitions,
+        replication_factor=settings.kafka_topic_replication_factor,
+        min_insync_replicas=settings.kafka_topic_min_insync_replicas,
+    )
 
 
 def aiokafka_options(settings: KafkaSettings) -> dict[str, Any]:
@@ -93,11 +113,7 @@ async def ensure_topics(settings: KafkaSettings) -> None:
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [
-            t
-            for t in topics_from(settings).specs(settings.kafka_partitions)
-            if t.name not in existing
-        ]
+        missing = [t for t in topic_specs(settings) if t.name not in existing]
         if missing:
             # Another replica may win the race; its topics are as good as ours.
             with contextlib.suppress(TopicAlreadyExistsError):

@@ -220,6 +220,25 @@ class KafkaSettings(BaseSettings):
             "partitions of orders.ingested.v1 and orders.events.v1 when a service creates them"
         ),
     )
+    # One broker locally; three in production, where Strimzi's KafkaTopic resources create the
+    # topics with the same numbers (deploy/kubernetes/stateful, checked against these settings).
+    kafka_topic_replication_factor: int = Field(
+        1,
+        ge=1,
+        le=16,
+        validation_alias=env("KAFKA_TOPIC_REPLICATION_FACTOR"),
+        description="replicas of every topic when a service creates them (3 in production)",
+    )
+    kafka_topic_min_insync_replicas: int = Field(
+        1,
+        ge=1,
+        le=16,
+        validation_alias=env("KAFKA_TOPIC_MIN_INSYNC_REPLICAS"),
+        description=(
+            "in-sync replicas every topic needs to take a write (min.insync.replicas; 2 in "
+            "production, at most KAFKA_TOPIC_REPLICATION_FACTOR)"
+        ),
+    )
     # Unset: the broker takes clients without credentials (the local stack on loopback).
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
         None,
@@ -244,6 +263,15 @@ class KafkaSettings(BaseSettings):
         ):
             raise ValueError(
                 "KAFKA_SASL_MECHANISM needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _min_insync_replicas_can_be_met(self) -> Self:
+        # Otherwise every acks=all write to the topics would be refused (NotEnoughReplicas).
+        if self.kafka_topic_min_insync_replicas > self.kafka_topic_replication_factor:
+            raise ValueError(
+                "KAFKA_TOPIC_MIN_INSYNC_REPLICAS cannot exceed KAFKA_TOPIC_REPLICATION_FACTOR"
             )
         return self
 
