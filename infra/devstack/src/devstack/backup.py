@@ -353,6 +353,7 @@ def _copy_redis(stack: Stack, folder: Path) -> list[Part]:
             source = redis_data(stack) / name
             if source.is_dir():
                 shutil.copytree(source, target / name)
+                (target / name).chmod(0o700)
             elif source.exists():
                 shutil.copy2(source, target / name)
     finally:
