@@ -10,7 +10,7 @@ PROMTOOL_VERSION := v0.316.0
 PROMTOOL := .cache/bin/promtool-$(PROMTOOL_VERSION)
 export UV_PROJECT_ENVIRONMENT := .venv
 
-.PHONY: help up down status test screenshots test-faults test-python test-frontend lint audit format openapi tools python-deps frontend-deps frontend-build browser demo-data bench config-reference prometheus-rule promtool
+.PHONY: help up down status backup restore test screenshots test-faults test-python test-frontend lint audit format openapi tools python-deps frontend-deps frontend-build browser demo-data bench config-reference prometheus-rule promtool
 
 help: ## show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -23,6 +23,13 @@ down: ## stop everything `make up` started (graceful); data stays in .data/
 
 status: ## show the state of each component
 	@$(PY) -m devstack.cli status
+
+backup: python-deps ## a consistent copy of the stack's state into .data/backups/<UTC time>/ (BACKUP_DIR: another folder); the API pauses meanwhile
+	@$(PY) -m devstack.cli backup $(if $(BACKUP_DIR),--into $(BACKUP_DIR))
+
+restore: python-deps ## put a backup back: make restore BACKUP=.data/backups/<UTC time>
+	@if [ -z "$(BACKUP)" ]; then echo "name the backup: make restore BACKUP=.data/backups/<UTC time>"; exit 2; fi
+	@$(PY) -m devstack.cli restore $(BACKUP)
 
 test: lint audit test-frontend test-python ## install what is missing and run every suite (unit, integration, e2e, frontend, browser) and the offline dependency audit
 

@@ -1,12 +1,14 @@
-"""``devstack up|down|status|restart COMPONENT [--env K=V ...]|run COMMAND``: the stack behind
-``make up``.
+"""``devstack up|down|status|restart COMPONENT [--env K=V ...]|run COMMAND|backup|restore
+FOLDER``: the stack behind ``make up``.
 
 ``restart COMPONENT --env K=V ...`` restarts one component with those variables on top of its
 normal environment (they last until the stack stops); ``restart COMPONENT`` without ``--env``
 restarts it with its normal environment again. ``run COMMAND ...`` runs a command the way the
 services run, with the stack's addresses and generated store credentials: the orders commands
 (``orders-rebuild-query-side``, ``orders-explain-queries``, ``orders-dead-letters``) against the
-local stack.
+local stack. ``backup [--into FOLDER]`` writes a consistent copy of the stack's state and its
+manifest into ``.data/backups/<UTC time>/`` (``devstack.backup``); ``restore FOLDER`` puts one
+back (``devstack.restore``).
 """
 
 from __future__ import annotations
@@ -79,6 +81,19 @@ def main() -> None:
         "(e.g. devstack run orders-rebuild-query-side)",
     )
     run.add_argument("argv", nargs=argparse.REMAINDER, metavar="COMMAND ...")
+    backup_parser = sub.add_parser(
+        "backup", help="copy the stack's state (stores, cursors, secrets) with a manifest"
+    )
+    backup_parser.add_argument(
+        "--into",
+        metavar="FOLDER",
+        type=Path,
+        help="the folder that holds the backups (default .data/backups); each is <UTC time>/",
+    )
+    restore_parser = sub.add_parser(
+        "restore", help="put a backup back (stops the services, replaces, rebuilds, restarts)"
+    )
+    restore_parser.add_argument("folder", type=Path, metavar="FOLDER")
     args = parser.parse_args()
 
     stack = Stack(local_profile())
@@ -98,6 +113,16 @@ def main() -> None:
         _print_welcome(stack)
     elif args.command == "down":
         stack.down()
+    elif args.command == "backup":
+        # The stores' clients load only for the two commands that need them.
+        from devstack.backup import backup, default_folder
+
+        folder = default_folder(stack)
+        backup(stack, args.into / folder.name if args.into else folder)
+    elif args.command == "restore":
+        from devstack.restore import restore
+
+        restore(stack, args.folder)
     elif args.command == "status":
         print(stack.status())
     elif args.command == "restart":

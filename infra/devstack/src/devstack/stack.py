@@ -176,6 +176,12 @@ class Stack:
     def stop(self, name: str) -> None:
         self.supervisor.stop(component(name).name)
 
+    def provision(self, name: str) -> None:
+        """Runs ``name``'s provisioning again (idempotent), e.g. PostgreSQL's roles and database."""
+        target = component(name)
+        if target.provision:
+            target.provision(self._site(target))
+
     def restart_with(self, name: str, environment: Mapping[str, str]) -> None:
         """Restarts ``name`` with ``environment`` on top of its normal environment; waits ready.
 
