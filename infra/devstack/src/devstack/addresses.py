@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from devstack import credentials, postgres
+from devstack import credentials, kafka_tls, postgres
 from devstack.components import SERVICES, component, runs_ferretdb
 from devstack.install import REPO
 from devstack.profiles import Profile
@@ -30,6 +30,21 @@ class Addresses:
             "KAFKA_SASL_USERNAME": env["KAFKA_SASL_USERNAME"],
             "KAFKA_SASL_PASSWORD": env["KAFKA_SASL_PASSWORD"],
         }
+
+    @property
+    def kafka_tls_bootstrap(self) -> str:
+        """The SASL_SSL listener (PLAIN or SCRAM-SHA-512), certificate of ``kafka_tls``'s CA."""
+        return f"127.0.0.1:{self.profile.port('kafka_tls')}"
+
+    @property
+    def kafka_mtls_bootstrap(self) -> str:
+        """The SSL listener that requires a client certificate of ``kafka_tls``'s CA."""
+        return f"127.0.0.1:{self.profile.port('kafka_mtls')}"
+
+    @property
+    def kafka_tls(self) -> kafka_tls.KafkaTls:
+        """The broker's CA (``ca_file``, for clients to trust) and its certificates."""
+        return kafka_tls.folder(self.profile.data_dir)
 
     @property
     def mongodb_url(self) -> str:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack import credentials, install, postgres
+from devstack import credentials, install, kafka_tls, postgres
 from devstack.processes import http_ok, port_open
 from devstack.steps import step
 
@@ -101,8 +101,13 @@ def _kafka_java(site: Site) -> list[str]:
     ]
 
 
+def _kafka_tls(site: Site) -> kafka_tls.KafkaTls:
+    return kafka_tls.folder(_data(site).parent)
+
+
 def _kafka_prepare(site: Site) -> None:
     install.kafka_classpath()
+    tls = kafka_tls.ensure(_kafka_tls(site))
     template = (install.REPO / "infra" / "kafka" / "server.properties.template").read_text()
     properties = _kafka_properties(site)
     # It holds the SASL user's password: the owner's alone.
@@ -111,11 +116,15 @@ def _kafka_prepare(site: Site) -> None:
     properties.write_text(
         template.format(
             port=site.port,
+            tls_port=site.ports["kafka_tls"],
+            mtls_port=site.ports["kafka_mtls"],
             controller_port=site.ports["kafka_controller"],
             data_dir=_data(site),
             jaas=credentials.kafka_jaas(site.environment),
             controller_jaas=credentials.kafka_controller_jaas(site.environment),
             super_user=site.environment["KAFKA_SASL_USERNAME"],
+            tls_broker_file=tls.broker_file,
+            tls_ca_file=tls.ca_file,
         )
     )
     if not (_data(site) / "meta.properties").exists():
@@ -130,6 +139,7 @@ def _kafka_prepare(site: Site) -> None:
                 cluster_id,
                 "-c",
                 _kafka_properties(site),
+                *credentials.kafka_scram_arguments(site.environment),
             )
 
 
@@ -296,7 +306,13 @@ COMPONENTS: tuple[Component, ...] = (
         data_dir="kafka",
         prepare=_kafka_prepare,
         provision=_kafka_provision,
-        extra_ports=(Port("kafka_controller", "KAFKA_CONTROLLER_PORT", 9093),),
+        extra_ports=(
+            Port("kafka_controller", "KAFKA_CONTROLLER_PORT", 9093),
+            # TLS listeners for clients of managed Kafka's kind (devstack.kafka_tls): SASL_SSL,
+            # and SSL with a client certificate.
+            Port("kafka_tls", "KAFKA_TLS_PORT", 9094),
+            Port("kafka_mtls", "KAFKA_MTLS_PORT", 9095),
+        ),
     ),
     Component(
         name="mongodb",

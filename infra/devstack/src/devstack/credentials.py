@@ -181,6 +181,20 @@ def kafka_jaas(environment: Mapping[str, str]) -> str:
     )
 
 
+def kafka_scram_arguments(environment: Mapping[str, str]) -> list[str]:
+    """``kafka-storage format`` arguments giving the broker's user and each service's user a
+    SCRAM-SHA-512 credential (their SASL/PLAIN passwords), for the SASL_SSL listener: KRaft keeps
+    SCRAM credentials in its metadata, written here when the storage is formatted."""
+    users = {environment["KAFKA_SASL_USERNAME"]: environment["KAFKA_SASL_PASSWORD"]} | {
+        name: environment[kafka_password_variable(name)] for name in KAFKA_SERVICE_USERS
+    }
+    return [
+        argument
+        for name, password in users.items()
+        for argument in ("--add-scram", f'SCRAM-SHA-512=[name={name},password="{password}"]')
+    ]
+
+
 def kafka_controller_jaas(environment: Mapping[str, str]) -> str:
     """The controller listener's JAAS line: the broker's own user alone signs in there."""
     user, password = environment["KAFKA_SASL_USERNAME"], environment["KAFKA_SASL_PASSWORD"]

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from devstack import credentials
+from devstack.kafka_tls import KafkaTls
 from devstack.stack import Stack
 
 ENVIRONMENT_VARIABLES = {
@@ -52,6 +53,12 @@ class InfraUrls:
     # A Redis user that may do what the services' user may not (FLUSHDB, SCAN), for the suites'
     # own clean-up; None: ``redis_url``'s user may (a Redis without the stack's ACL).
     redis_admin_url: str | None = None
+    # The broker's TLS listeners and the CA of their certificates (the local stack's alone):
+    # ``kafka_tls_bootstrap`` SASL_SSL (PLAIN, SCRAM-SHA-512), ``kafka_mtls_bootstrap`` SSL with a
+    # client certificate of that CA; None: a broker without them.
+    kafka_tls_bootstrap: str | None = None
+    kafka_mtls_bootstrap: str | None = None
+    kafka_tls: KafkaTls | None = None
 
     def kafka_environment(self) -> dict[str, str]:
         """The variables ``KafkaSettings`` reads, as a service started on this broker gets them."""
@@ -144,4 +151,7 @@ def from_local_stack(stack: Stack) -> InfraUrls:
         },
         postgres_service_url=stack.postgres_url,
         redis_admin_url=stack.redis_test_admin_url,
+        kafka_tls_bootstrap=stack.addresses.kafka_tls_bootstrap,
+        kafka_mtls_bootstrap=stack.addresses.kafka_mtls_bootstrap,
+        kafka_tls=stack.addresses.kafka_tls,
     )

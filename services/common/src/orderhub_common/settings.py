@@ -11,6 +11,7 @@ variable its field name spells: the gateway's ``rate_limit_per_ip_per_min`` is
 
 from __future__ import annotations
 
+import ssl
 import sys
 from ipaddress import ip_address, ip_network
 from typing import Any, Literal, Self, TypeVar
@@ -19,6 +20,7 @@ from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLS
 from pydantic import (
     AliasChoices,
     Field,
+    FilePath,
     SecretStr,
     ValidationError,
     field_validator,
@@ -199,6 +201,11 @@ class ServiceSettings(BaseSettings):
         return self
 
 
+KafkaSecurityProtocol = Literal["PLAINTEXT", "SASL_PLAINTEXT", "SSL", "SASL_SSL"]
+_TLS_PROTOCOLS = frozenset({"SSL", "SASL_SSL"})
+_SASL_PROTOCOLS = frozenset({"SASL_PLAINTEXT", "SASL_SSL"})
+
+
 class KafkaSettings(BaseSettings):
     kafka_bootstrap_servers: str = Field(
         "127.0.0.1:9092",
@@ -239,7 +246,16 @@ class KafkaSettings(BaseSettings):
             "production, at most KAFKA_TOPIC_REPLICATION_FACTOR)"
         ),
     )
-    # Unset: the broker takes clients without credentials (the local stack on loopback).
+    # Unset: SASL_PLAINTEXT with a KAFKA_SASL_MECHANISM, PLAINTEXT without (the local stack).
+    kafka_security_protocol: KafkaSecurityProtocol | None = Field(
+        None,
+        validation_alias=env("KAFKA_SECURITY_PROTOCOL"),
+        description=(
+            "PLAINTEXT, SASL_PLAINTEXT, SSL or SASL_SSL (managed Kafka: SASL_SSL, or SSL with a "
+            "client certificate); unset: SASL_PLAINTEXT with KAFKA_SASL_MECHANISM, else PLAINTEXT"
+        ),
+    )
+    # Unset: the broker takes clients without credentials (or knows them by their certificate).
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
         None,
         validation_alias=env("KAFKA_SASL_MECHANISM"),
@@ -255,15 +271,94 @@ class KafkaSettings(BaseSettings):
         validation_alias=env("KAFKA_SASL_PASSWORD"),
         description="the Kafka SASL user's password (with KAFKA_SASL_MECHANISM)",
     )
+    # TLS (SSL, SASL_SSL): the broker's certificate is always verified, its host name included.
+    kafka_ssl_ca_file: FilePath | None = Field(
+        None,
+        validation_alias=env("KAFKA_SSL_CA_FILE"),
+        description=(
+            "PEM file of the CAs that sign the brokers' certificates (SSL, SASL_SSL); unset: the "
+            "system's trusted CAs"
+        ),
+    )
+    kafka_ssl_cert_file: FilePath | None = Field(
+        None,
+        validation_alias=env("KAFKA_SSL_CERT_FILE"),
+        description="PEM file of the client certificate (chain) for mutual TLS; unset: none",
+    )
+    kafka_ssl_key_file: FilePath | None = Field(
+        None,
+        validation_alias=env("KAFKA_SSL_KEY_FILE"),
+        description=(
+            "PEM file of the client certificate's private key; unset: in KAFKA_SSL_CERT_FILE"
+        ),
+    )
+    kafka_ssl_key_password: SecretStr | None = Field(
+        None,
+        validation_alias=env("KAFKA_SSL_KEY_PASSWORD"),
+        description="the password of an encrypted KAFKA_SSL_KEY_FILE; unset: not encrypted",
+    )
+    kafka_allow_plaintext: bool = Field(
+        False,
+        validation_alias=env("KAFKA_ALLOW_PLAINTEXT"),
+        description=(
+            "lets production talk to Kafka without TLS (PLAINTEXT, SASL_PLAINTEXT), for a broker "
+            "on a private network only"
+        ),
+    )
+
+    @property
+    def kafka_protocol(self) -> KafkaSecurityProtocol:
+        """The security protocol in effect (KAFKA_SECURITY_PROTOCOL, or what its default means)."""
+        if self.kafka_security_protocol is not None:
+            return self.kafka_security_protocol
+        return "SASL_PLAINTEXT" if self.kafka_sasl_mechanism else "PLAINTEXT"
 
     @model_validator(mode="after")
-    def _sasl_is_complete(self) -> Self:
+    def _kafka_security_is_consistent(self) -> Self:
+        protocol = self.kafka_protocol
+        if protocol in _SASL_PROTOCOLS and not self.kafka_sasl_mechanism:
+            raise ValueError(f"KAFKA_SECURITY_PROTOCOL={protocol} needs KAFKA_SASL_MECHANISM")
+        if protocol not in _SASL_PROTOCOLS and self.kafka_sasl_mechanism:
+            raise ValueError(
+                f"KAFKA_SASL_MECHANISM needs KAFKA_SECURITY_PROTOCOL SASL_SSL or SASL_PLAINTEXT, "
+                f"not {protocol}"
+            )
         if self.kafka_sasl_mechanism and not (
             self.kafka_sasl_username and self.kafka_sasl_password
         ):
             raise ValueError(
                 "KAFKA_SASL_MECHANISM needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
             )
+        tls_options = {
+            "KAFKA_SSL_CA_FILE": self.kafka_ssl_ca_file,
+            "KAFKA_SSL_CERT_FILE": self.kafka_ssl_cert_file,
+            "KAFKA_SSL_KEY_FILE": self.kafka_ssl_key_file,
+            "KAFKA_SSL_KEY_PASSWORD": self.kafka_ssl_key_password,
+        }
+        given = [name for name, value in tls_options.items() if value is not None]
+        if given and protocol not in _TLS_PROTOCOLS:
+            raise ValueError(
+                f"{', '.join(given)} need KAFKA_SECURITY_PROTOCOL SSL or SASL_SSL, not {protocol}"
+            )
+        if (self.kafka_ssl_key_file or self.kafka_ssl_key_password) and not (
+            self.kafka_ssl_cert_file
+        ):
+            raise ValueError(
+                "KAFKA_SSL_KEY_FILE and KAFKA_SSL_KEY_PASSWORD need KAFKA_SSL_CERT_FILE"
+            )
+        # Production talks to Kafka over TLS, unless told the broker sits on a private network.
+        if (
+            getattr(self, "environment", None) == "production"
+            and protocol not in _TLS_PROTOCOLS
+            and not self.kafka_allow_plaintext
+        ):
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL={protocol} sends Kafka traffic unencrypted; production "
+                "needs SSL or SASL_SSL, or KAFKA_ALLOW_PLAINTEXT=true for a broker on a private "
+                "network"
+            )
+        # Files that do not load fail here, at start, not at the first connection.
+        self.kafka_ssl_context()
         return self
 
     @model_validator(mode="after")
@@ -275,21 +370,50 @@ class KafkaSettings(BaseSettings):
             )
         return self
 
+    def kafka_ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS context of SSL and SASL_SSL (None for the others): the broker's certificate
+        checked against KAFKA_SSL_CA_FILE (or the system's CAs), host name included, and the
+        client certificate if there is one."""
+        if self.kafka_protocol not in _TLS_PROTOCOLS:
+            return None
+        ca_file = self.kafka_ssl_ca_file
+        try:
+            # CERT_REQUIRED and check_hostname, TLS 1.2 at least: never turned off here.
+            context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+        except ssl.SSLError as exc:
+            raise ValueError(f"KAFKA_SSL_CA_FILE {ca_file} holds no usable CA: {exc}") from None
+        if self.kafka_ssl_cert_file is not None:
+            password = self.kafka_ssl_key_password
+            try:
+                context.load_cert_chain(
+                    self.kafka_ssl_cert_file,
+                    self.kafka_ssl_key_file,
+                    password.get_secret_value() if password else None,
+                )
+            except ssl.SSLError as exc:
+                raise ValueError(
+                    "KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE do not load as a certificate and "
+                    f"its key (is KAFKA_SSL_KEY_PASSWORD right?): {exc}"
+                ) from None
+        return context
+
     def kafka_security(self) -> BaseSecurity | None:
-        """The client credentials FastStream (and, through ``parse_security``, aiokafka) use."""
+        """The client's security FastStream (and, through ``parse_security``, aiokafka) use: the
+        protocol, its SASL credentials and its TLS context."""
+        ssl_context = self.kafka_ssl_context()
         mechanism, username, password = (
             self.kafka_sasl_mechanism,
             self.kafka_sasl_username,
             self.kafka_sasl_password,
         )
         if not (mechanism and username and password):  # all or none: checked above
-            return None
+            return BaseSecurity(ssl_context) if ssl_context else None
         kind = {
             "PLAIN": SASLPlaintext,
             "SCRAM-SHA-256": SASLScram256,
             "SCRAM-SHA-512": SASLScram512,
         }[mechanism]
-        return kind(username, password.get_secret_value())
+        return kind(username, password.get_secret_value(), ssl_context=ssl_context)
 
 
 class MongoSettings(BaseSettings):
