@@ -26,7 +26,7 @@ from ingest.settings import IngestSettings
 from mock_channels.settings import MockChannelsSettings
 from orderhub_common.security import JwtVerifySettings
 from orderhub_common.settings import KafkaSettings, MongoSettings, RedisSettings, ServiceSettings
-from orders.settings import OrdersSettings
+from orders.settings import OrdersMigrationSettings, OrdersSettings
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,6 +38,12 @@ SERVICES: dict[str, tuple[type[BaseSettings], str]] = {
     "gateway": (GatewaySettings, "gateway"),
     "mock-channels": (MockChannelsSettings, "mock_channels"),
 }
+# Commands that run as steps of their own (a Kubernetes Job, a compose one-shot) -> the same.
+COMMANDS: dict[str, tuple[type[BaseSettings], str]] = {
+    "orders-migrate": (OrdersMigrationSettings, "orders"),
+}
+# Whatever reads variables: the services and the commands.
+READERS = {**SERVICES, **COMMANDS}
 
 # The shared pieces, in the order the page lists them (orderhub_common.settings, .security).
 MIXINS: list[tuple[type[BaseSettings], str]] = [
@@ -192,8 +198,15 @@ def render() -> str:
         out += [f"## {title}", ""]
         rows = [(_variable(f), _readers(variable_name(f))) for f in mixin.model_fields.values()]
         out += [*_table(rows), ""]
-    for name, (cls, package) in SERVICES.items():
+    for name, (cls, package) in READERS.items():
         out += [f"## {name} (`{package}.settings.{cls.__name__}`)", ""]
+        if name in COMMANDS:
+            out += [
+                "A step run on its own before the services start (a Kubernetes Job, a compose "
+                "one-shot, a step of `make up`). Besides these it reads `ORDERHUB_ENV`, "
+                "`LOG_LEVEL` and `STARTUP_TIMEOUT_S` (how long it waits for its store).",
+                "",
+            ]
         rows = [(_variable(f), name) for _, f in _own_fields(cls)]
         out += [*_table(rows), ""]
     return "\n".join(out)

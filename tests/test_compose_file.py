@@ -47,6 +47,8 @@ SCHEMA = REPO.parent / "shared" / "schemas" / "compose-spec.json"
 VENDORED_SCHEMA = files("check_jsonschema.builtin_schemas.vendor") / "compose-spec.json"
 DOCKERFILE = "services/Dockerfile"
 STORES = {"kafka", "mongodb", "postgres", "redis"}
+# Steps that run once and exit; what needs them starts once they succeeded.
+ONE_SHOTS = {"kafka-init", "orders-migrate"}
 
 # Compose service name -> (workspace package, its settings class).
 SERVICES: dict[str, tuple[str, Any]] = {
@@ -107,21 +109,47 @@ def test_orders_reaches_the_postgres_of_the_stack(compose: dict[str, Any]) -> No
 def test_compose_makes_postgres_two_roles_from_required_passwords(
     compose: dict[str, Any],
 ) -> None:
-    # Orders works as a role that owns nothing and migrates as the owner; the image's superuser
-    # only runs the init script (the roles of the local stack, from the same SQL).
+    # Orders works as a role that owns nothing; its migration step works as the owner; the
+    # image's superuser only runs the init script (the roles of the local stack, from the same SQL).
     postgres = compose["services"]["postgres"]
     orders = compose["services"]["orders"]["environment"]
+    migrate = compose["services"]["orders-migrate"]["environment"]
     configs = {c["target"]: compose["configs"][c["source"]] for c in postgres["configs"]}
     raw = (REPO / "docker-compose.yml").read_text()
 
     assert orders["ORDERS_POSTGRES_URL"].startswith("postgresql://orderhub:")
-    assert orders["ORDERS_POSTGRES_MIGRATION_URL"].startswith("postgresql://orderhub_owner:")
+    assert migrate["ORDERS_POSTGRES_MIGRATION_URL"].startswith("postgresql://orderhub_owner:")
     assert postgres["environment"]["POSTGRES_USER"] == "postgres"
     assert configs["/etc/orderhub/roles.sql"]["file"] == "./infra/postgres/roles.sql"
     assert "roles.sql" in configs["/docker-entrypoint-initdb.d/orderhub-roles.sh"]["content"]
     for variable in ("POSTGRES_SUPERUSER_PASSWORD", "POSTGRES_OWNER_PASSWORD", "POSTGRES_PASSWORD"):
         assert f"${{{variable}:?" in raw, variable
     assert "dev-only-postgres-password" not in raw
+
+
+def test_orders_starts_after_its_migration_step_and_never_holds_the_owners_password(
+    compose: dict[str, Any],
+) -> None:
+    # Issue 25, item 6: migrating inside orders' start-up crash-looped on a long backfill, and
+    # gave the orders process the schema owner's password.
+    migrate = compose["services"]["orders-migrate"]
+    orders = compose["services"]["orders"]
+
+    assert migrate["build"] == orders["build"], "the orders image"
+    assert migrate["command"] == ["orders-migrate"]
+    assert migrate["restart"] == "no"
+    assert migrate["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert set(migrate["environment"]) == {
+        "ORDERS_POSTGRES_MIGRATION_URL",
+        "ORDERS_POSTGRES_SERVICE_ROLE",
+    }
+    role = migrate["environment"]["ORDERS_POSTGRES_SERVICE_ROLE"]
+    assert orders["environment"]["ORDERS_POSTGRES_URL"].startswith(f"postgresql://{role}:")
+    assert orders["depends_on"]["orders-migrate"] == {"condition": "service_completed_successfully"}
+    assert not any(
+        "orderhub_owner" in str(value) or "OWNER" in str(value)
+        for value in orders["environment"].values()
+    )
 
 
 def test_the_channel_urls_of_orders_and_ingest_reach_the_mock_channels_service(
@@ -222,7 +250,7 @@ def test_every_service_is_healthchecked_and_started_after_what_it_needs(
         assert "healthcheck" in service or "build" in service or name == "kafka-init", name
         for needed, condition in service.get("depends_on", {}).items():
             expected = (
-                "service_completed_successfully" if needed == "kafka-init" else "service_healthy"
+                "service_completed_successfully" if needed in ONE_SHOTS else "service_healthy"
             )
             assert condition == {"condition": expected}, f"{name} -> {needed}"
     for name in ("orders", "ingest", "gateway"):

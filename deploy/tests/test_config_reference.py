@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.config_reference import SERVICES, render, variables_of
+from deploy.config_reference import READERS, render, variables_of
 
 pytestmark = pytest.mark.unit
 
@@ -20,9 +20,9 @@ def test_the_committed_configuration_reference_is_up_to_date() -> None:
     )
 
 
-@pytest.mark.parametrize("name", SERVICES)
+@pytest.mark.parametrize("name", READERS)
 def test_every_variable_a_service_reads_is_on_the_page(name: str) -> None:
-    settings_class, _ = SERVICES[name]
+    settings_class, _ = READERS[name]
     page = PAGE.read_text()
 
     missing = [v for v in sorted(variables_of(settings_class)) if f"| `{v}`" not in page]
@@ -30,9 +30,9 @@ def test_every_variable_a_service_reads_is_on_the_page(name: str) -> None:
     assert missing == []
 
 
-@pytest.mark.parametrize("name", SERVICES)
+@pytest.mark.parametrize("name", READERS)
 def test_every_setting_says_what_it_does(name: str) -> None:
-    settings_class, _ = SERVICES[name]
+    settings_class, _ = READERS[name]
 
     undescribed = sorted(
         field_name

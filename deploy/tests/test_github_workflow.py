@@ -57,10 +57,11 @@ def test_an_image_is_built_for_every_service_as_compose_builds_it(
     workflow: dict[str, Any],
 ) -> None:
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    # A one-shot with a command of its own (orders-migrate) runs a service's image: no image more.
     built = {
         name: service["build"]["args"]
         for name, service in compose["services"].items()
-        if "build" in service
+        if "build" in service and "command" not in service
     }
     images = workflow["jobs"]["images"]
     build_step = next(s for s in images["steps"] if s.get("uses", "").startswith("docker/build"))

@@ -30,6 +30,7 @@ from ruamel.yaml import YAML
 
 from deploy.config_reference import SERVICES, secret_variables, variables_of
 from orderhub_common.settings import KafkaSettings
+from orders.settings import OrdersMigrationSettings
 
 pytestmark = pytest.mark.unit
 
@@ -580,3 +581,54 @@ def test_the_prometheus_operator_resources_have_the_fields_its_crds_define() -> 
                 assert isinstance(alert["expr"], str)
                 for field in ("labels", "annotations"):
                     assert all(isinstance(v, str) for v in alert.get(field, {}).values())
+
+
+def test_the_query_side_is_migrated_by_a_job_of_its_own_with_the_owners_secret(
+    manifests: list[Manifest],
+) -> None:
+    # Issue 25, item 6: migrating inside orders' start-up, under its startup probe, killed a long
+    # backfill on every try (a crash loop), and gave every orders pod the owner's password.
+    job = of_kind(manifests, "Job")["orders-migrate"]
+    pod = job["spec"]["template"]["spec"]
+    main = container(job)
+    orders = container(of_kind(manifests, "Deployment")["orders"])
+    secrets = {
+        e["name"]: e["valueFrom"]["secretKeyRef"]
+        for e in main["env"]
+        if "secretKeyRef" in e.get("valueFrom", {})
+    }
+    values = {e["name"]: e["value"] for e in main["env"] if "value" in e}
+
+    assert main["image"].split(":")[0] == orders["image"].split(":")[0], "the orders image"
+    assert main["command"] == ["orders-migrate"]
+    assert secrets == {
+        "ORDERS_POSTGRES_MIGRATION_URL": {
+            "name": "orderhub-secrets",
+            "key": "ORDERS_POSTGRES_MIGRATION_URL",
+        }
+    }
+    assert set(secrets) | set(values) <= variables_of(OrdersMigrationSettings)
+    assert values["ORDERS_POSTGRES_SERVICE_ROLE"] == "orderhub"
+    assert pod["restartPolicy"] == "Never"
+    assert "activeDeadlineSeconds" not in job["spec"], "a backfill takes what it takes"
+    assert not {"startupProbe", "livenessProbe"} & set(main), "no probe cuts a migration short"
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert main["securityContext"]["allowPrivilegeEscalation"] is False
+    assert pod["enableServiceLinks"] is False
+
+
+def test_orders_pods_hold_no_owners_url_and_do_not_migrate(manifests: list[Manifest]) -> None:
+    orders = container(of_kind(manifests, "Deployment")["orders"])
+    names = {e["name"] for e in orders.get("env", [])}
+    keys = {
+        e["valueFrom"]["secretKeyRef"]["key"]
+        for e in orders.get("env", [])
+        if "secretKeyRef" in e.get("valueFrom", {})
+    }
+
+    assert "ORDERS_POSTGRES_MIGRATION_URL" not in names | keys
+    assert not {"command", "args"} & set(orders), "the image's own command: the service"
+    assert (
+        "initContainers"
+        not in of_kind(manifests, "Deployment")["orders"]["spec"]["template"]["spec"]
+    )

@@ -97,7 +97,6 @@ class Addresses:
             {
                 "MONGODB_URL": self.mongodb_url,
                 "ORDERS_POSTGRES_URL": self.postgres_url,
-                "ORDERS_POSTGRES_MIGRATION_URL": self.postgres_owner_url,
                 "REDIS_URL": self.redis_url,
                 "AUTH_URL": self.url("auth"),
                 "ORDERS_URL": self.url("orders"),
@@ -121,6 +120,9 @@ class Addresses:
         # A service's Kafka password is given to that service's process alone (the supervisor).
         for variable in credentials.KAFKA_SERVICE_PASSWORDS:
             env.pop(variable, None)
+        # The schema owner's password is the migration step's alone (``components``): no
+        # service, orders included, gets it.
+        env.pop(postgres.OWNER_PASSWORD_VARIABLE, None)
         for name in SERVICES:
             env[component(name).port_variable] = str(self.profile.port(name))
         return env

@@ -33,6 +33,7 @@ from prometheus_fastapi_instrumentator import Instrumentator
 from tenacity import (
     AsyncRetrying,
     retry_if_exception_type,
+    retry_if_not_exception_type,
     stop_after_delay,
     wait_exponential_jitter,
 )
@@ -49,7 +50,7 @@ from orderhub_common.http import (
 )
 from orderhub_common.logging import configure_logging
 from orderhub_common.ratelimit import RateLimit, RateLimitMiddleware
-from orderhub_common.resources import Resource, Worker, stop_tasks
+from orderhub_common.resources import Resource, UnusableResourceError, Worker, stop_tasks
 from orderhub_common.settings import ServiceSettings
 
 
@@ -59,7 +60,8 @@ async def connect_with_retries(resource: Resource, timeout_s: float) -> None:
     async for attempt in AsyncRetrying(
         stop=stop_after_delay(timeout_s),
         wait=wait_exponential_jitter(multiplier=0.2, max=3),
-        retry=retry_if_exception_type(Exception),
+        retry=retry_if_exception_type(Exception)
+        & retry_if_not_exception_type(UnusableResourceError),
         reraise=True,
     ):
         with attempt:

@@ -23,6 +23,11 @@ from pymongo.errors import ServerSelectionTimeoutError
 from redis.asyncio import Redis
 
 
+class UnusableResourceError(Exception):
+    """The dependency answers, but this release cannot work with it as it is (a schema older
+    than it needs): trying again will not help, so the service stops at once, saying why."""
+
+
 class Resource:
     """Something the service needs from outside. Subclasses implement the three steps."""
 

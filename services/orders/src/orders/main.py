@@ -54,7 +54,6 @@ def mongo_resource(settings: OrdersSettings) -> MongoResource:
 def query_side_from(settings: OrdersSettings) -> QuerySide:
     return QuerySide(
         settings.postgres_url.get_secret_value(),
-        migration_url=settings.postgres_migration_url.get_secret_value(),
         pool_size=settings.postgres_pool_size,
         statement_timeout_ms=settings.postgres_statement_timeout_ms,
     )

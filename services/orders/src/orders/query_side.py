@@ -33,12 +33,9 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import orjson
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -63,15 +60,15 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP, array, insert
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
 
 from orderhub_common.events import Channel, Order, OrderStatus
 from orderhub_common.logging import utc_now
 from orderhub_common.resources import Resource
 from orders import metrics
+from orders.schema import asyncpg_url, migration_scripts, require_schema_revision
 from orders.schemas import (
     AuditQuery,
     ChannelRevenue,
@@ -154,8 +151,6 @@ _ROWS_PER_STATEMENT = 500
 # Only one projection write runs at a time across every replica: its rows then lock in one
 # order and two writers can never deadlock on each other's rows.
 _PROJECTION_LOCK = 0x0D5E_0001
-_MIGRATION_LOCK = 0x0D5E_0002
-_MIGRATIONS = Path(__file__).parent / "migrations"
 
 # Lets a phone number be found however the admin types it: "+91 98765-43210" -> digits.
 _PHONE_LIKE = re.compile(r"^[\d\s+().-]+$")
@@ -480,18 +475,14 @@ def _upsert_statement() -> Any:
 _UPSERT = _upsert_statement()
 
 
-def asyncpg_url(url: str) -> str:
-    """``postgresql://...`` as configured, with the driver SQLAlchemy needs."""
-    return make_url(url).set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
-
-
 class QuerySide(Resource):
-    """The PostgreSQL projection: its schema (migrated on connect), its queries and its writes.
+    """The PostgreSQL projection: its queries and its writes, on a schema the migration step
+    (``orders-migrate``, ``schema.py``) brought to this release's revision; ``connect`` checks
+    it and refuses an older one.
 
     Every statement runs under ``statement_timeout`` and the pool is bounded: a query nobody
     waits for any more stops, and a saturated service fails fast instead of queueing. It works
-    as ``url``'s role; ``migration_url``'s role, the schema's owner, migrates it on connect and
-    grants the first its privileges (``service_role.py``); without one, ``url``'s role does all.
+    as ``url``'s role, which owns nothing (``service_role.py``).
     """
 
     name = "postgres"
@@ -500,7 +491,6 @@ class QuerySide(Resource):
         self,
         url: str,
         *,
-        migration_url: str | None = None,
         pool_size: int = 10,
         pool_timeout_s: float = 2.0,
         statement_timeout_ms: int = 5000,
@@ -508,8 +498,6 @@ class QuerySide(Resource):
     ) -> None:
         parsed = make_url(url)
         self.target = parsed.database or ""
-        self._service_role = parsed.username
-        self._migration_url = migration_url
         self._connect_args = {
             "timeout": connect_timeout_s,
             "server_settings": {
@@ -534,29 +522,7 @@ class QuerySide(Resource):
 
     # Resource ----------------------------------------------------------------------------------
     async def connect(self) -> None:
-        if self._migration_url is None:
-            await self._migrate(self.engine, service_role=None)
-            return
-        # The owner's connection is used once, here, and closed: none stays in the pool.
-        owner = create_async_engine(
-            asyncpg_url(self._migration_url), poolclass=NullPool, connect_args=self._connect_args
-        )
-        try:
-            await self._migrate(owner, service_role=self._service_role)
-        finally:
-            await owner.dispose()
-
-    @staticmethod
-    async def _migrate(engine: AsyncEngine, *, service_role: str | None) -> None:
-        async with engine.begin() as connection:
-            # Replicas starting together migrate one at a time.
-            await connection.execute(text(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})"))
-            # A migration may rewrite every row: the reads' time limit would cancel it on each
-            # start, for ever, once the table is large (seen at 110,000 orders).
-            await connection.execute(text("SET LOCAL statement_timeout = 0"))
-            await connection.run_sync(
-                lambda sync: upgrade_schema_to(sync, service_role=service_role)
-            )
+        await require_schema_revision(self.engine, migration_scripts())
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
@@ -803,18 +769,6 @@ def _observe_lag(orders: Sequence[ProjectedOrder], now: float) -> None:
     for lag in lags:
         metrics.PROJECTED.observe(lag)
     metrics.PROJECTION_LAG.set(min(lags))
-
-
-def upgrade_schema_to(
-    connection: Connection, revision: str = "head", *, service_role: str | None = None
-) -> None:
-    """Migrates the schema over ``connection`` (its owner's), then grants ``service_role`` what
-    the service may do (``service_role.py``)."""
-    config = Config()
-    config.set_main_option("script_location", str(_MIGRATIONS))
-    config.attributes["connection"] = connection
-    config.attributes["service_role"] = service_role
-    command.upgrade(config, revision)
 
 
 # Working on many orders: jobs, export files, saved views and the audit log --------------------

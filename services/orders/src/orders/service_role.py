@@ -18,7 +18,8 @@ from sqlalchemy.engine import Connection
 AUDIT_TABLE = "audit_records"
 # The projection ``QuerySide.clear`` empties with TRUNCATE.
 PROJECTION_TABLES = ("order_rows", "order_day_counts")
-# Alembic's own record of the schema's revision: the owner's alone.
+# Alembic's own record of the schema's revision: the owner's to change; the service reads it at
+# start, to refuse a schema older than its release needs (``schema.py``).
 ALEMBIC_TABLE = "alembic_version"
 
 _GRANTS = (
@@ -32,6 +33,7 @@ _GRANTS = (
     f"GRANT TRUNCATE ON {', '.join(PROJECTION_TABLES)} TO {{role}}",
     f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {AUDIT_TABLE} FROM {{role}}",
     f"REVOKE ALL ON {ALEMBIC_TABLE} FROM {{role}}",
+    f"GRANT SELECT ON {ALEMBIC_TABLE} TO {{role}}",
 )
 
 

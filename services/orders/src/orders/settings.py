@@ -1,4 +1,6 @@
-"""Settings of the orders service, read once from the environment by ``run()``."""
+"""Settings of the orders service, read once from the environment by ``run()``, and of its
+migration step ``orders-migrate`` (``OrdersMigrationSettings``): only the step holds the
+schema owner's credentials."""
 
 from __future__ import annotations
 
@@ -64,22 +66,15 @@ class OrdersSettings(
         description="lease of the one relay that publishes, across replicas",
     )
     # Two roles: the service works as one that owns nothing, so a statement it is tricked into
-    # cannot alter a table or its triggers (the audit log's append-only one); the migrations run
-    # as the owner, which grants the service's role what it may do (``service_role.py``).
+    # cannot alter a table or its triggers (the audit log's append-only one); the migration step
+    # runs as the owner (``OrdersMigrationSettings``), which grants the service's role what it may
+    # do (``service_role.py``). The service never holds the owner's credentials.
     postgres_url: SecretStr = Field(
         SecretStr("postgresql://orderhub:dev-only-change-me@127.0.0.1:5432/orderhub_orders"),
         validation_alias=env("ORDERS_POSTGRES_URL"),
         description=(
             "the query side's PostgreSQL connection string, as the role the service works as "
             "(it owns nothing; the migrations grant it its privileges)"
-        ),
-    )
-    postgres_migration_url: SecretStr = Field(
-        SecretStr("postgresql://orderhub_owner:dev-only-change-me@127.0.0.1:5432/orderhub_orders"),
-        validation_alias=env("ORDERS_POSTGRES_MIGRATION_URL"),
-        description=(
-            "the same database as the role that owns it, which runs the migrations on start "
-            "and grants ORDERS_POSTGRES_URL's role its privileges"
         ),
     )
     postgres_pool_size: int = Field(
@@ -182,4 +177,40 @@ class OrdersSettings(
         le=60,
         validation_alias=env("ORDERS_WRITE_BACK_SWEEP_INTERVAL_S"),
         description="how often the write-back outbox is swept for moves still to send",
+    )
+
+
+class OrdersMigrationSettings(ServiceSettings):
+    """``orders-migrate``: the query side's migrations, a step of its own before a release's
+    services start (``schema.py``)."""
+
+    postgres_migration_url: SecretStr = Field(
+        SecretStr("postgresql://orderhub_owner:dev-only-change-me@127.0.0.1:5432/orderhub_orders"),
+        validation_alias=env("ORDERS_POSTGRES_MIGRATION_URL"),
+        description=(
+            "the query side's database as the role that owns it, which runs the migrations "
+            "(orders-migrate only; the orders service never gets it)"
+        ),
+    )
+    postgres_service_role: str = Field(
+        "orderhub",
+        min_length=1,
+        max_length=63,
+        validation_alias=env("ORDERS_POSTGRES_SERVICE_ROLE"),
+        description=(
+            "the role the orders service works as (the user of ORDERS_POSTGRES_URL), which "
+            "orders-migrate grants its privileges"
+        ),
+    )
+    # A migration waiting for a table a running release's query holds would queue every later
+    # query behind it: it gives up instead, and is run again.
+    migration_lock_timeout_ms: int = Field(
+        5000,
+        ge=100,
+        le=600_000,
+        validation_alias=env("ORDERS_MIGRATION_LOCK_TIMEOUT_MS"),
+        description=(
+            "how long orders-migrate waits for a table lock a running service holds before it "
+            "fails (run it again)"
+        ),
     )

@@ -26,6 +26,7 @@ from orderhub_common.settings import KafkaSettings
 from orderhub_common.testing import FakeTokenIssuer
 from orders.main import create_app
 from orders.query_side import QuerySide, order_day_counts, order_rows
+from orders.schema import migrate
 from orders.service import ChannelOutcome, OrderService
 from orders.settings import OrdersSettings
 
@@ -57,6 +58,14 @@ async def create_database(infra: InfraUrls, name: str) -> None:
     await _on_postgres_server(infra, f'CREATE DATABASE "{name}"')
 
 
+async def migrated_database(infra: InfraUrls, name: str) -> None:
+    """Creates the database ``name`` and migrates it as ``orders-migrate`` does: as its owner,
+    granting the service's role (``service_database_url``)."""
+    await create_database(infra, name)
+    service_role = make_url(service_database_url(infra, name)).username
+    await migrate(database_url(infra, name), service_role)
+
+
 async def drop_database(infra: InfraUrls, name: str) -> None:
     # FORCE ends the test's own connections, but this role may not end an autovacuum worker
     # that has just started on the database; it is done within moments.
@@ -73,11 +82,8 @@ async def drop_database(infra: InfraUrls, name: str) -> None:
 @pytest.fixture
 async def query_side(infra: InfraUrls, unique_name: str) -> AsyncIterator[QuerySide]:
     """A migrated query side in a database of the test's own, working as the service's role."""
-    await create_database(infra, unique_name)
-    query_side = QuerySide(
-        service_database_url(infra, unique_name),
-        migration_url=database_url(infra, unique_name),
-    )
+    await migrated_database(infra, unique_name)
+    query_side = QuerySide(service_database_url(infra, unique_name))
     await query_side.connect()
     try:
         yield query_side
@@ -100,7 +106,6 @@ def orders_settings(infra: InfraUrls, name: str) -> OrdersSettings:
             "REDIS_URL": infra.redis_db(ORDERS_REDIS_DB),
             "ORDERS_MONGODB_DATABASE": name,
             "ORDERS_POSTGRES_URL": service_database_url(infra, name),
-            "ORDERS_POSTGRES_MIGRATION_URL": database_url(infra, name),
             "ORDERS_OUTBOX_SWEEP_INTERVAL_S": 0.2,
             # No channel answers here (port 9, discard), so a status move's write-back waits and
             # retries; the default would reach the developer's running stack on 8004.
@@ -252,7 +257,7 @@ async def running_pipeline(
 ) -> AsyncIterator[Pipeline]:
     """A running orders service; ``overrides`` replace settings (by field name)."""
     settings = orders_settings(infra, name).model_copy(update=overrides)
-    await create_database(infra, name)
+    await migrated_database(infra, name)
     app = create_app(settings)
     app.state.jwt_verifier = JwtVerifier(settings, jwks_source=TOKENS.jwks)
     try:

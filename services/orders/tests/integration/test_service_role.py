@@ -113,6 +113,8 @@ async def test_the_services_role_cannot_change_or_remove_audit_records(
         "CREATE FUNCTION forged() RETURNS int LANGUAGE sql AS 'SELECT 1'",
         "CREATE SCHEMA forged",
         "UPDATE alembic_version SET version_num = 'forged'",
+        "DELETE FROM alembic_version",
+        "INSERT INTO alembic_version VALUES ('forged')",
     ],
 )
 async def test_the_services_role_cannot_create_anything_or_move_the_schemas_revision(

@@ -22,7 +22,14 @@ from orders.query_side import QuerySide
 from orders.repository import OrderRepository
 from orders.service import OrderService
 
-from .conftest import T0, channel_order, create_database, database_url, drop_database, record
+from .conftest import (
+    T0,
+    channel_order,
+    drop_database,
+    migrated_database,
+    record,
+    service_database_url,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -113,8 +120,8 @@ async def store(infra: InfraUrls, unique_name: str) -> AsyncIterator[Store]:
         infra.mongodb_url, tz_aware=True, event_listeners=[recorder]
     )
     await init_beanie(database=client[unique_name], document_models=[OrderDocument, OutboxDocument])
-    await create_database(infra, unique_name)
-    query_side = QuerySide(database_url(infra, unique_name))
+    await migrated_database(infra, unique_name)
+    query_side = QuerySide(service_database_url(infra, unique_name))
     await query_side.connect()
 
     async def discard(order_id: str, entry: Any) -> None:

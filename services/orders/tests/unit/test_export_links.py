@@ -79,6 +79,7 @@ def test_production_refuses_the_development_export_link_key() -> None:
     real = {
         "ORDERHUB_ENV": "production",
         "ORDERS_POSTGRES_URL": "postgresql://orders:a-real-password@db/orderhub_orders",
+        "KAFKA_ALLOW_PLAINTEXT": "true",
     }
     with pytest.raises(ValidationError, match="export_link_secret still has its development"):
         OrdersSettings.model_validate(real)

@@ -1,8 +1,9 @@
 """Alembic environment of the orders query side.
 
-The service migrates itself on start (``QuerySide.connect`` hands its owner's connection and the
-service's role over in ``config.attributes``); for developers, ``alembic`` from this folder
-migrates as ORDERS_POSTGRES_MIGRATION_URL's role and grants ORDERS_POSTGRES_URL's.
+``orders-migrate`` (``orders.schema.migrate``) hands its owner's connection and the service's
+role over in ``config.attributes``; for developers, ``alembic`` from this folder migrates as
+ORDERS_POSTGRES_MIGRATION_URL's role and grants ORDERS_POSTGRES_SERVICE_ROLE (default
+``orderhub``).
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import asyncio
 import os
 
 from alembic import context
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from orders.query_side import asyncpg_url, metadata
+from orders.query_side import metadata
+from orders.schema import asyncpg_url
 from orders.service_role import grant_to_service_role
 
 
@@ -29,7 +31,8 @@ def _migrate(connection: Connection, service_role: str | None) -> None:
 async def _migrate_from_environment() -> None:
     engine = create_async_engine(asyncpg_url(os.environ["ORDERS_POSTGRES_MIGRATION_URL"]))
     async with engine.begin() as connection:
-        await connection.run_sync(_migrate, make_url(os.environ["ORDERS_POSTGRES_URL"]).username)
+        role = os.environ.get("ORDERS_POSTGRES_SERVICE_ROLE", "orderhub")
+        await connection.run_sync(_migrate, role)
     await engine.dispose()
 
 
