@@ -1,6 +1,6 @@
 """Two replicas of ingest and of orders (``ORDERHUB_REPLICAS``): the final store is exactly what
 one replica would have stored, one poller per channel holds its lease, and the orders replicas
-share the consumer group's partitions.
+share the consumer group's partitions while one of them sends each status write-back.
 
 FerretDB 1.24 (the local store where no ``mongod`` is on the PATH) loses concurrent updates of one
 document, so the stack refuses a second orders replica there; the orders test then skips, and runs
@@ -126,6 +126,19 @@ def consumed(stack: Stack, name: str) -> float:
     )
 
 
+def write_backs_answered(stack: Stack, name: str) -> float:
+    """Status moves one orders replica sent and its channel answered (acknowledged or
+    rejected): each counts once, on the replica that sent it."""
+    response = httpx.get(f"{stack.url(name)}/metrics", timeout=10)
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+        if sample.name == "orders_write_backs_total"
+        and sample.labels["outcome"] in {"acknowledged", "rejected"}
+    )
+
+
 def test_two_orders_replicas_on_mongodb_share_the_partitions_and_lose_no_concurrent_move(
     pipeline: Any, stack: Stack, admin_headers: dict[str, str]
 ) -> None:
@@ -158,6 +171,7 @@ def test_two_orders_replicas_on_mongodb_share_the_partitions_and_lose_no_concurr
         assert listed.status_code == 200, listed.text
         order_ids = [o["id"] for o in listed.json()["orders"]]
         answers: dict[str, Counter[int]] = {order_id: Counter() for order_id in order_ids}
+        sent_before = sum(write_backs_answered(stack, name) for name in replicas)
 
         def move(name: str, order_id: str, status: str, go: threading.Barrier) -> None:
             go.wait()
@@ -207,6 +221,17 @@ def test_two_orders_replicas_on_mongodb_share_the_partitions_and_lose_no_concurr
         eventually_sync(
             lambda: moves_announced() == expected, timeout_s=60, what="one event per move"
         )
+        # Each move goes to its channel once, from the one replica holding the write-back
+        # relay's lease, not once per replica.
+        moves = sum(expected.values())
+
+        def write_backs_sent() -> float:
+            return sum(write_backs_answered(stack, name) for name in replicas) - sent_before
+
+        eventually_sync(
+            lambda: write_backs_sent() >= moves, timeout_s=60, what="every move's write-back"
+        )
+        assert write_backs_sent() == moves
         pipeline.settled()
     finally:
         stack.remove_replica("orders")

@@ -99,6 +99,7 @@ def create_app(settings: OrdersSettings) -> FastAPI:
             recovery_s=settings.write_back_breaker_recovery_s,
         ),
         sweep_interval_s=settings.write_back_sweep_interval_s,
+        lease_s=settings.outbox_lease_s,
     )
     subscriber = register_ingested_consumer(broker, topics, service)
     letters = DeadLetters(query_side, ingested_republisher(broker, topics.ingested), trail)

@@ -23,6 +23,11 @@ Totals and stats not narrowed by a search or a tag are added up from running cou
 of placement (``order_day_counts``), moved along in the same transaction as the rows: a date range
 adds its whole days from there and reads from the rows only the part days at its two ends, so
 its cost grows with the days it spans, not with the orders stored.
+
+Writers on every replica project side by side: a write queues only behind writes of the same
+orders (an advisory lock per order) and, for the moment it takes to commit, behind writes that
+move the same day count (a row lock per count). Each takes its order locks first, then its
+count rows, each set in one fixed order, so no two writers wait for each other in a circle.
 """
 
 from __future__ import annotations
@@ -146,11 +151,14 @@ SORT_COLUMNS = {
     "updatedAt": order_rows.c.updated_at,
 }
 
-# Rows per upsert statement: 15 parameters a row, well inside PostgreSQL's 32,767.
+# Orders per projection transaction, and rows per upsert statement: 15 parameters a row, well
+# inside PostgreSQL's 32,767. A transaction holds one advisory lock per order: bounded so that
+# every replica's writers together stay inside the server's lock table (64 per connection).
 _ROWS_PER_STATEMENT = 500
-# Only one projection write runs at a time across every replica: its rows then lock in one
-# order and two writers can never deadlock on each other's rows.
-_PROJECTION_LOCK = 0x0D5E_0001
+# Every argument of one call locks in the order given: the keys come sorted.
+_LOCK_ORDERS = text(
+    "SELECT count(pg_advisory_xact_lock(key)) FROM unnest(CAST(:keys AS bigint[])) AS key"
+)
 
 # Lets a phone number be found however the admin types it: "+91 98765-43210" -> digits.
 _PHONE_LIKE = re.compile(r"^[\d\s+().-]+$")
@@ -450,6 +458,20 @@ def customer_orders_statement(order: Order, limit: int) -> Select[str, str, int]
     )
 
 
+def order_lock_keys(order_ids: Iterable[str]) -> list[int]:
+    """The advisory lock of each order (the same on every replica), sorted: every writer takes
+    its orders' locks in this one order."""
+    return sorted(
+        {
+            int.from_bytes(
+                hashlib.blake2b(f"order:{order_id}".encode(), digest_size=8).digest(),
+                signed=True,
+            )
+            for order_id in order_ids
+        }
+    )
+
+
 def _newest_per_order(orders: Iterable[ProjectedOrder]) -> list[ProjectedOrder]:
     # One statement may not touch a row twice; sorted by id so rows always lock in one order.
     newest: dict[str, ProjectedOrder] = {}
@@ -537,30 +559,37 @@ class QuerySide(Resource):
         running counts along; returns how many rows changed. Idempotent: the same orders
         projected again change nothing."""
         newest = _newest_per_order(orders)
-        if not newest:
-            return 0
         now = utc_now()
         applied: list[ProjectedOrder] = []
-        async with self.engine.begin() as connection:
-            await connection.execute(text(f"SELECT pg_advisory_xact_lock({_PROJECTION_LOCK})"))
-            for start in range(0, len(newest), _ROWS_PER_STATEMENT):
-                chunk = newest[start : start + _ROWS_PER_STATEMENT]
-                stored = await _stored_groups(connection, [p.order.id for p in chunk])
-                fresh = [p for p in chunk if p.revision > stored.get(p.order.id, _ABSENT).revision]
-                if not fresh:
-                    continue
-                await connection.execute(_UPSERT, [row_values(p, now) for p in fresh])
-                await _add_to_counts(connection, count_changes(fresh, stored))
-                applied += fresh
+        for start in range(0, len(newest), _ROWS_PER_STATEMENT):
+            applied += await self._project_chunk(newest[start : start + _ROWS_PER_STATEMENT], now)
         if applied:
             _observe_lag(applied, now.timestamp())
         return len(applied)
 
+    async def _project_chunk(
+        self, chunk: list[ProjectedOrder], now: datetime
+    ) -> list[ProjectedOrder]:
+        async with self.engine.begin() as connection:
+            # Held to the commit: what is read below is what this write replaces, and the
+            # counts it moves match the rows it writes, however many writers run.
+            await connection.execute(
+                _LOCK_ORDERS, {"keys": order_lock_keys(p.order.id for p in chunk)}
+            )
+            stored = await _stored_groups(connection, [p.order.id for p in chunk])
+            fresh = [p for p in chunk if p.revision > stored.get(p.order.id, _ABSENT).revision]
+            if fresh:
+                await connection.execute(_UPSERT, [row_values(p, now) for p in fresh])
+                # Last, in one statement in key order: a count row stays locked only while
+                # this transaction commits.
+                await _add_to_counts(connection, count_changes(fresh, stored))
+        return fresh
+
     async def clear(self) -> None:
         """Empties the projection: the first step of a rebuild, which then projects every
-        order again. Live projections may go on meanwhile; the revision check keeps the newest."""
+        order again. Live projections may go on meanwhile; the revision check keeps the newest.
+        TRUNCATE waits for the projections in flight and holds back the next ones."""
         async with self.engine.begin() as connection:
-            await connection.execute(text(f"SELECT pg_advisory_xact_lock({_PROJECTION_LOCK})"))
             await connection.execute(text("TRUNCATE order_rows, order_day_counts"))
 
     # Reads -------------------------------------------------------------------------------------

@@ -361,12 +361,15 @@ class OrderRepository:
     # the change it announces. One relay works it at a time (the holder of the relay lease).
     # It stays small, so the statements below that scan it stay cheap on FerretDB.
 
-    async def take_relay_lease(self, owner: str, now: datetime, until: datetime) -> bool:
-        """Takes or renews the one relay lease; False while another relay holds it."""
+    async def take_relay_lease(
+        self, owner: str, now: datetime, until: datetime, *, relay: str = "outbox"
+    ) -> bool:
+        """Takes or renews the lease of one relay (``outbox``, ``write_back``) across replicas;
+        False while another instance of that relay holds it."""
         leases = OutboxDocument.get_pymongo_collection().database[RELAY_LEASES]
         try:
             held = await leases.find_one_and_update(
-                {"_id": "outbox", "$or": [{"owner": owner}, {"until": {"$lt": now}}]},
+                {"_id": relay, "$or": [{"owner": owner}, {"until": {"$lt": now}}]},
                 {"$set": {"owner": owner, "until": until}},
                 upsert=True,
                 return_document=ReturnDocument.AFTER,

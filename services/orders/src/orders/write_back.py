@@ -14,6 +14,13 @@ its requests wait without being tried, so an outage of one channel never holds u
 event id goes as the channel's idempotency key: a request sent twice (a timeout after the
 channel applied it, a crash before the request was removed) is applied once.
 
+With several replicas one relay sends at a time: the holder of the write-back relay lease (the
+outbox relay's lease mechanism, under its own name), taken at the start of each round and renewed
+before each send, so a send starts only while its relay holds the lease for ``lease_s`` more;
+a holder that dies is replaced once its lease runs out. Only a single send that outlasts the
+lease (longer than ``lease_s``, retries included) can overlap its successor's; the idempotency
+key covers that.
+
 Each order's requests go in the order they were made, one at a time. The channel's answer is
 recorded on the order (``writeBack``: acknowledged, or rejected with the channel's reason) and
 announced as ``order.write_back_answered``; a rejection is also logged as an error and counted
@@ -25,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -234,10 +242,13 @@ class WriteBackRelay:
         batch_size: int = 200,
         max_backoff_s: float = 30.0,
         abandoned_after_s: float = 300.0,
+        lease_s: float = 30.0,
     ) -> None:
         self._repository = repository
         self._service = service
         self._writer = writer
+        self._lease = timedelta(seconds=lease_s)
+        self._owner = f"write-back-{uuid.uuid4().hex[:12]}"
         self._sweep_interval_s = sweep_interval_s
         self._batch_size = batch_size
         self._max_backoff_s = max_backoff_s
@@ -270,7 +281,10 @@ class WriteBackRelay:
 
     async def send_due(self) -> int:
         """One round: each order's oldest request, if due, per channel one after another and
-        the channels side by side; returns how many the channels answered."""
+        the channels side by side; returns how many the channels answered. Sends nothing
+        while another replica's relay holds the lease."""
+        if not await self._hold_lease():
+            return 0
         now = utc_now()
         pending = await self._repository.pending_write_backs(self._batch_size)
         first_per_order: dict[str, WriteBackRequest] = {}
@@ -288,6 +302,8 @@ class WriteBackRelay:
         for request in requests:
             if not await self._change_was_made(request):
                 continue
+            if not await self._hold_lease():
+                return answered  # taken over (this round outlasted the lease): the holder sends
             try:
                 await self._writer.send(request)
             except CircuitBreakerError:
@@ -303,6 +319,13 @@ class WriteBackRelay:
             await self._answered(request, WriteBackState.ACKNOWLEDGED, None)
             answered += 1
         return answered
+
+    async def _hold_lease(self) -> bool:
+        """Takes or renews the lease for ``lease_s`` from now; False while another holds it."""
+        now = utc_now()
+        return await self._repository.take_relay_lease(
+            self._owner, now, now + self._lease, relay="write_back"
+        )
 
     async def _change_was_made(self, request: WriteBackRequest) -> bool:
         """The order shows the move (send it), or never will (drop the request)."""

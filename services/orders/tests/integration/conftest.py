@@ -21,11 +21,14 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from devstack.pytest_plugin import InfraUrls, eventually
 from orderhub_common.events import ChannelOrder, Customer, OrderIngested, OrderItem, OrderStatus
 from orderhub_common.kafka import Topics, aiokafka_options
+from orderhub_common.resources import MongoResource
 from orderhub_common.security import JwtVerifier
 from orderhub_common.settings import KafkaSettings
 from orderhub_common.testing import FakeTokenIssuer
+from orders.documents import OrderDocument, OutboxDocument, WriteBackDocument
 from orders.main import create_app
 from orders.query_side import QuerySide, order_day_counts, order_rows
+from orders.repository import OrderRepository
 from orders.schema import migrate
 from orders.service import ChannelOutcome, OrderService
 from orders.settings import OrdersSettings
@@ -90,6 +93,25 @@ async def query_side(infra: InfraUrls, unique_name: str) -> AsyncIterator[QueryS
     finally:
         await query_side.close()
         await drop_database(infra, unique_name)
+
+
+@pytest.fixture
+async def repository(infra: InfraUrls, unique_name: str) -> AsyncIterator[OrderRepository]:
+    """The orders store's repository, on a MongoDB database of the test's own."""
+    mongo = MongoResource(
+        infra.mongodb_url, unique_name, [OrderDocument, OutboxDocument, WriteBackDocument]
+    )
+    await mongo.connect()
+    try:
+        yield OrderRepository()
+    finally:
+        await mongo.client.drop_database(unique_name)
+        await mongo.close()
+
+
+@pytest.fixture
+def service(repository: OrderRepository, query_side: QuerySide) -> OrderService:
+    return OrderService(repository, query_side)
 
 
 ORDERS_REDIS_DB = 5

@@ -4,15 +4,15 @@ publish attempt can be counted and made to fail."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import Callable, Collection
 from datetime import timedelta
 
 import pytest
 
-from devstack.pytest_plugin import InfraUrls, eventually
+from devstack.pytest_plugin import eventually
 from orderhub_common.events import OrderStatus
-from orderhub_common.resources import MongoResource, stop_tasks
-from orders.documents import OrderDocument, OutboxDocument, OutboxEntry, WriteBackDocument
+from orderhub_common.resources import stop_tasks
+from orders.documents import OutboxDocument, OutboxEntry
 from orders.outbox_relay import OutboxRelay
 from orders.query_side import QuerySide
 from orders.repository import OrderRepository
@@ -36,24 +36,6 @@ class RecordingPublisher:
             raise ConnectionError("Kafka went away")
         await asyncio.sleep(0)  # lets concurrent relays interleave
         self.published.append((order_id, entry.event_id, entry.event_type))
-
-
-@pytest.fixture
-async def repository(infra: InfraUrls, unique_name: str) -> AsyncIterator[OrderRepository]:
-    mongo = MongoResource(
-        infra.mongodb_url, unique_name, [OrderDocument, OutboxDocument, WriteBackDocument]
-    )
-    await mongo.connect()
-    try:
-        yield OrderRepository()
-    finally:
-        await mongo.client.drop_database(unique_name)
-        await mongo.close()
-
-
-@pytest.fixture
-def service(repository: OrderRepository, query_side: QuerySide) -> OrderService:
-    return OrderService(repository, query_side)
 
 
 @pytest.fixture

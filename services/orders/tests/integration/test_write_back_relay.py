@@ -1,0 +1,124 @@
+"""The write-back relay with more than one replica, against the real store: the channel gets each
+status move once, from the holder of the relay lease, and when that holder dies another replica
+takes over once the lease runs out. The channel is an HTTP transport that counts every call."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+
+import httpx
+import pytest
+
+from devstack.pytest_plugin import eventually
+from orderhub_common.events import OrderStatus
+from orders.documents import OrderDocument
+from orders.repository import OrderRepository
+from orders.service import OrderService, order_id_for
+from orders.write_back import ChannelWriter, WriteBackRelay
+
+from .conftest import channel_order, record
+
+pytestmark = pytest.mark.integration
+
+LEASE_S = 1.0
+
+
+class CountingChannel:
+    """The website channel's status API: answers every call, and notes which relay sent which
+    idempotency key. Each answer takes a moment, so two relays' rounds overlap."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def client(self, relay: str) -> httpx.AsyncClient:
+        async def answer(request: httpx.Request) -> httpx.Response:
+            await asyncio.sleep(0.02)
+            self.sent.append((relay, request.headers["Idempotency-Key"]))
+            return httpx.Response(200, json={"order": {"status": "paid"}})
+
+        return httpx.AsyncClient(
+            transport=httpx.MockTransport(answer), base_url="http://channels.test"
+        )
+
+    def calls_per_key(self, keys: set[str]) -> Counter[str]:
+        return Counter(key for _, key in self.sent if key in keys)
+
+    def senders(self, keys: set[str]) -> set[str]:
+        return {relay for relay, key in self.sent if key in keys}
+
+
+async def move_all(
+    service: OrderService,
+    order_ids: list[str],
+    status: OrderStatus,
+    relays: list[WriteBackRelay],
+) -> set[str]:
+    """Moves every order (each replica woken, as its own writes would wake it); returns the
+    write-backs' idempotency keys."""
+    keys: set[str] = set()
+    for order_id in order_ids:
+        moved = await service.move_status(order_id, status, changed_by="u-1", note=None)
+        assert moved.write_back is not None
+        keys.add(moved.write_back.idempotency_key)
+        for relay in relays:
+            relay.wake()
+    return keys
+
+
+async def test_two_relays_send_each_write_back_once_and_one_takes_over_when_the_holder_dies(
+    repository: OrderRepository, service: OrderService
+) -> None:
+    order_ids = []
+    for n in range(12):
+        await record(service, channel_order(f"WB-{n}"))
+        order_ids.append(order_id_for("website", f"WB-{n}"))
+    channel = CountingChannel()
+
+    def replica(name: str) -> WriteBackRelay:
+        return WriteBackRelay(
+            repository,
+            service,
+            ChannelWriter(channel.client(name), retry_initial_s=0.01),
+            sweep_interval_s=0.05,
+            lease_s=LEASE_S,
+        )
+
+    relays = {"first": replica("first"), "second": replica("second")}
+    tasks = {name: asyncio.create_task(relay.run()) for name, relay in relays.items()}
+    try:
+        confirmed = await move_all(service, order_ids, OrderStatus.CONFIRMED, [*relays.values()])
+
+        async def all_answered() -> bool:
+            return await repository.count_write_backs() == 0
+
+        await eventually(all_answered, what="every confirmation to reach the channel")
+        assert channel.calls_per_key(confirmed) == dict.fromkeys(confirmed, 1)
+        (holder,) = channel.senders(confirmed)
+
+        # The holder dies: its lease is never renewed, and the other replica sends once it ends.
+        tasks[holder].cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await tasks[holder]
+        (standby,) = set(relays) - {holder}
+        # Cancelling may cut a store call short, which the shared client takes for an outage
+        # until its monitor looks again (a replica that dies takes its own client with it).
+        client = OrderDocument.get_pymongo_collection().database.client
+
+        async def store_answers() -> bool:
+            return client.topology_description.has_writable_server()
+
+        await eventually(store_answers, what="the store to answer the test's client again")
+        cancelled = await move_all(service, order_ids, OrderStatus.CANCELLED, [*relays.values()])
+        await eventually(all_answered, what="the standby to send every cancellation")
+        assert channel.calls_per_key(cancelled) == dict.fromkeys(cancelled, 1)
+        assert channel.senders(cancelled) == {standby}
+        shown = await repository.get(order_ids[0])
+        assert shown is not None
+        assert shown.order.write_back is not None
+        assert shown.order.write_back.state == "acknowledged"
+    finally:
+        for task in tasks.values():
+            task.cancel()
+        await asyncio.gather(*tasks.values(), return_exceptions=True)
