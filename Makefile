@@ -26,9 +26,10 @@ status: ## show the state of each component
 
 test: lint audit test-frontend test-python ## install what is missing and run every suite (unit, integration, e2e, frontend, browser) and the offline dependency audit
 
-test-python: python-deps frontend-build browser
+# promtool for the alert rules' tests, which fail rather than skip here without it.
+test-python: python-deps frontend-build browser promtool
 	@echo "==> pytest: unit, integration and e2e (own infrastructure on test ports)"
-	@$(UV) run --frozen pytest -p no:cacheprovider --ignore=tests/faults
+	@ORDERHUB_REQUIRE_PROMTOOL=1 $(UV) run --frozen pytest -p no:cacheprovider --ignore=tests/faults
 
 screenshots: python-deps frontend-build browser ## the browser suite on its own test stack, refreshing docs/screenshots
 	@SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(UV) run --frozen pytest -p no:cacheprovider tests/e2e/test_browser.py

@@ -94,6 +94,8 @@ QUERY_SIDE_ORDERS = Gauge(
 )
 
 # Each labelled series from 0 at start: an alert sees the first increment after a restart.
+for _outcome in ("created", "updated", "unchanged", "dead_lettered"):
+    CONSUMED.labels(_outcome)
 for _channel in Channel:
     for _outcome in WRITE_BACK_OUTCOMES:
         WRITE_BACKS.labels(_channel.value, _outcome)
