@@ -79,10 +79,13 @@ bench: python-deps ## load and ingest benchmarks of the running stack (about 25 
 config-reference: python-deps ## regenerate docs/CONFIGURATION.md from the services' settings classes
 	@$(PY) -m deploy.config_reference > docs/CONFIGURATION.md
 
+# Built aside and renamed into place, so a build running beside another (.cache is shared) never
+# leaves a half-written binary where the tests look.
 promtool: ## build Prometheus's promtool once into .cache/bin (minutes), for the alert-rule tests
 	@if [ ! -x $(PROMTOOL) ]; then \
 		echo "==> building promtool $(PROMTOOL_VERSION) with Go (first run only)"; start=$$(date +%s); \
-		cd infra/promtool && go build -trimpath -o ../../$(PROMTOOL) github.com/prometheus/prometheus/cmd/promtool; \
+		(cd infra/promtool && go build -trimpath -o ../../$(PROMTOOL).$$$$.tmp github.com/prometheus/prometheus/cmd/promtool); \
+		mv -f $(PROMTOOL).$$$$.tmp $(PROMTOOL); \
 		echo "==> promtool: done in $$(( $$(date +%s) - start ))s"; \
 	fi
 
