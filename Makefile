@@ -33,9 +33,10 @@ restore: python-deps ## put a backup back: make restore BACKUP=.data/backups/<UT
 
 test: lint audit test-frontend test-python ## install what is missing and run every suite (unit, integration, e2e, frontend, browser) and the offline dependency audit
 
-test-python: python-deps frontend-build browser
+# promtool for the alert rules' tests, which fail rather than skip here without it.
+test-python: python-deps frontend-build browser promtool
 	@echo "==> pytest: unit, integration and e2e (own infrastructure on test ports)"
-	@$(UV) run --frozen pytest -p no:cacheprovider --ignore=tests/faults
+	@ORDERHUB_REQUIRE_PROMTOOL=1 $(UV) run --frozen pytest -p no:cacheprovider --ignore=tests/faults
 
 screenshots: python-deps frontend-build browser ## the browser suite on its own test stack, refreshing docs/screenshots
 	@SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(UV) run --frozen pytest -p no:cacheprovider tests/e2e/test_browser.py
@@ -88,10 +89,13 @@ config-reference: python-deps ## regenerate docs/CONFIGURATION.md from the servi
 prometheus-rule: python-deps ## regenerate the Kubernetes PrometheusRule from deploy/prometheus/alerts.yml
 	@$(PY) -m deploy.prometheus_rule > deploy/kubernetes/components/monitoring/prometheus-rule.yaml
 
+# Built aside and renamed into place, so a build running beside another (.cache is shared) never
+# leaves a half-written binary where the tests look.
 promtool: ## build Prometheus's promtool once into .cache/bin (minutes), for the alert-rule tests
 	@if [ ! -x $(PROMTOOL) ]; then \
 		echo "==> building promtool $(PROMTOOL_VERSION) with Go (first run only)"; start=$$(date +%s); \
-		cd infra/promtool && go build -trimpath -o ../../$(PROMTOOL) github.com/prometheus/prometheus/cmd/promtool; \
+		(cd infra/promtool && go build -trimpath -o ../../$(PROMTOOL).$$$$.tmp github.com/prometheus/prometheus/cmd/promtool); \
+		mv -f $(PROMTOOL).$$$$.tmp $(PROMTOOL); \
 		echo "==> promtool: done in $$(( $$(date +%s) - start ))s"; \
 	fi
 

@@ -4,12 +4,15 @@ has its runbook section.
 Every expression is parsed as PromQL (promql-parser, the Rust parser); every metric it reads
 must be one a service declares today (their ``metrics.py`` and the HTTP metrics every service
 gets from ``create_service_app``). Where ``promtool`` is at hand (on the PATH, or built once by
-``make promtool`` into .cache/bin), it checks the file and runs the rule tests beside it
-(alerts.test.yml: each alert fires on the series it is for, and not before its time).
+``make promtool`` into .cache/bin; ``make test`` builds it and sets ORDERHUB_REQUIRE_PROMTOOL, so
+there it never skips), it checks the file and runs the rule tests beside it (alerts.test.yml: each
+alert fires on the series it is for, and not before its time), whose counters are born as
+Prometheus scrapes them: absent until their first increment, then 1 or more, never 0.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -46,8 +49,18 @@ REQUIRED = {
     "error rate": {"OrderHubHighErrorRate"},
     "p95 latency": {"OrderHubHighLatencyP95"},
     "projection lag": {"OrderHubProjectionLag"},
+    # Issue 25, item 7.
+    "ingestion stalled": {"OrderHubIngestionStalled"},
+    "Kafka down": {"OrderHubKafkaDown"},
+    "write-backs failing or piling up": {"OrderHubWriteBacksFailing", "OrderHubWriteBacksPilingUp"},
+    "query side drifting from the store": {"OrderHubQuerySideDrift"},
+    "pods unready": {"OrderHubPodsUnready"},
 }
 SUFFIXES = {"counter": ["_total"], "histogram": ["_bucket", "_count", "_sum"]}
+# Series the services do not declare: Prometheus's own and kube-state-metrics' (installed with
+# the cluster's monitoring).
+EXTERNAL_SERIES = {"up", "kube_pod_status_ready", "kube_pod_status_phase"}
+COUNTER_SUFFIXES = ("_total", "_bucket", "_count", "_sum")
 
 
 def series_names(registry: CollectorRegistry) -> set[str]:
@@ -63,7 +76,7 @@ def known_series() -> set[str]:
     app = FastAPI()
     Instrumentator(registry=http, should_group_status_codes=False).instrument(app)
     TestClient(app).get("/")  # the instrumentation declares its metrics when it first runs
-    return series_names(REGISTRY) | series_names(http) | {"up"}
+    return series_names(REGISTRY) | series_names(http) | EXTERNAL_SERIES
 
 
 def selectors(node: Any) -> Iterator[str]:
@@ -123,12 +136,45 @@ def test_every_alert_links_its_own_runbook_section(rules: list[dict[str, Any]]) 
     assert {r["alert"] for r in rules} <= set(headings)
 
 
+def first_value(values: str) -> tuple[int, float]:
+    """How many samples a promtool input series misses at its start, and its first value
+    (promtool's notation: ``_``, ``_x3``, ``1``, ``1+2x10``, ``5x30``)."""
+    missing = 0
+    for token in values.split():
+        blank = re.fullmatch(r"_(?:x(\d+))?", token)
+        if blank:
+            missing += int(blank.group(1) or 1)
+            continue
+        start = re.match(r"-?[\d.]+(?:e[+-]?\d+)?", token)
+        assert start, f"unread value {token!r}"
+        return missing, float(start.group())
+    raise AssertionError(f"no value in {values!r}")
+
+
+def test_every_counter_in_the_rule_tests_is_born_at_its_first_increment() -> None:
+    cases = yaml.safe_load(RULE_TESTS.read_text())["tests"]
+    counters = [
+        (series["series"], str(series["values"]))
+        for case in cases
+        for series in case["input_series"]
+        if series["series"].split("{")[0].endswith(COUNTER_SUFFIXES)
+    ]
+    assert counters
+
+    born_at_zero = {name: values for name, values in counters if first_value(values)[1] < 1}
+    always_there = {name: values for name, values in counters if first_value(values)[0] == 0}
+    assert (born_at_zero, always_there) == ({}, {})
+
+
 def promtool() -> str:
     found = shutil.which("promtool") or next(
         (str(p) for p in sorted((REPO / ".cache" / "bin").glob("promtool-*"))), None
     )
     if found is None:
-        pytest.skip("no promtool (make promtool builds it once from the Go module proxy)")
+        message = "no promtool (make promtool builds it once from the Go module proxy)"
+        if os.environ.get("ORDERHUB_REQUIRE_PROMTOOL"):
+            pytest.fail(message)
+        pytest.skip(message)
     return found
 
 

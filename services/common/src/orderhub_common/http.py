@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from fastapi import Depends
 from loguru import logger
-from starlette.requests import HTTPConnection
+from starlette.requests import ClientDisconnect, HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -149,21 +149,40 @@ class RequestContextMiddleware(HttpMiddleware):
             await send(message)
 
         response_started = False
+        client_gone = False
 
         async def send_tracking_start(message: Message) -> None:
             nonlocal response_started
             response_started = response_started or message["type"] == "http.response.start"
             await send_with_request_id(message)
 
+        async def receive_tracking_disconnect() -> Message:
+            nonlocal client_gone
+            message = await receive()
+            client_gone = client_gone or message["type"] == "http.disconnect"
+            return message
+
         try:
-            await self.app(scope, receive, send_tracking_start)
+            await self.app(scope, receive_tracking_disconnect, send_tracking_start)
         except Exception as exc:
+            if response_started:
+                logger.opt(exception=exc).error("unhandled error")
+                raise
+            if client_gone or isinstance(exc, ClientDisconnect):
+                # Nobody is left to answer, and nothing failed here: a 499 (nginx's "client
+                # closed request") in the log and the metrics, never a 500 that pages.
+                await _client_closed_request(send_tracking_start)
+                return
             # Answer here, inside the request's context, so even a 500 carries its request id.
             logger.opt(exception=exc).error("unhandled error")
-            if response_started:
-                raise
             response = error_response(500, "internal_error", "the server failed; please retry")
             await response(scope, receive, send_tracking_start)
+        except BaseException:
+            # Cancelled (the server let go of a request whose client left): counted as a 499 too,
+            # where the metrics outside would otherwise assume a 500.
+            if client_gone and not response_started:
+                await _client_closed_request(send_tracking_start)
+            raise
         finally:
             path = scope.get("path", "")
             duration_ms = round((time.perf_counter() - started) * 1000, 2)
@@ -177,6 +196,16 @@ class RequestContextMiddleware(HttpMiddleware):
                 ).log("INFO" if notable else "DEBUG", "request")
             request_id_var.reset(request_token)
             correlation_id_var.reset(correlation_token)
+
+
+# What the log and the metrics show for a request whose client left before its answer (nginx's).
+CLIENT_CLOSED_REQUEST = 499
+
+
+async def _client_closed_request(send: Send) -> None:
+    """Records a 499 on the way out; the server drops it, the connection being gone."""
+    await send({"type": "http.response.start", "status": CLIENT_CLOSED_REQUEST, "headers": []})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 class RequestLimitsMiddleware(HttpMiddleware):

@@ -29,16 +29,13 @@ from gateway.upstreams import (
 )
 from orderhub_common.context import request_id_var
 from orderhub_common.errors import DomainError
-from orderhub_common.http import client_key
+from orderhub_common.http import CLIENT_CLOSED_REQUEST, client_key
 from orderhub_common.security import Principal
 
 T = TypeVar("T")
 
 # The calls that may use the SPA's session cookie instead of a refresh token in the body.
 _SESSION_PATHS = frozenset({"/auth/refresh", "/auth/logout"})
-
-# What the request log and metrics show for a call whose client left before its answer (nginx's).
-CLIENT_CLOSED_REQUEST = 499
 
 
 class PayloadTooLargeError(DomainError):

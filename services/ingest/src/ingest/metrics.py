@@ -43,3 +43,12 @@ PAUSED = Gauge(
     "1 while a channel's ingestion is paused (by config or by an admin)",
     ["channel"],
 )
+
+# The counters a poller starts at 0 for its channel (``ChannelPoller.export_known_state``).
+CHANNEL_COUNTERS = (
+    ORDERS_POLLED,
+    ORDERS_PUBLISHED,
+    NORMALIZATION_FAILURES,
+    POLL_FAILURES,
+    FALLBACK_PAGES,
+)

@@ -83,6 +83,7 @@ class ChannelPoller:
         """The worker loop: poll while holding the lease and not paused, until cancelled."""
         logger.info(f"poller {self.channel} started (lease owner {self.lease.owner})")
         try:
+            await self.export_known_state()
             while True:
                 try:
                     if not await self.paused() and await self.lease.take_or_renew():
@@ -93,6 +94,20 @@ class ChannelPoller:
                 await asyncio.sleep(self.settings.interval_s)
         finally:
             await self._let_go()
+
+    async def export_known_state(self) -> None:
+        """The channel's series from the start: its counters at 0 (so the first failure after a
+        restart is an increase an alert sees) and its last success as the replicas recorded it
+        (so a channel that stalls across restarts still looks stalled)."""
+        for counter in metrics.CHANNEL_COUNTERS:
+            counter.labels(self.channel)
+        try:
+            last_success = await self.repository.last_success_at(self.channel)
+        except Exception as exc:
+            logger.warning(f"{self.channel}'s last success not read at start: {exc!r}")
+            return
+        if last_success is not None:
+            metrics.LAST_SUCCESS.labels(self.channel).set(last_success.timestamp())
 
     async def paused(self) -> bool:
         """Paused ingestion reads nothing; its cursor waits where it stands."""

@@ -48,6 +48,12 @@ class ChannelRepository:
             pipe.hdel(key, "failingSince", "failedPolls")
             await pipe.execute()
 
+    async def last_success_at(self, channel: Channel) -> datetime | None:
+        stored = await self.redis.hget(self.key("status", channel), "lastSuccessAt")
+        if stored is None:
+            return None
+        return datetime.fromisoformat(stored.decode() if isinstance(stored, bytes) else stored)
+
     async def record_failure(
         self, channel: Channel, *, circuit: CircuitState, error: str, at: datetime
     ) -> None:

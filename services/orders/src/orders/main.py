@@ -33,6 +33,7 @@ from orders.documents import OrderDocument, OutboxDocument, WriteBackDocument
 from orders.download_links import DownloadLinks
 from orders.export_retention import ExportRetention, ExportRules
 from orders.jobs import JobRunner
+from orders.order_counts import OrderCountProbe
 from orders.outbox_relay import OutboxRelay, kafka_order_event_publisher
 from orders.query_side import QuerySide, WorkStore
 from orders.repository import OrderRepository
@@ -158,6 +159,7 @@ def create_app(settings: OrdersSettings) -> FastAPI:
             Worker("outbox-relay", relay.run),
             Worker("write-back", write_backs.run),
             Worker("consumer-lag", lag.run),
+            Worker("order-counts", OrderCountProbe(query_side).run),
             Worker("jobs", runner.run),
             Worker("export-retention", retention.run),
         ],

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from orderhub_common.events import Channel
+
 CONSUMED = Counter(
     "orders_ingested_consumed_total",
     "Ingested events consumed, by outcome (created, updated, unchanged, dead_lettered)",
@@ -78,3 +80,22 @@ WRITE_BACK_CIRCUIT = Gauge(
     "Each channel's write-back circuit: 0 closed, 1 half open, 2 open",
     ["channel"],
 )
+
+WRITE_BACK_OUTCOMES = ("acknowledged", "rejected", "failed")
+
+STORED_ORDERS = Gauge(
+    "orders_stored",
+    "Orders in the store (MongoDB's estimated count, taken every minute)",
+)
+QUERY_SIDE_ORDERS = Gauge(
+    "orders_query_side_rows",
+    "Orders in the query side (its running counts per day added up, every minute); apart from "
+    "orders_stored for long, the lists and stats miss orders or show ones that are gone",
+)
+
+# Each labelled series from 0 at start: an alert sees the first increment after a restart.
+for _outcome in ("created", "updated", "unchanged", "dead_lettered"):
+    CONSUMED.labels(_outcome)
+for _channel in Channel:
+    for _outcome in WRITE_BACK_OUTCOMES:
+        WRITE_BACKS.labels(_channel.value, _outcome)
