@@ -1,5 +1,6 @@
-"""Every relative link in README.md and docs/ leads somewhere: a file of the repository, and a
-heading of it where the link names one (GitHub's anchors)."""
+"""Every relative link in README.md, docs/ and the services' READMEs leads somewhere: a file of
+the repository (never one beside it, which a clone does not have), and a heading of it where the
+link names one (GitHub's anchors)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ import pytest
 pytestmark = pytest.mark.unit
 
 REPO = Path(__file__).resolve().parents[1]
-PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+PAGES = [
+    REPO / "README.md",
+    *sorted((REPO / "docs").glob("*.md")),
+    *sorted((REPO / "services").glob("*/README.md")),
+]
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
@@ -29,7 +34,8 @@ def test_every_relative_link_resolves(page: Path) -> None:
         path, _, anchor = target.partition("#")
         linked = (page.parent / path).resolve() if path else page
         missing_anchor = bool(anchor) and linked.suffix == ".md"
-        if not linked.exists() or (missing_anchor and anchor not in anchors(linked)):
+        outside = not linked.is_relative_to(REPO)
+        if outside or not linked.exists() or (missing_anchor and anchor not in anchors(linked)):
             broken.append(target)
 
     assert broken == []

@@ -267,7 +267,7 @@ def test_every_replicated_service_has_a_disruption_budget(manifests: list[Manife
         for budget in budgets.values()
     }
     assert replicated <= covered
-    assert "mock-channels" not in covered, "one in-memory replica: a budget only blocks drains"
+    assert "mock-channels" not in covered, "one replica by design: a budget only blocks drains"
 
 
 def test_the_stateless_services_scale_on_cpu_within_what_kafka_allows(
