@@ -225,6 +225,12 @@ def _postgres_ready(site: Site) -> bool:
 
 
 def _postgres_provision(site: Site) -> None:
+    postgres_roles(site)
+    migrate_orders(site)
+
+
+def postgres_roles(site: Site) -> None:
+    """PostgreSQL's two roles and the (empty, on first start) database owned by the owner."""
     env = site.environment
     postgres.provision(
         _data(site),
@@ -233,10 +239,9 @@ def _postgres_provision(site: Site) -> None:
         env[postgres.OWNER_PASSWORD_VARIABLE],
         user=postgres.server_user(),
     )
-    _migrate_orders(site)
 
 
-def _migrate_orders(site: Site) -> None:
+def migrate_orders(site: Site) -> None:
     """The query side's migrations, a step of their own before orders starts (orders refuses a
     schema older than it needs): ``orders-migrate`` as the owner, granting the service's role.
     Only this step gets the owner's URL; orders never does."""

@@ -178,8 +178,9 @@ def _restore_mongodb(stack: Stack, folder: Path, manifest: dict[str, Any]) -> No
 def _restore_postgres(stack: Stack, folder: Path, manifest: dict[str, Any]) -> None:
     part = next(p for p in manifest["parts"] if p["store"] == "postgres")
     psql(stack, f'DROP DATABASE IF EXISTS "{postgres.DATABASE}" WITH (FORCE);', database="postgres")
-    # The roles and an empty database owned by the owner, exactly as at the stack's start.
-    stack.provision("postgres")
+    # The roles and an empty database owned by the owner, as at the stack's first start; the
+    # migrations run after the dump is in (an older dump is brought to this release's schema).
+    stack.provision_postgres_roles()
     result = subprocess.run(
         [
             str(install.POSTGRES_BIN / "pg_restore"),
@@ -196,6 +197,7 @@ def _restore_postgres(stack: Stack, folder: Path, manifest: dict[str, Any]) -> N
     )
     if result.returncode != 0:
         raise RuntimeError(f"pg_restore failed: {result.stderr.strip()}")
+    stack.migrate_orders()
     for table, count in part["details"]["tables"].items():
         progress(f"restored postgres {postgres.DATABASE}.{table}: {count:,} rows")
 

@@ -33,7 +33,16 @@ from pathlib import Path
 
 from devstack import credentials, postgres
 from devstack.addresses import Addresses
-from devstack.components import COMPONENTS, REPLICAS, SERVICES, Component, Site, component
+from devstack.components import (
+    COMPONENTS,
+    REPLICAS,
+    SERVICES,
+    Component,
+    Site,
+    component,
+    migrate_orders,
+    postgres_roles,
+)
 from devstack.install import REPO
 from devstack.processes import pid_alive, port_open, read_pid, stop_pid, wait_until
 from devstack.profiles import Profile, local_profile, test_profile
@@ -181,6 +190,15 @@ class Stack:
         target = component(name)
         if target.provision:
             target.provision(self._site(target))
+
+    def provision_postgres_roles(self) -> None:
+        """PostgreSQL's roles and database alone, without the migrations (a restore loads a dump
+        into the empty database first, then migrates it: ``migrate_orders``)."""
+        postgres_roles(self._site(component("postgres")))
+
+    def migrate_orders(self) -> None:
+        """``orders-migrate`` as at the stack's start: the query side at this release's schema."""
+        migrate_orders(self._site(component("postgres")))
 
     def restart_with(self, name: str, environment: Mapping[str, str]) -> None:
         """Restarts ``name`` with ``environment`` on top of its normal environment; waits ready.
