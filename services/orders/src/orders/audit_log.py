@@ -4,19 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from orderhub_common.events import (
-    AuditRecorded,
-)
+from orderhub_common.events import AuditRecorded
 from orderhub_common.logging import utc_now
-from orders.query_side import (
-    WorkStore,
-)
-from orders.schemas import (
-    AuditEntry,
-    AuditPage,
-    AuditQuery,
-    Pagination,
-)
+from orders.query_side import WorkStore
+from orders.schemas import AuditEntry, AuditPage, AuditQuery, Pagination
 
 
 class AuditLog:

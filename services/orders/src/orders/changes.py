@@ -31,13 +31,7 @@ from orders.events import (
     tags_changed_event,
     write_back_answered_event,
 )
-from orders.repository import (
-    NewOrder,
-    OrderChange,
-    StoredOrder,
-    WriteBackRequest,
-    refreshed,
-)
+from orders.repository import NewOrder, OrderChange, StoredOrder, WriteBackRequest, refreshed
 from orders.state_machine import ALLOWED_MOVES, ChannelDecision, can_move, refused_move_message
 
 _JOB_EVENTS = uuid.UUID("5d1b8d7e-26a4-4d8f-9c0b-0b7a3f5e8a11")

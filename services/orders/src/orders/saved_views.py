@@ -11,15 +11,8 @@ from orderhub_common.audit import AuditTrail
 from orderhub_common.logging import utc_now
 from orderhub_common.security import Principal, Role
 from orders.errors import ViewChangeForbiddenError, ViewNameTakenError, ViewNotFoundError
-from orders.query_side import (
-    WorkStore,
-)
-from orders.schemas import (
-    OrderView,
-    SavedView,
-    SavedViewChange,
-    SavedViewWrite,
-)
+from orders.query_side import WorkStore
+from orders.schemas import OrderView, SavedView, SavedViewChange, SavedViewWrite
 
 
 def view_of(row: dict[str, Any], reader_id: str) -> SavedView:

@@ -19,9 +19,7 @@ from pydantic import JsonValue
 
 from orderhub_common.audit import AuditTrail
 from orderhub_common.context import correlated
-from orderhub_common.errors import (
-    is_store_outage,
-)
+from orderhub_common.errors import is_store_outage
 from orderhub_common.events import (
     ChannelOrder,
     Event,
@@ -45,22 +43,9 @@ from orders.changes import (
     write_back_answer,
 )
 from orders.errors import ConcurrentChangeError, InvalidStatusMoveError, OrderNotFoundError
-from orders.query_side import (
-    OrderPageRows,
-    ProjectedOrder,
-    QuerySide,
-)
-from orders.repository import (
-    NewOrder,
-    OrderChange,
-    OrderRepository,
-    StoredOrder,
-)
-from orders.schemas import (
-    OrderFilters,
-    OrderListQuery,
-    OrderStats,
-)
+from orders.query_side import OrderPageRows, ProjectedOrder, QuerySide
+from orders.repository import NewOrder, OrderChange, OrderRepository, StoredOrder
+from orders.schemas import OrderFilters, OrderListQuery, OrderStats
 from orders.state_machine import ALLOWED_MOVES, decide_channel_update
 
 # A write computed from a revision someone else changed meanwhile is recomputed; this many times.

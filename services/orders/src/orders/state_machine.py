@@ -9,12 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from orderhub_common.events import (
-    ChannelOrder,
-    Order,
-    OrderStatus,
-    StatusSource,
-)
+from orderhub_common.events import ChannelOrder, Order, OrderStatus, StatusSource
 
 ALLOWED_MOVES: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.PLACED: frozenset({OrderStatus.CONFIRMED, OrderStatus.CANCELLED}),

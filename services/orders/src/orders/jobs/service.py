@@ -26,11 +26,7 @@ from orders.errors import (
     JobNotFoundError,
 )
 from orders.export_retention import ExportRules, export_limit_message
-from orders.query_side import (
-    UNFINISHED_JOB_STATES,
-    ExportLimitReached,
-    WorkStore,
-)
+from orders.query_side import UNFINISHED_JOB_STATES, ExportLimitReached, WorkStore
 from orders.schemas import (
     BulkMoveResult,
     BulkStatusMove,
