@@ -42,8 +42,10 @@ from orderhub_common.events import AuditRecorded, OrderIngested
 from orderhub_common.kafka import Topics, raw_bodies
 from orderhub_common.logging import utc_now
 from orders import metrics
+from orders.audit_log import AuditLog
 from orders.dead_letters import DeadLetters, PoisonEventError, decode_audit, decode_ingested
-from orders.service import AuditLog, ConcurrentChangeError, OrderService
+from orders.errors import ConcurrentChangeError
+from orders.service import OrderService
 
 GROUP_ID = "orders"
 DEAD_LETTER_GROUP_ID = "orders-dead-letters"

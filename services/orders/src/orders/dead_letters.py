@@ -19,16 +19,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from http import HTTPStatus
 
 from aiokafka import ConsumerRecord
 from pydantic import JsonValue, ValidationError
 
 from orderhub_common.audit import AuditTrail
-from orderhub_common.errors import ConflictError, DomainError, NotFoundError
 from orderhub_common.events import AuditRecorded, OrderIngested
 from orderhub_common.logging import utc_now
 from orderhub_common.security import Principal
+from orders.errors import (
+    DeadLetterNotFoundError,
+    DeadLetterResolvedError,
+    DeadLetterStillInvalidError,
+)
 from orders.query_side import QuerySide
 from orders.schemas import DeadLetterRead, DeadLetterState
 
@@ -44,19 +47,6 @@ class PoisonEventError(Exception):
     def __init__(self, error_type: str, message: str) -> None:
         super().__init__(message)
         self.error_type = error_type
-
-
-class DeadLetterNotFoundError(NotFoundError):
-    code = "dead_letter_not_found"
-
-
-class DeadLetterResolvedError(ConflictError):
-    code = "dead_letter_resolved"
-
-
-class DeadLetterStillInvalidError(DomainError):
-    status_code = HTTPStatus.UNPROCESSABLE_ENTITY
-    code = "dead_letter_invalid"
 
 
 def decode_ingested(body: bytes) -> OrderIngested:

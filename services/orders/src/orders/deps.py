@@ -12,8 +12,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from orderhub_common.security import CurrentPrincipal, Principal, Role, require_role
+from orders.audit_log import AuditLog
 from orders.dead_letters import DeadLetters
-from orders.service import AuditLog, JobService, OrderService, SavedViewService
+from orders.jobs.service import JobService
+from orders.saved_views import SavedViewService
+from orders.service import OrderService
 
 
 def order_service(request: Request) -> OrderService:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from orderhub_common.security import Role
+from orders.schemas import DownloadQuery
 
 # Replicas' clocks may differ by this much: a link issued "in the future" by as much still works.
 CLOCK_SKEW_S = 30
@@ -91,3 +92,18 @@ class DownloadLinks:
         expected = self.signature(export_id, link.holder, link.issued, link.expires)
         # As bytes: compare_digest refuses str with non-ASCII characters (a forged link's).
         return hmac.compare_digest(expected.encode(), link.signature.encode("utf-8", "replace"))
+
+
+def signed_link(query: DownloadQuery) -> SignedLink | None:
+    """The link a download names; None when it lacks a part (one made before links named their
+    user) or names no role there is."""
+    if query.user is None or query.version is None or query.issued is None:
+        return None
+    if query.role not in {role.value for role in Role}:
+        return None
+    return SignedLink(
+        LinkHolder(query.user, Role(query.role), query.version),
+        query.issued,
+        query.expires,
+        query.signature,
+    )

@@ -16,7 +16,7 @@ from loguru import logger
 
 from orderhub_common.errors import is_store_outage
 from orderhub_common.logging import utc_now
-from orders.query_side import WorkStore
+from orders.query_side import ExportLimitReached, WorkStore
 
 # A download that began just before its link expired may still be streaming (the gateway allows
 # one 120 s): its file stays this much longer.
@@ -67,3 +67,15 @@ class ExportRetention:
                 else:
                     logger.warning(f"export retention: {exc!r}")
             await asyncio.sleep(self._interval_s)
+
+
+def export_limit_message(reached: ExportLimitReached) -> str:
+    if reached.limit == "running":
+        return (
+            f"you already have {reached.allowed} exports queued or running; wait for one to "
+            "finish (or cancel one) before starting another"
+        )
+    return (
+        f"you have started {reached.allowed} exports in the last 24 hours, the most allowed; "
+        f"try again in {-(-reached.retry_after_s // 60)} minutes"
+    )

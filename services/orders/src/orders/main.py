@@ -22,6 +22,7 @@ from orders.api.asyncapi import asyncapi_router
 from orders.api.dead_letters import router as dead_letters_router
 from orders.api.orders import router as orders_router
 from orders.api.work import router as work_router
+from orders.audit_log import AuditLog
 from orders.consumers import (
     ConsumerLagProbe,
     register_audit_consumer,
@@ -32,12 +33,14 @@ from orders.dead_letters import DeadLetters, Republish
 from orders.documents import OrderDocument, OutboxDocument, WriteBackDocument
 from orders.download_links import DownloadLinks
 from orders.export_retention import ExportRetention, ExportRules
-from orders.jobs import JobRunner
+from orders.jobs.runner import JobRunner
+from orders.jobs.service import JobService
 from orders.order_counts import OrderCountProbe
 from orders.outbox_relay import OutboxRelay, kafka_order_event_publisher
 from orders.query_side import QuerySide, WorkStore
 from orders.repository import OrderRepository
-from orders.service import AuditLog, JobService, OrderService, SavedViewService
+from orders.saved_views import SavedViewService
+from orders.service import OrderService
 from orders.settings import OrdersSettings
 from orders.write_back import ChannelWriter, WriteBackRelay
 

@@ -12,9 +12,9 @@ import pytest
 
 from devstack.pytest_plugin import InfraUrls, eventually
 from orderhub_common.events import AuditRecorded
+from orders.audit_log import AuditLog
 from orders.query_side import ProjectedOrder, QuerySide, WorkStore
 from orders.schemas import AuditQuery, OrderView
-from orders.service import AuditLog
 
 from .conftest import T0, Pipeline, database_url
 from .test_query_side import order

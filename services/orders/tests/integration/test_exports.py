@@ -24,11 +24,13 @@ from orderhub_common.revocation import AccessRevocations
 from orderhub_common.security import Principal, Role
 from orderhub_common.settings import KafkaSettings
 from orders.download_links import DownloadLinks, LinkHolder
+from orders.errors import ExportLimitError
 from orders.export_retention import DOWNLOAD_GRACE, ExportRetention, ExportRules
+from orders.jobs.service import JobService
 from orders.query_side import QuerySide, WorkStore, export_chunks
 from orders.repository import OrderRepository
 from orders.schemas import ExportRequest
-from orders.service import ExportLimitError, JobService, OrderService
+from orders.service import OrderService
 
 from .conftest import (
     ORDERS_REDIS_DB,

@@ -18,7 +18,8 @@ from orderhub_common.kafka import aiokafka_options
 from orderhub_common.revocation import AccessRevocations
 from orderhub_common.security import Principal, Role
 from orderhub_common.settings import KafkaSettings
-from orders.service import OrderService, order_id_for
+from orders.changes import order_id_for
+from orders.service import OrderService
 
 from .conftest import ORDERS_REDIS_DB, T0, TOKENS, bearer, channel_order, record, running_pipeline
 

@@ -12,12 +12,13 @@ import pytest
 from devstack.pytest_plugin import eventually
 from orderhub_common.events import OrderStatus
 from orderhub_common.resources import stop_tasks
+from orders.changes import admin_move, new_order, order_id_for
 from orders.documents import OutboxDocument, OutboxEntry
 from orders.outbox_relay import OutboxRelay
 from orders.query_side import QuerySide
 from orders.repository import OrderRepository
 from orders.schemas import OrderListQuery
-from orders.service import OrderService, admin_move, new_order, order_id_for
+from orders.service import OrderService
 
 from .conftest import T0, channel_order, record
 

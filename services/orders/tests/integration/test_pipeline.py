@@ -9,9 +9,10 @@ from prometheus_client import REGISTRY
 
 from devstack.pytest_plugin import eventually
 from orderhub_common.events import OrderStatus
+from orders.changes import order_id_for
 from orders.rebuild import rebuild_query_side
 from orders.repository import OrderRepository
-from orders.service import OrderService, order_id_for
+from orders.service import OrderService
 
 from .conftest import T0, Pipeline, channel_order
 

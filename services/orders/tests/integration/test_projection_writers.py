@@ -16,8 +16,8 @@ from sqlalchemy.exc import DBAPIError
 
 from devstack.pytest_plugin import InfraUrls
 from orderhub_common.events import OrderStatus
-from orders import query_side as query_side_module
 from orders.query_side import ProjectedOrder, QuerySide, order_rows
+from orders.query_side import projection as query_side_module
 
 from .conftest import T0, service_database_url
 from .test_query_side import counts_from_rows, order

@@ -15,6 +15,7 @@ from sqlalchemy import Date, cast, func, select, text
 
 from devstack.pytest_plugin import InfraUrls
 from orderhub_common.events import Customer, Order, OrderItem, OrderStatus
+from orders.changes import new_order
 from orders.explain import QUERY_SHAPES
 from orders.query_side import (
     ProjectedOrder,
@@ -27,7 +28,6 @@ from orders.query_side import (
 )
 from orders.schema import migrate, upgrade_schema_to
 from orders.schemas import OrderListQuery
-from orders.service import new_order
 
 from .conftest import T0, channel_order, create_database, database_url, drop_database
 

@@ -26,7 +26,7 @@ from orderhub_common.kafka import aiokafka_options
 from orderhub_common.revocation import AccessRevocations
 from orderhub_common.security import Principal, Role
 from orderhub_common.settings import KafkaSettings
-from orders.jobs import MOVE_CHUNK
+from orders.jobs.runner import MOVE_CHUNK
 from orders.service import OrderService
 
 from .conftest import TOKENS, channel_order, record, running_pipeline

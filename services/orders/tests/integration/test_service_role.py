@@ -11,9 +11,9 @@ import asyncpg
 import pytest
 
 from devstack.pytest_plugin import InfraUrls
+from orders.audit_log import AuditLog
 from orders.query_side import ProjectedOrder, QuerySide, WorkStore
 from orders.schemas import AuditQuery, OrderListQuery
-from orders.service import AuditLog
 
 from .conftest import database_url, service_database_url
 from .test_audit_keeper import a_record

@@ -13,9 +13,10 @@ import pytest
 
 from devstack.pytest_plugin import eventually
 from orderhub_common.events import OrderStatus
+from orders.changes import order_id_for
 from orders.documents import OrderDocument
 from orders.repository import OrderRepository
-from orders.service import OrderService, order_id_for
+from orders.service import OrderService
 from orders.write_back import ChannelWriter, WriteBackRelay
 
 from .conftest import channel_order, record

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy.dialects import postgresql
 
 from orderhub_common.events import Customer, OrderItem
+from orders.changes import new_order
 from orders.query_side import (
     DaySplit,
     count_statement,
@@ -20,7 +21,6 @@ from orders.query_side import (
     stats_statement,
 )
 from orders.schemas import OrderListQuery
-from orders.service import new_order
 
 from ..integration.conftest import channel_order
 

@@ -6,13 +6,12 @@ from itertools import product
 import pytest
 
 from orderhub_common.events import ChannelOrder, Customer, OrderItem, OrderStatus
-from orders.service import (
+from orders.changes import new_order, order_id_for
+from orders.state_machine import (
     SkipReason,
     can_move,
     decide_channel_update,
     forward_path,
-    new_order,
-    order_id_for,
     refused_move_message,
 )
 

@@ -25,10 +25,10 @@ from orderhub_common.events import (
 )
 from orderhub_common.security import Role
 from orders import csv_export
+from orders.changes import job_event_id, moved_by_job
 from orders.download_links import DownloadLinks, LinkHolder, SignedLink
 from orders.repository import StoredOrder
 from orders.schemas import BulkStatusMove, SavedViewWrite
-from orders.service import job_event_id, moved_by_job
 
 pytestmark = pytest.mark.unit
 

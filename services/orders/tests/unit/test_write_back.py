@@ -19,8 +19,8 @@ from orderhub_common.events import (
     StatusSource,
     WriteBackState,
 )
+from orders.changes import admin_move, job_event_id, tags_change, write_back_answer
 from orders.repository import StoredOrder, WriteBackRequest
-from orders.service import admin_move, job_event_id, tags_change, write_back_answer
 from orders.write_back import native_update, rejection_reason
 
 pytestmark = pytest.mark.unit

@@ -33,9 +33,10 @@ from orderhub_common.errors import is_store_outage
 from orderhub_common.events import OrderStatus
 from orderhub_common.revocation import AccessRevocations
 from orders import csv_export
+from orders.jobs.service import CREATOR_VERSION
 from orders.query_side import WorkStore
 from orders.schemas import JobKind, JobState, OrderView
-from orders.service import CREATOR_VERSION, OrderService
+from orders.service import OrderService
 
 MOVE_CHUNK = 50
 EXPORT_CHUNK = 1000
