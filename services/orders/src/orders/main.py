@@ -121,8 +121,6 @@ def create_app(settings: OrdersSettings) -> FastAPI:
         retention_s=settings.export_retention_s,
     )
     retention = ExportRetention(work, export_rules, interval_s=settings.export_sweep_interval_s)
-    redis = RedisResource(settings.redis_url.get_secret_value())
-    revocations = AccessRevocations(redis.client)
     jobs = JobService(
         service,
         work,
