@@ -6,46 +6,26 @@
  * Event ids are not kept: the gateway's stream is live fan-out and never replays, so there is
  * no Last-Event-ID to send back; events missed while disconnected are simply not delivered.
  */
+import { createParser, type EventSourceParser } from "eventsource-parser";
+
 export interface ServerSentEvent {
   event: string;
   data: string;
 }
 
-/** Splits a text stream into events, following the WHATWG event-stream parsing rules. */
+/** Splits a text stream into events (eventsource-parser, which follows the WHATWG rules). */
 export class EventStreamParser {
-  private buffer = "";
-  private data: string[] = [];
-  private event = "";
+  private readonly parser: EventSourceParser;
 
-  constructor(private readonly onEvent: (event: ServerSentEvent) => void) {}
+  constructor(onEvent: (event: ServerSentEvent) => void) {
+    // "id" and "retry" are read past: there is no replay to resume, and backoff is ours.
+    this.parser = createParser({
+      onEvent: ({ event, data }) => onEvent({ event: event || "message", data }),
+    });
+  }
 
   push(chunk: string): void {
-    this.buffer += chunk;
-    const lines = this.buffer.split(/\r\n|\r|\n/);
-    // The last piece has no line ending yet; keep it for the next chunk. A lone trailing "\r"
-    // might be the first half of "\r\n", so it waits too.
-    this.buffer = lines.pop() ?? "";
-    for (const line of lines) this.line(line);
-  }
-
-  private line(line: string): void {
-    if (line === "") return this.dispatch();
-    if (line.startsWith(":")) return;
-    const colon = line.indexOf(":");
-    const field = colon === -1 ? line : line.slice(0, colon);
-    let value = colon === -1 ? "" : line.slice(colon + 1);
-    if (value.startsWith(" ")) value = value.slice(1);
-    if (field === "data") this.data.push(value);
-    else if (field === "event") this.event = value;
-    // "id" and "retry" are read past: there is no replay to resume, and backoff is ours.
-  }
-
-  private dispatch(): void {
-    if (this.data.length) {
-      this.onEvent({ event: this.event || "message", data: this.data.join("\n") });
-    }
-    this.data = [];
-    this.event = "";
+    this.parser.feed(chunk);
   }
 }
 

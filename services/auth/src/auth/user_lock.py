@@ -8,20 +8,14 @@ the first's change.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import secrets
 from collections.abc import AsyncIterator
 
 from redis.asyncio import Redis
+from redis.asyncio.lock import Lock
+from redis.exceptions import LockNotOwnedError
 
 from orderhub_common.errors import ServiceUnavailableError
-
-# Releases the lock only if this holder still holds it (it may have expired and been taken).
-_RELEASE_SCRIPT = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 
 
 class UserChangeLock:
@@ -36,30 +30,28 @@ class UserChangeLock:
     ) -> None:
         self._redis = redis
         self._key = key
-        self._expiry_ms = int(expiry_s * 1000)
+        self._expiry_s = expiry_s
         self._wait_s = wait_s
         self._poll_s = poll_s
-        self._release = redis.register_script(_RELEASE_SCRIPT)
-
-    async def acquire(self) -> str:
-        """Waits for the lock (up to ``wait_s``, then 503); returns the holder's token."""
-        token = secrets.token_hex(16)
-        try:
-            async with asyncio.timeout(self._wait_s):
-                while True:
-                    if await self._redis.set(self._key, token, nx=True, px=self._expiry_ms):
-                        return token
-                    await asyncio.sleep(self._poll_s)
-        except TimeoutError:
-            raise ServiceUnavailableError("user changes are busy; try again") from None
-
-    async def release(self, token: str) -> None:
-        await self._release(keys=[self._key], args=[token])
 
     @contextlib.asynccontextmanager
     async def locked(self) -> AsyncIterator[None]:
-        token = await self.acquire()
+        """Holds the lock for the block; waits for it up to ``wait_s``, then 503."""
+        # One Lock per holding: a Lock keeps its holder's token, and this object is shared by
+        # every request the replica serves at once.
+        lock = Lock(
+            self._redis,
+            self._key,
+            timeout=self._expiry_s,
+            sleep=self._poll_s,
+            blocking_timeout=self._wait_s,
+            thread_local=False,
+        )
+        if not await lock.acquire():
+            raise ServiceUnavailableError("user changes are busy; try again")
         try:
             yield
         finally:
-            await self.release(token)
+            # Past its expiry the lock may be another holder's now: it is left to them.
+            with contextlib.suppress(LockNotOwnedError):
+                await lock.release()

@@ -85,7 +85,7 @@ async def forward(
     if route.streams:
         return await _streamed(client, route, query, headers)
 
-    body = await _body(request, edge.settings.max_body_bytes)
+    body = await _body(request, edge.settings.max_request_body_bytes)
     call = client.request(
         request.method,
         route.path,

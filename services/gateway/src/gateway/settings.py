@@ -132,13 +132,6 @@ class GatewaySettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySe
         validation_alias=env("GATEWAY_BREAKER_RECOVERY_S"),
         description="how long an open breaker answers 503 before a trial call",
     )
-    max_body_bytes: int = Field(
-        1_048_576,
-        ge=1024,
-        le=50_000_000,
-        validation_alias=env("MAX_BODY_BYTES"),
-        description="largest request body accepted (413 beyond)",
-    )
 
     rate_limit_per_ip_per_min: int = Field(
         600,

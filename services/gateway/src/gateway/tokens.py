@@ -2,8 +2,8 @@
 
 A token is trusted from here for at most ``GATEWAY_VERIFIED_TOKEN_CACHE_TTL_S`` and never past its
 own expiry; a token that failed verification is never kept. The raw token is not kept either,
-only its SHA-256. The table holds at most ``GATEWAY_VERIFIED_TOKEN_CACHE_SIZE`` tokens, the
-oldest dropped first.
+only its SHA-256. The table holds at most ``GATEWAY_VERIFIED_TOKEN_CACHE_SIZE`` tokens: when it is
+full, expired ones go first, then the one used least recently.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
+
+from cachetools import TLRUCache
 
 from orderhub_common.security import JwtVerifier, Principal
 
@@ -27,22 +29,17 @@ class VerifiedTokens:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._verifier = verifier
-        self._ttl_s = ttl_s
-        self._max_size = max_size
-        self._clock = clock
-        self._trusted: dict[bytes, tuple[float, Principal]] = {}
+
+        def trusted_until(_digest: bytes, principal: Principal, now: float) -> float:
+            return min(now + ttl_s, principal.expires_at.timestamp())
+
+        self._trusted: TLRUCache[bytes, Principal] = TLRUCache(
+            maxsize=max_size, ttu=trusted_until, timer=clock
+        )
 
     def known(self, token: str) -> Principal | None:
         """The token's principal if it was verified recently; None means: verify it."""
-        digest = hashlib.sha256(token.encode()).digest()
-        entry = self._trusted.get(digest)
-        if entry is None:
-            return None
-        trusted_until, principal = entry
-        if self._clock() >= trusted_until:
-            del self._trusted[digest]
-            return None
-        return principal
+        return self._trusted.get(hashlib.sha256(token.encode()).digest())
 
     async def verify(self, token: str) -> Principal:
         """Verifies the token (raising as ``JwtVerifier.verify`` does) and remembers it."""
@@ -50,9 +47,6 @@ class VerifiedTokens:
         if principal is not None:
             return principal
         principal = await self._verifier.verify(token)
-        if self._ttl_s > 0:
-            trusted_until = min(self._clock() + self._ttl_s, principal.expires_at.timestamp())
-            if len(self._trusted) >= self._max_size:
-                del self._trusted[next(iter(self._trusted))]
-            self._trusted[hashlib.sha256(token.encode()).digest()] = (trusted_until, principal)
+        # A time to use that has already passed (a TTL of 0) keeps nothing.
+        self._trusted[hashlib.sha256(token.encode()).digest()] = principal
         return principal

@@ -79,3 +79,19 @@ async def test_the_memory_is_bounded_and_drops_the_oldest_first() -> None:
     assert tokens.known("t1") is None
     assert tokens.known("t2") is not None
     assert tokens.known("t3") is not None
+
+
+async def test_a_full_memory_drops_an_expired_token_before_a_live_one() -> None:
+    clock, verifier = Clock(1000.0), Verifier(expires_at=5000.0)
+    tokens = _tokens(verifier, clock, size=2)
+    await tokens.verify("long-lived")
+    verifier.expires_at = 1010.0
+    await tokens.verify("short-lived")
+
+    clock.now = 1015.0
+    verifier.expires_at = 5000.0
+    await tokens.verify("new")
+
+    assert tokens.known("long-lived") is not None
+    assert tokens.known("new") is not None
+    assert verifier.checks == 3
