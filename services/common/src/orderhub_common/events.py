@@ -126,8 +126,11 @@ class Shipment(CamelModel):
     tracking_number: ShortText
 
 
-class ChannelOrder(CamelModel):
-    """A canonical order as its channel holds it now: what ingest publishes."""
+class OrderFields(CamelModel):
+    """The fields of an order its channel owns: which order it is at the channel, what was
+    ordered, where it goes, how it is paid and carried. ``ChannelOrder`` and ``Order`` both carry
+    them, under the same rules; Order Hub takes them from the channel's copy and never edits them
+    (but for the shipment an admin records when marking an order shipped)."""
 
     channel: Channel
     # Not cleaned but refused (the event is dead-lettered with the reason): a cleaned id could
@@ -137,13 +140,23 @@ class ChannelOrder(CamelModel):
     items: Annotated[list[OrderItem], Field(min_length=1, max_length=500)]
     total: Money
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
-    status: OrderStatus
     placed_at: Timestamp
-    updated_at: Timestamp
     # Fulfilment data; absent in copies ingested before channels carried it.
     shipping_address: ShippingAddress | None = None
     payment_method: PaymentMethod | None = None
     shipment: Shipment | None = None
+
+
+# The one list of the fields a channel owns: copied into a new order, and refreshed from the
+# channel's newer copy of an order already held.
+CHANNEL_OWNED_FIELDS = frozenset(OrderFields.model_fields)
+
+
+class ChannelOrder(OrderFields):
+    """A canonical order as its channel holds it now: what ingest publishes."""
+
+    status: OrderStatus
+    updated_at: Timestamp  # the channel's own last change
 
 
 class StatusHistoryEntry(CamelModel):
@@ -183,24 +196,14 @@ class WriteBack(CamelModel):
     error: str | None = None
 
 
-class Order(CamelModel):
+class Order(OrderFields):
     """The canonical order as Order Hub stores and serves it (CONTRACT.md section 4)."""
 
     id: str
-    external_id: str
-    channel: Channel
-    customer: Customer
-    items: list[OrderItem]
-    total: float
-    currency: str
     status: OrderStatus
     status_history: list[StatusHistoryEntry]
-    placed_at: Timestamp
     created_at: Timestamp
-    updated_at: Timestamp
-    shipping_address: ShippingAddress | None = None
-    payment_method: PaymentMethod | None = None
-    shipment: Shipment | None = None
+    updated_at: Timestamp  # Order Hub's own last change
     notes: list[OrderNote] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
     write_back: WriteBack | None = None

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from orderhub_common.context import new_id
 from orderhub_common.events import (
+    CHANNEL_OWNED_FIELDS,
     ChannelOrder,
     Order,
     OrderNote,
@@ -62,28 +63,21 @@ def _first_seen_at(incoming: ChannelOrder) -> datetime:
 
 def new_order(incoming: ChannelOrder) -> NewOrder:
     now = utc_now()
-    order = Order(
-        id=order_id_for(incoming.channel, incoming.external_id),
-        external_id=incoming.external_id,
-        channel=incoming.channel,
-        customer=incoming.customer,
-        items=incoming.items,
-        total=incoming.total,
-        currency=incoming.currency,
-        status=incoming.status,
-        status_history=[
-            StatusHistoryEntry(
-                status=incoming.status,
-                changed_at=_first_seen_at(incoming),
-                source=StatusSource.CHANNEL,
-            )
-        ],
-        placed_at=incoming.placed_at,
-        created_at=now,
-        updated_at=now,
-        shipping_address=incoming.shipping_address,
-        payment_method=incoming.payment_method,
-        shipment=incoming.shipment,
+    order = Order.model_validate(
+        {
+            **incoming.model_dump(include=set(CHANNEL_OWNED_FIELDS)),
+            "id": order_id_for(incoming.channel, incoming.external_id),
+            "status": incoming.status,
+            "status_history": [
+                StatusHistoryEntry(
+                    status=incoming.status,
+                    changed_at=_first_seen_at(incoming),
+                    source=StatusSource.CHANNEL,
+                )
+            ],
+            "created_at": now,
+            "updated_at": now,
+        }
     )
     return NewOrder(
         order=order, channel_updated_at=incoming.updated_at, events=[created_event(order)]

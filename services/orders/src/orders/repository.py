@@ -25,6 +25,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from orderhub_common.events import (
+    CHANNEL_OWNED_FIELDS,
     ChannelOrder,
     Event,
     Order,
@@ -155,16 +156,11 @@ class PendingEvent:
 def refreshed(order: Order, incoming: ChannelOrder) -> Order:
     """``order`` with the fields its channel owns taken from the channel's newer copy. Fulfilment
     fields the copy does not carry (an older feed, a shipment Order Hub recorded first) stay."""
-    update: dict[str, Any] = {
-        "customer": incoming.customer,
-        "items": incoming.items,
-        "total": incoming.total,
-        "currency": incoming.currency,
-        "placed_at": incoming.placed_at,
+    update = {
+        name: value
+        for name in CHANNEL_OWNED_FIELDS
+        if (value := getattr(incoming, name)) is not None
     }
-    for name in ("shipping_address", "payment_method", "shipment"):
-        if getattr(incoming, name) is not None:
-            update[name] = getattr(incoming, name)
     return order.model_copy(update=update)
 
 
