@@ -1,5 +1,11 @@
-"""Test helpers every service's suite shares: access tokens signed by a key that stands in for
-auth's, so a service under test verifies them exactly as it verifies auth's.
+"""Test helpers every service's suite shares: test orders, and access tokens signed by a key that
+stands in for auth's, so a service under test verifies them exactly as it verifies auth's.
+
+A test order is a valid canonical channel order (what ingest publishes) that a test changes only
+where it cares::
+
+    order_fields(externalId="BLK-1", channel="blinkit")  # the JSON shape, for raw events
+    channel_order("402-1234567-1234567", channel="amazon", status=OrderStatus.SHIPPED)
 
 Only tests import this module; no service code does. A service under test is given the stand-in
 key set instead of auth's JWKS URL::
@@ -23,8 +29,11 @@ import httpx
 from fastapi import Depends, FastAPI
 from joserfc import jwt
 from joserfc.jwk import Key, OKPKey
+from pydantic import TypeAdapter
+from pydantic.alias_generators import to_camel
 
 from orderhub_common.app import create_service_app
+from orderhub_common.events import ChannelOrder
 from orderhub_common.security import (
     AccessCheck,
     CurrentPrincipal,
@@ -35,6 +44,43 @@ from orderhub_common.security import (
     require_role,
 )
 from orderhub_common.settings import ServiceSettings
+
+ORDER_PLACED_AT = "2026-11-01T10:00:00.000Z"
+_AS_JSON: TypeAdapter[Any] = TypeAdapter(Any)
+
+
+def order_fields(**overrides: Any) -> dict[str, Any]:
+    """A valid canonical channel order in its JSON shape (CONTRACT.md section 5), with
+    ``overrides`` replacing whole fields; a field may be named in snake_case or camelCase and
+    given as a model, an enum or a datetime. Unless ``items`` is given, the order holds one item
+    priced at its total, so an order with another total still adds up."""
+    fields: dict[str, Any] = {
+        "channel": "website",
+        "externalId": "WEB-1",
+        "customer": {
+            "name": "Priya Sharma",
+            "phone": "+91 98765 43210",
+            "email": "priya@example.com",
+        },
+        "items": None,
+        "total": 1500.0,
+        "currency": "INR",
+        "status": "PLACED",
+        "placedAt": ORDER_PLACED_AT,
+        "updatedAt": ORDER_PLACED_AT,
+    }
+    for name, value in overrides.items():
+        fields[to_camel(name)] = _AS_JSON.dump_python(value, mode="json", by_alias=True)
+    if fields["items"] is None:
+        item = {"sku": "RING-18K-01", "name": "Gold ring", "qty": 1, "price": fields["total"]}
+        fields["items"] = [item]
+    return fields
+
+
+def channel_order(external_id: str = "WEB-1", **overrides: Any) -> ChannelOrder:
+    """:func:`order_fields` with this external id, as the model ingest publishes."""
+    return ChannelOrder.model_validate(order_fields(external_id=external_id, **overrides))
+
 
 _DEFAULTS = JwtVerifySettings()
 TEST_ISSUER = _DEFAULTS.jwt_issuer

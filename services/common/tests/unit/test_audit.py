@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 
 from orderhub_common.audit import AuditTrail, records_lost
@@ -11,6 +12,8 @@ from orderhub_common.context import request_id_var
 from orderhub_common.events import AuditOutcome, AuditRecorded
 from orderhub_common.kafka import Topics
 from orderhub_common.security import Principal, Role
+
+pytestmark = pytest.mark.unit
 
 ADMIN = Principal("u-admin", Role.ADMIN, "jti-1", datetime(2030, 1, 1, tzinfo=UTC))
 

@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ingest.cursor import FeedCursor
-from orderhub_common.events import Channel, ChannelOrder, Customer, OrderItem, OrderStatus
+from orderhub_common.events import ChannelOrder
+from orderhub_common.testing import channel_order
 
 pytestmark = pytest.mark.unit
 
@@ -13,17 +14,7 @@ T0 = datetime(2026, 11, 20, 10, 0, 0, tzinfo=UTC)
 
 
 def order(external_id: str, updated_at: datetime, status: str = "PLACED") -> ChannelOrder:
-    return ChannelOrder(
-        channel=Channel.WEBSITE,
-        external_id=external_id,
-        customer=Customer(name="Priya Sharma", phone="+919876543210"),
-        items=[OrderItem(sku="RNG-SLV-925-014", name="Solitaire Ring", qty=1, price=1899)],
-        total=1899,
-        currency="INR",
-        status=OrderStatus(status),
-        placed_at=T0,
-        updated_at=updated_at,
-    )
+    return channel_order(external_id, status=status, placed_at=T0, updated_at=updated_at)
 
 
 def test_a_new_cursor_takes_everything() -> None:

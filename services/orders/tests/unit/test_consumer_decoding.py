@@ -1,30 +1,19 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pytest
 from aiokafka import ConsumerRecord
 
-from orderhub_common.events import ChannelOrder, Customer, OrderIngested, OrderItem
+from orderhub_common.events import OrderIngested
+from orderhub_common.testing import channel_order
 from orders.consumers import PoisonEventError, dead_letter_headers, decode_ingested
 
 pytestmark = pytest.mark.unit
 
 
 def ingested_json(**order_overrides: object) -> dict[str, object]:
-    order = ChannelOrder(
-        channel="blinkit",
-        external_id="BLK-1",
-        customer=Customer(name="Ravi Kumar", phone="9000011111"),
-        items=[OrderItem(sku="EAR-01", name="Earrings", qty=2, price=1200)],
-        total=2400,
-        currency="INR",
-        status="PLACED",
-        placed_at=datetime(2026, 11, 1, tzinfo=UTC),
-        updated_at=datetime(2026, 11, 1, tzinfo=UTC),
-    )
-    body = OrderIngested(order=order).model_dump(mode="json")
+    body = OrderIngested(order=channel_order("BLK-1", channel="blinkit")).model_dump(mode="json")
     body["order"].update(order_overrides)  # type: ignore[union-attr]
     return body
 

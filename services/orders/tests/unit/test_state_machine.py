@@ -5,7 +5,8 @@ from itertools import product
 
 import pytest
 
-from orderhub_common.events import ChannelOrder, Customer, OrderItem, OrderStatus
+from orderhub_common.events import ChannelOrder, OrderStatus
+from orderhub_common.testing import channel_order
 from orders.changes import new_order, order_id_for
 from orders.state_machine import (
     SkipReason,
@@ -74,13 +75,9 @@ def test_forward_paths(
 
 
 def channel_copy(status: OrderStatus, updated_at: datetime = T0) -> ChannelOrder:
-    return ChannelOrder(
+    return channel_order(
+        "402-1234567-1234567",
         channel="amazon",
-        external_id="402-1234567-1234567",
-        customer=Customer(name="Anita Rao", phone="+91 90000 11111"),
-        items=[OrderItem(sku="NECK-22K-01", name="Necklace", qty=1, price=45999)],
-        total=45999,
-        currency="INR",
         status=status,
         placed_at=T0 - timedelta(days=1),
         updated_at=updated_at,
