@@ -22,13 +22,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
-from redis.asyncio.client import Pipeline
 
 from gateway.cache import CacheLookup, CacheSlot
 from gateway.edge import Edge
 from gateway.metrics import RATE_LIMITED
 from gateway.ratelimit import RATE_LIMIT_DECISION, QueuedHit, RateLimitDecision
-from gateway.redis_outage import REDIS_FAILURES, one_round_trip
+from gateway.redis_outage import REDIS_FAILURES, EdgePipeline, Reply, one_round_trip
 from gateway.routes import Access
 from orderhub_common.errors import ForbiddenError, TooManyRequestsError
 from orderhub_common.http import client_key
@@ -107,34 +106,45 @@ async def _checked(
     looks ``slot`` up, in one round trip; raises 429 or 401."""
     settings = edge.settings
 
-    def queue(pipe: Pipeline) -> list[tuple[str, QueuedHit]]:
+    def queue(pipe: EdgePipeline) -> _Queued:
         hits = []
         if ip is not None:
             hit = edge.limiter.queue_hit(pipe, "ip", ip, settings.rate_limit_per_ip_per_min)
             hits.append(("ip", hit))
+        revocation = None
         if principal is not None:
             hit = edge.limiter.queue_hit(
                 pipe, "user", principal.user_id, settings.rate_limit_per_user_per_min
             )
             hits.append(("user", hit))
-            edge.revocations.queue_check(pipe, principal)
-        if slot is not None:
-            edge.cache.queue_lookup(pipe, slot)
-        return hits
+            revocation = pipe.queue(lambda raw: edge.revocations.queue_check(raw, principal))
+        lookup = edge.cache.queue_lookup(pipe, slot) if slot is not None else None
+        return _Queued(hits, revocation, lookup)
 
     try:
-        hits, replies = await one_round_trip(edge.redis, queue, edge.limiter.scripts)
+        queued = await one_round_trip(edge.redis, queue, edge.limiter.scripts)
     except REDIS_FAILURES as exc:
         edge.limiter.outage.failed(exc)
         return None
     edge.limiter.outage.answered()
-    for index, (scope, hit) in enumerate(hits):
-        _enforce(request, scope, hit.decide(replies[2 * index], replies[2 * index + 1]))
-    if principal is not None:
-        version, revoked = replies[2 * len(hits)], replies[2 * len(hits) + 1]
+    for scope, hit in queued.hits:
+        _enforce(request, scope, hit.decide())
+    if principal is not None and queued.revocation is not None:
+        version, revoked = queued.revocation.values
         if not AccessRevocations.is_current_reply(principal, version, revoked):
             raise AccessRevokedError()
-    return edge.cache.read(slot, replies[-1]) if slot is not None else None
+    if slot is None or queued.lookup is None:
+        return None
+    return edge.cache.read(slot, queued.lookup.value)
+
+
+@dataclass(frozen=True)
+class _Queued:
+    """What one request's checks queued: each reads its own replies."""
+
+    hits: list[tuple[str, QueuedHit]]
+    revocation: Reply | None
+    lookup: Reply | None
 
 
 _REFUSALS = {"ip": "too many requests from this address", "user": "too many requests for this user"}

@@ -6,11 +6,10 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from gateway.cache import ResponseCache
+from gateway.cache import ReadThrough, ResponseCache
 from gateway.fanout import EventHub
 from gateway.openapi import CombinedOpenApi
 from gateway.ratelimit import RateLimiter
-from gateway.read_through import ReadThrough
 from gateway.routes import Upstream
 from gateway.settings import GatewaySettings
 from gateway.tokens import VerifiedTokens

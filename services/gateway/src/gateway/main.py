@@ -15,14 +15,13 @@ from starlette.middleware.cors import CORSMiddleware
 from gateway import spa
 from gateway.admission import AdmissionMiddleware
 from gateway.api import docs, health, order_stream, proxy
-from gateway.cache import ResponseCache
+from gateway.cache import ReadThrough, ResponseCache
 from gateway.consumers import sse_group_id, subscribe_order_events
 from gateway.edge import Edge
 from gateway.fanout import EventHub
 from gateway.headers import RateLimitHeadersMiddleware, SecurityHeadersMiddleware
 from gateway.openapi import CombinedOpenApi
 from gateway.ratelimit import RateLimiter
-from gateway.read_through import ReadThrough
 from gateway.redis_outage import EdgeRedis
 from gateway.routes import Upstream
 from gateway.settings import GatewaySettings

@@ -16,7 +16,7 @@ from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
-from gateway.cache import CachedResponse
+from gateway.cache import CachedResponse, CacheLookup, CacheSlot
 from gateway.deps import Admission
 from gateway.edge import Edge
 from gateway.metrics import CACHE_LOOKUPS
@@ -46,6 +46,8 @@ class PayloadTooLargeError(DomainError):
 async def forward(
     request: Request, edge: Edge, route: RouteMatch, admission: Admission
 ) -> Response:
+    """The service's answer to the call, by the route's path through the edge: a cached order
+    read, a file streamed, an order write the cache learns of, or any other call passed on."""
     client = edge.upstreams[route.upstream]
     headers = upstream_request_headers(
         request.headers,
@@ -54,58 +56,104 @@ async def forward(
         scheme=request.url.scheme,
         session=route.upstream is Upstream.AUTH and route.path in _SESSION_PATHS,
     )
+    if admission.slot is not None and admission.lookup is not None:
+        return await _cached_read(
+            request, edge, client, route, headers, admission.slot, admission.lookup
+        )
+    if route.streams:
+        return await _streamed(client, route, request.url.query, headers)
+    if route.changes_orders:
+        return await _order_write(request, edge, client, route, headers, admission.principal)
+    return await _passed_on(request, edge, client, route, headers)
+
+
+async def _cached_read(
+    request: Request,
+    edge: Edge,
+    client: UpstreamClient,
+    route: RouteMatch,
+    headers: Mapping[str, str],
+    slot: CacheSlot,
+    lookup: CacheLookup,
+) -> Response:
+    """A cacheable order read looked up with the edge's checks: served from the cache, or from
+    the one fill of its entry (``X-Cache`` says which)."""
     query = request.url.query
 
-    if admission.slot is not None and admission.lookup is not None:
+    async def fetch() -> httpx.Response:
+        return await client.request("GET", route.path, query=query, headers=headers)
 
-        async def fetch() -> httpx.Response:
-            return await client.request("GET", route.path, query=query, headers=headers)
-
-        # "Cache-Control: no-cache" (HTTP's own words): the caller wants an answer from now, such
-        # as the SPA's list right after "show the new orders".
-        revalidate = "no-cache" in request.headers.get("cache-control", "").lower()
-        hit = None if revalidate else edge.reads.cached(admission.lookup)
-        if hit is not None:
-            found: tuple[CachedResponse | httpx.Response, str] = hit, "HIT"
-        else:
-            filled = await unless_client_leaves(
-                request, edge.reads.fill(admission.slot, admission.lookup, fetch)
-            )
-            if filled is None:
-                return Response(status_code=CLIENT_CLOSED_REQUEST)
-            found = filled
-        answer, how = found
-        CACHE_LOOKUPS.labels(how.lower()).inc()
-        response = (
-            _from_cache(answer) if isinstance(answer, CachedResponse) else _passed_through(answer)
-        )
-        response.headers["X-Cache"] = how
-        return response
-
-    if route.streams:
-        return await _streamed(client, route, query, headers)
-
-    body = await _body(request, edge.settings.max_request_body_bytes)
-    call = client.request(
-        request.method,
-        route.path,
-        query=query,
-        headers=headers,
-        content=body,
-        timeout_s=route.timeout_s,
-    )
-    if route.changes_orders:
-        upstream_response = await _recorded_write(edge, route, call, admission.principal)
+    # "Cache-Control: no-cache" (HTTP's own words): the caller wants an answer from now, such
+    # as the SPA's list right after "show the new orders".
+    revalidate = "no-cache" in request.headers.get("cache-control", "").lower()
+    hit = None if revalidate else edge.reads.cached(lookup)
+    if hit is not None:
+        found: tuple[CachedResponse | httpx.Response, str] = hit, "HIT"
     else:
-        left_or_answered = await unless_client_leaves(request, call)
-        if left_or_answered is None:
+        filled = await unless_client_leaves(request, edge.reads.fill(slot, lookup, fetch))
+        if filled is None:
             return Response(status_code=CLIENT_CLOSED_REQUEST)
-        upstream_response = left_or_answered
-    response = _passed_through(upstream_response)
+        found = filled
+    answer, how = found
+    CACHE_LOOKUPS.labels(how.lower()).inc()
+    response = (
+        _from_cache(answer) if isinstance(answer, CachedResponse) else _passed_through(answer)
+    )
+    response.headers["X-Cache"] = how
+    return response
+
+
+async def _order_write(
+    request: Request,
+    edge: Edge,
+    client: UpstreamClient,
+    route: RouteMatch,
+    headers: Mapping[str, str],
+    writer: Principal | None,
+) -> Response:
+    """An order write, run to its end even if the client leaves, so that the cache learns of
+    the change before anyone hears of it."""
+    call = await _call(request, edge, client, route, headers)
+    return _passed_through(await _recorded_write(edge, route, call, writer))
+
+
+async def _passed_on(
+    request: Request,
+    edge: Edge,
+    client: UpstreamClient,
+    route: RouteMatch,
+    headers: Mapping[str, str],
+) -> Response:
+    """Any other call, dropped when its client leaves; a cacheable read while the cache is
+    bypassed (Redis down, or a change not recorded yet) says so (``X-Cache: BYPASS``)."""
+    call = await _call(request, edge, client, route, headers)
+    left_or_answered = await unless_client_leaves(request, call)
+    if left_or_answered is None:
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
+    response = _passed_through(left_or_answered)
     if route.cacheable:
         CACHE_LOOKUPS.labels("bypass").inc()
         response.headers["X-Cache"] = "BYPASS"
     return response
+
+
+async def _call(
+    request: Request,
+    edge: Edge,
+    client: UpstreamClient,
+    route: RouteMatch,
+    headers: Mapping[str, str],
+) -> Awaitable[httpx.Response]:
+    """The call to the service with the request's body (read whole, within the edge's limit)."""
+    body = await _body(request, edge.settings.max_request_body_bytes)
+    return client.request(
+        request.method,
+        route.path,
+        query=request.url.query,
+        headers=headers,
+        content=body,
+        timeout_s=route.timeout_s,
+    )
 
 
 async def _streamed(

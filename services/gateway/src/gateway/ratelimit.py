@@ -7,7 +7,7 @@ the start of the next never add up to twice the limit.
 The counting is the ``limits`` library's: its moving-window Redis scripts, keys and storage
 (``limits.aio.storage.RedisStorage`` on redis-py). Its strategy object sends each script in a
 round trip of its own, two per limit (count, then read the window for the headers); the edge
-instead queues them in the request's one pipeline (``RedisRound``), next to the other limit and
+instead queues them in the request's one pipeline (``EdgePipeline``), next to the other limit and
 the cache lookup. ``tests/integration/test_ratelimit.py`` checks that what is counted here is what
 ``limits.aio.strategies.MovingWindowRateLimiter`` reads from the same keys.
 """
@@ -24,9 +24,8 @@ from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.aio.storage import RedisStorage
 from limits.aio.storage.redis.redispy import RedispyBridge
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 
-from gateway.redis_outage import RedisOutage
+from gateway.redis_outage import EdgePipeline, RedisOutage, Reply
 
 KEY_PREFIX = "gw:ratelimit"
 # The request-state attribute where the edge keeps a request's tightest decision, for the headers.
@@ -52,12 +51,15 @@ class RateLimitDecision:
 
 @dataclass(frozen=True)
 class QueuedHit:
-    """One limit's two commands in a pipeline; ``decide`` reads their two replies."""
+    """One limit's two commands in a pipeline; ``decide`` reads their replies once it was sent."""
 
     item: RateLimitItem
     at: float
+    acquired: Reply
+    window: Reply
 
-    def decide(self, acquired: Any, window: Any) -> RateLimitDecision:
+    def decide(self) -> RateLimitDecision:
+        acquired, window = self.acquired.value, self.window.value
         # The window script answers [oldest admitted timestamp, admitted count], or nothing.
         oldest, count = (float(window[0]), int(window[1])) if window else (self.at, 0)
         expiry = self.item.get_expiry()
@@ -92,12 +94,14 @@ class RateLimiter:
             for script in scripts
         ]
 
-    def queue_hit(self, pipe: Pipeline, scope: str, identity: str, limit: int) -> QueuedHit:
-        """Queues one request of ``identity`` against ``limit`` per minute; two replies follow."""
+    def queue_hit(self, pipe: EdgePipeline, scope: str, identity: str, limit: int) -> QueuedHit:
+        """Queues one request of ``identity`` against ``limit`` per minute."""
         item = RateLimitItemPerMinute(limit)
         key = self._bridge.prefixed_key(item.key_for(scope, identity))
         now = self._clock()
         expiry = item.get_expiry()
-        pipe.evalsha(self._bridge.lua_acquire_moving_window.sha, 1, key, now, limit, expiry, 1)
-        pipe.evalsha(self._bridge.lua_moving_window.sha, 1, key, now - expiry, limit)
-        return QueuedHit(item, now)
+        acquire_sha = self._bridge.lua_acquire_moving_window.sha
+        window_sha = self._bridge.lua_moving_window.sha
+        acquired = pipe.queue(lambda raw: raw.evalsha(acquire_sha, 1, key, now, limit, expiry, 1))
+        window = pipe.queue(lambda raw: raw.evalsha(window_sha, 1, key, now - expiry, limit))
+        return QueuedHit(item, now, acquired, window)

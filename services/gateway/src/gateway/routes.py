@@ -47,11 +47,108 @@ class RouteMatch:
 BULK_MOVE_TIMEOUT_S = 60.0
 DOWNLOAD_TIMEOUT_S = 120.0
 
-_PUBLIC_AUTH_PATHS = frozenset({("auth", "login"), ("auth", "refresh")})
-_READ_METHODS = frozenset({"GET", "HEAD"})
-# Writes of one order: (method, what follows the order id).
-_SINGLE_ORDER_WRITES = frozenset({("PATCH", "status"), ("PATCH", "tags"), ("POST", "notes")})
-_CHANNEL_ACTIONS = frozenset({"pause", "resume"})
+_ANY: frozenset[str] = frozenset()
+_READ = frozenset({"GET", "HEAD"})
+_GET = frozenset({"GET"})
+_POST = frozenset({"POST"})
+_PATCH = frozenset({"PATCH"})
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of the route table: the calls it matches, and what the match is.
+
+    ``pattern``'s segments: a literal, ``*`` (any one segment), ``{order}`` (any one segment,
+    the order a single-order write changes) or a last ``**`` (any number of segments, none too).
+    """
+
+    methods: frozenset[str]
+    """Empty: any method."""
+    pattern: str
+    upstream: Upstream
+    access: Access
+    cacheable: bool = False
+    changes_orders: bool = False
+    timeout_s: float | None = None
+    streams: bool = False
+
+    def order_id(self, segments: list[str]) -> str | None:
+        """The ``{order}`` segment of a path this rule matches, if it names one."""
+        for part, segment in zip(self.pattern.split("/"), segments, strict=False):
+            if part == "{order}":
+                return segment
+        return None
+
+    def matches(self, method: str, segments: list[str]) -> bool:
+        if self.methods and method not in self.methods:
+            return False
+        parts = self.pattern.split("/")
+        if parts[-1] == "**":
+            parts = parts[:-1]
+            if len(segments) < len(parts):
+                return False
+        elif len(segments) != len(parts):
+            return False
+        return all(
+            part in {"*", "{order}"} or part == segment
+            for part, segment in zip(parts, segments, strict=False)
+        )
+
+
+_AUTH, _ORDERS, _INGEST = Upstream.AUTH, Upstream.ORDERS, Upstream.INGEST
+_PUBLIC, _SIGNED_IN, _ADMIN = Access.PUBLIC, Access.SIGNED_IN, Access.ADMIN
+
+# The first rule that matches a call decides it; a call no rule matches is not served (404).
+ROUTE_TABLE: tuple[Rule, ...] = (
+    Rule(_ANY, "auth/login", _AUTH, _PUBLIC),
+    Rule(_ANY, "auth/refresh", _AUTH, _PUBLIC),
+    Rule(_ANY, "auth/*/**", _AUTH, _SIGNED_IN),
+    Rule(_ANY, "users/**", _AUTH, _ADMIN),
+    # An order's detail, the list and the stats are kept in the cache.
+    Rule(_GET, "orders", _ORDERS, _SIGNED_IN, cacheable=True),
+    Rule(_GET, "orders/*", _ORDERS, _SIGNED_IN, cacheable=True),
+    Rule(_READ, "orders/**", _ORDERS, _SIGNED_IN),
+    # Viewers only read: every order write is an admin's. Writes of one order name it; any
+    # other order write may change any order.
+    Rule(_PATCH, "orders/{order}/status", _ORDERS, _ADMIN, changes_orders=True),
+    Rule(_PATCH, "orders/{order}/tags", _ORDERS, _ADMIN, changes_orders=True),
+    Rule(_POST, "orders/{order}/notes", _ORDERS, _ADMIN, changes_orders=True),
+    Rule(_ANY, "orders/**", _ORDERS, _ADMIN, changes_orders=True),
+    # Dead letters carry whole customer records and replaying one writes orders: admins only.
+    Rule(_POST, "dead-letters/**", _ORDERS, _ADMIN, changes_orders=True),
+    Rule(_ANY, "dead-letters/**", _ORDERS, _ADMIN),
+    Rule(_ANY, "channels", _INGEST, _SIGNED_IN),
+    # Pausing and resuming a channel's ingestion is an operator's act.
+    Rule(_ANY, "channels/*/pause", _INGEST, _ADMIN),
+    Rule(_ANY, "channels/*/resume", _INGEST, _ADMIN),
+    # May move any order: no cached read from before it is served after it.
+    Rule(
+        _POST,
+        "bulk-moves",
+        _ORDERS,
+        _ADMIN,
+        changes_orders=True,
+        timeout_s=BULK_MOVE_TIMEOUT_S,
+    ),
+    # Jobs and exports: admins' and viewers' (a viewer's own exports).
+    Rule(_READ, "jobs/*", _ORDERS, _SIGNED_IN),
+    Rule(_READ, "jobs/*/items", _ORDERS, _ADMIN),
+    Rule(_POST, "jobs/*/cancel", _ORDERS, _SIGNED_IN),
+    Rule(_POST, "exports", _ORDERS, _SIGNED_IN),
+    # The link is its own credential: signed by orders, short-lived, for one file.
+    Rule(
+        _READ,
+        "exports/*/download",
+        _ORDERS,
+        _PUBLIC,
+        timeout_s=DOWNLOAD_TIMEOUT_S,
+        streams=True,
+    ),
+    # Saved views: everyone signed in (sharing is an admin's, checked by orders).
+    Rule(_ANY, "views", _ORDERS, _SIGNED_IN),
+    Rule(_ANY, "views/*", _ORDERS, _SIGNED_IN),
+    Rule(_READ, "audit", _ORDERS, _ADMIN),
+)
 
 
 def resolve(method: str, api_path: str) -> RouteMatch | None:
@@ -59,82 +156,21 @@ def resolve(method: str, api_path: str) -> RouteMatch | None:
     segments = _segments(api_path)
     if not segments:
         return None
-    upstream_path = "/" + "/".join(quote(segment, safe="-._~:@!$&'()*+,;=") for segment in segments)
-    head, rest = segments[0], segments[1:]
     method = method.upper()
-    if head == "auth" and rest:
-        access = Access.PUBLIC if tuple(segments) in _PUBLIC_AUTH_PATHS else Access.SIGNED_IN
-        return RouteMatch(Upstream.AUTH, upstream_path, access)
-    if head == "users":
-        return RouteMatch(Upstream.AUTH, upstream_path, Access.ADMIN)
-    if head == "orders":
-        if method in _READ_METHODS:
-            return RouteMatch(
-                Upstream.ORDERS,
-                upstream_path,
-                Access.SIGNED_IN,
-                cacheable=method == "GET" and len(rest) <= 1,
-            )
-        # Viewers only read: every order write is an admin's.
-        return RouteMatch(
-            Upstream.ORDERS,
-            upstream_path,
-            Access.ADMIN,
-            changes_orders=True,
-            order_id=rest[0]
-            if len(rest) == 2 and (method, rest[1]) in _SINGLE_ORDER_WRITES
-            else None,
-        )
-    if head == "dead-letters":
-        # Dead letters carry whole customer records and replaying one writes orders: admins only.
-        return RouteMatch(
-            Upstream.ORDERS, upstream_path, Access.ADMIN, changes_orders=method == "POST"
-        )
-    if head == "channels" and not rest:
-        return RouteMatch(Upstream.INGEST, upstream_path, Access.SIGNED_IN)
-    if head == "channels" and len(rest) == 2 and rest[1] in _CHANNEL_ACTIONS:
-        # Pausing and resuming a channel's ingestion is an operator's act.
-        return RouteMatch(Upstream.INGEST, upstream_path, Access.ADMIN)
-    return _work_on_many_orders(method, head, rest, upstream_path)
-
-
-def _work_on_many_orders(
-    method: str, head: str, rest: list[str], upstream_path: str
-) -> RouteMatch | None:
-    """Bulk moves (admins), jobs and exports (admins and viewers: a viewer's own exports),
-    saved views (everyone signed in; sharing is an admin's, checked by orders) and the audit
-    log (admins)."""
-    if head == "bulk-moves" and not rest and method == "POST":
-        # May move any order: no cached read from before it is served after it.
-        return RouteMatch(
-            Upstream.ORDERS,
-            upstream_path,
-            Access.ADMIN,
-            changes_orders=True,
-            timeout_s=BULK_MOVE_TIMEOUT_S,
-        )
-    if head == "jobs" and len(rest) == 1 and method in _READ_METHODS:
-        return RouteMatch(Upstream.ORDERS, upstream_path, Access.SIGNED_IN)
-    if head == "jobs" and rest[1:] == ["items"] and method in _READ_METHODS:
-        return RouteMatch(Upstream.ORDERS, upstream_path, Access.ADMIN)
-    if head == "jobs" and rest[1:] == ["cancel"] and method == "POST":
-        return RouteMatch(Upstream.ORDERS, upstream_path, Access.SIGNED_IN)
-    if head == "exports" and not rest and method == "POST":
-        return RouteMatch(Upstream.ORDERS, upstream_path, Access.SIGNED_IN)
-    if head == "exports" and rest[1:] == ["download"] and method in _READ_METHODS:
-        # The link is its own credential: signed by orders, short-lived, for one file.
-        return RouteMatch(
-            Upstream.ORDERS,
-            upstream_path,
-            Access.PUBLIC,
-            timeout_s=DOWNLOAD_TIMEOUT_S,
-            streams=True,
-        )
-    if head == "views" and len(rest) <= 1:
-        return RouteMatch(Upstream.ORDERS, upstream_path, Access.SIGNED_IN)
-    if head == "audit" and not rest and method in _READ_METHODS:
-        return RouteMatch(Upstream.ORDERS, upstream_path, Access.ADMIN)
-    return None
+    rule = next((rule for rule in ROUTE_TABLE if rule.matches(method, segments)), None)
+    if rule is None:
+        return None
+    upstream_path = "/" + "/".join(quote(segment, safe="-._~:@!$&'()*+,;=") for segment in segments)
+    return RouteMatch(
+        rule.upstream,
+        upstream_path,
+        rule.access,
+        cacheable=rule.cacheable,
+        changes_orders=rule.changes_orders,
+        order_id=rule.order_id(segments),
+        timeout_s=rule.timeout_s,
+        streams=rule.streams,
+    )
 
 
 def _segments(api_path: str) -> list[str] | None:

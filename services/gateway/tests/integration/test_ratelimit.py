@@ -42,8 +42,8 @@ async def _hit(redis: Redis, limiter: RateLimiter, identity: str, limit: int) ->
     def queue(pipe):  # type: ignore[no-untyped-def]
         return limiter.queue_hit(pipe, "ip", identity, limit)
 
-    hit, replies = await one_round_trip(redis, queue, limiter.scripts)
-    return hit.decide(*replies)
+    hit = await one_round_trip(redis, queue, limiter.scripts)
+    return hit.decide()
 
 
 async def test_a_burst_on_each_side_of_a_minute_never_gets_twice_the_limit(redis: Redis) -> None:

@@ -43,6 +43,10 @@ class FlakyPipeline:
         self._redis = redis
         self._queued: list[tuple[str, tuple[Any, ...]]] = []
 
+    @property
+    def command_stack(self) -> list[tuple[str, tuple[Any, ...]]]:
+        return self._queued
+
     async def __aenter__(self) -> FlakyPipeline:
         return self
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from redis.asyncio import Redis
 from starlette.requests import Request
 
 from gateway.cache import ResponseCache
 from gateway.deps import admit
 from gateway.ratelimit import RateLimiter
+from gateway.redis_outage import EdgePipeline, Reply, one_round_trip
 from gateway.routes import Access
 from orderhub_common.revocation import AccessRevocations
 from orderhub_common.security import Principal, Role
@@ -97,3 +99,19 @@ async def test_reads_stay_off_the_cache_while_a_change_cannot_be_recorded() -> N
 
     assert not await cache.usable()
     assert await cache.lookup(cache.slot("admin", "/orders/o1", "", reader="u1")) is None
+
+
+async def test_each_queued_check_reads_its_own_replies_whatever_was_queued_around_it() -> None:
+    redis = FlakyRedis()
+    redis.values.update({"a": "1", "b": "2"})
+
+    def queue(pipe: EdgePipeline) -> tuple[Reply, Reply, Reply]:
+        first = pipe.queue(lambda raw: raw.get("a"))
+        both = pipe.queue(lambda raw: (raw.get("b"), raw.exists("a")))
+        last = pipe.queue(lambda raw: raw.mget(["b", "a"]))
+        return first, both, last
+
+    first, both, last = await one_round_trip(cast(Redis, redis), queue, [])
+    assert first.value == "1"
+    assert both.values == ["2", 1]
+    assert last.value == ["2", "1"]

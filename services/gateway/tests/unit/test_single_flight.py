@@ -2,7 +2,7 @@ import asyncio
 
 import pytest
 
-from gateway.singleflight import SingleFlight
+from gateway.cache import SingleFlight
 
 pytestmark = pytest.mark.unit
 

@@ -35,9 +35,8 @@ from typing import cast
 from urllib.parse import unquote, urlencode
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 
-from gateway.redis_outage import REDIS_FAILURES, RedisOutage
+from gateway.redis_outage import REDIS_FAILURES, EdgePipeline, RedisOutage, Reply
 
 LIST_GENERATION_KEY = "gw:cache:orders:generation"
 WRITE_SEQUENCE_KEY = "gw:cache:orders:write-sequence"
@@ -216,16 +215,22 @@ class ResponseCache:
         await self._bump(orders, lists=everything, every_detail=everything)
         return not (self._pending_orders or self._pending_everything)
 
-    def queue_lookup(self, pipe: Pipeline, slot: CacheSlot) -> None:
-        pipe.mget(slot.lookup_keys)
+    def queue_lookup(self, pipe: EdgePipeline, slot: CacheSlot) -> Reply:
+        """Queues the slot's lookup; ``read`` its reply once the pipeline was sent."""
+        keys = slot.lookup_keys
+        return pipe.queue(lambda raw: raw.mget(keys))
 
     def read(self, slot: CacheSlot, values: Sequence[str | None]) -> CacheLookup:
-        """The lookup ``queue_lookup``'s reply describes."""
+        """The lookup ``queue_lookup``'s reply (the values of ``slot.lookup_keys``) describes."""
         self._outage.answered()
-        counters = len(slot.version_keys)
-        versions, marks, raw = values[:counters], values[counters:-1], values[-1]
-        version = ".".join(value or "0" for value in versions)
-        as_of, not_before = (int(mark or 0) for mark in marks) if marks else (0, 0)
+        value_of = dict(zip(slot.lookup_keys, values, strict=True))
+        version = ".".join(value_of[key] or "0" for key in slot.version_keys)
+        as_of, not_before = (
+            (int(value_of[WRITE_SEQUENCE_KEY] or 0), int(value_of[slot.writer_key] or 0))
+            if slot.writer_key
+            else (0, 0)
+        )
+        raw = value_of[slot.entry_key]
         entry = decode_entry(raw, version, self._clock()) if raw is not None else None
         if entry is None or entry.as_of < not_before:
             return CacheLookup(version, None, False, as_of, not_before)

@@ -12,7 +12,7 @@ once, and a stale copy served only while the service cannot answer.
   (``SET NX PX``, as long as a fill can take); a replica that finds it taken waits up to
   ``GATEWAY_CACHE_FILL_WAIT_S`` for the entry to appear, and asks the service itself only if it
   does not. A fill is keyed by the entry's version and the caller's write mark
-  (``gateway.cache``): a read after a change never joins a fill that started before it.
+  (``gateway.cache.store``): a read after a change never joins a fill that started before it.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
-from gateway.cache import CachedResponse, CacheLookup, CacheSlot, ResponseCache
-from gateway.singleflight import SingleFlight
+from gateway.cache.singleflight import SingleFlight
+from gateway.cache.store import CachedResponse, CacheLookup, CacheSlot, ResponseCache
 from gateway.upstreams import UpstreamUnavailableError
 
 Fetch = Callable[[], Awaitable[httpx.Response]]
