@@ -51,6 +51,24 @@ async def run_rounds(
             pass
 
 
+async def run_probe(
+    measure: Callable[[], Awaitable[object]], *, what: str, interval_s: float
+) -> NoReturn:
+    """Measures every ``interval_s``; a measurement that failed is logged at debug level only
+    (a store away has its own alert; the next probe will do)."""
+
+    async def round_() -> bool:
+        await measure()
+        return False
+
+    await run_rounds(
+        round_,
+        name=what,
+        interval_s=interval_s,
+        on_error=lambda exc: logger.debug(f"{what} not measured: {exc!r}"),
+    )
+
+
 def _raise_if_cancelled() -> None:
     # pymongo's async driver may swallow a cancellation and return as if nothing happened: a
     # loop that went on would run round after round with nothing left to await on.

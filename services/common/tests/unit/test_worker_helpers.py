@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, Gauge
 
 from orderhub_common.circuits import CircuitGauges, CircuitState
 from orderhub_common.guarded_calls import Retries, call_guarded
-from orderhub_common.workers import run_rounds
+from orderhub_common.workers import run_probe, run_rounds
 
 pytestmark = pytest.mark.unit
 
@@ -108,52 +108,53 @@ def _breaker() -> CircuitBreaker:
 _FAST = Retries(attempts=3, initial_s=0.001, max_s=0.002)
 
 
-async def test_a_guarded_call_is_retried_and_the_tries_count_once_for_the_breaker() -> None:
-    breaker = _breaker()
-    calls = 0
+class Dependency:
+    """Fails with ``failures`` in turn, then answers."""
 
-    async def call() -> str:
-        nonlocal calls
-        calls += 1
-        if calls < 3:
-            raise FlakyError
+    def __init__(self, *failures: Exception) -> None:
+        self.failures = list(failures)
+        self.calls = 0
+
+    async def call(self) -> str:
+        self.calls += 1
+        if self.failures:
+            raise self.failures.pop(0)
         return "answer"
 
-    assert await call_guarded(breaker, _FAST, lambda e: isinstance(e, FlakyError), call) == "answer"
-    assert calls == 3
+
+def _flaky(exc: BaseException) -> bool:
+    return isinstance(exc, FlakyError)
+
+
+async def test_a_guarded_call_is_retried_and_the_tries_count_once_for_the_breaker() -> None:
+    breaker = _breaker()
+    dependency = Dependency(FlakyError(), FlakyError())
+
+    assert await call_guarded(breaker, _FAST, _flaky, dependency.call) == "answer"
+    assert dependency.calls == 3
     assert breaker.failure_count == 0
 
 
 async def test_a_guarded_call_that_keeps_failing_opens_the_circuit_then_is_not_made() -> None:
     breaker = _breaker()
-    calls = 0
-
-    async def call() -> None:
-        nonlocal calls
-        calls += 1
-        raise FlakyError
+    dependency = Dependency(*(FlakyError() for _ in range(10)))
 
     for _ in range(2):
         with pytest.raises(FlakyError):
-            await call_guarded(breaker, _FAST, lambda e: isinstance(e, FlakyError), call)
-    assert calls == 6
+            await call_guarded(breaker, _FAST, _flaky, dependency.call)
+    assert dependency.calls == 6
     assert CircuitState(breaker.state) is CircuitState.OPEN
     with pytest.raises(CircuitBreakerError):
-        await call_guarded(breaker, _FAST, lambda e: isinstance(e, FlakyError), call)
-    assert calls == 6
+        await call_guarded(breaker, _FAST, _flaky, dependency.call)
+    assert dependency.calls == 6
 
 
 async def test_a_failure_not_worth_retrying_is_raised_after_one_try() -> None:
-    calls = 0
-
-    async def call() -> None:
-        nonlocal calls
-        calls += 1
-        raise ValueError("rejected")
+    dependency = Dependency(ValueError("rejected"))
 
     with pytest.raises(ValueError, match="rejected"):
-        await call_guarded(_breaker(), _FAST, lambda e: isinstance(e, FlakyError), call)
-    assert calls == 1
+        await call_guarded(_breaker(), _FAST, _flaky, dependency.call)
+    assert dependency.calls == 1
 
 
 def test_circuit_gauges_show_the_state_and_when_the_circuit_first_left_closed() -> None:
@@ -184,3 +185,13 @@ def test_circuit_gauges_without_an_opened_gauge_show_the_state_only() -> None:
     state = Gauge("probe_state_only", "state", ["label"], registry=registry)
     CircuitGauges("feed", state).export(CircuitState.OPEN, 100)
     assert registry.get_sample_value("probe_state_only", {"label": "feed"}) == 2
+
+
+async def test_a_probe_that_failed_measures_again_at_the_next_interval() -> None:
+    dependency = Dependency(ConnectionError("store away"))
+    task = asyncio.create_task(run_probe(dependency.call, what="probe", interval_s=0.01))
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert dependency.calls > 2

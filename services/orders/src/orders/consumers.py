@@ -40,7 +40,7 @@ from orderhub_common.errors import is_store_outage
 from orderhub_common.events import AuditRecorded, OrderIngested
 from orderhub_common.kafka import Topics, raw_bodies
 from orderhub_common.logging import utc_now
-from orderhub_common.workers import run_rounds
+from orderhub_common.workers import run_probe
 from orders import metrics
 from orders.audit_log import AuditLog
 from orders.dead_letters import DeadLetters, PoisonEventError, decode_audit, decode_ingested
@@ -182,16 +182,10 @@ class ConsumerLagProbe:
 
     async def run(self) -> None:
         # Not measured, e.g. during a rebalance: the next probe will do.
-        await run_rounds(
-            self._round,
-            name="consumer lag",
-            interval_s=self._interval_s,
-            on_error=lambda exc: logger.debug(f"consumer lag not measured: {exc!r}"),
-        )
+        await run_probe(self._export, what="consumer lag", interval_s=self._interval_s)
 
-    async def _round(self) -> bool:
+    async def _export(self) -> None:
         metrics.CONSUMER_LAG.set(await self.measure())
-        return False
 
     async def measure(self) -> int:
         consumer = self._subscriber.consumer

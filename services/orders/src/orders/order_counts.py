@@ -13,7 +13,7 @@ from __future__ import annotations
 from loguru import logger
 from sqlalchemy import func, select
 
-from orderhub_common.workers import run_rounds
+from orderhub_common.workers import run_probe
 from orders import metrics
 from orders.documents import OrderDocument
 from orders.query_side import QuerySide, order_day_counts
@@ -29,17 +29,7 @@ class OrderCountProbe:
         self._store_counts_cheaply: bool | None = None
 
     async def run(self) -> None:
-        # A store away: its own alert says so; the next probe will do.
-        await run_rounds(
-            self._round,
-            name="order counts",
-            interval_s=self._interval_s,
-            on_error=lambda exc: logger.debug(f"order counts not measured: {exc!r}"),
-        )
-
-    async def _round(self) -> bool:
-        await self.measure()
-        return False
+        await run_probe(self.measure, what="order counts", interval_s=self._interval_s)
 
     async def measure(self) -> tuple[int | None, int]:
         """The orders in the store (None where counting them would scan them) and in the query
