@@ -33,7 +33,7 @@ from gateway.metrics import (
 )
 from gateway.routes import Upstream
 from gateway.settings import GatewaySettings
-from orderhub_common.circuits import GAUGE_VALUES, CircuitState
+from orderhub_common.circuits import CircuitGauges, CircuitState
 from orderhub_common.context import REQUEST_ID_HEADER
 from orderhub_common.errors import ServiceUnavailableError
 
@@ -113,7 +113,7 @@ class UpstreamClient:
     ) -> None:
         self.upstream = upstream
         self._clock = clock
-        self._circuit_left_closed_at: float | None = None
+        self._circuit_gauges = CircuitGauges(upstream, UPSTREAM_CIRCUIT, UPSTREAM_CIRCUIT_OPENED)
         max_in_flight = settings.upstream_max_in_flight[upstream]
         self._slots = asyncio.Semaphore(max_in_flight)
         self._queue_timeout_s = settings.upstream_queue_timeout_s
@@ -189,14 +189,7 @@ class UpstreamClient:
         return response
 
     def _export_circuit(self) -> None:
-        circuit = self.circuit
-        UPSTREAM_CIRCUIT.labels(self.upstream).set(GAUGE_VALUES[circuit])
-        # Open, half open, open again: one outage until a call succeeds and closes the breaker.
-        if circuit is CircuitState.CLOSED:
-            self._circuit_left_closed_at = None
-        elif self._circuit_left_closed_at is None:
-            self._circuit_left_closed_at = self._clock()
-        UPSTREAM_CIRCUIT_OPENED.labels(self.upstream).set(self._circuit_left_closed_at or 0)
+        self._circuit_gauges.export(self.circuit, self._clock())
 
     async def _took_slot(self) -> bool:
         if not self._slots.locked():

@@ -8,19 +8,12 @@ failing channel is asked less and less, and only its own poller is slowed down.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from circuitbreaker import CircuitBreaker, CircuitBreakerError
 from loguru import logger
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
 
 from ingest import metrics
 from ingest.cursor import FeedCursor
@@ -29,10 +22,12 @@ from ingest.feeds import ChannelFeed, ChannelFeedError, NativePage
 from ingest.lease import ChannelLease
 from ingest.normalizers import NORMALIZERS, NormalizationError
 from ingest.repository import ChannelRepository
-from orderhub_common.circuits import GAUGE_VALUES, CircuitState
+from orderhub_common.circuits import CircuitGauges, CircuitState
 from orderhub_common.context import correlation_id_var, new_id
 from orderhub_common.events import Channel, ChannelOrder
+from orderhub_common.guarded_calls import Retries, call_guarded
 from orderhub_common.logging import utc_now
+from orderhub_common.workers import run_rounds
 
 
 @dataclass(frozen=True)
@@ -73,7 +68,9 @@ class ChannelPoller:
         self.clock = clock
         self.normalize = NORMALIZERS[self.channel]
         self._fallback_served = False
-        self._circuit_left_closed_at: datetime | None = None
+        self._circuit_gauges = CircuitGauges(
+            self.channel, metrics.CIRCUIT_STATE, metrics.CIRCUIT_OPENED
+        )
 
     @property
     def circuit(self) -> CircuitState:
@@ -84,16 +81,22 @@ class ChannelPoller:
         logger.info(f"poller {self.channel} started (lease owner {self.lease.owner})")
         try:
             await self.export_known_state()
-            while True:
-                try:
-                    if not await self.paused() and await self.lease.take_or_renew():
-                        await self.poll()
-                except Exception as exc:
-                    # Redis or Kafka trouble: nothing was acknowledged, the next poll retries.
-                    logger.opt(exception=exc).error(f"poll of {self.channel} failed")
-                await asyncio.sleep(self.settings.interval_s)
+            # Redis or Kafka trouble: nothing was acknowledged, the next poll retries.
+            await run_rounds(
+                self._round,
+                name=f"poller {self.channel}",
+                interval_s=self.settings.interval_s,
+                on_error=lambda exc: logger.opt(exception=exc).error(
+                    f"poll of {self.channel} failed"
+                ),
+            )
         finally:
             await self._let_go()
+
+    async def _round(self) -> bool:
+        if not await self.paused() and await self.lease.take_or_renew():
+            await self.poll()
+        return False  # a poll reads the feed to its last page
 
     async def export_known_state(self) -> None:
         """The channel's series from the start: its counters at 0 (so the first failure after a
@@ -142,30 +145,17 @@ class ChannelPoller:
                 return published
 
     async def _read(self, cursor: FeedCursor) -> NativePage:
-        if self.breaker.opened:
-            raise CircuitBreakerError(self.breaker)
-        page: NativePage = await self.breaker.call_async(self._read_with_retries, cursor)
-        return page
-
-    async def _read_with_retries(self, cursor: FeedCursor) -> NativePage:
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.settings.retry_attempts),
-            wait=wait_exponential_jitter(
-                multiplier=self.settings.retry_initial_s,
-                jitter=self.settings.retry_initial_s,
-                max=self.settings.retry_max_s,
-            ),
-            retry=retry_if_exception(_retryable),
-            reraise=True,
+        retries = Retries(
+            self.settings.retry_attempts, self.settings.retry_initial_s, self.settings.retry_max_s
         )
-        async for attempt in retrying:
-            with attempt:
-                return await self.feed.fetch(
-                    since=cursor.updated_since,
-                    token=cursor.page_token,
-                    limit=self.settings.page_size,
-                )
-        raise AssertionError("unreachable: tenacity reraises the last failure")
+        return await call_guarded(
+            self.breaker,
+            retries,
+            _retryable,
+            lambda: self.feed.fetch(
+                since=cursor.updated_since, token=cursor.page_token, limit=self.settings.page_size
+            ),
+        )
 
     def _normalize(self, page: NativePage) -> list[ChannelOrder]:
         metrics.ORDERS_POLLED.labels(self.channel).inc(len(page.orders))
@@ -224,15 +214,7 @@ class ChannelPoller:
         self._fallback_served = True
 
     def _export_circuit(self) -> None:
-        circuit = self.circuit
-        metrics.CIRCUIT_STATE.labels(self.channel).set(GAUGE_VALUES[circuit])
-        # Open, half open, open again: one outage until a read succeeds and closes the circuit.
-        if circuit is CircuitState.CLOSED:
-            self._circuit_left_closed_at = None
-        elif self._circuit_left_closed_at is None:
-            self._circuit_left_closed_at = self.clock()
-        opened = self._circuit_left_closed_at
-        metrics.CIRCUIT_OPENED.labels(self.channel).set(opened.timestamp() if opened else 0)
+        self._circuit_gauges.export(self.circuit, self.clock().timestamp())
 
     async def _let_go(self) -> None:
         await self.feed.close()

@@ -21,7 +21,6 @@ this code instead of failing inside the framework's decoding.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from aiokafka import ConsumerRecord
@@ -41,6 +40,7 @@ from orderhub_common.errors import is_store_outage
 from orderhub_common.events import AuditRecorded, OrderIngested
 from orderhub_common.kafka import Topics, raw_bodies
 from orderhub_common.logging import utc_now
+from orderhub_common.workers import run_probe
 from orders import metrics
 from orders.audit_log import AuditLog
 from orders.dead_letters import DeadLetters, PoisonEventError, decode_audit, decode_ingested
@@ -181,12 +181,11 @@ class ConsumerLagProbe:
         self._interval_s = interval_s
 
     async def run(self) -> None:
-        while True:
-            try:
-                metrics.CONSUMER_LAG.set(await self.measure())
-            except Exception as exc:  # e.g. during a rebalance: the next probe will do
-                logger.debug(f"consumer lag not measured: {exc!r}")
-            await asyncio.sleep(self._interval_s)
+        # Not measured, e.g. during a rebalance: the next probe will do.
+        await run_probe(self._export, what="consumer lag", interval_s=self._interval_s)
+
+    async def _export(self) -> None:
+        metrics.CONSUMER_LAG.set(await self.measure())
 
     async def measure(self) -> int:
         consumer = self._subscriber.consumer

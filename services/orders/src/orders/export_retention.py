@@ -8,7 +8,6 @@ index of exports whose files are kept (migration 0007).
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,6 +15,7 @@ from loguru import logger
 
 from orderhub_common.errors import is_store_outage
 from orderhub_common.logging import utc_now
+from orderhub_common.workers import run_rounds
 from orders.query_side import ExportLimitReached, WorkStore
 
 # A download that began just before its link expired may still be streaming (the gateway allows
@@ -58,15 +58,23 @@ class ExportRetention:
         return deleted
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.sweep()
-            except Exception as exc:
-                if not is_store_outage(exc):
-                    logger.exception("export retention sweep failed")
-                else:
-                    logger.warning(f"export retention: {exc!r}")
-            await asyncio.sleep(self._interval_s)
+        await run_rounds(
+            self._round,
+            name="export retention",
+            interval_s=self._interval_s,
+            on_error=_log_sweep_failure,
+        )
+
+    async def _round(self) -> bool:
+        await self.sweep()
+        return False  # a sweep deletes all that is due
+
+
+def _log_sweep_failure(exc: Exception) -> None:
+    if is_store_outage(exc):
+        logger.warning(f"export retention: {exc!r}")
+    else:
+        logger.opt(exception=exc).error("export retention sweep failed")
 
 
 def export_limit_message(reached: ExportLimitReached) -> str:

@@ -10,11 +10,10 @@ FerretDB, the local stack's store, the store is not counted and the drift alert 
 
 from __future__ import annotations
 
-import asyncio
-
 from loguru import logger
 from sqlalchemy import func, select
 
+from orderhub_common.workers import run_probe
 from orders import metrics
 from orders.documents import OrderDocument
 from orders.query_side import QuerySide, order_day_counts
@@ -30,12 +29,7 @@ class OrderCountProbe:
         self._store_counts_cheaply: bool | None = None
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.measure()
-            except Exception as exc:  # a store away: its own alert says so; the next probe will do
-                logger.debug(f"order counts not measured: {exc!r}")
-            await asyncio.sleep(self._interval_s)
+        await run_probe(self.measure, what="order counts", interval_s=self._interval_s)
 
     async def measure(self) -> tuple[int | None, int]:
         """The orders in the store (None where counting them would scan them) and in the query

@@ -35,7 +35,6 @@ FerretDB, where every statement on a collection scans it: the outbox stays small
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -47,6 +46,7 @@ from loguru import logger
 
 from orderhub_common.events import Event
 from orderhub_common.logging import utc_now
+from orderhub_common.workers import run_rounds
 from orders import metrics
 from orders.documents import OutboxEntry
 from orders.query_side import ProjectedOrder, QuerySide
@@ -115,29 +115,27 @@ class OutboxRelay:
             self._wake.set()
 
     async def run(self) -> None:
-        while True:
-            self._wake.clear()
-            published = 0
-            try:
-                published = await self.publish_confirmed()
-                if self._sweeping_only or self._sweep_due():
-                    published += await self.relay_once()
-            except Exception as exc:
-                # The store or Kafka did not answer. What this round took stays in the outbox and
-                # a sweep publishes it after the grace period; the fast way goes on (only a failed
-                # publish hands everything to the sweep, to keep each order's events in order).
-                # Were a store timeout to stop the fast way, every event after it would pile up
-                # in the outbox, and a sweep scans all of it: on FerretDB it would never catch up.
-                logger.warning(f"outbox relay round failed: {exc!r}")
+        await run_rounds(
+            self._round, name="outbox relay", interval_s=self._sweep_interval_s, wake=self._wake
+        )
+
+    async def _round(self) -> bool:
+        """One round; whether there may be more waiting. When it fails (the store or Kafka did
+        not answer), what it took stays in the outbox and a sweep publishes it after the grace
+        period; the fast way goes on (only a failed publish hands everything to the sweep, to
+        keep each order's events in order). Were a store timeout to stop the fast way, every
+        event after it would pile up in the outbox, and a sweep scans all of it: on FerretDB it
+        would never catch up."""
+        try:
+            published = await self.publish_confirmed()
+            if self._sweeping_only or self._sweep_due():
+                published += await self.relay_once()
+        finally:
             try:
                 await self._refresh_pending_gauge()
             except Exception as exc:
                 logger.debug(f"outbox pending gauge not refreshed: {exc!r}")
-            if published or self._confirmed:
-                continue  # there may be more waiting
-
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._sweep_interval_s)
+        return bool(published or self._confirmed)
 
     async def publish_confirmed(self) -> int:
         """Publishes up to ``batch_size`` confirmed events and deletes their entries; returns

@@ -40,22 +40,17 @@ from typing import Any
 import httpx
 from circuitbreaker import CircuitBreaker, CircuitBreakerError
 from loguru import logger
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
 
-from orderhub_common.circuits import CircuitState
+from orderhub_common.circuits import CircuitGauges, CircuitState
 from orderhub_common.events import Channel, OrderStatus, WriteBackState
+from orderhub_common.guarded_calls import Retries, call_guarded
 from orderhub_common.logging import utc_now
+from orderhub_common.workers import run_rounds
 from orders import metrics
 from orders.repository import OrderRepository, WriteBackRequest
 from orders.service import OrderService
 
 _MAX_REASON_CHARS = 500
-_CIRCUIT_VALUES = {CircuitState.CLOSED: 0, CircuitState.HALF_OPEN: 1, CircuitState.OPEN: 2}
 _PENDING_GAUGE_INTERVAL_S = 15.0
 _REJECTIONS = {400, 404, 409, 410, 422}
 
@@ -174,9 +169,7 @@ class ChannelWriter:
         retry_max_s: float = 2.0,
     ) -> None:
         self._client = client
-        self._attempts = attempts
-        self._retry_initial_s = retry_initial_s
-        self._retry_max_s = retry_max_s
+        self._retries = Retries(attempts, retry_initial_s, retry_max_s)
         self.breakers = {
             channel: CircuitBreaker(
                 failure_threshold=failure_threshold,
@@ -193,25 +186,12 @@ class ChannelWriter:
     async def send(self, request: WriteBackRequest) -> None:
         """Returns once the channel acknowledged; raises ``ChannelRejectedError`` when it
         refused, ``ChannelWriteError`` or ``CircuitBreakerError`` when it may work later."""
-        breaker = self.breakers[Channel(request.channel)]
-        if breaker.opened:
-            raise CircuitBreakerError(breaker)
-        await breaker.call_async(self._send_with_retries, request)
-
-    async def _send_with_retries(self, request: WriteBackRequest) -> None:
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._attempts),
-            wait=wait_exponential_jitter(
-                multiplier=self._retry_initial_s,
-                jitter=self._retry_initial_s,
-                max=self._retry_max_s,
-            ),
-            retry=retry_if_exception_type(ChannelWriteError),
-            reraise=True,
+        await call_guarded(
+            self.breakers[Channel(request.channel)],
+            self._retries,
+            lambda exc: isinstance(exc, ChannelWriteError),
+            lambda: self._send_once(request),
         )
-        async for attempt in retrying:
-            with attempt:
-                await self._send_once(request)
 
     async def close(self) -> None:
         await self._client.aclose()
@@ -255,6 +235,9 @@ class WriteBackRelay:
         self._abandoned_after = timedelta(seconds=abandoned_after_s)
         self._wake = asyncio.Event()
         self._pending_counted_at = -_PENDING_GAUGE_INTERVAL_S
+        self._circuit_gauges = {
+            channel: CircuitGauges(channel.value, metrics.WRITE_BACK_CIRCUIT) for channel in Channel
+        }
 
     def wake(self) -> None:
         """Called after a write that may have asked for a write-back: look now."""
@@ -263,21 +246,20 @@ class WriteBackRelay:
     async def run(self) -> None:
         """Sends due write-backs until cancelled; the channels' connections close with it."""
         try:
-            while True:
-                self._wake.clear()
-                answered = 0
-                try:
-                    answered = await self.send_due()
-                except Exception as exc:  # the store did not answer: the next round tries again
-                    logger.warning(f"write-back round failed: {exc!r}")
-                with contextlib.suppress(Exception):
-                    await self._refresh_gauges()
-                if answered:
-                    continue
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._sweep_interval_s)
+            await run_rounds(
+                self._round, name="write-back", interval_s=self._sweep_interval_s, wake=self._wake
+            )
         finally:
             await self._writer.close()
+
+    async def _round(self) -> bool:
+        """One round; whether the channels answered any (then look again at once). When the
+        store did not answer, the next round tries again."""
+        try:
+            return bool(await self.send_due())
+        finally:
+            with contextlib.suppress(Exception):
+                await self._refresh_gauges()
 
     async def send_due(self) -> int:
         """One round: each order's oldest request, if due, per channel one after another and
@@ -365,10 +347,8 @@ class WriteBackRelay:
         await self._repository.remove_write_back(request.key)
 
     async def _refresh_gauges(self) -> None:
-        for channel in Channel:
-            metrics.WRITE_BACK_CIRCUIT.labels(channel.value).set(
-                _CIRCUIT_VALUES[self._writer.circuit(channel.value)]
-            )
+        for channel, gauges in self._circuit_gauges.items():
+            gauges.export(self._writer.circuit(channel.value), time.time())
         if time.monotonic() - self._pending_counted_at >= _PENDING_GAUGE_INTERVAL_S:
             self._pending_counted_at = time.monotonic()
             metrics.WRITE_BACKS_PENDING.set(await self._repository.count_write_backs())

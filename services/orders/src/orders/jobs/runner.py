@@ -32,6 +32,7 @@ from loguru import logger
 from orderhub_common.errors import is_store_outage
 from orderhub_common.events import OrderStatus
 from orderhub_common.revocation import AccessRevocations
+from orderhub_common.workers import run_rounds
 from orders import csv_export
 from orders.jobs.service import CREATOR_VERSION
 from orders.query_side import WorkStore
@@ -69,19 +70,14 @@ class JobRunner:
         self._wake.set()
 
     async def run(self) -> None:
-        while True:
-            try:
-                worked = await self.run_once()
-            except Exception as exc:  # a store outage: the job stays leased, then retried
-                logger.warning(f"job runner: {exc!r}")
-                worked = False
-            if not worked:
-                try:
-                    async with asyncio.timeout(self._idle_s):
-                        await self._wake.wait()
-                except TimeoutError:
-                    pass
-                self._wake.clear()
+        # A failed round is a store outage: the job stays leased, then is retried.
+        await run_rounds(
+            self.run_once,
+            name="job runner",
+            interval_s=self._idle_s,
+            wake=self._wake,
+            on_error=lambda exc: logger.warning(f"job runner: {exc!r}"),
+        )
 
     async def run_once(self) -> bool:
         """Works on one job until it ends or is no longer ours; False when there was none."""
