@@ -2,7 +2,7 @@ import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { http, HttpResponse } from "msw";
 import type { Order } from "../../lib/apiTypes";
-import { ADMIN, makeOrder, makePage, STATS } from "../../test/fixtures";
+import { ADMIN, makeOrder, makePage, orderEnvelope, STATS } from "../../test/fixtures";
 import { renderApp } from "../../test/renderApp";
 import { api, server } from "../../test/server";
 
@@ -62,7 +62,7 @@ describe("live updates", () => {
     server.use(
       http.get(api("/api/orders/stats"), () => HttpResponse.json(STATS)),
       http.get(api("/api/orders"), () => HttpResponse.json(makePage([order]))),
-      http.get(api("/api/orders/:id"), () => HttpResponse.json({ order })),
+      http.get(api("/api/orders/:id"), () => HttpResponse.json(orderEnvelope(order))),
       http.get(api("/api/orders/:id/customer-orders"), () =>
         HttpResponse.json({ customer: order.customer, orders: [], total: 0 }),
       ),
