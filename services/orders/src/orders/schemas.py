@@ -212,13 +212,13 @@ class OrderListQuery(OrderFilters):
     sort_order: Literal["asc", "desc"] = "desc"
 
 
-OrderIdText = Annotated[str, Field(min_length=1, max_length=100)]
-
-
 class OrderMatchQuery(OrderFilters):
     """``GET /orders/matching``: which of these orders the list under these filters holds."""
 
-    ids: Annotated[list[OrderIdText], Field(min_length=1, max_length=100)]
+    ids: Annotated[
+        list[Annotated[SingleLineText, Field(min_length=1, max_length=100)]],
+        Field(min_length=1, max_length=100),
+    ]
 
 
 class OrderMatches(CamelModel):

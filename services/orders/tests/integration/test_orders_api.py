@@ -500,6 +500,10 @@ async def test_matching_needs_ids_and_a_signed_in_user(client: httpx.AsyncClient
     too_many = [("ids", f"ord_{n}") for n in range(101)]
     response = await client.get("/orders/matching", params=too_many, headers=VIEWER)
     assert response.status_code == 422
+    # PostgreSQL refuses a NUL in text: a clear 422, never a 500.
+    response = await client.get("/orders/matching", params={"ids": "ord\x00"}, headers=VIEWER)
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "validation_error"
 
 
 async def test_an_order_read_carries_its_allowed_moves(client: httpx.AsyncClient) -> None:
