@@ -264,6 +264,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/orders/matching": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Matching Orders
+         * @description Which of the given orders (`ids`, up to 100) the list under the same filters holds: how
+         *     the SPA tells whether an order it just heard of belongs to the view on screen.
+         */
+        get: operations["matching_orders_orders_matching_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/orders/{order_id}": {
         parameters: {
             query?: never;
@@ -1115,6 +1136,8 @@ export interface components {
         /** OrderEnvelope */
         OrderEnvelope: {
             order: components["schemas"]["Order"];
+            /** Allowedmoves */
+            allowedMoves: components["schemas"]["OrderStatus"][];
         };
         /** OrderItem */
         OrderItem: {
@@ -1397,6 +1420,14 @@ export interface components {
          * @enum {string}
          */
         WriteBackState: "pending" | "acknowledged" | "rejected";
+        /**
+         * OrderMatches
+         * @description The asked-for ids that the list under the same filters holds (in no particular order).
+         */
+        OrderMatches: {
+            /** Ids */
+            ids: string[];
+        };
     };
     responses: never;
     parameters: never;
@@ -2168,6 +2199,70 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OrderStats"];
+                };
+            };
+            /** @description Not signed in, or the access token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Invalid request: the fields at fault are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    matching_orders_orders_matching_get: {
+        parameters: {
+            query: {
+                channel?: components["schemas"]["Channel"][];
+                status?: components["schemas"]["OrderStatus"][];
+                search?: string | null;
+                tag?: string[];
+                from?: string | null;
+                to?: string | null;
+                ids: string[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderMatches"];
                 };
             };
             /** @description Not signed in, or the access token is not valid */

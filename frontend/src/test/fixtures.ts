@@ -1,4 +1,18 @@
-import type { Order, OrderPage, OrderStats, User } from "../lib/apiTypes";
+import type { Order, OrderPage, OrderStats, OrderStatus, User } from "../lib/apiTypes";
+
+/** What the orders service answers for one order: the order and its allowed moves (the server's
+ * state machine; this copy only stands in for the server in tests). */
+export function orderEnvelope(order: Order, allowedMoves?: OrderStatus[]) {
+  const served: Record<OrderStatus, OrderStatus[]> = {
+    PLACED: ["CONFIRMED", "CANCELLED"],
+    CONFIRMED: ["SHIPPED", "CANCELLED"],
+    SHIPPED: ["DELIVERED"],
+    DELIVERED: ["RETURNED"],
+    CANCELLED: [],
+    RETURNED: [],
+  };
+  return { order, allowedMoves: allowedMoves ?? served[order.status] };
+}
 
 export function makeOrder(overrides: Partial<Order> = {}): Order {
   const placedAt = overrides.placedAt ?? "2026-11-20T10:00:00Z";

@@ -2,7 +2,7 @@ import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { http, HttpResponse } from "msw";
 import type { Order } from "../../lib/apiTypes";
-import { ADMIN, makeOrder, makePage, STATS } from "../../test/fixtures";
+import { ADMIN, makeOrder, makePage, orderEnvelope, STATS } from "../../test/fixtures";
 import { renderApp } from "../../test/renderApp";
 import { api, server } from "../../test/server";
 
@@ -30,6 +30,21 @@ function controllableEventStream() {
   };
 }
 
+/** The server's answer to "which of these orders does the view's list hold": here, those of
+ * `listed()` (the list the test serves); every question's query is kept. */
+function serveMatching(listed: () => Order[]) {
+  const questions: URLSearchParams[] = [];
+  server.use(
+    http.get(api("/api/orders/matching"), ({ request }) => {
+      const query = new URL(request.url).searchParams;
+      questions.push(query);
+      const held = new Set(listed().map((order) => order.id));
+      return HttpResponse.json({ ids: query.getAll("ids").filter((id) => held.has(id)) });
+    }),
+  );
+  return questions;
+}
+
 describe("live updates", () => {
   it("announces new orders quietly and shows them when asked", async () => {
     let orders: Order[] = [makeOrder()];
@@ -37,6 +52,7 @@ describe("live updates", () => {
       http.get(api("/api/orders/stats"), () => HttpResponse.json(STATS)),
       http.get(api("/api/orders"), () => HttpResponse.json(makePage(orders))),
     );
+    serveMatching(() => orders);
     const events = controllableEventStream();
     await renderApp("/orders", ADMIN);
     await screen.findByText("WEB-1001");
@@ -62,7 +78,7 @@ describe("live updates", () => {
     server.use(
       http.get(api("/api/orders/stats"), () => HttpResponse.json(STATS)),
       http.get(api("/api/orders"), () => HttpResponse.json(makePage([order]))),
-      http.get(api("/api/orders/:id"), () => HttpResponse.json({ order })),
+      http.get(api("/api/orders/:id"), () => HttpResponse.json(orderEnvelope(order))),
       http.get(api("/api/orders/:id/customer-orders"), () =>
         HttpResponse.json({ customer: order.customer, orders: [], total: 0 }),
       ),
@@ -95,6 +111,7 @@ describe("live updates on a filtered view", () => {
       http.get(api("/api/orders/stats"), () => HttpResponse.json(STATS)),
       http.get(api("/api/orders"), () => HttpResponse.json(makePage(orders))),
     );
+    serveMatching(() => orders);
     const events = controllableEventStream();
     await renderApp("/orders?channel=website", ADMIN);
     await screen.findByText("WEB-1001");
@@ -115,5 +132,48 @@ describe("live updates on a filtered view", () => {
     const row = (await screen.findByText("WEB-2001")).closest("tr")!;
     expect(row).toHaveClass("is-new");
     expect(screen.getByText("WEB-1001").closest("tr")).not.toHaveClass("is-new");
+  });
+
+  it("asks the server whether a new order is in a tag view, rather than matching it itself", async () => {
+    const tagged = makeOrder({ id: "ord_t", externalId: "WEB-3001", tags: ["gift"] });
+    const untagged = makeOrder({ id: "ord_u", externalId: "WEB-3002", tags: [] });
+    let orders: Order[] = [makeOrder({ tags: ["gift"] })];
+    server.use(
+      http.get(api("/api/orders/stats"), () => HttpResponse.json(STATS)),
+      http.get(api("/api/orders"), () => HttpResponse.json(makePage(orders))),
+    );
+    const questions = serveMatching(() => orders);
+    const events = controllableEventStream();
+    await renderApp("/orders?tag=gift", ADMIN);
+    await screen.findByText("WEB-1001");
+    await waitFor(() => expect(events.connected()).toBe(true));
+
+    // Both match every filter the SPA used to check itself; only the tagged one is in the list.
+    orders = [tagged, ...orders];
+    events.send({ eventType: "order.created", order: untagged });
+    events.send({ eventType: "order.created", order: tagged });
+
+    const notice = await screen.findByRole("button", { name: /new order/ });
+    expect(notice).toHaveTextContent(/^1 new order · Show$/);
+    expect(questions.length).toBeGreaterThan(0);
+    for (const question of questions) expect(question.getAll("tag")).toEqual(["gift"]);
+    expect(new Set(questions.flatMap((question) => question.getAll("ids")))).toEqual(new Set(["ord_u", "ord_t"]));
+  });
+
+  it("announces no new order the server says is outside the view", async () => {
+    const orders: Order[] = [makeOrder()];
+    server.use(
+      http.get(api("/api/orders/stats"), () => HttpResponse.json(STATS)),
+      http.get(api("/api/orders"), () => HttpResponse.json(makePage(orders))),
+    );
+    serveMatching(() => orders); // the list never holds the new order
+    const events = controllableEventStream();
+    await renderApp("/orders", ADMIN);
+    await screen.findByText("WEB-1001");
+    await waitFor(() => expect(events.connected()).toBe(true));
+    events.send({ eventType: "order.created", order: makeOrder({ id: "ord_x", externalId: "WEB-4001" }) });
+    events.send({ eventType: "order.status_changed", orderId: "ord_1", status: "CONFIRMED" });
+    const notice = await screen.findByRole("button", { name: /updated order/ });
+    expect(notice).toHaveTextContent(/^1 updated order · Show$/);
   });
 });

@@ -2,7 +2,7 @@ import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { http, HttpResponse } from "msw";
 import type { Order, OrderStatus } from "../../lib/apiTypes";
-import { ADMIN, makeOrder, makePage, STATS, VIEWER } from "../../test/fixtures";
+import { ADMIN, makeOrder, orderEnvelope, makePage, STATS, VIEWER } from "../../test/fixtures";
 import { renderApp } from "../../test/renderApp";
 import { api, server } from "../../test/server";
 
@@ -13,7 +13,7 @@ function serveOneOrder(initial: Order) {
   server.use(
     http.get(api("/api/orders/stats"), () => HttpResponse.json(STATS)),
     http.get(api("/api/orders"), () => HttpResponse.json(makePage([order]))),
-    http.get(api("/api/orders/:id"), () => HttpResponse.json({ order })),
+    http.get(api("/api/orders/:id"), () => HttpResponse.json(orderEnvelope(order))),
     http.get(api("/api/orders/:id/customer-orders"), () =>
       HttpResponse.json({ customer: order.customer, orders: [], total: 0 }),
     ),
@@ -35,7 +35,7 @@ function serveOneOrder(initial: Order) {
           { status: move.status, changedAt, changedBy: ADMIN.id, source: "admin", note: move.note ?? null },
         ],
       };
-      return HttpResponse.json({ order });
+      return HttpResponse.json(orderEnvelope(order));
     }),
   );
   return moves;
@@ -88,6 +88,24 @@ describe("order detail", () => {
     const dialog = await screen.findByRole("dialog", { name: "Order WEB-1001" });
     expect(within(dialog).getByText(/is final/)).toBeInTheDocument();
     expect(within(dialog).queryByRole("button", { name: /^Mark |Cancel order/ })).not.toBeInTheDocument();
+  });
+
+  it("offers the moves the server allows, not a table of its own", async () => {
+    const order = makeOrder({ status: "PLACED" });
+    server.use(
+      http.get(api("/api/orders/stats"), () => HttpResponse.json(STATS)),
+      http.get(api("/api/orders"), () => HttpResponse.json(makePage([order]))),
+      // A server whose state machine lets a placed order only be cancelled.
+      http.get(api("/api/orders/:id"), () => HttpResponse.json(orderEnvelope(order, ["CANCELLED"]))),
+      http.get(api("/api/orders/:id/customer-orders"), () =>
+        HttpResponse.json({ customer: order.customer, orders: [], total: 0 }),
+      ),
+    );
+    await renderApp("/orders/ord_1", ADMIN);
+    const dialog = await screen.findByRole("dialog", { name: "Order WEB-1001" });
+    expect(within(dialog).getAllByRole("button", { name: /^Mark |Cancel order/ }).map((b) => b.textContent)).toEqual([
+      "Cancel order…",
+    ]);
   });
 
   it("offers a delivered order the return, and nothing else", async () => {

@@ -3,7 +3,7 @@ import { ChannelTag, StatusBadge } from "../../components/ui/Badge";
 import { Drawer } from "../../components/ui/Drawer";
 import { ErrorState, Skeleton } from "../../components/ui/States";
 import { TimeAgo } from "../../components/ui/TimeAgo";
-import type { Order, StatusHistoryEntry } from "../../lib/apiTypes";
+import type { StatusHistoryEntry } from "../../lib/apiTypes";
 import { isApiError } from "../../lib/errors";
 import { formatAbsolute, formatCount, formatMoney, humanize } from "../../lib/format";
 import { useSessionState } from "../../lib/services";
@@ -12,7 +12,7 @@ import { CustomerOrders } from "./CustomerOrders";
 import { FulfilmentSection } from "./FulfilmentSection";
 import { NotesSection, TagsSection } from "./NotesAndTags";
 import { StatusActions } from "./StatusActions";
-import { useOrder } from "./queries";
+import { useOrder, type OrderWithMoves } from "./queries";
 
 /** The order at /orders/:id, over the table (whose filters stay in the URL). */
 export function OrderDrawer() {
@@ -45,7 +45,7 @@ export function OrderDrawer() {
   );
 }
 
-function OrderDetail({ order }: { order: Order }) {
+function OrderDetail({ order }: { order: OrderWithMoves }) {
   const { user } = useSessionState();
   return (
     <div className="drawer-body">

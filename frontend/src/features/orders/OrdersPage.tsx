@@ -11,8 +11,8 @@ import { apiView } from "../bulk/types";
 import { ExportButton } from "../export/ExportButton";
 import { SavedViews } from "../views/SavedViews";
 import { useLiveUpdates } from "../events/LiveUpdates";
+import type { OrderEventNotice } from "../events/orderEvents";
 import { isTyping, moveOrderFocus } from "./keyboard";
-import { noticeMatchesView } from "./liveMatch";
 import { activeFilterCount, OrderFilters } from "./OrderFilters";
 import { OrderStatsBar } from "./OrderStatsBar";
 import { OrdersTable } from "./OrdersTable";
@@ -22,6 +22,7 @@ import { TagFilter } from "./TagFilter";
 import { useOrderList } from "./queries";
 import { useTablePrefs } from "./tablePrefs";
 import { ViewOptions } from "./ViewOptions";
+import { useViewMatches } from "./viewMatches";
 
 /** How long rows just shown by "N new orders · Show" stay highlighted. */
 export const HIGHLIGHT_MS = 4_000;
@@ -191,6 +192,18 @@ function usePageShortcuts(searchRef: React.RefObject<HTMLInputElement | null>) {
   }, [searchRef]);
 }
 
+/**
+ * Whether a change is worth announcing: the order is on screen, or (the view is narrowed by
+ * statuses alone) it moved into one of them. Only the status named by the event is compared:
+ * any other filter would need the order, so such views announce changes of rows on screen only.
+ */
+function changeConcernsView(notice: OrderEventNotice, view: OrderView, onScreen: ReadonlySet<string>): boolean {
+  if (onScreen.has(notice.orderId)) return true;
+  const onlyStatuses =
+    view.statuses.length > 0 && !view.channels.length && !view.search && !view.tags.length && !view.from && !view.to;
+  return onlyStatuses && view.statuses.some((status) => status === notice.status);
+}
+
 function UnseenOrdersNotice({
   since,
   view,
@@ -203,7 +216,11 @@ function UnseenOrdersNotice({
   onShown: (createdIds: string[]) => void;
 }) {
   const { unseenSince, showUnseen } = useLiveUpdates();
-  const { created, changed, createdIds } = unseenSince(since, (notice) => noticeMatchesView(notice, view, onScreen));
+  // Whether a new order belongs to this view is the server's answer, from the list's own filters.
+  const inView = useViewMatches(view, unseenSince(since).createdIds);
+  const { created, changed, createdIds } = unseenSince(since, (notice) =>
+    notice.kind === "created" ? inView.has(notice.orderId) : changeConcernsView(notice, view, onScreen),
+  );
   const parts = [
     created > 0 && `${created} new ${created === 1 ? "order" : "orders"}`,
     changed > 0 && `${changed} updated ${changed === 1 ? "order" : "orders"}`,

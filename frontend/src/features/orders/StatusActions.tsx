@@ -3,11 +3,10 @@ import type { Order, OrderStatus, StatusHistoryEntry } from "../../lib/apiTypes"
 import { describeError, isApiError } from "../../lib/errors";
 import { formatRelative, humanize } from "../../lib/format";
 import { useSessionState } from "../../lib/services";
-import { isFinal, nextStatuses } from "../../lib/statusMoves";
-import { useMoveStatus } from "./queries";
+import { useMoveStatus, type OrderWithMoves } from "./queries";
 
-/** The status moves an admin may make from the order's current status. */
-export function StatusActions({ order }: { order: Order }) {
+/** The status moves an admin may make from the order's current status: the server's list. */
+export function StatusActions({ order }: { order: OrderWithMoves }) {
   const noteId = useId();
   const [note, setNote] = useState("");
   const [done, setDone] = useState<OrderStatus | null>(null);
@@ -20,7 +19,7 @@ export function StatusActions({ order }: { order: Order }) {
   const [tracking, setTracking] = useState("");
   const move = useMoveStatus(order.id);
   const { user } = useSessionState();
-  const choices = nextStatuses(order.status);
+  const choices = order.allowedMoves;
   const outcome = useRef<HTMLDivElement>(null);
 
   // The pressed button is gone after a move (the choices change), so keyboard focus goes to
@@ -100,7 +99,7 @@ export function StatusActions({ order }: { order: Order }) {
                 onClick={() => onMove(status, note)}
               >
                 Mark {humanize(status).toLowerCase()}
-                {isFinal(status) && <span className="button-note"> (final)</span>}
+                {FINAL_STATUSES.has(status) && <span className="button-note"> (final)</span>}
               </button>
             ))}
             {canCancel && (
@@ -163,6 +162,9 @@ export function StatusActions({ order }: { order: Order }) {
     </section>
   );
 }
+
+/** Where no move leads on (CONTRACT.md section 4): a label only; the server decides the moves. */
+const FINAL_STATUSES: ReadonlySet<OrderStatus> = new Set<OrderStatus>(["CANCELLED", "RETURNED"]);
 
 /** Cancelling is final, so it asks: a reason is required and is kept as the history note. */
 function CancelConfirm({

@@ -35,12 +35,19 @@ export function useOrderList(query: OrderListQuery) {
   });
 }
 
+/** An order with the statuses the server's state machine lets an admin move it to next. */
+export type OrderWithMoves = Order & { allowedMoves: OrderStatus[] };
+
+function withMoves(body: { order: Order; allowedMoves: OrderStatus[] }): OrderWithMoves {
+  return { ...body.order, allowedMoves: body.allowedMoves };
+}
+
 export function useOrder(id: string) {
   const api = useApi();
   return useQuery({
     queryKey: orderKeys.detail(id),
     queryFn: ({ signal }) =>
-      unwrap(api.GET("/api/orders/{order_id}", { params: { path: { order_id: id } }, signal })).then((body) => body.order),
+      unwrap(api.GET("/api/orders/{order_id}", { params: { path: { order_id: id } }, signal })).then(withMoves),
   });
 }
 
@@ -72,7 +79,7 @@ export function useMoveStatus(id: string) {
           params: { path: { order_id: id } },
           body: { status, ...(note ? { note } : {}), ...(shipment ? { shipment } : {}) },
         }),
-      ).then((body) => body.order),
+      ).then(withMoves),
     onSuccess: (order) => {
       queryClient.setQueryData(orderKeys.detail(id), order);
       return queryClient.invalidateQueries({ queryKey: orderKeys.all });
@@ -85,7 +92,7 @@ export function useMoveStatus(id: string) {
 }
 
 /** The detail is replaced by the server's answer and every list refetched (no optimistic guess). */
-function useOrderWrite<Input>(id: string, write: (input: Input) => Promise<Order>) {
+function useOrderWrite<Input>(id: string, write: (input: Input) => Promise<OrderWithMoves>) {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: write,
@@ -99,18 +106,14 @@ function useOrderWrite<Input>(id: string, write: (input: Input) => Promise<Order
 export function useAddNote(id: string) {
   const api = useApi();
   return useOrderWrite(id, (text: string) =>
-    unwrap(api.POST("/api/orders/{order_id}/notes", { params: { path: { order_id: id } }, body: { text } })).then(
-      (body) => body.order,
-    ),
+    unwrap(api.POST("/api/orders/{order_id}/notes", { params: { path: { order_id: id } }, body: { text } })).then(withMoves),
   );
 }
 
 export function useChangeTags(id: string) {
   const api = useApi();
   return useOrderWrite(id, (change: { add?: string[]; remove?: string[] }) =>
-    unwrap(api.PATCH("/api/orders/{order_id}/tags", { params: { path: { order_id: id } }, body: change })).then(
-      (body) => body.order,
-    ),
+    unwrap(api.PATCH("/api/orders/{order_id}/tags", { params: { path: { order_id: id } }, body: change })).then(withMoves),
   );
 }
 

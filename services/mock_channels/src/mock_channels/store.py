@@ -45,7 +45,10 @@ class MockOrderNotFoundError(NotFoundError):
     code = "order_not_found"
 
 
-# The moves a channel accepts from a seller: its own state machine, the contract's.
+# The moves a channel accepts from a seller: the simulated platform's own lifecycle, not Order
+# Hub's. It is kept here on purpose rather than imported from orders.state_machine: a real
+# channel's rules do not change when Order Hub's do, and the mock stands in for that outside
+# system (a write-back the platform refuses must stay testable). Today both follow CONTRACT.md.
 _ACCEPTED_MOVES: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.PLACED: frozenset({OrderStatus.CONFIRMED, OrderStatus.CANCELLED}),
     OrderStatus.CONFIRMED: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED}),

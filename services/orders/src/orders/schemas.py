@@ -25,6 +25,9 @@ OrderRead = Order
 
 class OrderEnvelope(CamelModel):
     order: OrderRead
+    # The statuses an admin may move this order to next, from the state machine: the SPA
+    # offers these moves rather than keeping its own copy of the rules.
+    allowed_moves: list[OrderStatus]
 
 
 class Pagination(CamelModel):
@@ -207,6 +210,21 @@ class OrderListQuery(OrderFilters):
     limit: int = Field(20, ge=1, le=100)
     sort_by: SortField = SortField.PLACED_AT
     sort_order: Literal["asc", "desc"] = "desc"
+
+
+class OrderMatchQuery(OrderFilters):
+    """``GET /orders/matching``: which of these orders the list under these filters holds."""
+
+    ids: Annotated[
+        list[Annotated[SingleLineText, Field(min_length=1, max_length=100)]],
+        Field(min_length=1, max_length=100),
+    ]
+
+
+class OrderMatches(CamelModel):
+    """The asked-for ids that the list under the same filters holds (in no particular order)."""
+
+    ids: list[str]
 
 
 # Working on many orders: bulk moves, jobs, exports, saved views, the audit log ---------------

@@ -45,7 +45,7 @@ from orders.changes import (
 from orders.errors import ConcurrentChangeError, InvalidStatusMoveError, OrderNotFoundError
 from orders.query_side import OrderPageRows, ProjectedOrder, QuerySide
 from orders.repository import NewOrder, OrderChange, OrderRepository, StoredOrder
-from orders.schemas import OrderFilters, OrderListQuery, OrderStats
+from orders.schemas import OrderFilters, OrderListQuery, OrderMatchQuery, OrderStats
 from orders.state_machine import ALLOWED_MOVES, decide_channel_update
 
 # A write computed from a revision someone else changed meanwhile is recomputed; this many times.
@@ -431,6 +431,9 @@ class OrderService:
 
     async def stats(self, query: OrderFilters) -> OrderStats:
         return await self._query_side.stats(query)
+
+    async def matching(self, query: OrderMatchQuery) -> Sequence[str]:
+        return await self._query_side.matching(query, query.ids)
 
     async def _require(self, order_id: str) -> StoredOrder:
         stored = await self._repository.get(order_id)

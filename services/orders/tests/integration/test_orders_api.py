@@ -454,3 +454,63 @@ async def test_the_asyncapi_document_describes_the_topics(client: httpx.AsyncCli
     assert any(a.endswith("orders.ingested.v1.dlq") for a in addresses)
     schemas = document["components"]["schemas"]
     assert {"OrderIngested", "OrderCreated", "OrderStatusChanged"} <= set(schemas)
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        [("tag", "gift")],
+        [("tag", "gift"), ("tag", "vip")],
+        [("tag", "urgent")],
+        [("tag", "gift"), ("status", "PLACED")],
+        [("tag", "gift"), ("search", "gift")],
+        [("search", "gift")],
+        [("channel", "amazon"), ("tag", "gift")],
+    ],
+)
+async def test_an_order_matches_a_view_exactly_when_the_list_holds_it(
+    client: httpx.AsyncClient, view: list[tuple[str, str]]
+) -> None:
+    """The SPA asks `/orders/matching` whether a new order belongs to the view on screen: the
+    answer is the list's own, tags and tag-only search included."""
+    tagged = [order_id_for(CHANNELS[n % 3], f"EXT-{n:03d}") for n in (8, 12, 13)]
+    for order_id, tags in zip(tagged, (["gift"], ["gift", "vip"], ["vip"]), strict=True):
+        response = await client.patch(
+            f"/orders/{order_id}/tags", json={"add": tags, "remove": []}, headers=ADMIN
+        )
+        assert response.status_code == 200, response.text
+    untagged = order_id_for(CHANNELS[4 % 3], "EXT-004")
+    asked = [*tagged, untagged]
+    body = await list_orders(client, [*view, ("limit", "100")])
+    assert body["pagination"]["total"] <= 100  # the whole view is on this one page
+    listed = {o["id"] for o in body["orders"]}
+    response = await client.get(
+        "/orders/matching", params=[*view, *(("ids", i) for i in asked)], headers=VIEWER
+    )
+    assert response.status_code == 200, response.text
+    assert set(response.json()["ids"]) == listed & set(asked)
+    if ("tag", "gift") in view and len(view) == 1:
+        assert set(response.json()["ids"]) == set(tagged[:2])
+
+
+async def test_matching_needs_ids_and_a_signed_in_user(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/orders/matching", params={"ids": "x"})).status_code == 401
+    response = await client.get("/orders/matching", params={"tag": "gift"}, headers=VIEWER)
+    assert response.status_code == 422
+    too_many = [("ids", f"ord_{n}") for n in range(101)]
+    response = await client.get("/orders/matching", params=too_many, headers=VIEWER)
+    assert response.status_code == 422
+    # PostgreSQL refuses a NUL in text: a clear 422, never a 500.
+    response = await client.get("/orders/matching", params={"ids": "ord\x00"}, headers=VIEWER)
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "validation_error"
+
+
+async def test_an_order_read_carries_its_allowed_moves(client: httpx.AsyncClient) -> None:
+    placed = order_id_for("website", "EXT-024")  # PLACED, never moved by another test
+    detail = (await client.get(f"/orders/{placed}", headers=VIEWER)).json()
+    assert detail["allowedMoves"] == ["CONFIRMED", "CANCELLED"]
+    moved = await client.patch(
+        f"/orders/{placed}/status", json={"status": "CANCELLED", "note": "x"}, headers=ADMIN
+    )
+    assert moved.json()["allowedMoves"] == []

@@ -4,7 +4,8 @@ the gateway knows of.
 - An order's detail (``GET /orders/{id}``) is versioned by that order: its order events, and every
   successful write to it through the gateway (before the write is answered), bump the order's
   version. Fresh for ``CACHE_TTL_S``.
-- Lists and stats (``GET /orders``, ``/orders/stats``) are fresh for ``GATEWAY_LIST_CACHE_TTL_S``.
+- Lists and stats (``GET /orders``, ``/orders/stats``, ``/orders/matching``) are fresh for
+  ``GATEWAY_LIST_CACHE_TTL_S``.
   Neither ingest events nor another admin's change of one order touch them: a list is at most
   that old (plus one refresh), and the cache keeps working while orders flow in and admins work.
   An admin's own change is never followed by a list or stats answer from before it: each write
@@ -41,7 +42,8 @@ from gateway.redis_outage import REDIS_FAILURES, EdgePipeline, RedisOutage, Repl
 LIST_GENERATION_KEY = "gw:cache:orders:generation"
 WRITE_SEQUENCE_KEY = "gw:cache:orders:write-sequence"
 DETAIL_EPOCH_KEY = "gw:cache:orders:detail-epoch"
-_STATS_PATH = "/orders/stats"
+# Reads of many orders under a list's filters, cached as the list is (not as an order's detail).
+_LIST_LIKE_PATHS = frozenset({"/orders/stats", "/orders/matching"})
 # In every entry's key: replicas of another release never read entries of another layout.
 _ENTRY_LAYOUT = "2"
 
@@ -129,7 +131,7 @@ def cache_slot(
     question = f"{_ENTRY_LAYOUT}\n{audience}\n{path}\n{query}"
     digest = hashlib.sha256(question.encode()).hexdigest()[:32]
     segments = path.strip("/").split("/")
-    if len(segments) == 2 and path != _STATS_PATH:
+    if len(segments) == 2 and path not in _LIST_LIKE_PATHS:
         order_id = unquote(segments[1])
         return CacheSlot(
             entry_key=f"gw:cache:order:{order_id}:{digest}",

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
+from orderhub_common.events import Order, OrderStatus
 from orderhub_common.http import ClientAddress
 from orders.deps import Admin, OrderServiceDep, SignedIn
 from orders.schemas import (
@@ -15,6 +16,8 @@ from orders.schemas import (
     OrderEnvelope,
     OrderFilters,
     OrderListQuery,
+    OrderMatches,
+    OrderMatchQuery,
     OrderPage,
     OrderStats,
     OrderStatusChange,
@@ -22,6 +25,7 @@ from orders.schemas import (
     TagsChange,
 )
 from orders.service import Actor
+from orders.state_machine import ALLOWED_MOVES
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
@@ -61,12 +65,26 @@ async def order_stats(
     return await orders.stats(filters)
 
 
+@router.get("/matching", responses=_AUTH_ERRORS)
+async def matching_orders(
+    query: Annotated[OrderMatchQuery, Query()], orders: OrderServiceDep, _: SignedIn
+) -> OrderMatches:
+    """Which of the given orders (`ids`, up to 100) the list under the same filters holds: how
+    the SPA tells whether an order it just heard of belongs to the view on screen."""
+    return OrderMatches(ids=list(await orders.matching(query)))
+
+
+def _envelope(order: Order) -> OrderEnvelope:
+    moves = ALLOWED_MOVES[order.status]
+    return OrderEnvelope(order=order, allowed_moves=[s for s in OrderStatus if s in moves])
+
+
 @router.get(
     "/{order_id}",
     responses={**_AUTH_ERRORS, 404: {"description": "No such order (`order_not_found`)"}},
 )
 async def get_order(order_id: OrderId, orders: OrderServiceDep, _: SignedIn) -> OrderEnvelope:
-    return OrderEnvelope(order=await orders.get(order_id))
+    return _envelope(await orders.get(order_id))
 
 
 @router.patch(
@@ -96,7 +114,7 @@ async def change_order_status(
         shipment=change.shipment,
         client_address=address,
     )
-    return OrderEnvelope(order=order)
+    return _envelope(order)
 
 
 _ADMIN_WRITE: dict[int | str, dict[str, str]] = {
@@ -117,7 +135,7 @@ async def add_order_note(
     """Adds an admin's note to the order, in any status; it joins the order's timeline and
     search, and is announced as `order.note_added`."""
     order = await orders.add_note(order_id, body.text, actor=Actor(admin, address))
-    return OrderEnvelope(order=order)
+    return _envelope(order)
 
 
 @router.patch("/{order_id}/tags", responses=_ADMIN_WRITE)
@@ -131,7 +149,7 @@ async def change_order_tags(
     """Adds and removes free tags (kept in lower case); the order list filters by them
     (`tag=`) and search finds them. Announced as `order.tags_changed` when they changed."""
     order = await orders.change_tags(order_id, body.add, body.remove, actor=Actor(admin, address))
-    return OrderEnvelope(order=order)
+    return _envelope(order)
 
 
 @router.get(

@@ -206,6 +206,11 @@ def page_statement(query: OrderListQuery) -> Select[str, str]:
     )
 
 
+def matching_statement(query: OrderFilters, ids: list[str]) -> Select[str]:
+    """Which of ``ids`` a list under ``query`` holds: the list's own conditions."""
+    return select(order_rows.c.id).where(order_rows.c.id.in_(ids), *filters(query))
+
+
 def count_statement(query: OrderFilters) -> Select[Any]:
     split = counted_by_day(query)
     if split is None:

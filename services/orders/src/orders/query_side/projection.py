@@ -26,6 +26,7 @@ from orders.query_side.order_queries import (
     count_statement,
     customer_orders_statement,
     fold_stats,
+    matching_statement,
     page_statement,
     search_text,
     stats_statement,
@@ -214,6 +215,10 @@ class QuerySide(DeadLetterRows, Resource):
             rows = (await connection.execute(page_statement(query))).all()
             total = (await connection.execute(count_statement(query))).scalar_one()
         return OrderPageRows.of_rows(rows, total)
+
+    async def matching(self, query: OrderFilters, ids: list[str]) -> list[str]:
+        async with self.engine.connect() as connection:
+            return list((await connection.execute(matching_statement(query, ids))).scalars())
 
     async def customer_orders(self, order: Order, limit: int = 20) -> OrderPageRows:
         async with self.engine.connect() as connection:
