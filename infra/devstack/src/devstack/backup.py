@@ -174,6 +174,16 @@ def start_together(stack: Stack, services: list[str]) -> None:
         stack.wait_ready(name)
 
 
+def pending(
+    committed: dict[TopicPartition, int], ends: dict[TopicPartition, int], topics: set[str]
+) -> int:
+    """Records of ``topics`` a group has not consumed yet (a partition never committed counts
+    from its start); other topics' partitions are not the stack's and do not count."""
+    return sum(
+        max(0, ends[tp] - max(offset, 0)) for tp, offset in committed.items() if tp.topic in topics
+    )
+
+
 async def _drain(stack: Stack, timeout_s: float = 120) -> int:
     """Waits until the orders consumer groups have consumed every record; returns how many were
     pending at first. The broker's own user reads the groups' offsets."""
@@ -200,12 +210,12 @@ async def _drain(stack: Stack, timeout_s: float = 120) -> int:
             lag = 0
             for group in DRAINED_GROUPS:
                 committed = {
-                    tp: meta
+                    tp: meta.offset
                     for tp, meta in (await admin.list_consumer_group_offsets(group)).items()
-                    if isinstance(tp, TopicPartition) and tp.topic in topics
+                    if isinstance(tp, TopicPartition)
                 }
                 ends = await consumer.end_offsets(list(committed)) if committed else {}
-                lag += sum(max(0, ends[tp] - max(meta.offset, 0)) for tp, meta in committed.items())
+                lag += pending(committed, ends, topics)
             first = lag if first is None else first
             if lag == 0:
                 return first
