@@ -14,7 +14,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import kubernetes_validate
 import pytest
 
 from deploy.tests.test_kubernetes_manifests import (
@@ -23,6 +22,7 @@ from deploy.tests.test_kubernetes_manifests import (
     base_manifests,
     of_kind,
     rendered_once,
+    schema_errors,
 )
 from orderhub_common.kafka import Topics, topic_specs
 from orderhub_common.kafka_access import (
@@ -68,16 +68,7 @@ def the(docs: list[Manifest], kind: str) -> Manifest:
 def test_the_core_kinds_follow_the_kubernetes_schema(
     stateful: list[Manifest], version: str
 ) -> None:
-    errors = []
-    for doc in stateful:
-        if doc["apiVersion"].split("/")[0] in OPERATOR_GROUPS:
-            continue
-        try:
-            kubernetes_validate.validate(doc, version, strict=True)
-        except kubernetes_validate.ValidationError as exc:
-            errors.append(f"{doc['kind']}/{doc['metadata']['name']}: {exc.message}")
-
-    assert errors == []
+    assert schema_errors(stateful, version, OPERATOR_GROUPS) == []
     assert {d["kind"] for d in stateful} >= {
         "Kafka",
         "KafkaNodePool",
