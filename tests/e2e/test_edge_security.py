@@ -91,6 +91,25 @@ def _sign_in_failures(
         time.sleep(0.5)
 
 
+def assert_throttled_and_recorded_as(
+    address: str,
+    statuses: list[int],
+    request_ids: list[str],
+    gateway_url: str,
+    admin_headers: dict[str, str],
+    viewer_session: dict[str, Any],
+) -> None:
+    """The free failures were answered 401, the next one 429 (one client counted), and the audit
+    log recorded every refused sign-in under ``address``."""
+    assert statuses[:5] == [401] * 5
+    assert statuses[-1] == 429, statuses
+    records = _sign_in_failures(
+        gateway_url, admin_headers, viewer_session["user"]["id"], request_ids
+    )
+    ours = [record for record in records if record["requestId"] in request_ids]
+    assert {record["clientAddress"] for record in ours} == {address}
+
+
 def _is_an_address(text: str | None) -> bool:
     try:
         ip_address(text or "")
@@ -114,13 +133,9 @@ def test_a_forged_x_forwarded_for_neither_dodges_the_sign_in_throttle_nor_reache
 
     # LOGIN_MAX_FAILURES (5) free failures, then the same client waits: the forged addresses
     # were never counted as clients of their own.
-    assert statuses[:5] == [401] * 5
-    assert statuses[-1] == 429, statuses
-    records = _sign_in_failures(
-        gateway_url, admin_headers, viewer_session["user"]["id"], request_ids
+    assert_throttled_and_recorded_as(
+        UNTRUSTED_CLIENT, statuses, request_ids, gateway_url, admin_headers, viewer_session
     )
-    ours = [record for record in records if record["requestId"] in request_ids]
-    assert {record["clientAddress"] for record in ours} == {UNTRUSTED_CLIENT}
 
 
 def test_behind_a_trusted_proxy_the_address_it_saw_is_counted_not_what_the_client_wrote(
@@ -138,13 +153,9 @@ def test_behind_a_trusted_proxy_the_address_it_saw_is_counted_not_what_the_clien
             client, gateway_url, credentials["viewer"][0], chains
         )
 
-    assert statuses[:5] == [401] * 5
-    assert statuses[-1] == 429, statuses
-    records = _sign_in_failures(
-        gateway_url, admin_headers, viewer_session["user"]["id"], request_ids
+    assert_throttled_and_recorded_as(
+        seen_by_the_proxy, statuses, request_ids, gateway_url, admin_headers, viewer_session
     )
-    ours = [record for record in records if record["requestId"] in request_ids]
-    assert {record["clientAddress"] for record in ours} == {seen_by_the_proxy}
 
 
 def test_a_forwarded_address_that_is_no_address_is_refused_and_never_stored(
