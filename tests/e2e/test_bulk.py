@@ -127,10 +127,25 @@ def job_items(api: httpx.Client, headers: dict[str, str], job_id: str) -> list[d
         page += 1
 
 
+def needs(status: str, ids: list[str]) -> dict[str, Any]:
+    """What a move to ``status`` carries besides it: a shipment with a tracking number per order
+    to SHIPPED, a reason to CANCELLED."""
+    if status == "SHIPPED":
+        tracking = {order_id: f"TRK-{order_id[-8:]}" for order_id in ids}
+        return {"shipment": {"carrier": "Delhivery", "trackingNumbers": tracking}}
+    if status == "CANCELLED":
+        return {"note": "the customer asked"}
+    return {}
+
+
 def move_page(
     api: httpx.Client, headers: dict[str, str], ids: list[str], status: str
 ) -> dict[str, Any]:
-    response = api.post("/bulk-moves", json={"status": status, "orderIds": ids}, headers=headers)
+    response = api.post(
+        "/bulk-moves",
+        json={"status": status, "orderIds": ids, **needs(status, ids)},
+        headers=headers,
+    )
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()["result"]
     return result
@@ -257,7 +272,9 @@ def test_a_bulk_job_can_be_cancelled(
     place_orders(mock_channels_url, "website", 600, window)
     wait_for_orders(api, admin_headers, view, 600)
     response = api.post(
-        "/bulk-moves", json={"status": "CANCELLED", "view": view}, headers=admin_headers
+        "/bulk-moves",
+        json={"status": "CANCELLED", "view": view, "note": "duplicate orders"},
+        headers=admin_headers,
     )
     job_id = response.json()["job"]["id"]
     cancelled = api.post(f"/jobs/{job_id}/cancel", headers=admin_headers)
@@ -451,7 +468,9 @@ def test_the_audit_log_records_each_action_once_with_who_where_and_the_request(
     )
     assert moved.status_code == 200, moved.text
     job = api.post(
-        "/bulk-moves", json={"status": "CANCELLED", "view": view}, headers=admin_headers
+        "/bulk-moves",
+        json={"status": "CANCELLED", "view": view, "note": "out of stock"},
+        headers=admin_headers,
     ).json()["job"]
     export = api.post("/exports", json={"view": view}, headers=viewer_headers).json()["job"]
     saved = api.post(
@@ -472,7 +491,6 @@ def test_the_audit_log_records_each_action_once_with_who_where_and_the_request(
         return len(records(action=action, target=target)) == 1
 
     for action, target in [
-        ("order.status_moved", first),
         ("bulk_move.started", job["id"]),
         ("export.requested", export["id"]),
         ("view.saved", saved["id"]),
@@ -484,7 +502,21 @@ def test_the_audit_log_records_each_action_once_with_who_where_and_the_request(
             what=f"{action} of {target} in the audit log",
             timeout_s=30,
         )
-    (status_moved,) = records(action="order.status_moved", target=first)
+    # The single move, and the job's move of the same order: one row each, the job's linked to
+    # the job's own row.
+    eventually_sync(
+        lambda: (
+            len(records(action="order.status_moved", target=first, limit=10)) == 2
+            and len(records(action="order.status_moved", target=second)) == 1
+        ),
+        what="the single move and each of the job's moves in the audit log",
+        timeout_s=JOB_WAIT_S,
+    )
+    by_job = records(action="order.status_moved", target=first, limit=10)
+    (status_moved,) = [r for r in by_job if "bulkMove" not in r["details"]]
+    (job_move,) = [r for r in by_job if "bulkMove" in r["details"]]
+    assert job_move["details"] == {"from": "CONFIRMED", "to": "CANCELLED", "bulkMove": job["id"]}
+    assert job_move["actorId"] == me
     assert status_moved["actorId"] == me
     assert status_moved["requestId"] == request_id
     assert status_moved["clientAddress"]

@@ -20,6 +20,7 @@ from gateway.consumers import sse_group_id, subscribe_order_events
 from gateway.edge import Edge
 from gateway.fanout import EventHub
 from gateway.headers import RateLimitHeadersMiddleware, SecurityHeadersMiddleware
+from gateway.idempotency import IdempotentWrites
 from gateway.openapi import CombinedOpenApi
 from gateway.ratelimit import RateLimiter
 from gateway.redis_outage import EdgeRedis
@@ -119,6 +120,7 @@ def create_app(
         hub=hub,
         openapi=CombinedOpenApi(app.openapi, upstreams, ttl_s=settings.openapi_cache_ttl_s),
         revocations=AccessRevocations(redis.client),
+        idempotent_writes=IdempotentWrites(redis.client),
     )
     app.router.routes[:] = [
         route for route in app.router.routes if getattr(route, "path", None) not in _REPLACED_ROUTES

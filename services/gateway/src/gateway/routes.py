@@ -103,6 +103,8 @@ ROUTE_TABLE: tuple[Rule, ...] = (
     Rule(_ANY, "auth/login", _AUTH, _PUBLIC),
     Rule(_ANY, "auth/refresh", _AUTH, _PUBLIC),
     Rule(_ANY, "auth/*/**", _AUTH, _SIGNED_IN),
+    # Who is who, by name, for everyone signed in (names only); the rest of users is admins'.
+    Rule(_GET, "users/names", _AUTH, _SIGNED_IN),
     Rule(_ANY, "users/**", _AUTH, _ADMIN),
     # An order's detail, the list and the stats are kept in the cache.
     Rule(_GET, "orders", _ORDERS, _SIGNED_IN, cacheable=True),
@@ -148,6 +150,7 @@ ROUTE_TABLE: tuple[Rule, ...] = (
     Rule(_ANY, "views", _ORDERS, _SIGNED_IN),
     Rule(_ANY, "views/*", _ORDERS, _SIGNED_IN),
     Rule(_READ, "audit", _ORDERS, _ADMIN),
+    Rule(_READ, "audit/actions", _ORDERS, _ADMIN),
 )
 
 

@@ -29,6 +29,19 @@ class ConcurrentChangeError(ConflictError):
     code = "concurrent_change"
 
 
+class TrackingNumberMissingError(DomainError):
+    """A bulk move to SHIPPED lacks the tracking number of some of its orders: refused before
+    anything moves, naming them (``details.orders``)."""
+
+    status_code = HTTPStatus.UNPROCESSABLE_ENTITY
+    code = "tracking_number_missing"
+
+
+class BulkShipmentTooLargeError(DomainError):
+    status_code = HTTPStatus.UNPROCESSABLE_ENTITY
+    code = "bulk_shipment_too_large"
+
+
 # Jobs and exports
 
 

@@ -28,7 +28,7 @@ from orders import csv_export
 from orders.changes import job_event_id, moved_by_job
 from orders.download_links import DownloadLinks, LinkHolder, SignedLink
 from orders.repository import StoredOrder
-from orders.schemas import BulkStatusMove, SavedViewWrite
+from orders.schemas import BulkStatusMove, OrderStatusChange, SavedViewWrite
 
 pytestmark = pytest.mark.unit
 
@@ -155,12 +155,63 @@ def test_a_bulk_move_names_either_a_page_of_orders_or_a_view(body: dict[str, obj
 
 def test_a_bulk_move_over_a_view_keeps_its_filters_and_sort() -> None:
     move = BulkStatusMove.model_validate(
-        {"status": "SHIPPED", "view": {"channel": ["amazon"], "search": "ring", "sortBy": "total"}}
+        {
+            "status": "CONFIRMED",
+            "view": {"channel": ["amazon"], "search": "ring", "sortBy": "total"},
+        }
     )
 
     assert move.view is not None
     assert move.view.channel == [Channel.AMAZON]
     assert move.view.sort_by.value == "total"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # Shipping needs a shipment, cancelling (final) a reason: alone or in a bulk move.
+        {"status": "SHIPPED", "orderIds": ["a"]},
+        {"status": "SHIPPED", "view": {}},
+        {"status": "SHIPPED", "orderIds": ["a"], "shipment": {"trackingNumbers": {"a": "1"}}},
+        {
+            "status": "SHIPPED",
+            "orderIds": ["a"],
+            "shipment": {"carrier": "", "trackingNumbers": {}},
+        },
+        {"status": "CANCELLED", "orderIds": ["a"]},
+        {"status": "CANCELLED", "view": {}, "note": "  "},
+        {
+            "status": "CONFIRMED",
+            "orderIds": ["a"],
+            "shipment": {"carrier": "Delhivery", "trackingNumbers": {"a": "1"}},
+        },
+    ],
+)
+def test_a_bulk_move_needs_what_a_single_move_needs(body: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        BulkStatusMove.model_validate(body)
+    if "shipment" not in body:
+        single = {k: v for k, v in body.items() if k in {"status", "note"}}
+        with pytest.raises(ValidationError):
+            OrderStatusChange.model_validate(single)
+
+
+def test_a_bulk_shipment_finds_each_orders_tracking_number_by_id_or_external_id() -> None:
+    move = BulkStatusMove.model_validate(
+        {
+            "status": "SHIPPED",
+            "orderIds": ["ord_1", "ord_2"],
+            "shipment": {"carrier": "Delhivery", "trackingNumbers": {"ord_1": "T1", "B-2": "T2"}},
+        }
+    )
+    assert move.shipment is not None
+    assert move.shipment.tracking_for("ord_1", "B-1") == "T1"
+    assert move.shipment.tracking_for("ord_2", "B-2") == "T2"
+    assert move.shipment.tracking_for("ord_3", "B-3") is None
+    cancel = BulkStatusMove.model_validate(
+        {"status": "CANCELLED", "orderIds": ["ord_1"], "note": "customer asked"}
+    )
+    assert cancel.note == "customer asked"
 
 
 def test_a_saved_view_needs_a_name_and_known_columns() -> None:

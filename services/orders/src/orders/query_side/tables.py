@@ -119,6 +119,8 @@ job_items = Table(
     Column("outcome", Text),
     Column("reason", Text),
     Column("from_status", Text),
+    # Why the order was refused, in the server's words (the reason column holds its code).
+    Column("message", Text),
 )
 
 export_chunks = Table(
