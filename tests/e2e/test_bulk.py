@@ -531,3 +531,126 @@ def test_the_audit_log_records_each_action_once_with_who_where_and_the_request(
     for method in ("PATCH", "PUT", "DELETE"):
         assert api.request(method, "/audit", headers=admin_headers).status_code in {404, 405}
     assert second  # the other order is moved by the job, not by a single move
+
+
+@pytest.mark.timeout(600)
+def test_bulk_shipping_needs_every_tracking_number_and_refusals_say_which_order_and_why(
+    api: httpx.Client, mock_channels_url: str, admin_headers: dict[str, str]
+) -> None:
+    window = a_window()
+    view = {**window, "channel": ["amazon"]}
+    place_orders(mock_channels_url, "amazon", 4, window)
+    wait_for_orders(api, admin_headers, view, 4)
+    orders = orders_of(api, admin_headers, view)
+    ids = [o["id"] for o in orders]
+    external = {o["id"]: o["externalId"] for o in orders}
+    assert move_page(api, admin_headers, ids[:3], "CONFIRMED")["moved"]
+    assert move_page(api, admin_headers, ids[3:], "CANCELLED")["moved"] == ids[3:]
+
+    # A tracking number missing for one order: refused before anything moves, naming it.
+    partial = {external[ids[0]]: "AWB-0", ids[1]: "AWB-1"}
+    for target in ({"orderIds": ids[:3]}, {"view": view}):
+        refused = api.post(
+            "/bulk-moves",
+            json={
+                "status": "SHIPPED",
+                **target,
+                "shipment": {"carrier": "Delhivery", "trackingNumbers": partial},
+            },
+            headers=admin_headers,
+        )
+        assert refused.status_code == 422, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "tracking_number_missing"
+        assert external[ids[2]] in error["message"]
+        assert {o["orderId"] for o in error["details"]["orders"]} >= {ids[2]}
+    assert {o["status"] for o in orders_of(api, admin_headers, view)} == {"CONFIRMED", "CANCELLED"}
+    # Without a carrier, or cancelling without a reason: a 422 too.
+    for body in (
+        {"status": "SHIPPED", "orderIds": ids[:1]},
+        {"status": "CANCELLED", "view": view},
+    ):
+        assert api.post("/bulk-moves", json=body, headers=admin_headers).status_code == 422
+
+    # Every order with its tracking number (by external id or id): each gets its own shipment.
+    tracking = {external[i]: f"AWB-{n}" for n, i in enumerate(ids[:2])} | {ids[2]: "AWB-2"}
+    tracking[external[ids[3]]] = "AWB-3"
+    response = api.post(
+        "/bulk-moves",
+        json={
+            "status": "SHIPPED",
+            "view": view,
+            "shipment": {"carrier": "Delhivery", "trackingNumbers": tracking},
+        },
+        headers=admin_headers,
+    )
+    assert response.status_code == 202, response.text
+    job = wait_for_job(api, admin_headers, response.json()["job"]["id"])
+    assert (job["moved"], job["refused"]) == (3, 1)
+    shipped = {o["id"]: o for o in orders_of(api, admin_headers, view)}
+    for n, order_id in enumerate(ids[:3]):
+        assert shipped[order_id]["shipment"] == {
+            "carrier": "Delhivery",
+            "trackingNumber": f"AWB-{n}",
+        }
+    # The refused one is listed as an admin knows it, with the server's reason in words.
+    page = api.get(
+        f"/jobs/{job['id']}/items", params={"outcome": "refused"}, headers=admin_headers
+    ).json()
+    (item,) = page["items"]
+    assert item["orderId"] == ids[3]
+    assert item["externalId"] == external[ids[3]]
+    assert item["channel"] == "amazon"
+    assert item["customer"] == orders[3]["customer"]["name"]
+    assert item["code"] == "already_final"
+    assert "cancelled" in item["message"]
+    assert "shipped" in item["message"]
+    # A page's refusals say the same.
+    result = move_page(api, admin_headers, ids[3:], "CONFIRMED")
+    (refusal,) = result["refused"]
+    assert (refusal["externalId"], refusal["channel"]) == (external[ids[3]], "amazon")
+    assert refusal["customer"] == orders[3]["customer"]["name"]
+    assert "cancelled" in refusal["message"]
+
+
+def test_the_audit_log_is_searched_by_email_action_part_and_external_order_id(
+    api: httpx.Client, mock_channels_url: str, admin_headers: dict[str, str]
+) -> None:
+    window = a_window()
+    view = {**window, "channel": ["website"]}
+    place_orders(mock_channels_url, "website", 1, window)
+    wait_for_orders(api, admin_headers, view, 1)
+    (order,) = orders_of(api, admin_headers, view)
+    assert move_page(api, admin_headers, [order["id"]], "CONFIRMED")["moved"]
+    me = api.get("/auth/me", headers=admin_headers).json()["user"]
+
+    def records(**params: Any) -> list[dict[str, Any]]:
+        response = api.get("/audit", params=params, headers=admin_headers)
+        assert response.status_code == 200, response.text
+        found: list[dict[str, Any]] = response.json()["records"]
+        return found
+
+    # By the order's external id: its own row, naming the page's bulk move it was part of.
+    eventually_sync(
+        lambda: len(records(target=order["externalId"], action="order.status_moved")) == 1,
+        what="the order's move in the audit log by its external id",
+        timeout_s=60,
+    )
+    (moved,) = records(target=order["externalId"], action="order.status_moved")
+    assert moved["target"] == order["id"]
+    assert moved["targetExternalId"] == order["externalId"]
+    assert moved["details"]["from"] == "PLACED"
+    assert moved["details"]["to"] == "CONFIRMED"
+    (page_move,) = records(target=moved["details"]["bulkMove"])
+    assert page_move["action"] == "bulk_move.applied"
+    # "bulk" is part of an action's name, not an invalid request; an email part finds its actor.
+    assert {r["action"] for r in records(action="bulk", limit=200)} <= {
+        "bulk_move.applied",
+        "bulk_move.started",
+        "bulk_move.cancelled",
+    }
+    assert records(action="bulk")
+    assert all(r["actorId"] == me["id"] for r in records(actor=me["email"].upper()[:6]))
+    assert records(actor=me["email"])
+    actions = api.get("/audit/actions", headers=admin_headers).json()["actions"]
+    assert {"order.status_moved", "bulk_move.applied"} <= set(actions)

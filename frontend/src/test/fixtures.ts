@@ -47,8 +47,8 @@ export const STATS: OrderStats = {
   revenue: [{ channel: "website", currency: "INR", amount: 3897 }],
 };
 
-export const ADMIN: User = { id: "u_admin", email: "admin@orderhub.test", role: "admin" };
-export const VIEWER: User = { id: "u_viewer", email: "viewer@orderhub.test", role: "viewer" };
+export const ADMIN: User = { id: "u_admin", email: "admin@orderhub.test", role: "admin", displayName: "Asha Admin" };
+export const VIEWER: User = { id: "u_viewer", email: "viewer@orderhub.test", role: "viewer", displayName: "Vik Viewer" };
 
 /** An unsigned JWT-shaped token whose `exp` claim the session reads. */
 export function fakeJwt(expiresAtMs: number, subject = "u"): string {

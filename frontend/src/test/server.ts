@@ -39,4 +39,16 @@ export function noSavedViews() {
   return http.get(api("/api/views"), () => HttpResponse.json({ views: [] }));
 }
 
-export const server = setupServer(silentEventStream(), healthyChannels(), noSavedViews());
+/** The people the app names (history, notes, audit): the two test users. */
+export function userNames() {
+  return http.get(api("/api/users/names"), () =>
+    HttpResponse.json({
+      users: [
+        { id: "u_admin", displayName: "Asha Admin" },
+        { id: "u_viewer", displayName: "Vik Viewer" },
+      ],
+    }),
+  );
+}
+
+export const server = setupServer(silentEventStream(), healthyChannels(), noSavedViews(), userNames());

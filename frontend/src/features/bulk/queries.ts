@@ -29,12 +29,40 @@ export function useJob(id: string | undefined) {
 
 export type BulkTarget = { orderIds: string[] } | { view: ApiOrderView };
 
+/** What a move needs besides its status: a reason (the note) to cancel, a shipment to ship. */
+export interface BulkMoveNeeds {
+  note?: string;
+  shipment?: { carrier: string; trackingNumbers: Record<string, string> };
+}
+
+/** Every order a finished bulk job refused, with the server's reason. */
+export function useJobRefusals(id: string, refused: number) {
+  const api = useApi();
+  return useQuery({
+    queryKey: [...jobKeys.job(id), "refused", refused],
+    enabled: refused > 0,
+    queryFn: async ({ signal }) => {
+      const items = [];
+      for (let page = 1; ; page += 1) {
+        const body = await unwrap(
+          api.GET("/api/jobs/{job_id}/items", {
+            params: { path: { job_id: id }, query: { outcome: "refused", page, limit: 1000 } },
+            signal,
+          }),
+        );
+        items.push(...body.items);
+        if (page >= body.pagination.totalPages) return items;
+      }
+    },
+  });
+}
+
 export function useBulkMove() {
   const api = useApi();
   const queryClient = useQueryClient();
   return useMutation({
-    mutationFn: ({ status, target }: { status: OrderStatus; target: BulkTarget }) =>
-      unwrap(api.POST("/api/bulk-moves", { body: { status, ...target } })),
+    mutationFn: ({ status, target, needs }: { status: OrderStatus; target: BulkTarget; needs?: BulkMoveNeeds }) =>
+      unwrap(api.POST("/api/bulk-moves", { body: { status, ...target, ...needs } })),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: orderKeys.all }),
   });
 }

@@ -91,6 +91,7 @@ export function OrdersPage() {
           selection={selection}
           view={view}
           pageIds={page.orders.map((o) => o.id)}
+          pageOrders={page.orders}
           total={page.pagination.total}
         />
       )}

@@ -4,6 +4,7 @@ import { describeError, isApiError } from "../../lib/errors";
 import { formatRelative, humanize } from "../../lib/format";
 import { useSessionState } from "../../lib/services";
 import { useMoveStatus, type OrderWithMoves } from "./queries";
+import { useUserNames } from "../users/names";
 
 /** The status moves an admin may make from the order's current status: the server's list. */
 export function StatusActions({ order }: { order: OrderWithMoves }) {
@@ -28,9 +29,27 @@ export function StatusActions({ order }: { order: OrderWithMoves }) {
     if (done || move.isError) outcome.current?.focus();
   }, [done, move.isError]);
 
+  // A colleague (or the channel) moved the order while the shipment was being typed: say so,
+  // and keep what was typed rather than dropping the form.
+  const overtaken =
+    shipping && !choices.includes("SHIPPED") ? (
+      <ShipmentOvertaken
+        order={order}
+        carrier={carrier}
+        tracking={tracking}
+        userId={user?.id}
+        onDismiss={() => {
+          setShipping(false);
+          setCarrier("");
+          setTracking("");
+        }}
+      />
+    ) : null;
+
   if (choices.length === 0) {
     return (
       <section className="detail-section actions actions-final" aria-label="Status actions">
+        {overtaken}
         <p className="muted">
           <span aria-hidden="true">🔒 </span>
           {humanize(order.status)} is final: this order cannot be moved again.
@@ -69,6 +88,7 @@ export function StatusActions({ order }: { order: OrderWithMoves }) {
   return (
     <section className="detail-section actions" aria-labelledby="actions-title">
       <h3 id="actions-title">Move to</h3>
+      {overtaken}
       {cancelling ? (
         <CancelConfirm
           order={order}
@@ -160,6 +180,56 @@ export function StatusActions({ order }: { order: OrderWithMoves }) {
       )}
       <Outcome outcomeRef={outcome} done={done} error={move.isError ? move.error : null} userId={user?.id} />
     </section>
+  );
+}
+
+/** The shipment form of an order someone else moved meanwhile: what happened, and what was typed
+ * (read-only, to copy), until dismissed. */
+function ShipmentOvertaken({
+  order,
+  carrier,
+  tracking,
+  userId,
+  onDismiss,
+}: {
+  order: Order;
+  carrier: string;
+  tracking: string;
+  userId: string | undefined;
+  onDismiss: () => void;
+}) {
+  const nameOf = useUserNames();
+  const last = order.statusHistory.at(-1);
+  const who = !last
+    ? "Someone"
+    : last.source === "channel"
+      ? "The channel"
+      : last.changedBy && last.changedBy === userId
+        ? "You (in another tab or window)"
+        : (nameOf(last.changedBy, last.changedByEmail) ?? "Another admin");
+  const when = last ? ` ${formatRelative(last.changedAt)}` : "";
+  return (
+    <div className="overtaken" role="alert" aria-label="Shipment not sent">
+      <p className="strong">
+        {who} {humanize(order.status).toLowerCase()} this order{when} while you were filling in the shipment, so it
+        cannot be shipped now.
+      </p>
+      {last?.note && <p className="small">Their note: {last.note}</p>}
+      <p className="small">Nothing was sent. What you typed is kept here:</p>
+      <dl className="detail-list">
+        <dt>Carrier</dt>
+        <dd>
+          <input readOnly aria-label="Carrier you typed" value={carrier} />
+        </dd>
+        <dt>Tracking number</dt>
+        <dd>
+          <input readOnly aria-label="Tracking number you typed" value={tracking} />
+        </dd>
+      </dl>
+      <button type="button" className="button" onClick={onDismiss}>
+        Dismiss
+      </button>
+    </div>
   );
 }
 

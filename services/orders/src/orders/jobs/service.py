@@ -146,13 +146,13 @@ class JobService:
         result = BulkMoveResult(
             moved=[o.order_id for o in outcomes if o.moved],
             refused=[
-                RefusedMove.model_validate(
-                    {
-                        **(labels.get(o.order_id) or {}),
-                        "order_id": o.order_id,
-                        "code": o.code or "",
-                        "message": o.message or "",
-                    }
+                RefusedMove(
+                    order_id=o.order_id,
+                    external_id=(labels.get(o.order_id) or {}).get("external_id"),
+                    channel=(labels.get(o.order_id) or {}).get("channel"),
+                    customer=(labels.get(o.order_id) or {}).get("customer"),
+                    code=o.code or "",
+                    message=o.message or "",
                 )
                 for o in outcomes
                 if not o.moved
