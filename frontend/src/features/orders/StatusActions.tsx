@@ -4,7 +4,7 @@ import { describeError, isApiError } from "../../lib/errors";
 import { formatRelative, humanize } from "../../lib/format";
 import { useSessionState } from "../../lib/services";
 import { useMoveStatus, type OrderWithMoves } from "./queries";
-import { useUserNames } from "../users/names";
+import { useUserNames, type NameOf } from "../users/names";
 
 /** The status moves an admin may make from the order's current status: the server's list. */
 export function StatusActions({ order }: { order: OrderWithMoves }) {
@@ -310,11 +310,12 @@ function Outcome({
   error: unknown;
   userId: string | undefined;
 }) {
+  const nameOf = useUserNames();
   return (
     <div aria-live="polite" ref={outcomeRef} tabIndex={-1} className="outcome">
       {error != null && (
         <p className="form-error" role="alert">
-          {refusalText(error, userId)}
+          {refusalText(error, userId, nameOf)}
         </p>
       )}
       {done && error == null && (
@@ -327,7 +328,7 @@ function Outcome({
 }
 
 /** A refused move in words: who got there first, rather than the state machine's names. */
-export function refusalText(error: unknown, userId: string | undefined): string {
+export function refusalText(error: unknown, userId: string | undefined, nameOf?: NameOf): string {
   if (!isApiError(error, 409)) return describeError(error);
   const last = (error.details as { lastChange?: StatusHistoryEntry | null } | undefined)?.lastChange;
   if (!last) return `This order cannot make that move any more (${describeError(error)}). It has been reloaded.`;
@@ -336,7 +337,7 @@ export function refusalText(error: unknown, userId: string | undefined): string 
       ? "The channel"
       : last.changedBy && last.changedBy === userId
         ? "You"
-        : (last.changedByEmail ?? "Another admin");
+        : (nameOf?.(last.changedBy, last.changedByEmail) ?? last.changedByEmail ?? "Another admin");
   const by = who === "You" || who === "The channel" ? who : `Someone else (${who})`;
   return `${by} already ${humanize(last.status).toLowerCase()} this order ${formatRelative(last.changedAt)}. It has been reloaded.`;
 }
