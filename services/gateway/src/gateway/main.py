@@ -43,6 +43,7 @@ _DESCRIPTION = (
 )
 _EXPOSED_HEADERS = [
     "X-Request-ID",
+    "Idempotent-Replayed",
     "Retry-After",
     "X-RateLimit-Limit",
     "X-RateLimit-Remaining",
@@ -143,6 +144,7 @@ def _install_middleware(app: FastAPI, settings: GatewaySettings) -> None:
                 "Authorization",
                 "Cache-Control",
                 "Content-Type",
+                "Idempotency-Key",
                 "X-CSRF-Token",
                 "X-Request-ID",
             ],
