@@ -164,8 +164,15 @@ def test_the_events_stream_delivers_a_change_made_by_another_client(
             assert (await anext(lines)).startswith(":")  # subscribed from here on
             current = (await admin.get(f"/api/orders/{order['id']}", headers=admin_headers)).json()
             target = "SHIPPED" if current["order"]["status"] == "CONFIRMED" else "CANCELLED"
+            needs = (
+                {"shipment": {"carrier": "Delhivery", "trackingNumber": "DL-9"}}
+                if target == "SHIPPED"
+                else {"note": "the customer asked"}
+            )
             moved = await admin.patch(
-                f"/api/orders/{order['id']}/status", json={"status": target}, headers=admin_headers
+                f"/api/orders/{order['id']}/status",
+                json={"status": target, **needs},
+                headers=admin_headers,
             )
             assert moved.status_code == 200, moved.text
             return await asyncio.wait_for(_status_change_of(lines, order["id"], target), 30)
