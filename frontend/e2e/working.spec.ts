@@ -188,3 +188,18 @@ test("the audit log: an action from the list, who by email as you type, an order
   await page.setViewportSize(PHONE);
   await screenshot(page, "audit-search-phone");
 });
+
+test("an admin names a colleague, and the name is shown where the colleague acted", async ({ page }) => {
+  await signIn(page, ADMIN);
+  await page.getByRole("link", { name: "Users" }).click();
+  const name = page.getByLabel(`Display name of ${colleague.email}`);
+  await expect(name).toHaveValue(colleague.name);
+  await name.fill("Priya Sharma");
+  await name.press("Enter");
+  await expect(name).toHaveValue("Priya Sharma");
+  await screenshot(page, "users-display-names");
+  await page.getByRole("link", { name: "Audit log" }).click();
+  await page.getByLabel("Who (email)").pressSequentially(colleague.email.slice(0, 8));
+  await expect(page.locator("tbody")).toContainText("Priya Sharma", { timeout: 30_000 });
+});
+
