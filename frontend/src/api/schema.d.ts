@@ -13,11 +13,21 @@ export interface paths {
         };
         /**
          * Order events (Server-Sent Events)
-         * @description One event per order created or changed, as it happens (no replay: refetch after connecting).
+         * @description What changed among the orders, coalesced: at most one message per `GATEWAY_SSE_COALESCE_S`
+         *     (1 s by default) however many orders change, so a client's work is bounded.
          *
-         *     Each event has `event: order.created` or `event: order.status_changed`, `id:` the event id, and
-         *     `data:` the order event as JSON (the `orders.events.v1` schema). Comment lines (`: ping`) keep
-         *     the connection alive.
+         *     Events (their `data` schemas are the components named here):
+         *     - `connected` (`StreamConnected`): the stream is open. Its `id` is where a reconnect resumes.
+         *     - `orders.changed` (`OrdersChanged`): every order created or changed since the previous message,
+         *       oldest first (at most 1,000 per message; more follow one interval later).
+         *     - `reset` (`StreamReset`): changes were missed that cannot be replayed (the client fell too far
+         *       behind, or `Last-Event-ID` is too old or from another gateway replica): refetch once, then
+         *       carry on from here. A slow client is caught up this way, never disconnected.
+         *
+         *     Every event has an `id`; a client that reconnects with `Last-Event-ID` gets what it missed (the
+         *     last `SSE_REPLAY_SIZE` changes are kept): `connected` with `resumed: true`, then the missed
+         *     changes; or a `reset` when they are gone.
+         *     Comment lines (`: ping`) keep the connection alive.
          *
          *     Signed in with the `Authorization` header only (never a token in the URL, where proxies and logs
          *     would keep it). The stream ends when the access token expires or is revoked (a sign-out, or a
@@ -1428,6 +1438,61 @@ export interface components {
             /** Ids */
             ids: string[];
         };
+        /**
+         * OrderChange
+         * @description One order created or changed (a note, tags, a write-back answer count as changes).
+         */
+        OrderChange: {
+            /** Orderid */
+            orderId: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "created" | "changed";
+            /**
+             * Eventtype
+             * @description The order event's own type, e.g. `order.status_changed`
+             */
+            eventType: string;
+            /**
+             * @description The status it has now, when the change was a status change or creation
+             * @default null
+             */
+            status: components["schemas"]["OrderStatus"] | null;
+        };
+        /**
+         * OrdersChanged
+         * @description ``event: orders.changed``: every change since the previous message, oldest first.
+         */
+        OrdersChanged: {
+            /** Changes */
+            changes: components["schemas"]["OrderChange"][];
+        };
+        /**
+         * StreamConnected
+         * @description ``event: connected``: the stream is open; its id is where a reconnect resumes.
+         */
+        StreamConnected: {
+            /**
+             * Resumed
+             * @description true when the stream resumed from `Last-Event-ID` (what was missed follows)
+             */
+            resumed: boolean;
+        };
+        /**
+         * StreamReset
+         * @description ``event: reset``: changes were missed that cannot be replayed; refetch once.
+         */
+        StreamReset: {
+            /** Reason */
+            reason: string;
+        };
+        /**
+         * @description The `event:` field of each event of `GET /api/events`
+         * @enum {string}
+         */
+        StreamEventName: "connected" | "orders.changed" | "reset";
     };
     responses: never;
     parameters: never;
@@ -1453,14 +1518,10 @@ export interface operations {
                 };
                 content: {
                     "text/event-stream": {
-                        /** @enum {string} */
-                        event: "order.created" | "order.status_changed" | "order.note_added" | "order.tags_changed" | "order.write_back_answered";
-                        /**
-                         * Format: uuid
-                         * @description The event's `eventId`
-                         */
+                        event: components["schemas"]["StreamEventName"];
+                        /** @description Where the stream is; sent back as `Last-Event-ID` to resume */
                         id: string;
-                        /** @description The order event, as JSON (the `orders.events.v1` schema) */
+                        /** @description The event's data as JSON: `StreamConnected`, `OrdersChanged` or `StreamReset`, by `event` */
                         data: string;
                         /** @description Milliseconds to wait to reconnect */
                         retry?: number;
