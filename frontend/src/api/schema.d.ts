@@ -13,11 +13,21 @@ export interface paths {
         };
         /**
          * Order events (Server-Sent Events)
-         * @description One event per order created or changed, as it happens (no replay: refetch after connecting).
+         * @description What changed among the orders, coalesced: at most one message per `GATEWAY_SSE_COALESCE_S`
+         *     (1 s by default) however many orders change, so a client's work is bounded.
          *
-         *     Each event has `event: order.created` or `event: order.status_changed`, `id:` the event id, and
-         *     `data:` the order event as JSON (the `orders.events.v1` schema). Comment lines (`: ping`) keep
-         *     the connection alive.
+         *     Events (their `data` schemas are the components named here):
+         *     - `connected` (`StreamConnected`): the stream is open. Its `id` is where a reconnect resumes.
+         *     - `orders.changed` (`OrdersChanged`): every order created or changed since the previous message,
+         *       oldest first (at most 1,000 per message; more follow one interval later).
+         *     - `reset` (`StreamReset`): changes were missed that cannot be replayed (the client fell too far
+         *       behind, or `Last-Event-ID` is too old or from another gateway replica): refetch once, then
+         *       carry on from here. A slow client is caught up this way, never disconnected.
+         *
+         *     Every event has an `id`; a client that reconnects with `Last-Event-ID` gets what it missed (the
+         *     last `SSE_REPLAY_SIZE` changes are kept): `connected` with `resumed: true`, then the missed
+         *     changes; or a `reset` when they are gone.
+         *     Comment lines (`: ping`) keep the connection alive.
          *
          *     Signed in with the `Authorization` header only (never a token in the URL, where proxies and logs
          *     would keep it). The stream ends when the access token expires or is revoked (a sign-out, or a
@@ -150,27 +160,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/users/names": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * User Names
-         * @description Every user's display name by id, for anyone signed in: how the SPA names the people in
-         *     an order's history and notes and in the audit log.
-         */
-        get: operations["userNames"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/users/{user_id}": {
         parameters: {
             query?: never;
@@ -186,9 +175,9 @@ export interface paths {
         head?: never;
         /**
          * Update User
-         * @description Changes email, password, role, active or displayName; admins cannot demote or
-         *     deactivate themselves, and no change may leave no active admin (409 `last_admin`). A change
-         *     of role, state, password or email ends the user's sessions and access tokens.
+         * @description Changes email, password, role or active; admins cannot demote or deactivate themselves,
+         *     and no change may leave no active admin (409 `last_admin`). A change of role, state,
+         *     password or email ends the user's sessions and access tokens.
          */
         patch: operations["updateUser"];
         trace?: never;
@@ -497,10 +486,7 @@ export interface paths {
          * Bulk Move
          * @description Moves the orders picked on a page at once (200 with what moved and what was refused and
          *     why), or every order matching a view as a background job (202 with the job). Each order
-         *     goes through the state machine exactly as a single move does, and needs what it needs: the
-         *     move to SHIPPED a `shipment` with a carrier and a tracking number for every order (keyed by
-         *     order id or external id; else 422 `tracking_number_missing` naming them, before anything
-         *     moves), the move to CANCELLED a reason in `note` (else 422).
+         *     goes through the state machine exactly as a single move does.
          */
         post: operations["bulk_move_bulk_moves_post"];
         delete?: never;
@@ -598,8 +584,7 @@ export interface paths {
         };
         /**
          * Download Export
-         * @description The export's file, by the signed link its job gives (no token needed until it expires,
-         *     but only for the user it was made for, as long as their access stands).
+         * @description The export's file, by the signed link its job gives (no token needed until it expires).
          */
         get: operations["download_export_exports__job_id__download_get"];
         put?: never;
@@ -662,26 +647,6 @@ export interface paths {
          *     Append-only: there is no route that changes or removes a record.
          */
         get: operations["audit_audit_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/audit/actions": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Audit Actions
-         * @description The actions the audit log holds, for the log's filter to offer.
-         */
-        get: operations["audit_actions_audit_actions_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -802,8 +767,6 @@ export interface components {
             /** Password */
             password: string;
             role: components["schemas"]["Role"];
-            /** Displayname */
-            displayName?: string | null;
         };
         /** UserEnvelope */
         UserEnvelope: {
@@ -814,21 +777,6 @@ export interface components {
             /** Users */
             users: components["schemas"]["UserRead"][];
         };
-        /**
-         * UserName
-         * @description A person as everyone signed in may see them named (``GET /users/names``).
-         */
-        UserName: {
-            /** Id */
-            id: string;
-            /** Displayname */
-            displayName: string;
-        };
-        /** UserNames */
-        UserNames: {
-            /** Users */
-            users: components["schemas"]["UserName"][];
-        };
         /** UserRead */
         UserRead: {
             /** Id */
@@ -836,8 +784,6 @@ export interface components {
             /** Email */
             email: string;
             role: components["schemas"]["Role"];
-            /** Displayname */
-            displayName: string;
             /** Active */
             active: boolean;
             /**
@@ -858,8 +804,6 @@ export interface components {
             /** Email */
             email: string;
             role: components["schemas"]["Role"];
-            /** Displayname */
-            displayName: string;
         };
         /** UserUpdate */
         UserUpdate: {
@@ -870,8 +814,6 @@ export interface components {
             role?: components["schemas"]["Role"] | null;
             /** Active */
             active?: boolean | null;
-            /** Displayname */
-            displayName?: string | null;
         };
         /**
          * Channel
@@ -915,14 +857,6 @@ export interface components {
          * @enum {string}
          */
         CircuitState: "closed" | "open" | "half_open";
-        /**
-         * AuditActions
-         * @description The actions the audit log holds, for a filter to choose from.
-         */
-        AuditActions: {
-            /** Actions */
-            actions: string[];
-        };
         /** AuditEntry */
         AuditEntry: {
             /** Eventid */
@@ -957,9 +891,6 @@ export interface components {
             details: {
                 [key: string]: components["schemas"]["JsonValue"];
             };
-            /** Targetexternalid */
-            targetExternalId?: string | null;
-            targetChannel?: components["schemas"]["Channel"] | null;
         };
         /** AuditPage */
         AuditPage: {
@@ -983,33 +914,17 @@ export interface components {
             refused: components["schemas"]["RefusedMove"][];
         };
         /**
-         * BulkShipment
-         * @description The shipment of a bulk move to SHIPPED: one carrier for all, a tracking number per order,
-         *     keyed by the order's id or its external id. Every order the move covers needs one.
-         */
-        BulkShipment: {
-            /** Carrier */
-            carrier: string;
-            /** Trackingnumbers */
-            trackingNumbers: {
-                [key: string]: string;
-            };
-        };
-        /**
          * BulkStatusMove
          * @description Moves the orders picked on a page (``orderIds``, at most a page) at once, or every order
-         *     matching a view (``view``) as a background job. Each move needs what a single move needs:
-         *     the move to SHIPPED a ``shipment`` (a tracking number for every order), the move to
-         *     CANCELLED a reason in ``note``.
+         *     matching a view (``view``) as a background job.
          */
         BulkStatusMove: {
             status: components["schemas"]["OrderStatus"];
             /** Note */
             note?: string | null;
-            shipment?: components["schemas"]["BulkShipment"] | null;
             /** Orderids */
             orderIds?: string[] | null;
-            view?: components["schemas"]["OrderView-Input"] | null;
+            view?: components["schemas"]["OrderView"] | null;
         };
         /** ChannelRevenue */
         ChannelRevenue: {
@@ -1107,7 +1022,7 @@ export interface components {
         DeadLetterState: "pending" | "replayed" | "discarded";
         /** ExportRequest */
         ExportRequest: {
-            view?: components["schemas"]["OrderView-Input"];
+            view?: components["schemas"]["OrderView"];
         };
         /**
          * Job
@@ -1145,7 +1060,7 @@ export interface components {
             /** Error */
             error: string | null;
             status?: components["schemas"]["OrderStatus"] | null;
-            view: components["schemas"]["OrderView-Output"];
+            view: components["schemas"]["OrderView"];
             /** Downloadurl */
             downloadUrl?: string | null;
             /** Downloadexpiresat */
@@ -1157,20 +1072,13 @@ export interface components {
         };
         /** JobItem */
         JobItem: {
-            /** Orderid */
-            orderId: string;
-            /** Externalid */
-            externalId?: string | null;
-            channel?: components["schemas"]["Channel"] | null;
-            /** Customer */
-            customer?: string | null;
             /** Position */
             position: number;
+            /** Orderid */
+            orderId: string;
             outcome: components["schemas"]["JobItemOutcome"];
             /** Code */
             code: string | null;
-            /** Message */
-            message?: string | null;
             fromStatus: components["schemas"]["OrderStatus"] | null;
         };
         /**
@@ -1205,9 +1113,11 @@ export interface components {
          * @description The canonical order as Order Hub stores and serves it (CONTRACT.md section 4).
          */
         Order: {
-            channel: components["schemas"]["Channel"];
+            /** Id */
+            id: string;
             /** Externalid */
             externalId: string;
+            channel: components["schemas"]["Channel"];
             customer: components["schemas"]["Customer"];
             /** Items */
             items: components["schemas"]["OrderItem"][];
@@ -1215,20 +1125,18 @@ export interface components {
             total: number;
             /** Currency */
             currency: string;
-            /** Placedat */
-            placedAt: string;
-            shippingAddress?: components["schemas"]["ShippingAddress"] | null;
-            paymentMethod?: components["schemas"]["PaymentMethod"] | null;
-            shipment?: components["schemas"]["Shipment"] | null;
-            /** Id */
-            id: string;
             status: components["schemas"]["OrderStatus"];
             /** Statushistory */
             statusHistory: components["schemas"]["StatusHistoryEntry"][];
+            /** Placedat */
+            placedAt: string;
             /** Createdat */
             createdAt: string;
             /** Updatedat */
             updatedAt: string;
+            shippingAddress?: components["schemas"]["ShippingAddress"] | null;
+            paymentMethod?: components["schemas"]["PaymentMethod"] | null;
+            shipment?: components["schemas"]["Shipment"] | null;
             /** Notes */
             notes?: components["schemas"]["OrderNote"][];
             /** Tags */
@@ -1251,14 +1159,6 @@ export interface components {
             qty: number;
             /** Price */
             price: number;
-        };
-        /**
-         * OrderMatches
-         * @description The asked-for ids that the list under the same filters holds (in no particular order).
-         */
-        OrderMatches: {
-            /** Ids */
-            ids: string[];
         };
         /**
          * OrderNote
@@ -1306,47 +1206,20 @@ export interface components {
         OrderStatus: "PLACED" | "CONFIRMED" | "SHIPPED" | "DELIVERED" | "CANCELLED" | "RETURNED";
         /**
          * OrderStatusChange
-         * @description An admin's status move. An unknown status is a 422 before anything is read. The move to
-         *     SHIPPED carries its ``shipment`` (carrier and tracking number), the move to CANCELLED a
-         *     reason in ``note``.
+         * @description An admin's status move. An unknown status is a 422 before anything is read. Marking an
+         *     order SHIPPED may carry its ``shipment`` (carrier and tracking number), no other move.
          */
         OrderStatusChange: {
             status: components["schemas"]["OrderStatus"];
             /** Note */
             note?: string | null;
-            shipment?: components["schemas"]["ShipmentChange"] | null;
+            shipment?: components["schemas"]["Shipment"] | null;
         };
         /**
          * OrderView
          * @description The current view of the list without its page: filters, search and sort.
          */
-        "OrderView-Input": {
-            /** Channel */
-            channel?: components["schemas"]["Channel"][];
-            /** Status */
-            status?: components["schemas"]["OrderStatus"][];
-            /** Search */
-            search?: string | null;
-            /** Tag */
-            tag?: string[];
-            /** From */
-            from?: string | null;
-            /** To */
-            to?: string | null;
-            /** @default placedAt */
-            sortBy: components["schemas"]["SortField"];
-            /**
-             * Sortorder
-             * @default desc
-             * @enum {string}
-             */
-            sortOrder: "asc" | "desc";
-        };
-        /**
-         * OrderView
-         * @description The current view of the list without its page: filters, search and sort.
-         */
-        "OrderView-Output": {
+        OrderView: {
             /** Channel */
             channel?: components["schemas"]["Channel"][];
             /** Status */
@@ -1388,11 +1261,6 @@ export interface components {
         RefusedMove: {
             /** Orderid */
             orderId: string;
-            /** Externalid */
-            externalId?: string | null;
-            channel?: components["schemas"]["Channel"] | null;
-            /** Customer */
-            customer?: string | null;
             /** Code */
             code: string;
             /** Message */
@@ -1412,7 +1280,7 @@ export interface components {
             shared: boolean;
             /** Isdefault */
             isDefault: boolean;
-            view: components["schemas"]["OrderView-Output"];
+            view: components["schemas"]["OrderView"];
             /** Columns */
             columns: string[];
             /**
@@ -1430,7 +1298,7 @@ export interface components {
         SavedViewChange: {
             /** Name */
             name?: string | null;
-            view?: components["schemas"]["OrderView-Input"] | null;
+            view?: components["schemas"]["OrderView"] | null;
             /** Columns */
             columns?: string[] | null;
             /** Isdefault */
@@ -1454,7 +1322,7 @@ export interface components {
         SavedViewWrite: {
             /** Name */
             name: string;
-            view?: components["schemas"]["OrderView-Input"];
+            view?: components["schemas"]["OrderView"];
             /** Columns */
             columns?: string[];
             /**
@@ -1473,16 +1341,6 @@ export interface components {
          * @description Who carries the order and how to track it, once it is shipped.
          */
         Shipment: {
-            /** Carrier */
-            carrier: string;
-            /** Trackingnumber */
-            trackingNumber: string;
-        };
-        /**
-         * ShipmentChange
-         * @description The carrier and tracking number an admin gives with the move to SHIPPED: one line each.
-         */
-        ShipmentChange: {
             /** Carrier */
             carrier: string;
             /** Trackingnumber */
@@ -1572,6 +1430,69 @@ export interface components {
          * @enum {string}
          */
         WriteBackState: "pending" | "acknowledged" | "rejected";
+        /**
+         * OrderMatches
+         * @description The asked-for ids that the list under the same filters holds (in no particular order).
+         */
+        OrderMatches: {
+            /** Ids */
+            ids: string[];
+        };
+        /**
+         * OrderChange
+         * @description One order created or changed (a note, tags, a write-back answer count as changes).
+         */
+        OrderChange: {
+            /** Orderid */
+            orderId: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "created" | "changed";
+            /**
+             * Eventtype
+             * @description The order event's own type, e.g. `order.status_changed`
+             */
+            eventType: string;
+            /**
+             * @description The status it has now, when the change was a status change or creation
+             * @default null
+             */
+            status: components["schemas"]["OrderStatus"] | null;
+        };
+        /**
+         * OrdersChanged
+         * @description ``event: orders.changed``: every change since the previous message, oldest first.
+         */
+        OrdersChanged: {
+            /** Changes */
+            changes: components["schemas"]["OrderChange"][];
+        };
+        /**
+         * StreamConnected
+         * @description ``event: connected``: the stream is open; its id is where a reconnect resumes.
+         */
+        StreamConnected: {
+            /**
+             * Resumed
+             * @description true when the stream resumed from `Last-Event-ID` (what was missed follows)
+             */
+            resumed: boolean;
+        };
+        /**
+         * StreamReset
+         * @description ``event: reset``: changes were missed that cannot be replayed; refetch once.
+         */
+        StreamReset: {
+            /** Reason */
+            reason: string;
+        };
+        /**
+         * @description The `event:` field of each event of `GET /api/events`
+         * @enum {string}
+         */
+        StreamEventName: "connected" | "orders.changed" | "reset";
     };
     responses: never;
     parameters: never;
@@ -1597,14 +1518,10 @@ export interface operations {
                 };
                 content: {
                     "text/event-stream": {
-                        /** @enum {string} */
-                        event: "order.created" | "order.status_changed" | "order.note_added" | "order.tags_changed" | "order.write_back_answered";
-                        /**
-                         * Format: uuid
-                         * @description The event's `eventId`
-                         */
+                        event: components["schemas"]["StreamEventName"];
+                        /** @description Where the stream is; sent back as `Last-Event-ID` to resume */
                         id: string;
-                        /** @description The order event, as JSON (the `orders.events.v1` schema) */
+                        /** @description The event's data as JSON: `StreamConnected`, `OrdersChanged` or `StreamReset`, by `event` */
                         data: string;
                         /** @description Milliseconds to wait to reconnect */
                         retry?: number;
@@ -1974,53 +1891,6 @@ export interface operations {
             };
             /** @description Invalid request: the fields at fault are named in details */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description Rate limited: retry after the Retry-After header's seconds */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description The service behind this route is unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-        };
-    };
-    userNames: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["UserNames"];
-                };
-            };
-            /** @description Not signed in, or the access token is not valid */
-            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3249,7 +3119,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Invalid, or a move to SHIPPED without a tracking number for some orders (`tracking_number_missing`, `details.orders` names them) */
+            /** @description Invalid request: the fields at fault are named in details */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3541,7 +3411,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description The caller has as many exports queued or running, or started in the last 24 hours, as allowed (`export_limit_reached`, with `Retry-After`) */
+            /** @description Rate limited: retry after the Retry-After header's seconds */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3564,10 +3434,6 @@ export interface operations {
     download_export_exports__job_id__download_get: {
         parameters: {
             query: {
-                user?: string | null;
-                role?: string | null;
-                version?: number | null;
-                issued?: number | null;
                 expires: number;
                 signature: string;
             };
@@ -3599,15 +3465,6 @@ export interface operations {
             };
             /** @description The export has not finished (`export_not_ready`) */
             409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description The file was deleted after its retention (`export_expired`) */
-            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3945,7 +3802,6 @@ export interface operations {
         parameters: {
             query?: {
                 action?: string | null;
-                actor?: string | null;
                 actorId?: string | null;
                 target?: string | null;
                 outcome?: ("succeeded" | "failed") | null;
@@ -3989,62 +3845,6 @@ export interface operations {
             };
             /** @description Invalid request: the fields at fault are named in details */
             422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description Rate limited: retry after the Retry-After header's seconds */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description The service behind this route is unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-        };
-    };
-    audit_actions_audit_actions_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AuditActions"];
-                };
-            };
-            /** @description Not signed in, or the access token is not valid */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-            /** @description Signed in without the admin role */
-            403: {
                 headers: {
                     [name: string]: unknown;
                 };

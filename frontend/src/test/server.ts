@@ -34,6 +34,22 @@ export function healthyChannels() {
   );
 }
 
+/** The pipeline is live (GET /api/pipeline) until a test says otherwise: the header asks. */
+export function livePipeline() {
+  return http.get(api("/api/pipeline"), () =>
+    HttpResponse.json({
+      state: "live",
+      behindSeconds: 0.4,
+      waiting: 2,
+      lanes: [
+        { lane: "live", waiting: 2, oldestWaitingAgeSeconds: 0.4 },
+        { lane: "history", waiting: 0, oldestWaitingAgeSeconds: 0 },
+      ],
+      measuredAt: new Date().toISOString(),
+    }),
+  );
+}
+
 /** No saved views until a test serves some: the orders page asks for them beside the filters. */
 export function noSavedViews() {
   return http.get(api("/api/views"), () => HttpResponse.json({ views: [] }));
@@ -51,4 +67,10 @@ export function userNames() {
   );
 }
 
-export const server = setupServer(silentEventStream(), healthyChannels(), noSavedViews(), userNames());
+export const server = setupServer(
+  silentEventStream(),
+  healthyChannels(),
+  livePipeline(),
+  noSavedViews(),
+  userNames(),
+);

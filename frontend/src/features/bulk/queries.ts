@@ -9,7 +9,11 @@ export const jobKeys = {
   job: (id: string) => ["jobs", id] as const,
 };
 
-/** A job's progress, polled every second until it finishes. */
+/** How often a running job's progress is asked for: a fixed, slow rate, so a bulk move's own
+ * progress never adds up to the tab's rate limit. */
+export const JOB_POLL_MS = 3_000;
+
+/** A job's progress, polled every `JOB_POLL_MS` until it finishes. */
 export function useJob(id: string | undefined) {
   const api = useApi();
   const queryClient = useQueryClient();
@@ -23,7 +27,7 @@ export function useJob(id: string | undefined) {
       if (isFinished(job) && job.kind === "status_move") void queryClient.invalidateQueries({ queryKey: orderKeys.all });
       return job;
     },
-    refetchInterval: (query) => (query.state.data && isFinished(query.state.data) ? false : 1000),
+    refetchInterval: (query) => (query.state.data && isFinished(query.state.data) ? false : JOB_POLL_MS),
   });
 }
 

@@ -5,6 +5,7 @@ import type { ChannelState } from "../../lib/apiTypes";
 import { formatClock, formatCount } from "../../lib/format";
 import { describeOutage, isFailing } from "./health";
 import { useDocumentTitle } from "../../lib/useDocumentTitle";
+import { PipelineExplanation } from "../pipeline/PipelineStatus";
 import { useChannels } from "./queries";
 
 export function ChannelsPage() {
@@ -21,6 +22,7 @@ export function ChannelsPage() {
         order and each later change at the channel count once each, and a failing channel&apos;s last good page is read
         again. So it is higher than the number of orders on the Orders page, which counts each order once.
       </p>
+      <PipelineExplanation />
       {channels.isError && !channels.data ? (
         <ErrorState title="Could not load channel states" error={channels.error} onRetry={() => void channels.refetch()} />
       ) : (

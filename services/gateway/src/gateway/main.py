@@ -26,6 +26,7 @@ from gateway.ratelimit import RateLimiter
 from gateway.redis_outage import EdgeRedis
 from gateway.routes import Upstream
 from gateway.settings import GatewaySettings
+from gateway.stream_events import with_stream_components
 from gateway.tokens import VerifiedTokens
 from gateway.upstreams import upstream_clients
 from orderhub_common.app import create_service_app, serve
@@ -81,7 +82,7 @@ def create_app(
         ttl_s=settings.verified_token_cache_ttl_s,
         max_size=settings.verified_token_cache_size,
     )
-    hub = EventHub(settings.sse_client_queue_size)
+    hub = EventHub(settings.sse_replay_size)
     subscribe_order_events(
         broker,
         topics_from(settings),
@@ -119,7 +120,11 @@ def create_app(
         cache=cache,
         reads=reads,
         hub=hub,
-        openapi=CombinedOpenApi(app.openapi, upstreams, ttl_s=settings.openapi_cache_ttl_s),
+        openapi=CombinedOpenApi(
+            lambda: with_stream_components(app.openapi()),
+            upstreams,
+            ttl_s=settings.openapi_cache_ttl_s,
+        ),
         revocations=AccessRevocations(redis.client),
         idempotent_writes=IdempotentWrites(redis.client),
     )
