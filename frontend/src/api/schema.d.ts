@@ -160,6 +160,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/users/names": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * User Names
+         * @description Every user's display name by id, for anyone signed in: how the SPA names the people in
+         *     an order's history and notes and in the audit log.
+         */
+        get: operations["userNames"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/users/{user_id}": {
         parameters: {
             query?: never;
@@ -175,9 +196,9 @@ export interface paths {
         head?: never;
         /**
          * Update User
-         * @description Changes email, password, role or active; admins cannot demote or deactivate themselves,
-         *     and no change may leave no active admin (409 `last_admin`). A change of role, state,
-         *     password or email ends the user's sessions and access tokens.
+         * @description Changes email, password, role, active or displayName; admins cannot demote or
+         *     deactivate themselves, and no change may leave no active admin (409 `last_admin`). A change
+         *     of role, state, password or email ends the user's sessions and access tokens.
          */
         patch: operations["updateUser"];
         trace?: never;
@@ -486,7 +507,10 @@ export interface paths {
          * Bulk Move
          * @description Moves the orders picked on a page at once (200 with what moved and what was refused and
          *     why), or every order matching a view as a background job (202 with the job). Each order
-         *     goes through the state machine exactly as a single move does.
+         *     goes through the state machine exactly as a single move does, and needs what it needs: the
+         *     move to SHIPPED a `shipment` with a carrier and a tracking number for every order (keyed by
+         *     order id or external id; else 422 `tracking_number_missing` naming them, before anything
+         *     moves), the move to CANCELLED a reason in `note` (else 422).
          */
         post: operations["bulk_move_bulk_moves_post"];
         delete?: never;
@@ -584,7 +608,8 @@ export interface paths {
         };
         /**
          * Download Export
-         * @description The export's file, by the signed link its job gives (no token needed until it expires).
+         * @description The export's file, by the signed link its job gives (no token needed until it expires,
+         *     but only for the user it was made for, as long as their access stands).
          */
         get: operations["download_export_exports__job_id__download_get"];
         put?: never;
@@ -655,6 +680,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/audit/actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Audit Actions
+         * @description The actions the audit log holds, for the log's filter to offer.
+         */
+        get: operations["audit_actions_audit_actions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -710,6 +755,66 @@ export interface components {
             /** Detail */
             detail?: string | null;
         };
+        /**
+         * OrderChange
+         * @description One order created or changed (a note, tags, a write-back answer count as changes).
+         */
+        OrderChange: {
+            /** Orderid */
+            orderId: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "created" | "changed";
+            /**
+             * Eventtype
+             * @description The order event's own type, e.g. `order.status_changed`
+             */
+            eventType: string;
+            /**
+             * @description The status it has now, when the change was a status change or creation
+             * @default null
+             */
+            status: components["schemas"]["OrderStatus"] | null;
+        };
+        /**
+         * OrderStatus
+         * @enum {string}
+         */
+        OrderStatus: "PLACED" | "CONFIRMED" | "SHIPPED" | "DELIVERED" | "CANCELLED" | "RETURNED";
+        /**
+         * OrdersChanged
+         * @description ``event: orders.changed``: every change since the previous message, oldest first.
+         */
+        OrdersChanged: {
+            /** Changes */
+            changes: components["schemas"]["OrderChange"][];
+        };
+        /**
+         * StreamConnected
+         * @description ``event: connected``: the stream is open; its id is where a reconnect resumes.
+         */
+        StreamConnected: {
+            /**
+             * Resumed
+             * @description true when the stream resumed from `Last-Event-ID` (what was missed follows)
+             */
+            resumed: boolean;
+        };
+        /**
+         * StreamReset
+         * @description ``event: reset``: changes were missed that cannot be replayed; refetch once.
+         */
+        StreamReset: {
+            /** Reason */
+            reason: string;
+        };
+        /**
+         * @description The `event:` field of each event of `GET /api/events`
+         * @enum {string}
+         */
+        StreamEventName: "connected" | "orders.changed" | "reset";
         /** LoginRequest */
         LoginRequest: {
             /** Email */
@@ -767,6 +872,8 @@ export interface components {
             /** Password */
             password: string;
             role: components["schemas"]["Role"];
+            /** Displayname */
+            displayName?: string | null;
         };
         /** UserEnvelope */
         UserEnvelope: {
@@ -777,6 +884,21 @@ export interface components {
             /** Users */
             users: components["schemas"]["UserRead"][];
         };
+        /**
+         * UserName
+         * @description A person as everyone signed in may see them named (``GET /users/names``).
+         */
+        UserName: {
+            /** Id */
+            id: string;
+            /** Displayname */
+            displayName: string;
+        };
+        /** UserNames */
+        UserNames: {
+            /** Users */
+            users: components["schemas"]["UserName"][];
+        };
         /** UserRead */
         UserRead: {
             /** Id */
@@ -784,6 +906,8 @@ export interface components {
             /** Email */
             email: string;
             role: components["schemas"]["Role"];
+            /** Displayname */
+            displayName: string;
             /** Active */
             active: boolean;
             /**
@@ -804,6 +928,8 @@ export interface components {
             /** Email */
             email: string;
             role: components["schemas"]["Role"];
+            /** Displayname */
+            displayName: string;
         };
         /** UserUpdate */
         UserUpdate: {
@@ -814,6 +940,8 @@ export interface components {
             role?: components["schemas"]["Role"] | null;
             /** Active */
             active?: boolean | null;
+            /** Displayname */
+            displayName?: string | null;
         };
         /**
          * Channel
@@ -857,6 +985,14 @@ export interface components {
          * @enum {string}
          */
         CircuitState: "closed" | "open" | "half_open";
+        /**
+         * AuditActions
+         * @description The actions the audit log holds, for a filter to choose from.
+         */
+        AuditActions: {
+            /** Actions */
+            actions: string[];
+        };
         /** AuditEntry */
         AuditEntry: {
             /** Eventid */
@@ -891,6 +1027,9 @@ export interface components {
             details: {
                 [key: string]: components["schemas"]["JsonValue"];
             };
+            /** Targetexternalid */
+            targetExternalId?: string | null;
+            targetChannel?: components["schemas"]["Channel"] | null;
         };
         /** AuditPage */
         AuditPage: {
@@ -914,17 +1053,33 @@ export interface components {
             refused: components["schemas"]["RefusedMove"][];
         };
         /**
+         * BulkShipment
+         * @description The shipment of a bulk move to SHIPPED: one carrier for all, a tracking number per order,
+         *     keyed by the order's id or its external id. Every order the move covers needs one.
+         */
+        BulkShipment: {
+            /** Carrier */
+            carrier: string;
+            /** Trackingnumbers */
+            trackingNumbers: {
+                [key: string]: string;
+            };
+        };
+        /**
          * BulkStatusMove
          * @description Moves the orders picked on a page (``orderIds``, at most a page) at once, or every order
-         *     matching a view (``view``) as a background job.
+         *     matching a view (``view``) as a background job. Each move needs what a single move needs:
+         *     the move to SHIPPED a ``shipment`` (a tracking number for every order), the move to
+         *     CANCELLED a reason in ``note``.
          */
         BulkStatusMove: {
             status: components["schemas"]["OrderStatus"];
             /** Note */
             note?: string | null;
+            shipment?: components["schemas"]["BulkShipment"] | null;
             /** Orderids */
             orderIds?: string[] | null;
-            view?: components["schemas"]["OrderView"] | null;
+            view?: components["schemas"]["OrderView-Input"] | null;
         };
         /** ChannelRevenue */
         ChannelRevenue: {
@@ -1022,7 +1177,7 @@ export interface components {
         DeadLetterState: "pending" | "replayed" | "discarded";
         /** ExportRequest */
         ExportRequest: {
-            view?: components["schemas"]["OrderView"];
+            view?: components["schemas"]["OrderView-Input"];
         };
         /**
          * Job
@@ -1060,7 +1215,7 @@ export interface components {
             /** Error */
             error: string | null;
             status?: components["schemas"]["OrderStatus"] | null;
-            view: components["schemas"]["OrderView"];
+            view: components["schemas"]["OrderView-Output"];
             /** Downloadurl */
             downloadUrl?: string | null;
             /** Downloadexpiresat */
@@ -1072,13 +1227,20 @@ export interface components {
         };
         /** JobItem */
         JobItem: {
-            /** Position */
-            position: number;
             /** Orderid */
             orderId: string;
+            /** Externalid */
+            externalId?: string | null;
+            channel?: components["schemas"]["Channel"] | null;
+            /** Customer */
+            customer?: string | null;
+            /** Position */
+            position: number;
             outcome: components["schemas"]["JobItemOutcome"];
             /** Code */
             code: string | null;
+            /** Message */
+            message?: string | null;
             fromStatus: components["schemas"]["OrderStatus"] | null;
         };
         /**
@@ -1113,11 +1275,9 @@ export interface components {
          * @description The canonical order as Order Hub stores and serves it (CONTRACT.md section 4).
          */
         Order: {
-            /** Id */
-            id: string;
+            channel: components["schemas"]["Channel"];
             /** Externalid */
             externalId: string;
-            channel: components["schemas"]["Channel"];
             customer: components["schemas"]["Customer"];
             /** Items */
             items: components["schemas"]["OrderItem"][];
@@ -1125,18 +1285,20 @@ export interface components {
             total: number;
             /** Currency */
             currency: string;
+            /** Placedat */
+            placedAt: string;
+            shippingAddress?: components["schemas"]["ShippingAddress"] | null;
+            paymentMethod?: components["schemas"]["PaymentMethod"] | null;
+            shipment?: components["schemas"]["Shipment"] | null;
+            /** Id */
+            id: string;
             status: components["schemas"]["OrderStatus"];
             /** Statushistory */
             statusHistory: components["schemas"]["StatusHistoryEntry"][];
-            /** Placedat */
-            placedAt: string;
             /** Createdat */
             createdAt: string;
             /** Updatedat */
             updatedAt: string;
-            shippingAddress?: components["schemas"]["ShippingAddress"] | null;
-            paymentMethod?: components["schemas"]["PaymentMethod"] | null;
-            shipment?: components["schemas"]["Shipment"] | null;
             /** Notes */
             notes?: components["schemas"]["OrderNote"][];
             /** Tags */
@@ -1159,6 +1321,14 @@ export interface components {
             qty: number;
             /** Price */
             price: number;
+        };
+        /**
+         * OrderMatches
+         * @description The asked-for ids that the list under the same filters holds (in no particular order).
+         */
+        OrderMatches: {
+            /** Ids */
+            ids: string[];
         };
         /**
          * OrderNote
@@ -1200,26 +1370,48 @@ export interface components {
             revenue: components["schemas"]["ChannelRevenue"][];
         };
         /**
-         * OrderStatus
-         * @enum {string}
-         */
-        OrderStatus: "PLACED" | "CONFIRMED" | "SHIPPED" | "DELIVERED" | "CANCELLED" | "RETURNED";
-        /**
          * OrderStatusChange
-         * @description An admin's status move. An unknown status is a 422 before anything is read. Marking an
-         *     order SHIPPED may carry its ``shipment`` (carrier and tracking number), no other move.
+         * @description An admin's status move. An unknown status is a 422 before anything is read. The move to
+         *     SHIPPED carries its ``shipment`` (carrier and tracking number), the move to CANCELLED a
+         *     reason in ``note``.
          */
         OrderStatusChange: {
             status: components["schemas"]["OrderStatus"];
             /** Note */
             note?: string | null;
-            shipment?: components["schemas"]["Shipment"] | null;
+            shipment?: components["schemas"]["ShipmentChange"] | null;
         };
         /**
          * OrderView
          * @description The current view of the list without its page: filters, search and sort.
          */
-        OrderView: {
+        "OrderView-Input": {
+            /** Channel */
+            channel?: components["schemas"]["Channel"][];
+            /** Status */
+            status?: components["schemas"]["OrderStatus"][];
+            /** Search */
+            search?: string | null;
+            /** Tag */
+            tag?: string[];
+            /** From */
+            from?: string | null;
+            /** To */
+            to?: string | null;
+            /** @default placedAt */
+            sortBy: components["schemas"]["SortField"];
+            /**
+             * Sortorder
+             * @default desc
+             * @enum {string}
+             */
+            sortOrder: "asc" | "desc";
+        };
+        /**
+         * OrderView
+         * @description The current view of the list without its page: filters, search and sort.
+         */
+        "OrderView-Output": {
             /** Channel */
             channel?: components["schemas"]["Channel"][];
             /** Status */
@@ -1261,6 +1453,11 @@ export interface components {
         RefusedMove: {
             /** Orderid */
             orderId: string;
+            /** Externalid */
+            externalId?: string | null;
+            channel?: components["schemas"]["Channel"] | null;
+            /** Customer */
+            customer?: string | null;
             /** Code */
             code: string;
             /** Message */
@@ -1280,7 +1477,7 @@ export interface components {
             shared: boolean;
             /** Isdefault */
             isDefault: boolean;
-            view: components["schemas"]["OrderView"];
+            view: components["schemas"]["OrderView-Output"];
             /** Columns */
             columns: string[];
             /**
@@ -1298,7 +1495,7 @@ export interface components {
         SavedViewChange: {
             /** Name */
             name?: string | null;
-            view?: components["schemas"]["OrderView"] | null;
+            view?: components["schemas"]["OrderView-Input"] | null;
             /** Columns */
             columns?: string[] | null;
             /** Isdefault */
@@ -1322,7 +1519,7 @@ export interface components {
         SavedViewWrite: {
             /** Name */
             name: string;
-            view?: components["schemas"]["OrderView"];
+            view?: components["schemas"]["OrderView-Input"];
             /** Columns */
             columns?: string[];
             /**
@@ -1341,6 +1538,16 @@ export interface components {
          * @description Who carries the order and how to track it, once it is shipped.
          */
         Shipment: {
+            /** Carrier */
+            carrier: string;
+            /** Trackingnumber */
+            trackingNumber: string;
+        };
+        /**
+         * ShipmentChange
+         * @description The carrier and tracking number an admin gives with the move to SHIPPED: one line each.
+         */
+        ShipmentChange: {
             /** Carrier */
             carrier: string;
             /** Trackingnumber */
@@ -1430,69 +1637,6 @@ export interface components {
          * @enum {string}
          */
         WriteBackState: "pending" | "acknowledged" | "rejected";
-        /**
-         * OrderMatches
-         * @description The asked-for ids that the list under the same filters holds (in no particular order).
-         */
-        OrderMatches: {
-            /** Ids */
-            ids: string[];
-        };
-        /**
-         * OrderChange
-         * @description One order created or changed (a note, tags, a write-back answer count as changes).
-         */
-        OrderChange: {
-            /** Orderid */
-            orderId: string;
-            /**
-             * Kind
-             * @enum {string}
-             */
-            kind: "created" | "changed";
-            /**
-             * Eventtype
-             * @description The order event's own type, e.g. `order.status_changed`
-             */
-            eventType: string;
-            /**
-             * @description The status it has now, when the change was a status change or creation
-             * @default null
-             */
-            status: components["schemas"]["OrderStatus"] | null;
-        };
-        /**
-         * OrdersChanged
-         * @description ``event: orders.changed``: every change since the previous message, oldest first.
-         */
-        OrdersChanged: {
-            /** Changes */
-            changes: components["schemas"]["OrderChange"][];
-        };
-        /**
-         * StreamConnected
-         * @description ``event: connected``: the stream is open; its id is where a reconnect resumes.
-         */
-        StreamConnected: {
-            /**
-             * Resumed
-             * @description true when the stream resumed from `Last-Event-ID` (what was missed follows)
-             */
-            resumed: boolean;
-        };
-        /**
-         * StreamReset
-         * @description ``event: reset``: changes were missed that cannot be replayed; refetch once.
-         */
-        StreamReset: {
-            /** Reason */
-            reason: string;
-        };
-        /**
-         * @description The `event:` field of each event of `GET /api/events`
-         * @enum {string}
-         */
-        StreamEventName: "connected" | "orders.changed" | "reset";
     };
     responses: never;
     parameters: never;
@@ -1891,6 +2035,53 @@ export interface operations {
             };
             /** @description Invalid request: the fields at fault are named in details */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    userNames: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserNames"];
+                };
+            };
+            /** @description Not signed in, or the access token is not valid */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3119,7 +3310,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Invalid request: the fields at fault are named in details */
+            /** @description Invalid, or a move to SHIPPED without a tracking number for some orders (`tracking_number_missing`, `details.orders` names them) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3411,7 +3602,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Rate limited: retry after the Retry-After header's seconds */
+            /** @description The caller has as many exports queued or running, or started in the last 24 hours, as allowed (`export_limit_reached`, with `Retry-After`) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3434,6 +3625,10 @@ export interface operations {
     download_export_exports__job_id__download_get: {
         parameters: {
             query: {
+                user?: string | null;
+                role?: string | null;
+                version?: number | null;
+                issued?: number | null;
                 expires: number;
                 signature: string;
             };
@@ -3465,6 +3660,15 @@ export interface operations {
             };
             /** @description The export has not finished (`export_not_ready`) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The file was deleted after its retention (`export_expired`) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3802,6 +4006,7 @@ export interface operations {
         parameters: {
             query?: {
                 action?: string | null;
+                actor?: string | null;
                 actorId?: string | null;
                 target?: string | null;
                 outcome?: ("succeeded" | "failed") | null;
@@ -3845,6 +4050,62 @@ export interface operations {
             };
             /** @description Invalid request: the fields at fault are named in details */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    audit_actions_audit_actions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditActions"];
+                };
+            };
+            /** @description Not signed in, or the access token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Signed in without the admin role */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
