@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 # The audit log: read and appended to, never changed or emptied.
 AUDIT_TABLE = "audit_records"
 # The projection ``QuerySide.clear`` empties with TRUNCATE.
-PROJECTION_TABLES = ("order_rows", "order_day_counts")
+PROJECTION_TABLES = ("order_rows", "order_day_counts", "order_tag_counts")
 # Alembic's own record of the schema's revision: the owner's to change; the service reads it at
 # start, to refuse a schema older than its release needs (``schema.py``).
 ALEMBIC_TABLE = "alembic_version"
