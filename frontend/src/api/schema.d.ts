@@ -233,6 +233,12 @@ export interface paths {
         /**
          * List Orders
          * @description Orders matching every given filter, one page at a time, in a stable order.
+         *
+         *     Pages are numbered (`page`, an OFFSET: fine for the first pages) or reached by cursor
+         *     (`cursor` from an answer's `nextCursor`/`prevCursor`/`lastCursor`, or `startAt` to jump to a
+         *     date, amount, status or channel under the sort): any depth then costs what page 1 does, and
+         *     an order added meanwhile never shifts the rows of the next page. A search or tag matching
+         *     more than 10,000 orders answers an estimated total (`totalIsEstimate`).
          */
         get: operations["list_orders_orders_get"];
         put?: never;
@@ -256,6 +262,27 @@ export interface paths {
          *     the same filters as the list.
          */
         get: operations["order_stats_orders_stats_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/orders/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tags In Use
+         * @description The tags orders carry, most used first (up to 200), with how many orders carry each:
+         *     kept as the orders change, so this reads no order.
+         */
+        get: operations["tags_in_use_orders_tags_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -574,7 +601,8 @@ export interface paths {
         };
         /**
          * Download Export
-         * @description The export's file, by the signed link its job gives (no token needed until it expires).
+         * @description The export's file, by the signed link its job gives (no token needed until it expires,
+         *     but only for the user it was made for, as long as their access stands).
          */
         get: operations["download_export_exports__job_id__download_get"];
         put?: never;
@@ -914,7 +942,7 @@ export interface components {
             note?: string | null;
             /** Orderids */
             orderIds?: string[] | null;
-            view?: components["schemas"]["OrderView"] | null;
+            view?: components["schemas"]["OrderView-Input"] | null;
         };
         /** ChannelRevenue */
         ChannelRevenue: {
@@ -1012,7 +1040,7 @@ export interface components {
         DeadLetterState: "pending" | "replayed" | "discarded";
         /** ExportRequest */
         ExportRequest: {
-            view?: components["schemas"]["OrderView"];
+            view?: components["schemas"]["OrderView-Input"];
         };
         /**
          * Job
@@ -1050,7 +1078,7 @@ export interface components {
             /** Error */
             error: string | null;
             status?: components["schemas"]["OrderStatus"] | null;
-            view: components["schemas"]["OrderView"];
+            view: components["schemas"]["OrderView-Output"];
             /** Downloadurl */
             downloadUrl?: string | null;
             /** Downloadexpiresat */
@@ -1103,11 +1131,9 @@ export interface components {
          * @description The canonical order as Order Hub stores and serves it (CONTRACT.md section 4).
          */
         Order: {
-            /** Id */
-            id: string;
+            channel: components["schemas"]["Channel"];
             /** Externalid */
             externalId: string;
-            channel: components["schemas"]["Channel"];
             customer: components["schemas"]["Customer"];
             /** Items */
             items: components["schemas"]["OrderItem"][];
@@ -1115,18 +1141,20 @@ export interface components {
             total: number;
             /** Currency */
             currency: string;
+            /** Placedat */
+            placedAt: string;
+            shippingAddress?: components["schemas"]["ShippingAddress"] | null;
+            paymentMethod?: components["schemas"]["PaymentMethod"] | null;
+            shipment?: components["schemas"]["Shipment"] | null;
+            /** Id */
+            id: string;
             status: components["schemas"]["OrderStatus"];
             /** Statushistory */
             statusHistory: components["schemas"]["StatusHistoryEntry"][];
-            /** Placedat */
-            placedAt: string;
             /** Createdat */
             createdAt: string;
             /** Updatedat */
             updatedAt: string;
-            shippingAddress?: components["schemas"]["ShippingAddress"] | null;
-            paymentMethod?: components["schemas"]["PaymentMethod"] | null;
-            shipment?: components["schemas"]["Shipment"] | null;
             /** Notes */
             notes?: components["schemas"]["OrderNote"][];
             /** Tags */
@@ -1149,6 +1177,14 @@ export interface components {
             qty: number;
             /** Price */
             price: number;
+        };
+        /**
+         * OrderMatches
+         * @description The asked-for ids that the list under the same filters holds (in no particular order).
+         */
+        OrderMatches: {
+            /** Ids */
+            ids: string[];
         };
         /**
          * OrderNote
@@ -1203,13 +1239,39 @@ export interface components {
             status: components["schemas"]["OrderStatus"];
             /** Note */
             note?: string | null;
-            shipment?: components["schemas"]["Shipment"] | null;
+            shipment?: components["schemas"]["ShipmentChange"] | null;
         };
         /**
          * OrderView
          * @description The current view of the list without its page: filters, search and sort.
          */
-        OrderView: {
+        "OrderView-Input": {
+            /** Channel */
+            channel?: components["schemas"]["Channel"][];
+            /** Status */
+            status?: components["schemas"]["OrderStatus"][];
+            /** Search */
+            search?: string | null;
+            /** Tag */
+            tag?: string[];
+            /** From */
+            from?: string | null;
+            /** To */
+            to?: string | null;
+            /** @default placedAt */
+            sortBy: components["schemas"]["SortField"];
+            /**
+             * Sortorder
+             * @default desc
+             * @enum {string}
+             */
+            sortOrder: "asc" | "desc";
+        };
+        /**
+         * OrderView
+         * @description The current view of the list without its page: filters, search and sort.
+         */
+        "OrderView-Output": {
             /** Channel */
             channel?: components["schemas"]["Channel"][];
             /** Status */
@@ -1241,6 +1303,17 @@ export interface components {
             total: number;
             /** Totalpages */
             totalPages: number;
+            /**
+             * Totalisestimate
+             * @default false
+             */
+            totalIsEstimate: boolean;
+            /** Nextcursor */
+            nextCursor?: string | null;
+            /** Prevcursor */
+            prevCursor?: string | null;
+            /** Lastcursor */
+            lastCursor?: string | null;
         };
         /**
          * PaymentMethod
@@ -1270,9 +1343,11 @@ export interface components {
             shared: boolean;
             /** Isdefault */
             isDefault: boolean;
-            view: components["schemas"]["OrderView"];
+            view: components["schemas"]["OrderView-Output"];
             /** Columns */
             columns: string[];
+            /** Pagesize */
+            pageSize?: number | null;
             /**
              * Createdat
              * Format: date-time
@@ -1288,9 +1363,11 @@ export interface components {
         SavedViewChange: {
             /** Name */
             name?: string | null;
-            view?: components["schemas"]["OrderView"] | null;
+            view?: components["schemas"]["OrderView-Input"] | null;
             /** Columns */
             columns?: string[] | null;
+            /** Pagesize */
+            pageSize?: number | null;
             /** Isdefault */
             isDefault?: boolean | null;
             /** Shared */
@@ -1312,9 +1389,11 @@ export interface components {
         SavedViewWrite: {
             /** Name */
             name: string;
-            view?: components["schemas"]["OrderView"];
+            view?: components["schemas"]["OrderView-Input"];
             /** Columns */
             columns?: string[];
+            /** Pagesize */
+            pageSize?: number | null;
             /**
              * Isdefault
              * @default false
@@ -1331,6 +1410,16 @@ export interface components {
          * @description Who carries the order and how to track it, once it is shipped.
          */
         Shipment: {
+            /** Carrier */
+            carrier: string;
+            /** Trackingnumber */
+            trackingNumber: string;
+        };
+        /**
+         * ShipmentChange
+         * @description The carrier and tracking number an admin gives with the move to SHIPPED: one line each.
+         */
+        ShipmentChange: {
             /** Carrier */
             carrier: string;
             /** Trackingnumber */
@@ -1384,6 +1473,13 @@ export interface components {
          * @enum {string}
          */
         StatusSource: "channel" | "admin";
+        /** TagInUse */
+        TagInUse: {
+            /** Tag */
+            tag: string;
+            /** Orders */
+            orders: number;
+        };
         /**
          * TagsChange
          * @description Tags to add and to remove; removing one the order lacks, or adding one it has, is fine.
@@ -1393,6 +1489,14 @@ export interface components {
             add?: string[];
             /** Remove */
             remove?: string[];
+        };
+        /**
+         * TagsInUse
+         * @description The tags orders carry, most used first (up to 200), with how many orders carry each.
+         */
+        TagsInUse: {
+            /** Tags */
+            tags: components["schemas"]["TagInUse"][];
         };
         /**
          * WriteBack
@@ -1420,14 +1524,6 @@ export interface components {
          * @enum {string}
          */
         WriteBackState: "pending" | "acknowledged" | "rejected";
-        /**
-         * OrderMatches
-         * @description The asked-for ids that the list under the same filters holds (in no particular order).
-         */
-        OrderMatches: {
-            /** Ids */
-            ids: string[];
-        };
     };
     responses: never;
     parameters: never;
@@ -2122,6 +2218,8 @@ export interface operations {
                 limit?: number;
                 sortBy?: components["schemas"]["SortField"];
                 sortOrder?: "asc" | "desc";
+                cursor?: string | null;
+                startAt?: string | null;
             };
             header?: never;
             path?: never;
@@ -2136,6 +2234,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OrderPage"];
+                };
+            };
+            /** @description A cursor or startAt this list cannot use (`invalid_cursor`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
             /** @description Not signed in, or the access token is not valid */
@@ -2212,6 +2319,53 @@ export interface operations {
             };
             /** @description Invalid request: the fields at fault are named in details */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    tags_in_use_orders_tags_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagsInUse"];
+                };
+            };
+            /** @description Not signed in, or the access token is not valid */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3350,7 +3504,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Rate limited: retry after the Retry-After header's seconds */
+            /** @description The caller has as many exports queued or running, or started in the last 24 hours, as allowed (`export_limit_reached`, with `Retry-After`) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3373,6 +3527,10 @@ export interface operations {
     download_export_exports__job_id__download_get: {
         parameters: {
             query: {
+                user?: string | null;
+                role?: string | null;
+                version?: number | null;
+                issued?: number | null;
                 expires: number;
                 signature: string;
             };
@@ -3404,6 +3562,15 @@ export interface operations {
             };
             /** @description The export has not finished (`export_not_ready`) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The file was deleted after its retention (`export_expired`) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };

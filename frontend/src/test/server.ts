@@ -39,4 +39,9 @@ export function noSavedViews() {
   return http.get(api("/api/views"), () => HttpResponse.json({ views: [] }));
 }
 
-export const server = setupServer(silentEventStream(), healthyChannels(), noSavedViews());
+/** No tags in use until a test serves some: the tag picker asks beside the filters. */
+export function noTagsInUse() {
+  return http.get(api("/api/orders/tags"), () => HttpResponse.json({ tags: [] }));
+}
+
+export const server = setupServer(silentEventStream(), healthyChannels(), noSavedViews(), noTagsInUse());

@@ -18,7 +18,7 @@ interface OrderFiltersProps {
 
 /** How many filters (not counting the search) narrow the view. */
 export function activeFilterCount(view: OrderView): number {
-  return view.channels.length + view.statuses.length + (view.from || view.to ? 1 : 0);
+  return view.channels.length + view.statuses.length + view.tags.length + (view.from || view.to ? 1 : 0);
 }
 
 export function OrderFilters({ view, onChange, folded = false, searchRef }: OrderFiltersProps) {
@@ -69,6 +69,7 @@ export function OrderFilters({ view, onChange, folded = false, searchRef }: Orde
               channels: DEFAULT_VIEW.channels,
               statuses: DEFAULT_VIEW.statuses,
               search: DEFAULT_VIEW.search,
+              tags: DEFAULT_VIEW.tags,
               from: DEFAULT_VIEW.from,
               to: DEFAULT_VIEW.to,
             })
