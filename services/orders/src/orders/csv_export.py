@@ -103,9 +103,9 @@ def row_of(order: dict[str, Any]) -> list[str]:
         shipment.get("trackingNumber"),
         "; ".join(order.get("tags") or []),
     ]
-    cells = [safe_cell(cell) for cell in cells]
-    cells[_PHONE_COLUMN] = phone_cell(customer.get("phone"))
-    return cells
+    row = [safe_cell(cell) for cell in cells]
+    row[_PHONE_COLUMN] = phone_cell(customer.get("phone"))
+    return row
 
 
 def encode_rows(rows: Iterable[Sequence[str]]) -> bytes:
