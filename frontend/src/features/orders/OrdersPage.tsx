@@ -18,7 +18,7 @@ import { OrderStatsBar } from "./OrderStatsBar";
 import { OrdersTable } from "./OrdersTable";
 import { Pagination } from "./Pagination";
 import { DEFAULT_VIEW, isKeyset, useOrderView, viewToListQuery, type OrderView } from "./orderView";
-import { TagFilter } from "./TagFilter";
+import { TagFilter, TagPicker } from "./TagFilter";
 import { useOrderList } from "./queries";
 import { useTablePrefs } from "./tablePrefs";
 import { ViewOptions } from "./ViewOptions";
@@ -85,11 +85,13 @@ export function OrdersPage() {
       </header>
       <OrderStatsBar view={view} onShow={update} />
       <div className="filters-row">
-        <OrderFilters view={view} onChange={update} folded={narrow} searchRef={searchRef} />
+        <OrderFilters view={view} onChange={update} folded={narrow} searchRef={searchRef}>
+          {narrow && <TagPicker view={view} onChange={update} />}
+        </OrderFilters>
         <ViewOptions prefs={prefs} onChange={setPrefs} cards={narrow} />
       </div>
       <div ref={listTop} className="list-top" />
-      <TagFilter view={view} onChange={update} />
+      <TagFilter view={view} onChange={update} withPicker={!narrow} />
       <div className="view-tools">
         <SavedViews
           view={view}
