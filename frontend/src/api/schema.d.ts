@@ -1204,7 +1204,42 @@ export interface components {
         OrderPage: {
             /** Orders */
             orders: components["schemas"]["Order"][];
-            pagination: components["schemas"]["Pagination"];
+            pagination: components["schemas"]["OrderPagination"];
+        };
+        /**
+         * OrderPagination
+         * @description The order list's page, with keyset paging's cursors.
+         */
+        OrderPagination: {
+            /** Page */
+            page: number;
+            /** Limit */
+            limit: number;
+            /** Total */
+            total: number;
+            /** Totalpages */
+            totalPages: number;
+            /**
+             * Totalisestimate
+             * @description `total` (and so `totalPages`) is an estimate, rounded to two significant figures: a search or tag matching more than 10,000 orders is not counted to the last one.
+             * @default false
+             */
+            totalIsEstimate: boolean;
+            /**
+             * Nextcursor
+             * @description Opaque: pass as `cursor` for the page after this one; null on the last page.
+             */
+            nextCursor?: string | null;
+            /**
+             * Prevcursor
+             * @description Opaque: pass as `cursor` for the page before this one; null on the first.
+             */
+            prevCursor?: string | null;
+            /**
+             * Lastcursor
+             * @description Opaque: pass as `cursor` for the view's last page.
+             */
+            lastCursor?: string | null;
         };
         /**
          * OrderStats
@@ -1303,17 +1338,6 @@ export interface components {
             total: number;
             /** Totalpages */
             totalPages: number;
-            /**
-             * Totalisestimate
-             * @default false
-             */
-            totalIsEstimate: boolean;
-            /** Nextcursor */
-            nextCursor?: string | null;
-            /** Prevcursor */
-            prevCursor?: string | null;
-            /** Lastcursor */
-            lastCursor?: string | null;
         };
         /**
          * PaymentMethod
@@ -2218,7 +2242,9 @@ export interface operations {
                 limit?: number;
                 sortBy?: components["schemas"]["SortField"];
                 sortOrder?: "asc" | "desc";
+                /** @description A `nextCursor`, `prevCursor` or `lastCursor` of an earlier answer under the same sort (and filters); `page` is then not read. */
                 cursor?: string | null;
+                /** @description Jump: the page starts at the first order whose sort value reaches this one (a date or timestamp under placedAt/updatedAt, an amount under total, a status or a channel); `page` is then not read. */
                 startAt?: string | null;
             };
             header?: never;

@@ -35,20 +35,32 @@ class Pagination(CamelModel):
     limit: int
     total: int
     total_pages: int
-    total_is_estimate: bool = False
-    """``total`` (and so ``totalPages``) is an estimate, rounded to two significant figures: a
-    search or tag matching more than 10,000 orders is not counted to the last one."""
-    next_cursor: str | None = None
-    """Opaque: pass as ``cursor`` for the page after this one; null on the view's last page."""
-    prev_cursor: str | None = None
-    """Opaque: pass as ``cursor`` for the page before this one; null on the first page."""
-    last_cursor: str | None = None
-    """Opaque: pass as ``cursor`` for the view's last page."""
+
+
+class OrderPagination(Pagination):
+    """The order list's page, with keyset paging's cursors."""
+
+    total_is_estimate: bool = Field(
+        False,
+        description="`total` (and so `totalPages`) is an estimate, rounded to two significant "
+        "figures: a search or tag matching more than 10,000 orders is not counted to the last one.",
+    )
+    next_cursor: str | None = Field(
+        None,
+        description="Opaque: pass as `cursor` for the page after this one; null on the last page.",
+    )
+    prev_cursor: str | None = Field(
+        None,
+        description="Opaque: pass as `cursor` for the page before this one; null on the first.",
+    )
+    last_cursor: str | None = Field(
+        None, description="Opaque: pass as `cursor` for the view's last page."
+    )
 
 
 class OrderPage(CamelModel):
     orders: list[OrderRead]
-    pagination: Pagination
+    pagination: OrderPagination
 
 
 Note = Annotated[FreeText, Field(max_length=1000)]
@@ -224,12 +236,17 @@ class OrderListQuery(OrderFilters):
     sort_order: Literal["asc", "desc"] = "desc"
     # Keyset paging: a page at any depth costs what the first one does. With either, ``page``
     # is not read (the answer echoes it).
-    cursor: CursorToken | None = None
-    """A ``nextCursor``, ``prevCursor`` or ``lastCursor`` of an earlier page under the same
-    sort and filters."""
-    start_at: Annotated[SingleLineText, Field(min_length=1, max_length=40)] | None = None
-    """Jump: the page starts at the first order whose sort value reaches this one (a date or
-    timestamp under placedAt/updatedAt, an amount under total, a status or channel)."""
+    cursor: CursorToken | None = Field(
+        None,
+        description="A `nextCursor`, `prevCursor` or `lastCursor` of an earlier answer under the "
+        "same sort (and filters); `page` is then not read.",
+    )
+    start_at: Annotated[SingleLineText, Field(min_length=1, max_length=40)] | None = Field(
+        None,
+        description="Jump: the page starts at the first order whose sort value reaches this one "
+        "(a date or timestamp under placedAt/updatedAt, an amount under total, a status or a "
+        "channel); `page` is then not read.",
+    )
 
 
 class OrderMatchQuery(OrderFilters):

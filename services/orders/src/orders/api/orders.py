@@ -19,9 +19,9 @@ from orders.schemas import (
     OrderMatches,
     OrderMatchQuery,
     OrderPage,
+    OrderPagination,
     OrderStats,
     OrderStatusChange,
-    Pagination,
     TagInUse,
     TagsChange,
     TagsInUse,
@@ -57,7 +57,7 @@ async def list_orders(
     an order added meanwhile never shifts the rows of the next page. A search or tag matching
     more than 10,000 orders answers an estimated total (`totalIsEstimate`)."""
     result = await orders.list(query)
-    pagination = Pagination(
+    pagination = OrderPagination(
         page=query.page,
         limit=query.limit,
         total=result.total,
