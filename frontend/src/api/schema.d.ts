@@ -264,6 +264,12 @@ export interface paths {
         /**
          * List Orders
          * @description Orders matching every given filter, one page at a time, in a stable order.
+         *
+         *     Pages are numbered (`page`, an OFFSET: fine for the first pages) or reached by cursor
+         *     (`cursor` from an answer's `nextCursor`/`prevCursor`/`lastCursor`, or `startAt` to jump to a
+         *     date, amount, status or channel under the sort): any depth then costs what page 1 does, and
+         *     an order added meanwhile never shifts the rows of the next page. A search or tag matching
+         *     more than 10,000 orders answers an estimated total (`totalIsEstimate`).
          */
         get: operations["list_orders_orders_get"];
         put?: never;
@@ -287,6 +293,27 @@ export interface paths {
          *     the same filters as the list.
          */
         get: operations["order_stats_orders_stats_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/orders/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tags In Use
+         * @description The tags orders carry, most used first (up to 200), with how many orders carry each:
+         *     kept as the orders change, so this reads no order.
+         */
+        get: operations["tags_in_use_orders_tags_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1348,7 +1375,42 @@ export interface components {
         OrderPage: {
             /** Orders */
             orders: components["schemas"]["Order"][];
-            pagination: components["schemas"]["Pagination"];
+            pagination: components["schemas"]["OrderPagination"];
+        };
+        /**
+         * OrderPagination
+         * @description The order list's page, with keyset paging's cursors.
+         */
+        OrderPagination: {
+            /** Page */
+            page: number;
+            /** Limit */
+            limit: number;
+            /** Total */
+            total: number;
+            /** Totalpages */
+            totalPages: number;
+            /**
+             * Totalisestimate
+             * @description `total` (and so `totalPages`) is an estimate, rounded to two significant figures: a search or tag matching more than 10,000 orders is not counted to the last one.
+             * @default false
+             */
+            totalIsEstimate: boolean;
+            /**
+             * Nextcursor
+             * @description Opaque: pass as `cursor` for the page after this one; null on the last page.
+             */
+            nextCursor?: string | null;
+            /**
+             * Prevcursor
+             * @description Opaque: pass as `cursor` for the page before this one; null on the first.
+             */
+            prevCursor?: string | null;
+            /**
+             * Lastcursor
+             * @description Opaque: pass as `cursor` for the view's last page.
+             */
+            lastCursor?: string | null;
         };
         /**
          * OrderStats
@@ -1480,6 +1542,8 @@ export interface components {
             view: components["schemas"]["OrderView-Output"];
             /** Columns */
             columns: string[];
+            /** Pagesize */
+            pageSize?: number | null;
             /**
              * Createdat
              * Format: date-time
@@ -1498,6 +1562,8 @@ export interface components {
             view?: components["schemas"]["OrderView-Input"] | null;
             /** Columns */
             columns?: string[] | null;
+            /** Pagesize */
+            pageSize?: number | null;
             /** Isdefault */
             isDefault?: boolean | null;
             /** Shared */
@@ -1522,6 +1588,8 @@ export interface components {
             view?: components["schemas"]["OrderView-Input"];
             /** Columns */
             columns?: string[];
+            /** Pagesize */
+            pageSize?: number | null;
             /**
              * Isdefault
              * @default false
@@ -1601,6 +1669,13 @@ export interface components {
          * @enum {string}
          */
         StatusSource: "channel" | "admin";
+        /** TagInUse */
+        TagInUse: {
+            /** Tag */
+            tag: string;
+            /** Orders */
+            orders: number;
+        };
         /**
          * TagsChange
          * @description Tags to add and to remove; removing one the order lacks, or adding one it has, is fine.
@@ -1610,6 +1685,14 @@ export interface components {
             add?: string[];
             /** Remove */
             remove?: string[];
+        };
+        /**
+         * TagsInUse
+         * @description The tags orders carry, most used first (up to 200), with how many orders carry each.
+         */
+        TagsInUse: {
+            /** Tags */
+            tags: components["schemas"]["TagInUse"][];
         };
         /**
          * WriteBack
@@ -2374,6 +2457,10 @@ export interface operations {
                 limit?: number;
                 sortBy?: components["schemas"]["SortField"];
                 sortOrder?: "asc" | "desc";
+                /** @description A `nextCursor`, `prevCursor` or `lastCursor` of an earlier answer under the same sort (and filters); `page` is then not read. */
+                cursor?: string | null;
+                /** @description Jump: the page starts at the first order whose sort value reaches this one (a date or timestamp under placedAt/updatedAt, an amount under total, a status or a channel); `page` is then not read. */
+                startAt?: string | null;
             };
             header?: never;
             path?: never;
@@ -2388,6 +2475,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OrderPage"];
+                };
+            };
+            /** @description A cursor or startAt this list cannot use (`invalid_cursor`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
             /** @description Not signed in, or the access token is not valid */
@@ -2464,6 +2560,53 @@ export interface operations {
             };
             /** @description Invalid request: the fields at fault are named in details */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    tags_in_use_orders_tags_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagsInUse"];
+                };
+            };
+            /** @description Not signed in, or the access token is not valid */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -37,7 +37,20 @@ export function makeOrder(overrides: Partial<Order> = {}): Order {
 }
 
 export function makePage(orders: Order[], page = 1, limit = 20, total = orders.length): OrderPage {
-  return { orders, pagination: { page, limit, total, totalPages: Math.max(1, Math.ceil(total / limit)) } };
+  const totalPages = Math.max(1, Math.ceil(total / limit));
+  return {
+    orders,
+    pagination: {
+      page,
+      limit,
+      total,
+      totalPages,
+      totalIsEstimate: false,
+      nextCursor: page < totalPages ? `next${page}` : null,
+      prevCursor: page > 1 ? `prev${page}` : null,
+      lastCursor: "last",
+    },
+  };
 }
 
 export const STATS: OrderStats = {

@@ -67,10 +67,16 @@ export function userNames() {
   );
 }
 
+/** No tags in use until a test serves some: the tag picker asks beside the filters. */
+export function noTagsInUse() {
+  return http.get(api("/api/orders/tags"), () => HttpResponse.json({ tags: [] }));
+}
+
 export const server = setupServer(
   silentEventStream(),
   healthyChannels(),
   livePipeline(),
   noSavedViews(),
   userNames(),
+  noTagsInUse(),
 );

@@ -105,20 +105,20 @@ export function AuditPage() {
             <tbody>
               {log.data?.records.map((record) => (
                 <tr key={record.eventId}>
-                  <td>
+                  <td data-label="When">
                     <TimeAgo iso={record.occurredAt} />
                   </td>
-                  <td className="strong">{record.action}</td>
-                  <td>{nameOf(record.actorId, record.actorEmail) ?? record.actorId ?? "—"}</td>
-                  <td>
+                  <td data-label="Action" className="strong">{record.action}</td>
+                  <td data-label="Who">{nameOf(record.actorId, record.actorEmail) ?? record.actorId ?? "—"}</td>
+                  <td data-label="Target">
                     <Target record={record} nameOf={nameOf} onFilter={(value) => set("target", value)} />
                   </td>
-                  <td>
+                  <td data-label="Change">
                     <Change record={record} onFilter={(value) => set("target", value)} />
                   </td>
-                  <td>{record.outcome}</td>
-                  <td>{record.clientAddress ?? "—"}</td>
-                  <td className="muted small">{record.requestId ?? "—"}</td>
+                  <td data-label="Outcome">{record.outcome}</td>
+                  <td data-label="From">{record.clientAddress ?? "—"}</td>
+                  <td data-label="Request id" className="muted small">{record.requestId ?? "—"}</td>
                 </tr>
               ))}
             </tbody>

@@ -144,3 +144,13 @@ export function useCustomerOrders(id: string) {
       unwrap(api.GET("/api/orders/{order_id}/customer-orders", { params: { path: { order_id: id } }, signal })),
   });
 }
+
+/** The tags orders carry, most used first, with how many orders carry each (the tag picker). */
+export function useTagsInUse() {
+  const api = useApi();
+  return useQuery({
+    queryKey: [...orderKeys.all, "tags"] as const,
+    queryFn: ({ signal }) => unwrap(api.GET("/api/orders/tags", { signal })).then((body) => body.tags),
+    staleTime: 30_000,
+  });
+}

@@ -212,7 +212,7 @@ function UserRow({
         {account.email}
         {self && <span className="muted small"> (you)</span>}
       </th>
-      <td>
+      <td data-label="Display name">
         <label className="visually-hidden" htmlFor={nameId}>
           Display name of {account.email}
         </label>
@@ -229,7 +229,7 @@ function UserRow({
           }}
         />
       </td>
-      <td>
+      <td data-label="Role">
         <label className="visually-hidden" htmlFor={roleId}>
           Role of {account.email}
         </label>
@@ -247,7 +247,7 @@ function UserRow({
           ))}
         </select>
       </td>
-      <td>
+      <td data-label="Access">
         {account.active ? (
           <>
             <span className="muted small">Active </span>

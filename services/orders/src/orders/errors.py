@@ -23,6 +23,12 @@ class InvalidStatusMoveError(ConflictError):
     code = "invalid_transition"
 
 
+class InvalidCursorError(DomainError):
+    """A list cursor (or ``startAt``) that this list did not give out, or of another sort."""
+
+    code = "invalid_cursor"
+
+
 class ConcurrentChangeError(ConflictError):
     """The order kept changing under us; the caller may simply try again."""
 

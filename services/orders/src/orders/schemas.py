@@ -37,9 +37,30 @@ class Pagination(CamelModel):
     total_pages: int
 
 
+class OrderPagination(Pagination):
+    """The order list's page, with keyset paging's cursors."""
+
+    total_is_estimate: bool = Field(
+        False,
+        description="`total` (and so `totalPages`) is an estimate, rounded to two significant "
+        "figures: a search or tag matching more than 10,000 orders is not counted to the last one.",
+    )
+    next_cursor: str | None = Field(
+        None,
+        description="Opaque: pass as `cursor` for the page after this one; null on the last page.",
+    )
+    prev_cursor: str | None = Field(
+        None,
+        description="Opaque: pass as `cursor` for the page before this one; null on the first.",
+    )
+    last_cursor: str | None = Field(
+        None, description="Opaque: pass as `cursor` for the view's last page."
+    )
+
+
 class OrderPage(CamelModel):
     orders: list[OrderRead]
-    pagination: Pagination
+    pagination: OrderPagination
 
 
 Note = Annotated[FreeText, Field(max_length=1000)]
@@ -219,6 +240,9 @@ class OrderFilters(CamelModel):
         return placed_to
 
 
+CursorToken = Annotated[str, Field(min_length=1, max_length=400, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
 class OrderListQuery(OrderFilters):
     """``GET /orders`` query parameters: the filters, a page and a sort."""
 
@@ -226,6 +250,19 @@ class OrderListQuery(OrderFilters):
     limit: int = Field(20, ge=1, le=100)
     sort_by: SortField = SortField.PLACED_AT
     sort_order: Literal["asc", "desc"] = "desc"
+    # Keyset paging: a page at any depth costs what the first one does. With either, ``page``
+    # is not read (the answer echoes it).
+    cursor: CursorToken | None = Field(
+        None,
+        description="A `nextCursor`, `prevCursor` or `lastCursor` of an earlier answer under the "
+        "same sort (and filters); `page` is then not read.",
+    )
+    start_at: Annotated[SingleLineText, Field(min_length=1, max_length=40)] | None = Field(
+        None,
+        description="Jump: the page starts at the first order whose sort value reaches this one "
+        "(a date or timestamp under placedAt/updatedAt, an amount under total, a status or a "
+        "channel); `page` is then not read.",
+    )
 
 
 class OrderMatchQuery(OrderFilters):
@@ -235,6 +272,17 @@ class OrderMatchQuery(OrderFilters):
         list[Annotated[SingleLineText, Field(min_length=1, max_length=100)]],
         Field(min_length=1, max_length=100),
     ]
+
+
+class TagInUse(CamelModel):
+    tag: str
+    orders: int
+
+
+class TagsInUse(CamelModel):
+    """The tags orders carry, most used first (up to 200), with how many orders carry each."""
+
+    tags: list[TagInUse]
 
 
 class OrderMatches(CamelModel):
@@ -431,6 +479,9 @@ ViewName = Annotated[SingleLineText, Field(min_length=1, max_length=80)]
 ColumnName = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z][A-Za-z0-9_.]*$")]
 
 
+PageSize = Annotated[int, Field(ge=1, le=100)]
+
+
 class SavedViewWrite(CamelModel):
     """A named preset of the list: its filters, search and sort, and the columns shown."""
 
@@ -439,6 +490,8 @@ class SavedViewWrite(CamelModel):
     name: ViewName
     view: OrderView = Field(default_factory=OrderView)
     columns: Annotated[list[ColumnName], Field(max_length=40)] = Field(default_factory=list)
+    page_size: PageSize | None = None
+    """Rows per page the view opens with (the list's default when absent)."""
     is_default: bool = False
     shared: bool = False
     """Shown to the whole team: only an admin may share a view."""
@@ -450,6 +503,7 @@ class SavedViewChange(CamelModel):
     name: ViewName | None = None
     view: OrderView | None = None
     columns: Annotated[list[ColumnName], Field(max_length=40)] | None = None
+    page_size: PageSize | None = None
     is_default: bool | None = None
     shared: bool | None = None
 
@@ -463,6 +517,7 @@ class SavedView(CamelModel):
     is_default: bool
     view: OrderView
     columns: list[str]
+    page_size: int | None = None
     created_at: datetime
     updated_at: datetime
 

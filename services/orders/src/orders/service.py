@@ -44,6 +44,7 @@ from orders.changes import (
 )
 from orders.errors import ConcurrentChangeError, InvalidStatusMoveError, OrderNotFoundError
 from orders.query_side import OrderPageRows, ProjectedOrder, QuerySide
+from orders.query_side.keyset import ListPage
 from orders.repository import NewOrder, OrderChange, OrderRepository, StoredOrder
 from orders.schemas import OrderFilters, OrderListQuery, OrderMatchQuery, OrderStats
 from orders.state_machine import ALLOWED_MOVES, can_move, decide_channel_update
@@ -459,8 +460,11 @@ class OrderService:
     async def get(self, order_id: str) -> Order:
         return (await self._require(order_id)).order
 
-    async def list(self, query: OrderListQuery) -> OrderPageRows:
-        return await self._query_side.page(query)
+    async def tags_in_use(self, limit: int) -> Sequence[tuple[str, int]]:
+        return await self._query_side.tags_in_use(limit)
+
+    async def list(self, query: OrderListQuery) -> ListPage:
+        return await self._query_side.list_page(query)
 
     async def stats(self, query: OrderFilters) -> OrderStats:
         return await self._query_side.stats(query)

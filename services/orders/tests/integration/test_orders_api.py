@@ -98,7 +98,13 @@ async def test_reads_need_a_signed_in_user(client: httpx.AsyncClient) -> None:
 
 async def test_the_default_page_is_newest_first(client: httpx.AsyncClient) -> None:
     body = await list_orders(client)
-    assert body["pagination"] == {"page": 1, "limit": 20, "total": 30, "totalPages": 2}
+    pagination = body["pagination"]
+    assert pagination | {"page": 1, "limit": 20, "total": 30, "totalPages": 2} == pagination
+    # Keyset paging's additions (the contract's four fields above stay as they were).
+    assert pagination["totalIsEstimate"] is False
+    assert pagination["prevCursor"] is None
+    assert pagination["nextCursor"]
+    assert pagination["lastCursor"]
     placed = [o["placedAt"] for o in body["orders"]]
     assert placed == sorted(placed, reverse=True)
     assert set(body["orders"][0]) == {

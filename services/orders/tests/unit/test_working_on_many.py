@@ -53,6 +53,24 @@ def test_cells_a_spreadsheet_would_evaluate_are_escaped(value: object, cell: str
     assert csv_export.safe_cell(value) == cell
 
 
+@pytest.mark.parametrize(
+    ("phone", "cell"),
+    [
+        ("+91 98765 43210", '="+91 98765 43210"'),
+        ("098765-43210", '="098765-43210"'),
+        ("(080) 2345.6789", '="(080) 2345.6789"'),
+        # Anything that is not only a phone number keeps the formula guard.
+        ('+1"&CMD()&"', '\'+1"&CMD()&"'),
+        ("=1+1", "'=1+1"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("", ""),
+    ],
+)
+def test_phone_numbers_are_written_as_text_without_a_visible_quote(phone: str, cell: str) -> None:
+    assert csv_export.phone_cell(phone) == cell
+
+
 def _order(**changes: object) -> Order:
     order = Order(
         id="ord_1",
@@ -104,7 +122,8 @@ def test_an_order_is_one_row_with_the_list_columns_items_and_customer() -> None:
     assert record["Order ID"] == "ord_1"
     assert record["External ID"] == "'=cmd|' /C calc'!A0"
     assert record["Customer name"] == "'@evil"
-    assert record["Customer phone"] == "'+91 98765 43210"
+    # Shown by a spreadsheet as the text +91 98765 43210, with no apostrophe in sight.
+    assert record["Customer phone"] == '="+91 98765 43210"'
     assert record["Customer email"] == "a@example.com"
     assert record["Item count"] == "3"
     assert record["Items"] == "2 x RING-1 Ring, gold @ 10.0; 1 x -X Chain @ 5.5"
@@ -113,7 +132,11 @@ def test_an_order_is_one_row_with_the_list_columns_items_and_customer() -> None:
     assert record["Ship to"] == "Asha Rao, 12 MG Road, Bengaluru, KA, 560001, IN"
     assert (record["Carrier"], record["Tracking number"]) == ("Delhivery", "'-DL123")
     assert record["Tags"] == "vip; gift wrap"
-    assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row)
+    # No cell but the phone's text formula starts a formula.
+    phone_column = header.index("Customer phone")
+    assert not any(
+        cell.startswith(("=", "+", "-", "@")) for n, cell in enumerate(row) if n != phone_column
+    )
 
 
 def test_a_download_link_works_until_it_expires_and_only_for_its_export() -> None:
