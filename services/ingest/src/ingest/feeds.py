@@ -7,7 +7,6 @@ so a slow channel cannot starve the others.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -28,7 +27,6 @@ from orderhub_common.events import Channel
 __all__ = ["FEEDS", "ChannelFeed", "ChannelFeedError", "NativePage"]
 _BEGINNING = datetime(2000, 1, 1, tzinfo=UTC)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-AMAZON_IN_MARKETPLACE = "A21TJRUUN4KGV"
 
 
 class ChannelFeed(ChannelConnector):
@@ -115,26 +113,6 @@ class WebsiteFeed(ChannelFeed):
         return NativePage(_orders(response.json()["orders"]), token)
 
 
-class AmazonFeed(ChannelFeed):
-    channel = Channel.AMAZON
-    path = "/amazon/orders/v0/orders"
-    resolution = timedelta(seconds=1)
-
-    def first_params(self, since: datetime | None, limit: int) -> dict[str, Any]:
-        return {
-            "MarketplaceIds": AMAZON_IN_MARKETPLACE,
-            "LastUpdatedAfter": (since or _BEGINNING).isoformat(),
-            "MaxResultsPerPage": limit,
-        }
-
-    def page_params(self, token: str, limit: int) -> dict[str, Any]:
-        return {"MarketplaceIds": AMAZON_IN_MARKETPLACE, "NextToken": token}
-
-    def parse(self, response: httpx.Response) -> NativePage:
-        payload: Mapping[str, Any] = response.json()["payload"]
-        return NativePage(_orders(payload["Orders"]), payload.get("NextToken"))
-
-
 class BlinkitFeed(ChannelFeed):
     channel = Channel.BLINKIT
     path = "/blinkit/v1/orders"
@@ -152,8 +130,8 @@ class BlinkitFeed(ChannelFeed):
         return NativePage(_orders(body["orders"]), body.get("next_cursor"))
 
 
+# Amazon has its connector (ingest.connectors.amazon) and no simulated feed here.
 FEEDS: dict[Channel, type[ChannelFeed]] = {
     Channel.WEBSITE: WebsiteFeed,
-    Channel.AMAZON: AmazonFeed,
     Channel.BLINKIT: BlinkitFeed,
 }
