@@ -12,7 +12,10 @@ normalizer says so on the order) rather than not at all. No token is ever logged
 
 Sign-in, pacing per usage plan and the answer to throttling are ``orderhub_common.amazon_sp_api``'s.
 What fails is a ``ChannelFeedError`` of the right kind; the poller keeps its cursor until a page
-succeeds, so a throttled or failed page is read again, never skipped.
+succeeds, so a throttled or failed page is read again, never skipped. A page fans out into one
+``getOrderItems`` per order, so one failed item read must not cost the whole page: each is tried
+a few times (``ITEM_READ_ATTEMPTS``), and the items already read are kept for the page's next
+attempt (keyed by the order and its ``LastUpdateDate``, so a changed order is read again).
 
 Sandbox (an endpoint containing ``sandbox``: Amazon's own, or the simulator's): Amazon's static
 sandbox answers only its documented test cases, so the connector asks for them: ``getOrders``
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -53,6 +57,9 @@ PII_ELEMENTS = ["buyerInfo", "shippingAddress"]
 RDT_LEEWAY_S = 60.0
 SANDBOX_ORDERS_CASE = "TEST_CASE_200_NEXT_TOKEN"
 SANDBOX_ITEMS_CASE = "TEST_CASE_200"
+ITEM_READ_ATTEMPTS = 4
+ITEM_RETRY_S = 0.1
+ITEMS_KEPT = 2000
 _BEGINNING = datetime(2000, 1, 1, tzinfo=UTC)
 _FAILURES = {
     SpApiFailure.THROTTLED: (ApiErrorKind.THROTTLED, True),
@@ -72,6 +79,7 @@ class AmazonConnector(ChannelConnector):
         self._rdt: str | None = None
         self._rdt_expires_at = 0.0
         self._restricted_role = True  # until Amazon refuses the application an RDT
+        self._items: OrderedDict[tuple[str, str], list[Any]] = OrderedDict()
 
     @property
     def info(self) -> ConnectorInfo:
@@ -119,26 +127,42 @@ class AmazonConnector(ChannelConnector):
 
     async def _complete(self, order: dict[str, Any]) -> None:
         """The order's items, every page of them, inline as the normalizer reads them."""
-        order_id = SANDBOX_ITEMS_CASE if self.connection.sandbox else order.get("AmazonOrderId")
+        key = (str(order.get("AmazonOrderId")), str(order.get("LastUpdateDate")))
+        if key not in self._items:
+            async with self._item_reads:
+                self._items[key] = await self._read_items(key[0])
+            while len(self._items) > ITEMS_KEPT:
+                self._items.popitem(last=False)
+        order["OrderItems"] = self._items[key]
+
+    async def _read_items(self, order_id: str) -> list[Any]:
+        if self.connection.sandbox:
+            order_id = SANDBOX_ITEMS_CASE
         items: list[Any] = []
         token: str | None = None
-        async with self._item_reads:
-            while True:
-                params = {"NextToken": token} if token else None
-                response = await self._call(
-                    "getOrderItems", "GET", f"{ORDERS_PATH}/{order_id}/orderItems", params=params
+        while True:
+            params = {"NextToken": token} if token else None
+            response = await self._item_page(f"{ORDERS_PATH}/{order_id}/orderItems", params)
+            payload = _payload(response)
+            page = payload.get("OrderItems")
+            if not isinstance(page, list):
+                raise self._error(
+                    ApiErrorKind.UNREADABLE, "getOrderItems: OrderItems is not a list", False
                 )
-                payload = _payload(response)
-                page = payload.get("OrderItems")
-                if not isinstance(page, list):
-                    raise self._error(
-                        ApiErrorKind.UNREADABLE, "getOrderItems: OrderItems is not a list", False
-                    )
-                items.extend(page)
-                token = payload.get("NextToken") or None
-                if token is None:
-                    break
-        order["OrderItems"] = items
+            items.extend(page)
+            token = payload.get("NextToken") or None
+            if token is None:
+                return items
+
+    async def _item_page(self, path: str, params: dict[str, str] | None) -> httpx.Response:
+        for attempt in range(1, ITEM_READ_ATTEMPTS + 1):
+            try:
+                return await self._call("getOrderItems", "GET", path, params=params)
+            except ChannelFeedError as exc:
+                if not exc.retryable or attempt == ITEM_READ_ATTEMPTS:
+                    raise
+            await asyncio.sleep(ITEM_RETRY_S * 2**attempt)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _restricted_token(self) -> str | None:
         if self.connection.sandbox or not self._restricted_role:
