@@ -254,6 +254,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/channels/{channel}/connection-test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Test a channel's connection (admin, audited): sign in and read once; the answer says in plain words what worked or failed, never a credential */
+        post: operations["test_channel_connection_channels__channel__connection_test_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/orders": {
         parameters: {
             query?: never;
@@ -971,10 +988,49 @@ export interface components {
             displayName?: string | null;
         };
         /**
+         * BackfillProgress
+         * @description The history import of a channel's first connection: orders changed since ``since`` (the
+         *     configured number of days before ``until``, the first connection), read oldest first.
+         */
+        BackfillProgress: {
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+            /**
+             * Until
+             * Format: date-time
+             */
+            until: string;
+            /** Reached */
+            reached?: string | null;
+            /**
+             * Done
+             * @default false
+             */
+            done: boolean;
+        };
+        /**
          * Channel
          * @enum {string}
          */
         Channel: "website" | "amazon" | "blinkit";
+        /**
+         * ChannelConnection
+         * @description Which connector a channel runs and what it talks to (never a credential).
+         */
+        ChannelConnection: {
+            /** Connector */
+            connector: string;
+            /** Mode */
+            mode: string;
+            /**
+             * Sandbox
+             * @default false
+             */
+            sandbox: boolean;
+        };
         /**
          * ChannelStatus
          * @description One row of ``GET /channels`` (``GET /api/channels`` through the gateway).
@@ -1006,12 +1062,37 @@ export interface components {
              * @default false
              */
             paused: boolean;
+            /** Lasterrorkind */
+            lastErrorKind?: string | null;
+            connection?: components["schemas"]["ChannelConnection"] | null;
+            backfill?: components["schemas"]["BackfillProgress"] | null;
+            /** Backfillpercent */
+            backfillPercent?: number | null;
         };
         /**
          * CircuitState
          * @enum {string}
          */
         CircuitState: "closed" | "open" | "half_open";
+        /**
+         * ConnectionTestResult
+         * @description ``POST /channels/{channel}/connection-test``: one authenticated call, in plain words.
+         */
+        ConnectionTestResult: {
+            channel: components["schemas"]["Channel"];
+            /** Ok */
+            ok: boolean;
+            /** Detail */
+            detail: string;
+            /** Elapsedms */
+            elapsedMs: number;
+            connection: components["schemas"]["ChannelConnection"];
+            /**
+             * Testedat
+             * Format: date-time
+             */
+            testedAt: string;
+        };
         /**
          * AuditActions
          * @description The actions the audit log holds, for a filter to choose from.
@@ -2395,6 +2476,73 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ChannelStatus"];
+                };
+            };
+            /** @description Not signed in, or the access token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Signed in without the role this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Invalid request: the fields at fault are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    test_channel_connection_channels__channel__connection_test_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel: components["schemas"]["Channel"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionTestResult"];
                 };
             };
             /** @description Not signed in, or the access token is not valid */

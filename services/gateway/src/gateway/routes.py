@@ -123,6 +123,8 @@ ROUTE_TABLE: tuple[Rule, ...] = (
     # Pausing and resuming a channel's ingestion is an operator's act.
     Rule(_ANY, "channels/*/pause", _INGEST, _ADMIN),
     Rule(_ANY, "channels/*/resume", _INGEST, _ADMIN),
+    # A connection test signs in at the channel with the seller's credentials.
+    Rule(_POST, "channels/*/connection-test", _INGEST, _ADMIN),
     # May move any order: no cached read from before it is served after it.
     Rule(
         _POST,

@@ -31,6 +31,13 @@ pytestmark = pytest.mark.unit
             "/channels/amazon/resume",
             Access.ADMIN,
         ),
+        (
+            "POST",
+            "/channels/amazon/connection-test",
+            Upstream.INGEST,
+            "/channels/amazon/connection-test",
+            Access.ADMIN,
+        ),
     ],
 )
 def test_each_contract_route_reaches_its_service_with_its_access_level(

@@ -12,8 +12,9 @@ from fastapi import FastAPI
 from faststream.specification import AsyncAPI
 
 from ingest.api import asyncapi, channels
+from ingest.connectors import ChannelFeedError
+from ingest.connectors.registry import build_connector
 from ingest.events import IngestedPublisher
-from ingest.feeds import FEEDS, ChannelFeedError
 from ingest.lease import ChannelLease
 from ingest.poller import ChannelPoller, PollSettings
 from ingest.repository import ChannelRepository
@@ -65,7 +66,10 @@ def create_app(
         routers=[channels.router, asyncapi.router],
         state={
             "channel_service": ChannelService(
-                repository, trail, paused_by_config=settings.paused_by_config
+                repository,
+                trail,
+                paused_by_config=settings.paused_by_config,
+                connectors=lambda channel: build_connector(channel, settings, channel_transport),
             ),
             "jwt_verifier": JwtVerifier(settings),
             # Every call checks that the caller's token was not revoked (demoted, signed out).
@@ -88,14 +92,8 @@ def build_poller(
     owner: str,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> ChannelPoller:
-    client = httpx.AsyncClient(
-        base_url=settings.mock_channels_url,
-        timeout=settings.channel_timeout_s,
-        limits=httpx.Limits(max_connections=4, max_keepalive_connections=2),
-        transport=transport,
-    )
     return ChannelPoller(
-        FEEDS[channel](client),
+        build_connector(channel, settings, transport),
         repository=repository,
         lease=ChannelLease(
             repository.redis, repository.key("lease", channel), owner, settings.lease_ttl_s
@@ -114,6 +112,7 @@ def build_poller(
             retry_initial_s=settings.retry_initial_s,
             retry_max_s=settings.retry_max_s,
             settle_grace=timedelta(seconds=settings.cursor_settle_s),
+            backfill=timedelta(days=settings.backfill_days),
         ),
         paused_by_config=channel in settings.paused_by_config,
     )

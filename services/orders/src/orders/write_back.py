@@ -12,7 +12,9 @@ exponential backoff and jitter (tenacity) inside it; a send that still fails lea
 for a later round (backing off up to ``max_backoff_s``), and while a channel's circuit is open
 its requests wait without being tried, so an outage of one channel never holds up another. The
 event id goes as the channel's idempotency key: a request sent twice (a timeout after the
-channel applied it, a crash before the request was removed) is applied once.
+channel applied it, a crash before the request was removed) is applied once. Amazon takes no
+idempotency key; its operations set a state, so a repeat is the same change
+(``amazon_write_back``).
 
 With several replicas one relay sends at a time: the holder of the write-back relay lease (the
 outbox relay's lease mechanism, under its own name), taken at the start of each round and renewed
@@ -47,6 +49,7 @@ from orderhub_common.guarded_calls import Retries, call_guarded
 from orderhub_common.logging import utc_now
 from orderhub_common.workers import run_rounds
 from orders import metrics
+from orders.amazon_write_back import AmazonCannotError, AmazonShipments, AmazonUnansweredError
 from orders.repository import OrderRepository, WriteBackRequest
 from orders.service import OrderService
 
@@ -62,13 +65,6 @@ _WEBSITE_STATUS = {
     OrderStatus.CANCELLED: "cancelled",
     OrderStatus.RETURNED: "returned",
 }
-_AMAZON_STATUS = {
-    OrderStatus.CONFIRMED: "PendingPickUp",
-    OrderStatus.SHIPPED: "PickedUp",
-    OrderStatus.DELIVERED: "Delivered",
-    OrderStatus.CANCELLED: "LabelCanceled",
-    OrderStatus.RETURNED: "ReturnedToSeller",
-}
 _BLINKIT_STATUS = {
     OrderStatus.CONFIRMED: "accepted",
     OrderStatus.SHIPPED: "dispatched",
@@ -76,7 +72,6 @@ _BLINKIT_STATUS = {
     OrderStatus.CANCELLED: "cancelled",
     OrderStatus.RETURNED: "returned",
 }
-AMAZON_MARKETPLACE_ID = "A21TJRUUN4KGV"  # Amazon.in
 
 
 @dataclass(frozen=True)
@@ -90,7 +85,8 @@ class NativeUpdate:
 
 
 def native_update(request: WriteBackRequest) -> NativeUpdate:
-    """The request in its channel's own shape, with the idempotency key the channel honours."""
+    """The request in its channel's own shape, with the idempotency key the channel honours
+    (the website's and Blinkit's; Amazon's goes through ``amazon_write_back``)."""
     shipment = request.shipment
     external_id = request.external_id
     if request.channel == Channel.WEBSITE:
@@ -104,19 +100,6 @@ def native_update(request: WriteBackRequest) -> NativeUpdate:
             "POST",
             f"/website/admin/api/2024-01/orders/{external_id}/status.json",
             {"Idempotency-Key": request.key},
-            body,
-        )
-    if request.channel == Channel.AMAZON:
-        body = {
-            "marketplaceId": AMAZON_MARKETPLACE_ID,
-            "shipmentStatus": _AMAZON_STATUS[request.status],
-        }
-        if shipment is not None:
-            body |= {"carrierName": shipment.carrier, "trackingId": shipment.tracking_number}
-        return NativeUpdate(
-            "POST",
-            f"/amazon/orders/v0/orders/{external_id}/shipment",
-            {"x-amzn-idempotency-token": request.key},
             body,
         )
     body = {"status": _BLINKIT_STATUS[request.status]}
@@ -167,8 +150,10 @@ class ChannelWriter:
         attempts: int = 3,
         retry_initial_s: float = 0.2,
         retry_max_s: float = 2.0,
+        amazon: AmazonShipments | None = None,
     ) -> None:
         self._client = client
+        self._amazon = amazon
         self._retries = Retries(attempts, retry_initial_s, retry_max_s)
         self.breakers = {
             channel: CircuitBreaker(
@@ -195,20 +180,33 @@ class ChannelWriter:
 
     async def close(self) -> None:
         await self._client.aclose()
+        if self._amazon is not None:
+            await self._amazon.close()
 
     async def _send_once(self, request: WriteBackRequest) -> None:
-        update = native_update(request)
         try:
-            response = await self._client.request(
-                update.method, update.path, headers=update.headers, json=update.body
-            )
+            response = await self._request(request)
         except httpx.HTTPError as exc:
             raise ChannelWriteError(f"{request.channel} did not answer: {exc!r}") from exc
+        except AmazonUnansweredError as exc:
+            raise ChannelWriteError(f"{request.channel} did not answer: {exc}") from exc
+        except AmazonCannotError as exc:
+            raise ChannelRejectedError(str(exc)) from exc
         if response.is_success:
             return
         if response.status_code in _REJECTIONS:
             raise ChannelRejectedError(rejection_reason(response))
         raise ChannelWriteError(rejection_reason(response))
+
+    async def _request(self, request: WriteBackRequest) -> httpx.Response:
+        if request.channel == Channel.AMAZON:
+            if self._amazon is None:
+                raise ChannelWriteError("no Amazon connection is configured")
+            return await self._amazon.send(request)
+        update = native_update(request)
+        return await self._client.request(
+            update.method, update.path, headers=update.headers, json=update.body
+        )
 
 
 class WriteBackRelay:
