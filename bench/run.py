@@ -30,6 +30,7 @@ import httpx
 from bench import report
 from bench.api import ApiError, OrderHub, StackNotUpError
 from bench.cpu import CpuSampler
+from bench.crowd import crowd_size, ensure_crowd
 from bench.demo_data import DeliveryError, deliver, history_plan, new_orders_plan
 from bench.machine import this_machine
 from bench.mix import CHANNELS, name_fragment
@@ -48,16 +49,15 @@ from bench.scenarios import (
     BenchPlan,
     Scenario,
     closed_loop,
+    crowd,
     fill_checkpoints,
-    fixed_rate,
-    fixed_rates_to_run,
-    highest_sustained_rate,
+    heavy_admin,
     is_sustained,
     next_fill_fits,
     quick_plan,
     stress,
 )
-from bench.stack import BENCH_GATEWAY_ENV, LocalStack, bench_profile, local_stack
+from bench.stack import BENCH_ENV, LocalStack, bench_profile, local_stack
 from bench.stats import Sample, in_window, numbers, numbers_by_name, percentile
 
 REPO = Path(__file__).resolve().parents[1]
@@ -84,6 +84,7 @@ class BenchRun:
         self.rng = random.Random()  # noqa: S311 - picks simulated data, not secrets
         self.notes: list[str] = []
         self.phase_seconds: dict[str, float] = {}
+        self.crowd: list[dict[str, str]] = []
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -187,6 +188,7 @@ class BenchRun:
                 },
             },
             "orders": orders,
+            "crowd": self.crowd,
             "samplesFile": str(samples_file),
         }
 
@@ -274,13 +276,18 @@ class BenchRun:
 
     def load(self) -> list[StepResult]:
         plan = self.plan
+        per_user = per_user_limit(self.hub)
+        highest = max([*plan.stress_rates, *(rate for rate, _ in plan.crowd_steps)])
+        size = crowd_size(highest, per_user)
+        print(f"    the crowd: {size} people, a fifth of them admins, each its own account")
+        self.crowd = ensure_crowd(self.hub, size)
         steps = self.run_scenario(closed_loop("normal", plan.normal_users, plan.normal_s, 10))
         peak_ramp = min(30, plan.peak_s / 3)
         steps += self.run_scenario(closed_loop("peak", plan.peak_users, plan.peak_s, peak_ramp))
-        stress_steps = self.run_scenario(stress(list(plan.stress_rates), plan.stress_step_s))
-        steps += stress_steps
-        for rate in fixed_rates_to_run(plan, highest_sustained_rate(stress_steps)):
-            steps += self.run_scenario(fixed_rate(rate, plan.fixed_s))
+        crowd_size_at = crowd_size(max(rate for rate, _ in plan.crowd_steps), per_user)
+        steps += self.run_scenario(crowd("crowd", list(plan.crowd_steps), crowd_size_at))
+        steps += self.run_scenario(heavy_admin(per_user, plan.heavy_admin_s))
+        steps += self.run_scenario(stress(list(plan.stress_rates), plan.stress_step_s, size))
         return steps
 
     # Ingest ----------------------------------------------------------------------------------
@@ -406,14 +413,24 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
+def per_user_limit(hub: OrderHub, default: int = 300) -> int:
+    """The per-user limit the gateway reports (``X-RateLimit-Limit``), per minute."""
+    reported = hub.rate_limits()
+    return int(reported) if reported.isdigit() else default
+
+
 def _rate_limits(hub: OrderHub, raised: bool) -> str:
-    reported = f"X-RateLimit-Limit {hub.rate_limits()} per minute for the bench's user"
+    reported = f"X-RateLimit-Limit {hub.rate_limits()} per minute for each user"
     if not raised:
         return f"as configured (`--keep-gateway`): {reported}"
-    settings = " ".join(f"--env {key}={value}" for key, value in BENCH_GATEWAY_ENV.items())
+    settings = "; ".join(
+        f"{component}: " + " ".join(f"{key}={value}" for key, value in environment.items())
+        for component, environment in BENCH_ENV.items()
+    )
     return (
-        f"raised for the run by `devstack restart gateway {settings}` and restored afterwards "
-        f"({reported})"
+        "per-address limits raised for the run, since the whole crowd comes from one address "
+        f"({settings}; restarted with them and restored afterwards); per-user limits as "
+        f"configured ({reported})"
     )
 
 
