@@ -122,3 +122,12 @@ def test_filling_stops_when_the_next_checkpoint_would_overrun_the_budget() -> No
     assert not scenarios.next_fill_fits(50_000, rate=50, remaining_s=600)
     assert not scenarios.next_fill_fits(10, rate=100, remaining_s=0)
     assert not scenarios.next_fill_fits(10, rate=0, remaining_s=600)
+
+
+def test_a_larger_crowd_takes_longer_to_sign_in_within_bounds() -> None:
+    assert scenarios.sign_in_s(100) == 10
+    assert scenarios.sign_in_s(313) == pytest.approx(31.3)
+    assert scenarios.sign_in_s(5000) == scenarios.CROWD_SIGN_IN_MAX_S
+    ramp = scenarios.stress([50, 100], step_s=15, users=313)
+    assert ramp.steps[0].duration_s == pytest.approx(15 + 31.3)
+    assert ramp.steps[0].spawn_rate == pytest.approx(10)

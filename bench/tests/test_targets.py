@@ -42,9 +42,7 @@ def step(
     )
 
 
-def test_cpu_per_request_is_each_component_s_cpu_over_the_rate_without_the_load_generator() -> (
-    None
-):
+def test_cpu_per_request_is_each_component_s_cpu_over_the_rate_locust_left_out() -> None:
     cost = cpu_ms_per_request(step("crowd", 200, cpu={"gateway": 40, "orders": 30, "locust": 80}))
     # 40% of a core is 400 ms of CPU a second, over 200 requests: 2 ms each.
     assert cost == {"gateway": 2.0, "orders": 1.5, "stack": 3.5}
