@@ -3,11 +3,13 @@
 In order: the store is filled to 100,000 orders with the demo-data history (uncached read
 latency measured at 1k, 10k, 50k and 100k on the way, or at whatever it already holds; filling
 stops short, and the page says so, when the pipeline cannot get there within the fill budget); the
-load scenarios run through Locust (normal, peak, the stress ramp, fixed rates); 10,000 new
-orders are timed from the channels to the API; one new order is timed 20 times; the orders
-service's query plans are fetched. The gateway runs with the bench profile (raised rate limits)
-throughout and is restored afterwards, also on failure or Ctrl-C. Every request goes to
-127.0.0.1; every loop is bounded in count and time.
+crowd's accounts are made ready; the load scenarios run through Locust (the crowd closed-loop at
+normal and peak, the crowd at 25, 200 and 400 req/s, one heavy admin, the crowd's stress ramp);
+10,000 new orders are timed from the channels to the API; one new order is timed 20 times; the
+orders service's query plans are fetched. The gateway, auth and orders run with the bench profile
+(per-address rate limits raised, since all the load comes from one address; per-user limits as
+configured) throughout and are restored afterwards, also on failure or Ctrl-C. Every request goes
+to 127.0.0.1; every loop is bounded in count and time.
 """
 
 from __future__ import annotations
@@ -440,8 +442,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--keep-gateway",
         action="store_true",
-        help="run against the gateway as configured instead of restarting it with the bench "
-        "profile (raised rate limits)",
+        help="run against the services as configured instead of restarting them with the bench "
+        "profile (per-address rate limits raised)",
     )
     parser.add_argument("--doc", type=Path, default=report.DOC, help="the page to write")
     args = parser.parse_args(argv)
