@@ -82,7 +82,9 @@ class GatewaySettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySe
     )
     # Separate limits per service, so a flood of order reads never starves sign-in. Each limit
     # adapts between the minimum and the service's maximum to the latency the service answers
-    # with (gateway.concurrency); the maximum is also the size of its connection pool.
+    # with (gateway.concurrency); the maximum is also the size of its connection pool, kept
+    # modest: httpx's pool checks each of its idle connections on every call, and one service
+    # process gains nothing from more calls at once than it can work on.
     auth_max_in_flight: int = Field(
         16,
         ge=1,
@@ -92,7 +94,7 @@ class GatewaySettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySe
         "ceiling)",
     )
     orders_max_in_flight: int = Field(
-        64,
+        32,
         ge=1,
         le=10_000,
         validation_alias=env("GATEWAY_ORDERS_MAX_IN_FLIGHT"),
