@@ -342,6 +342,7 @@ def render(results: BenchResults) -> str:
             _request_table(baseline),
             "",
         ]
+    parts += _profile_lines(results)
     parts += [METHOD, ""]
     parts += _ingest_lines(results)
     parts += _reads_lines(results)
@@ -349,6 +350,26 @@ def render(results: BenchResults) -> str:
     if results.notes:
         parts += ["## Notes", "", *[f"- {note}" for note in results.notes], ""]
     return "\n".join(parts)
+
+
+def _profile_lines(results: BenchResults) -> list[str]:
+    if not results.profiles:
+        return []
+    rows = [
+        [service, *(f"{name}: {share:.0%}" for name, share in top)]
+        if top
+        else [service, "no busy samples"]
+        for service, top in sorted(results.profiles.items())
+    ]
+    return [
+        "Where each service's CPU goes with the crowd at the profiled rate "
+        f"({FULL_PLAN.profile_rate:g} req/s in the full plan; `py-spy`, a separate run of that "
+        "step, its numbers not kept): the three functions with the most own time, as a share of "
+        "the service's busy samples:",
+        "",
+        _table(["service", "first", "second", "third"], [[*row, "", "", ""][:4] for row in rows]),
+        "",
+    ]
 
 
 def _step_for_request_table(steps: list[StepResult]) -> StepResult | None:

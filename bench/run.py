@@ -20,6 +20,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
@@ -36,6 +37,7 @@ from bench.crowd import crowd_size, ensure_crowd
 from bench.demo_data import DeliveryError, deliver, history_plan, new_orders_plan
 from bench.machine import this_machine
 from bench.mix import CHANNELS, name_fragment
+from bench.profiles import PROFILED, py_spy, record
 from bench.progress import format_duration
 from bench.results import (
     BenchResults,
@@ -67,6 +69,7 @@ WORK_DIR = REPO / ".run" / "bench"
 LOCUST = Path(sys.executable).with_name("locust")
 EXPLAIN_COMMAND = Path(sys.executable).with_name("orders-explain-queries")
 LOCUST_GRACE_S = 60  # past its plan, a Locust run is stopped
+LOCUST_START_S = 3  # from starting the Locust process to its first user
 NEW_ORDER_TIMEOUT_S = 60.0
 
 
@@ -87,6 +90,7 @@ class BenchRun:
         self.notes: list[str] = []
         self.phase_seconds: dict[str, float] = {}
         self.crowd: list[dict[str, str]] = []
+        self.profiles: dict[str, list[tuple[str, float]]] = {}
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -288,9 +292,34 @@ class BenchRun:
         steps += self.run_scenario(closed_loop("peak", plan.peak_users, plan.peak_s, peak_ramp))
         crowd_size_at = crowd_size(max(rate for rate, _ in plan.crowd_steps), per_user)
         steps += self.run_scenario(crowd("crowd", list(plan.crowd_steps), crowd_size_at))
+        self.profile(crowd_size_at)
         steps += self.run_scenario(heavy_admin(per_user, plan.heavy_admin_s))
         steps += self.run_scenario(stress(list(plan.stress_rates), plan.stress_step_s, size))
         return steps
+
+    def profile(self, people: int) -> None:
+        """The crowd at the plan's profiled rate (200 req/s) once more, with py-spy recording
+        the Python services once it is under way; its numbers are not kept (the profiler costs
+        CPU of its own)."""
+        if py_spy() is None:
+            self.notes.append(
+                "No CPU profiles: py-spy is not installed (`pip install py-spy`, then run the "
+                "bench as a user allowed to read the services' memory)."
+            )
+            return
+        scenario = crowd("profiled", [(self.plan.profile_rate, self.plan.profile_s + 10)], people)
+        start_after_s = scenario.steps[0].warmup_s + LOCUST_START_S
+
+        def attach() -> None:
+            time.sleep(start_after_s)
+            pids = self.stack.component_pids()
+            found = {name: pids[name] for name in PROFILED if name in pids}
+            self.profiles = record(found, self.plan.profile_s)
+
+        profiler = threading.Thread(target=attach, name="profiler", daemon=True)
+        profiler.start()
+        self.run_scenario(scenario)
+        profiler.join(timeout=self.plan.profile_s + 60)
 
     # Ingest ----------------------------------------------------------------------------------
     def ingest_run(self) -> IngestRun:
@@ -400,6 +429,7 @@ class BenchRun:
             new_order_latency=latency,
             query_plans=plans,
             notes=self.notes,
+            profiles=self.profiles,
         )
 
 

@@ -184,6 +184,8 @@ class BenchPlan:
     stress_step_s: float
     crowd_steps: tuple[tuple[float, float], ...]  # (req/s, seconds) of the crowd, in turn
     heavy_admin_s: float
+    profile_s: float  # py-spy records the services this long, if it is installed,
+    profile_rate: float  # with the crowd at this rate
     ingest_orders: int
     single_orders: int
     read_samples: int
@@ -203,6 +205,8 @@ FULL_PLAN = BenchPlan(
     stress_step_s=15,
     crowd_steps=((PACED_RATE, 60), (BASELINE_RATE, 60), (HIGH_RATE, 30)),
     heavy_admin_s=60,
+    profile_s=20,
+    profile_rate=BASELINE_RATE,
     ingest_orders=10_000,
     single_orders=20,
     read_samples=10,
@@ -229,6 +233,8 @@ def quick_plan(stored: int) -> BenchPlan:
         stress_step_s=8,
         crowd_steps=((5, 10), (10, 10), (20, 8)),
         heavy_admin_s=10,
+        profile_s=5,
+        profile_rate=10,
         ingest_orders=300,
         single_orders=5,
         read_samples=3,
@@ -240,7 +246,8 @@ def load_duration_bound_s(plan: BenchPlan) -> float:
     """The longest the load scenarios can take: every step, each crowd's sign-in included."""
     stress_s = plan.stress_step_s * len(plan.stress_rates) + CROWD_SIGN_IN_MAX_S
     crowd_s = sum(seconds for _, seconds in plan.crowd_steps) + CROWD_SIGN_IN_MAX_S
-    return plan.normal_s + plan.peak_s + stress_s + crowd_s + plan.heavy_admin_s
+    profiled_s = CROWD_SIGN_IN_MAX_S + plan.profile_s + 10
+    return plan.normal_s + plan.peak_s + stress_s + crowd_s + plan.heavy_admin_s + profiled_s
 
 
 def fill_checkpoints(stored: int, plan: BenchPlan) -> list[int]:
