@@ -15,10 +15,11 @@ So each service's limit follows its answers, the way TCP's congestion window fol
   starts at the maximum: a service is assumed able until its answers say otherwise.
 
 ``UpstreamSlots`` applies it: a call takes a slot at once while fewer calls than the limit are in
-flight; otherwise it queues (first come, first served) only if its expected wait plus the
-service's latency stays within the target, and never longer than
-``GATEWAY_UPSTREAM_QUEUE_TIMEOUT_S``. A call that could not be answered in time is refused at once
-(the caller's 503), not after a wait that would have broken the target anyway.
+flight; otherwise it queues (first come, first served) only if its expected wait for a slot
+(the calls ahead of it, times the service's latency, over the limit) stays within the target,
+and never longer than ``GATEWAY_UPSTREAM_QUEUE_TIMEOUT_S``. A call whose wait alone would break
+the target is refused at once (the caller's 503), not after a wait that would have broken it
+anyway.
 """
 
 from __future__ import annotations
@@ -69,8 +70,10 @@ class AimdLimit:
         return (queued + 1) * self.latency_s / max(1, self.limit)
 
     def would_break_target(self, queued: int) -> bool:
-        """Whether a call that queues behind ``queued`` others would be answered past the target."""
-        return self.expected_wait_s(queued) + (self.latency_s or 0.0) > self.target_s
+        """Whether queueing behind ``queued`` others would by itself take the call past the
+        target. The service's own latency is not counted against it: a service answering slower
+        than the target gets fewer calls at once (the limit), not refusals while it keeps up."""
+        return self.expected_wait_s(queued) > self.target_s
 
 
 class UpstreamSlots:

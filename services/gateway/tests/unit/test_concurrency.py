@@ -66,9 +66,13 @@ def test_the_bounds_hold_when_the_minimum_is_above_the_maximum() -> None:
 def test_a_call_queues_only_while_its_expected_wait_keeps_it_within_the_target() -> None:
     aimd = limit(minimum=1, maximum=4)
     aimd.answered(0.05, in_flight=1, now=0.0)  # 50 ms a call, 4 at a time
-    assert not aimd.would_break_target(queued=0)  # 12.5 ms of queue + 50 ms
-    assert not aimd.would_break_target(queued=10)  # 137 ms + 50 ms
-    assert aimd.would_break_target(queued=20)  # 262 ms + 50 ms
+    assert not aimd.would_break_target(queued=0)  # 12.5 ms of queue
+    assert not aimd.would_break_target(queued=18)  # 237 ms
+    assert aimd.would_break_target(queued=20)  # 262 ms of queue alone
+    # A service slower than the target is not a reason to refuse a short wait.
+    aimd.latency_s = 0.4
+    assert not aimd.would_break_target(queued=0)  # 100 ms of queue
+    assert aimd.would_break_target(queued=2)  # 300 ms
 
 
 async def test_a_queued_call_gets_the_next_free_slot_and_a_hopeless_one_is_refused_at_once() -> (
@@ -86,7 +90,7 @@ async def test_a_queued_call_gets_the_next_free_slot_and_a_hopeless_one_is_refus
     assert await asyncio.wait_for(waiting, 1)
     assert slots.in_flight == 2
 
-    aimd.latency_s = 1.0  # the service now takes a second a call: no wait can meet the target
+    aimd.latency_s = 1.0  # a second a call, two at a time: a wait of 0.5 s, past the target
     assert not await slots.take()
     assert slots.queued == 0
 
