@@ -59,7 +59,13 @@ CPU to spare. Each service's limit now adapts to its latency (additive increase 
 answered within `GATEWAY_UPSTREAM_LATENCY_TARGET_S`, a tenth less when the smoothed latency
 passes it, between `GATEWAY_UPSTREAM_MIN_IN_FLIGHT` and the service's maximum), and a call beyond
 the limit waits for a slot unless its expected wait would break the target, the one case in
-which the 503 is answered at once. The gateway exports the limit
+which the 503 is answered at once. A first version also counted the service's own latency
+against the wait: the crowd at 200 req/s for 30 s (6,000 orders, load average 3 to 4) had 227
+calls refused (150 errors at the client, the rest served stale) with the stack at 58% of the
+machine. Counting the wait alone, the same step had no error, p50 22 ms and p95 224 ms, a call
+waited 0.4 ms for a slot on average and spent 46 ms at orders, and the stack spent 5.7 ms of CPU
+per request (gateway 1.8, orders 1.8, MongoDB 0.8, PostgreSQL 0.6, auth 0.3, Redis 0.2, Kafka
+0.2). The gateway exports the limit
 (`gateway_upstream_concurrency_limit`), the wait at the edge and the time at the service, so
 where a slow answer waited shows in production as it does here.
 
