@@ -134,6 +134,25 @@ class OrderHub:
             )
         )
 
+    def admin_call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """A signed-in call of the bench's admin (user administration); the answer's JSON."""
+        if self._access_token is None:
+            self.sign_in()
+        response = self._patiently(
+            lambda: self._http.request(
+                method,
+                f"{self.gateway_url}/api{path}",
+                json=body,
+                headers={"Authorization": f"Bearer {self._access_token}"},
+            )
+        )
+        if not response.is_success:
+            raise ApiError(
+                f"{method} /api{path}: {response.status_code} {response.text[:300]}",
+                response.status_code,
+            )
+        return response.json()
+
     @staticmethod
     def _patiently(send: Callable[[], httpx.Response]) -> httpx.Response:
         """Sends, and once more after ``Retry-After`` (at most a minute) if rate limited."""

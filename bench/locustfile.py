@@ -1,4 +1,4 @@
-"""The Locust side of ``make bench``: simulated admins and the shape that paces them.
+"""The Locust side of ``make bench``: the crowd, the one heavy admin, and the shape that paces them.
 
 Run only by ``bench.run``, which writes the run file named by ``BENCH_RUN_FILE`` (the plan of
 steps, tokens, credentials and orders to start from) and reads back the file named in it:
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from locust import FastHttpUser, LoadTestShape, between, constant_throughput, events
+from locust import FastHttpUser, LoadTestShape, constant_throughput, events
 from locust.env import Environment
 
 from bench import mix
@@ -36,14 +36,29 @@ SEEN = mix.SeenOrders(capacity=5000, rng=RNG)
 SEEN.add_from_api(RUN["orders"])
 SAMPLES: list[Sample] = []
 STEP_LOG: list[dict[str, Any]] = []
+CROWD: list[dict[str, str]] = RUN.get("crowd", [])
+_next_person = iter(range(10**9))
+# Refreshed this long before the access token expires, as the SPA does.
+REFRESH_MARGIN_S = 60.0
+PACE_CHECK_S = 0.25
+SIGN_IN_TRIES = 3
 
 
 class Session:
     """An admin's tokens: the access token in use and the refresh tokens it may rotate."""
 
-    def __init__(self, access_token: str, refresh_tokens: list[str]) -> None:
+    def __init__(
+        self, access_token: str, refresh_tokens: list[str], expires_in_s: float = 900
+    ) -> None:
         self.access_token = access_token
         self.refresh_tokens: deque[str] = deque(refresh_tokens, maxlen=50)
+        self.due_at = time.monotonic() + expires_in_s - REFRESH_MARGIN_S
+
+    def renewed(self, tokens: dict[str, Any]) -> None:
+        """The token pair of a sign-in or a refresh replaces the one in use."""
+        self.access_token = tokens["accessToken"]
+        self.refresh_tokens = deque([tokens["refreshToken"]], maxlen=50)
+        self.due_at = time.monotonic() + float(tokens.get("expiresIn", 900)) - REFRESH_MARGIN_S
 
     @property
     def headers(self) -> dict[str, str]:
@@ -182,27 +197,109 @@ def _task(kind: str) -> Any:
 _Admin.tasks = [task for kind in mix.MIX for task in [_task(kind.name)] * kind.weight]
 
 
-class ThinkingAdmin(_Admin):
-    """A person at the admin app: signs in, then a request every 0.5 to 1.5 s (closed loop)."""
-
-    wait_time = between(0.5, 1.5)
-
-    def on_start(self) -> None:
-        response = self.client.post(
-            "/api/auth/login", json=RUN["credentials"]["admin"], name="login"
-        )
-        tokens = response.json() if response.status_code == 200 else {}
-        self.session = Session(
-            tokens.get("accessToken", RUN["accessToken"]),
-            [tokens["refreshToken"]] if "refreshToken" in tokens else [],
-        )
-
-
 class PacedAdmin(_Admin):
-    """Starts a request every 1 / PACED_USER_RATE s, sharing one signed-in session."""
+    """One heavy admin: Locust users that share one signed-in session, each starting a request
+    every 1 / PACED_USER_RATE s."""
 
     wait_time = constant_throughput(PACED_USER_RATE)
     session = SHARED_SESSION
+
+
+def current_step() -> Step:
+    return STEPS[STEP_LOG[-1]["index"]] if STEP_LOG else STEPS[0]
+
+
+class CrowdUser(_Admin):
+    """One person of the crowd, with an account of its own (admin or viewer, from the run file):
+    signs in once, refreshes the access token when it is due, and makes its role's requests.
+
+    Paced steps: a request every ``users / rate`` seconds whatever the answers (from a random
+    first instant within one interval, so the crowd's requests spread evenly); closed loop: a
+    request 0.5 to 1.5 s after the previous answer.
+    """
+
+    def on_start(self) -> None:
+        self.account = CROWD[next(_next_person) % len(CROWD)]
+        self.kinds = mix.ADMIN_MIX if self.account["role"] == "admin" else mix.VIEWER_MIX
+        self._weights = [kind.weight for kind in self.kinds]
+        self._next_at: float | None = None
+        self._interval = 0.0
+        self.session = Session("", [])
+        for _ in range(SIGN_IN_TRIES):
+            if self.sign_in():
+                break
+            time.sleep(RNG.uniform(0.5, 1.5))  # Locust's gevent patches it: this user only
+
+    def sign_in(self) -> bool:
+        credentials = {"email": self.account["email"], "password": self.account["password"]}
+        response = self.client.post("/api/auth/login", json=credentials, name="login")
+        if response.status_code == 200:
+            self.session.renewed(response.json())
+        return response.status_code == 200
+
+    def refresh(self) -> None:
+        if not self.session.refresh_tokens:
+            self.sign_in()
+            return
+        response = self.client.post(
+            "/api/auth/refresh",
+            json={"refreshToken": self.session.refresh_tokens[-1]},
+            name="token refresh",
+        )
+        if response.status_code == 200:
+            self.session.renewed(response.json())
+        else:
+            self.sign_in()
+
+    def wait_time(self) -> float:
+        if current_step().target_rate is None:
+            self._next_at = None
+            return RNG.uniform(0.5, 1.5)
+        # Short naps, so a new step's pace applies at once rather than after the old interval.
+        if self._next_at is None:
+            return 0.0
+        return min(PACE_CHECK_S, max(0.0, self._next_at - time.monotonic()))
+
+    def _due(self) -> bool:
+        """Paced: whether this person's next request is due now (and when the one after is)."""
+        step = current_step()
+        if step.target_rate is None:
+            return True
+        interval, now = step.users / step.target_rate, time.monotonic()
+        if self._next_at is None or interval != self._interval:
+            # A new pace: the first request at a random instant within one interval, so the
+            # crowd's requests spread evenly.
+            self._next_at, self._interval = now + RNG.uniform(0, interval), interval
+        if now < self._next_at:
+            return False
+        # Behind (a slow answer): the next starts right after, without a burst to catch up.
+        self._next_at = max(self._next_at + interval, now)
+        return True
+
+    def act(self) -> None:
+        if not self._due():
+            return
+        if not self.session.access_token:  # every sign-in so far was refused: try again
+            self.sign_in()
+            return
+        if time.monotonic() >= self.session.due_at:
+            self.refresh()
+            return
+        kind = RNG.choices(self.kinds, weights=self._weights)[0].name
+        if kind == "login":
+            self.sign_in()
+        elif kind == "token refresh":
+            self.refresh()
+        elif kind == "detail":
+            self.detail()
+        elif kind == "status move":
+            self.status_move()
+        else:
+            self.read(kind)
+
+
+# Its one task; not the heavy admin's weighted list it would inherit.
+CrowdUser.tasks = [CrowdUser.act]
 
 
 class BenchShape(LoadTestShape):

@@ -44,6 +44,51 @@ MIX: tuple[RequestKind, ...] = (
 )
 
 
+# The crowd: a fifth of its people are admins. Viewers read; admins read too and move orders on
+# (a fifth of the crowd at 15% of their requests: 3% of all requests). Everyone refreshes their
+# access token when it is due and now and then signs in again.
+CROWD_ADMIN_SHARE = 0.2
+VIEWER_MIX: tuple[RequestKind, ...] = (
+    RequestKind("list newest", 20, MIX[0].what),
+    RequestKind("list by channel", 10, MIX[1].what),
+    RequestKind("list by status", 10, MIX[2].what),
+    RequestKind("list filtered and sorted", 8, MIX[3].what),
+    RequestKind("list next pages", 8, MIX[4].what),
+    RequestKind("search customer name", 9, MIX[5].what),
+    RequestKind("search external id", 6, MIX[6].what),
+    RequestKind("search email", 4, MIX[7].what),
+    RequestKind("detail", 16, MIX[8].what),
+    RequestKind("stats", 7, MIX[9].what),
+    RequestKind("token refresh", 1, "POST /api/auth/refresh, besides the refresh when due"),
+    RequestKind("login", 1, "POST /api/auth/login: the person signs in again"),
+)
+ADMIN_MIX: tuple[RequestKind, ...] = (
+    RequestKind("list newest", 16, MIX[0].what),
+    RequestKind("list by channel", 8, MIX[1].what),
+    RequestKind("list by status", 10, MIX[2].what),
+    RequestKind("list filtered and sorted", 8, MIX[3].what),
+    RequestKind("list next pages", 7, MIX[4].what),
+    RequestKind("search customer name", 8, MIX[5].what),
+    RequestKind("search external id", 6, MIX[6].what),
+    RequestKind("search email", 3, MIX[7].what),
+    RequestKind("detail", 14, MIX[8].what),
+    RequestKind("stats", 3, MIX[9].what),
+    RequestKind("status move", 15, MIX[10].what),
+    RequestKind("token refresh", 1, "POST /api/auth/refresh, besides the refresh when due"),
+    RequestKind("login", 1, "POST /api/auth/login: the person signs in again"),
+)
+
+
+def crowd_shares() -> dict[str, float]:
+    """Each request kind's share of the crowd's requests (admins and viewers together)."""
+    result: dict[str, float] = {}
+    for role_share, kinds in ((CROWD_ADMIN_SHARE, ADMIN_MIX), (1 - CROWD_ADMIN_SHARE, VIEWER_MIX)):
+        total = sum(kind.weight for kind in kinds)
+        for kind in kinds:
+            result[kind.name] = result.get(kind.name, 0.0) + role_share * kind.weight / total
+    return result
+
+
 def shares() -> dict[str, float]:
     """Each request kind's share of all requests, summing to 1."""
     total = sum(kind.weight for kind in MIX)

@@ -11,8 +11,9 @@ import json
 import sys
 from pathlib import Path
 
-from bench import mix
+from bench import crowd, mix
 from bench.export_memory import with_export_memory
+from bench.method import METHOD
 from bench.progress import format_duration
 from bench.results import BenchResults, Numbers, QueryPlans, StepResult
 from bench.scenarios import (
@@ -21,6 +22,7 @@ from bench.scenarios import (
     BREAK_P95_MS,
     BREAK_RATE_SHARE,
     FULL_PLAN,
+    HEAVY_ADMIN_LIMIT_SHARE,
     PACED_USER_RATE,
     SLO_ERROR_RATIO,
     SLO_P95_MS,
@@ -29,6 +31,7 @@ from bench.scenarios import (
     highest_sustained_rate,
     load_duration_bound_s,
 )
+from bench.targets import cpu_ms_per_request, target_rows
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "BENCHMARKS.md"
@@ -94,6 +97,17 @@ def _cpu_table(steps: list[StepResult]) -> str:
     return _table(["scenario", "step", *components], rows)
 
 
+def _cpu_per_request_table(steps: list[StepResult]) -> str:
+    costs = [cpu_ms_per_request(step) for step in steps]
+    components = sorted({name for cost in costs for name in cost} - {"stack"})
+    rows = [
+        [step.scenario, step.label, f"{step.numbers.rps:,.1f}"]
+        + [f"{cost[c]:.2f}" if c in cost else "" for c in [*components, "stack"]]
+        for step, cost in zip(steps, costs, strict=True)
+    ]
+    return _table(["scenario", "step", "achieved req/s", *components, "stack"], rows)
+
+
 def _request_table(step: StepResult) -> str:
     rows = [
         [name, f"{n.requests:,}", _ms(n.p50_ms), _ms(n.p95_ms), _ms(n.p99_ms), f"{n.errors:,}"]
@@ -103,9 +117,25 @@ def _request_table(step: StepResult) -> str:
 
 
 def _mix_table() -> str:
-    shares = mix.shares()
-    rows = [[kind.name, f"{shares[kind.name]:.0%}", kind.what] for kind in mix.MIX]
-    return _table(["request", "share", "what"], rows)
+    """Each request kind's share for a viewer, an admin, the crowd as a whole, and the one heavy
+    admin."""
+
+    def role_shares(kinds: tuple[mix.RequestKind, ...]) -> dict[str, float]:
+        total = sum(kind.weight for kind in kinds)
+        return {kind.name: kind.weight / total for kind in kinds}
+
+    viewer, admin = role_shares(mix.VIEWER_MIX), role_shares(mix.ADMIN_MIX)
+    crowd, heavy = mix.crowd_shares(), mix.shares()
+
+    def cell(shares: dict[str, float], name: str) -> str:
+        return f"{shares[name]:.1%}" if shares.get(name) else "-"
+
+    rows = [
+        [kind.name, cell(viewer, kind.name), cell(admin, kind.name), cell(crowd, kind.name),
+         cell(heavy, kind.name), kind.what]
+        for kind in mix.MIX
+    ]  # fmt: skip
+    return _table(["request", "viewer", "admin", "crowd", "one heavy admin", "what"], rows)
 
 
 def _sustained_sentence(steps: list[StepResult]) -> str:
@@ -232,15 +262,24 @@ def render(results: BenchResults) -> str:
         "orders/s or more; otherwise the page says where it stopped), the load scenarios take "
         f"at most {format_duration(load_duration_bound_s(FULL_PLAN))}, the ingest run and the "
         "single orders a few minutes more: 20 to 25 minutes from an empty store.",
-        f"- Gateway rate limits during the run: {results.rate_limits}.",
+        f"- Rate limits during the run: {results.rate_limits}.",
         f"- Orders stored: {results.store_size_at_start:,} at the start, "
         f"{results.store_size_at_end:,} at the end.",
-        "- Closed-loop scenarios (normal, peak): each user signs in, then sends a request "
-        "every 0.5 to 1.5 s after the previous answer.",
-        f"- Paced scenarios (stress, fixed rates) control the arrival rate: each user starts a "
-        f"request every {1 / PACED_USER_RATE:g} s whatever the answers, so N users offer "
-        f"{PACED_USER_RATE:g}·N req/s while answers take less than {1 / PACED_USER_RATE:g} s "
-        "(slower answers make the step fall short of its rate).",
+        "- **The crowd** (every scenario but one): people with accounts of their own "
+        f"({crowd.CROWD_SIZE} or more, so that none asks more than "
+        f"{crowd.PER_USER_LIMIT_SHARE:.0%} of the per-user limit; a fifth of them admins), "
+        "each signed in once with its own session, refreshing its access token when it is due "
+        "and making its role's requests (the mix below). Closed-loop scenarios (normal, peak) "
+        "are that many people each sending a request 0.5 to 1.5 s after the previous answer. "
+        "Paced scenarios (the crowd's fixed rates, the stress ramp) control the arrival rate: "
+        "each person starts a request every people/rate seconds whatever the answers (from a "
+        "random first instant, so the crowd's requests spread evenly), so a step falls short "
+        "of its rate only when answers are slower than that.",
+        "- **One heavy admin**, a real case of its own and labelled so: one session, its "
+        f"requests started by Locust users sharing it at {PACED_USER_RATE:g} req/s each, at "
+        f"{HEAVY_ADMIN_LIMIT_SHARE:.0%} of the per-user limit (the most one person may ask), "
+        "with the admin mix of the last column below (status moves included: each of its writes "
+        "marks that admin's cached lists stale, so most of its list reads are cache misses).",
         f"- A step is **sustained** when p95 ≤ {SLO_P95_MS:g} ms, errors ≤ "
         f"{SLO_ERROR_RATIO:.0%} and at least {SLO_RATE_SHARE:.0%} of the asked rate was "
         f"achieved (the seed's targets). The stress ramp stops at the first **broken** step: "
@@ -249,7 +288,7 @@ def render(results: BenchResults) -> str:
         "- Numbers leave out each step's first seconds while users are still arriving; "
         "percentiles are nearest-rank over every request, failed ones included.",
         "",
-        "The request mix (every user, every scenario):",
+        "The request mix, share of each role's requests (the crowd: a fifth admins):",
         "",
         _mix_table(),
         "",
@@ -274,6 +313,10 @@ def render(results: BenchResults) -> str:
         "",
         _sustained_sentence(results.steps),
         "",
+        "The load targets (issue 26), checked against this run's steps:",
+        "",
+        _table(["step", "target", "measured", "met"], target_rows(results.steps, m.cores)),
+        "",
         f"![Latency percentiles against arrival rate](bench/{LATENCY_PLOT})",
         "",
         "CPU of each component during each step, mean / max in percent of one core "
@@ -282,6 +325,13 @@ def render(results: BenchResults) -> str:
         "what was left:",
         "",
         _cpu_table(results.steps),
+        "",
+        "Milliseconds of CPU per request answered, per component and across the stack (the "
+        "load generator and `steal` left out): each component's mean CPU over the step divided "
+        "by the step's achieved rate, so a component's fixed background work (Kafka, the "
+        "relay) is spread over the requests and weighs most at low rates:",
+        "",
+        _cpu_per_request_table(results.steps),
         "",
     ]
     baseline = _step_for_request_table(results.steps)
@@ -292,12 +342,34 @@ def render(results: BenchResults) -> str:
             _request_table(baseline),
             "",
         ]
+    parts += _profile_lines(results)
+    parts += [METHOD, ""]
     parts += _ingest_lines(results)
     parts += _reads_lines(results)
     parts += [query_plans_section(results.query_plans)]
     if results.notes:
         parts += ["## Notes", "", *[f"- {note}" for note in results.notes], ""]
     return "\n".join(parts)
+
+
+def _profile_lines(results: BenchResults) -> list[str]:
+    if not results.profiles:
+        return []
+    rows = [
+        [service, *(f"{name}: {share:.0%}" for name, share in top)]
+        if top
+        else [service, "no busy samples"]
+        for service, top in sorted(results.profiles.items())
+    ]
+    return [
+        "Where each service's CPU goes with the crowd at the profiled rate "
+        f"({FULL_PLAN.profile_rate:g} req/s in the full plan; `py-spy`, a separate run of that "
+        "step, its numbers not kept): the three functions with the most own time, as a share of "
+        "the service's busy samples:",
+        "",
+        _table(["service", "first", "second", "third"], [[*row, "", "", ""][:4] for row in rows]),
+        "",
+    ]
 
 
 def _step_for_request_table(steps: list[StepResult]) -> StepResult | None:

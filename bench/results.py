@@ -107,3 +107,5 @@ class BenchResults(BaseModel):
     new_order_latency: NewOrderLatency | None = None
     query_plans: QueryPlans | None = None
     notes: list[str] = Field(default_factory=list)
+    # Per service, its top functions by own CPU time and their share (bench.profiles).
+    profiles: dict[str, list[tuple[str, float]]] = Field(default_factory=dict)

@@ -3,11 +3,13 @@
 In order: the store is filled to 100,000 orders with the demo-data history (uncached read
 latency measured at 1k, 10k, 50k and 100k on the way, or at whatever it already holds; filling
 stops short, and the page says so, when the pipeline cannot get there within the fill budget); the
-load scenarios run through Locust (normal, peak, the stress ramp, fixed rates); 10,000 new
-orders are timed from the channels to the API; one new order is timed 20 times; the orders
-service's query plans are fetched. The gateway runs with the bench profile (raised rate limits)
-throughout and is restored afterwards, also on failure or Ctrl-C. Every request goes to
-127.0.0.1; every loop is bounded in count and time.
+crowd's accounts are made ready; the load scenarios run through Locust (the crowd closed-loop at
+normal and peak, the crowd at 25, 200 and 400 req/s, one heavy admin, the crowd's stress ramp);
+10,000 new orders are timed from the channels to the API; one new order is timed 20 times; the
+orders service's query plans are fetched. The gateway, auth and orders run with the bench profile
+(per-address rate limits raised, since all the load comes from one address; per-user limits as
+configured) throughout and are restored afterwards, also on failure or Ctrl-C. Every request goes
+to 127.0.0.1; every loop is bounded in count and time.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
@@ -30,9 +33,11 @@ import httpx
 from bench import report
 from bench.api import ApiError, OrderHub, StackNotUpError
 from bench.cpu import CpuSampler
+from bench.crowd import crowd_size, ensure_crowd
 from bench.demo_data import DeliveryError, deliver, history_plan, new_orders_plan
 from bench.machine import this_machine
 from bench.mix import CHANNELS, name_fragment
+from bench.profiles import PROFILED, py_spy, record
 from bench.progress import format_duration
 from bench.results import (
     BenchResults,
@@ -48,16 +53,15 @@ from bench.scenarios import (
     BenchPlan,
     Scenario,
     closed_loop,
+    crowd,
     fill_checkpoints,
-    fixed_rate,
-    fixed_rates_to_run,
-    highest_sustained_rate,
+    heavy_admin,
     is_sustained,
     next_fill_fits,
     quick_plan,
     stress,
 )
-from bench.stack import BENCH_GATEWAY_ENV, LocalStack, bench_profile, local_stack
+from bench.stack import BENCH_ENV, LocalStack, bench_profile, local_stack
 from bench.stats import Sample, in_window, numbers, numbers_by_name, percentile
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,6 +69,7 @@ WORK_DIR = REPO / ".run" / "bench"
 LOCUST = Path(sys.executable).with_name("locust")
 EXPLAIN_COMMAND = Path(sys.executable).with_name("orders-explain-queries")
 LOCUST_GRACE_S = 60  # past its plan, a Locust run is stopped
+LOCUST_START_S = 3  # from starting the Locust process to its first user
 NEW_ORDER_TIMEOUT_S = 60.0
 
 
@@ -93,6 +98,8 @@ class BenchRun:
         self.rng = random.Random()  # noqa: S311 - picks simulated data, not secrets
         self.notes: list[str] = []
         self.phase_seconds: dict[str, float] = {}
+        self.crowd: list[dict[str, str]] = []
+        self.profiles: dict[str, list[tuple[str, float]]] = {}
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -218,6 +225,7 @@ class BenchRun:
                 },
             },
             "orders": orders,
+            "crowd": self.crowd,
             "samplesFile": str(samples_file),
         }
 
@@ -305,14 +313,44 @@ class BenchRun:
 
     def load(self) -> list[StepResult]:
         plan = self.plan
+        per_user = per_user_limit(self.hub)
+        highest = max([*plan.stress_rates, *(rate for rate, _ in plan.crowd_steps)])
+        size = crowd_size(highest, per_user)
+        print(f"    the crowd: {size} people, a fifth of them admins, each its own account")
+        self.crowd = ensure_crowd(self.hub, size)
         steps = self.run_scenario(closed_loop("normal", plan.normal_users, plan.normal_s, 10))
         peak_ramp = min(30, plan.peak_s / 3)
         steps += self.run_scenario(closed_loop("peak", plan.peak_users, plan.peak_s, peak_ramp))
-        stress_steps = self.run_scenario(stress(list(plan.stress_rates), plan.stress_step_s))
-        steps += stress_steps
-        for rate in fixed_rates_to_run(plan, highest_sustained_rate(stress_steps)):
-            steps += self.run_scenario(fixed_rate(rate, plan.fixed_s))
+        crowd_size_at = crowd_size(max(rate for rate, _ in plan.crowd_steps), per_user)
+        steps += self.run_scenario(crowd("crowd", list(plan.crowd_steps), crowd_size_at))
+        self.profile(crowd_size_at)
+        steps += self.run_scenario(heavy_admin(per_user, plan.heavy_admin_s))
+        steps += self.run_scenario(stress(list(plan.stress_rates), plan.stress_step_s, size))
         return steps
+
+    def profile(self, people: int) -> None:
+        """The crowd at the plan's profiled rate (200 req/s) once more, with py-spy recording
+        the Python services once it is under way; its numbers are not kept (the profiler costs
+        CPU of its own)."""
+        if py_spy() is None:
+            self.notes.append(
+                "No CPU profiles: py-spy is not installed (`pip install py-spy`, then run the "
+                "bench as a user allowed to read the services' memory)."
+            )
+            return
+        scenario = crowd("profiled", [(self.plan.profile_rate, self.plan.profile_s + 10)], people)
+        start_after_s = scenario.steps[0].warmup_s + LOCUST_START_S
+
+        def attach() -> None:
+            time.sleep(start_after_s)
+            pids = self.stack.component_pids()
+            found = {name: pids[name] for name in PROFILED if name in pids}
+            self.profiles = record(found, self.plan.profile_s)
+
+        profiler = threading.Thread(target=attach, name="profiler", daemon=True)
+        profiler.start()
+        self.run_scenario(scenario)
+        profiler.join(timeout=self.plan.profile_s + 60)
 
     # Ingest ----------------------------------------------------------------------------------
     def ingest_run(self) -> IngestRun:
@@ -422,6 +460,7 @@ class BenchRun:
             new_order_latency=latency,
             query_plans=plans,
             notes=self.notes,
+            profiles=self.profiles,
         )
 
 
@@ -437,14 +476,24 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
+def per_user_limit(hub: OrderHub, default: int = 300) -> int:
+    """The per-user limit the gateway reports (``X-RateLimit-Limit``), per minute."""
+    reported = hub.rate_limits()
+    return int(reported) if reported.isdigit() else default
+
+
 def _rate_limits(hub: OrderHub, raised: bool) -> str:
-    reported = f"X-RateLimit-Limit {hub.rate_limits()} per minute for the bench's user"
+    reported = f"X-RateLimit-Limit {hub.rate_limits()} per minute for each user"
     if not raised:
         return f"as configured (`--keep-gateway`): {reported}"
-    settings = " ".join(f"--env {key}={value}" for key, value in BENCH_GATEWAY_ENV.items())
+    settings = "; ".join(
+        f"{component}: " + " ".join(f"{key}={value}" for key, value in environment.items())
+        for component, environment in BENCH_ENV.items()
+    )
     return (
-        f"raised for the run by `devstack restart gateway {settings}` and restored afterwards "
-        f"({reported})"
+        "per-address limits raised for the run, since the whole crowd comes from one address "
+        f"({settings}; restarted with them and restored afterwards); per-user limits as "
+        f"configured ({reported})"
     )
 
 
@@ -454,8 +503,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--keep-gateway",
         action="store_true",
-        help="run against the gateway as configured instead of restarting it with the bench "
-        "profile (raised rate limits)",
+        help="run against the services as configured instead of restarting them with the bench "
+        "profile (per-address rate limits raised)",
     )
     parser.add_argument("--doc", type=Path, default=report.DOC, help="the page to write")
     args = parser.parse_args(argv)

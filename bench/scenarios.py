@@ -1,10 +1,14 @@
 """The load scenarios as plans of steps, and when a step counts as sustained or broken.
 
-Closed-loop scenarios (normal, peak) are a number of users with a think time. Paced scenarios
-(stress, fixed rates) control the arrival rate: every paced user starts one request every
-``1 / PACED_USER_RATE`` seconds whatever the answers, so the offered rate is users times that
-rate for as long as answers take less than the pacing interval (then the step falls short of
-its target, which counts against it).
+Every scenario but one is a crowd (``bench.crowd``): people with accounts of their own, each
+signed in once, a fifth of them admins, each with its role's request mix. Closed-loop scenarios
+(normal, peak) are a number of them with a think time. Paced scenarios (the crowd's fixed
+rates, the stress ramp) control the arrival rate: the crowd signs in, then each person starts a
+request every ``users / rate`` seconds whatever the answers, so the offered rate is the step's
+for as long as answers take less than that interval (then the step falls short of its target,
+which counts against it). The one scenario apart is **one heavy admin**: a single session, paced
+by Locust users that share it (``PACED_USER_RATE`` each), as close to the per-user limit as it
+allows.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ BREAK_RATE_SHARE = 0.80
 
 TARGET_RATE = 1000.0  # the rate the system is asked to sustain
 BASELINE_RATE = 200.0
+PACED_RATE = 25.0  # unloaded: its p50 should be the closed-loop normal step's
+HIGH_RATE = 400.0
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,14 @@ class Step:
     target_rate: float | None  # None: closed loop
     warmup_s: float  # left out of the numbers: users still arriving
     stop_if_broken: bool = False
+
+
+# The crowd's people sign in at this pace (each hashes a password at auth, on purpose) over
+# 10 to 40 s before the first step counts.
+CROWD_SIGN_INS_PER_S = 10.0
+CROWD_SIGN_IN_S = 10.0
+CROWD_SIGN_IN_MAX_S = 40.0
+HEAVY_ADMIN_LIMIT_SHARE = 0.9  # of the per-user limit: the heaviest one person may ask
 
 
 @dataclass(frozen=True)
@@ -68,7 +82,36 @@ def closed_loop(name: str, users: int, duration_s: float, ramp_s: float) -> Scen
         target_rate=None,
         warmup_s=ramp_s,
     )
-    return Scenario(name, "ThinkingAdmin", (step,))
+    return Scenario(name, "CrowdUser", (step,))
+
+
+def sign_in_s(users: int) -> float:
+    """How long a crowd of ``users`` takes to sign in."""
+    return min(CROWD_SIGN_IN_MAX_S, max(CROWD_SIGN_IN_S, users / CROWD_SIGN_INS_PER_S))
+
+
+def crowd(
+    name: str, rates: list[tuple[float, float]], users: int, *, stop_if_broken: bool = False
+) -> Scenario:
+    """The crowd of ``users`` people at each ``(rate, seconds)`` in turn; the first step also
+    holds their sign-in, which its numbers leave out."""
+    steps = []
+    signing_in_s = sign_in_s(users)
+    for index, (rate, duration_s) in enumerate(rates):
+        interval = users / rate  # each person's pacing
+        sign_in = signing_in_s if index == 0 else 0.0
+        steps.append(
+            Step(
+                label=f"{rate:g} req/s",
+                duration_s=sign_in + duration_s,
+                users=users,
+                spawn_rate=users / signing_in_s,
+                target_rate=rate,
+                warmup_s=sign_in + min(interval, 5.0) + 1,
+                stop_if_broken=stop_if_broken,
+            )
+        )
+    return Scenario(name, "CrowdUser", tuple(steps))
 
 
 def _rate_step(rate: float, previous_rate: float, duration_s: float, stop: bool) -> Step:
@@ -86,20 +129,18 @@ def _rate_step(rate: float, previous_rate: float, duration_s: float, stop: bool)
     )
 
 
-def stress(rates: list[float], step_s: float) -> Scenario:
-    """The arrival rate ramped step by step; the run ends at the first broken step."""
-    steps = []
-    previous = 0.0
-    for rate in rates:
-        steps.append(_rate_step(rate, previous, step_s, stop=True))
-        previous = rate
-    return Scenario("stress", "PacedAdmin", tuple(steps))
+def stress(rates: list[float], step_s: float, users: int) -> Scenario:
+    """The crowd's arrival rate ramped step by step; the run ends at the first broken step."""
+    return crowd("stress", [(rate, step_s) for rate in rates], users, stop_if_broken=True)
 
 
-def fixed_rate(rate: float, duration_s: float) -> Scenario:
-    return Scenario(
-        f"fixed {rate:g} req/s", "PacedAdmin", (_rate_step(rate, 0, duration_s, stop=False),)
+def heavy_admin(per_user_per_min: int, duration_s: float) -> Scenario:
+    """One admin's session as busy as the per-user limit lets one person be."""
+    rate = round(HEAVY_ADMIN_LIMIT_SHARE * per_user_per_min / 60, 1)
+    step = replace(
+        _rate_step(rate, 0, duration_s, stop=False), label=f"{rate:g} req/s, one session"
     )
+    return Scenario("one heavy admin", "PacedAdmin", (step,))
 
 
 def is_sustained(numbers: Numbers, target_rate: float | None) -> bool:
@@ -141,8 +182,10 @@ class BenchPlan:
     peak_s: float
     stress_rates: tuple[float, ...]
     stress_step_s: float
-    fixed_rates: tuple[float, ...]  # always run; the stress ramp's best is added
-    fixed_s: float
+    crowd_steps: tuple[tuple[float, float], ...]  # (req/s, seconds) of the crowd, in turn
+    heavy_admin_s: float
+    profile_s: float  # py-spy records the services this long, if it is installed,
+    profile_rate: float  # with the crowd at this rate
     ingest_orders: int
     single_orders: int
     read_samples: int
@@ -158,10 +201,12 @@ FULL_PLAN = BenchPlan(
     peak_users=100,
     normal_s=60,
     peak_s=90,
-    stress_rates=(25, 50, 100, 150, 200, 300, 400, 500, 650, 800, 1000, 1250, 1500, 2000),
+    stress_rates=(50, 100, 200, 300, 400, 500, 650, 800, 1000, 1250),
     stress_step_s=15,
-    fixed_rates=(BASELINE_RATE, TARGET_RATE),
-    fixed_s=60,
+    crowd_steps=((PACED_RATE, 60), (BASELINE_RATE, 60), (HIGH_RATE, 30)),
+    heavy_admin_s=60,
+    profile_s=20,
+    profile_rate=BASELINE_RATE,
     ingest_orders=10_000,
     single_orders=20,
     read_samples=10,
@@ -184,10 +229,12 @@ def quick_plan(stored: int) -> BenchPlan:
         peak_users=6,
         normal_s=15,
         peak_s=15,
-        stress_rates=(2, 5, 10, 20),
+        stress_rates=(5, 10, 20),
         stress_step_s=8,
-        fixed_rates=(5, 10),
-        fixed_s=12,
+        crowd_steps=((5, 10), (10, 10), (20, 8)),
+        heavy_admin_s=10,
+        profile_s=5,
+        profile_rate=10,
         ingest_orders=300,
         single_orders=5,
         read_samples=3,
@@ -196,9 +243,11 @@ def quick_plan(stored: int) -> BenchPlan:
 
 
 def load_duration_bound_s(plan: BenchPlan) -> float:
-    """The longest the load scenarios can take: every step, and a third fixed rate."""
-    stress_s = plan.stress_step_s * len(plan.stress_rates)
-    return plan.normal_s + plan.peak_s + stress_s + plan.fixed_s * (len(plan.fixed_rates) + 1)
+    """The longest the load scenarios can take: every step, each crowd's sign-in included."""
+    stress_s = plan.stress_step_s * len(plan.stress_rates) + CROWD_SIGN_IN_MAX_S
+    crowd_s = sum(seconds for _, seconds in plan.crowd_steps) + CROWD_SIGN_IN_MAX_S
+    profiled_s = CROWD_SIGN_IN_MAX_S + plan.profile_s + 10
+    return plan.normal_s + plan.peak_s + stress_s + crowd_s + plan.heavy_admin_s + profiled_s
 
 
 def fill_checkpoints(stored: int, plan: BenchPlan) -> list[int]:
@@ -215,10 +264,3 @@ def next_fill_fits(missing: int, rate: float | None, remaining_s: float) -> bool
     if remaining_s <= 0:
         return False
     return rate is None or (rate > 0 and missing / rate <= remaining_s)
-
-
-def fixed_rates_to_run(plan: BenchPlan, stress_sustained: float | None) -> list[float]:
-    rates = set(plan.fixed_rates)
-    if stress_sustained is not None:
-        rates.add(stress_sustained)
-    return sorted(rates)

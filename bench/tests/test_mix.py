@@ -122,3 +122,13 @@ def test_list_queries_stay_within_the_contract(kind: str) -> None:
 def test_requests_without_a_query_are_not_list_kinds() -> None:
     with pytest.raises(ValueError, match="detail"):
         mix.list_params("detail", random.Random(), mix.SeenOrders(1, random.Random()))
+
+
+def test_the_crowd_moves_three_percent_of_its_requests_and_only_its_admins_move() -> None:
+    shares = mix.crowd_shares()
+    assert sum(shares.values()) == pytest.approx(1)
+    assert shares["status move"] == pytest.approx(0.03)
+    assert "status move" not in {kind.name for kind in mix.VIEWER_MIX}
+    assert {kind.name for kind in mix.ADMIN_MIX} == {kind.name for kind in mix.MIX}
+    assert sum(kind.weight for kind in mix.ADMIN_MIX) == 100
+    assert sum(kind.weight for kind in mix.VIEWER_MIX) == 100

@@ -219,3 +219,13 @@ def test_query_plans_as_a_mapping_or_as_text_render_too() -> None:
         QueryPlans(source=f"GET {PLANS_URL}", status="ok", body="Seq Scan on orders")
     )
     assert "```\nSeq Scan on orders\n```" in text
+
+
+def test_the_services_cpu_profiles_are_on_the_page_when_the_run_took_them() -> None:
+    without = render(results())
+    assert "Where each service's CPU goes" not in without
+    profiled = results().model_copy(
+        update={"profiles": {"gateway": [("decode (api.py)", 0.31), ("send (h11.py)", 0.12)]}}
+    )
+    page = render(profiled)
+    assert "| gateway | decode (api.py): 31% | send (h11.py): 12% |  |" in page

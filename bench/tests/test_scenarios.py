@@ -32,28 +32,47 @@ def step(rate: float | None, sustained: bool) -> StepResult:
     )
 
 
-def test_a_paced_step_has_enough_users_for_its_rate_arriving_over_one_interval() -> None:
-    plan = scenarios.stress([100, 250], step_s=15)
-    first, second = plan.steps
-    assert first.users * scenarios.PACED_USER_RATE == 100
-    assert second.users * scenarios.PACED_USER_RATE == 250
-    # New users arrive over one pacing interval, so their requests spread evenly over it.
-    assert first.spawn_rate * scenarios.PACING_INTERVAL_S == first.users
-    assert second.spawn_rate * scenarios.PACING_INTERVAL_S == second.users - first.users
-    assert all(s.stop_if_broken and s.warmup_s < s.duration_s for s in plan.steps)
-    assert plan.duration_s == 30
+def test_the_crowd_signs_in_once_then_each_step_paces_the_same_people_at_its_rate() -> None:
+    plan = scenarios.crowd("crowd", [(25, 60), (200, 60), (400, 30)], users=100)
+    first, second, third = plan.steps
+    assert plan.user_class == "CrowdUser"
+    assert {s.users for s in plan.steps} == {100}
+    assert [s.target_rate for s in plan.steps] == [25, 200, 400]
+    # The first step also holds the sign-in, which its numbers leave out.
+    assert first.duration_s == 60 + scenarios.CROWD_SIGN_IN_S
+    assert first.warmup_s > scenarios.CROWD_SIGN_IN_S
+    assert first.spawn_rate * scenarios.CROWD_SIGN_IN_S == 100
+    assert (second.duration_s, third.duration_s) == (60, 30)
+    assert all(s.warmup_s < s.duration_s / 2 and not s.stop_if_broken for s in plan.steps)
+
+
+def test_the_stress_ramp_is_the_crowd_and_stops_at_its_first_broken_step() -> None:
+    plan = scenarios.stress([100, 250], step_s=15, users=100)
+    assert plan.user_class == "CrowdUser"
+    assert [s.target_rate for s in plan.steps] == [100, 250]
+    assert all(s.stop_if_broken for s in plan.steps)
+
+
+def test_the_one_heavy_admin_is_one_session_as_busy_as_the_per_user_limit_allows() -> None:
+    plan = scenarios.heavy_admin(per_user_per_min=300, duration_s=60)
+    [step] = plan.steps
     assert plan.user_class == "PacedAdmin"
+    assert plan.name == "one heavy admin"
+    assert step.target_rate == 4.5  # 90% of 300 a minute
+    assert step.label == "4.5 req/s, one session"
+    assert step.users * scenarios.PACED_USER_RATE >= step.target_rate
 
 
-def test_fixed_rates_and_closed_loops_never_stop_early() -> None:
-    fixed = scenarios.fixed_rate(200, 60)
-    assert fixed.name == "fixed 200 req/s"
-    assert fixed.steps[0].target_rate == 200
-    assert not fixed.steps[0].stop_if_broken
+def test_closed_loops_are_the_crowd_and_never_stop_early() -> None:
     normal = scenarios.closed_loop("normal", 20, duration_s=60, ramp_s=10)
-    assert normal.user_class == "ThinkingAdmin"
+    assert normal.user_class == "CrowdUser"
     assert (normal.steps[0].users, normal.steps[0].spawn_rate) == (20, 2)
     assert normal.steps[0].target_rate is None
+    assert not normal.steps[0].stop_if_broken
+
+
+def test_the_plan_has_the_crowd_steps_the_targets_are_stated_for() -> None:
+    assert scenarios.FULL_PLAN.crowd_steps == ((25, 60), (200, 60), (400, 30))
 
 
 def test_sustained_means_the_seed_targets_at_the_rate_asked() -> None:
@@ -77,14 +96,6 @@ def test_the_highest_sustained_rate_is_over_paced_steps_only() -> None:
     steps = [step(None, True), step(100, True), step(200, True), step(300, False)]
     assert scenarios.highest_sustained_rate(steps) == 200
     assert scenarios.highest_sustained_rate([step(100, False)]) is None
-
-
-def test_fixed_rates_are_the_plans_plus_the_stress_rampss_best() -> None:
-    plan = scenarios.FULL_PLAN
-    assert scenarios.fixed_rates_to_run(plan, None) == [200, 1000]
-    assert scenarios.fixed_rates_to_run(plan, 400) == [200, 400, 1000]
-    assert scenarios.fixed_rates_to_run(plan, 1250) == [200, 1000, 1250]
-    assert scenarios.fixed_rates_to_run(plan, 200) == [200, 1000]
 
 
 def test_the_store_is_filled_through_each_checkpoint_above_what_it_holds() -> None:
@@ -111,3 +122,12 @@ def test_filling_stops_when_the_next_checkpoint_would_overrun_the_budget() -> No
     assert not scenarios.next_fill_fits(50_000, rate=50, remaining_s=600)
     assert not scenarios.next_fill_fits(10, rate=100, remaining_s=0)
     assert not scenarios.next_fill_fits(10, rate=0, remaining_s=600)
+
+
+def test_a_larger_crowd_takes_longer_to_sign_in_within_bounds() -> None:
+    assert scenarios.sign_in_s(100) == 10
+    assert scenarios.sign_in_s(313) == pytest.approx(31.3)
+    assert scenarios.sign_in_s(5000) == scenarios.CROWD_SIGN_IN_MAX_S
+    ramp = scenarios.stress([50, 100], step_s=15, users=313)
+    assert ramp.steps[0].duration_s == pytest.approx(15 + 31.3)
+    assert ramp.steps[0].spawn_rate == pytest.approx(10)

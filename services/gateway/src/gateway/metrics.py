@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 CACHE_LOOKUPS = Counter(
     "gateway_cache_lookups_total", "Order reads looked up in the response cache", ["result"]
@@ -39,5 +39,26 @@ UPSTREAM_CIRCUIT = Gauge(
 UPSTREAM_CIRCUIT_OPENED = Gauge(
     "gateway_upstream_circuit_opened_timestamp_seconds",
     "Unix time the breaker in front of a service left closed; 0 while it is closed",
+    ["upstream"],
+)
+# Per hop, so that where a slow answer waited shows in production: at the edge for a slot to its
+# service, or at the service (from sending the call to its answer read whole, or its headers for
+# a streamed one).
+_HOP_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+UPSTREAM_QUEUE_SECONDS = Histogram(
+    "gateway_upstream_queue_seconds",
+    "Time a call waited at the edge for a slot to its service (refused calls included)",
+    ["upstream"],
+    buckets=_HOP_BUCKETS_S,
+)
+UPSTREAM_SECONDS = Histogram(
+    "gateway_upstream_seconds",
+    "Time a call spent at its service, from sending it to its answer",
+    ["upstream"],
+    buckets=_HOP_BUCKETS_S,
+)
+UPSTREAM_LIMIT = Gauge(
+    "gateway_upstream_concurrency_limit",
+    "Calls the edge lets a service have in flight now (adapts to the service's latency)",
     ["upstream"],
 )

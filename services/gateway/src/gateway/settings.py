@@ -80,29 +80,58 @@ class GatewaySettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySe
         validation_alias=env("UPSTREAM_TIMEOUT_S"),
         description="read and write timeout to a service behind the gateway",
     )
-    # Separate limits per service, so a flood of order reads never starves sign-in. Small on
-    # purpose: a service process gains nothing from more concurrent calls than it can work on,
-    # and httpx's pool scans all its connections on every call (quadratic in their number).
+    # Separate limits per service, so a flood of order reads never starves sign-in. Each limit
+    # adapts between the minimum and the service's maximum to the latency the service answers
+    # with (gateway.concurrency); the maximum is also the size of its connection pool, kept
+    # modest: httpx's pool checks each of its idle connections on every call, and one service
+    # process gains nothing from more calls at once than it can work on.
     auth_max_in_flight: int = Field(
-        8,
-        ge=1,
-        le=10_000,
-        validation_alias=env("GATEWAY_AUTH_MAX_IN_FLIGHT"),
-        description="calls to auth in flight per gateway replica",
-    )
-    orders_max_in_flight: int = Field(
         16,
         ge=1,
         le=10_000,
+        validation_alias=env("GATEWAY_AUTH_MAX_IN_FLIGHT"),
+        description="the most calls to auth in flight per gateway replica (the adaptive limit's "
+        "ceiling)",
+    )
+    orders_max_in_flight: int = Field(
+        32,
+        ge=1,
+        le=10_000,
         validation_alias=env("GATEWAY_ORDERS_MAX_IN_FLIGHT"),
-        description="calls to orders in flight per gateway replica",
+        description="the most calls to orders in flight per gateway replica (the adaptive "
+        "limit's ceiling)",
     )
     ingest_max_in_flight: int = Field(
-        4,
+        8,
         ge=1,
         le=10_000,
         validation_alias=env("GATEWAY_INGEST_MAX_IN_FLIGHT"),
-        description="calls to ingest in flight per gateway replica",
+        description="the most calls to ingest in flight per gateway replica (the adaptive "
+        "limit's ceiling)",
+    )
+    upstream_min_in_flight: int = Field(
+        4,
+        ge=1,
+        le=10_000,
+        validation_alias=env("GATEWAY_UPSTREAM_MIN_IN_FLIGHT"),
+        description="the fewest calls to a service the adaptive limit allows in flight however "
+        "slowly it answers (at most the service's maximum)",
+    )
+    upstream_latency_target_s: float = Field(
+        0.25,
+        gt=0,
+        le=60,
+        validation_alias=env("GATEWAY_UPSTREAM_LATENCY_TARGET_S"),
+        description="the latency calls to a service should stay under: the limit shrinks when "
+        "the service answers slower, and a call whose wait for a slot would pass it is a fast 503",
+    )
+    auth_latency_target_s: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        validation_alias=env("GATEWAY_AUTH_LATENCY_TARGET_S"),
+        description="the latency target of calls to auth, whose sign-ins hash a password on "
+        "purpose (GATEWAY_UPSTREAM_LATENCY_TARGET_S for the other services)",
     )
     max_in_flight: int = Field(
         128,
@@ -116,7 +145,8 @@ class GatewaySettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySe
         ge=0,
         le=30,
         validation_alias=env("GATEWAY_UPSTREAM_QUEUE_TIMEOUT_S"),
-        description="how long a call waits for a free slot to its service before a fast 503",
+        description="the longest a call waits for a free slot to its service before a fast 503 "
+        "(0: never waits)",
     )
     breaker_failure_threshold: int = Field(
         3,
@@ -249,6 +279,14 @@ class GatewaySettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySe
     @property
     def upstream_urls(self) -> dict[str, str]:
         return {"auth": self.auth_url, "orders": self.orders_url, "ingest": self.ingest_url}
+
+    @property
+    def upstream_latency_targets_s(self) -> dict[str, float]:
+        return {
+            "auth": self.auth_latency_target_s,
+            "orders": self.upstream_latency_target_s,
+            "ingest": self.upstream_latency_target_s,
+        }
 
     @property
     def upstream_max_in_flight(self) -> dict[str, int]:

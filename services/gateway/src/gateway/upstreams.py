@@ -1,11 +1,16 @@
 """One pooled HTTP client per service behind the gateway, each with its own limits and breaker.
 
-- **Bounded concurrency**: at most ``GATEWAY_<SERVICE>_MAX_IN_FLIGHT`` calls to a service at once
-  (its connection pool is the same size, so nothing queues inside httpx). A call that finds no
-  free slot within ``GATEWAY_UPSTREAM_QUEUE_TIMEOUT_S`` is a fast 503 ``service_unavailable``
-  with ``Retry-After``: a saturated service gets no growing backlog of calls whose callers have
-  long given up, and recovers as soon as the load ends. Each service has its own slots, so a flood
-  of order reads never starves sign-in.
+- **Adaptive concurrency** (``gateway.concurrency``): at most as many calls to a service at once
+  as its limit, which follows the latency the service answers with, between
+  ``GATEWAY_UPSTREAM_MIN_IN_FLIGHT`` and ``GATEWAY_<SERVICE>_MAX_IN_FLIGHT`` (its connection pool
+  is the maximum's size, so nothing queues inside httpx). A call beyond the limit queues while its
+  expected wait keeps it within ``GATEWAY_UPSTREAM_LATENCY_TARGET_S`` (auth's own:
+  ``GATEWAY_AUTH_LATENCY_TARGET_S``), for at most
+  ``GATEWAY_UPSTREAM_QUEUE_TIMEOUT_S``; otherwise it is a fast 503 ``service_unavailable`` with
+  ``Retry-After``: a saturated service gets no growing backlog of calls whose callers have long
+  given up, and recovers as soon as the load ends. Each service has its own slots, so a flood of
+  order reads never starves sign-in. The time a call queued and the time the service took are
+  exported per service (``gateway_upstream_queue_seconds``, ``gateway_upstream_seconds``).
 - **Short, explicit timeouts**: ``UPSTREAM_CONNECT_TIMEOUT_S`` to connect (and to get a pooled
   connection), ``UPSTREAM_TIMEOUT_S`` to send and to read the answer.
 - **Circuit breaker**: a service that does not answer (refused connection, timeout) opens its
@@ -18,16 +23,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Iterable, Mapping
 
 import httpx
 from circuitbreaker import CircuitBreaker, CircuitBreakerError
 
+from gateway.concurrency import AimdLimit, UpstreamSlots
 from gateway.metrics import (
     UPSTREAM_CIRCUIT,
     UPSTREAM_CIRCUIT_OPENED,
+    UPSTREAM_LIMIT,
+    UPSTREAM_QUEUE_SECONDS,
+    UPSTREAM_SECONDS,
     UPSTREAM_SHED,
     UPSTREAM_UNAVAILABLE,
 )
@@ -115,8 +123,18 @@ class UpstreamClient:
         self._clock = clock
         self._circuit_gauges = CircuitGauges(upstream, UPSTREAM_CIRCUIT, UPSTREAM_CIRCUIT_OPENED)
         max_in_flight = settings.upstream_max_in_flight[upstream]
-        self._slots = asyncio.Semaphore(max_in_flight)
-        self._queue_timeout_s = settings.upstream_queue_timeout_s
+        self.slots = UpstreamSlots(
+            AimdLimit(
+                minimum=settings.upstream_min_in_flight,
+                maximum=max_in_flight,
+                target_s=settings.upstream_latency_targets_s[upstream],
+            ),
+            queue_timeout_s=settings.upstream_queue_timeout_s,
+        )
+        self._queued = UPSTREAM_QUEUE_SECONDS.labels(upstream)
+        self._answered = UPSTREAM_SECONDS.labels(upstream)
+        self._limit_gauge = UPSTREAM_LIMIT.labels(upstream)
+        self._limit_gauge.set(self.slots.limit.limit)
         self._base_url = base_url.rstrip("/")
         # The transport alone, without httpx.AsyncClient: the client's redirect, auth, cookie
         # and event-hook layers cost a third of each call here, and its cookie jar would keep
@@ -159,17 +177,24 @@ class UpstreamClient:
         """Sends one request; 503 ``service_unavailable`` when the service does not answer, or
         when it already has as many calls in flight as it may. With ``stream`` the body is not
         read: the caller reads it (``aiter_bytes``) and closes the response."""
-        if not await self._took_slot():
+        arrived = time.perf_counter()
+        took_slot = await self.slots.take()
+        sent = time.perf_counter()
+        self._queued.observe(sent - arrived)
+        if not took_slot:
             UPSTREAM_SHED.labels(self.upstream).inc()
             raise UpstreamUnavailableError(
                 f"the {self.upstream} service is busy, retry in {_SATURATED_RETRY_AFTER_S}s",
                 headers={"Retry-After": _SATURATED_RETRY_AFTER_S},
             )
         url = f"{path}?{query}" if query else path
+        latency_s: float | None = None
         try:
             response: httpx.Response = await self._send_guarded(
                 method, url, headers=headers, content=content, timeout_s=timeout_s, stream=stream
             )
+            latency_s = time.perf_counter() - sent
+            self._answered.observe(latency_s)
         except CircuitBreakerError:
             UPSTREAM_UNAVAILABLE.labels(self.upstream).inc()
             retry_after = max(1, int(self.breaker.open_remaining))
@@ -184,23 +209,14 @@ class UpstreamClient:
                 headers={"Retry-After": _SATURATED_RETRY_AFTER_S},
             ) from None
         finally:
-            self._slots.release()
+            # A call with a timeout of its own (an export) is slow by design: no sample.
+            self.slots.release(latency_s if timeout_s is None else None)
+            self._limit_gauge.set(self.slots.limit.limit)
             self._export_circuit()
         return response
 
     def _export_circuit(self) -> None:
         self._circuit_gauges.export(self.circuit, self._clock())
-
-    async def _took_slot(self) -> bool:
-        if not self._slots.locked():
-            await self._slots.acquire()  # a free slot: taken without waiting
-            return True
-        try:
-            async with asyncio.timeout(self._queue_timeout_s):
-                await self._slots.acquire()
-        except TimeoutError:
-            return False
-        return True
 
     async def _send(
         self,

@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 import orjson
 import pytest
-from sqlalchemy import Date, cast, func, select, text
+from sqlalchemy import Date, cast, event, func, select, text
 
 from devstack.pytest_plugin import InfraUrls
 from orderhub_common.events import Customer, Order, OrderItem, OrderStatus
@@ -306,3 +306,33 @@ async def test_a_row_kept_before_the_order_changed_shape_is_served_in_todays_sha
     old, current = (orjson.loads(document) for document in page.documents)
     assert old["tags"] == []
     assert current == second.model_dump(mode="json")
+
+
+async def test_a_list_and_stats_read_send_postgresql_their_statements_and_nothing_else(
+    query_side: QuerySide,
+) -> None:
+    """Round trips are the cost of a read that waits rather than works: a list is its page and
+    its count, stats one statement, with no BEGIN, ROLLBACK or SET around them."""
+    await query_side.project([ProjectedOrder(order(n), 1) for n in range(3)])
+    statements: list[str] = []
+    other: list[str] = []  # what the driver sends outside prepared statements: BEGIN, SET, ...
+
+    @event.listens_for(query_side.engine.sync_engine, "before_cursor_execute")
+    def log_statement(*args: Any) -> None:
+        statements.append(args[2].split()[0].upper())
+
+    @event.listens_for(query_side.engine.sync_engine, "connect")
+    def log_other(dbapi_connection: Any, _: Any) -> None:
+        dbapi_connection.driver_connection.add_query_logger(lambda q: other.append(q.query))
+
+    await query_side.engine.dispose()  # the pool's connections again, each with the logger
+    page = await query_side.page(OrderListQuery())
+    list_statements = list(statements)
+    statements.clear()
+    stats = await query_side.stats(OrderListQuery())
+
+    assert page.total == 3
+    assert sum(stats.by_status.values()) == 3
+    assert list_statements == ["SELECT", "SELECT"]
+    assert statements == ["SELECT"]
+    assert other == []

@@ -164,6 +164,10 @@ class QuerySide(DeadLetterRows, Resource):
             json_deserializer=orjson.loads,
             connect_args=self._connect_args,
         )
+        # Reads run without a transaction of their own: each statement is its own snapshot
+        # either way (READ COMMITTED), and the BEGIN and the ROLLBACK at the connection's
+        # return to the pool were two of a list's four round trips to PostgreSQL.
+        self._reads: AsyncEngine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     # Resource ----------------------------------------------------------------------------------
     async def connect(self) -> None:
@@ -220,7 +224,7 @@ class QuerySide(DeadLetterRows, Resource):
 
     # Reads -------------------------------------------------------------------------------------
     async def page(self, query: OrderListQuery) -> OrderPageRows:
-        async with self.engine.connect() as connection:
+        async with self._reads.connect() as connection:
             rows = (await connection.execute(page_statement(query))).all()
             total = (await connection.execute(count_statement(query))).scalar_one()
         return OrderPageRows.of_rows(rows, total)
@@ -243,17 +247,17 @@ class QuerySide(DeadLetterRows, Resource):
             return await read_page(connection, query)
 
     async def matching(self, query: OrderFilters, ids: list[str]) -> list[str]:
-        async with self.engine.connect() as connection:
+        async with self._reads.connect() as connection:
             return list((await connection.execute(matching_statement(query, ids))).scalars())
 
     async def customer_orders(self, order: Order, limit: int = 20) -> OrderPageRows:
-        async with self.engine.connect() as connection:
+        async with self._reads.connect() as connection:
             rows = (await connection.execute(customer_orders_statement(order, limit))).all()
         total = rows[0][2] if rows else 0
         return OrderPageRows.of_rows(((layout, document) for layout, document, _ in rows), total)
 
     async def stats(self, query: OrderFilters) -> OrderStats:
-        async with self.engine.connect() as connection:
+        async with self._reads.connect() as connection:
             groups = (await connection.execute(stats_statement(query))).all()
         return fold_stats(groups)
 
