@@ -129,18 +129,26 @@ def _kafka_prepare(site: Site) -> None:
     )
     if not (_data(site) / "meta.properties").exists():
         with step("formatting Kafka storage (KRaft, first start only)"):
-            # Kafka wants a base64url-encoded UUID without padding as the cluster id.
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             install.run_checked(
                 *_kafka_java(site),
                 "kafka.tools.StorageTool",
                 "format",
                 "-t",
-                cluster_id,
+                kafka_cluster_id(),
                 "-c",
                 _kafka_properties(site),
                 *credentials.kafka_scram_arguments(site.environment),
             )
+
+
+def kafka_cluster_id(random_bytes: Callable[[], bytes] = lambda: uuid.uuid4().bytes) -> str:
+    """A base64url-encoded UUID without padding, as Kafka wants its cluster id, never starting
+    with "-": the storage tool would read such an id as an option and refuse to format (one in
+    64 first starts). Kafka's own ``Uuid.randomUuid`` draws again for the same reason."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(random_bytes()).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def _kafka_argv(site: Site) -> list[str]:
