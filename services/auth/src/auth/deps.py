@@ -27,6 +27,6 @@ def session_cookies(request: Request) -> SessionCookies:
 
 AuthServiceDep = Annotated[AuthService, Depends(auth_service)]
 UserAdminDep = Annotated[UserAdmin, Depends(user_admin)]
-ClientIp = Annotated[str, Depends(client_key)]
+ClientKey = Annotated[str, Depends(client_key)]
 SessionCookiesDep = Annotated[SessionCookies, Depends(session_cookies)]
 Admin = Annotated[Principal, Depends(require_role(Role.ADMIN))]

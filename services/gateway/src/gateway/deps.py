@@ -41,13 +41,13 @@ from orderhub_common.revocation import AccessRevocations, AccessRevokedError
 from orderhub_common.security import Principal, Role, signed_principal
 
 
-async def get_edge(request: Request) -> Edge:
+async def edge(request: Request) -> Edge:
     # Async on purpose: FastAPI runs a plain function dependency in a worker thread.
     edge: Edge = request.app.state.edge
     return edge
 
 
-CurrentEdge = Annotated[Edge, Depends(get_edge)]
+EdgeDep = Annotated[Edge, Depends(edge)]
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ async def admit(
                 await _checked(request, edge, ip=ip)
             raise
     slot = cache_slot(principal) if cache_slot is not None else None
-    if slot is not None and not await edge.cache.usable():
+    if slot is not None and not await edge.cache.is_usable():
         slot = None
     lookup = await _checked(request, edge, ip=None, principal=principal, slot=slot)
     if access is Access.ADMIN and principal.role is not Role.ADMIN:

@@ -213,10 +213,10 @@ async def _recorded_write(
         upstream_response = await call
     except UpstreamUnavailableError:
         # Sent but unanswered, the write may have been applied all the same.
-        await edge.cache.written(route.order_id, writer.user_id if writer else None)
+        await edge.cache.record_write(route.order_id, writer.user_id if writer else None)
         raise
     if upstream_response.is_success:
-        await edge.cache.written(route.order_id, writer.user_id if writer else None)
+        await edge.cache.record_write(route.order_id, writer.user_id if writer else None)
     return upstream_response
 
 

@@ -100,9 +100,9 @@ async def test_a_writers_lists_miss_entries_from_before_the_write_while_others_s
     before = CachedResponse(200, "application/json", '{"orders": ["before"]}')
     first = await cache.lookup(other)
     assert first is not None
-    await cache.filled(other, first, before, release_lock=False)
+    await cache.fill(other, first, before, release_lock=False)
 
-    await cache.written("o1", "u1")
+    await cache.record_write("o1", "u1")
     seen_by_other, seen_by_writer = await cache.lookup(other), await cache.lookup(writer)
 
     assert seen_by_other is not None
@@ -112,7 +112,7 @@ async def test_a_writers_lists_miss_entries_from_before_the_write_while_others_s
     # The writer's own fill keys apart from fills that may have started before the write.
     assert seen_by_writer.fill != first.fill
     after = CachedResponse(200, "application/json", '{"orders": ["after"]}')
-    await cache.filled(writer, seen_by_writer, after, release_lock=False)
+    await cache.fill(writer, seen_by_writer, after, release_lock=False)
     again = await cache.lookup(writer)
     assert again is not None
     assert (again.response, again.fresh) == (after, True)

@@ -81,11 +81,11 @@ async def test_a_change_recorded_during_an_outage_keeps_reads_off_the_cache_unti
     before = await cache.lookup(slot)
 
     redis.down = True
-    await cache.written("o1", "u1")  # a PATCH succeeded, but the bump could not be written
+    await cache.record_write("o1", "u1")  # a PATCH succeeded, but the bump could not be written
     redis.down = False
 
     assert before is not None
-    assert await cache.usable()  # the bump is written now, before any read uses the cache
+    assert await cache.is_usable()  # the bump is written now, before any read uses the cache
     after = await cache.lookup(slot)
     assert after is not None
     assert after.version != before.version
@@ -97,7 +97,7 @@ async def test_reads_stay_off_the_cache_while_a_change_cannot_be_recorded() -> N
     redis.down = True
     await cache.orders_changed({"o1"})
 
-    assert not await cache.usable()
+    assert not await cache.is_usable()
     assert await cache.lookup(cache.slot("admin", "/orders/o1", "", reader="u1")) is None
 
 

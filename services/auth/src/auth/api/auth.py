@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from auth.deps import AuthServiceDep, ClientIp, SessionCookiesDep
+from auth.deps import AuthServiceDep, ClientKey, SessionCookiesDep
 from auth.errors import InvalidRefreshTokenError
 from auth.schemas import LoginRequest, LoginResponse, MeResponse, RefreshRequest, RefreshResponse
 from orderhub_common.security import CurrentPrincipal, Principal, signed_principal
@@ -16,7 +16,7 @@ router = APIRouter(tags=["auth"])
 async def login(
     body: LoginRequest,
     service: AuthServiceDep,
-    ip: ClientIp,
+    ip: ClientKey,
     cookies: SessionCookiesDep,
     response: Response,
 ) -> LoginResponse:
@@ -53,7 +53,7 @@ async def logout(
     # Signing out only ends access, so a token already revoked (signed out before, or its user
     # changed since) may still sign out: a repeated sign-out is a 204 as the first was.
     principal: Annotated[Principal, Depends(signed_principal)],
-    ip: ClientIp,
+    ip: ClientKey,
     body: RefreshRequest | None = None,
 ) -> Response:
     """Ends the session: that refresh token (and its family) and this access token no longer

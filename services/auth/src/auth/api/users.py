@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from auth.deps import Admin, ClientIp, UserAdminDep
+from auth.deps import Admin, ClientKey, UserAdminDep
 from auth.schemas import UserCreate, UserEnvelope, UserList, UserNames, UserUpdate
 from orderhub_common.security import CurrentPrincipal
 
@@ -28,14 +28,14 @@ async def user_names(admin: UserAdminDep, _: CurrentPrincipal) -> UserNames:
     operation_id="createUser",
 )
 async def create_user(
-    body: UserCreate, admin: UserAdminDep, acting: Admin, ip: ClientIp
+    body: UserCreate, admin: UserAdminDep, acting: Admin, ip: ClientKey
 ) -> UserEnvelope:
     return UserEnvelope(user=await admin.create(body, acting, ip))
 
 
 @router.patch("/users/{user_id}", response_model=UserEnvelope, operation_id="updateUser")
 async def update_user(
-    user_id: str, body: UserUpdate, admin: UserAdminDep, acting: Admin, ip: ClientIp
+    user_id: str, body: UserUpdate, admin: UserAdminDep, acting: Admin, ip: ClientKey
 ) -> UserEnvelope:
     """Changes email, password, role, active or displayName; admins cannot demote or
     deactivate themselves, and no change may leave no active admin (409 `last_admin`). A change

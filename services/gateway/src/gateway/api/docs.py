@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
-from gateway.deps import CurrentEdge
+from gateway.deps import EdgeDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -22,7 +22,7 @@ _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 
 @router.get("/openapi.json")
-async def openapi_document(edge: CurrentEdge) -> dict[str, Any]:
+async def openapi_document(edge: EdgeDep) -> dict[str, Any]:
     return await edge.openapi.document()
 
 

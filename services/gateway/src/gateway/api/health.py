@@ -7,7 +7,7 @@ import asyncio
 import httpx
 from fastapi import APIRouter, Request
 
-from gateway.deps import CurrentEdge, admit, header_credentials
+from gateway.deps import EdgeDep, admit, header_credentials
 from gateway.routes import Access
 from gateway.schemas import ApiError, ApiHealth, UpstreamHealth
 from gateway.upstreams import UpstreamClient, UpstreamUnavailableError
@@ -23,7 +23,7 @@ _PROBE_TIMEOUT_S = 2.0
     description="Informational: a service being down never makes the gateway itself unready.",
     responses={401: {"model": ApiError}, 429: {"model": ApiError}},
 )
-async def api_health(request: Request, edge: CurrentEdge) -> ApiHealth:
+async def api_health(request: Request, edge: EdgeDep) -> ApiHealth:
     await admit(request, edge, Access.SIGNED_IN, header_credentials(request))
     names = list(edge.upstreams)
     results = await asyncio.gather(*(_probe(edge.upstreams[name]) for name in names))

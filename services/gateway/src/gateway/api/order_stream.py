@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from gateway.deps import CurrentEdge, admit, header_credentials
+from gateway.deps import EdgeDep, admit, header_credentials
 from gateway.edge import Edge
 from gateway.redis_outage import REDIS_FAILURES
 from gateway.routes import Access
@@ -68,7 +68,7 @@ change of the user's role, state, password or email): the client reconnects with
         429: {"model": ApiError, "description": "Rate limited"},
     },
 )
-async def order_events(request: Request, edge: CurrentEdge) -> EventSourceResponse:
+async def order_events(request: Request, edge: EdgeDep) -> EventSourceResponse:
     admission = await admit(request, edge, Access.SIGNED_IN, header_credentials(request))
     assert admission.principal is not None  # a signed-in route admits only principals
     return EventSourceResponse(

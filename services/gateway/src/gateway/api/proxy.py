@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request, Response
 
 from gateway.cache import CacheSlot, normalized_query
-from gateway.deps import CurrentEdge, admit, header_credentials
+from gateway.deps import EdgeDep, admit, header_credentials
 from gateway.proxy import forward
 from gateway.routes import resolve
 from orderhub_common.errors import NotFoundError
@@ -19,7 +19,7 @@ _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 
 @router.api_route("/api/{path:path}", methods=_METHODS, include_in_schema=False)
-async def proxied(path: str, request: Request, edge: CurrentEdge) -> Response:
+async def proxied(path: str, request: Request, edge: EdgeDep) -> Response:
     route = resolve(request.method, path)
     if route is None:
         raise NotFoundError(f"no API route for {request.method} /api/{path}")

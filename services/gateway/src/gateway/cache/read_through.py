@@ -84,7 +84,7 @@ class ReadThrough:
         if response.status_code == 200:
             media_type = response.headers.get("content-type", "application/json")
             cached = CachedResponse(response.status_code, media_type, response.text)
-        await self._cache.filled(slot, lookup, cached, release_lock=locked)
+        await self._cache.fill(slot, lookup, cached, release_lock=locked)
         return response
 
     async def _filled_elsewhere(self, slot: CacheSlot, version: str) -> CachedResponse | None:

@@ -207,7 +207,7 @@ class ResponseCache:
             list_fresh_s=self._list_fresh_s,
         )
 
-    async def usable(self) -> bool:
+    async def is_usable(self) -> bool:
         """False while a change this replica saw is not recorded in Redis yet (reads bypass)."""
         if not (self._pending_orders or self._pending_everything):
             return True
@@ -247,7 +247,7 @@ class ResponseCache:
             return None
         return self.read(slot, values)
 
-    async def filled(
+    async def fill(
         self,
         slot: CacheSlot,
         lookup: CacheLookup,
@@ -293,14 +293,14 @@ class ResponseCache:
         return token if taken else None
 
     async def release_fill_lock(self, slot: CacheSlot, lookup: CacheLookup) -> None:
-        await self.filled(slot, lookup, None, release_lock=True)
+        await self.fill(slot, lookup, None, release_lock=True)
 
     async def orders_changed(self, order_ids: Iterable[str], *, every_detail: bool = False) -> None:
         """Order events: those orders' details (every order's, with ``every_detail``) are read
         again, in one round trip for a whole batch; lists and stats keep their short freshness."""
         await self._bump(set(order_ids), lists=False, every_detail=every_detail)
 
-    async def written(self, order_id: str | None, writer: str | None) -> None:
+    async def record_write(self, order_id: str | None, writer: str | None) -> None:
         """A successful write through the gateway, before it is answered: no later read of that
         order (of any order, when ``order_id`` is None) finds an answer from before it, nor
         does any list or stats read of the ``writer`` (of anyone's, when ``order_id`` or the
