@@ -1,42 +1,38 @@
-"""HTTP clients of the three channels' feeds: build the native query, return the native page.
+"""HTTP clients of the simulated channels' feeds: build the native query, return the native page.
 
-Each channel gets its own connection pool, so a slow channel cannot starve the others.
+Each is a ``ChannelConnector`` (``ingest.connectors``); a channel with a real connector (Amazon:
+``ingest.connectors.amazon``) uses that one instead. Each channel gets its own connection pool,
+so a slow channel cannot starve the others.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 
+from ingest.connectors.base import (
+    ApiErrorKind,
+    ChannelConnector,
+    ChannelFeedError,
+    ConnectorInfo,
+    ConnectorMode,
+    NativeOrders,
+    NativePage,
+)
 from orderhub_common.events import Channel
 
-NativeOrders = list[dict[str, Any]]
+__all__ = ["FEEDS", "ChannelFeed", "ChannelFeedError", "NativePage"]
 _BEGINNING = datetime(2000, 1, 1, tzinfo=UTC)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 AMAZON_IN_MARKETPLACE = "A21TJRUUN4KGV"
 
 
-class ChannelFeedError(Exception):
-    """A feed read failed. ``retryable`` says whether asking again may help."""
-
-    def __init__(self, channel: Channel, reason: str, *, retryable: bool) -> None:
-        super().__init__(f"{channel}: {reason}")
-        self.retryable = retryable
-
-
-@dataclass(frozen=True)
-class NativePage:
-    orders: NativeOrders
-    next_token: str | None
-
-
-class ChannelFeed:
-    """One channel's feed; subclasses know the paths, parameters and envelopes."""
+class ChannelFeed(ChannelConnector):
+    """One simulated channel's feed; subclasses know the paths, parameters and envelopes."""
 
     channel: Channel
     path: str
@@ -44,6 +40,12 @@ class ChannelFeed:
 
     def __init__(self, client: httpx.AsyncClient) -> None:
         self.client = client
+
+    @property
+    def info(self) -> ConnectorInfo:
+        return ConnectorInfo(
+            f"{self.channel}-simulated-feed", ConnectorMode.SIMULATED, str(self.client.base_url)
+        )
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -53,9 +55,14 @@ class ChannelFeed:
         try:
             response = await self.client.get(self.path, params=params)
         except httpx.TransportError as exc:
-            raise ChannelFeedError(self.channel, f"unreachable: {exc!r}", retryable=True) from exc
+            raise ChannelFeedError(
+                self.channel, f"{exc!r}", retryable=True, kind=ApiErrorKind.UNREACHABLE
+            ) from exc
         if response.status_code >= 500 or response.status_code == 429:
-            raise ChannelFeedError(self.channel, f"answered {response.status_code}", retryable=True)
+            kind = ApiErrorKind.THROTTLED if response.status_code == 429 else None
+            raise ChannelFeedError(
+                self.channel, f"answered {response.status_code}", retryable=True, kind=kind
+            )
         if response.status_code != 200:
             raise ChannelFeedError(
                 self.channel,
@@ -66,7 +73,10 @@ class ChannelFeed:
             return self.parse(response)
         except (ValueError, KeyError, TypeError) as exc:
             raise ChannelFeedError(
-                self.channel, f"unreadable page: {exc!r}", retryable=False
+                self.channel,
+                f"unreadable page: {exc!r}",
+                retryable=False,
+                kind=ApiErrorKind.UNREADABLE,
             ) from exc
 
     def first_params(self, since: datetime | None, limit: int) -> dict[str, Any]:

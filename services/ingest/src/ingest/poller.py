@@ -16,9 +16,9 @@ from circuitbreaker import CircuitBreaker, CircuitBreakerError
 from loguru import logger
 
 from ingest import metrics
+from ingest.connectors import ChannelConnector, ChannelFeedError, NativePage
 from ingest.cursor import FeedCursor
 from ingest.events import IngestedPublisher
-from ingest.feeds import ChannelFeed, ChannelFeedError, NativePage
 from ingest.lease import ChannelLease
 from ingest.normalizers import NORMALIZERS, NormalizationError
 from ingest.repository import ChannelRepository
@@ -47,7 +47,7 @@ def _retryable(exc: BaseException) -> bool:
 class ChannelPoller:
     def __init__(
         self,
-        feed: ChannelFeed,
+        feed: ChannelConnector,
         *,
         repository: ChannelRepository,
         lease: ChannelLease,
