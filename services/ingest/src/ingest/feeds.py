@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import httpx
 
@@ -95,26 +94,6 @@ def _orders(value: Any) -> NativeOrders:
     return value
 
 
-class WebsiteFeed(ChannelFeed):
-    channel = Channel.WEBSITE
-    path = "/website/admin/api/2024-01/orders.json"
-    resolution = timedelta(seconds=1)
-
-    def first_params(self, since: datetime | None, limit: int) -> dict[str, Any]:
-        return {"updated_at_min": (since or _BEGINNING).isoformat(), "limit": limit}
-
-    def page_params(self, token: str, limit: int) -> dict[str, Any]:
-        # As on Shopify, a page_info request carries no filters: the cursor holds them.
-        return {"page_info": token, "limit": limit}
-
-    def parse(self, response: httpx.Response) -> NativePage:
-        next_link = response.links.get("next", {}).get("url")
-        token = None
-        if next_link:
-            token = parse_qs(urlparse(next_link).query)["page_info"][0]
-        return NativePage(_orders(response.json()["orders"]), token)
-
-
 class AmazonFeed(ChannelFeed):
     channel = Channel.AMAZON
     path = "/amazon/orders/v0/orders"
@@ -152,8 +131,8 @@ class BlinkitFeed(ChannelFeed):
         return NativePage(_orders(body["orders"]), body.get("next_cursor"))
 
 
+# The website has a real connector: Shopify's Admin GraphQL API (ingest.connectors.shopify).
 FEEDS: dict[Channel, type[ChannelFeed]] = {
-    Channel.WEBSITE: WebsiteFeed,
     Channel.AMAZON: AmazonFeed,
     Channel.BLINKIT: BlinkitFeed,
 }

@@ -11,7 +11,10 @@ from circuitbreaker import CircuitBreaker
 from fastapi import FastAPI
 from faststream.specification import AsyncAPI
 
-from ingest.api import asyncapi, channels
+from ingest.api import asyncapi, channels, shopify_webhooks
+from ingest.connectors import ChannelConnector
+from ingest.connectors.shopify import ShopifyConnector
+from ingest.connectors.shopify.webhooks import ShopifyWebhooks
 from ingest.events import IngestedPublisher
 from ingest.feeds import FEEDS, ChannelFeedError
 from ingest.lease import ChannelLease
@@ -62,10 +65,19 @@ def create_app(
             kafka.degrades_to("polling waits, cursors kept; the channels API is served"),
         ],
         workers=pollers,
-        routers=[channels.router, asyncapi.router],
+        routers=[channels.router, asyncapi.router, shopify_webhooks.router],
         state={
             "channel_service": ChannelService(
                 repository, trail, paused_by_config=settings.paused_by_config
+            ),
+            "shopify_webhooks": ShopifyWebhooks(
+                secret=settings.shopify_webhook_secret,
+                redis=redis.client,
+                key_prefix=settings.redis_key_prefix,
+                dedup_ttl_s=settings.shopify_webhook_dedup_ttl_s,
+                repository=repository,
+                publisher=publisher,
+                paused_by_config=Channel.WEBSITE in settings.paused_by_config,
             ),
             "jwt_verifier": JwtVerifier(settings),
             # Every call checks that the caller's token was not revoked (demoted, signed out).
@@ -88,14 +100,8 @@ def build_poller(
     owner: str,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> ChannelPoller:
-    client = httpx.AsyncClient(
-        base_url=settings.mock_channels_url,
-        timeout=settings.channel_timeout_s,
-        limits=httpx.Limits(max_connections=4, max_keepalive_connections=2),
-        transport=transport,
-    )
     return ChannelPoller(
-        FEEDS[channel](client),
+        build_connector(channel, settings, transport),
         repository=repository,
         lease=ChannelLease(
             repository.redis, repository.key("lease", channel), owner, settings.lease_ttl_s
@@ -117,6 +123,32 @@ def build_poller(
         ),
         paused_by_config=channel in settings.paused_by_config,
     )
+
+
+def build_connector(
+    channel: Channel,
+    settings: IngestSettings,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> ChannelConnector:
+    """The website talks Shopify's Admin GraphQL API (the simulator unless SHOPIFY_SHOP_URL
+    names a shop); the others read the simulated feeds."""
+    base_url = settings.mock_channels_url
+    if channel == Channel.WEBSITE:
+        base_url = settings.shopify_base_url(settings.mock_channels_url)
+    client = httpx.AsyncClient(
+        base_url=base_url,
+        timeout=settings.channel_timeout_s,
+        limits=httpx.Limits(max_connections=4, max_keepalive_connections=2),
+        transport=transport,
+    )
+    if channel == Channel.WEBSITE:
+        return ShopifyConnector(
+            client,
+            api_version=settings.shopify_api_version,
+            token=settings.shopify_token(),
+            simulated=settings.shopify_shop_url is None,
+        )
+    return FEEDS[channel](client)
 
 
 def run() -> None:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from orderhub_common.events import Channel
 from orderhub_common.security import JwtVerifySettings
@@ -11,9 +11,12 @@ from orderhub_common.settings import (
     env,
     rate_limit_field,
 )
+from orderhub_common.shopify import ShopifyAdminSettings
 
 
-class IngestSettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySettings):
+class IngestSettings(
+    ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySettings, ShopifyAdminSettings
+):
     port: int = Field(
         8003,
         ge=1,
@@ -124,6 +127,23 @@ class IngestSettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySet
             "channels (comma-separated) whose ingestion starts paused; an admin resumes them at "
             "POST /api/channels/{channel}/resume"
         ),
+    )
+
+    # The website's webhooks (connectors/shopify/webhooks.py); the shop and its token come from
+    # ShopifyAdminSettings (SHOPIFY_SHOP_URL, SHOPIFY_ADMIN_TOKEN, SHOPIFY_API_VERSION).
+    shopify_webhook_secret: SecretStr | None = Field(
+        None,
+        validation_alias=env("SHOPIFY_WEBHOOK_SECRET"),
+        description="the secret Shopify signs the webhooks with (X-Shopify-Hmac-Sha256): the"
+        " custom app's API secret key (unset: every webhook is refused, polls alone ingest)",
+    )
+    shopify_webhook_dedup_ttl_s: int = Field(
+        172_800,
+        ge=60,
+        le=30 * 86_400,
+        validation_alias=env("SHOPIFY_WEBHOOK_DEDUP_TTL_S"),
+        description="how long a webhook's X-Shopify-Webhook-Id is remembered, so a redelivery"
+        " is not published again (Shopify retries for up to 48 hours)",
     )
 
     @field_validator("paused_channels")

@@ -15,10 +15,17 @@ from orderhub_common.settings import (
     env,
     rate_limit_field,
 )
+from orderhub_common.shopify import ShopifyAdminSettings
 
 
 class OrdersSettings(
-    ServiceSettings, KafkaSettings, MongoSettings, RedisSettings, JwtVerifySettings
+    ServiceSettings,
+    KafkaSettings,
+    MongoSettings,
+    RedisSettings,
+    JwtVerifySettings,
+    # The website's write-back: Shopify's GraphQL mutations, with ingest's shop and token.
+    ShopifyAdminSettings,
 ):
     port: int = Field(
         8002,
