@@ -121,6 +121,9 @@ ROUTE_TABLE: tuple[Rule, ...] = (
     # Pausing and resuming a channel's ingestion is an operator's act.
     Rule(_ANY, "channels/*/pause", _INGEST, _ADMIN),
     Rule(_ANY, "channels/*/resume", _INGEST, _ADMIN),
+    # Shopify's order webhooks, from the internet: no JWT (Shopify has none); ingest checks the
+    # body's HMAC signature before anything else (docs/CONNECTORS.md).
+    Rule(_POST, "webhooks/shopify", _INGEST, _PUBLIC),
     # May move any order: no cached read from before it is served after it.
     Rule(
         _POST,

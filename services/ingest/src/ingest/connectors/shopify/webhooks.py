@@ -28,6 +28,7 @@ from ingest.events import IngestedPublisher
 from ingest.normalizers import NormalizationError
 from ingest.normalizers.shopify import normalize
 from ingest.repository import ChannelRepository
+from orderhub_common.context import correlated, current_correlation_id
 from orderhub_common.errors import DomainError, UnauthorizedError
 from orderhub_common.events import Channel
 from orderhub_common.shopify import signature_matches
@@ -104,7 +105,9 @@ class ShopifyWebhooks:
             metrics.WEBHOOKS.labels("duplicate").inc()
             return WebhookOutcome(False, "duplicate")
         try:
-            await self._publisher.publish([order])
+            # The request's correlation id (the edge's request id), on the event and its header.
+            with correlated(current_correlation_id()):
+                await self._publisher.publish([order])
         except BaseException:
             await self._redis.delete(key)  # Shopify retries the delivery: let it through
             raise
