@@ -130,6 +130,14 @@ def manifests(request: pytest.FixtureRequest) -> list[Manifest]:
     return base_manifests() if request.param == "base" else rendered(request.param)
 
 
+def channel_secret(variable: str) -> tuple[str, str]:
+    """The Secret and key a secret variable comes from: each channel's credentials in its own
+    Secret (the website simulator's accepted ones from the same keys), Kafka's per service."""
+    if variable.startswith(("SHOPIFY_", "MOCK_SHOPIFY_")):
+        return "orderhub-channel-website", variable.removeprefix("MOCK_")
+    return "orderhub-secrets", variable
+
+
 def of_kind(docs: list[Manifest], kind: str) -> dict[str, Manifest]:
     return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}
 
@@ -221,10 +229,9 @@ def test_secrets_are_referenced_from_a_secret_never_written_in_a_manifest(
     # Kafka credentials in one Secret per service, as each signs in as its own user with its
     # own ACLs (orderhub_common.kafka_access).
     assert {(r["name"], r["key"]) for r in refs.values()} == {
-        (
-            f"orderhub-kafka-{name}" if variable in KAFKA_CREDENTIALS else "orderhub-secrets",
-            variable,
-        )
+        (f"orderhub-kafka-{name}", variable)
+        if variable in KAFKA_CREDENTIALS
+        else channel_secret(variable)
         for variable in refs
     }
     assert secret_variables(settings_class) <= from_secret
