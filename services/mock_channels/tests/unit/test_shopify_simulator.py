@@ -171,6 +171,8 @@ async def test_write_back_mutations_move_the_order_or_answer_user_errors(
         "order": {"displayFinancialStatus": "PAID"},
         "userErrors": [],
     }
+    again = (await graphql(client, MUTATIONS["paid"], {"id": gid})).json()["data"]
+    assert again["orderMarkAsPaid"]["userErrors"][0]["message"] == "the order is already confirmed"
     fo = f"gid://shopify/FulfillmentOrder/{int(order) + 500}"
     fulfilled = (await graphql(client, MUTATIONS["fulfill"], {"fo": fo})).json()["data"]
     assert fulfilled["fulfillmentCreate"]["fulfillment"]["trackingInfo"] == [

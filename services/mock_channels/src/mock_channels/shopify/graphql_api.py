@@ -124,6 +124,10 @@ def _write(
     if number is None:
         return None, _user_error(field, "is not a valid id")
     try:
+        # Unlike a status API, a mutation is an act: Shopify refuses to repeat one already done
+        # (paying a paid order, cancelling a cancelled one), so the write-back must check first.
+        if store.get(Channel.WEBSITE, str(number)).status == status:
+            return None, _user_error(field, f"the order is already {status.value.lower()}")
         order = store.write_back(
             Channel.WEBSITE, str(number), status, key=f"graphql:{uuid.uuid4()}", shipment=shipment
         )
