@@ -17,7 +17,10 @@ router = APIRouter(tags=["webhooks"])
 @router.post(
     "/webhooks/shopify",
     summary="Shopify order webhooks (orders/create, orders/updated, orders/cancelled)",
-    responses={401: {"description": "the X-Shopify-Hmac-Sha256 signature does not match"}},
+    responses={
+        400: {"description": "no X-Shopify-Webhook-Id, or a body that is not JSON"},
+        401: {"description": "the X-Shopify-Hmac-Sha256 signature does not match"},
+    },
 )
 async def shopify_webhook(
     request: Request,
