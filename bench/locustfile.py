@@ -123,7 +123,16 @@ class _Admin(FastHttpUser):
         order, status = movable
         response = self.client.patch(
             f"/api/orders/{order.id}/status",
-            json={"status": status, "note": "bench"},
+            # A move to SHIPPED carries its shipment (CONTRACT section 4).
+            json={
+                "status": status,
+                "note": "bench",
+                **(
+                    {"shipment": {"carrier": "Bench Express", "trackingNumber": f"BE-{order.id}"}}
+                    if status == "SHIPPED"
+                    else {}
+                ),
+            },
             name="status move",
             headers=self.session.headers,
         )

@@ -341,10 +341,50 @@ def _ingest_lines(results: BenchResults) -> list[str]:
     return [*lines, ""]
 
 
+# Read shapes named so are deep pages (bench.run.deep_page_name): a table of their own.
+DEEP_PAGE_PREFIX = "deep: "
+_DEEP_PAGE_COLUMNS = ("1", "100", "1,000", "last")
+
+
+def _deep_pages_lines(results: BenchResults) -> list[str]:
+    """Per store size and sort: page 1, 100, 1,000 and the last, p50 / p95 (requests)."""
+    rows = []
+    for point in results.read_latency:
+        deep = {
+            name.removeprefix(DEEP_PAGE_PREFIX): n
+            for name, n in point.series.items()
+            if name.startswith(DEEP_PAGE_PREFIX)
+        }
+        sorts = sorted({name.split(" page ")[0] for name in deep})
+        for sort_by in sorts:
+            cells = [f"{point.store_size:,}", f"`{sort_by}`"]
+            for page in _DEEP_PAGE_COLUMNS:
+                n = deep.get(f"{sort_by} page {page}")
+                cells.append(f"{_ms(n.p50_ms)} / {_ms(n.p95_ms)} ({n.requests})" if n else "")
+            rows.append(cells)
+    if not rows:
+        return []
+    return [
+        "Deep pages of the whole list, 20 orders a page, by cursor as the SPA reaches them "
+        "(the page before hands out the cursor; the last page by `lastCursor`): p50 / p95 "
+        "(requests).",
+        "",
+        _table(["orders stored", "sort", *(f"page {p}" for p in _DEEP_PAGE_COLUMNS)], rows),
+        "",
+    ]
+
+
 def _reads_lines(results: BenchResults) -> list[str]:
     if not results.read_latency:
         return []
-    names = sorted({name for point in results.read_latency for name in point.series})
+    names = sorted(
+        {
+            name
+            for point in results.read_latency
+            for name in point.series
+            if not name.startswith(DEEP_PAGE_PREFIX)
+        }
+    )
     rows = []
     for point in results.read_latency:
         cells = [f"{point.store_size:,}"]
@@ -362,6 +402,7 @@ def _reads_lines(results: BenchResults) -> list[str]:
         "",
         _table(["orders stored", *names], rows),
         "",
+        *_deep_pages_lines(results),
     ]
     if first > 1000:
         lines += [
@@ -427,7 +468,14 @@ def plot(results: BenchResults, plots_dir: Path) -> None:
     plt.close(figure)
 
     figure, axes = plt.subplots(figsize=(8, 4.5))
-    names = sorted({name for point in results.read_latency for name in point.series})
+    names = sorted(
+        {
+            name
+            for point in results.read_latency
+            for name in point.series
+            if not name.startswith(DEEP_PAGE_PREFIX)  # their own table, not the plot
+        }
+    )
     for name in names:
         points = [(p.store_size, p.series[name]) for p in results.read_latency if name in p.series]
         sizes = [size for size, _ in points]

@@ -68,6 +68,15 @@ LOCUST_GRACE_S = 60  # past its plan, a Locust run is stopped
 NEW_ORDER_TIMEOUT_S = 60.0
 
 
+DEEP_PAGE_SORTS = ("placedAt", "total", "status", "channel", "updatedAt")
+DEEP_PAGES = (100, 1000)
+
+
+def deep_page_name(sort_by: str, page: str) -> str:
+    """A deep page's read shape; the report gives these a table of their own."""
+    return f"{report.DEEP_PAGE_PREFIX}{sort_by} page {page}"
+
+
 class LoadRunError(RuntimeError):
     pass
 
@@ -108,6 +117,7 @@ class BenchRun:
             ),
             f"search {fragment!r}": ("/orders", {"search": fragment, "limit": 20}),
             "stats": ("/orders/stats", {}),
+            **self.deep_page_shapes(),
         }
         series = {}
         for name, (path, params) in shapes.items():
@@ -133,6 +143,27 @@ class BenchRun:
             + ", ".join(f"{name} p50 {n.p50_ms:.0f} ms" for name, n in series.items())
         )
         return ReadLatency(store_size=size, series=series)
+
+    def deep_page_shapes(self) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Page 1, 100, 1,000 and the last of the whole list under each sort, 20 orders a page,
+        as the SPA reaches them: by the cursor the page before hands out (one unmeasured
+        numbered read finds it) and by the list's ``lastCursor``."""
+        shapes: dict[str, tuple[str, dict[str, Any]]] = {}
+        for sort_by in DEEP_PAGE_SORTS:
+            base = {"sortBy": sort_by, "limit": 20}
+            first = self.hub.get_json("/orders", base)["pagination"]
+            shapes[deep_page_name(sort_by, "1")] = ("/orders", base)
+            for depth in DEEP_PAGES:
+                if depth > first["totalPages"]:
+                    continue
+                before = self.hub.get_json("/orders", {**base, "page": depth - 1})["pagination"]
+                if before.get("nextCursor"):
+                    cursor = {**base, "cursor": before["nextCursor"]}
+                    shapes[deep_page_name(sort_by, f"{depth:,}")] = ("/orders", cursor)
+            if first.get("lastCursor"):
+                last = {**base, "cursor": first["lastCursor"]}
+                shapes[deep_page_name(sort_by, "last")] = ("/orders", last)
+        return shapes
 
     def fill(self) -> tuple[Fill | None, list[ReadLatency]]:
         """Fills the store through the plan's checkpoints, measuring reads at each, and stops

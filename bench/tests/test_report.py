@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from bench.report import LATENCY_PLOT, READS_PLOT, query_plans_section, render
+from bench.report import DEEP_PAGE_PREFIX, LATENCY_PLOT, READS_PLOT, query_plans_section, render
 from bench.results import (
     BenchResults,
     CpuUse,
@@ -127,6 +127,22 @@ def test_the_page_holds_machine_commands_numbers_ingest_and_both_plots() -> None
         "- A note.",
     ):
         assert expected in page, expected
+
+
+def test_deep_pages_get_a_table_of_their_own_per_sort() -> None:
+    page = results()
+    page.read_latency[-1].series.update(
+        {
+            f"{DEEP_PAGE_PREFIX}total page 1": measured(0, 9),
+            f"{DEEP_PAGE_PREFIX}total page 1,000": measured(0, 11),
+            f"{DEEP_PAGE_PREFIX}total page last": measured(0, 12),
+        }
+    )
+    text = render(page)
+    assert "| orders stored | sort | page 1 | page 100 | page 1,000 | page last |" in text
+    assert "| 100,000 | `total` |" in text
+    # Not columns of the main reads table.
+    assert "deep: " not in text
 
 
 def test_the_page_has_no_placeholders() -> None:

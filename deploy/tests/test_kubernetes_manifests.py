@@ -55,6 +55,10 @@ CUSTOM_RESOURCE_GROUPS = {"monitoring.coreos.com"}
 # The Kafka credentials every Kafka client will read once the broker requires them (issue #11,
 # security); until its settings land they are referenced, and read by nobody.
 KAFKA_CREDENTIALS = {"KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"}
+# The mock channels are a demo's (components/demo-channels): the dev overlay has them, the base
+# and production do not.
+DEMO = "mock-channels"
+WITH_DEMO_CHANNELS = {"dev"}
 
 
 def readable(settings_class: type) -> set[str]:
@@ -130,9 +134,20 @@ def manifests(request: pytest.FixtureRequest) -> list[Manifest]:
     return base_manifests() if request.param == "base" else rendered(request.param)
 
 
+def demo_channels(manifests: list[Manifest]) -> Manifest:
+    """The mock channels' Deployment, where the manifests deploy them (else the test skips)."""
+    deployments = of_kind(manifests, "Deployment")
+    if DEMO not in deployments:
+        pytest.skip("no mock channels here: a demo's (components/demo-channels)")
+    return deployments[DEMO]
+
+
 def channel_secret(variable: str) -> tuple[str, str]:
     """The Secret and key a secret variable comes from: each channel's credentials in its own
-    Secret (the website simulator's accepted ones from the same keys), Kafka's per service."""
+    Secret (the Amazon and website simulators' accepted ones from the same keys), Kafka's per
+    service."""
+    if variable.startswith(("AMAZON_", "MOCK_AMAZON_")):
+        return "orderhub-channel-amazon", variable.removeprefix("MOCK_")
     if variable.startswith(("SHOPIFY_", "MOCK_SHOPIFY_")):
         return "orderhub-channel-website", variable.removeprefix("MOCK_")
     return "orderhub-secrets", variable
@@ -179,8 +194,11 @@ def test_every_service_runs_as_a_deployment_behind_a_service_on_its_port(
     deployments = of_kind(manifests, "Deployment")
     services = of_kind(manifests, "Service")
 
-    assert set(deployments) == set(SERVICES)
+    demo = DEMO in deployments
+    assert set(deployments) == set(SERVICES) - (set() if demo else {DEMO})
     for name, (settings_class, _) in SERVICES.items():
+        if name not in deployments:
+            continue
         port = settings_class.model_fields["port"].default
         assert container(deployments[name])["ports"] == [{"name": "http", "containerPort": port}]
         assert services[name]["spec"]["ports"] == [
@@ -193,6 +211,8 @@ def test_every_service_runs_as_a_deployment_behind_a_service_on_its_port(
 def test_a_pod_is_probed_on_healthz_and_readyz_and_has_requests_and_limits(
     manifests: list[Manifest], name: str
 ) -> None:
+    if name == DEMO:
+        demo_channels(manifests)
     spec = of_kind(manifests, "Deployment")[name]["spec"]["template"]["spec"]
     main = container(of_kind(manifests, "Deployment")[name])
 
@@ -212,6 +232,8 @@ def test_a_pod_is_probed_on_healthz_and_readyz_and_has_requests_and_limits(
 def test_secrets_are_referenced_from_a_secret_never_written_in_a_manifest(
     manifests: list[Manifest], name: str
 ) -> None:
+    if name == DEMO:
+        demo_channels(manifests)
     main = container(of_kind(manifests, "Deployment")[name])
     config = of_kind(manifests, "ConfigMap")["orderhub-config"]["data"]
     refs = {
@@ -243,8 +265,8 @@ def test_the_mock_channels_keep_their_orders_on_a_writable_volume(
     manifests: list[Manifest],
 ) -> None:
     # The root filesystem is read-only: the SQLite file must sit on a mounted volume.
-    pod = of_kind(manifests, "Deployment")["mock-channels"]["spec"]["template"]["spec"]
-    main = container(of_kind(manifests, "Deployment")["mock-channels"])
+    pod = demo_channels(manifests)["spec"]["template"]["spec"]
+    main = container(demo_channels(manifests))
     env = {e["name"]: e.get("value") for e in main.get("env", [])}
     database = PurePosixPath(env["MOCK_CHANNELS_DATABASE"])
     mounted = {m["name"]: m["mountPath"] for m in main["volumeMounts"]}
@@ -257,12 +279,36 @@ def test_the_mock_channels_keep_their_orders_on_a_writable_volume(
 def test_the_mock_channels_serve_no_control_api(manifests: list[Manifest]) -> None:
     # Unauthenticated order creation and fault injection: a demo overlay may turn it on (the
     # development environment), production refuses it at start.
-    main = container(of_kind(manifests, "Deployment")["mock-channels"])
+    main = container(demo_channels(manifests))
     env = {e["name"]: e.get("value") for e in main.get("env", [])}
     config = of_kind(manifests, "ConfigMap")["orderhub-config"]["data"]
 
     assert env.get("MOCK_CHANNELS_CONTROL_API", "false") == "false"
     assert "MOCK_CHANNELS_CONTROL_API" not in config
+
+
+def test_production_talks_to_the_real_channels_and_deploys_no_mock_ones() -> None:
+    production = rendered("production")
+    config = of_kind(production, "ConfigMap")["orderhub-config"]["data"]
+
+    assert DEMO not in of_kind(production, "Deployment")
+    assert config["AMAZON_SP_API_ENDPOINT"].startswith("https://sellingpartnerapi-")
+    assert config["AMAZON_LWA_ENDPOINT"] == "https://api.amazon.com/auth/o2/token"
+    assert config["INGEST_PAUSED_CHANNELS"] == "blinkit", "Blinkit has no public seller API"
+    for name in ("ingest", "orders"):
+        env = container(of_kind(production, "Deployment")[name]).get("env", [])
+        refs = {
+            e["name"]: e["valueFrom"]["secretKeyRef"]
+            for e in env
+            if "secretKeyRef" in e.get("valueFrom", {})
+        }
+        assert "orderhub-channel-amazon" in {ref["name"] for ref in refs.values()}
+        # The website's real shop: without it ingest would poll the simulator, absent here.
+        shop = refs["SHOPIFY_SHOP_URL"]
+        assert shop["name"] == "orderhub-channel-website"
+        assert not shop.get("optional", False)
+        assert refs["SHOPIFY_ADMIN_TOKEN"]["name"] == "orderhub-channel-website"
+    assert DEMO in of_kind(rendered("dev"), "Deployment"), "the dev overlay asks for the demo"
 
 
 def test_every_replicated_service_has_a_disruption_budget(manifests: list[Manifest]) -> None:
@@ -362,6 +408,8 @@ def test_only_the_gateway_can_be_reached_from_outside(manifests: list[Manifest])
     assert deny == {"podSelector": {}, "policyTypes": ["Ingress"]}
     assert open_to_all == set()
     for name in set(SERVICES) - {"gateway"}:
+        if name not in of_kind(manifests, "Deployment"):
+            continue  # the mock channels, where no demo asked for them
         port = SERVICES[name][0].model_fields["port"].default
         assert {namespace_named(s) for s in sources_reaching(manifests, name, port)} <= {
             None,  # the pods of this namespace, by label
@@ -478,7 +526,7 @@ def test_production_runs_images_ci_pushes() -> None:
         for name, deployment in of_kind(rendered("production"), "Deployment").items()
     }
 
-    assert set(images) == set(patterns)
+    assert set(images) == set(patterns) - {DEMO}, "CI pushes every image, the demo's too"
     assert {
         name: image for name, image in images.items() if not patterns[name].fullmatch(image)
     } == {}
@@ -507,8 +555,9 @@ def test_production_scrapes_every_service_s_metrics_with_its_token() -> None:
     monitors = of_kind(docs, "ServiceMonitor")
     deployments = of_kind(docs, "Deployment")
 
-    assert scraped_jobs(docs) == {name: name for name in SERVICES}
-    assert len(monitors) == len(SERVICES), "one ServiceMonitor per service"
+    deployed = set(SERVICES) - {DEMO}
+    assert scraped_jobs(docs) == {name: name for name in deployed}
+    assert len(monitors) == len(deployed), "one ServiceMonitor per service"
     for monitor in monitors.values():
         for endpoint in monitor["spec"]["endpoints"]:
             assert endpoint["port"] == "http"

@@ -82,7 +82,8 @@ def move(
     """A status move through the API, once stored and written back to the channel."""
     document = orders.find_one({"channel": key[0], "externalId": key[1]})
     assert document is not None
-    response = api.patch(f"/orders/{document['_id']}/status", json={"status": status})
+    body = {"status": status, **({"note": "the customer asked"} if status == "CANCELLED" else {})}
+    response = api.patch(f"/orders/{document['_id']}/status", json=body)
     assert response.status_code == 200, response.text
     eventually(lambda: statuses(orders)[key] == status, f"{key} to be {status} in the store")
     write_backs = f"{mock_channels_url}/_control/{key[0]}/orders/{key[1]}/write-backs"

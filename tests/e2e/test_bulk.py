@@ -127,10 +127,25 @@ def job_items(api: httpx.Client, headers: dict[str, str], job_id: str) -> list[d
         page += 1
 
 
+def needs(status: str, ids: list[str]) -> dict[str, Any]:
+    """What a move to ``status`` carries besides it: a shipment with a tracking number per order
+    to SHIPPED, a reason to CANCELLED."""
+    if status == "SHIPPED":
+        tracking = {order_id: f"TRK-{order_id[-8:]}" for order_id in ids}
+        return {"shipment": {"carrier": "Delhivery", "trackingNumbers": tracking}}
+    if status == "CANCELLED":
+        return {"note": "the customer asked"}
+    return {}
+
+
 def move_page(
     api: httpx.Client, headers: dict[str, str], ids: list[str], status: str
 ) -> dict[str, Any]:
-    response = api.post("/bulk-moves", json={"status": status, "orderIds": ids}, headers=headers)
+    response = api.post(
+        "/bulk-moves",
+        json={"status": status, "orderIds": ids, **needs(status, ids)},
+        headers=headers,
+    )
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()["result"]
     return result
@@ -257,7 +272,9 @@ def test_a_bulk_job_can_be_cancelled(
     place_orders(mock_channels_url, "website", 600, window)
     wait_for_orders(api, admin_headers, view, 600)
     response = api.post(
-        "/bulk-moves", json={"status": "CANCELLED", "view": view}, headers=admin_headers
+        "/bulk-moves",
+        json={"status": "CANCELLED", "view": view, "note": "duplicate orders"},
+        headers=admin_headers,
     )
     job_id = response.json()["job"]["id"]
     cancelled = api.post(f"/jobs/{job_id}/cancel", headers=admin_headers)
@@ -317,10 +334,12 @@ def test_an_export_of_the_current_view_downloads_by_a_signed_link(
         order = listed[row[0]]
         assert row[header.index("Customer name")] == order["customer"]["name"]
         phone = order["customer"]["phone"]
-        # A cell a spreadsheet would evaluate ("+91 ...") starts with an apostrophe.
-        escaped = "'" + phone if phone.startswith(("=", "+", "-", "@")) else phone
-        assert row[header.index("Customer phone")] == escaped
-        assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row)
+        # A phone number is a text formula: shown as "+91 ...", with no apostrophe in sight.
+        phone_cell = row[header.index("Customer phone")]
+        assert phone_cell == f'="{phone}"'
+        assert not any(
+            cell.startswith(("=", "+", "-", "@")) for cell in row if cell is not phone_cell
+        )
 
     # A tampered or expired link opens nothing.
     parts = urlsplit(job["downloadUrl"])
@@ -451,7 +470,9 @@ def test_the_audit_log_records_each_action_once_with_who_where_and_the_request(
     )
     assert moved.status_code == 200, moved.text
     job = api.post(
-        "/bulk-moves", json={"status": "CANCELLED", "view": view}, headers=admin_headers
+        "/bulk-moves",
+        json={"status": "CANCELLED", "view": view, "note": "out of stock"},
+        headers=admin_headers,
     ).json()["job"]
     export = api.post("/exports", json={"view": view}, headers=viewer_headers).json()["job"]
     saved = api.post(
@@ -472,7 +493,6 @@ def test_the_audit_log_records_each_action_once_with_who_where_and_the_request(
         return len(records(action=action, target=target)) == 1
 
     for action, target in [
-        ("order.status_moved", first),
         ("bulk_move.started", job["id"]),
         ("export.requested", export["id"]),
         ("view.saved", saved["id"]),
@@ -484,7 +504,21 @@ def test_the_audit_log_records_each_action_once_with_who_where_and_the_request(
             what=f"{action} of {target} in the audit log",
             timeout_s=30,
         )
-    (status_moved,) = records(action="order.status_moved", target=first)
+    # The single move, and the job's move of the same order: one row each, the job's linked to
+    # the job's own row.
+    eventually_sync(
+        lambda: (
+            len(records(action="order.status_moved", target=first, limit=10)) == 2
+            and len(records(action="order.status_moved", target=second)) == 1
+        ),
+        what="the single move and each of the job's moves in the audit log",
+        timeout_s=JOB_WAIT_S,
+    )
+    by_job = records(action="order.status_moved", target=first, limit=10)
+    (status_moved,) = [r for r in by_job if "bulkMove" not in r["details"]]
+    (job_move,) = [r for r in by_job if "bulkMove" in r["details"]]
+    assert job_move["details"] == {"from": "CONFIRMED", "to": "CANCELLED", "bulkMove": job["id"]}
+    assert job_move["actorId"] == me
     assert status_moved["actorId"] == me
     assert status_moved["requestId"] == request_id
     assert status_moved["clientAddress"]
@@ -499,3 +533,126 @@ def test_the_audit_log_records_each_action_once_with_who_where_and_the_request(
     for method in ("PATCH", "PUT", "DELETE"):
         assert api.request(method, "/audit", headers=admin_headers).status_code in {404, 405}
     assert second  # the other order is moved by the job, not by a single move
+
+
+@pytest.mark.timeout(600)
+def test_bulk_shipping_needs_every_tracking_number_and_refusals_say_which_order_and_why(
+    api: httpx.Client, mock_channels_url: str, admin_headers: dict[str, str]
+) -> None:
+    window = a_window()
+    view = {**window, "channel": ["amazon"]}
+    place_orders(mock_channels_url, "amazon", 4, window)
+    wait_for_orders(api, admin_headers, view, 4)
+    orders = orders_of(api, admin_headers, view)
+    ids = [o["id"] for o in orders]
+    external = {o["id"]: o["externalId"] for o in orders}
+    assert move_page(api, admin_headers, ids[:3], "CONFIRMED")["moved"]
+    assert move_page(api, admin_headers, ids[3:], "CANCELLED")["moved"] == ids[3:]
+
+    # A tracking number missing for one order: refused before anything moves, naming it.
+    partial = {external[ids[0]]: "AWB-0", ids[1]: "AWB-1"}
+    for target in ({"orderIds": ids[:3]}, {"view": view}):
+        refused = api.post(
+            "/bulk-moves",
+            json={
+                "status": "SHIPPED",
+                **target,
+                "shipment": {"carrier": "Delhivery", "trackingNumbers": partial},
+            },
+            headers=admin_headers,
+        )
+        assert refused.status_code == 422, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "tracking_number_missing"
+        assert external[ids[2]] in error["message"]
+        assert {o["orderId"] for o in error["details"]["orders"]} >= {ids[2]}
+    assert {o["status"] for o in orders_of(api, admin_headers, view)} == {"CONFIRMED", "CANCELLED"}
+    # Without a carrier, or cancelling without a reason: a 422 too.
+    for body in (
+        {"status": "SHIPPED", "orderIds": ids[:1]},
+        {"status": "CANCELLED", "view": view},
+    ):
+        assert api.post("/bulk-moves", json=body, headers=admin_headers).status_code == 422
+
+    # Every order with its tracking number (by external id or id): each gets its own shipment.
+    tracking = {external[i]: f"AWB-{n}" for n, i in enumerate(ids[:2])} | {ids[2]: "AWB-2"}
+    tracking[external[ids[3]]] = "AWB-3"
+    response = api.post(
+        "/bulk-moves",
+        json={
+            "status": "SHIPPED",
+            "view": view,
+            "shipment": {"carrier": "Delhivery", "trackingNumbers": tracking},
+        },
+        headers=admin_headers,
+    )
+    assert response.status_code == 202, response.text
+    job = wait_for_job(api, admin_headers, response.json()["job"]["id"])
+    assert (job["moved"], job["refused"]) == (3, 1)
+    shipped = {o["id"]: o for o in orders_of(api, admin_headers, view)}
+    for n, order_id in enumerate(ids[:3]):
+        assert shipped[order_id]["shipment"] == {
+            "carrier": "Delhivery",
+            "trackingNumber": f"AWB-{n}",
+        }
+    # The refused one is listed as an admin knows it, with the server's reason in words.
+    page = api.get(
+        f"/jobs/{job['id']}/items", params={"outcome": "refused"}, headers=admin_headers
+    ).json()
+    (item,) = page["items"]
+    assert item["orderId"] == ids[3]
+    assert item["externalId"] == external[ids[3]]
+    assert item["channel"] == "amazon"
+    assert item["customer"] == orders[3]["customer"]["name"]
+    assert item["code"] == "already_final"
+    assert "cancelled" in item["message"]
+    assert "shipped" in item["message"]
+    # A page's refusals say the same.
+    result = move_page(api, admin_headers, ids[3:], "CONFIRMED")
+    (refusal,) = result["refused"]
+    assert (refusal["externalId"], refusal["channel"]) == (external[ids[3]], "amazon")
+    assert refusal["customer"] == orders[3]["customer"]["name"]
+    assert "cancelled" in refusal["message"]
+
+
+def test_the_audit_log_is_searched_by_email_action_part_and_external_order_id(
+    api: httpx.Client, mock_channels_url: str, admin_headers: dict[str, str]
+) -> None:
+    window = a_window()
+    view = {**window, "channel": ["website"]}
+    place_orders(mock_channels_url, "website", 1, window)
+    wait_for_orders(api, admin_headers, view, 1)
+    (order,) = orders_of(api, admin_headers, view)
+    assert move_page(api, admin_headers, [order["id"]], "CONFIRMED")["moved"]
+    me = api.get("/auth/me", headers=admin_headers).json()["user"]
+
+    def records(**params: Any) -> list[dict[str, Any]]:
+        response = api.get("/audit", params=params, headers=admin_headers)
+        assert response.status_code == 200, response.text
+        found: list[dict[str, Any]] = response.json()["records"]
+        return found
+
+    # By the order's external id: its own row, naming the page's bulk move it was part of.
+    eventually_sync(
+        lambda: len(records(target=order["externalId"], action="order.status_moved")) == 1,
+        what="the order's move in the audit log by its external id",
+        timeout_s=60,
+    )
+    (moved,) = records(target=order["externalId"], action="order.status_moved")
+    assert moved["target"] == order["id"]
+    assert moved["targetExternalId"] == order["externalId"]
+    assert moved["details"]["from"] == "PLACED"
+    assert moved["details"]["to"] == "CONFIRMED"
+    (page_move,) = records(target=moved["details"]["bulkMove"])
+    assert page_move["action"] == "bulk_move.applied"
+    # "bulk" is part of an action's name, not an invalid request; an email part finds its actor.
+    assert {r["action"] for r in records(action="bulk", limit=200)} <= {
+        "bulk_move.applied",
+        "bulk_move.started",
+        "bulk_move.cancelled",
+    }
+    assert records(action="bulk")
+    assert all(r["actorId"] == me["id"] for r in records(actor=me["email"].upper()[:6]))
+    assert records(actor=me["email"])
+    actions = api.get("/audit/actions", headers=admin_headers).json()["actions"]
+    assert {"order.status_moved", "bulk_move.applied"} <= set(actions)

@@ -149,8 +149,11 @@ def test_returned_only_after_delivered_and_it_is_final(
     returned = move("RETURNED", note="customer sent it back")
     assert returned.status_code == 200, returned.text
     assert returned.json()["order"]["status"] == "RETURNED"
-    for status in ("DELIVERED", "CANCELLED", "PLACED"):
+    for status in ("DELIVERED", "PLACED"):
         assert move(status).status_code == 409
+    assert move("CANCELLED", note="too late").status_code == 409
+    # A move to CANCELLED needs a reason, to SHIPPED a shipment: a clear 422 before anything.
+    assert move("CANCELLED").status_code == 422
     # A shipment with any move but SHIPPED is a clear 422.
     bad = move("DELIVERED", shipment=shipment)
     assert bad.status_code == 422
@@ -419,7 +422,10 @@ def test_a_status_move_reaches_the_channel_through_an_outage_and_is_applied_once
         "PendingPickUp",
     )
     applied = control.get(f"/amazon/orders/{external_id}/write-backs").json()
-    assert applied == [{"idempotencyKey": write_back["idempotencyKey"], "status": "CONFIRMED"}]
+    # Amazon takes no idempotency token: updateShipmentStatus sets a state, so the simulator
+    # keys a repeat by what it sets.
+    key = f"updateShipmentStatus:{external_id}:ReadyForPickup"
+    assert applied == [{"idempotencyKey": key, "status": "CONFIRMED"}]
 
     # Shipping with tracking reaches the channel in its own shape too.
     shipment = {"carrier": "Blue Dart", "trackingNumber": f"BD{order_id[-9:]}"}
@@ -459,10 +465,12 @@ def test_a_bulk_move_is_written_back_for_each_order_and_a_returned_order_stays_f
     external_ids = [new_order(control, "website") for _ in range(3)]
     orders = [wait_for(api, viewer_headers, "website", e) for e in external_ids]
     placed, returned = [o["id"] for o in orders[:2]], orders[2]["id"]
+    shipment = {"carrier": "Delhivery", "trackingNumber": "DL-42"}
     for status in ("CONFIRMED", "SHIPPED", "DELIVERED", "RETURNED"):
-        moved = api.patch(
-            f"/orders/{returned}/status", json={"status": status}, headers=admin_headers
-        )
+        body: dict[str, Any] = {"status": status}
+        if status == "SHIPPED":
+            body["shipment"] = shipment
+        moved = api.patch(f"/orders/{returned}/status", json=body, headers=admin_headers)
         assert moved.status_code == 200, moved.text
 
     response = api.post(

@@ -177,7 +177,7 @@ def test_two_orders_replicas_on_mongodb_share_the_partitions_and_lose_no_concurr
             go.wait()
             response = httpx.patch(
                 f"{stack.url(name)}/orders/{order_id}/status",
-                json={"status": status},
+                json={"status": status, **({"note": "cancelled"} if status == "CANCELLED" else {})},
                 headers=admin_headers,
                 timeout=30,
             )

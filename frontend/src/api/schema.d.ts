@@ -13,11 +13,21 @@ export interface paths {
         };
         /**
          * Order events (Server-Sent Events)
-         * @description One event per order created or changed, as it happens (no replay: refetch after connecting).
+         * @description What changed among the orders, coalesced: at most one message per `GATEWAY_SSE_COALESCE_S`
+         *     (1 s by default) however many orders change, so a client's work is bounded.
          *
-         *     Each event has `event: order.created` or `event: order.status_changed`, `id:` the event id, and
-         *     `data:` the order event as JSON (the `orders.events.v1` schema). Comment lines (`: ping`) keep
-         *     the connection alive.
+         *     Events (their `data` schemas are the components named here):
+         *     - `connected` (`StreamConnected`): the stream is open. Its `id` is where a reconnect resumes.
+         *     - `orders.changed` (`OrdersChanged`): every order created or changed since the previous message,
+         *       oldest first (at most 1,000 per message; more follow one interval later).
+         *     - `reset` (`StreamReset`): changes were missed that cannot be replayed (the client fell too far
+         *       behind, or `Last-Event-ID` is too old or from another gateway replica): refetch once, then
+         *       carry on from here. A slow client is caught up this way, never disconnected.
+         *
+         *     Every event has an `id`; a client that reconnects with `Last-Event-ID` gets what it missed (the
+         *     last `SSE_REPLAY_SIZE` changes are kept): `connected` with `resumed: true`, then the missed
+         *     changes; or a `reset` when they are gone.
+         *     Comment lines (`: ping`) keep the connection alive.
          *
          *     Signed in with the `Authorization` header only (never a token in the URL, where proxies and logs
          *     would keep it). The stream ends when the access token expires or is revoked (a sign-out, or a
@@ -150,6 +160,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/users/names": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * User Names
+         * @description Every user's display name by id, for anyone signed in: how the SPA names the people in
+         *     an order's history and notes and in the audit log.
+         */
+        get: operations["userNames"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/users/{user_id}": {
         parameters: {
             query?: never;
@@ -165,9 +196,9 @@ export interface paths {
         head?: never;
         /**
          * Update User
-         * @description Changes email, password, role or active; admins cannot demote or deactivate themselves,
-         *     and no change may leave no active admin (409 `last_admin`). A change of role, state,
-         *     password or email ends the user's sessions and access tokens.
+         * @description Changes email, password, role, active or displayName; admins cannot demote or
+         *     deactivate themselves, and no change may leave no active admin (409 `last_admin`). A change
+         *     of role, state, password or email ends the user's sessions and access tokens.
          */
         patch: operations["updateUser"];
         trace?: never;
@@ -223,6 +254,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/channels/{channel}/connection-test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Test a channel's connection (admin, audited): sign in and read once; the answer says in plain words what worked or failed, never a credential */
+        post: operations["test_channel_connection_channels__channel__connection_test_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/webhooks/shopify": {
         parameters: {
             query?: never;
@@ -250,6 +298,12 @@ export interface paths {
         /**
          * List Orders
          * @description Orders matching every given filter, one page at a time, in a stable order.
+         *
+         *     Pages are numbered (`page`, an OFFSET: fine for the first pages) or reached by cursor
+         *     (`cursor` from an answer's `nextCursor`/`prevCursor`/`lastCursor`, or `startAt` to jump to a
+         *     date, amount, status or channel under the sort): any depth then costs what page 1 does, and
+         *     an order added meanwhile never shifts the rows of the next page. A search or tag matching
+         *     more than 10,000 orders answers an estimated total (`totalIsEstimate`).
          */
         get: operations["list_orders_orders_get"];
         put?: never;
@@ -273,6 +327,27 @@ export interface paths {
          *     the same filters as the list.
          */
         get: operations["order_stats_orders_stats_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/orders/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tags In Use
+         * @description The tags orders carry, most used first (up to 200), with how many orders carry each:
+         *     kept as the orders change, so this reads no order.
+         */
+        get: operations["tags_in_use_orders_tags_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -493,7 +568,10 @@ export interface paths {
          * Bulk Move
          * @description Moves the orders picked on a page at once (200 with what moved and what was refused and
          *     why), or every order matching a view as a background job (202 with the job). Each order
-         *     goes through the state machine exactly as a single move does.
+         *     goes through the state machine exactly as a single move does, and needs what it needs: the
+         *     move to SHIPPED a `shipment` with a carrier and a tracking number for every order (keyed by
+         *     order id or external id; else 422 `tracking_number_missing` naming them, before anything
+         *     moves), the move to CANCELLED a reason in `note` (else 422).
          */
         post: operations["bulk_move_bulk_moves_post"];
         delete?: never;
@@ -591,7 +669,8 @@ export interface paths {
         };
         /**
          * Download Export
-         * @description The export's file, by the signed link its job gives (no token needed until it expires).
+         * @description The export's file, by the signed link its job gives (no token needed until it expires,
+         *     but only for the user it was made for, as long as their access stands).
          */
         get: operations["download_export_exports__job_id__download_get"];
         put?: never;
@@ -662,6 +741,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/audit/actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Audit Actions
+         * @description The actions the audit log holds, for the log's filter to offer.
+         */
+        get: operations["audit_actions_audit_actions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -717,6 +816,66 @@ export interface components {
             /** Detail */
             detail?: string | null;
         };
+        /**
+         * OrderChange
+         * @description One order created or changed (a note, tags, a write-back answer count as changes).
+         */
+        OrderChange: {
+            /** Orderid */
+            orderId: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "created" | "changed";
+            /**
+             * Eventtype
+             * @description The order event's own type, e.g. `order.status_changed`
+             */
+            eventType: string;
+            /**
+             * @description The status it has now, when the change was a status change or creation
+             * @default null
+             */
+            status: components["schemas"]["OrderStatus"] | null;
+        };
+        /**
+         * OrderStatus
+         * @enum {string}
+         */
+        OrderStatus: "PLACED" | "CONFIRMED" | "SHIPPED" | "DELIVERED" | "CANCELLED" | "RETURNED";
+        /**
+         * OrdersChanged
+         * @description ``event: orders.changed``: every change since the previous message, oldest first.
+         */
+        OrdersChanged: {
+            /** Changes */
+            changes: components["schemas"]["OrderChange"][];
+        };
+        /**
+         * StreamConnected
+         * @description ``event: connected``: the stream is open; its id is where a reconnect resumes.
+         */
+        StreamConnected: {
+            /**
+             * Resumed
+             * @description true when the stream resumed from `Last-Event-ID` (what was missed follows)
+             */
+            resumed: boolean;
+        };
+        /**
+         * StreamReset
+         * @description ``event: reset``: changes were missed that cannot be replayed; refetch once.
+         */
+        StreamReset: {
+            /** Reason */
+            reason: string;
+        };
+        /**
+         * @description The `event:` field of each event of `GET /api/events`
+         * @enum {string}
+         */
+        StreamEventName: "connected" | "orders.changed" | "reset";
         /** LoginRequest */
         LoginRequest: {
             /** Email */
@@ -774,6 +933,8 @@ export interface components {
             /** Password */
             password: string;
             role: components["schemas"]["Role"];
+            /** Displayname */
+            displayName?: string | null;
         };
         /** UserEnvelope */
         UserEnvelope: {
@@ -784,6 +945,21 @@ export interface components {
             /** Users */
             users: components["schemas"]["UserRead"][];
         };
+        /**
+         * UserName
+         * @description A person as everyone signed in may see them named (``GET /users/names``).
+         */
+        UserName: {
+            /** Id */
+            id: string;
+            /** Displayname */
+            displayName: string;
+        };
+        /** UserNames */
+        UserNames: {
+            /** Users */
+            users: components["schemas"]["UserName"][];
+        };
         /** UserRead */
         UserRead: {
             /** Id */
@@ -791,6 +967,8 @@ export interface components {
             /** Email */
             email: string;
             role: components["schemas"]["Role"];
+            /** Displayname */
+            displayName: string;
             /** Active */
             active: boolean;
             /**
@@ -811,6 +989,8 @@ export interface components {
             /** Email */
             email: string;
             role: components["schemas"]["Role"];
+            /** Displayname */
+            displayName: string;
         };
         /** UserUpdate */
         UserUpdate: {
@@ -821,12 +1001,53 @@ export interface components {
             role?: components["schemas"]["Role"] | null;
             /** Active */
             active?: boolean | null;
+            /** Displayname */
+            displayName?: string | null;
+        };
+        /**
+         * BackfillProgress
+         * @description The history import of a channel's first connection: orders changed since ``since`` (the
+         *     configured number of days before ``until``, the first connection), read oldest first.
+         */
+        BackfillProgress: {
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+            /**
+             * Until
+             * Format: date-time
+             */
+            until: string;
+            /** Reached */
+            reached?: string | null;
+            /**
+             * Done
+             * @default false
+             */
+            done: boolean;
         };
         /**
          * Channel
          * @enum {string}
          */
         Channel: "website" | "amazon" | "blinkit";
+        /**
+         * ChannelConnection
+         * @description Which connector a channel runs and what it talks to (never a credential).
+         */
+        ChannelConnection: {
+            /** Connector */
+            connector: string;
+            /** Mode */
+            mode: string;
+            /**
+             * Sandbox
+             * @default false
+             */
+            sandbox: boolean;
+        };
         /**
          * ChannelStatus
          * @description One row of ``GET /channels`` (``GET /api/channels`` through the gateway).
@@ -858,12 +1079,45 @@ export interface components {
              * @default false
              */
             paused: boolean;
+            /** Lasterrorkind */
+            lastErrorKind?: string | null;
+            connection?: components["schemas"]["ChannelConnection"] | null;
+            backfill?: components["schemas"]["BackfillProgress"] | null;
+            /** Backfillpercent */
+            backfillPercent?: number | null;
         };
         /**
          * CircuitState
          * @enum {string}
          */
         CircuitState: "closed" | "open" | "half_open";
+        /**
+         * ConnectionTestResult
+         * @description ``POST /channels/{channel}/connection-test``: one authenticated call, in plain words.
+         */
+        ConnectionTestResult: {
+            channel: components["schemas"]["Channel"];
+            /** Ok */
+            ok: boolean;
+            /** Detail */
+            detail: string;
+            /** Elapsedms */
+            elapsedMs: number;
+            connection: components["schemas"]["ChannelConnection"];
+            /**
+             * Testedat
+             * Format: date-time
+             */
+            testedAt: string;
+        };
+        /**
+         * AuditActions
+         * @description The actions the audit log holds, for a filter to choose from.
+         */
+        AuditActions: {
+            /** Actions */
+            actions: string[];
+        };
         /** AuditEntry */
         AuditEntry: {
             /** Eventid */
@@ -898,6 +1152,9 @@ export interface components {
             details: {
                 [key: string]: components["schemas"]["JsonValue"];
             };
+            /** Targetexternalid */
+            targetExternalId?: string | null;
+            targetChannel?: components["schemas"]["Channel"] | null;
         };
         /** AuditPage */
         AuditPage: {
@@ -921,17 +1178,33 @@ export interface components {
             refused: components["schemas"]["RefusedMove"][];
         };
         /**
+         * BulkShipment
+         * @description The shipment of a bulk move to SHIPPED: one carrier for all, a tracking number per order,
+         *     keyed by the order's id or its external id. Every order the move covers needs one.
+         */
+        BulkShipment: {
+            /** Carrier */
+            carrier: string;
+            /** Trackingnumbers */
+            trackingNumbers: {
+                [key: string]: string;
+            };
+        };
+        /**
          * BulkStatusMove
          * @description Moves the orders picked on a page (``orderIds``, at most a page) at once, or every order
-         *     matching a view (``view``) as a background job.
+         *     matching a view (``view``) as a background job. Each move needs what a single move needs:
+         *     the move to SHIPPED a ``shipment`` (a tracking number for every order), the move to
+         *     CANCELLED a reason in ``note``.
          */
         BulkStatusMove: {
             status: components["schemas"]["OrderStatus"];
             /** Note */
             note?: string | null;
+            shipment?: components["schemas"]["BulkShipment"] | null;
             /** Orderids */
             orderIds?: string[] | null;
-            view?: components["schemas"]["OrderView"] | null;
+            view?: components["schemas"]["OrderView-Input"] | null;
         };
         /** ChannelRevenue */
         ChannelRevenue: {
@@ -1029,7 +1302,7 @@ export interface components {
         DeadLetterState: "pending" | "replayed" | "discarded";
         /** ExportRequest */
         ExportRequest: {
-            view?: components["schemas"]["OrderView"];
+            view?: components["schemas"]["OrderView-Input"];
         };
         /**
          * Job
@@ -1067,7 +1340,7 @@ export interface components {
             /** Error */
             error: string | null;
             status?: components["schemas"]["OrderStatus"] | null;
-            view: components["schemas"]["OrderView"];
+            view: components["schemas"]["OrderView-Output"];
             /** Downloadurl */
             downloadUrl?: string | null;
             /** Downloadexpiresat */
@@ -1079,13 +1352,20 @@ export interface components {
         };
         /** JobItem */
         JobItem: {
-            /** Position */
-            position: number;
             /** Orderid */
             orderId: string;
+            /** Externalid */
+            externalId?: string | null;
+            channel?: components["schemas"]["Channel"] | null;
+            /** Customer */
+            customer?: string | null;
+            /** Position */
+            position: number;
             outcome: components["schemas"]["JobItemOutcome"];
             /** Code */
             code: string | null;
+            /** Message */
+            message?: string | null;
             fromStatus: components["schemas"]["OrderStatus"] | null;
         };
         /**
@@ -1120,11 +1400,9 @@ export interface components {
          * @description The canonical order as Order Hub stores and serves it (CONTRACT.md section 4).
          */
         Order: {
-            /** Id */
-            id: string;
+            channel: components["schemas"]["Channel"];
             /** Externalid */
             externalId: string;
-            channel: components["schemas"]["Channel"];
             customer: components["schemas"]["Customer"];
             /** Items */
             items: components["schemas"]["OrderItem"][];
@@ -1132,18 +1410,20 @@ export interface components {
             total: number;
             /** Currency */
             currency: string;
+            /** Placedat */
+            placedAt: string;
+            shippingAddress?: components["schemas"]["ShippingAddress"] | null;
+            paymentMethod?: components["schemas"]["PaymentMethod"] | null;
+            shipment?: components["schemas"]["Shipment"] | null;
+            /** Id */
+            id: string;
             status: components["schemas"]["OrderStatus"];
             /** Statushistory */
             statusHistory: components["schemas"]["StatusHistoryEntry"][];
-            /** Placedat */
-            placedAt: string;
             /** Createdat */
             createdAt: string;
             /** Updatedat */
             updatedAt: string;
-            shippingAddress?: components["schemas"]["ShippingAddress"] | null;
-            paymentMethod?: components["schemas"]["PaymentMethod"] | null;
-            shipment?: components["schemas"]["Shipment"] | null;
             /** Notes */
             notes?: components["schemas"]["OrderNote"][];
             /** Tags */
@@ -1168,6 +1448,14 @@ export interface components {
             price: number;
         };
         /**
+         * OrderMatches
+         * @description The asked-for ids that the list under the same filters holds (in no particular order).
+         */
+        OrderMatches: {
+            /** Ids */
+            ids: string[];
+        };
+        /**
          * OrderNote
          * @description An admin's note on an order, written at any time.
          */
@@ -1185,7 +1473,42 @@ export interface components {
         OrderPage: {
             /** Orders */
             orders: components["schemas"]["Order"][];
-            pagination: components["schemas"]["Pagination"];
+            pagination: components["schemas"]["OrderPagination"];
+        };
+        /**
+         * OrderPagination
+         * @description The order list's page, with keyset paging's cursors.
+         */
+        OrderPagination: {
+            /** Page */
+            page: number;
+            /** Limit */
+            limit: number;
+            /** Total */
+            total: number;
+            /** Totalpages */
+            totalPages: number;
+            /**
+             * Totalisestimate
+             * @description `total` (and so `totalPages`) is an estimate, rounded to two significant figures: a search or tag matching more than 10,000 orders is not counted to the last one.
+             * @default false
+             */
+            totalIsEstimate: boolean;
+            /**
+             * Nextcursor
+             * @description Opaque: pass as `cursor` for the page after this one; null on the last page.
+             */
+            nextCursor?: string | null;
+            /**
+             * Prevcursor
+             * @description Opaque: pass as `cursor` for the page before this one; null on the first.
+             */
+            prevCursor?: string | null;
+            /**
+             * Lastcursor
+             * @description Opaque: pass as `cursor` for the view's last page.
+             */
+            lastCursor?: string | null;
         };
         /**
          * OrderStats
@@ -1207,26 +1530,48 @@ export interface components {
             revenue: components["schemas"]["ChannelRevenue"][];
         };
         /**
-         * OrderStatus
-         * @enum {string}
-         */
-        OrderStatus: "PLACED" | "CONFIRMED" | "SHIPPED" | "DELIVERED" | "CANCELLED" | "RETURNED";
-        /**
          * OrderStatusChange
-         * @description An admin's status move. An unknown status is a 422 before anything is read. Marking an
-         *     order SHIPPED may carry its ``shipment`` (carrier and tracking number), no other move.
+         * @description An admin's status move. An unknown status is a 422 before anything is read. The move to
+         *     SHIPPED carries its ``shipment`` (carrier and tracking number), the move to CANCELLED a
+         *     reason in ``note``.
          */
         OrderStatusChange: {
             status: components["schemas"]["OrderStatus"];
             /** Note */
             note?: string | null;
-            shipment?: components["schemas"]["Shipment"] | null;
+            shipment?: components["schemas"]["ShipmentChange"] | null;
         };
         /**
          * OrderView
          * @description The current view of the list without its page: filters, search and sort.
          */
-        OrderView: {
+        "OrderView-Input": {
+            /** Channel */
+            channel?: components["schemas"]["Channel"][];
+            /** Status */
+            status?: components["schemas"]["OrderStatus"][];
+            /** Search */
+            search?: string | null;
+            /** Tag */
+            tag?: string[];
+            /** From */
+            from?: string | null;
+            /** To */
+            to?: string | null;
+            /** @default placedAt */
+            sortBy: components["schemas"]["SortField"];
+            /**
+             * Sortorder
+             * @default desc
+             * @enum {string}
+             */
+            sortOrder: "asc" | "desc";
+        };
+        /**
+         * OrderView
+         * @description The current view of the list without its page: filters, search and sort.
+         */
+        "OrderView-Output": {
             /** Channel */
             channel?: components["schemas"]["Channel"][];
             /** Status */
@@ -1268,6 +1613,11 @@ export interface components {
         RefusedMove: {
             /** Orderid */
             orderId: string;
+            /** Externalid */
+            externalId?: string | null;
+            channel?: components["schemas"]["Channel"] | null;
+            /** Customer */
+            customer?: string | null;
             /** Code */
             code: string;
             /** Message */
@@ -1287,9 +1637,11 @@ export interface components {
             shared: boolean;
             /** Isdefault */
             isDefault: boolean;
-            view: components["schemas"]["OrderView"];
+            view: components["schemas"]["OrderView-Output"];
             /** Columns */
             columns: string[];
+            /** Pagesize */
+            pageSize?: number | null;
             /**
              * Createdat
              * Format: date-time
@@ -1305,9 +1657,11 @@ export interface components {
         SavedViewChange: {
             /** Name */
             name?: string | null;
-            view?: components["schemas"]["OrderView"] | null;
+            view?: components["schemas"]["OrderView-Input"] | null;
             /** Columns */
             columns?: string[] | null;
+            /** Pagesize */
+            pageSize?: number | null;
             /** Isdefault */
             isDefault?: boolean | null;
             /** Shared */
@@ -1329,9 +1683,11 @@ export interface components {
         SavedViewWrite: {
             /** Name */
             name: string;
-            view?: components["schemas"]["OrderView"];
+            view?: components["schemas"]["OrderView-Input"];
             /** Columns */
             columns?: string[];
+            /** Pagesize */
+            pageSize?: number | null;
             /**
              * Isdefault
              * @default false
@@ -1348,6 +1704,16 @@ export interface components {
          * @description Who carries the order and how to track it, once it is shipped.
          */
         Shipment: {
+            /** Carrier */
+            carrier: string;
+            /** Trackingnumber */
+            trackingNumber: string;
+        };
+        /**
+         * ShipmentChange
+         * @description The carrier and tracking number an admin gives with the move to SHIPPED: one line each.
+         */
+        ShipmentChange: {
             /** Carrier */
             carrier: string;
             /** Trackingnumber */
@@ -1401,6 +1767,13 @@ export interface components {
          * @enum {string}
          */
         StatusSource: "channel" | "admin";
+        /** TagInUse */
+        TagInUse: {
+            /** Tag */
+            tag: string;
+            /** Orders */
+            orders: number;
+        };
         /**
          * TagsChange
          * @description Tags to add and to remove; removing one the order lacks, or adding one it has, is fine.
@@ -1410,6 +1783,14 @@ export interface components {
             add?: string[];
             /** Remove */
             remove?: string[];
+        };
+        /**
+         * TagsInUse
+         * @description The tags orders carry, most used first (up to 200), with how many orders carry each.
+         */
+        TagsInUse: {
+            /** Tags */
+            tags: components["schemas"]["TagInUse"][];
         };
         /**
          * WriteBack
@@ -1437,14 +1818,6 @@ export interface components {
          * @enum {string}
          */
         WriteBackState: "pending" | "acknowledged" | "rejected";
-        /**
-         * OrderMatches
-         * @description The asked-for ids that the list under the same filters holds (in no particular order).
-         */
-        OrderMatches: {
-            /** Ids */
-            ids: string[];
-        };
     };
     responses: never;
     parameters: never;
@@ -1470,14 +1843,10 @@ export interface operations {
                 };
                 content: {
                     "text/event-stream": {
-                        /** @enum {string} */
-                        event: "order.created" | "order.status_changed" | "order.note_added" | "order.tags_changed" | "order.write_back_answered";
-                        /**
-                         * Format: uuid
-                         * @description The event's `eventId`
-                         */
+                        event: components["schemas"]["StreamEventName"];
+                        /** @description Where the stream is; sent back as `Last-Event-ID` to resume */
                         id: string;
-                        /** @description The order event, as JSON (the `orders.events.v1` schema) */
+                        /** @description The event's data as JSON: `StreamConnected`, `OrdersChanged` or `StreamReset`, by `event` */
                         data: string;
                         /** @description Milliseconds to wait to reconnect */
                         retry?: number;
@@ -1874,6 +2243,53 @@ export interface operations {
             };
         };
     };
+    userNames: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserNames"];
+                };
+            };
+            /** @description Not signed in, or the access token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
     updateUser: {
         parameters: {
             query?: never;
@@ -2126,6 +2542,73 @@ export interface operations {
             };
         };
     };
+    test_channel_connection_channels__channel__connection_test_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel: components["schemas"]["Channel"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionTestResult"];
+                };
+            };
+            /** @description Not signed in, or the access token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Signed in without the role this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Invalid request: the fields at fault are named in details */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
     shopify_webhook_webhooks_shopify_post: {
         parameters: {
             query?: never;
@@ -2210,6 +2693,10 @@ export interface operations {
                 limit?: number;
                 sortBy?: components["schemas"]["SortField"];
                 sortOrder?: "asc" | "desc";
+                /** @description A `nextCursor`, `prevCursor` or `lastCursor` of an earlier answer under the same sort (and filters); `page` is then not read. */
+                cursor?: string | null;
+                /** @description Jump: the page starts at the first order whose sort value reaches this one (a date or timestamp under placedAt/updatedAt, an amount under total, a status or a channel); `page` is then not read. */
+                startAt?: string | null;
             };
             header?: never;
             path?: never;
@@ -2224,6 +2711,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OrderPage"];
+                };
+            };
+            /** @description A cursor or startAt this list cannot use (`invalid_cursor`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
                 };
             };
             /** @description Not signed in, or the access token is not valid */
@@ -2300,6 +2796,53 @@ export interface operations {
             };
             /** @description Invalid request: the fields at fault are named in details */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    tags_in_use_orders_tags_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagsInUse"];
+                };
+            };
+            /** @description Not signed in, or the access token is not valid */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3146,7 +3689,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Invalid request: the fields at fault are named in details */
+            /** @description Invalid, or a move to SHIPPED without a tracking number for some orders (`tracking_number_missing`, `details.orders` names them) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3438,7 +3981,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiError"];
                 };
             };
-            /** @description Rate limited: retry after the Retry-After header's seconds */
+            /** @description The caller has as many exports queued or running, or started in the last 24 hours, as allowed (`export_limit_reached`, with `Retry-After`) */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3461,6 +4004,10 @@ export interface operations {
     download_export_exports__job_id__download_get: {
         parameters: {
             query: {
+                user?: string | null;
+                role?: string | null;
+                version?: number | null;
+                issued?: number | null;
                 expires: number;
                 signature: string;
             };
@@ -3492,6 +4039,15 @@ export interface operations {
             };
             /** @description The export has not finished (`export_not_ready`) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The file was deleted after its retention (`export_expired`) */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3829,6 +4385,7 @@ export interface operations {
         parameters: {
             query?: {
                 action?: string | null;
+                actor?: string | null;
                 actorId?: string | null;
                 target?: string | null;
                 outcome?: ("succeeded" | "failed") | null;
@@ -3872,6 +4429,62 @@ export interface operations {
             };
             /** @description Invalid request: the fields at fault are named in details */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    audit_actions_audit_actions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditActions"];
+                };
+            };
+            /** @description Not signed in, or the access token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Signed in without the admin role */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

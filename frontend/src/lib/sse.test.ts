@@ -1,4 +1,4 @@
-import { toOrderNotice } from "../features/events/orderEvents";
+import { toOrderNotices } from "../features/events/orderEvents";
 import { EventStreamParser, type ServerSentEvent } from "./sse";
 
 function parse(chunks: string[]): ServerSentEvent[] {
@@ -10,9 +10,9 @@ function parse(chunks: string[]): ServerSentEvent[] {
 
 describe("event stream parser", () => {
   it("reassembles events split anywhere across chunks", () => {
-    const events = parse(["event: order.cre", "ated\nid: 7\ndata: {\"a\"", ":1}\r", "\n\r\n: keep-alive\n\ndata: x\ndata: y\n\n"]);
+    const events = parse(["event: orders.cha", "nged\nid: 7\ndata: {\"a\"", ":1}\r", "\n\r\n: keep-alive\n\ndata: x\ndata: y\n\n"]);
     expect(events).toEqual([
-      { event: "order.created", data: '{"a":1}' },
+      { event: "orders.changed", data: '{"a":1}', id: "7" },
       { event: "message", data: "x\ny" },
     ]);
   });
@@ -23,22 +23,25 @@ describe("event stream parser", () => {
 });
 
 describe("order notices", () => {
-  it("reads created and status-changed order events", () => {
-    expect(toOrderNotice("message", JSON.stringify({ eventType: "order.created", order: { id: "o1", channel: "amazon" } }))).toEqual({
-      kind: "created",
-      orderId: "o1",
-      order: { id: "o1", channel: "amazon" },
+  it("reads every change of an orders.changed message, oldest first", () => {
+    const data = JSON.stringify({
+      changes: [
+        { orderId: "o1", kind: "created", eventType: "order.created", status: "PLACED" },
+        { orderId: "o2", kind: "changed", eventType: "order.status_changed", status: "SHIPPED" },
+        { orderId: "o3", kind: "changed", eventType: "order.note_added", status: null },
+      ],
     });
-    expect(toOrderNotice("order.status_changed", JSON.stringify({ orderId: "o2", status: "SHIPPED" }))).toEqual({
-      kind: "changed",
-      orderId: "o2",
-      status: "SHIPPED",
-    });
+    expect(toOrderNotices("orders.changed", data)).toEqual([
+      { kind: "created", orderId: "o1", status: "PLACED" },
+      { kind: "changed", orderId: "o2", status: "SHIPPED" },
+      { kind: "changed", orderId: "o3" },
+    ]);
   });
 
-  it("ignores heartbeats and anything that is not an order event", () => {
-    expect(toOrderNotice("ping", "{}")).toBeNull();
-    expect(toOrderNotice("message", "not json")).toBeNull();
-    expect(toOrderNotice("user.created", JSON.stringify({ orderId: "o" }))).toBeNull();
+  it("ignores other events and anything that does not parse", () => {
+    expect(toOrderNotices("connected", JSON.stringify({ resumed: false }))).toEqual([]);
+    expect(toOrderNotices("reset", JSON.stringify({ reason: "x" }))).toEqual([]);
+    expect(toOrderNotices("orders.changed", "not json")).toEqual([]);
+    expect(toOrderNotices("orders.changed", JSON.stringify({ changes: "no" }))).toEqual([]);
   });
 });

@@ -3,14 +3,16 @@
  * Authorization header, so the access token never has to sit in a URL (where proxies and
  * server logs would record it).
  *
- * Event ids are not kept: the gateway's stream is live fan-out and never replays, so there is
- * no Last-Event-ID to send back; events missed while disconnected are simply not delivered.
+ * Each event's id is passed on: the caller sends the last one back as `Last-Event-ID` when it
+ * reconnects, and the gateway replays what was missed (or says to refetch once).
  */
 import { createParser, type EventSourceParser } from "eventsource-parser";
 
 export interface ServerSentEvent {
   event: string;
   data: string;
+  /** The event's id, when it has one. */
+  id?: string;
 }
 
 /** Splits a text stream into events (eventsource-parser, which follows the WHATWG rules). */
@@ -18,9 +20,9 @@ export class EventStreamParser {
   private readonly parser: EventSourceParser;
 
   constructor(onEvent: (event: ServerSentEvent) => void) {
-    // "id" and "retry" are read past: there is no replay to resume, and backoff is ours.
+    // "retry" is read past: backoff is ours.
     this.parser = createParser({
-      onEvent: ({ event, data }) => onEvent({ event: event || "message", data }),
+      onEvent: ({ event, data, id }) => onEvent({ event: event || "message", data, ...(id ? { id } : {}) }),
     });
   }
 

@@ -2,16 +2,13 @@ import { useQueryClient } from "@tanstack/react-query";
 import type { MouseEvent } from "react";
 import { NavLink, Outlet, useLocation, useNavigate } from "react-router";
 import { OutageBanner, useFailingChannelCount } from "../features/channels/OutageBanner";
-import { useLiveUpdates } from "../features/events/LiveUpdates";
 import { focusFirstOrder } from "../features/orders/keyboard";
+import { PipelineStatus } from "../features/pipeline/PipelineStatus";
 import { useSession, useSessionState } from "../lib/services";
-
-const STREAM_LABELS = { live: "Live", connecting: "Connecting…", reconnecting: "Reconnecting…" } as const;
 
 export function AppLayout() {
   const session = useSession();
   const { user } = useSessionState();
-  const { state } = useLiveUpdates();
   const queryClient = useQueryClient();
   const navigate = useNavigate();
   const location = useLocation();
@@ -62,10 +59,7 @@ export function AppLayout() {
           {user?.role === "admin" && <NavLink to="/audit">Audit log</NavLink>}
         </nav>
         <div className="header-end">
-          <span className={`stream-state stream-${state}`} role="status">
-            <span className="dot" aria-hidden="true" />
-            {STREAM_LABELS[state]}
-          </span>
+          <PipelineStatus />
           {user && (
             <span className="user-chip" aria-label={`Signed in as ${user.email}, ${user.role}`}>
               <span className="user-email">{user.email}</span>

@@ -37,7 +37,20 @@ export function makeOrder(overrides: Partial<Order> = {}): Order {
 }
 
 export function makePage(orders: Order[], page = 1, limit = 20, total = orders.length): OrderPage {
-  return { orders, pagination: { page, limit, total, totalPages: Math.max(1, Math.ceil(total / limit)) } };
+  const totalPages = Math.max(1, Math.ceil(total / limit));
+  return {
+    orders,
+    pagination: {
+      page,
+      limit,
+      total,
+      totalPages,
+      totalIsEstimate: false,
+      nextCursor: page < totalPages ? `next${page}` : null,
+      prevCursor: page > 1 ? `prev${page}` : null,
+      lastCursor: "last",
+    },
+  };
 }
 
 export const STATS: OrderStats = {
@@ -47,8 +60,8 @@ export const STATS: OrderStats = {
   revenue: [{ channel: "website", currency: "INR", amount: 3897 }],
 };
 
-export const ADMIN: User = { id: "u_admin", email: "admin@orderhub.test", role: "admin" };
-export const VIEWER: User = { id: "u_viewer", email: "viewer@orderhub.test", role: "viewer" };
+export const ADMIN: User = { id: "u_admin", email: "admin@orderhub.test", role: "admin", displayName: "Asha Admin" };
+export const VIEWER: User = { id: "u_viewer", email: "viewer@orderhub.test", role: "viewer", displayName: "Vik Viewer" };
 
 /** An unsigned JWT-shaped token whose `exp` claim the session reads. */
 export function fakeJwt(expiresAtMs: number, subject = "u"): string {

@@ -34,9 +34,49 @@ export function healthyChannels() {
   );
 }
 
+/** The pipeline is live (GET /api/pipeline) until a test says otherwise: the header asks. */
+export function livePipeline() {
+  return http.get(api("/api/pipeline"), () =>
+    HttpResponse.json({
+      state: "live",
+      behindSeconds: 0.4,
+      waiting: 2,
+      lanes: [
+        { lane: "live", waiting: 2, oldestWaitingAgeSeconds: 0.4 },
+        { lane: "history", waiting: 0, oldestWaitingAgeSeconds: 0 },
+      ],
+      measuredAt: new Date().toISOString(),
+    }),
+  );
+}
+
 /** No saved views until a test serves some: the orders page asks for them beside the filters. */
 export function noSavedViews() {
   return http.get(api("/api/views"), () => HttpResponse.json({ views: [] }));
 }
 
-export const server = setupServer(silentEventStream(), healthyChannels(), noSavedViews());
+/** The people the app names (history, notes, audit): the two test users. */
+export function userNames() {
+  return http.get(api("/api/users/names"), () =>
+    HttpResponse.json({
+      users: [
+        { id: "u_admin", displayName: "Asha Admin" },
+        { id: "u_viewer", displayName: "Vik Viewer" },
+      ],
+    }),
+  );
+}
+
+/** No tags in use until a test serves some: the tag picker asks beside the filters. */
+export function noTagsInUse() {
+  return http.get(api("/api/orders/tags"), () => HttpResponse.json({ tags: [] }));
+}
+
+export const server = setupServer(
+  silentEventStream(),
+  healthyChannels(),
+  livePipeline(),
+  noSavedViews(),
+  userNames(),
+  noTagsInUse(),
+);

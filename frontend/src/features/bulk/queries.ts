@@ -9,7 +9,11 @@ export const jobKeys = {
   job: (id: string) => ["jobs", id] as const,
 };
 
-/** A job's progress, polled every second until it finishes. */
+/** How often a running job's progress is asked for: a fixed, slow rate, so a bulk move's own
+ * progress never adds up to the tab's rate limit. */
+export const JOB_POLL_MS = 3_000;
+
+/** A job's progress, polled every `JOB_POLL_MS` until it finishes. */
 export function useJob(id: string | undefined) {
   const api = useApi();
   const queryClient = useQueryClient();
@@ -23,18 +27,46 @@ export function useJob(id: string | undefined) {
       if (isFinished(job) && job.kind === "status_move") void queryClient.invalidateQueries({ queryKey: orderKeys.all });
       return job;
     },
-    refetchInterval: (query) => (query.state.data && isFinished(query.state.data) ? false : 1000),
+    refetchInterval: (query) => (query.state.data && isFinished(query.state.data) ? false : JOB_POLL_MS),
   });
 }
 
 export type BulkTarget = { orderIds: string[] } | { view: ApiOrderView };
 
+/** What a move needs besides its status: a reason (the note) to cancel, a shipment to ship. */
+export interface BulkMoveNeeds {
+  note?: string;
+  shipment?: { carrier: string; trackingNumbers: Record<string, string> };
+}
+
+/** Every order a finished bulk job refused, with the server's reason. */
+export function useJobRefusals(id: string, refused: number) {
+  const api = useApi();
+  return useQuery({
+    queryKey: [...jobKeys.job(id), "refused", refused],
+    enabled: refused > 0,
+    queryFn: async ({ signal }) => {
+      const items = [];
+      for (let page = 1; ; page += 1) {
+        const body = await unwrap(
+          api.GET("/api/jobs/{job_id}/items", {
+            params: { path: { job_id: id }, query: { outcome: "refused", page, limit: 1000 } },
+            signal,
+          }),
+        );
+        items.push(...body.items);
+        if (page >= body.pagination.totalPages) return items;
+      }
+    },
+  });
+}
+
 export function useBulkMove() {
   const api = useApi();
   const queryClient = useQueryClient();
   return useMutation({
-    mutationFn: ({ status, target }: { status: OrderStatus; target: BulkTarget }) =>
-      unwrap(api.POST("/api/bulk-moves", { body: { status, ...target } })),
+    mutationFn: ({ status, target, needs }: { status: OrderStatus; target: BulkTarget; needs?: BulkMoveNeeds }) =>
+      unwrap(api.POST("/api/bulk-moves", { body: { status, ...target, ...needs } })),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: orderKeys.all }),
   });
 }

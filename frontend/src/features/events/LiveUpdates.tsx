@@ -1,7 +1,6 @@
-import { useQueryClient } from "@tanstack/react-query";
-import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
+import { useQueryClient, type QueryClient, type QueryKey } from "@tanstack/react-query";
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { useServices } from "../../lib/services";
-import { channelKeys } from "../channels/queries";
 import { orderKeys, wantFreshLists } from "../orders/queries";
 import { followOrderEvents, type OrderEventNotice, type StreamState } from "./orderEvents";
 
@@ -39,9 +38,54 @@ export function useLiveUpdates(): LiveUpdates {
 
 const KEPT_NOTICES = 1_000;
 
+/** The shortest time between two refetches of one query on live changes, however many come. */
+export const LIVE_REFRESH_MS = 5_000;
+// How soon a query that was still fetching is looked at again.
+const BUSY_RETRY_MS = 250;
+
 /**
- * Follows the order event stream while signed in. Counts, channels and an open order refresh
- * quietly; the table only changes when the user asks, so rows never move under the cursor.
+ * Invalidates queries on live changes at most once per `LIVE_REFRESH_MS`: the keys asked for
+ * meanwhile are gathered and invalidated together. An in-flight fetch is never cancelled and
+ * reissued, so a stream of changes cannot turn into a loop of aborted requests: a query still
+ * fetching (its answer may be from before the change) is refetched once it has answered.
+ */
+function useThrottledInvalidation(queryClient: QueryClient) {
+  const pending = useRef(new Map<string, QueryKey>());
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const lastRun = useRef(-Infinity);
+
+  useEffect(
+    () => () => {
+      if (timer.current !== null) clearTimeout(timer.current);
+    },
+    [],
+  );
+
+  return useCallback(
+    (keys: readonly QueryKey[]) => {
+      for (const key of keys) pending.current.set(JSON.stringify(key), key);
+      if (timer.current !== null || pending.current.size === 0) return;
+      const run = () => {
+        timer.current = null;
+        for (const [id, queryKey] of pending.current) {
+          if (queryClient.isFetching({ queryKey }) > 0) continue;
+          pending.current.delete(id);
+          lastRun.current = Date.now();
+          void queryClient.invalidateQueries({ queryKey }, { cancelRefetch: false });
+        }
+        if (pending.current.size > 0) timer.current = setTimeout(run, BUSY_RETRY_MS);
+      };
+      timer.current = setTimeout(run, Math.max(0, lastRun.current + LIVE_REFRESH_MS - Date.now()));
+    },
+    [queryClient],
+  );
+}
+
+/**
+ * Follows the order event stream while signed in. Counts and an open order refresh quietly, each
+ * at most once per `LIVE_REFRESH_MS`; the table only changes when the user asks, so rows never
+ * move under the cursor. A reset (changes missed that the gateway cannot replay) refetches every
+ * order query once.
  */
 export function LiveUpdatesProvider({ baseUrl, children }: { baseUrl: string; children: ReactNode }) {
   const { session } = useServices();
@@ -49,21 +93,32 @@ export function LiveUpdatesProvider({ baseUrl, children }: { baseUrl: string; ch
   const [state, setState] = useState<StreamState>("connecting");
   const [notices, setNotices] = useState<readonly ReceivedNotice[]>([]);
 
-  const onNotice = useCallback(
-    (notice: OrderEventNotice) => {
-      setNotices((current) => [...current.slice(-KEPT_NOTICES + 1), { ...notice, receivedAt: Date.now() }]);
-      void queryClient.invalidateQueries({ queryKey: orderKeys.detail(notice.orderId) });
-      void queryClient.invalidateQueries({ queryKey: orderKeys.stats() });
-      void queryClient.invalidateQueries({ queryKey: channelKeys.all });
+  const invalidate = useThrottledInvalidation(queryClient);
+
+  const onNotices = useCallback(
+    (batch: OrderEventNotice[]) => {
+      const receivedAt = Date.now();
+      setNotices((current) => [...current, ...batch.map((notice) => ({ ...notice, receivedAt }))].slice(-KEPT_NOTICES));
+      // Only the details someone looks at: the others are fetched fresh when opened.
+      const cache = queryClient.getQueryCache();
+      const details = new Set(batch.map((notice) => notice.orderId));
+      const openDetails = [...details]
+        .map((id) => orderKeys.detail(id))
+        .filter((queryKey) => cache.find({ queryKey }) !== undefined);
+      invalidate([orderKeys.stats(), ...openDetails]);
     },
-    [queryClient],
+    [queryClient, invalidate],
   );
+
+  const onReset = useCallback(() => {
+    void queryClient.invalidateQueries({ queryKey: orderKeys.all }, { cancelRefetch: false });
+  }, [queryClient]);
 
   useEffect(() => {
     const controller = new AbortController();
-    void followOrderEvents({ session, baseUrl, onNotice, onState: setState, signal: controller.signal });
+    void followOrderEvents({ session, baseUrl, onNotices, onReset, onState: setState, signal: controller.signal });
     return () => controller.abort();
-  }, [session, baseUrl, onNotice]);
+  }, [session, baseUrl, onNotices, onReset]);
 
   const unseenSince = useCallback(
     (since: number, matches: NoticeFilter = () => true): UnseenOrders => {

@@ -6,6 +6,18 @@ import { ADMIN, makeOrder, makePage, orderEnvelope, STATS } from "../../test/fix
 import { renderApp } from "../../test/renderApp";
 import { api, server } from "../../test/server";
 
+/** The gateway's message announcing one order event (`orders.changed`, one change). */
+function changedMessage(event: { eventType: string; order?: { id: string; status?: string; [field: string]: unknown }; orderId?: string; status?: string }, id: number) {
+  const created = event.eventType === "order.created";
+  const change = {
+    orderId: created ? event.order!.id : event.orderId!,
+    kind: created ? "created" : "changed",
+    eventType: event.eventType,
+    status: (created ? event.order!.status : event.status) ?? null,
+  };
+  return `id: e-${id}\nevent: orders.changed\ndata: ${JSON.stringify({ changes: [change] })}\n\n`;
+}
+
 /** An event stream the test writes to, as the gateway would. */
 function controllableEventStream() {
   const encoder = new TextEncoder();
@@ -23,10 +35,13 @@ function controllableEventStream() {
       return new HttpResponse(stream, { headers: { "Content-Type": "text/event-stream" } });
     }),
   );
+  let sent = 0;
   return {
     authorizations,
     connected: () => push !== null,
-    send: (event: object) => push!(`event: ${(event as { eventType: string }).eventType}\ndata: ${JSON.stringify(event)}\n\n`),
+    send: (event: Parameters<typeof changedMessage>[0]) => push!(changedMessage(event, ++sent)),
+    /** Writes raw event-stream text (a reset, a message of many changes). */
+    write: (text: string) => push!(text),
   };
 }
 
@@ -175,5 +190,57 @@ describe("live updates on a filtered view", () => {
     events.send({ eventType: "order.status_changed", orderId: "ord_1", status: "CONFIRMED" });
     const notice = await screen.findByRole("button", { name: /updated order/ });
     expect(notice).toHaveTextContent(/^1 updated order · Show$/);
+  });
+});
+
+describe("a calm tab", () => {
+  it("refetches the counts at most once per interval however many changes arrive, aborting none", async () => {
+    const statsCalls: { aborted: () => boolean }[] = [];
+    server.use(
+      http.get(api("/api/orders/stats"), async ({ request }) => {
+        statsCalls.push({ aborted: () => request.signal.aborted });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return HttpResponse.json(STATS);
+      }),
+      http.get(api("/api/orders"), () => HttpResponse.json(makePage([makeOrder()]))),
+    );
+    const events = controllableEventStream();
+    await renderApp("/orders", ADMIN);
+    await screen.findByText("WEB-1001");
+    await waitFor(() => expect(events.connected()).toBe(true));
+    await waitFor(() => expect(statsCalls.length).toBeGreaterThan(0));
+    const before = statsCalls.length;
+
+    for (let n = 0; n < 30; n += 1) {
+      events.send({ eventType: "order.status_changed", orderId: `ord_${n}`, status: "SHIPPED" });
+      await new Promise((resolve) => setTimeout(resolve, 40));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    // 30 changes over 1.2 s: one refetch now, the next one LIVE_REFRESH_MS later at the earliest.
+    expect(statsCalls.length - before).toBe(1);
+    expect(statsCalls.filter((call) => call.aborted())).toEqual([]);
+  });
+
+  it("refetches the list once on a reset", async () => {
+    let listCalls = 0;
+    server.use(
+      http.get(api("/api/orders/stats"), () => HttpResponse.json(STATS)),
+      http.get(api("/api/orders"), () => {
+        listCalls += 1;
+        return HttpResponse.json(makePage([makeOrder()]));
+      }),
+    );
+    const events = controllableEventStream();
+    await renderApp("/orders", ADMIN);
+    await screen.findByText("WEB-1001");
+    await waitFor(() => expect(events.connected()).toBe(true));
+    const before = listCalls;
+
+    events.write('id: g-9\nevent: reset\ndata: {"reason":"this client fell too far behind"}\n\n');
+
+    await waitFor(() => expect(listCalls).toBe(before + 1));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(listCalls).toBe(before + 1);
   });
 });

@@ -4,8 +4,8 @@ import { ADMIN, fakeJwt, setSessionCookie } from "../../test/fixtures";
 import { api, ORIGIN, server } from "../../test/server";
 import { followOrderEvents, type OrderEventNotice, type StreamState } from "./orderEvents";
 
-/** Signs in and follows the stream until ``count`` notices have arrived. */
-async function followUntil(count: number, onState: (state: StreamState) => void = () => {}) {
+/** Signs in and follows the stream until ``count`` notices have arrived; resets are counted. */
+async function followUntil(count: number, onState: (state: StreamState) => void = () => {}, resets = { count: 0 }) {
   const session = new Session({ baseUrl: ORIGIN });
   await session.signIn(ADMIN.email, "secret");
   const notices: OrderEventNotice[] = [];
@@ -13,9 +13,12 @@ async function followUntil(count: number, onState: (state: StreamState) => void 
   void followOrderEvents({
     session,
     baseUrl: ORIGIN,
-    onNotice: (notice) => {
-      notices.push(notice);
-      if (notices.length === count) controller.abort();
+    onNotices: (batch) => {
+      notices.push(...batch);
+      if (notices.length >= count) controller.abort();
+    },
+    onReset: () => {
+      resets.count += 1;
     },
     onState,
     signal: controller.signal,
@@ -45,20 +48,20 @@ describe("order event stream", () => {
         if (request.headers.get("Authorization") !== `Bearer ${fresh}`) {
           return HttpResponse.json({ error: { code: "unauthorized", message: "expired", requestId: "r" } }, { status: 401 });
         }
-        const body = ': connected\n\nevent: order.created\ndata: {"eventType":"order.created","order":{"id":"o1"}}\n\n';
+        const body = `: connected\n\n${changed("e-1", "o1")}`;
         return new HttpResponse(body, { headers: { "Content-Type": "text/event-stream" } });
       }),
     );
     const states: StreamState[] = [];
     const notices = await followUntil(1, (state) => states.push(state));
 
-    await vi.waitFor(() => expect(notices).toEqual([{ kind: "created", orderId: "o1", order: { id: "o1" } }]));
+    await vi.waitFor(() => expect(notices).toEqual([{ kind: "created", orderId: "o1", status: "PLACED" }]));
     expect(seen.map(({ authorization }) => authorization)).toEqual([expect.stringMatching(/^Bearer /), `Bearer ${fresh}`]);
     expect(seen.every(({ url }) => !url.includes("token"))).toBe(true);
     expect(states).toContain("live");
   });
 
-  it("reconnects without Last-Event-ID: the gateway's stream never replays", async () => {
+  it("reconnects with the last event id, so the gateway replays what was missed", async () => {
     const lastEventIds: (string | null)[] = [];
     server.use(
       http.post(api("/api/auth/login"), () =>
@@ -72,15 +75,44 @@ describe("order event stream", () => {
       ),
       http.get(api("/api/events"), ({ request }) => {
         lastEventIds.push(request.headers.get("Last-Event-ID"));
-        const id = `evt-${lastEventIds.length}`;
-        const body = `id: ${id}\nevent: order.created\ndata: {"eventType":"order.created","order":{"id":"${id}"}}\n\n`;
+        const n = lastEventIds.length;
+        const body = `id: g-${n}0\nevent: connected\ndata: {"resumed":${n > 1}}\n\n${changed(`g-${n}1`, `o${n}`)}`;
         return new HttpResponse(body, { headers: { "Content-Type": "text/event-stream" } });
       }),
     );
     const notices = await followUntil(2);
 
     await vi.waitFor(() => expect(notices).toHaveLength(2));
-    expect(notices.map(({ orderId }) => orderId)).toEqual(["evt-1", "evt-2"]);
-    expect(lastEventIds.slice(0, 2)).toEqual([null, null]);
+    expect(notices.map(({ orderId }) => orderId)).toEqual(["o1", "o2"]);
+    expect(lastEventIds.slice(0, 2)).toEqual([null, "g-11"]);
+  });
+
+  it("tells its caller to refetch once on a reset", async () => {
+    server.use(
+      http.post(api("/api/auth/login"), () =>
+        HttpResponse.json({
+          accessToken: fakeJwt(Date.now() + 900_000, "a"),
+          refreshToken: "r1",
+          tokenType: "Bearer",
+          expiresIn: 900,
+          user: ADMIN,
+        }),
+      ),
+      http.get(api("/api/events"), () => {
+        const body = `id: g-5\nevent: reset\ndata: {"reason":"too old"}\n\n${changed("g-6", "o9")}`;
+        return new HttpResponse(body, { headers: { "Content-Type": "text/event-stream" } });
+      }),
+    );
+    const resets = { count: 0 };
+    const notices = await followUntil(1, () => {}, resets);
+
+    await vi.waitFor(() => expect(notices).toHaveLength(1));
+    expect(resets.count).toBe(1);
   });
 });
+
+/** An `orders.changed` message announcing one created order. */
+function changed(id: string, orderId: string): string {
+  const change = { orderId, kind: "created", eventType: "order.created", status: "PLACED" };
+  return `id: ${id}\nevent: orders.changed\ndata: ${JSON.stringify({ changes: [change] })}\n\n`;
+}

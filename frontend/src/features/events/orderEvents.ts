@@ -1,60 +1,56 @@
+import type { components } from "../../api/schema";
 import { EventStreamParser, readEventStream } from "../../lib/sse";
 import type { Session } from "../../lib/session";
 
-/** What the SPA needs from one public order event (CONTRACT.md section 5). */
-export interface OrderEventNotice {
-  kind: "created" | "changed";
-  orderId: string;
-  /** The new order as the event carries it (created events), to match it against a view. */
-  order?: NoticedOrder;
-  /** The status it moved to (status-changed events). */
-  status?: string;
-}
+type StreamSchemas = components["schemas"];
+/** The stream's event names and data, generated from the API document (`GET /api/events`). */
+export type StreamEventName = StreamSchemas["StreamEventName"];
+export type OrderChange = StreamSchemas["OrderChange"];
+export type OrdersChanged = StreamSchemas["OrdersChanged"];
+export type StreamReset = StreamSchemas["StreamReset"];
 
-/** The part of an event's order a view's filters look at; every field may be missing. */
-export interface NoticedOrder {
-  id?: string;
-  externalId?: string;
-  channel?: string;
+/** What the SPA needs from one order created or changed. */
+export interface OrderEventNotice {
+  kind: OrderChange["kind"];
+  orderId: string;
+  /** The status it has now, when the change was a status change or a creation. */
   status?: string;
-  placedAt?: string;
-  customer?: { name?: string; phone?: string; email?: string | null };
-  items?: { sku?: string; name?: string }[];
 }
 
 export type StreamState = "connecting" | "live" | "reconnecting";
 
+const ORDERS_CHANGED: StreamEventName = "orders.changed";
+const RESET: StreamEventName = "reset";
+
 /**
- * Reads a server-sent event as an order event. The payload is the order event itself
- * (`eventType` plus `order` or `orderId`); the SSE `event:` name is used when the payload lacks
- * a type. Anything else (heartbeats, unknown types) is ignored.
+ * Reads an `orders.changed` event's data as notices, one per change, oldest first. Anything else
+ * (other events, data that does not parse) gives none.
  */
-export function toOrderNotice(sseEvent: string, data: string): OrderEventNotice | null {
-  let payload: { eventType?: unknown; order?: { id?: unknown }; orderId?: unknown; status?: unknown };
+export function toOrderNotices(sseEvent: string, data: string): OrderEventNotice[] {
+  if (sseEvent !== ORDERS_CHANGED) return [];
+  let payload: Partial<OrdersChanged>;
   try {
-    payload = JSON.parse(data) as typeof payload;
+    payload = JSON.parse(data) as Partial<OrdersChanged>;
   } catch {
-    return null;
+    return [];
   }
-  if (typeof payload !== "object" || payload === null) return null;
-  const type = typeof payload.eventType === "string" ? payload.eventType : sseEvent;
-  const orderId = payload.order?.id ?? payload.orderId;
-  if (typeof orderId !== "string") return null;
-  if (type === "order.created") {
-    return typeof payload.order === "object" && payload.order !== null
-      ? { kind: "created", orderId, order: payload.order as NoticedOrder }
-      : { kind: "created", orderId };
-  }
-  if (type.startsWith("order.")) {
-    return typeof payload.status === "string" ? { kind: "changed", orderId, status: payload.status } : { kind: "changed", orderId };
-  }
-  return null;
+  if (typeof payload !== "object" || payload === null || !Array.isArray(payload.changes)) return [];
+  return payload.changes
+    .filter((change) => typeof change?.orderId === "string")
+    .map(({ orderId, kind, status }) => ({
+      kind: kind === "created" ? "created" : "changed",
+      orderId,
+      ...(typeof status === "string" ? { status } : {}),
+    }));
 }
 
 export interface OrderEventStreamOptions {
   session: Session;
   baseUrl: string;
-  onNotice: (notice: OrderEventNotice) => void;
+  /** The changes of one message (the gateway sends at most one a second). */
+  onNotices: (notices: OrderEventNotice[]) => void;
+  /** Changes were missed that the gateway cannot replay: refetch once. */
+  onReset: () => void;
   onState: (state: StreamState) => void;
   signal: AbortSignal;
   /** Backoff bounds between reconnects. */
@@ -62,14 +58,20 @@ export interface OrderEventStreamOptions {
   maxDelayMs?: number;
 }
 
-/** Keeps one event stream open until `signal` aborts, reconnecting with backoff. */
+/**
+ * Keeps one event stream open until `signal` aborts, reconnecting with backoff. A reconnect
+ * sends the last event id back (`Last-Event-ID`), so the gateway replays what was missed.
+ */
 export async function followOrderEvents(options: OrderEventStreamOptions): Promise<void> {
-  const { session, baseUrl, onNotice, onState, signal } = options;
+  const { session, baseUrl, onNotices, onReset, onState, signal } = options;
   const minDelay = options.minDelayMs ?? 1_000;
   const maxDelay = options.maxDelayMs ?? 30_000;
-  const parser = new EventStreamParser(({ event, data }) => {
-    const notice = toOrderNotice(event, data);
-    if (notice) onNotice(notice);
+  let lastEventId: string | undefined;
+  const parser = new EventStreamParser(({ event, data, id }) => {
+    if (id) lastEventId = id;
+    if (event === RESET) onReset();
+    const notices = toOrderNotices(event, data);
+    if (notices.length > 0) onNotices(notices);
   });
   let delay = minDelay;
   onState("connecting");
@@ -81,6 +83,7 @@ export async function followOrderEvents(options: OrderEventStreamOptions): Promi
         Accept: "text/event-stream",
         Authorization: `Bearer ${token}`,
       };
+      if (lastEventId) headers["Last-Event-ID"] = lastEventId;
       const response = await fetch(`${baseUrl}/api/events`, { headers, signal, cache: "no-store" });
       if (response.status === 401) {
         if (await session.refresh(token)) continue;

@@ -4,6 +4,8 @@ import type { Order } from "../../lib/apiTypes";
 import { describeError } from "../../lib/errors";
 import { formatAbsolute } from "../../lib/format";
 import { useAddNote, useChangeTags } from "./queries";
+import { useUserNames } from "../users/names";
+import { useSessionState } from "../../lib/services";
 import { normalizeTag } from "./orderView";
 
 const TAG_PATTERN = /^[\w\- :/.#]*\w[\w\- :/.#]*$/u;
@@ -78,6 +80,8 @@ export function NotesSection({ order, canEdit }: { order: Order; canEdit: boolea
   const [text, setText] = useState("");
   const add = useAddNote(order.id);
   const notes = order.notes ?? [];
+  const nameOf = useUserNames();
+  const { user } = useSessionState();
 
   const onAdd = (event: FormEvent) => {
     event.preventDefault();
@@ -96,6 +100,7 @@ export function NotesSection({ order, canEdit }: { order: Order; canEdit: boolea
             <div>
               <p className="timeline-note">{note.text}</p>
               <p className="muted small">
+                {note.writtenBy === user?.id ? "You" : (nameOf(note.writtenBy) ?? "An admin")} ·{" "}
                 <time dateTime={note.writtenAt}>{formatAbsolute(note.writtenAt)}</time>
               </p>
             </div>

@@ -12,6 +12,7 @@ import { CustomerOrders } from "./CustomerOrders";
 import { FulfilmentSection } from "./FulfilmentSection";
 import { NotesSection, TagsSection } from "./NotesAndTags";
 import { StatusActions } from "./StatusActions";
+import { useUserNames, type NameOf } from "../users/names";
 import { useOrder, type OrderWithMoves } from "./queries";
 
 /** The order at /orders/:id, over the table (whose filters stay in the URL). */
@@ -47,6 +48,7 @@ export function OrderDrawer() {
 
 function OrderDetail({ order }: { order: OrderWithMoves }) {
   const { user } = useSessionState();
+  const nameOf = useUserNames();
   return (
     <div className="drawer-body">
       <header className="detail-header">
@@ -60,26 +62,6 @@ function OrderDetail({ order }: { order: OrderWithMoves }) {
         </p>
         <p className="muted small">Order Hub id {order.id}</p>
       </header>
-
-      {user?.role === "admin" && <StatusActions order={order} />}
-
-      <FulfilmentSection order={order} />
-      <TagsSection order={order} canEdit={user?.role === "admin"} />
-      <NotesSection order={order} canEdit={user?.role === "admin"} />
-
-      <section className="detail-section" aria-labelledby="customer-title">
-        <h3 id="customer-title">Customer</h3>
-        <dl className="detail-list">
-          <dt>Name</dt>
-          <dd>{order.customer.name}</dd>
-          <dt>Phone</dt>
-          <dd>{order.customer.phone}</dd>
-          <dt>Email</dt>
-          <dd>{order.customer.email ?? <span className="muted">none given</span>}</dd>
-        </dl>
-      </section>
-
-      <CustomerOrders order={order} />
 
       <section className="detail-section" aria-labelledby="items-title">
         <h3 id="items-title">Items</h3>
@@ -122,6 +104,26 @@ function OrderDetail({ order }: { order: OrderWithMoves }) {
         </table>
       </section>
 
+      {user?.role === "admin" && <StatusActions order={order} />}
+
+      <FulfilmentSection order={order} />
+      <TagsSection order={order} canEdit={user?.role === "admin"} />
+      <NotesSection order={order} canEdit={user?.role === "admin"} />
+
+      <section className="detail-section" aria-labelledby="customer-title">
+        <h3 id="customer-title">Customer</h3>
+        <dl className="detail-list">
+          <dt>Name</dt>
+          <dd>{order.customer.name}</dd>
+          <dt>Phone</dt>
+          <dd>{order.customer.phone}</dd>
+          <dt>Email</dt>
+          <dd>{order.customer.email ?? <span className="muted">none given</span>}</dd>
+        </dl>
+      </section>
+
+      <CustomerOrders order={order} />
+
       <section className="detail-section" aria-labelledby="history-title">
         <h3 id="history-title">Status history</h3>
         <ol className="timeline" aria-label="Status history">
@@ -133,7 +135,7 @@ function OrderDetail({ order }: { order: OrderWithMoves }) {
                   {humanize(entry.status)}
                   <span className="muted small">
                     {" "}
-                    · {changedByText(entry, user?.id)}
+                    · {changedByText(entry, user?.id, nameOf)}
                   </span>
                 </p>
                 <p className="muted small">
@@ -149,9 +151,11 @@ function OrderDetail({ order }: { order: OrderWithMoves }) {
   );
 }
 
-/** Who made a status move, in words: the acting admin's email (older entries lack it). */
-function changedByText(entry: StatusHistoryEntry, currentUserId: string | undefined): string {
+/** Who made a status move, in words: the acting admin's display name (else their email; older
+ * entries lack both). */
+function changedByText(entry: StatusHistoryEntry, currentUserId: string | undefined, nameOf: NameOf): string {
   if (entry.source !== "admin") return "from the channel";
   if (entry.changedBy && entry.changedBy === currentUserId) return "by you";
-  return entry.changedByEmail ? `by ${entry.changedByEmail}` : "by an admin";
+  const name = nameOf(entry.changedBy, entry.changedByEmail);
+  return name ? `by ${name}` : "by an admin";
 }

@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, useState, type RefObject } from "react";
+import { useEffect, useId, useRef, useState, type ReactNode, type RefObject } from "react";
 import { channelName } from "../../components/ui/Badge";
 import { ToggleGroup } from "../../components/ui/ToggleGroup";
 import { CHANNELS, ORDER_STATUSES } from "../../lib/apiTypes";
@@ -14,14 +14,16 @@ interface OrderFiltersProps {
   /** Phones: everything but the search folds behind a "Filters" button. */
   folded?: boolean;
   searchRef?: RefObject<HTMLInputElement | null>;
+  /** More filters inside the panel (the tag picker, on phones). */
+  children?: ReactNode;
 }
 
 /** How many filters (not counting the search) narrow the view. */
 export function activeFilterCount(view: OrderView): number {
-  return view.channels.length + view.statuses.length + (view.from || view.to ? 1 : 0);
+  return view.channels.length + view.statuses.length + view.tags.length + (view.from || view.to ? 1 : 0);
 }
 
-export function OrderFilters({ view, onChange, folded = false, searchRef }: OrderFiltersProps) {
+export function OrderFilters({ view, onChange, folded = false, searchRef, children }: OrderFiltersProps) {
   const [open, setOpen] = useState(false);
   const panelId = useId();
   const count = activeFilterCount(view);
@@ -58,6 +60,7 @@ export function OrderFilters({ view, onChange, folded = false, searchRef }: Orde
             renderOption={humanize}
           />
           <PlacedFilter view={view} onChange={onChange} />
+          {children}
         </div>
       )}
       {filtered && (
@@ -69,6 +72,7 @@ export function OrderFilters({ view, onChange, folded = false, searchRef }: Orde
               channels: DEFAULT_VIEW.channels,
               statuses: DEFAULT_VIEW.statuses,
               search: DEFAULT_VIEW.search,
+              tags: DEFAULT_VIEW.tags,
               from: DEFAULT_VIEW.from,
               to: DEFAULT_VIEW.to,
             })

@@ -101,14 +101,21 @@ describe("orders table", () => {
   });
 
   it("pages through results and changes the page size", async () => {
-    const orders = serveOrders((url) =>
-      HttpResponse.json(makePage([makeOrder()], Number(url.searchParams.get("page")), Number(url.searchParams.get("limit")), 45)),
-    );
+    const orders = serveOrders((url) => {
+      const page = Number(url.searchParams.get("page"));
+      const limit = Number(url.searchParams.get("limit"));
+      const rows = Math.max(0, Math.min(limit, 45 - (page - 1) * limit));
+      const shown = Array.from({ length: rows }, (_, n) => makeOrder({ id: `ord_${page}_${n}`, externalId: `WEB-${page}-${n}` }));
+      return HttpResponse.json(makePage(shown, page, limit, 45));
+    });
     const app = await renderApp("/orders", ADMIN);
     await screen.findByText("1–20 of 45");
 
+    // Next follows the server's cursor (kept in the URL) and keeps counting pages.
     await userEvent.click(screen.getByRole("button", { name: "Next" }));
     await waitFor(() => expect(app.search().get("page")).toBe("2"));
+    expect(app.search().get("cursor")).toBe("next1");
+    await waitFor(() => expect(orders.last().get("cursor")).toBe("next1"));
     await screen.findByText("21–40 of 45");
 
     await userEvent.selectOptions(screen.getByLabelText("Rows per page"), "50");

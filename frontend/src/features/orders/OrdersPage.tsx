@@ -17,8 +17,8 @@ import { activeFilterCount, OrderFilters } from "./OrderFilters";
 import { OrderStatsBar } from "./OrderStatsBar";
 import { OrdersTable } from "./OrdersTable";
 import { Pagination } from "./Pagination";
-import { DEFAULT_VIEW, useOrderView, viewToQuery, type OrderView } from "./orderView";
-import { TagFilter } from "./TagFilter";
+import { DEFAULT_VIEW, isKeyset, useOrderView, viewToListQuery, type OrderView } from "./orderView";
+import { TagFilter, TagPicker } from "./TagFilter";
 import { useOrderList } from "./queries";
 import { useTablePrefs } from "./tablePrefs";
 import { ViewOptions } from "./ViewOptions";
@@ -29,7 +29,7 @@ export const HIGHLIGHT_MS = 4_000;
 
 export function OrdersPage() {
   const [view, update] = useOrderView();
-  const query = useMemo(() => viewToQuery(view), [view]);
+  const query = useMemo(() => viewToListQuery(view), [view]);
   const orders = useOrderList(query);
   const page = orders.data;
   const narrow = useMediaQuery(NARROW_SCREEN);
@@ -41,7 +41,7 @@ export function OrdersPage() {
   usePageShortcuts(searchRef);
 
   // A new page of rows starts at its top, not where the last one was scrolled to.
-  const shownPage = page?.pagination.page;
+  const shownPage = page ? `${page.pagination.page}:${page.orders[0]?.id ?? ""}` : undefined;
   const previousPage = useRef(shownPage);
   useEffect(() => {
     if (previousPage.current !== undefined && shownPage !== previousPage.current) {
@@ -57,7 +57,15 @@ export function OrdersPage() {
   }, [highlighted]);
 
   const onScreen = useMemo(() => new Set(page?.orders.map((order) => order.id) ?? []), [page]);
-  const pageMissing = !!page && page.orders.length === 0 && page.pagination.total > 0;
+  const pageMissing = !!page && page.orders.length === 0 && page.pagination.total > 0 && !isKeyset(view);
+  // The number of the page on screen (0 after a jump: unknown): beside a cursor the URL's,
+  // else the server's echo; while the next page loads, still the one on screen.
+  const [shownPageNumber, setShownPageNumber] = useState(view.page);
+  const settled = !!page && !orders.isPlaceholderData;
+  const settledNumber = isKeyset(view) ? view.page : (page?.pagination.page ?? view.page);
+  useEffect(() => {
+    if (settled) setShownPageNumber(settledNumber);
+  }, [settled, settledNumber]);
   const { user } = useSessionState();
   const [searchParams] = useSearchParams();
   const selection = useSelection(JSON.stringify(apiView(view)));
@@ -77,13 +85,21 @@ export function OrdersPage() {
       </header>
       <OrderStatsBar view={view} onShow={update} />
       <div className="filters-row">
-        <OrderFilters view={view} onChange={update} folded={narrow} searchRef={searchRef} />
+        <OrderFilters view={view} onChange={update} folded={narrow} searchRef={searchRef}>
+          {narrow && <TagPicker view={view} onChange={update} />}
+        </OrderFilters>
         <ViewOptions prefs={prefs} onChange={setPrefs} cards={narrow} />
       </div>
       <div ref={listTop} className="list-top" />
-      <TagFilter view={view} onChange={update} />
+      <TagFilter view={view} onChange={update} withPicker={!narrow} />
       <div className="view-tools">
-        <SavedViews view={view} onOpen={update} isPlainView={searchParams.toString() === ""} />
+        <SavedViews
+          view={view}
+          onOpen={update}
+          isPlainView={searchParams.toString() === ""}
+          hiddenColumns={prefs.hiddenColumns}
+          onColumns={(hiddenColumns) => setPrefs({ hiddenColumns })}
+        />
         <ExportButton view={view} />
       </div>
       {isAdmin && page && (
@@ -91,6 +107,7 @@ export function OrdersPage() {
           selection={selection}
           view={view}
           pageIds={page.orders.map((o) => o.id)}
+          pageOrders={page.orders}
           total={page.pagination.total}
         />
       )}
@@ -129,11 +146,17 @@ export function OrdersPage() {
           // The label describes the rows on screen: while the next page loads, the last one's.
           total={page.pagination.total}
           totalPages={page.pagination.totalPages}
-          page={page.pagination.page}
+          totalIsEstimate={page.pagination.totalIsEstimate}
+          page={shownPageNumber}
+          shown={page.orders.length}
           limit={page.pagination.limit}
           wantedLimit={view.limit}
+          nextCursor={page.pagination.nextCursor}
+          prevCursor={page.pagination.prevCursor}
+          lastCursor={page.pagination.lastCursor}
+          sortBy={view.sortBy}
           loading={orders.isPlaceholderData}
-          onPage={(next) => update({ page: next })}
+          onMove={(move) => update(move)}
           onLimit={(limit) => update({ limit })}
         />
       )}
@@ -165,7 +188,13 @@ function NoMatches({ view, onChange }: { view: OrderView; onChange: (patch: Part
         type="button"
         className="button"
         onClick={() =>
-          onChange({ channels: DEFAULT_VIEW.channels, statuses: DEFAULT_VIEW.statuses, from: DEFAULT_VIEW.from, to: DEFAULT_VIEW.to })
+          onChange({
+            channels: DEFAULT_VIEW.channels,
+            statuses: DEFAULT_VIEW.statuses,
+            tags: DEFAULT_VIEW.tags,
+            from: DEFAULT_VIEW.from,
+            to: DEFAULT_VIEW.to,
+          })
         }
       >
         Remove the filters{view.search ? ", keep the search" : ""}

@@ -4,6 +4,7 @@ import { describeError, isApiError } from "../../lib/errors";
 import { formatRelative, humanize } from "../../lib/format";
 import { useSessionState } from "../../lib/services";
 import { useMoveStatus, type OrderWithMoves } from "./queries";
+import { useUserNames, type NameOf } from "../users/names";
 
 /** The status moves an admin may make from the order's current status: the server's list. */
 export function StatusActions({ order }: { order: OrderWithMoves }) {
@@ -28,9 +29,27 @@ export function StatusActions({ order }: { order: OrderWithMoves }) {
     if (done || move.isError) outcome.current?.focus();
   }, [done, move.isError]);
 
+  // A colleague (or the channel) moved the order while the shipment was being typed: say so,
+  // and keep what was typed rather than dropping the form.
+  const overtaken =
+    shipping && !choices.includes("SHIPPED") ? (
+      <ShipmentOvertaken
+        order={order}
+        carrier={carrier}
+        tracking={tracking}
+        userId={user?.id}
+        onDismiss={() => {
+          setShipping(false);
+          setCarrier("");
+          setTracking("");
+        }}
+      />
+    ) : null;
+
   if (choices.length === 0) {
     return (
       <section className="detail-section actions actions-final" aria-label="Status actions">
+        {overtaken}
         <p className="muted">
           <span aria-hidden="true">🔒 </span>
           {humanize(order.status)} is final: this order cannot be moved again.
@@ -69,6 +88,7 @@ export function StatusActions({ order }: { order: OrderWithMoves }) {
   return (
     <section className="detail-section actions" aria-labelledby="actions-title">
       <h3 id="actions-title">Move to</h3>
+      {overtaken}
       {cancelling ? (
         <CancelConfirm
           order={order}
@@ -163,6 +183,56 @@ export function StatusActions({ order }: { order: OrderWithMoves }) {
   );
 }
 
+/** The shipment form of an order someone else moved meanwhile: what happened, and what was typed
+ * (read-only, to copy), until dismissed. */
+function ShipmentOvertaken({
+  order,
+  carrier,
+  tracking,
+  userId,
+  onDismiss,
+}: {
+  order: Order;
+  carrier: string;
+  tracking: string;
+  userId: string | undefined;
+  onDismiss: () => void;
+}) {
+  const nameOf = useUserNames();
+  const last = order.statusHistory.at(-1);
+  const who = !last
+    ? "Someone"
+    : last.source === "channel"
+      ? "The channel"
+      : last.changedBy && last.changedBy === userId
+        ? "You (in another tab or window)"
+        : (nameOf(last.changedBy, last.changedByEmail) ?? "Another admin");
+  const when = last ? ` ${formatRelative(last.changedAt)}` : "";
+  return (
+    <div className="overtaken" role="alert" aria-label="Shipment not sent">
+      <p className="strong">
+        {who} {humanize(order.status).toLowerCase()} this order{when} while you were filling in the shipment, so it
+        cannot be shipped now.
+      </p>
+      {last?.note && <p className="small">Their note: {last.note}</p>}
+      <p className="small">Nothing was sent. What you typed is kept here:</p>
+      <dl className="detail-list">
+        <dt>Carrier</dt>
+        <dd>
+          <input readOnly aria-label="Carrier you typed" value={carrier} />
+        </dd>
+        <dt>Tracking number</dt>
+        <dd>
+          <input readOnly aria-label="Tracking number you typed" value={tracking} />
+        </dd>
+      </dl>
+      <button type="button" className="button" onClick={onDismiss}>
+        Dismiss
+      </button>
+    </div>
+  );
+}
+
 /** Where no move leads on (CONTRACT.md section 4): a label only; the server decides the moves. */
 const FINAL_STATUSES: ReadonlySet<OrderStatus> = new Set<OrderStatus>(["CANCELLED", "RETURNED"]);
 
@@ -240,11 +310,12 @@ function Outcome({
   error: unknown;
   userId: string | undefined;
 }) {
+  const nameOf = useUserNames();
   return (
     <div aria-live="polite" ref={outcomeRef} tabIndex={-1} className="outcome">
       {error != null && (
         <p className="form-error" role="alert">
-          {refusalText(error, userId)}
+          {refusalText(error, userId, nameOf)}
         </p>
       )}
       {done && error == null && (
@@ -257,7 +328,7 @@ function Outcome({
 }
 
 /** A refused move in words: who got there first, rather than the state machine's names. */
-export function refusalText(error: unknown, userId: string | undefined): string {
+export function refusalText(error: unknown, userId: string | undefined, nameOf?: NameOf): string {
   if (!isApiError(error, 409)) return describeError(error);
   const last = (error.details as { lastChange?: StatusHistoryEntry | null } | undefined)?.lastChange;
   if (!last) return `This order cannot make that move any more (${describeError(error)}). It has been reloaded.`;
@@ -266,7 +337,7 @@ export function refusalText(error: unknown, userId: string | undefined): string 
       ? "The channel"
       : last.changedBy && last.changedBy === userId
         ? "You"
-        : (last.changedByEmail ?? "Another admin");
+        : (nameOf?.(last.changedBy, last.changedByEmail) ?? last.changedByEmail ?? "Another admin");
   const by = who === "You" || who === "The channel" ? who : `Someone else (${who})`;
   return `${by} already ${humanize(last.status).toLowerCase()} this order ${formatRelative(last.changedAt)}. It has been reloaded.`;
 }

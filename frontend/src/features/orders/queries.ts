@@ -1,5 +1,7 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useCallback } from "react";
 import { unwrap } from "../../lib/api";
+import { useOncePerAction } from "../../lib/oncePerAction";
 import { isApiError } from "../../lib/errors";
 import type { Order, OrderListQuery, OrderStatsQuery, OrderStatus, Shipment } from "../../lib/apiTypes";
 import { useApi } from "../../lib/services";
@@ -72,14 +74,21 @@ export interface StatusMove {
 export function useMoveStatus(id: string) {
   const api = useApi();
   const queryClient = useQueryClient();
-  return useMutation({
-    mutationFn: ({ status, note, shipment }: StatusMove) =>
+  const send = useCallback(
+    ({ status, note, shipment }: StatusMove, key: string) =>
       unwrap(
         api.PATCH("/api/orders/{order_id}/status", {
           params: { path: { order_id: id } },
           body: { status, ...(note ? { note } : {}), ...(shipment ? { shipment } : {}) },
+          headers: { "Idempotency-Key": key },
         }),
       ).then(withMoves),
+    [api, id],
+  );
+  // A double click sends one request; a retry carries the same key (applied once).
+  const moveOnce = useOncePerAction(send);
+  return useMutation({
+    mutationFn: moveOnce,
     onSuccess: (order) => {
       queryClient.setQueryData(orderKeys.detail(id), order);
       return queryClient.invalidateQueries({ queryKey: orderKeys.all });
@@ -105,9 +114,19 @@ function useOrderWrite<Input>(id: string, write: (input: Input) => Promise<Order
 
 export function useAddNote(id: string) {
   const api = useApi();
-  return useOrderWrite(id, (text: string) =>
-    unwrap(api.POST("/api/orders/{order_id}/notes", { params: { path: { order_id: id } }, body: { text } })).then(withMoves),
+  const send = useCallback(
+    (text: string, key: string) =>
+      unwrap(
+        api.POST("/api/orders/{order_id}/notes", {
+          params: { path: { order_id: id } },
+          body: { text },
+          headers: { "Idempotency-Key": key },
+        }),
+      ).then(withMoves),
+    [api, id],
   );
+  // A double click on "Add note" adds the note once.
+  return useOrderWrite(id, useOncePerAction(send));
 }
 
 export function useChangeTags(id: string) {
@@ -123,5 +142,15 @@ export function useCustomerOrders(id: string) {
     queryKey: [...orderKeys.detail(id), "customer-orders"],
     queryFn: ({ signal }) =>
       unwrap(api.GET("/api/orders/{order_id}/customer-orders", { params: { path: { order_id: id } }, signal })),
+  });
+}
+
+/** The tags orders carry, most used first, with how many orders carry each (the tag picker). */
+export function useTagsInUse() {
+  const api = useApi();
+  return useQuery({
+    queryKey: [...orderKeys.all, "tags"] as const,
+    queryFn: ({ signal }) => unwrap(api.GET("/api/orders/tags", { signal })).then((body) => body.tags),
+    staleTime: 30_000,
   });
 }

@@ -3,8 +3,9 @@ import { unwrap } from "../../lib/api";
 import { useApi } from "../../lib/services";
 import { viewToQuery, type OrderView } from "./orderView";
 
-/** At most one question a second, however fast new orders arrive. */
-export const ASK_INTERVAL_MS = 1_000;
+/** At most one question every 5 seconds, however fast new orders arrive (a tab's requests stay
+ * bounded during an import). */
+export const ASK_INTERVAL_MS = 5_000;
 /** The most ids one question may name (the server's limit). */
 const MAX_IDS = 100;
 
@@ -33,17 +34,29 @@ export function useViewMatches(view: OrderView, ids: readonly string[]): Readonl
     [answers, filters],
   );
   const lastAsked = useRef(-Infinity);
+  // One question at a time, never aborted for a newer one (its answer asks about the rest).
+  const asking = useRef(false);
+  const unmounted = useRef(new AbortController());
   const idList = ids.join("\n");
 
   useEffect(() => {
+    const controller = new AbortController();
+    unmounted.current = controller;
+    return () => controller.abort();
+  }, []);
+
+  useEffect(() => {
+    if (asking.current) return;
     const pending = ids.filter((id) => !current.asked.has(id)).slice(0, MAX_IDS);
     if (pending.length === 0) return;
-    const controller = new AbortController();
     const wait = Math.max(0, lastAsked.current + ASK_INTERVAL_MS - Date.now());
     const timer = setTimeout(() => {
       lastAsked.current = Date.now();
-      unwrap(api.GET("/api/orders/matching", { params: { query: { ...query, ids: pending } }, signal: controller.signal }))
-        .then(({ ids: matched }) =>
+      asking.current = true;
+      const signal = unmounted.current.signal;
+      unwrap(api.GET("/api/orders/matching", { params: { query: { ...query, ids: pending } }, signal }))
+        .then(({ ids: matched }) => {
+          asking.current = false;
           setAnswers((before) => {
             const base = before.filters === filters ? before : { filters, asked: new Set<string>(), matched: new Set<string>() };
             return {
@@ -51,15 +64,14 @@ export function useViewMatches(view: OrderView, ids: readonly string[]): Readonl
               asked: new Set([...base.asked, ...pending]),
               matched: new Set([...base.matched, ...matched]),
             };
-          }),
-        )
+          });
+        })
         // Unanswered: the orders are not announced (the next list refresh shows them anyway).
-        .catch(() => undefined);
+        .catch(() => {
+          asking.current = false;
+        });
     }, wait);
-    return () => {
-      clearTimeout(timer);
-      controller.abort();
-    };
+    return () => clearTimeout(timer);
     // eslint-disable-next-line react-hooks/exhaustive-deps -- ids by value, the answers by view
   }, [idList, filters, current.asked, api]);
 

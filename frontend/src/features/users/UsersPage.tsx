@@ -33,7 +33,9 @@ function AddUserForm() {
   const emailId = useId();
   const passwordId = useId();
   const roleId = useId();
+  const nameId = useId();
   const [email, setEmail] = useState("");
+  const [displayName, setDisplayName] = useState("");
   const [password, setPassword] = useState("");
   const [role, setRole] = useState<Role>("viewer");
   const [added, setAdded] = useState<string | null>(null);
@@ -43,11 +45,12 @@ function AddUserForm() {
     event.preventDefault();
     setAdded(null);
     add.mutate(
-      { email: email.trim(), password, role },
+      { email: email.trim(), password, role, ...(displayName.trim() ? { displayName: displayName.trim() } : {}) },
       {
         onSuccess: (user) => {
           setAdded(`${user.email} can now sign in as ${user.role}. Give them the password you chose.`);
           setEmail("");
+          setDisplayName("");
           setPassword("");
           setRole("viewer");
           emailRef.current?.focus();
@@ -72,6 +75,19 @@ function AddUserForm() {
             autoComplete="off"
             value={email}
             onChange={(event) => setEmail(event.target.value)}
+          />
+        </div>
+        <div className="field">
+          <label className="field-label" htmlFor={nameId}>
+            Display name
+          </label>
+          <input
+            id={nameId}
+            maxLength={80}
+            autoComplete="off"
+            placeholder="How they are named in history, notes and the audit log"
+            value={displayName}
+            onChange={(event) => setDisplayName(event.target.value)}
           />
         </div>
         <div className="field">
@@ -150,6 +166,7 @@ function UserList({ currentUserId }: { currentUserId: string }) {
         <thead>
           <tr>
             <th scope="col">Email</th>
+            <th scope="col">Display name</th>
             <th scope="col">Role</th>
             <th scope="col">Access</th>
           </tr>
@@ -179,16 +196,40 @@ function UserRow({
   account: UserAccount;
   self: boolean;
   busy: boolean;
-  onChange: (change: { role?: Role; active?: boolean }) => void;
+  onChange: (change: { role?: Role; active?: boolean; displayName?: string }) => void;
 }) {
   const roleId = useId();
+  const nameId = useId();
+  const [name, setName] = useState(account.displayName);
+  const rename = () => {
+    const wanted = name.trim();
+    if (wanted && wanted !== account.displayName) onChange({ displayName: wanted });
+    else setName(account.displayName);
+  };
   return (
     <tr className={account.active ? undefined : "is-inactive"}>
       <th scope="row">
         {account.email}
         {self && <span className="muted small"> (you)</span>}
       </th>
-      <td>
+      <td data-label="Display name">
+        <label className="visually-hidden" htmlFor={nameId}>
+          Display name of {account.email}
+        </label>
+        <input
+          id={nameId}
+          className="inline-input"
+          maxLength={80}
+          value={name}
+          disabled={busy}
+          onChange={(event) => setName(event.target.value)}
+          onBlur={rename}
+          onKeyDown={(event) => {
+            if (event.key === "Enter") rename();
+          }}
+        />
+      </td>
+      <td data-label="Role">
         <label className="visually-hidden" htmlFor={roleId}>
           Role of {account.email}
         </label>
@@ -206,7 +247,7 @@ function UserRow({
           ))}
         </select>
       </td>
-      <td>
+      <td data-label="Access">
         {account.active ? (
           <>
             <span className="muted small">Active </span>

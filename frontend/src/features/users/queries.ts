@@ -17,6 +17,7 @@ export interface NewUser {
   email: string;
   password: string;
   role: Role;
+  displayName?: string;
 }
 
 export function useAddUser() {
@@ -24,6 +25,7 @@ export function useAddUser() {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: (user: NewUser) => unwrap(api.POST("/api/users", { body: user })).then((body) => body.user),
+    // The names shown everywhere a person is named are among users' queries too.
     onSuccess: () => queryClient.invalidateQueries({ queryKey: userKeys.all }),
   });
 }
@@ -32,10 +34,11 @@ export function useUpdateUser() {
   const api = useApi();
   const queryClient = useQueryClient();
   return useMutation({
-    mutationFn: ({ id, ...change }: { id: string; role?: Role; active?: boolean }) =>
+    mutationFn: ({ id, ...change }: { id: string; role?: Role; active?: boolean; displayName?: string }) =>
       unwrap(api.PATCH("/api/users/{user_id}", { params: { path: { user_id: id } }, body: change })).then(
         (body) => body.user,
       ),
+    // The names shown everywhere a person is named are among users' queries too.
     onSuccess: () => queryClient.invalidateQueries({ queryKey: userKeys.all }),
   });
 }

@@ -29,6 +29,11 @@ function serve(views: unknown[]) {
       saved.push(body);
       return HttpResponse.json({ view: { ...SAVED, id: "view_2" } }, { status: 201 });
     }),
+    http.patch(api("/api/views/:id"), async ({ request, params }) => {
+      const body = (await request.json()) as Record<string, unknown>;
+      saved.push({ id: params.id, ...body });
+      return HttpResponse.json({ view: { ...SAVED, ...body } });
+    }),
   );
   return saved;
 }
@@ -56,13 +61,53 @@ describe("saved views beside the filters", () => {
     await userEvent.click(screen.getByRole("button", { name: "Save view" }));
 
     await waitFor(() => expect(saved).toHaveLength(1));
-    expect(saved[0]).toEqual({
+    expect(saved[0]).toMatchObject({
       name: "Shipped by total",
       view: { status: ["SHIPPED"], sortBy: "total", sortOrder: "asc" },
       isDefault: false,
       shared: true,
-      columns: [],
+      pageSize: 20,
     });
+    expect((saved[0] as { columns: string[] }).columns.length).toBeGreaterThan(0);
+  }, 20_000);
+
+  it("keeps the tag filter and rows per page, shows the open view and marks it changed", async () => {
+    const tagged = { ...SAVED, view: { tag: ["vip"], channel: ["blinkit"] }, pageSize: 50 };
+    serve([tagged]);
+    const app = await renderApp("/orders", VIEWER);
+
+    await waitFor(() => expect(app.search().getAll("tag")).toEqual(["vip"]), { timeout: 5000 });
+    expect(app.search().get("limit")).toBe("50");
+    expect(app.search().getAll("channel")).toEqual(["blinkit"]);
+    const picker = screen.getByRole("combobox", { name: "Open a saved view" });
+    await waitFor(() => expect(picker).toHaveValue("view_1"));
+    expect(screen.queryByText("Changed")).not.toBeInTheDocument();
+
+    // Editing the filters keeps the view named in the picker, marked changed.
+    await userEvent.click(screen.getByRole("button", { name: "Remove the tag filter vip" }));
+    expect(await screen.findByText("Changed")).toBeInTheDocument();
+    expect(picker).toHaveValue("view_1");
+  }, 20_000);
+
+  it("renames a view, updates it with the list on screen, makes it default and shares it afterwards", async () => {
+    const saved = serve([{ ...SAVED, ownerId: "u_admin", isDefault: false }]);
+    await renderApp("/orders?status=SHIPPED&limit=50", ADMIN);
+    await screen.findByText("WEB-1001", {}, { timeout: 5000 });
+    await userEvent.click(screen.getByText("Manage"));
+
+    await userEvent.click(screen.getByRole("button", { name: "Rename the view Amazon to ship" }));
+    const name = screen.getByLabelText("New name for Amazon to ship");
+    await userEvent.clear(name);
+    await userEvent.type(name, "Shipped{Enter}");
+    await waitFor(() => expect(saved).toContainEqual({ id: "view_1", name: "Shipped" }));
+
+    await userEvent.click(screen.getByRole("button", { name: /^Update the view/ }));
+    await waitFor(() => expect(saved).toContainEqual(expect.objectContaining({ id: "view_1", pageSize: 50, view: expect.objectContaining({ status: ["SHIPPED"] }) })));
+
+    await userEvent.click(screen.getByRole("button", { name: /my default$/ }));
+    await waitFor(() => expect(saved).toContainEqual({ id: "view_1", isDefault: true }));
+    await userEvent.click(screen.getByRole("button", { name: /with the team$/ }));
+    await waitFor(() => expect(saved).toContainEqual({ id: "view_1", shared: true }));
   }, 20_000);
 
   it("offers viewers no sharing", async () => {

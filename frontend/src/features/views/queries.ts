@@ -34,3 +34,19 @@ export function useDeleteView() {
     onSuccess: () => queryClient.invalidateQueries({ queryKey: viewKeys.all }),
   });
 }
+
+export type SavedViewChange = NonNullable<
+  paths["/api/views/{view_id}"]["patch"]["requestBody"]
+>["content"]["application/json"];
+
+export function useChangeView() {
+  const api = useApi();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, change }: { id: string; change: SavedViewChange }) =>
+      unwrap(api.PATCH("/api/views/{view_id}", { params: { path: { view_id: id } }, body: change })).then(
+        (answer) => answer.view,
+      ),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: viewKeys.all }),
+  });
+}

@@ -12,6 +12,8 @@ class UserDocument(Document):
     email: str  # stored lowercased: the unique index is then case-insensitive
     password_hash: str
     role: Role
+    # How the user is named wherever a person is shown (history, notes, audit); none: the email.
+    display_name: str | None = None
     active: bool = True
     # Moves on every change that must end the user's access (role, deactivation, password,
     # email): tokens and refresh tokens issued at an older version stop working.

@@ -44,10 +44,17 @@ class UserRepository:
             str(user.id) for user in await self.all() if user.active and user.role == Role.ADMIN
         }
 
-    async def create(self, *, email: str, password_hash: str, role: Role) -> UserDocument:
+    async def create(
+        self, *, email: str, password_hash: str, role: Role, display_name: str | None = None
+    ) -> UserDocument:
         now = _stored_now()
         user = UserDocument(
-            email=email, password_hash=password_hash, role=role, created_at=now, updated_at=now
+            email=email,
+            password_hash=password_hash,
+            role=role,
+            display_name=display_name,
+            created_at=now,
+            updated_at=now,
         )
         try:
             await user.insert()

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, 
 
 from orderhub_common.events import CamelModel
 from orderhub_common.security import Role
+from orderhub_common.text import SingleLineText
 
 _EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Characters no address needs and markup or header injection does.
@@ -111,10 +112,22 @@ class RefreshRequest(CamelModel):
     refresh_token: RefreshTokenText | None = None
 
 
+# How a person is named on screen: one line, not blank.
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value.strip()
+
+
+DisplayName = Annotated[SingleLineText, Field(max_length=80), AfterValidator(_not_blank)]
+
+
 class UserSummary(CamelModel):
     id: str
     email: str
     role: Role
+    display_name: str
+    """How the user is named wherever a person is shown; their email until an admin names them."""
 
 
 class UserRead(UserSummary):
@@ -145,6 +158,18 @@ class UserCreate(CamelModel):
     email: NewEmail
     password: NewPassword
     role: Role
+    display_name: DisplayName | None = None
+
+
+class UserName(CamelModel):
+    """A person as everyone signed in may see them named (``GET /users/names``)."""
+
+    id: str
+    display_name: str
+
+
+class UserNames(CamelModel):
+    users: list[UserName]
 
 
 class UserUpdate(CamelModel):
@@ -152,11 +177,12 @@ class UserUpdate(CamelModel):
     password: NewPassword | None = None
     role: Role | None = None
     active: bool | None = None
+    display_name: DisplayName | None = None
 
     @model_validator(mode="after")
     def _changes_something(self) -> UserUpdate:
         if not self.model_fields_set:
-            raise ValueError("give at least one of email, password, role, active")
+            raise ValueError("give at least one of email, password, role, active, displayName")
         for name in self.model_fields_set:
             if getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")

@@ -9,6 +9,7 @@ every token and refresh token, so access tokens stop working within one call and
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from typing import Any
 
 from loguru import logger
@@ -30,6 +31,7 @@ from auth.schemas import (
     LoginResponse,
     RefreshResponse,
     UserCreate,
+    UserName,
     UserRead,
     UserSummary,
     UserUpdate,
@@ -45,11 +47,16 @@ from orderhub_common.revocation import AccessRevocations
 from orderhub_common.security import Principal, Role
 
 
+def display_name(user: UserDocument) -> str:
+    return user.display_name or user.email
+
+
 def user_read(user: UserDocument) -> UserRead:
     return UserRead(
         id=str(user.id),
         email=user.email,
         role=user.role,
+        display_name=display_name(user),
         active=user.active,
         created_at=user.created_at,
         updated_at=user.updated_at,
@@ -57,7 +64,9 @@ def user_read(user: UserDocument) -> UserRead:
 
 
 def user_summary(user: UserDocument) -> UserSummary:
-    return UserSummary(id=str(user.id), email=user.email, role=user.role)
+    return UserSummary(
+        id=str(user.id), email=user.email, role=user.role, display_name=display_name(user)
+    )
 
 
 class AuthService:
@@ -162,6 +171,7 @@ _CHANGE_ACTIONS = {
     "role": "user.role_changed",
     "password": "user.password_changed",
     "email": "user.email_changed",
+    "display_name": "user.renamed",
 }
 
 
@@ -197,6 +207,14 @@ class UserAdmin:
         await self._acting_admin(acting)
         return [user_read(user) for user in await self._users.all()]
 
+    async def names(self) -> Sequence[UserName]:
+        """Every user's display name by id, for anyone signed in to see who did what: names
+        only (no email, role or state)."""
+        return [
+            UserName(id=str(user.id), display_name=display_name(user))
+            for user in await self._users.all()
+        ]
+
     async def create(
         self, new_user: UserCreate, acting: Principal, client_ip: str | None = None
     ) -> UserRead:
@@ -207,7 +225,10 @@ class UserAdmin:
         async with self._lock.locked():
             await self._acting_admin(acting)
             user = await self._users.create(
-                email=new_user.email, password_hash=password_hash, role=new_user.role
+                email=new_user.email,
+                password_hash=password_hash,
+                role=new_user.role,
+                display_name=new_user.display_name,
             )
         logger.bind(userId=str(user.id), role=user.role).info("user created")
         await self._trail.record(
@@ -222,7 +243,7 @@ class UserAdmin:
     async def update(
         self, user_id: str, update: UserUpdate, acting: Principal, client_ip: str | None = None
     ) -> UserRead:
-        changes: dict[str, Any] = update.model_dump(exclude_unset=True)
+        changes: dict[str, Any] = update.model_dump(exclude_unset=True, by_alias=False)
         if user_id == acting.user_id and (
             changes.get("role", Role.ADMIN) != Role.ADMIN or changes.get("active") is False
         ):
@@ -274,6 +295,8 @@ class UserAdmin:
             else:
                 action = _CHANGE_ACTIONS[field]
                 details = {"role": user.role.value} if field == "role" else {}
+                if field == "display_name":
+                    details = {"displayName": display_name(user)}
             await self._trail.record(
                 action, actor=acting, target=target, client_address=client_ip, details=details
             )

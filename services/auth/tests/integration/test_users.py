@@ -180,3 +180,36 @@ async def test_a_patch_must_change_something_valid(
     assert response.json()["error"]["code"] == "validation_error"
     listed = (await client.get("/users", headers=bearer(admin_session))).json()["users"]
     assert user in listed, "the user is left exactly as it was"
+
+
+async def test_a_user_has_a_display_name_set_on_create_or_by_an_admin_that_everyone_reads(
+    client: httpx.AsyncClient, admin_session: dict[str, Any], sign_in: Any, viewer: Any
+) -> None:
+    named = await create_user(client, admin_session, displayName="  Asha Rao ")
+    unnamed = await create_user(client, admin_session)
+    assert named.status_code == 201, named.text
+    user, other = named.json()["user"], unnamed.json()["user"]
+    assert user["displayName"] == "Asha Rao"
+    # Until an admin names a user, the email stands for the name.
+    assert other["displayName"] == other["email"]
+
+    renamed = await client.patch(
+        f"/users/{other['id']}", json={"displayName": "Vikram S"}, headers=bearer(admin_session)
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["user"]["displayName"] == "Vikram S"
+    for bad in ["", "   ", "a\nb", "x" * 81]:
+        refused = await client.patch(
+            f"/users/{other['id']}", json={"displayName": bad}, headers=bearer(admin_session)
+        )
+        assert refused.status_code == 422, bad
+
+    # A viewer reads names (and nothing more) to see who did what; the rest stays admins'.
+    viewer_session = await sign_in(viewer)
+    names = await client.get("/users/names", headers=bearer(viewer_session))
+    assert names.status_code == 200, names.text
+    by_id = {u["id"]: u for u in names.json()["users"]}
+    assert by_id[user["id"]] == {"id": user["id"], "displayName": "Asha Rao"}
+    assert by_id[other["id"]]["displayName"] == "Vikram S"
+    assert (await client.get("/users/names")).status_code == 401
+    assert viewer_session["user"]["displayName"]

@@ -1,9 +1,10 @@
 """The gateway's reader of ``orders.events.v1``: cache invalidation and the SSE feed.
 
-Every replica reads the whole topic in a consumer group of its own, from the latest offset: the
-feed is live fan-out to the clients connected now, not a replay. An event drops its order's cached
-detail before clients hear of it, so a client that refetches the order on an event never gets
-the old answer; cached lists and stats are left to their short freshness (ingest never stops).
+Every replica reads the whole topic in a consumer group of its own, from the latest offset, into
+its own ring of recent changes (``fanout.py``), which its stream clients are sent from,
+coalesced. An event drops its order's cached detail before clients hear of it, so a client that
+refetches the order on an event never gets the old answer; cached lists and stats are left to
+their short freshness (ingest never stops).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from loguru import logger
 from pydantic import TypeAdapter, ValidationError
 
 from gateway.cache import ResponseCache
-from gateway.fanout import EventHub, OrderEventMessage
+from gateway.fanout import EventHub
 from gateway.metrics import ORDER_EVENTS
+from gateway.stream_events import OrderChange
 from orderhub_common.events import OrderCreated, OrderEvent
 from orderhub_common.kafka import Topics, raw_bodies
 
@@ -70,10 +72,4 @@ def subscribe_order_events(
         )
         for event in events:
             ORDER_EVENTS.labels(event.event_type).inc()
-            hub.publish(
-                OrderEventMessage(
-                    event_id=str(event.event_id),
-                    event_type=event.event_type,
-                    data=event.model_dump_json(),
-                )
-            )
+        hub.publish(OrderChange.of(event) for event in events)

@@ -1,11 +1,17 @@
 """The edge's checks of every API call, in the order they apply, with one Redis round trip.
 
-- A caller whose access token was verified recently (``tokens.py``): its per-IP limit, its
-  per-user limit and, for a cacheable read, the cache lookup all go to Redis in one pipeline.
-- Any other caller is counted against its per-IP limit first, so floods of missing or forged
-  tokens are turned away before any signature is checked; then the token is verified locally
-  with the shared ``JwtVerifier`` (no call to auth); then the per-user limit and the cache lookup
-  go in a second pipeline.
+Signed-in traffic is limited per user, anonymous traffic per address: colleagues behind one
+office address never use up each other's budget.
+
+- A caller whose access token was verified recently (``tokens.py``): its per-user limit and, for
+  a cacheable read, the cache lookup go to Redis in one pipeline. No per-address count.
+- A caller without a token (and every public route, such as sign-in) is counted against its
+  per-address limit.
+- A caller with a token not verified yet: the address's limit is peeked at first (not counted),
+  so once an address has spent its budget on missing or forged tokens its next ones are turned
+  away before any signature is checked; then the token is verified locally with the shared
+  ``JwtVerifier`` (no call to auth). A token that fails counts against the address; one that
+  holds goes on to the per-user limit and the cache lookup in a second pipeline.
 - With the per-user limit, in the same round trip: whether the token was revoked (the user's
   access version moved, or the token was signed out: ``orderhub_common.revocation``), 401.
 - Then the edge's role check (services check again).
@@ -29,7 +35,7 @@ from gateway.metrics import RATE_LIMITED
 from gateway.ratelimit import RATE_LIMIT_DECISION, QueuedHit, RateLimitDecision
 from gateway.redis_outage import REDIS_FAILURES, EdgePipeline, Reply, one_round_trip
 from gateway.routes import Access
-from orderhub_common.errors import ForbiddenError, TooManyRequestsError
+from orderhub_common.errors import ForbiddenError, TooManyRequestsError, UnauthorizedError
 from orderhub_common.http import client_key
 from orderhub_common.revocation import AccessRevocations, AccessRevokedError
 from orderhub_common.security import Principal, Role, signed_principal
@@ -76,19 +82,24 @@ async def admit(
     ``cache_slot`` names the cached read the caller will want, looked up in the same round trip.
     """
     ip: str | None = client_key(request)
-    if access is Access.PUBLIC:
+    if access is Access.PUBLIC or credentials is None:
         await _checked(request, edge, ip=ip)
-        return Admission(None)
+        if access is Access.PUBLIC:
+            return Admission(None)
     principal = edge.tokens.known(credentials.credentials) if credentials else None
     if principal is None:
-        await _checked(request, edge, ip=ip)
-        principal = await signed_principal(request, credentials)
-        ip = None  # counted already
+        if credentials is not None:
+            await _checked(request, edge, ip=ip, count_ip=False)
+        try:
+            principal = await signed_principal(request, credentials)
+        except UnauthorizedError:
+            if credentials is not None:
+                await _checked(request, edge, ip=ip)
+            raise
     slot = cache_slot(principal) if cache_slot is not None else None
     if slot is not None and not await edge.cache.usable():
         slot = None
-    # One round trip: a caller refused by its per-IP limit has used one of its per-user hits too.
-    lookup = await _checked(request, edge, ip=ip, principal=principal, slot=slot)
+    lookup = await _checked(request, edge, ip=None, principal=principal, slot=slot)
     if access is Access.ADMIN and principal.role is not Role.ADMIN:
         raise ForbiddenError("this needs the admin role")
     return Admission(principal, slot if lookup is not None else None, lookup)
@@ -99,17 +110,21 @@ async def _checked(
     edge: Edge,
     *,
     ip: str | None,
+    count_ip: bool = True,
     principal: Principal | None = None,
     slot: CacheSlot | None = None,
 ) -> CacheLookup | None:
-    """Counts ``ip`` and the principal's user, checks the principal's token is not revoked and
-    looks ``slot`` up, in one round trip; raises 429 or 401."""
+    """Counts ``ip`` (only peeks at its limit with ``count_ip=False``) and the principal's user,
+    checks the principal's token is not revoked and looks ``slot`` up, in one round trip; raises
+    429 or 401."""
     settings = edge.settings
 
     def queue(pipe: EdgePipeline) -> _Queued:
         hits = []
         if ip is not None:
-            hit = edge.limiter.queue_hit(pipe, "ip", ip, settings.rate_limit_per_ip_per_min)
+            hit = edge.limiter.queue_hit(
+                pipe, "ip", ip, settings.rate_limit_per_ip_per_min, count=count_ip
+            )
             hits.append(("ip", hit))
         revocation = None
         if principal is not None:

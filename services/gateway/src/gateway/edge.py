@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 
 from gateway.cache import ReadThrough, ResponseCache
 from gateway.fanout import EventHub
+from gateway.idempotency import IdempotentWrites
 from gateway.openapi import CombinedOpenApi
 from gateway.ratelimit import RateLimiter
 from gateway.routes import Upstream
@@ -29,3 +30,4 @@ class Edge:
     hub: EventHub
     openapi: CombinedOpenApi
     revocations: AccessRevocations
+    idempotent_writes: IdempotentWrites

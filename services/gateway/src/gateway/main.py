@@ -20,11 +20,13 @@ from gateway.consumers import sse_group_id, subscribe_order_events
 from gateway.edge import Edge
 from gateway.fanout import EventHub
 from gateway.headers import RateLimitHeadersMiddleware, SecurityHeadersMiddleware
+from gateway.idempotency import IdempotentWrites
 from gateway.openapi import CombinedOpenApi
 from gateway.ratelimit import RateLimiter
 from gateway.redis_outage import EdgeRedis
 from gateway.routes import Upstream
 from gateway.settings import GatewaySettings
+from gateway.stream_events import with_stream_components
 from gateway.tokens import VerifiedTokens
 from gateway.upstreams import upstream_clients
 from orderhub_common.app import create_service_app, serve
@@ -42,6 +44,7 @@ _DESCRIPTION = (
 )
 _EXPOSED_HEADERS = [
     "X-Request-ID",
+    "Idempotent-Replayed",
     "Retry-After",
     "X-RateLimit-Limit",
     "X-RateLimit-Remaining",
@@ -79,7 +82,7 @@ def create_app(
         ttl_s=settings.verified_token_cache_ttl_s,
         max_size=settings.verified_token_cache_size,
     )
-    hub = EventHub(settings.sse_client_queue_size)
+    hub = EventHub(settings.sse_replay_size)
     subscribe_order_events(
         broker,
         topics_from(settings),
@@ -117,8 +120,13 @@ def create_app(
         cache=cache,
         reads=reads,
         hub=hub,
-        openapi=CombinedOpenApi(app.openapi, upstreams, ttl_s=settings.openapi_cache_ttl_s),
+        openapi=CombinedOpenApi(
+            lambda: with_stream_components(app.openapi()),
+            upstreams,
+            ttl_s=settings.openapi_cache_ttl_s,
+        ),
         revocations=AccessRevocations(redis.client),
+        idempotent_writes=IdempotentWrites(redis.client),
     )
     app.router.routes[:] = [
         route for route in app.router.routes if getattr(route, "path", None) not in _REPLACED_ROUTES
@@ -141,6 +149,7 @@ def _install_middleware(app: FastAPI, settings: GatewaySettings) -> None:
                 "Authorization",
                 "Cache-Control",
                 "Content-Type",
+                "Idempotency-Key",
                 "X-CSRF-Token",
                 "X-Request-ID",
             ],

@@ -17,8 +17,10 @@ ORDER_EVENTS = Counter(
     "gateway_order_events_total", "Order events consumed for the SSE feed", ["event_type"]
 )
 SSE_CLIENTS = Gauge("gateway_sse_clients", "Clients connected to the event stream")
-SSE_CLIENTS_DROPPED = Counter(
-    "gateway_sse_clients_dropped_total", "Event-stream clients cut off for falling behind"
+SSE_RESETS = Counter(
+    "gateway_sse_resets_total",
+    "Event-stream clients told to refetch once: they fell behind the replay ring, or resumed "
+    "from an id it no longer holds",
 )
 EDGE_SHED = Counter(
     "gateway_edge_shed_total",

@@ -19,6 +19,7 @@ from starlette.background import BackgroundTask
 from gateway.cache import CachedResponse, CacheLookup, CacheSlot
 from gateway.deps import Admission
 from gateway.edge import Edge
+from gateway.idempotency import HEADER, StoredAnswer
 from gateway.metrics import CACHE_LOOKUPS
 from gateway.routes import RouteMatch, Upstream
 from gateway.upstreams import (
@@ -114,9 +115,40 @@ async def _order_write(
     writer: Principal | None,
 ) -> Response:
     """An order write, run to its end even if the client leaves, so that the cache learns of
-    the change before anyone hears of it."""
-    call = await _call(request, edge, client, route, headers)
-    return _passed_through(await _recorded_write(edge, route, call, writer))
+    the change before anyone hears of it. Sent with an ``Idempotency-Key``, it is applied once
+    however often it is sent (``idempotency``)."""
+    key = request.headers.get(HEADER)
+    if key is None or writer is None:
+        call = await _call(request, edge, client, route, headers)
+        return _passed_through(await _recorded_write(edge, route, call, writer))
+    body = await _body(request, edge.settings.max_request_body_bytes) or b""
+
+    async def write() -> httpx.Response:
+        call = client.request(
+            request.method,
+            route.path,
+            query=request.url.query,
+            headers=headers,
+            content=body,
+            timeout_s=route.timeout_s,
+        )
+        return await _recorded_write(edge, route, call, writer)
+
+    answer = await edge.idempotent_writes.once(
+        user_id=writer.user_id,
+        method=request.method,
+        path=f"{route.path}?{request.url.query}",
+        key=key,
+        body=body,
+        write=write,
+    )
+    if isinstance(answer, StoredAnswer):
+        replayed = Response(content=answer.body, status_code=answer.status_code)
+        if answer.content_type:
+            replayed.headers["Content-Type"] = answer.content_type
+        replayed.headers["Idempotent-Replayed"] = "true"
+        return replayed
+    return _passed_through(answer)
 
 
 async def _passed_on(

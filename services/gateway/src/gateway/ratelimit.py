@@ -55,13 +55,16 @@ class QueuedHit:
 
     item: RateLimitItem
     at: float
-    acquired: Reply
+    acquired: Reply | None
+    """None for a peek: the request is not counted, only whether one more would be admitted."""
     window: Reply
 
     def decide(self) -> RateLimitDecision:
-        acquired, window = self.acquired.value, self.window.value
+        window = self.window.value
         # The window script answers [oldest admitted timestamp, admitted count], or nothing.
         oldest, count = (float(window[0]), int(window[1])) if window else (self.at, 0)
+        # A peek admits what a count would: one more fits in the window.
+        allowed = count < self.item.amount if self.acquired is None else bool(self.acquired.value)
         expiry = self.item.get_expiry()
         # Redis keeps the timestamps to 14 significant digits (Lua's tostring): 0.1 ms or so.
         leaves_in_s = oldest + expiry - self.at - _TIMESTAMP_ROUNDING_S
@@ -69,7 +72,7 @@ class QueuedHit:
             limit=self.item.amount,
             remaining=self.item.amount - count,
             reset_s=max(1, math.ceil(leaves_in_s)),
-            allowed=bool(acquired),
+            allowed=allowed,
         )
 
 
@@ -94,14 +97,21 @@ class RateLimiter:
             for script in scripts
         ]
 
-    def queue_hit(self, pipe: EdgePipeline, scope: str, identity: str, limit: int) -> QueuedHit:
-        """Queues one request of ``identity`` against ``limit`` per minute."""
+    def queue_hit(
+        self, pipe: EdgePipeline, scope: str, identity: str, limit: int, *, count: bool = True
+    ) -> QueuedHit:
+        """Queues one request of ``identity`` against ``limit`` per minute; with ``count=False``
+        only asks whether one more would be admitted (a peek, which counts nothing)."""
         item = RateLimitItemPerMinute(limit)
         key = self._bridge.prefixed_key(item.key_for(scope, identity))
         now = self._clock()
         expiry = item.get_expiry()
         acquire_sha = self._bridge.lua_acquire_moving_window.sha
         window_sha = self._bridge.lua_moving_window.sha
-        acquired = pipe.queue(lambda raw: raw.evalsha(acquire_sha, 1, key, now, limit, expiry, 1))
+        acquired = (
+            pipe.queue(lambda raw: raw.evalsha(acquire_sha, 1, key, now, limit, expiry, 1))
+            if count
+            else None
+        )
         window = pipe.queue(lambda raw: raw.evalsha(window_sha, 1, key, now - expiry, limit))
         return QueuedHit(item, now, acquired, window)

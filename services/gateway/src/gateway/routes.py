@@ -103,6 +103,8 @@ ROUTE_TABLE: tuple[Rule, ...] = (
     Rule(_ANY, "auth/login", _AUTH, _PUBLIC),
     Rule(_ANY, "auth/refresh", _AUTH, _PUBLIC),
     Rule(_ANY, "auth/*/**", _AUTH, _SIGNED_IN),
+    # Who is who, by name, for everyone signed in (names only); the rest of users is admins'.
+    Rule(_GET, "users/names", _AUTH, _SIGNED_IN),
     Rule(_ANY, "users/**", _AUTH, _ADMIN),
     # An order's detail, the list and the stats are kept in the cache.
     Rule(_GET, "orders", _ORDERS, _SIGNED_IN, cacheable=True),
@@ -121,6 +123,8 @@ ROUTE_TABLE: tuple[Rule, ...] = (
     # Pausing and resuming a channel's ingestion is an operator's act.
     Rule(_ANY, "channels/*/pause", _INGEST, _ADMIN),
     Rule(_ANY, "channels/*/resume", _INGEST, _ADMIN),
+    # A connection test signs in at the channel with the seller's credentials.
+    Rule(_POST, "channels/*/connection-test", _INGEST, _ADMIN),
     # Shopify's order webhooks, from the internet: no JWT (Shopify has none); ingest checks the
     # body's HMAC signature before anything else (docs/CONNECTORS.md).
     Rule(_POST, "webhooks/shopify", _INGEST, _PUBLIC),
@@ -151,6 +155,7 @@ ROUTE_TABLE: tuple[Rule, ...] = (
     Rule(_ANY, "views", _ORDERS, _SIGNED_IN),
     Rule(_ANY, "views/*", _ORDERS, _SIGNED_IN),
     Rule(_READ, "audit", _ORDERS, _ADMIN),
+    Rule(_READ, "audit/actions", _ORDERS, _ADMIN),
 )
 
 

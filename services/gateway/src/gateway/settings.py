@@ -139,8 +139,9 @@ class GatewaySettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySe
         le=1_000_000,
         validation_alias=env("RATE_LIMIT_PER_IP_PER_MIN"),
         description=(
-            "requests per client address per minute before 429 (the API at the edge; the SPA "
-            "and docs counted apart)"
+            "requests per client address per minute before 429, for anonymous calls (sign-in, "
+            "calls without a valid token); signed-in calls count per user instead (the SPA and "
+            "docs counted apart)"
         ),
     )
     rate_limit_per_user_per_min: int = Field(
@@ -148,7 +149,7 @@ class GatewaySettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySe
         ge=1,
         le=1_000_000,
         validation_alias=env("RATE_LIMIT_PER_USER_PER_MIN"),
-        description="requests per signed-in user per minute before 429",
+        description="requests per signed-in user per minute before 429, from any address",
     )
     redis_max_connections: int = Field(
         64,
@@ -224,12 +225,21 @@ class GatewaySettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySe
         validation_alias=env("GATEWAY_SSE_REVALIDATE_S"),
         description="how often a live event stream checks that its token was not revoked",
     )
-    sse_client_queue_size: int = Field(
-        256,
+    sse_replay_size: int = Field(
+        10_000,
         ge=1,
-        le=100_000,
-        validation_alias=env("SSE_CLIENT_QUEUE_SIZE"),
-        description="events queued for one stream client; one that falls further behind is cut off",
+        le=1_000_000,
+        validation_alias=env("SSE_REPLAY_SIZE"),
+        description="order changes kept to resume a stream from Last-Event-ID or to catch up a "
+        "slow client; one further behind is told to refetch once",
+    )
+    sse_coalesce_s: float = Field(
+        1.0,
+        ge=0,
+        le=60,
+        validation_alias=env("GATEWAY_SSE_COALESCE_S"),
+        description="the shortest time between two messages of one event stream: the changes "
+        "meanwhile go out together",
     )
 
     @property

@@ -60,6 +60,8 @@ class FakeOrders:
     """Set once a held order's read has reached the service."""
     abandoned: list[str] = field(default_factory=list)
     """Reads cancelled while held (their caller gave up on them)."""
+    notes: dict[str, list[str]] = field(default_factory=dict)
+    write_delay_s: float = 0.0
 
     def add(self, status: str = "PLACED") -> str:
         order_id = f"o-{uuid.uuid4().hex[:8]}"
@@ -113,10 +115,20 @@ class FakeOrders:
                 return error_response(404, "order_not_found", f"no order {order_id}")
             return {"order": order(order_id)}
 
-        @app.patch("/orders/{order_id}/status")
-        async def change_status(order_id: str, request: Request) -> dict[str, Any]:
-            self.statuses[order_id] = (await request.json())["status"]
+        @app.patch("/orders/{order_id}/status", response_model=None)
+        async def change_status(order_id: str, request: Request) -> Any:
+            status = (await request.json())["status"]
+            await asyncio.sleep(self.write_delay_s)
+            if self.statuses[order_id] == status:
+                return error_response(409, "invalid_transition", "already there")
+            self.statuses[order_id] = status
             return {"order": order(order_id)}
+
+        @app.post("/orders/{order_id}/notes", status_code=201)
+        async def add_note(order_id: str, request: Request) -> dict[str, Any]:
+            await asyncio.sleep(self.write_delay_s)
+            self.notes.setdefault(order_id, []).append((await request.json())["text"])
+            return {"order": order(order_id), "notes": self.notes[order_id]}
 
         return app
 

@@ -136,6 +136,53 @@ async def test_over_the_per_user_limit_is_429_from_any_address(gateway: RunningG
     assert statuses[-1] == 429
 
 
+async def test_colleagues_behind_one_address_never_use_up_each_others_limit(
+    gateway: RunningGateway,
+) -> None:
+    office = "198.51.100.77"
+    busy, colleague = (gateway.bearer("viewer", f"u-{uuid.uuid4().hex[:6]}") for _ in range(2))
+    async with gateway.client(ip=office) as client:
+        busy_statuses = [
+            (await client.get("/api/auth/me", headers=busy)).status_code
+            for _ in range(RATE_LIMIT_PER_MIN + 1)
+        ]
+        colleague_statuses = [
+            (await client.get("/api/auth/me", headers=colleague)).status_code for _ in range(5)
+        ]
+
+    assert busy_statuses == [200] * RATE_LIMIT_PER_MIN + [429]
+    assert colleague_statuses == [200] * 5
+
+
+async def test_sign_in_is_limited_per_address_whoever_signs_in(gateway: RunningGateway) -> None:
+    async def sign_in(client: httpx.AsyncClient, n: int) -> int:
+        body = {"email": f"user{n}@example.com", "password": "x"}
+        return (await client.post("/api/auth/login", json=body)).status_code
+
+    async with gateway.client() as one_address, gateway.client() as another:
+        statuses = [await sign_in(one_address, n) for n in range(RATE_LIMIT_PER_MIN + 1)]
+        elsewhere = await sign_in(another, 0)
+
+    assert statuses == [200] * RATE_LIMIT_PER_MIN + [429]
+    assert elsewhere == 200
+
+
+async def test_forged_tokens_spend_the_addresses_limit_then_are_refused_unchecked(
+    gateway: RunningGateway,
+) -> None:
+    forged = {"Authorization": "Bearer forged.token.value"}
+    async with gateway.client() as client:
+        statuses = [
+            (await client.get("/api/orders", headers=forged)).status_code
+            for _ in range(RATE_LIMIT_PER_MIN + 2)
+        ]
+        valid = await client.get("/api/auth/me", headers=gateway.bearer("viewer"))
+
+    assert statuses == [401] * RATE_LIMIT_PER_MIN + [429, 429]
+    # A token not verified yet from that address waits too; once verified it counts per user.
+    assert valid.status_code == 429
+
+
 async def test_a_patch_is_never_followed_by_an_older_status_in_a_detail_list_or_stats(
     gateway: RunningGateway,
 ) -> None:
@@ -353,12 +400,12 @@ async def test_events_stream_delivers_order_events_with_heartbeats(
             await asyncio.wait([reader], timeout=1)
         reader.cancel()
 
-    events = [e for e in received if e.get("event")]
+    events = [e for e in received if e.get("event") == "orders.changed"]
     assert events, "no order event arrived on the stream"
-    assert events[0]["event"] == "order.status_changed"
-    data = json.loads(events[0]["data"])
-    assert data["eventId"] == events[0]["id"]
-    assert data["orderId"].startswith("sse-")
+    change = json.loads(events[0]["data"])["changes"][0]
+    assert events[0]["id"]
+    assert change["orderId"].startswith("sse-")
+    assert change["status"] == "CONFIRMED"
     assert saw_heartbeat
 
 

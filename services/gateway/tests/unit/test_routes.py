@@ -15,6 +15,9 @@ pytestmark = pytest.mark.unit
         ("GET", "/users", Upstream.AUTH, "/users", Access.ADMIN),
         ("POST", "/users", Upstream.AUTH, "/users", Access.ADMIN),
         ("PATCH", "/users/u1", Upstream.AUTH, "/users/u1", Access.ADMIN),
+        # Display names, for everyone who sees who did what (names only).
+        ("GET", "/users/names", Upstream.AUTH, "/users/names", Access.SIGNED_IN),
+        ("PATCH", "/users/names", Upstream.AUTH, "/users/names", Access.ADMIN),
         ("GET", "/orders", Upstream.ORDERS, "/orders", Access.SIGNED_IN),
         ("GET", "/orders/stats", Upstream.ORDERS, "/orders/stats", Access.SIGNED_IN),
         ("GET", "/orders/o1", Upstream.ORDERS, "/orders/o1", Access.SIGNED_IN),
@@ -26,6 +29,13 @@ pytestmark = pytest.mark.unit
             "/channels/amazon/resume",
             Upstream.INGEST,
             "/channels/amazon/resume",
+            Access.ADMIN,
+        ),
+        (
+            "POST",
+            "/channels/amazon/connection-test",
+            Upstream.INGEST,
+            "/channels/amazon/connection-test",
             Access.ADMIN,
         ),
         # Signed by Shopify, checked by ingest: no JWT.
@@ -109,6 +119,7 @@ def test_path_segments_are_percent_encoded_for_the_service() -> None:
         ("PATCH", "/views/view_1", Access.SIGNED_IN),
         ("DELETE", "/views/view_1", Access.SIGNED_IN),
         ("GET", "/audit", Access.ADMIN),
+        ("GET", "/audit/actions", Access.ADMIN),
     ],
 )
 def test_routes_for_working_on_many_orders_go_to_orders_with_their_roles(
@@ -128,6 +139,7 @@ def test_routes_for_working_on_many_orders_go_to_orders_with_their_roles(
         ("PATCH", "/audit"),
         ("POST", "/audit"),
         ("GET", "/audit/x"),
+        ("POST", "/audit/actions"),
         ("DELETE", "/jobs/job_1"),
         ("POST", "/exports/job_1/download"),
         ("GET", "/views/a/b"),

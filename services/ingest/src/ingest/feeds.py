@@ -7,7 +7,6 @@ so a slow channel cannot starve the others.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,7 +26,6 @@ from orderhub_common.events import Channel
 __all__ = ["FEEDS", "ChannelFeed", "ChannelFeedError", "NativePage"]
 _BEGINNING = datetime(2000, 1, 1, tzinfo=UTC)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-AMAZON_IN_MARKETPLACE = "A21TJRUUN4KGV"
 
 
 class ChannelFeed(ChannelConnector):
@@ -94,26 +92,6 @@ def _orders(value: Any) -> NativeOrders:
     return value
 
 
-class AmazonFeed(ChannelFeed):
-    channel = Channel.AMAZON
-    path = "/amazon/orders/v0/orders"
-    resolution = timedelta(seconds=1)
-
-    def first_params(self, since: datetime | None, limit: int) -> dict[str, Any]:
-        return {
-            "MarketplaceIds": AMAZON_IN_MARKETPLACE,
-            "LastUpdatedAfter": (since or _BEGINNING).isoformat(),
-            "MaxResultsPerPage": limit,
-        }
-
-    def page_params(self, token: str, limit: int) -> dict[str, Any]:
-        return {"MarketplaceIds": AMAZON_IN_MARKETPLACE, "NextToken": token}
-
-    def parse(self, response: httpx.Response) -> NativePage:
-        payload: Mapping[str, Any] = response.json()["payload"]
-        return NativePage(_orders(payload["Orders"]), payload.get("NextToken"))
-
-
 class BlinkitFeed(ChannelFeed):
     channel = Channel.BLINKIT
     path = "/blinkit/v1/orders"
@@ -131,8 +109,7 @@ class BlinkitFeed(ChannelFeed):
         return NativePage(_orders(body["orders"]), body.get("next_cursor"))
 
 
-# The website has a real connector: Shopify's Admin GraphQL API (ingest.connectors.shopify).
+# Amazon and the website have connectors of their own (ingest.connectors.amazon, .shopify).
 FEEDS: dict[Channel, type[ChannelFeed]] = {
-    Channel.AMAZON: AmazonFeed,
     Channel.BLINKIT: BlinkitFeed,
 }

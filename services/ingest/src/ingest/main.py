@@ -12,11 +12,10 @@ from fastapi import FastAPI
 from faststream.specification import AsyncAPI
 
 from ingest.api import asyncapi, channels, shopify_webhooks
-from ingest.connectors import ChannelConnector
-from ingest.connectors.shopify import ShopifyConnector
+from ingest.connectors import ChannelFeedError
+from ingest.connectors.registry import build_connector
 from ingest.connectors.shopify.webhooks import ShopifyWebhooks
 from ingest.events import IngestedPublisher
-from ingest.feeds import FEEDS, ChannelFeedError
 from ingest.lease import ChannelLease
 from ingest.poller import ChannelPoller, PollSettings
 from ingest.repository import ChannelRepository
@@ -68,7 +67,10 @@ def create_app(
         routers=[channels.router, asyncapi.router, shopify_webhooks.router],
         state={
             "channel_service": ChannelService(
-                repository, trail, paused_by_config=settings.paused_by_config
+                repository,
+                trail,
+                paused_by_config=settings.paused_by_config,
+                connectors=lambda channel: build_connector(channel, settings, channel_transport),
             ),
             "shopify_webhooks": ShopifyWebhooks(
                 secret=settings.shopify_webhook_secret,
@@ -120,35 +122,10 @@ def build_poller(
             retry_initial_s=settings.retry_initial_s,
             retry_max_s=settings.retry_max_s,
             settle_grace=timedelta(seconds=settings.cursor_settle_s),
+            backfill=timedelta(days=settings.backfill_days),
         ),
         paused_by_config=channel in settings.paused_by_config,
     )
-
-
-def build_connector(
-    channel: Channel,
-    settings: IngestSettings,
-    transport: httpx.AsyncBaseTransport | None = None,
-) -> ChannelConnector:
-    """The website talks Shopify's Admin GraphQL API (the simulator unless SHOPIFY_SHOP_URL
-    names a shop); the others read the simulated feeds."""
-    base_url = settings.mock_channels_url
-    if channel == Channel.WEBSITE:
-        base_url = settings.shopify_base_url(settings.mock_channels_url)
-    client = httpx.AsyncClient(
-        base_url=base_url,
-        timeout=settings.channel_timeout_s,
-        limits=httpx.Limits(max_connections=4, max_keepalive_connections=2),
-        transport=transport,
-    )
-    if channel == Channel.WEBSITE:
-        return ShopifyConnector(
-            client,
-            api_version=settings.shopify_api_version,
-            token=settings.shopify_token(),
-            simulated=settings.shopify_shop_url is None,
-        )
-    return FEEDS[channel](client)
 
 
 def run() -> None:

@@ -38,6 +38,8 @@ class PollSettings:
     retry_initial_s: float
     retry_max_s: float
     settle_grace: timedelta
+    # How far back the first connection reads (None: everything the channel holds).
+    backfill: timedelta | None = None
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -68,6 +70,7 @@ class ChannelPoller:
         self.clock = clock
         self.normalize = NORMALIZERS[self.channel]
         self._fallback_served = False
+        self._backfilling = True  # until the repository says the history import is over
         self._circuit_gauges = CircuitGauges(
             self.channel, metrics.CIRCUIT_STATE, metrics.CIRCUIT_OPENED
         )
@@ -121,12 +124,15 @@ class ChannelPoller:
     async def poll(self) -> int:
         """Reads the feed until it has no next page; returns how many orders were published."""
         cursor = await self.repository.load_cursor(self.channel)
+        since = cursor.updated_since
+        if since is None and cursor.page_token is None:
+            since = await self._start_backfill()
         published = 0
         while True:
             correlation_id_var.set(new_id())
             read_at = self.clock()
             try:
-                page = await self._read(cursor)
+                page = await self._read(cursor, since)
             except (ChannelFeedError, CircuitBreakerError) as exc:
                 await self._on_failure(exc, cursor)
                 return published
@@ -141,10 +147,27 @@ class ChannelPoller:
                 return published
             published += len(news)
             await self._on_success(orders, len(news))
+            since = cursor.updated_since or since
+            if self._backfilling and since is not None:
+                self._backfilling = await self.repository.record_backfill(
+                    self.channel, since, done=page.next_token is None
+                )
             if page.next_token is None or not await self.lease.take_or_renew():
                 return published
 
-    async def _read(self, cursor: FeedCursor) -> NativePage:
+    async def _start_backfill(self) -> datetime | None:
+        """The first connection: read the configured days of history, oldest change first,
+        at the channel's own pace; the Channels page shows how far it got."""
+        if self.settings.backfill is None:
+            return None
+        until = self.clock()
+        since = until - self.settings.backfill
+        await self.repository.start_backfill(self.channel, since, until)
+        self._backfilling = True
+        return since
+
+    async def _read(self, cursor: FeedCursor, since: datetime | None = None) -> NativePage:
+        since = since or cursor.updated_since
         retries = Retries(
             self.settings.retry_attempts, self.settings.retry_initial_s, self.settings.retry_max_s
         )
@@ -153,7 +176,7 @@ class ChannelPoller:
             retries,
             _retryable,
             lambda: self.feed.fetch(
-                since=cursor.updated_since, token=cursor.page_token, limit=self.settings.page_size
+                since=since, token=cursor.page_token, limit=self.settings.page_size
             ),
         )
 
@@ -193,7 +216,7 @@ class ChannelPoller:
         metrics.POLL_FAILURES.labels(self.channel).inc()
         logger.bind(channel=self.channel, circuit=self.circuit.value).warning(f"poll failed: {exc}")
         await self.repository.record_failure(
-            self.channel, circuit=self.circuit, error=str(exc), at=self.clock()
+            self.channel, circuit=self.circuit, error=str(exc), at=self.clock(), kind=exc.kind
         )
         if not exc.retryable and cursor.page_token:
             # A page token the channel rejects (expired, say) must not wedge the poller: the

@@ -55,7 +55,13 @@ class ChannelRepository:
         return datetime.fromisoformat(stored.decode() if isinstance(stored, bytes) else stored)
 
     async def record_failure(
-        self, channel: Channel, *, circuit: CircuitState, error: str, at: datetime
+        self,
+        channel: Channel,
+        *,
+        circuit: CircuitState,
+        error: str,
+        at: datetime,
+        kind: str | None = None,
     ) -> None:
         key = self.key("status", channel)
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -65,12 +71,33 @@ class ChannelRepository:
                     "circuit": circuit.value,
                     "lastErrorAt": at.isoformat(),
                     "lastError": error[:MAX_ERROR_LENGTH],
+                    "lastErrorKind": kind or "",
                 },
             )
             # The first failure since the last good poll starts the outage.
             pipe.hsetnx(key, "failingSince", at.isoformat())
             pipe.hincrby(key, "failedPolls", 1)
             await pipe.execute()
+
+    async def start_backfill(self, channel: Channel, since: datetime, until: datetime) -> None:
+        """The first connection's history import begins (kept if one already began)."""
+        key = self.key("status", channel)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(key, "backfillSince", since.isoformat())
+            pipe.hsetnx(key, "backfillUntil", until.isoformat())
+            await pipe.execute()
+
+    async def record_backfill(self, channel: Channel, reached: datetime, *, done: bool) -> bool:
+        """Where the history import stands; False once there is none to record (never begun,
+        or finished)."""
+        key = self.key("status", channel)
+        began, finished = await self.redis.hmget(key, ["backfillSince", "backfillDone"])
+        if began is None or finished in ("1", b"1"):
+            return False
+        await self.redis.hset(
+            key, mapping={"backfillReached": reached.isoformat(), "backfillDone": int(done)}
+        )
+        return not done
 
     async def record_circuit(self, channel: Channel, circuit: CircuitState) -> None:
         await self.redis.hset(self.key("status", channel), "circuit", circuit.value)

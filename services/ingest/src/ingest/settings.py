@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
 
+from orderhub_common.amazon_sp_api import AmazonSpApiSettings
 from orderhub_common.events import Channel
 from orderhub_common.security import JwtVerifySettings
 from orderhub_common.settings import (
@@ -15,7 +16,12 @@ from orderhub_common.shopify import ShopifyAdminSettings
 
 
 class IngestSettings(
-    ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySettings, ShopifyAdminSettings
+    ServiceSettings,
+    KafkaSettings,
+    RedisSettings,
+    JwtVerifySettings,
+    AmazonSpApiSettings,
+    ShopifyAdminSettings,
 ):
     port: int = Field(
         8003,
@@ -28,7 +34,10 @@ class IngestSettings(
     mock_channels_url: str = Field(
         "http://127.0.0.1:8004",
         validation_alias=env("MOCK_CHANNELS_URL"),
-        description="the base URL of the channels' feeds (the mock channels)",
+        description=(
+            "the base URL of the mock channels: the simulated feeds, and the Amazon simulator "
+            "where AMAZON_SP_API_ENDPOINT is unset"
+        ),
     )
     poll_interval_s: float = Field(
         2.0,
@@ -95,6 +104,16 @@ class IngestSettings(
         description=(
             "how long after its time a cursor position is settled, so orders "
             "changed in the same instant are not missed"
+        ),
+    )
+    backfill_days: int = Field(
+        90,
+        ge=1,
+        le=3650,
+        validation_alias=env("INGEST_BACKFILL_DAYS"),
+        description=(
+            "how many days of order history a channel's first connection imports (at the "
+            "channel's rate limits; the Channels page shows the progress)"
         ),
     )
     lease_ttl_s: float = Field(

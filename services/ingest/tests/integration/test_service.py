@@ -132,6 +132,10 @@ async def test_channels_start_closed_with_nothing_ingested(ingest: httpx.AsyncCl
         "failedPolls",
         "ordersIngested",
         "paused",
+        "lastErrorKind",
+        "connection",
+        "backfill",
+        "backfillPercent",
     }
     assert not any(row["paused"] for row in rows.values())
 

@@ -11,7 +11,7 @@ from circuitbreaker import CircuitBreaker, CircuitBreakerError
 from prometheus_client import REGISTRY
 
 from ingest.cursor import FeedCursor
-from ingest.feeds import AmazonFeed, BlinkitFeed, ChannelFeedError
+from ingest.feeds import BlinkitFeed, ChannelFeedError
 from ingest.poller import ChannelPoller, PollSettings
 from orderhub_common.circuits import CircuitState
 
@@ -22,17 +22,6 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 def client(handler: Handler) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url="http://channels", transport=httpx.MockTransport(handler))
-
-
-async def test_amazon_feed_reads_next_token_from_the_payload() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        assert request.url.params["LastUpdatedAfter"].startswith("2000-01-01")
-        body = {"payload": {"Orders": [{"AmazonOrderId": "403-1"}], "NextToken": "tok"}}
-        return httpx.Response(200, json=body)
-
-    page = await AmazonFeed(client(handler)).fetch(since=None, token=None, limit=100)
-    assert page.next_token == "tok"
-    assert page.orders == [{"AmazonOrderId": "403-1"}]
 
 
 async def test_blinkit_feed_asks_in_epoch_milliseconds() -> None:

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 import httpx
 from fastapi import FastAPI
 
-from mock_channels.api import control, feeds, status_updates
+from mock_channels.amazon_sp.sign_in import SignIn
+from mock_channels.amazon_sp.usage_plans import UsagePlans
+from mock_channels.api import amazon, amazon_sandbox, control, feeds, status_updates
 from mock_channels.persistence import ChannelDatabase
 from mock_channels.settings import MockChannelsSettings
 from mock_channels.shopify import graphql_api
@@ -50,12 +52,24 @@ def create_app(
         ),
     )
     store.subscribe(shop.webhooks.on_change)
+    simulated_amazon = amazon.AmazonSimulator(
+        SignIn(
+            client_id=settings.amazon_lwa_client_id,
+            client_secret=settings.amazon_lwa_client_secret.get_secret_value(),
+            refresh_token=settings.amazon_lwa_refresh_token.get_secret_value(),
+            access_token_ttl_s=settings.amazon_access_token_ttl_s,
+        ),
+        UsagePlans(settings.amazon_usage_plan_scale),
+        settings.amazon_items_per_page,
+    )
     return create_service_app(
         settings=settings,
         rate_limit=RateLimit("mock_channels", settings.rate_limit_per_ip_per_min, None),
         title="Order Hub mock channels",
         description=(
-            "Simulated website (Shopify Admin GraphQL), Amazon (SP-API-like) and Blinkit feeds, "
+            "Simulated website (Shopify Admin GraphQL: token, cost bucket, signed webhooks) and "
+            "Blinkit feeds, Amazon's Selling Partner API "
+            "(Login with Amazon, Tokens, Orders v0, usage plans, static sandbox), "
             "with the control API used by tests, demos and load runs where it is turned on."
         ),
         # Off, the control API does not exist: 404, as any unknown path.
@@ -63,9 +77,11 @@ def create_app(
             feeds.router,
             graphql_api.router,
             status_updates.router,
-            *([control.router] if settings.control_api else []),
+            amazon_sandbox.router,
+            amazon.router,
+            *([amazon.control_router, control.router] if settings.control_api else []),
         ],
-        state={"store": store, "shopify": shop},
+        state={"store": store, "shopify": shop, "amazon": simulated_amazon},
         workers=lambda: (
             [Worker("shopify-webhooks", shop.webhooks.run)] if shop.webhooks.url else []
         ),

@@ -4,6 +4,11 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, model_validator
 
+from orderhub_common.amazon_sp_api import (
+    SIMULATOR_CLIENT_ID,
+    SIMULATOR_CLIENT_SECRET,
+    SIMULATOR_REFRESH_TOKEN,
+)
 from orderhub_common.settings import ServiceSettings, env, rate_limit_field
 
 
@@ -81,6 +86,50 @@ class MockChannelsSettings(ServiceSettings):
         validation_alias=env("MOCK_SHOPIFY_RESTORE_RATE"),
         description="cost points a second the website simulator's bucket gets back (standard"
         " plan: 50)",
+    )
+
+    # The Amazon simulator's one seller application (api/amazon.py): the credentials its Login
+    # with Amazon accepts (.env.example gives ingest and orders the same), how long an access
+    # token lasts, and how much faster than Amazon's default usage plans it lets calls through.
+    amazon_lwa_client_id: str = Field(
+        SIMULATOR_CLIENT_ID,
+        min_length=1,
+        validation_alias=env("MOCK_AMAZON_LWA_CLIENT_ID"),
+        description="the LWA client id the Amazon simulator accepts",
+    )
+    amazon_lwa_client_secret: SecretStr = Field(
+        SecretStr(SIMULATOR_CLIENT_SECRET),
+        validation_alias=env("MOCK_AMAZON_LWA_CLIENT_SECRET"),
+        description="the LWA client secret the Amazon simulator accepts",
+    )
+    amazon_lwa_refresh_token: SecretStr = Field(
+        SecretStr(SIMULATOR_REFRESH_TOKEN),
+        validation_alias=env("MOCK_AMAZON_LWA_REFRESH_TOKEN"),
+        description="the seller refresh token the Amazon simulator accepts",
+    )
+    amazon_access_token_ttl_s: int = Field(
+        3600,
+        ge=1,
+        le=86_400,
+        validation_alias=env("MOCK_AMAZON_ACCESS_TOKEN_TTL_S"),
+        description="how long an access token of the Amazon simulator lasts (Amazon: 3600)",
+    )
+    amazon_usage_plan_scale: float = Field(
+        1.0,
+        gt=0,
+        le=100_000,
+        validation_alias=env("MOCK_AMAZON_USAGE_PLAN_SCALE"),
+        description=(
+            "multiplies the rates of Amazon's usage plans in the simulator (1: Amazon's default "
+            "plans, getOrders one a minute after a burst of 20); bursts stay Amazon's"
+        ),
+    )
+    amazon_items_per_page: int = Field(
+        20,
+        ge=1,
+        le=100,
+        validation_alias=env("MOCK_AMAZON_ITEMS_PER_PAGE"),
+        description="order items per getOrderItems page in the Amazon simulator",
     )
 
     @model_validator(mode="after")

@@ -155,26 +155,6 @@ async def test_bad_status_and_fault_values_are_422(client: httpx.AsyncClient) ->
     assert bad_rate.status_code == 422
 
 
-async def test_amazon_feed_pages_with_next_token(client: httpx.AsyncClient) -> None:
-    created = await create(client, "amazon", 5)
-    first = (
-        await client.get(
-            AMAZON_FEED, params={"LastUpdatedAfter": "2020-01-01T00:00:00Z", "MaxResultsPerPage": 3}
-        )
-    ).json()["payload"]
-    second = (await client.get(AMAZON_FEED, params={"NextToken": first["NextToken"]})).json()[
-        "payload"
-    ]
-    assert [o["AmazonOrderId"] for o in first["Orders"] + second["Orders"]] == created
-    assert "NextToken" not in second
-
-
-async def test_amazon_feed_needs_a_filter(client: httpx.AsyncClient) -> None:
-    response = await client.get(AMAZON_FEED)
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid_input"
-
-
 async def test_blinkit_feed_filters_by_epoch_milliseconds(client: httpx.AsyncClient) -> None:
     await create(client, "blinkit", 1)
     await asyncio.sleep(0.005)  # the feed speaks milliseconds: make the second order later

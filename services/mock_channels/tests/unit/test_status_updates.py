@@ -1,5 +1,6 @@
 """The channels' native status-update APIs: each in its own shape, applied once per idempotency
-key, refused when the channel's order cannot make the move, subject to faults."""
+key, refused when the channel's order cannot make the move, subject to faults (Amazon's:
+test_amazon_sp_api.py)."""
 
 from __future__ import annotations
 
@@ -55,30 +56,6 @@ async def test_shipping_carries_the_sellers_carrier_and_tracking(client: httpx.A
     shown = (await client.get(f"/_control/blinkit/orders/{order}")).json()
     assert shown["rider"]["partner"] == "Blue Dart"
     assert shown["rider"]["awb"] == "BD1"
-
-
-async def test_a_move_the_channel_cannot_make_is_refused_in_its_own_shape(
-    client: httpx.AsyncClient,
-) -> None:
-    order = await _new(client, "amazon")
-    body = {"marketplaceId": "A21TJRUUN4KGV", "shipmentStatus": "Delivered"}
-    refused = await client.post(
-        f"/amazon/orders/v0/orders/{order}/shipment",
-        json=body,
-        headers={"x-amzn-idempotency-token": "t1"},
-    )
-    assert refused.status_code == 400
-    assert "cannot become delivered" in refused.json()["errors"][0]["message"]
-    native = (await client.get(f"/_control/amazon/orders/{order}")).json()
-    assert native["OrderStatus"] == "Pending"
-    # The same key keeps its answer: the refusal is not turned into a move later.
-    await client.post(f"/_control/amazon/orders/{order}/status", json={"status": "SHIPPED"})
-    again = await client.post(
-        f"/amazon/orders/v0/orders/{order}/shipment",
-        json=body,
-        headers={"x-amzn-idempotency-token": "t1"},
-    )
-    assert again.status_code == 400
 
 
 async def test_updates_are_subject_to_faults_and_need_a_key(client: httpx.AsyncClient) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from orderhub_common.events import AuditRecorded
 from orderhub_common.logging import utc_now
 from orders.query_side import WorkStore
-from orders.schemas import AuditEntry, AuditPage, AuditQuery, Pagination
+from orders.schemas import AuditActions, AuditEntry, AuditPage, AuditQuery, Pagination
 
 
 class AuditLog:
@@ -52,3 +52,6 @@ class AuditLog:
                 total_pages=-(-total // query.limit),
             ),
         )
+
+    async def actions(self) -> AuditActions:
+        return AuditActions(actions=await self._store.audit_actions())

@@ -4,12 +4,19 @@ what fulfilment needs (payment, address, carrier and tracking) with the admins' 
 Pure. A cell that a spreadsheet would take for a formula (starting with ``=``, ``+``, ``-``,
 ``@``, or a tab or carriage return that hides one) is written with a leading apostrophe, so
 opening an export never runs anything a customer typed into an order.
+
+A phone number ("+91 98765 43210") starts with ``+`` too, and behind an apostrophe a spreadsheet
+shows the apostrophe. A phone cell made only of digits, spaces and ``+().-`` is written as the
+text formula ``="+91 98765 43210"`` instead: every spreadsheet shows the number as text (no
+quote, no leading zero or ``+`` lost, never a sum), and such a cell holds nothing a formula
+could run. Any other phone cell gets the apostrophe like every other cell.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -34,6 +41,8 @@ HEADER: tuple[str, ...] = (
     "Tags",
 )
 
+_PHONE_COLUMN = HEADER.index("Customer phone")
+
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -41,6 +50,17 @@ def safe_cell(value: object) -> str:
     """The cell's text, neutralized if a spreadsheet would evaluate it."""
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+_PHONE_ONLY = re.compile(r"^\+?[0-9(][0-9 ().-]{0,40}$")
+
+
+def phone_cell(value: object) -> str:
+    """A phone number a spreadsheet shows as the text it is (see the module's note)."""
+    text = "" if value is None else str(value)
+    if _PHONE_ONLY.match(text):
+        return f'="{text}"'
+    return safe_cell(text)
 
 
 def items_cell(items: Sequence[dict[str, Any]]) -> str:
@@ -83,7 +103,9 @@ def row_of(order: dict[str, Any]) -> list[str]:
         shipment.get("trackingNumber"),
         "; ".join(order.get("tags") or []),
     ]
-    return [safe_cell(cell) for cell in cells]
+    row = [safe_cell(cell) for cell in cells]
+    row[_PHONE_COLUMN] = phone_cell(customer.get("phone"))
+    return row
 
 
 def encode_rows(rows: Iterable[Sequence[str]]) -> bytes:

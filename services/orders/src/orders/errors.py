@@ -23,10 +23,29 @@ class InvalidStatusMoveError(ConflictError):
     code = "invalid_transition"
 
 
+class InvalidCursorError(DomainError):
+    """A list cursor (or ``startAt``) that this list did not give out, or of another sort."""
+
+    code = "invalid_cursor"
+
+
 class ConcurrentChangeError(ConflictError):
     """The order kept changing under us; the caller may simply try again."""
 
     code = "concurrent_change"
+
+
+class TrackingNumberMissingError(DomainError):
+    """A bulk move to SHIPPED lacks the tracking number of some of its orders: refused before
+    anything moves, naming them (``details.orders``)."""
+
+    status_code = HTTPStatus.UNPROCESSABLE_ENTITY
+    code = "tracking_number_missing"
+
+
+class BulkShipmentTooLargeError(DomainError):
+    status_code = HTTPStatus.UNPROCESSABLE_ENTITY
+    code = "bulk_shipment_too_large"
 
 
 # Jobs and exports

@@ -9,6 +9,7 @@ import httpx
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
+from orderhub_common.amazon_sp_api import SpApiClient
 from orderhub_common.app import create_service_app, serve
 from orderhub_common.audit import AuditTrail
 from orderhub_common.events import Event
@@ -19,6 +20,7 @@ from orderhub_common.revocation import AccessRevocations
 from orderhub_common.security import JwtVerifier
 from orderhub_common.settings import load_settings
 from orderhub_common.shopify import ShopifyAdminClient
+from orders.amazon_write_back import AmazonShipments
 from orders.api.asyncapi import asyncapi_router
 from orders.api.dead_letters import router as dead_letters_router
 from orders.api.orders import router as orders_router
@@ -108,6 +110,12 @@ def create_app(settings: OrdersSettings) -> FastAPI:
             recovery_s=settings.write_back_breaker_recovery_s,
             shopify=ShopifyAdminClient(
                 shop, api_version=settings.shopify_api_version, token=settings.shopify_token()
+            ),
+            amazon=AmazonShipments(
+                SpApiClient(
+                    settings.amazon_connection(settings.mock_channels_url),
+                    timeout_s=settings.write_back_timeout_s,
+                )
             ),
         ),
         sweep_interval_s=settings.write_back_sweep_interval_s,

@@ -25,6 +25,7 @@ def view_of(row: dict[str, Any], reader_id: str) -> SavedView:
         is_default=row["is_default"] and row["owner_id"] == reader_id,
         view=OrderView.model_validate(row["query"]),
         columns=list(row["columns"]),
+        page_size=row.get("page_size"),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
@@ -58,6 +59,7 @@ class SavedViewService:
             "is_default": request.is_default,
             "query": request.view.model_dump(mode="json", by_alias=True, exclude_none=True),
             "columns": request.columns,
+            "page_size": request.page_size,
             "created_at": now,
             "updated_at": now,
         }
@@ -114,6 +116,8 @@ class SavedViewService:
             )
         if request.columns is not None:
             changed["columns"] = request.columns
+        if request.page_size is not None:
+            changed["page_size"] = request.page_size
         if request.is_default is not None:
             if row["owner_id"] != actor.user_id:
                 raise ViewChangeForbiddenError("only a view's owner makes it their default")

@@ -37,9 +37,30 @@ class Pagination(CamelModel):
     total_pages: int
 
 
+class OrderPagination(Pagination):
+    """The order list's page, with keyset paging's cursors."""
+
+    total_is_estimate: bool = Field(
+        False,
+        description="`total` (and so `totalPages`) is an estimate, rounded to two significant "
+        "figures: a search or tag matching more than 10,000 orders is not counted to the last one.",
+    )
+    next_cursor: str | None = Field(
+        None,
+        description="Opaque: pass as `cursor` for the page after this one; null on the last page.",
+    )
+    prev_cursor: str | None = Field(
+        None,
+        description="Opaque: pass as `cursor` for the page before this one; null on the first.",
+    )
+    last_cursor: str | None = Field(
+        None, description="Opaque: pass as `cursor` for the view's last page."
+    )
+
+
 class OrderPage(CamelModel):
     orders: list[OrderRead]
-    pagination: Pagination
+    pagination: OrderPagination
 
 
 Note = Annotated[FreeText, Field(max_length=1000)]
@@ -52,18 +73,34 @@ class ShipmentChange(Shipment):
     tracking_number: Annotated[SingleLineText, Field(min_length=1, max_length=100)]
 
 
+# What a move needs besides its status, alone or in a bulk move (CONTRACT section 4): the move
+# to SHIPPED its shipment, the move to CANCELLED (final) a reason, given as the move's note.
+SHIPMENT_NEEDED = "a move to SHIPPED needs a shipment: the carrier and a tracking number"
+REASON_NEEDED = "a move to CANCELLED needs a reason (the note): cancelling is final"
+
+
+def check_move_needs(status: OrderStatus, *, note: str | None, has_shipment: bool) -> None:
+    """The same rules for a single and a bulk move (a ``ValueError`` is a 422)."""
+    if has_shipment and status != OrderStatus.SHIPPED:
+        raise ValueError("a shipment goes only with the move to SHIPPED")
+    if status == OrderStatus.SHIPPED and not has_shipment:
+        raise ValueError(SHIPMENT_NEEDED)
+    if status == OrderStatus.CANCELLED and not (note or "").strip():
+        raise ValueError(REASON_NEEDED)
+
+
 class OrderStatusChange(CamelModel):
-    """An admin's status move. An unknown status is a 422 before anything is read. Marking an
-    order SHIPPED may carry its ``shipment`` (carrier and tracking number), no other move."""
+    """An admin's status move. An unknown status is a 422 before anything is read. The move to
+    SHIPPED carries its ``shipment`` (carrier and tracking number), the move to CANCELLED a
+    reason in ``note``."""
 
     status: OrderStatus
     note: Note | None = None
     shipment: ShipmentChange | None = None
 
     @model_validator(mode="after")
-    def _shipment_only_when_shipping(self) -> OrderStatusChange:
-        if self.shipment is not None and self.status != OrderStatus.SHIPPED:
-            raise ValueError("a shipment goes only with the move to SHIPPED")
+    def _what_the_move_needs(self) -> OrderStatusChange:
+        check_move_needs(self.status, note=self.note, has_shipment=self.shipment is not None)
         return self
 
 
@@ -203,6 +240,9 @@ class OrderFilters(CamelModel):
         return placed_to
 
 
+CursorToken = Annotated[str, Field(min_length=1, max_length=400, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
 class OrderListQuery(OrderFilters):
     """``GET /orders`` query parameters: the filters, a page and a sort."""
 
@@ -210,6 +250,19 @@ class OrderListQuery(OrderFilters):
     limit: int = Field(20, ge=1, le=100)
     sort_by: SortField = SortField.PLACED_AT
     sort_order: Literal["asc", "desc"] = "desc"
+    # Keyset paging: a page at any depth costs what the first one does. With either, ``page``
+    # is not read (the answer echoes it).
+    cursor: CursorToken | None = Field(
+        None,
+        description="A `nextCursor`, `prevCursor` or `lastCursor` of an earlier answer under the "
+        "same sort (and filters); `page` is then not read.",
+    )
+    start_at: Annotated[SingleLineText, Field(min_length=1, max_length=40)] | None = Field(
+        None,
+        description="Jump: the page starts at the first order whose sort value reaches this one "
+        "(a date or timestamp under placedAt/updatedAt, an amount under total, a status or a "
+        "channel); `page` is then not read.",
+    )
 
 
 class OrderMatchQuery(OrderFilters):
@@ -219,6 +272,17 @@ class OrderMatchQuery(OrderFilters):
         list[Annotated[SingleLineText, Field(min_length=1, max_length=100)]],
         Field(min_length=1, max_length=100),
     ]
+
+
+class TagInUse(CamelModel):
+    tag: str
+    orders: int
+
+
+class TagsInUse(CamelModel):
+    """The tags orders carry, most used first (up to 200), with how many orders carry each."""
+
+    tags: list[TagInUse]
 
 
 class OrderMatches(CamelModel):
@@ -240,14 +304,41 @@ class OrderView(OrderFilters):
     sort_order: SortOrder = "desc"
 
 
+# The most orders one bulk move to SHIPPED can carry tracking numbers for.
+MAX_BULK_TRACKING_NUMBERS = 10_000
+TrackingKey = Annotated[SingleLineText, Field(min_length=1, max_length=100)]
+TrackingNumber = Annotated[SingleLineText, Field(min_length=1, max_length=100)]
+
+
+class BulkShipment(CamelModel):
+    """The shipment of a bulk move to SHIPPED: one carrier for all, a tracking number per order,
+    keyed by the order's id or its external id. Every order the move covers needs one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    carrier: Annotated[SingleLineText, Field(min_length=1, max_length=100)]
+    tracking_numbers: Annotated[
+        dict[TrackingKey, TrackingNumber], Field(max_length=MAX_BULK_TRACKING_NUMBERS)
+    ]
+
+    def tracking_for(self, order_id: str, external_id: str | None) -> str | None:
+        found = self.tracking_numbers.get(order_id)
+        if found is None and external_id is not None:
+            found = self.tracking_numbers.get(external_id)
+        return found
+
+
 class BulkStatusMove(CamelModel):
     """Moves the orders picked on a page (``orderIds``, at most a page) at once, or every order
-    matching a view (``view``) as a background job."""
+    matching a view (``view``) as a background job. Each move needs what a single move needs:
+    the move to SHIPPED a ``shipment`` (a tracking number for every order), the move to
+    CANCELLED a reason in ``note``."""
 
     model_config = ConfigDict(extra="forbid")
 
     status: OrderStatus
     note: Note | None = None
+    shipment: BulkShipment | None = None
     order_ids: (
         Annotated[
             list[Annotated[SingleLineText, Field(min_length=1, max_length=100)]],
@@ -261,14 +352,25 @@ class BulkStatusMove(CamelModel):
     def _ids_or_view(self) -> BulkStatusMove:
         if (self.order_ids is None) == (self.view is None):
             raise ValueError("give either orderIds or view, not both nor neither")
+        check_move_needs(self.status, note=self.note, has_shipment=self.shipment is not None)
         return self
 
 
-class RefusedMove(CamelModel):
+class OrderLabel(CamelModel):
+    """How an admin knows an order: its external id, channel and customer's name."""
+
     order_id: str
+    external_id: str | None = None
+    channel: Channel | None = None
+    customer: str | None = None
+
+
+class RefusedMove(OrderLabel):
     code: str
-    """``already_final``, ``invalid_transition``, ``concurrent_change`` or ``order_not_found``."""
+    """``already_final``, ``invalid_transition``, ``concurrent_change``, ``order_not_found`` or
+    ``tracking_number_missing``."""
     message: str
+    """The server's reason, in words an admin can act on."""
 
 
 class BulkMoveResult(CamelModel):
@@ -330,11 +432,12 @@ class JobItemOutcome(StrEnum):
     PENDING = "pending"
 
 
-class JobItem(CamelModel):
+class JobItem(OrderLabel):
     position: int
-    order_id: str
     outcome: JobItemOutcome
     code: str | None
+    message: str | None = None
+    """Why the order was refused, in the server's words."""
     from_status: OrderStatus | None
 
 
@@ -376,6 +479,9 @@ ViewName = Annotated[SingleLineText, Field(min_length=1, max_length=80)]
 ColumnName = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z][A-Za-z0-9_.]*$")]
 
 
+PageSize = Annotated[int, Field(ge=1, le=100)]
+
+
 class SavedViewWrite(CamelModel):
     """A named preset of the list: its filters, search and sort, and the columns shown."""
 
@@ -384,6 +490,8 @@ class SavedViewWrite(CamelModel):
     name: ViewName
     view: OrderView = Field(default_factory=OrderView)
     columns: Annotated[list[ColumnName], Field(max_length=40)] = Field(default_factory=list)
+    page_size: PageSize | None = None
+    """Rows per page the view opens with (the list's default when absent)."""
     is_default: bool = False
     shared: bool = False
     """Shown to the whole team: only an admin may share a view."""
@@ -395,6 +503,7 @@ class SavedViewChange(CamelModel):
     name: ViewName | None = None
     view: OrderView | None = None
     columns: Annotated[list[ColumnName], Field(max_length=40)] | None = None
+    page_size: PageSize | None = None
     is_default: bool | None = None
     shared: bool | None = None
 
@@ -408,6 +517,7 @@ class SavedView(CamelModel):
     is_default: bool
     view: OrderView
     columns: list[str]
+    page_size: int | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -425,9 +535,14 @@ class AuditQuery(CamelModel):
 
     model_config = ConfigDict(extra="forbid", validate_by_name=False, validate_by_alias=True)
 
-    action: Annotated[str, Field(max_length=64, pattern=r"^[a-z_]+\.[a-z_]+$")] | None = None
+    action: Annotated[SingleLineText, Field(max_length=64)] | None = None
+    """Any part of an action's name (``bulk`` finds ``bulk_move.started`` and the others);
+    ``GET /audit/actions`` lists them."""
+    actor: Annotated[SingleLineText, Field(max_length=254)] | None = None
+    """Who acted: any part of their email, or their id."""
     actor_id: Annotated[SingleLineText, Field(max_length=100)] | None = None
     target: Annotated[SingleLineText, Field(max_length=200)] | None = None
+    """What was acted on: an id (user, job, order), or an order's external id."""
     outcome: Literal["succeeded", "failed"] | None = None
     occurred_from: Timestamp | None = Field(None, alias="from")
     occurred_to: Timestamp | None = Field(None, alias="to")
@@ -448,8 +563,17 @@ class AuditEntry(CamelModel):
     client_address: str | None
     request_id: str | None
     details: dict[str, JsonValue]
+    target_external_id: str | None = None
+    """When the target is an order: its external id and channel."""
+    target_channel: Channel | None = None
 
 
 class AuditPage(CamelModel):
     records: list[AuditEntry]
     pagination: Pagination
+
+
+class AuditActions(CamelModel):
+    """The actions the audit log holds, for a filter to choose from."""
+
+    actions: list[str]

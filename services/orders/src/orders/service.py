@@ -10,7 +10,7 @@ Each change is then projected to the query side, which answers lists, search and
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -44,9 +44,10 @@ from orders.changes import (
 )
 from orders.errors import ConcurrentChangeError, InvalidStatusMoveError, OrderNotFoundError
 from orders.query_side import OrderPageRows, ProjectedOrder, QuerySide
+from orders.query_side.keyset import ListPage
 from orders.repository import NewOrder, OrderChange, OrderRepository, StoredOrder
 from orders.schemas import OrderFilters, OrderListQuery, OrderMatchQuery, OrderStats
-from orders.state_machine import ALLOWED_MOVES, decide_channel_update
+from orders.state_machine import ALLOWED_MOVES, can_move, decide_channel_update
 
 # A write computed from a revision someone else changed meanwhile is recomputed; this many times.
 MAX_WRITE_ATTEMPTS = 5
@@ -343,10 +344,16 @@ class OrderService:
         note: str | None,
         job_id: str | None = None,
         changed_by_email: str | None = None,
+        shipments: Mapping[str, Shipment] | None = None,
+        bulk_move: str | None = None,
+        client_address: str | None = None,
     ) -> list[MoveOutcome]:
         """The orders of a bulk move, each through the same state machine and outbox as a single
         move; a refusal is an outcome, not an error. The moved orders are projected together
-        (one query-side write, not one per order), before the answer, so lists show them.
+        (one query-side write, not one per order), before the answer, so lists show them. A move
+        to SHIPPED takes each order's shipment from ``shipments`` (an order without one is
+        refused). Each order moved gets its own audit record, naming the bulk move it was part
+        of (``bulk_move``: the job's id, or the id of a page's move).
 
         Within a job the move's event id is derived from the job, the order and the revision
         it was computed from, so a job resumed after a crash finds the moves it already made
@@ -368,6 +375,7 @@ class OrderService:
                     job_id,
                     applied,
                     made_before,
+                    None if shipments is None else shipments.get(order_id),
                 )
 
         outcomes = await asyncio.gather(*(move(order_id) for order_id in order_ids))
@@ -375,6 +383,23 @@ class OrderService:
         if projection and await self._project_stored(projection, whatever_failed=True):
             for change in applied:
                 self._on_written(change.result.id, change.events)
+        moved_now = {change.result.id for change in applied}
+        if self._audit_trail is not None:
+            trail = self._audit_trail
+            await asyncio.gather(
+                *(
+                    trail.record(
+                        "order.status_moved",
+                        actor_id=changed_by,
+                        actor_email=changed_by_email,
+                        target=outcome.order_id,
+                        client_address=client_address,
+                        details=_moved_details(outcome, target, bulk_move),
+                    )
+                    for outcome in outcomes
+                    if outcome.order_id in moved_now
+                )
+            )
         return list(outcomes)
 
     async def _move_one(
@@ -387,6 +412,7 @@ class OrderService:
         job_id: str | None,
         applied: list[OrderChange],
         made_before: list[ProjectedOrder],
+        shipment: Shipment | None,
     ) -> MoveOutcome:
         for _ in range(MAX_WRITE_ATTEMPTS):
             stored = await self._repository.get(order_id)
@@ -396,6 +422,13 @@ class OrderService:
                 made_before.append(ProjectedOrder(stored.order, stored.revision))
                 return MoveOutcome(order_id, moved=True)
             current = stored.order.status
+            if target == OrderStatus.SHIPPED and shipment is None and can_move(current, target):
+                return MoveOutcome.refused(
+                    order_id,
+                    "tracking_number_missing",
+                    f"no tracking number was given for {stored.order.external_id}",
+                    current,
+                )
             event_id = None if job_id is None else job_event_id(job_id, order_id, stored.revision)
             try:
                 # The same change as a single move: its write-back to the channel included.
@@ -405,6 +438,7 @@ class OrderService:
                     changed_by=changed_by,
                     note=note,
                     changed_by_email=changed_by_email,
+                    shipment=shipment,
                     event_id=event_id,
                 )
             except InvalidStatusMoveError as exc:
@@ -426,8 +460,11 @@ class OrderService:
     async def get(self, order_id: str) -> Order:
         return (await self._require(order_id)).order
 
-    async def list(self, query: OrderListQuery) -> OrderPageRows:
-        return await self._query_side.page(query)
+    async def tags_in_use(self, limit: int) -> Sequence[tuple[str, int]]:
+        return await self._query_side.tags_in_use(limit)
+
+    async def list(self, query: OrderListQuery) -> ListPage:
+        return await self._query_side.list_page(query)
 
     async def stats(self, query: OrderFilters) -> OrderStats:
         return await self._query_side.stats(query)
@@ -440,3 +477,15 @@ class OrderService:
         if stored is None:
             raise OrderNotFoundError(f"no order {order_id}")
         return stored
+
+
+def _moved_details(
+    outcome: MoveOutcome, target: OrderStatus, bulk_move: str | None
+) -> dict[str, JsonValue]:
+    details: dict[str, JsonValue] = {
+        "from": outcome.from_status.value if outcome.from_status else None,
+        "to": target.value,
+    }
+    if bulk_move is not None:
+        details["bulkMove"] = bulk_move
+    return details

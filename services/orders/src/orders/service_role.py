@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 # The audit log: read and appended to, never changed or emptied.
 AUDIT_TABLE = "audit_records"
 # The projection ``QuerySide.clear`` empties with TRUNCATE.
-PROJECTION_TABLES = ("order_rows", "order_day_counts")
+PROJECTION_TABLES = ("order_rows", "order_day_counts", "order_tag_counts")
 # Alembic's own record of the schema's revision: the owner's to change; the service reads it at
 # start, to refuse a schema older than its release needs (``schema.py``).
 ALEMBIC_TABLE = "alembic_version"
@@ -30,7 +30,6 @@ _GRANTS = (
     "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {role}",
     "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}",
     "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}",
-    f"GRANT TRUNCATE ON {', '.join(PROJECTION_TABLES)} TO {{role}}",
     f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {AUDIT_TABLE} FROM {{role}}",
     f"REVOKE ALL ON {ALEMBIC_TABLE} FROM {{role}}",
     f"GRANT SELECT ON {ALEMBIC_TABLE} TO {{role}}",
@@ -45,3 +44,11 @@ def grant_to_service_role(connection: Connection, role: str) -> None:
     quoted = connection.dialect.identifier_preparer.quote(role)
     for statement in _GRANTS:
         connection.execute(text(statement.format(role=quoted)))
+    # Those the schema's revision has: a migration to an earlier revision has fewer.
+    truncated = [
+        table
+        for table in PROJECTION_TABLES
+        if connection.execute(text("SELECT to_regclass(:table)"), {"table": table}).scalar()
+    ]
+    if truncated:
+        connection.execute(text(f"GRANT TRUNCATE ON {', '.join(truncated)} TO {quoted}"))

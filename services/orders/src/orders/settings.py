@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
+from orderhub_common.amazon_sp_api import AmazonSpApiSettings
 from orderhub_common.security import JwtVerifySettings
 from orderhub_common.settings import (
     KafkaSettings,
@@ -26,6 +27,8 @@ class OrdersSettings(
     JwtVerifySettings,
     # The website's write-back: Shopify's GraphQL mutations, with ingest's shop and token.
     ShopifyAdminSettings,
+    # The same seller application as ingest's: the write-back sends Amazon's shipment updates.
+    AmazonSpApiSettings,
 ):
     port: int = Field(
         8002,

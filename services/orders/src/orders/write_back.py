@@ -12,7 +12,9 @@ exponential backoff and jitter (tenacity) inside it; a send that still fails lea
 for a later round (backing off up to ``max_backoff_s``), and while a channel's circuit is open
 its requests wait without being tried, so an outage of one channel never holds up another. The
 event id goes as the channel's idempotency key: a request sent twice (a timeout after the
-channel applied it, a crash before the request was removed) is applied once.
+channel applied it, a crash before the request was removed) is applied once. Amazon takes no
+idempotency key; its operations set a state, so a repeat is the same change
+(``amazon_write_back``).
 
 With several replicas one relay sends at a time: the holder of the write-back relay lease (the
 outbox relay's lease mechanism, under its own name), taken at the start of each round and renewed
@@ -48,6 +50,7 @@ from orderhub_common.logging import utc_now
 from orderhub_common.shopify import ShopifyAdminClient, ShopifyError
 from orderhub_common.workers import run_rounds
 from orders import metrics
+from orders.amazon_write_back import AmazonCannotError, AmazonShipments, AmazonUnansweredError
 from orders.repository import OrderRepository, WriteBackRequest
 from orders.service import OrderService
 from orders.shopify_write_back import ShopifyRefusedError, write_back
@@ -57,14 +60,8 @@ _PENDING_GAUGE_INTERVAL_S = 15.0
 _REJECTIONS = {400, 404, 409, 410, 422}
 
 # Each channel's native words for the canonical statuses a seller may send (the website's are
-# Shopify's GraphQL mutations: shopify_write_back.py).
-_AMAZON_STATUS = {
-    OrderStatus.CONFIRMED: "PendingPickUp",
-    OrderStatus.SHIPPED: "PickedUp",
-    OrderStatus.DELIVERED: "Delivered",
-    OrderStatus.CANCELLED: "LabelCanceled",
-    OrderStatus.RETURNED: "ReturnedToSeller",
-}
+# Shopify's GraphQL mutations: shopify_write_back.py; Amazon's its shipment updates:
+# amazon_write_back.py).
 _BLINKIT_STATUS = {
     OrderStatus.CONFIRMED: "accepted",
     OrderStatus.SHIPPED: "dispatched",
@@ -72,7 +69,6 @@ _BLINKIT_STATUS = {
     OrderStatus.CANCELLED: "cancelled",
     OrderStatus.RETURNED: "returned",
 }
-AMAZON_MARKETPLACE_ID = "A21TJRUUN4KGV"  # Amazon.in
 
 
 @dataclass(frozen=True)
@@ -86,25 +82,16 @@ class NativeUpdate:
 
 
 def native_update(request: WriteBackRequest) -> NativeUpdate:
-    """The request in its channel's own shape, with the idempotency key the channel honours."""
+    """The request in its channel's own shape, with the idempotency key the channel honours
+    (Blinkit's; the website's goes through ``shopify_write_back``, Amazon's through
+    ``amazon_write_back``)."""
     shipment = request.shipment
     external_id = request.external_id
     if request.channel == Channel.WEBSITE:
         raise ValueError("the website writes back through Shopify's mutations")
     if request.channel == Channel.AMAZON:
-        body: dict[str, Any] = {
-            "marketplaceId": AMAZON_MARKETPLACE_ID,
-            "shipmentStatus": _AMAZON_STATUS[request.status],
-        }
-        if shipment is not None:
-            body |= {"carrierName": shipment.carrier, "trackingId": shipment.tracking_number}
-        return NativeUpdate(
-            "POST",
-            f"/amazon/orders/v0/orders/{external_id}/shipment",
-            {"x-amzn-idempotency-token": request.key},
-            body,
-        )
-    body = {"status": _BLINKIT_STATUS[request.status]}
+        raise ValueError("Amazon writes back through amazon_write_back")
+    body: dict[str, Any] = {"status": _BLINKIT_STATUS[request.status]}
     if shipment is not None:
         body["rider"] = {"partner": shipment.carrier, "awb": shipment.tracking_number}
     return NativeUpdate(
@@ -153,10 +140,13 @@ class ChannelWriter:
         retry_initial_s: float = 0.2,
         retry_max_s: float = 2.0,
         shopify: ShopifyAdminClient | None = None,
+        amazon: AmazonShipments | None = None,
     ) -> None:
-        """``shopify``: the website's Admin GraphQL client (its own base URL and token)."""
+        """``shopify``: the website's Admin GraphQL client (its own base URL and token);
+        ``amazon``: the Selling Partner API's shipment updates."""
         self._client = client
         self._shopify = shopify
+        self._amazon = amazon
         self._retries = Retries(attempts, retry_initial_s, retry_max_s)
         self.breakers = {
             channel: CircuitBreaker(
@@ -185,18 +175,21 @@ class ChannelWriter:
         await self._client.aclose()
         if self._shopify is not None:
             await self._shopify.client.aclose()
+        if self._amazon is not None:
+            await self._amazon.close()
 
     async def _send_once(self, request: WriteBackRequest) -> None:
         if request.channel == Channel.WEBSITE:
             await self._send_to_shopify(request)
             return
-        update = native_update(request)
         try:
-            response = await self._client.request(
-                update.method, update.path, headers=update.headers, json=update.body
-            )
+            response = await self._request(request)
         except httpx.HTTPError as exc:
             raise ChannelWriteError(f"{request.channel} did not answer: {exc!r}") from exc
+        except AmazonUnansweredError as exc:
+            raise ChannelWriteError(f"{request.channel} did not answer: {exc}") from exc
+        except AmazonCannotError as exc:
+            raise ChannelRejectedError(str(exc)) from exc
         if response.is_success:
             return
         if response.status_code in _REJECTIONS:
@@ -216,6 +209,16 @@ class ChannelWriter:
             if exc.retryable or exc.status in {401, 403}:
                 raise ChannelWriteError(f"Shopify: {exc.reason}") from exc
             raise ChannelRejectedError(f"Shopify: {exc.reason[:_MAX_REASON_CHARS]}") from exc
+
+    async def _request(self, request: WriteBackRequest) -> httpx.Response:
+        if request.channel == Channel.AMAZON:
+            if self._amazon is None:
+                raise ChannelWriteError("no Amazon connection is configured")
+            return await self._amazon.send(request)
+        update = native_update(request)
+        return await self._client.request(
+            update.method, update.path, headers=update.headers, json=update.body
+        )
 
 
 class WriteBackRelay:

@@ -142,16 +142,71 @@ async def test_a_bulk_move_covers_the_view_as_it_was_when_it_started(
     assert job["total"] == len(website) == 10
     assert [order_id for _, order_id in pending] == [o.id for o in website]
     # Recording an outcome twice (a resumed chunk) counts it once.
-    first = [(position, "moved", None, "PLACED") for position, _ in pending[:3]]
+    first = [(position, "moved", None, "PLACED", None) for position, _ in pending[:3]]
     await store.record_items(job_id, first)
     await store.record_items(
-        job_id, [*first, (pending[3][0], "refused", "already_final", "CANCELLED")]
+        job_id,
+        [*first, (pending[3][0], "refused", "already_final", "CANCELLED", "it is final")],
     )
     stored = await store.job(job_id)
     assert stored is not None
     assert (stored["processed"], stored["moved"], stored["refused"]) == (4, 3, 1)
     assert len(await store.pending_items(job_id, 100)) == 6
+    # The refused order is listed as an admin knows it, with the server's reason.
+    refused, total = await store.item_page(job_id, "refused", 0, 10)
+    assert total == 1
+    (item,) = refused
+    shown = website[3]
+    assert (item["order_id"], item["external_id"], item["channel"], item["customer"]) == (
+        shown.id,
+        shown.external_id,
+        shown.channel.value,
+        shown.customer.name,
+    )
+    assert (item["reason"], item["message"]) == ("already_final", "it is final")
     taken = await store.take_job("runner-a", lease_s=30)
     assert taken is not None
     assert taken["id"] == job_id
     assert await store.take_job("runner-b", lease_s=30) is None  # held by runner-a
+
+
+async def test_the_audit_log_is_searched_by_email_part_of_an_action_and_external_order_id(
+    query_side: QuerySide,
+) -> None:
+    placed = order(7)
+    await query_side.project([ProjectedOrder(placed, 1)])
+    log = AuditLog(WorkStore(query_side))
+    await log.keep(
+        [
+            a_record(action="order.status_moved", target=placed.id, actorEmail="asha@shop.in"),
+            a_record(action="bulk_move.started", target="job_1", actorEmail="vik@shop.in"),
+            a_record(action="bulk_move.applied", target="bulk_1", actorId="u9"),
+            a_record(action="user.signed_in", target="u1", actorEmail="asha@shop.in"),
+        ]
+    )
+
+    async def found(**params: str) -> list[str]:
+        page = await log.page(AuditQuery.model_validate(params))
+        return sorted(r.action for r in page.records)
+
+    # Part of an action's name: "bulk" is a search, never an invalid request.
+    assert await found(action="bulk") == ["bulk_move.applied", "bulk_move.started"]
+    assert await found(action="bulk_move.started") == ["bulk_move.started"]
+    # Who acted, by any part of their email (any case) or by their id.
+    assert await found(actor="ASHA@") == ["order.status_moved", "user.signed_in"]
+    assert await found(actor="u9") == ["bulk_move.applied"]
+    # An order by its external id, and the record says which order it was.
+    (by_external_id,) = (
+        await log.page(AuditQuery.model_validate({"target": placed.external_id}))
+    ).records
+    assert by_external_id.target == placed.id
+    assert by_external_id.target_external_id == placed.external_id
+    assert by_external_id.target_channel == placed.channel
+    # Wildcards are literal text.
+    assert await found(actor="%") == []
+    assert (await log.actions()).actions == [
+        "bulk_move.applied",
+        "bulk_move.started",
+        "order.status_moved",
+        "user.signed_in",
+    ]

@@ -98,7 +98,13 @@ async def test_reads_need_a_signed_in_user(client: httpx.AsyncClient) -> None:
 
 async def test_the_default_page_is_newest_first(client: httpx.AsyncClient) -> None:
     body = await list_orders(client)
-    assert body["pagination"] == {"page": 1, "limit": 20, "total": 30, "totalPages": 2}
+    pagination = body["pagination"]
+    assert pagination | {"page": 1, "limit": 20, "total": 30, "totalPages": 2} == pagination
+    # Keyset paging's additions (the contract's four fields above stay as they were).
+    assert pagination["totalIsEstimate"] is False
+    assert pagination["prevCursor"] is None
+    assert pagination["nextCursor"]
+    assert pagination["lastCursor"]
     placed = [o["placedAt"] for o in body["orders"]]
     assert placed == sorted(placed, reverse=True)
     assert set(body["orders"][0]) == {
@@ -398,7 +404,7 @@ async def test_a_move_the_state_machine_forbids_is_409(
     order_id = order_id_for(channel, external_id)
     before = (await client.get(f"/orders/{order_id}", headers=VIEWER)).json()["order"]
     response = await client.patch(
-        f"/orders/{order_id}/status", json={"status": target}, headers=ADMIN
+        f"/orders/{order_id}/status", json=complete_move(target), headers=ADMIN
     )
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "invalid_transition"
@@ -406,7 +412,29 @@ async def test_a_move_the_state_machine_forbids_is_409(
     assert after == before
 
 
-@pytest.mark.parametrize("body", [{"status": "LOST"}, {}, {"status": "CONFIRMED", "extra": 1}])
+def complete_move(target: str) -> dict[str, Any]:
+    """A move with what its status needs: a shipment to SHIPPED, a reason to CANCELLED."""
+    body: dict[str, Any] = {"status": target}
+    if target == "SHIPPED":
+        body["shipment"] = {"carrier": "Delhivery", "trackingNumber": "DL-1"}
+    if target == "CANCELLED":
+        body["note"] = "customer asked"
+    return body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"status": "LOST"},
+        {},
+        {"status": "CONFIRMED", "extra": 1},
+        # The move to SHIPPED needs its shipment, the move to CANCELLED (final) a reason.
+        {"status": "SHIPPED"},
+        {"status": "SHIPPED", "shipment": {"carrier": "Delhivery"}},
+        {"status": "CANCELLED"},
+        {"status": "CANCELLED", "note": " "},
+    ],
+)
 async def test_a_malformed_status_move_is_422(
     client: httpx.AsyncClient, body: dict[str, Any]
 ) -> None:

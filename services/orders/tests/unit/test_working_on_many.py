@@ -28,7 +28,7 @@ from orders import csv_export
 from orders.changes import job_event_id, moved_by_job
 from orders.download_links import DownloadLinks, LinkHolder, SignedLink
 from orders.repository import StoredOrder
-from orders.schemas import BulkStatusMove, SavedViewWrite
+from orders.schemas import BulkStatusMove, OrderStatusChange, SavedViewWrite
 
 pytestmark = pytest.mark.unit
 
@@ -51,6 +51,24 @@ T0 = datetime(2026, 11, 1, tzinfo=UTC)
 )
 def test_cells_a_spreadsheet_would_evaluate_are_escaped(value: object, cell: str) -> None:
     assert csv_export.safe_cell(value) == cell
+
+
+@pytest.mark.parametrize(
+    ("phone", "cell"),
+    [
+        ("+91 98765 43210", '="+91 98765 43210"'),
+        ("098765-43210", '="098765-43210"'),
+        ("(080) 2345.6789", '="(080) 2345.6789"'),
+        # Anything that is not only a phone number keeps the formula guard.
+        ('+1"&CMD()&"', '\'+1"&CMD()&"'),
+        ("=1+1", "'=1+1"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("", ""),
+    ],
+)
+def test_phone_numbers_are_written_as_text_without_a_visible_quote(phone: str, cell: str) -> None:
+    assert csv_export.phone_cell(phone) == cell
 
 
 def _order(**changes: object) -> Order:
@@ -104,7 +122,8 @@ def test_an_order_is_one_row_with_the_list_columns_items_and_customer() -> None:
     assert record["Order ID"] == "ord_1"
     assert record["External ID"] == "'=cmd|' /C calc'!A0"
     assert record["Customer name"] == "'@evil"
-    assert record["Customer phone"] == "'+91 98765 43210"
+    # Shown by a spreadsheet as the text +91 98765 43210, with no apostrophe in sight.
+    assert record["Customer phone"] == '="+91 98765 43210"'
     assert record["Customer email"] == "a@example.com"
     assert record["Item count"] == "3"
     assert record["Items"] == "2 x RING-1 Ring, gold @ 10.0; 1 x -X Chain @ 5.5"
@@ -113,7 +132,11 @@ def test_an_order_is_one_row_with_the_list_columns_items_and_customer() -> None:
     assert record["Ship to"] == "Asha Rao, 12 MG Road, Bengaluru, KA, 560001, IN"
     assert (record["Carrier"], record["Tracking number"]) == ("Delhivery", "'-DL123")
     assert record["Tags"] == "vip; gift wrap"
-    assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row)
+    # No cell but the phone's text formula starts a formula.
+    phone_column = header.index("Customer phone")
+    assert not any(
+        cell.startswith(("=", "+", "-", "@")) for n, cell in enumerate(row) if n != phone_column
+    )
 
 
 def test_a_download_link_works_until_it_expires_and_only_for_its_export() -> None:
@@ -155,12 +178,63 @@ def test_a_bulk_move_names_either_a_page_of_orders_or_a_view(body: dict[str, obj
 
 def test_a_bulk_move_over_a_view_keeps_its_filters_and_sort() -> None:
     move = BulkStatusMove.model_validate(
-        {"status": "SHIPPED", "view": {"channel": ["amazon"], "search": "ring", "sortBy": "total"}}
+        {
+            "status": "CONFIRMED",
+            "view": {"channel": ["amazon"], "search": "ring", "sortBy": "total"},
+        }
     )
 
     assert move.view is not None
     assert move.view.channel == [Channel.AMAZON]
     assert move.view.sort_by.value == "total"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # Shipping needs a shipment, cancelling (final) a reason: alone or in a bulk move.
+        {"status": "SHIPPED", "orderIds": ["a"]},
+        {"status": "SHIPPED", "view": {}},
+        {"status": "SHIPPED", "orderIds": ["a"], "shipment": {"trackingNumbers": {"a": "1"}}},
+        {
+            "status": "SHIPPED",
+            "orderIds": ["a"],
+            "shipment": {"carrier": "", "trackingNumbers": {}},
+        },
+        {"status": "CANCELLED", "orderIds": ["a"]},
+        {"status": "CANCELLED", "view": {}, "note": "  "},
+        {
+            "status": "CONFIRMED",
+            "orderIds": ["a"],
+            "shipment": {"carrier": "Delhivery", "trackingNumbers": {"a": "1"}},
+        },
+    ],
+)
+def test_a_bulk_move_needs_what_a_single_move_needs(body: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        BulkStatusMove.model_validate(body)
+    if "shipment" not in body:
+        single = {k: v for k, v in body.items() if k in {"status", "note"}}
+        with pytest.raises(ValidationError):
+            OrderStatusChange.model_validate(single)
+
+
+def test_a_bulk_shipment_finds_each_orders_tracking_number_by_id_or_external_id() -> None:
+    move = BulkStatusMove.model_validate(
+        {
+            "status": "SHIPPED",
+            "orderIds": ["ord_1", "ord_2"],
+            "shipment": {"carrier": "Delhivery", "trackingNumbers": {"ord_1": "T1", "B-2": "T2"}},
+        }
+    )
+    assert move.shipment is not None
+    assert move.shipment.tracking_for("ord_1", "B-1") == "T1"
+    assert move.shipment.tracking_for("ord_2", "B-2") == "T2"
+    assert move.shipment.tracking_for("ord_3", "B-3") is None
+    cancel = BulkStatusMove.model_validate(
+        {"status": "CANCELLED", "orderIds": ["ord_1"], "note": "customer asked"}
+    )
+    assert cancel.note == "customer asked"
 
 
 def test_a_saved_view_needs_a_name_and_known_columns() -> None:

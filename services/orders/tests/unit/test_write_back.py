@@ -19,6 +19,7 @@ from orderhub_common.events import (
     StatusSource,
     WriteBackState,
 )
+from orders.amazon_write_back import confirm_shipment_body, update_shipment_status_body
 from orders.changes import admin_move, job_event_id, tags_change, write_back_answer
 from orders.repository import StoredOrder, WriteBackRequest
 from orders.write_back import native_update, rejection_reason
@@ -65,13 +66,30 @@ def request(channel: Channel, status: OrderStatus, shipment: Shipment | None) ->
 def test_each_channel_gets_its_own_request_with_the_idempotency_key() -> None:
     with pytest.raises(ValueError, match="Shopify's mutations"):  # shopify_write_back.py
         native_update(request(Channel.WEBSITE, OrderStatus.SHIPPED, SHIPMENT))
-    amazon = native_update(request(Channel.AMAZON, OrderStatus.RETURNED, None))
-    assert amazon.path == "/amazon/orders/v0/orders/X1/shipment"
-    assert amazon.headers == {"x-amzn-idempotency-token": "evt-1"}
-    assert amazon.body["shipmentStatus"] == "ReturnedToSeller"
+    with pytest.raises(ValueError, match="amazon_write_back"):
+        native_update(request(Channel.AMAZON, OrderStatus.SHIPPED, SHIPMENT))
     blinkit = native_update(request(Channel.BLINKIT, OrderStatus.SHIPPED, SHIPMENT))
     assert (blinkit.method, blinkit.headers) == ("PATCH", {"X-Idempotency-Key": "evt-1"})
     assert blinkit.body == {"status": "dispatched", "rider": {"partner": "Blue Dart", "awb": "BD1"}}
+
+
+def test_amazon_gets_its_own_operations_bodies() -> None:
+    confirmed = update_shipment_status_body(
+        request(Channel.AMAZON, OrderStatus.CONFIRMED, None), "M"
+    )
+    assert confirmed == {"marketplaceId": "M", "shipmentStatus": "ReadyForPickup"}
+    items = [{"OrderItemId": "I1", "QuantityOrdered": 2}]
+    shipped = confirm_shipment_body(
+        request(Channel.AMAZON, OrderStatus.SHIPPED, SHIPMENT), "M", items
+    )
+    package = shipped["packageDetail"]
+    assert (package["carrierCode"], package["carrierName"], package["trackingNumber"]) == (
+        "Other",
+        "Blue Dart",
+        "BD1",
+    )
+    assert package["orderItems"] == [{"orderItemId": "I1", "quantity": 2}]
+    assert package["packageReferenceId"] == "1", "one package per order: a repeat is the same one"
 
 
 @pytest.mark.parametrize(

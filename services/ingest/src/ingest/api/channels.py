@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from ingest.deps import get_channel_service
-from ingest.schemas import ChannelStatus
+from ingest.schemas import ChannelStatus, ConnectionTestResult
 from ingest.service import ChannelService
 from orderhub_common.events import Channel
 from orderhub_common.http import ClientAddress
@@ -44,3 +44,19 @@ async def resume_channel(
     admin: Annotated[Principal, Depends(require_role(Role.ADMIN))],
 ) -> ChannelStatus:
     return await service.set_paused(channel, False, actor=admin, client_address=address)
+
+
+@router.post(
+    "/channels/{channel}/connection-test",
+    summary=(
+        "Test a channel's connection (admin, audited): sign in and read once; the answer says "
+        "in plain words what worked or failed, never a credential"
+    ),
+)
+async def test_channel_connection(
+    channel: Channel,
+    address: ClientAddress,
+    service: Annotated[ChannelService, Depends(get_channel_service)],
+    admin: Annotated[Principal, Depends(require_role(Role.ADMIN))],
+) -> ConnectionTestResult:
+    return await service.test_connection(channel, actor=admin, client_address=address)

@@ -4,9 +4,15 @@
 PartiallyShipped, Shipped and InvoiceUnconfirmed -> SHIPPED, or DELIVERED when Easy Ship reports
 ``Delivered`` or RETURNED when it reports ``ReturnedToSeller``; Canceled -> CANCELLED.
 Unfulfillable has no canonical meaning and is rejected.
-Items are read inline (``OrderItems``); ``ItemPrice`` is the line total, so the unit price is
-it divided by ``QuantityOrdered``. Fulfilment: ``ShippingAddress``, ``PaymentMethod`` (``COD``
-is cash on delivery, anything else prepaid) and the ``EasyShipPackage``'s carrier and tracking id.
+Items are read inline (``OrderItems``, which the connector fills from ``getOrderItems``);
+``ItemPrice`` is the line total, so the unit price is it divided by ``QuantityOrdered``. The
+total is ``OrderTotal``, or (Amazon leaves it out of pending orders) the items' sum.
+Fulfilment: ``ShippingAddress``, ``PaymentMethod`` (``COD`` is cash on delivery, anything else
+prepaid) and the ``EasyShipPackage``'s carrier and tracking id.
+
+Amazon shares the buyer's name, phone and full address only with a restricted data token, and
+not at all for some orders (pending ones, or an application without the restricted role): such
+an order still arrives, its customer named ``WITHHELD_NAME`` with phone ``WITHHELD_PHONE``.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ from orderhub_common.events import (
     ShippingAddress,
 )
 
+WITHHELD_NAME = "Amazon buyer"
+WITHHELD_PHONE = "withheld by Amazon"
 _STATUS = {
     "Pending": OrderStatus.PLACED,
     "PendingAvailability": OrderStatus.PLACED,
@@ -104,19 +112,27 @@ def _item(item: dict[str, Any]) -> OrderItem:
 def normalize(native: NativeOrder) -> ChannelOrder:
     buyer: dict[str, Any] = native.get("BuyerInfo") or {}
     address: dict[str, Any] = native.get("ShippingAddress") or {}
-    total = native["OrderTotal"]
-    name = text(buyer.get("BuyerName") or address.get("Name"))
+    name = text(buyer.get("BuyerName") or address.get("Name") or WITHHELD_NAME)
+    native_items = native["OrderItems"]
+    if native.get("OrderTotal"):
+        total, currency = (
+            money(native["OrderTotal"]["Amount"]),
+            native["OrderTotal"]["CurrencyCode"],
+        )
+    else:
+        total = money(sum(money(item["ItemPrice"]["Amount"]) for item in native_items))
+        currency = native_items[0]["ItemPrice"]["CurrencyCode"] if native_items else "INR"
     return ChannelOrder(
         channel=Channel.AMAZON,
         external_id=identifier(native["AmazonOrderId"]),
         customer=Customer(
             name=name,
-            phone=indian_phone(address["Phone"]),
+            phone=indian_phone(address["Phone"]) if "Phone" in address else WITHHELD_PHONE,
             email=buyer.get("BuyerEmail"),
         ),
-        items=[_item(item) for item in native["OrderItems"]],
-        total=money(total["Amount"]),
-        currency=total["CurrencyCode"],
+        items=[_item(item) for item in native_items],
+        total=total,
+        currency=currency,
         status=canonical_status(native),
         placed_at=iso_time(native["PurchaseDate"]),
         updated_at=iso_time(native["LastUpdateDate"]),

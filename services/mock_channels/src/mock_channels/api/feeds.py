@@ -1,5 +1,6 @@
-"""The Amazon and Blinkit order feeds, each in its platform's own shape, all subject to faults
-(the website's orders are Shopify's GraphQL ``orders`` query: ``mock_channels.shopify``)."""
+"""Blinkit's order feed in its platform's own shape, subject to faults (the website's orders are
+Shopify's GraphQL ``orders`` query: ``mock_channels.shopify``; Amazon's Selling Partner API is
+``api/amazon.py``)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,14 @@ from http import HTTPStatus
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime
 
 from mock_channels.deps import get_store
-from mock_channels.formats import FORMATS, amazon
+from mock_channels.formats import FORMATS
+from mock_channels.models import MockOrder
 from mock_channels.page_tokens import decode_page_token, encode_page_token
 from mock_channels.store import ChannelStore, FeedPage
 from orderhub_common.errors import DomainError, ServiceUnavailableError
 from orderhub_common.events import Channel
-from orderhub_common.logging import utc_now
 
 router = APIRouter(tags=["channel feeds"])
 StoreDep = Annotated[ChannelStore, Depends(get_store)]
@@ -29,10 +29,6 @@ _fault_dice = random.Random()  # noqa: S311 - picks which simulated requests fai
 class ChannelFailureError(DomainError):
     status_code = HTTPStatus.INTERNAL_SERVER_ERROR
     code = "internal_error"
-
-
-class MissingFilterError(DomainError):
-    code = "invalid_input"
 
 
 async def apply_faults(store: ChannelStore, channel: Channel) -> None:
@@ -55,43 +51,30 @@ def _read_page(
     token: str | None,
     limit: int,
 ) -> tuple[list[dict[str, Any]], str | None]:
+    orders, next_token = read_orders(
+        store, channel, updated_since=updated_since, token=token, limit=limit
+    )
+    render = FORMATS[channel].render
+    return [render(order) for order in orders], next_token
+
+
+def read_orders(
+    store: ChannelStore,
+    channel: Channel,
+    *,
+    updated_since: datetime | None,
+    token: str | None,
+    limit: int,
+) -> tuple[list[MockOrder], str | None]:
+    """One page of orders in feed order, and the token of the next (None: the last page)."""
     after = None
     if token:
         updated_since, after = decode_page_token(token)
     page: FeedPage = store.page(channel, updated_since=updated_since, after=after, limit=limit)
-    render = FORMATS[channel].render
     next_token = None
     if page.next_position is not None:
         next_token = encode_page_token(updated_since, page.next_position)
-    return [render(order) for order in page.orders], next_token
-
-
-@router.get("/amazon/orders/v0/orders", summary="SP-API-Orders-like feed")
-async def amazon_orders(
-    store: StoreDep,
-    last_updated_after: Annotated[AwareDatetime | None, Query(alias="LastUpdatedAfter")] = None,
-    max_results: Annotated[int, Query(alias="MaxResultsPerPage", ge=1, le=100)] = 100,
-    next_token: Annotated[str | None, Query(alias="NextToken")] = None,
-    marketplace_ids: Annotated[list[str] | None, Query(alias="MarketplaceIds")] = None,
-) -> dict[str, Any]:
-    """Orders by ``LastUpdateDate`` ascending, paged with ``NextToken``."""
-    await apply_faults(store, Channel.AMAZON)
-    if last_updated_after is None and not next_token:
-        raise MissingFilterError("LastUpdatedAfter or NextToken is required")
-    orders, token = _read_page(
-        store,
-        Channel.AMAZON,
-        updated_since=last_updated_after,
-        token=next_token,
-        limit=max_results,
-    )
-    payload: dict[str, Any] = {
-        "Orders": orders,
-        "LastUpdatedBefore": amazon.amazon_time(utc_now()),
-    }
-    if token:
-        payload["NextToken"] = token
-    return {"payload": payload}
+    return page.orders, next_token
 
 
 @router.get("/blinkit/v1/orders", summary="Blinkit orders feed")

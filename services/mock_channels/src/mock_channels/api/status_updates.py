@@ -2,9 +2,7 @@
 its platform's own shape and error format, honouring an idempotency key, subject to faults.
 
 - website: Shopify's GraphQL mutations (``mock_channels.shopify.graphql_api``);
-- amazon: ``POST /amazon/orders/v0/orders/{orderId}/shipment`` (``updateShipmentStatus``)
-  ``{marketplaceId, shipmentStatus, carrierName, trackingId}``, header
-  ``x-amzn-idempotency-token``; 204, or 400 ``{"errors": [{code, message}]}``;
+- amazon: the Selling Partner API's own operations, in ``api/amazon.py``;
 - blinkit: ``PATCH /blinkit/v1/orders/{order_id}/status`` ``{status, rider: {partner, awb}}``,
   header ``X-Idempotency-Key``; a refusal is 409 ``{"error": {code, message}}``.
 """
@@ -18,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 
 from mock_channels.api.feeds import apply_faults
 from mock_channels.deps import get_store
-from mock_channels.formats import FORMATS, amazon, blinkit
+from mock_channels.formats import FORMATS, blinkit
 from mock_channels.models import Shipment
 from mock_channels.store import ChannelStore, WriteBackRejectedError
 from orderhub_common.events import Channel, OrderStatus
@@ -35,27 +33,6 @@ def _shipment(carrier: Any, tracking: Any) -> Shipment | None:
 
 def _status(table: dict[str, OrderStatus], native: Any) -> OrderStatus | None:
     return table.get(native) if isinstance(native, str) else None
-
-
-@router.post("/amazon/orders/v0/orders/{order_id}/shipment", summary="updateShipmentStatus")
-async def amazon_shipment_update(
-    order_id: str,
-    store: StoreDep,
-    body: Annotated[dict[str, Any], Body()],
-    idempotency_token: Annotated[str, Header(alias="x-amzn-idempotency-token", min_length=1)],
-) -> Response:
-    await apply_faults(store, Channel.AMAZON)
-    status = _status(amazon.UPDATE_STATUS, body.get("shipmentStatus"))
-    if status is None or body.get("marketplaceId") != amazon.MARKETPLACE_ID:
-        error = {"code": "InvalidInput", "message": "shipmentStatus or marketplaceId is invalid"}
-        return JSONResponse({"errors": [error]}, status_code=400)
-    shipment = _shipment(body.get("carrierName"), body.get("trackingId"))
-    try:
-        store.write_back(Channel.AMAZON, order_id, status, key=idempotency_token, shipment=shipment)
-    except WriteBackRejectedError as refused:
-        error = {"code": "InvalidInput", "message": str(refused)}
-        return JSONResponse({"errors": [error]}, status_code=400)
-    return Response(status_code=204)
 
 
 @router.patch("/blinkit/v1/orders/{order_id}/status", summary="Blinkit seller status update")

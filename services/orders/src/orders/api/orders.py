@@ -19,10 +19,12 @@ from orders.schemas import (
     OrderMatches,
     OrderMatchQuery,
     OrderPage,
+    OrderPagination,
     OrderStats,
     OrderStatusChange,
-    Pagination,
+    TagInUse,
     TagsChange,
+    TagsInUse,
 )
 from orders.service import Actor
 from orders.state_machine import ALLOWED_MOVES
@@ -36,17 +38,34 @@ _AUTH_ERRORS: dict[int | str, dict[str, str]] = {
 }
 
 
-@router.get("", responses=_AUTH_ERRORS, response_model=OrderPage)
+@router.get(
+    "",
+    responses={
+        **_AUTH_ERRORS,
+        400: {"description": "A cursor or startAt this list cannot use (`invalid_cursor`)"},
+    },
+    response_model=OrderPage,
+)
 async def list_orders(
     query: Annotated[OrderListQuery, Query()], orders: OrderServiceDep, _: SignedIn
 ) -> Response:
-    """Orders matching every given filter, one page at a time, in a stable order."""
+    """Orders matching every given filter, one page at a time, in a stable order.
+
+    Pages are numbered (`page`, an OFFSET: fine for the first pages) or reached by cursor
+    (`cursor` from an answer's `nextCursor`/`prevCursor`/`lastCursor`, or `startAt` to jump to a
+    date, amount, status or channel under the sort): any depth then costs what page 1 does, and
+    an order added meanwhile never shifts the rows of the next page. A search or tag matching
+    more than 10,000 orders answers an estimated total (`totalIsEstimate`)."""
     result = await orders.list(query)
-    pagination = Pagination(
+    pagination = OrderPagination(
         page=query.page,
         limit=query.limit,
         total=result.total,
         total_pages=math.ceil(result.total / query.limit),
+        total_is_estimate=result.total_is_estimate,
+        next_cursor=result.next_cursor,
+        prev_cursor=result.prev_cursor,
+        last_cursor=result.last_cursor,
     )
     # The orders' JSON is passed on as the query side keeps it (an OrderPage's own shape).
     body = b'{"orders":[%b],"pagination":%b}' % (
@@ -63,6 +82,15 @@ async def order_stats(
     """Counts by channel and by status, revenue by channel and currency, of the orders matching
     the same filters as the list."""
     return await orders.stats(filters)
+
+
+@router.get("/tags", responses=_AUTH_ERRORS)
+async def tags_in_use(orders: OrderServiceDep, _: SignedIn) -> TagsInUse:
+    """The tags orders carry, most used first (up to 200), with how many orders carry each:
+    kept as the orders change, so this reads no order."""
+    return TagsInUse(
+        tags=[TagInUse(tag=tag, orders=n) for tag, n in await orders.tags_in_use(limit=200)]
+    )
 
 
 @router.get("/matching", responses=_AUTH_ERRORS)

@@ -17,6 +17,7 @@ from orders.deps import (
     SignedIn,
 )
 from orders.schemas import (
+    AuditActions,
     AuditPage,
     AuditQuery,
     BulkMoveAnswer,
@@ -53,6 +54,10 @@ _JOB_404: dict[int | str, dict[str, str]] = {404: {"description": "No such job (
     responses={
         **_ADMIN,
         202: {"model": BulkMoveAnswer, "description": "A job moving every order of the view"},
+        422: {
+            "description": "Invalid, or a move to SHIPPED without a tracking number for some "
+            "orders (`tracking_number_missing`, `details.orders` names them)"
+        },
     },
 )
 async def bulk_move(
@@ -64,7 +69,10 @@ async def bulk_move(
 ) -> BulkMoveAnswer:
     """Moves the orders picked on a page at once (200 with what moved and what was refused and
     why), or every order matching a view as a background job (202 with the job). Each order
-    goes through the state machine exactly as a single move does."""
+    goes through the state machine exactly as a single move does, and needs what it needs: the
+    move to SHIPPED a `shipment` with a carrier and a tracking number for every order (keyed by
+    order id or external id; else 422 `tracking_number_missing` naming them, before anything
+    moves), the move to CANCELLED a reason in `note` (else 422)."""
     if request.order_ids is not None:
         return BulkMoveAnswer(result=await jobs.move_page(request, admin, address))
     response.status_code = status.HTTP_202_ACCEPTED
@@ -196,3 +204,9 @@ async def audit(query: Annotated[AuditQuery, Query()], log: AuditLogDep, _: Admi
     """The audit log, newest first: who did what, when, from where, with which request id.
     Append-only: there is no route that changes or removes a record."""
     return await log.page(query)
+
+
+@router.get("/audit/actions", tags=["audit"], responses=_ADMIN)
+async def audit_actions(log: AuditLogDep, _: Admin) -> AuditActions:
+    """The actions the audit log holds, for the log's filter to offer."""
+    return await log.actions()

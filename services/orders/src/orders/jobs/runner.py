@@ -30,7 +30,7 @@ from typing import Any
 from loguru import logger
 
 from orderhub_common.errors import is_store_outage
-from orderhub_common.events import OrderStatus
+from orderhub_common.events import OrderStatus, Shipment
 from orderhub_common.revocation import AccessRevocations
 from orderhub_common.workers import run_rounds
 from orders import csv_export
@@ -126,6 +126,12 @@ class JobRunner:
     async def _move(self, job: dict[str, Any]) -> None:
         params = job["params"]
         target = OrderStatus(params["status"])
+        shipments = None
+        if "trackingNumbers" in params:
+            shipments = {
+                order_id: Shipment(carrier=params["carrier"], tracking_number=number)
+                for order_id, number in params["trackingNumbers"].items()
+            }
         while await self._still_ours(job["id"]) is not None:
             pending = await self._store.pending_items(job["id"], MOVE_CHUNK)
             if not pending:
@@ -139,6 +145,8 @@ class JobRunner:
                 note=params.get("note"),
                 job_id=job["id"],
                 changed_by_email=params.get("changedByEmail"),
+                shipments=shipments,
+                bulk_move=job["id"],
             )
             await self._store.record_items(
                 job["id"],
@@ -148,6 +156,7 @@ class JobRunner:
                         "moved" if outcome.moved else "refused",
                         outcome.code,
                         outcome.from_status.value if outcome.from_status else None,
+                        outcome.message,
                     )
                     for (position, _), outcome in zip(pending, outcomes, strict=True)
                 ],

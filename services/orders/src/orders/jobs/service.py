@@ -13,21 +13,25 @@ from typing import Any
 from pydantic import JsonValue
 
 from orderhub_common.audit import AuditTrail
+from orderhub_common.events import Shipment
 from orderhub_common.logging import utc_now
 from orderhub_common.revocation import AccessRevocations
 from orderhub_common.security import Principal, Role
 from orders.download_links import DownloadLinks, LinkHolder, signed_link
 from orders.errors import (
+    BulkShipmentTooLargeError,
     DownloadLinkInvalidError,
     ExportExpiredError,
     ExportLimitError,
     ExportNotReadyError,
     JobFinishedError,
     JobNotFoundError,
+    TrackingNumberMissingError,
 )
 from orders.export_retention import ExportRules, export_limit_message
 from orders.query_side import UNFINISHED_JOB_STATES, ExportLimitReached, WorkStore
 from orders.schemas import (
+    MAX_BULK_TRACKING_NUMBERS,
     BulkMoveResult,
     BulkStatusMove,
     DownloadQuery,
@@ -124,17 +128,32 @@ class JobService:
     ) -> BulkMoveResult:
         """The orders picked on a page, moved now (each as a single move would be)."""
         ids = list(dict.fromkeys(request.order_ids or []))
+        labels = await self._store.order_labels(ids)
+        shipments = self._shipments(
+            request, [(i, (labels.get(i) or {}).get("external_id")) for i in ids]
+        )
+        bulk_move = f"bulk_{uuid.uuid4().hex}"
         outcomes = await self._orders.move_many(
             ids,
             request.status,
             changed_by=actor.user_id,
             changed_by_email=actor.email,
             note=request.note,
+            shipments=shipments,
+            bulk_move=bulk_move,
+            client_address=client_address,
         )
         result = BulkMoveResult(
             moved=[o.order_id for o in outcomes if o.moved],
             refused=[
-                RefusedMove(order_id=o.order_id, code=o.code or "", message=o.message or "")
+                RefusedMove(
+                    order_id=o.order_id,
+                    external_id=(labels.get(o.order_id) or {}).get("external_id"),
+                    channel=(labels.get(o.order_id) or {}).get("channel"),
+                    customer=(labels.get(o.order_id) or {}).get("customer"),
+                    code=o.code or "",
+                    message=o.message or "",
+                )
                 for o in outcomes
                 if not o.moved
             ],
@@ -142,7 +161,7 @@ class JobService:
         await self._record(
             "bulk_move.applied",
             actor=actor,
-            target=request.status.value,
+            target=bulk_move,
             client_address=client_address,
             details={
                 "status": request.status.value,
@@ -153,20 +172,68 @@ class JobService:
         )
         return result
 
+    @staticmethod
+    def _shipments(
+        request: BulkStatusMove, orders: Sequence[tuple[str, str | None]]
+    ) -> dict[str, Shipment] | None:
+        """Each order's shipment of a move to SHIPPED, by order id; refused as a whole, naming
+        them, when some order has no tracking number."""
+        if request.shipment is None:
+            return None
+        shipment = request.shipment
+        found: dict[str, Shipment] = {}
+        missing: list[tuple[str, str | None]] = []
+        for order_id, external_id in orders:
+            number = shipment.tracking_for(order_id, external_id)
+            if number is None:
+                missing.append((order_id, external_id))
+            else:
+                found[order_id] = Shipment(carrier=shipment.carrier, tracking_number=number)
+        if missing:
+            named = [external_id or order_id for order_id, external_id in missing]
+            shown = ", ".join(named[:20])
+            if len(named) > 20:
+                shown += f" and {len(named) - 20} more"
+            raise TrackingNumberMissingError(
+                f"no tracking number for {len(named)} of the {len(orders)} orders: {shown}; "
+                "give one per order (by order id or external id) before shipping them",
+                details={
+                    "orders": [
+                        {"orderId": order_id, "externalId": external_id}
+                        for order_id, external_id in missing
+                    ]
+                },
+            )
+        return found
+
     async def start_bulk_move(
         self, request: BulkStatusMove, actor: Principal, client_address: str | None
     ) -> Job:
         view = request.view or OrderView()
-        row = _new_job_row(
-            JobKind.STATUS_MOVE,
-            actor,
-            {
-                "status": request.status.value,
-                "note": request.note,
-                "changedByEmail": actor.email,
-                "view": view.model_dump(mode="json", by_alias=True, exclude_none=True),
-            },
-        )
+        params: dict[str, Any] = {
+            "status": request.status.value,
+            "note": request.note,
+            "changedByEmail": actor.email,
+            "view": view.model_dump(mode="json", by_alias=True, exclude_none=True),
+        }
+        if request.shipment is not None:
+            covered = await self._store.view_labels(view, MAX_BULK_TRACKING_NUMBERS + 1)
+            if len(covered) > MAX_BULK_TRACKING_NUMBERS:
+                raise BulkShipmentTooLargeError(
+                    f"at most {MAX_BULK_TRACKING_NUMBERS} orders can be shipped in one bulk "
+                    "move; narrow the view"
+                )
+            shipments = self._shipments(
+                request, [(row["id"], row["external_id"]) for row in covered]
+            )
+            params["carrier"] = request.shipment.carrier
+            # By order id: an order that joins the view after this check has none, and is
+            # refused by the job (``tracking_number_missing``).
+            params["trackingNumbers"] = {
+                order_id: shipment.tracking_number
+                for order_id, shipment in (shipments or {}).items()
+            }
+        row = _new_job_row(JobKind.STATUS_MOVE, actor, params)
         stored = await self._store.create_job(
             row, items_of=view, sort=(view.sort_by.value, view.sort_order)
         )
@@ -252,8 +319,12 @@ class JobService:
                 JobItem(
                     position=row["position"],
                     order_id=row["order_id"],
+                    external_id=row["external_id"],
+                    channel=row["channel"],
+                    customer=row["customer"],
                     outcome=JobItemOutcome(row["outcome"] or "pending"),
                     code=row["reason"],
+                    message=row["message"],
                     from_status=row["from_status"],
                 )
                 for row in rows

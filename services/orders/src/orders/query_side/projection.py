@@ -21,6 +21,7 @@ from orderhub_common.logging import utc_now
 from orderhub_common.resources import Resource
 from orders import metrics
 from orders.query_side.dead_letter_rows import DeadLetterRows
+from orders.query_side.keyset import ListPage, read_page
 from orders.query_side.order_queries import (
     OrderPageRows,
     count_statement,
@@ -31,7 +32,12 @@ from orders.query_side.order_queries import (
     search_text,
     stats_statement,
 )
-from orders.query_side.tables import ORDER_DOCUMENT_LAYOUT, order_day_counts, order_rows
+from orders.query_side.tables import (
+    ORDER_DOCUMENT_LAYOUT,
+    order_day_counts,
+    order_rows,
+    order_tag_counts,
+)
 from orders.schema import asyncpg_url, migration_scripts, require_schema_revision
 from orders.schemas import OrderFilters, OrderListQuery, OrderStats
 
@@ -200,6 +206,7 @@ class QuerySide(DeadLetterRows, Resource):
                 # Last, in one statement in key order: a count row stays locked only while
                 # this transaction commits.
                 await _add_to_counts(connection, count_changes(fresh, stored))
+                await _add_to_tag_counts(connection, tag_changes(fresh, stored))
         return fresh
 
     async def clear(self) -> None:
@@ -207,7 +214,9 @@ class QuerySide(DeadLetterRows, Resource):
         order again. Live projections may go on meanwhile; the revision check keeps the newest.
         TRUNCATE waits for the projections in flight and holds back the next ones."""
         async with self.engine.begin() as connection:
-            await connection.execute(text("TRUNCATE order_rows, order_day_counts"))
+            await connection.execute(
+                text("TRUNCATE order_rows, order_day_counts, order_tag_counts")
+            )
 
     # Reads -------------------------------------------------------------------------------------
     async def page(self, query: OrderListQuery) -> OrderPageRows:
@@ -215,6 +224,23 @@ class QuerySide(DeadLetterRows, Resource):
             rows = (await connection.execute(page_statement(query))).all()
             total = (await connection.execute(count_statement(query))).scalar_one()
         return OrderPageRows.of_rows(rows, total)
+
+    async def tags_in_use(self, limit: int) -> list[tuple[str, int]]:
+        """The tags orders carry, most used first, with how many orders carry each."""
+        counts = order_tag_counts.c
+        statement = (
+            select(counts.tag, counts.orders)
+            .where(counts.orders > 0)
+            .order_by(counts.orders.desc(), counts.tag)
+            .limit(limit)
+        )
+        async with self.engine.connect() as connection:
+            return [(tag, int(n)) for tag, n in await connection.execute(statement)]
+
+    async def list_page(self, query: OrderListQuery) -> ListPage:
+        """The list's page with its cursors; a broad search's total may be an estimate."""
+        async with self.engine.connect() as connection:
+            return await read_page(connection, query)
 
     async def matching(self, query: OrderFilters, ids: list[str]) -> list[str]:
         async with self.engine.connect() as connection:
@@ -268,6 +294,7 @@ class StoredGroup:
     revision: int
     key: GroupKey
     total: float
+    tags: tuple[str, ...] = ()
 
 
 # The day an order was placed (UTC), its channel, status and currency.
@@ -309,14 +336,45 @@ async def _stored_groups(connection: AsyncConnection, ids: list[str]) -> dict[st
             order_rows.c.status,
             order_rows.c.currency,
             order_rows.c.total,
+            order_rows.c.tags,
         ).where(order_rows.c.id.in_(ids))
     )
     return {
         order_id: StoredGroup(
-            revision, (placed_at.astimezone(UTC).date(), channel, status, currency), total
+            revision,
+            (placed_at.astimezone(UTC).date(), channel, status, currency),
+            total,
+            tuple(tags),
         )
-        for order_id, revision, placed_at, channel, status, currency, total in rows
+        for order_id, revision, placed_at, channel, status, currency, total, tags in rows
     }
+
+
+def tag_changes(fresh: Iterable[ProjectedOrder], stored: dict[str, StoredGroup]) -> dict[str, int]:
+    """How applying ``fresh`` over ``stored`` moves the number of orders carrying each tag."""
+    changes: dict[str, int] = {}
+    for projected in fresh:
+        before = set(stored.get(projected.order.id, _ABSENT).tags)
+        after = set(projected.order.tags)
+        for tag in after - before:
+            changes[tag] = changes.get(tag, 0) + 1
+        for tag in before - after:
+            changes[tag] = changes.get(tag, 0) - 1
+    return {tag: change for tag, change in sorted(changes.items()) if change}
+
+
+async def _add_to_tag_counts(connection: AsyncConnection, changes: dict[str, int]) -> None:
+    if not changes:
+        return
+    statement = insert(order_tag_counts).values(
+        [{"tag": tag, "orders": change} for tag, change in changes.items()]
+    )
+    await connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[order_tag_counts.c.tag],
+            set_={"orders": order_tag_counts.c.orders + statement.excluded.orders},
+        )
+    )
 
 
 async def _add_to_counts(

@@ -63,6 +63,15 @@ order_day_counts = Table(
     Column("revenue", Double, nullable=False),
 )
 
+# How many orders carry each tag, moved along with the rows: the tag picker's list without a
+# pass over the orders.
+order_tag_counts = Table(
+    "order_tag_counts",
+    metadata,
+    Column("tag", Text, primary_key=True),
+    Column("orders", BigInteger, nullable=False),
+)
+
 dead_letters = Table(
     "dead_letters",
     metadata,
@@ -119,6 +128,8 @@ job_items = Table(
     Column("outcome", Text),
     Column("reason", Text),
     Column("from_status", Text),
+    # Why the order was refused, in the server's words (the reason column holds its code).
+    Column("message", Text),
 )
 
 export_chunks = Table(
@@ -139,6 +150,7 @@ saved_views = Table(
     Column("is_default", Boolean, nullable=False),
     Column("query", JSONB, nullable=False),
     Column("columns", JSONB, nullable=False),
+    Column("page_size", Integer),
     Column("created_at", TIMESTAMP(timezone=True), nullable=False),
     Column("updated_at", TIMESTAMP(timezone=True), nullable=False),
 )

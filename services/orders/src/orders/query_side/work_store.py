@@ -178,16 +178,14 @@ class WorkStore:
             )
             return [(position, order_id) for position, order_id in rows]
 
-    async def record_items(
-        self, job_id: str, outcomes: Sequence[tuple[int, str, str | None, str | None]]
-    ) -> None:
-        """Records (position, outcome, reason, from status) of items not yet recorded, and
-        moves the job's counters by what was recorded, in one transaction."""
+    async def record_items(self, job_id: str, outcomes: Sequence[ItemOutcome]) -> None:
+        """Records the outcome of items not yet recorded, and moves the job's counters by what
+        was recorded, in one transaction."""
         if not outcomes:
             return
         moved = refused = 0
         async with self.engine.begin() as connection:
-            for position, outcome, reason, from_status in outcomes:
+            for position, outcome, reason, from_status, message in outcomes:
                 result = await connection.execute(
                     update(job_items)
                     .where(
@@ -195,7 +193,9 @@ class WorkStore:
                         job_items.c.position == position,
                         job_items.c.outcome.is_(None),
                     )
-                    .values(outcome=outcome, reason=reason, from_status=from_status)
+                    .values(
+                        outcome=outcome, reason=reason, from_status=from_status, message=message
+                    )
                 )
                 if result.rowcount == 1:
                     moved += outcome == "moved"
@@ -250,9 +250,11 @@ class WorkStore:
             conditions.append(job_items.c.outcome.is_(None))
         elif outcome is not None:
             conditions.append(job_items.c.outcome == outcome)
+        labelled = job_items.outerjoin(order_rows, order_rows.c.id == job_items.c.order_id)
         async with self.engine.connect() as connection:
             rows = await connection.execute(
-                select(job_items)
+                select(job_items, *_LABEL_COLUMNS)
+                .select_from(labelled)
                 .where(*conditions)
                 .order_by(job_items.c.position)
                 .offset(offset)
@@ -264,6 +266,26 @@ class WorkStore:
                 )
             ).scalar_one()
         return [dict(row._mapping) for row in rows], total
+
+    # Orders as an admin knows them -------------------------------------------------------------
+    async def order_labels(self, order_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The external id, channel and customer's name of each of these orders the query side
+        holds, by order id."""
+        if not order_ids:
+            return {}
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(
+                select(order_rows.c.id, *_LABEL_COLUMNS).where(order_rows.c.id.in_(order_ids))
+            )
+            return {row.id: dict(row._mapping) for row in rows}
+
+    async def view_labels(self, view: OrderFilters, limit: int) -> list[dict[str, Any]]:
+        """The id and external id of up to ``limit`` orders matching the view."""
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(
+                select(order_rows.c.id, order_rows.c.external_id).where(*filters(view)).limit(limit)
+            )
+            return [dict(row._mapping) for row in rows]
 
     # Exports -----------------------------------------------------------------------------------
     async def count(self, query: OrderFilters) -> int:
@@ -406,11 +428,20 @@ class WorkStore:
             return (await connection.execute(statement)).rowcount
 
     async def audit_page(self, query: AuditQuery) -> tuple[list[dict[str, Any]], int]:
+        """A page of the log; a record about an order carries the order's external id."""
         conditions = audit_conditions(query)
         offset, limit = (query.page - 1) * query.limit, query.limit
+        about_orders = audit_records.outerjoin(
+            order_rows, order_rows.c.id == audit_records.c.target
+        )
         async with self.engine.connect() as connection:
             rows = await connection.execute(
-                select(audit_records)
+                select(
+                    audit_records,
+                    order_rows.c.external_id.label("target_external_id"),
+                    order_rows.c.channel.label("target_channel"),
+                )
+                .select_from(about_orders)
                 .where(*conditions)
                 .order_by(audit_records.c.occurred_at.desc(), audit_records.c.event_id.desc())
                 .offset(offset)
@@ -423,6 +454,24 @@ class WorkStore:
             ).scalar_one()
         return [dict(row._mapping) for row in rows], total
 
+    async def audit_actions(self) -> list[str]:
+        """Every action the log holds (a handful: the distinct values of an indexed column)."""
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(
+                select(audit_records.c.action).distinct().order_by(audit_records.c.action)
+            )
+            return [action for (action,) in rows]
+
+
+# (position, outcome, reason code, from status, message) of one item of a bulk move.
+ItemOutcome = tuple[int, str, str | None, str | None, str | None]
+
+_LABEL_COLUMNS = (
+    order_rows.c.external_id,
+    order_rows.c.channel,
+    order_rows.c.document["customer"]["name"].astext.label("customer"),
+)
+
 
 def _seconds(value: float) -> timedelta:
     return timedelta(seconds=value)
@@ -431,13 +480,28 @@ def _seconds(value: float) -> timedelta:
 def audit_conditions(query: AuditQuery) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     for column, value in (
-        (audit_records.c.action, query.action),
         (audit_records.c.actor_id, query.actor_id),
-        (audit_records.c.target, query.target),
         (audit_records.c.outcome, query.outcome),
     ):
         if value is not None:
             conditions.append(column == value)
+    if query.action is not None:
+        # A part of an action's name finds it: "bulk" finds bulk_move.started and the others.
+        conditions.append(audit_records.c.action.contains(query.action, autoescape=True))
+    if query.actor is not None:
+        # Who acted, by their email (any part of it) or their id.
+        conditions.append(
+            or_(
+                audit_records.c.actor_email.icontains(query.actor, autoescape=True),
+                audit_records.c.actor_id == query.actor,
+            )
+        )
+    if query.target is not None:
+        # An order is found by its external id as well as by its id.
+        by_external_id = select(order_rows.c.id).where(order_rows.c.external_id == query.target)
+        conditions.append(
+            or_(audit_records.c.target == query.target, audit_records.c.target.in_(by_external_id))
+        )
     if query.occurred_from is not None:
         conditions.append(audit_records.c.occurred_at >= query.occurred_from)
     if query.occurred_to is not None:

@@ -1,0 +1,263 @@
+"""Keyset (cursor) paging of the orders list: a page starts after (or ends before) one row's
+sort key, so any depth is one walk of the sort's index, never an OFFSET over every row before.
+
+A cursor is opaque to clients: base64url JSON of the sort it belongs to, a direction and the
+key (sort value, id) of the row it starts after or ends before. It holds no secret, only values
+any reader of that page saw, so it is not signed; a cursor that does not decode, or belongs to
+another sort, is a 400 (``invalid_cursor``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import orjson
+from sqlalchemy import ColumnElement, Select, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from orderhub_common.events import Channel, OrderStatus
+from orders.errors import InvalidCursorError
+from orders.query_side.order_queries import (
+    SORT_COLUMNS,
+    OrderPageRows,
+    count_statement,
+    counted_by_day,
+    filters,
+    served_document,
+)
+from orders.query_side.tables import order_rows
+from orders.schemas import OrderListQuery, SortField
+
+Direction = Literal["after", "before", "from"]
+
+# ``from`` starts at a sort value (a jump), ``before`` with no key is the view's last page.
+_DIRECTIONS = ("after", "before", "from")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    sort_by: str
+    sort_order: str
+    direction: Direction
+    value: Any  # the sort column's value (JSON form), None with ``before`` = the last page
+    order_id: str | None
+
+    def encode(self) -> str:
+        raw = orjson.dumps(
+            [self.sort_by, self.sort_order, self.direction, self.value, self.order_id]
+        )
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _json_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def cursor_at(query: OrderListQuery, direction: Direction, key: tuple[Any, str] | None) -> str:
+    value, order_id = key if key is not None else (None, None)
+    return Cursor(
+        query.sort_by.value, query.sort_order, direction, _json_value(value), order_id
+    ).encode()
+
+
+def _sort_value(sort_by: str, value: Any) -> Any:
+    """The JSON form of a sort value as the column compares it; ValueError when it is not one."""
+    if sort_by in (SortField.PLACED_AT, SortField.UPDATED_AT):
+        if not isinstance(value, str):
+            raise ValueError("not a timestamp")
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError("a timestamp needs its offset")
+        return moment
+    if sort_by == SortField.TOTAL:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError("not an amount")
+        return float(value)
+    allowed = OrderStatus if sort_by == SortField.STATUS else Channel
+    return allowed(value).value
+
+
+def decode_cursor(token: str, query: OrderListQuery) -> Cursor:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        sort_by, sort_order, direction, value, order_id = orjson.loads(raw)
+        if direction not in _DIRECTIONS or not (order_id is None or isinstance(order_id, str)):
+            raise ValueError("not a cursor")
+        if value is not None:
+            value = _sort_value(sort_by, value)
+        elif direction != "before" or order_id is not None:
+            raise ValueError("not a cursor")
+    except (binascii.Error, orjson.JSONDecodeError, ValueError, TypeError, KeyError) as exc:
+        raise InvalidCursorError("the cursor is not one this list gave out") from exc
+    if (sort_by, sort_order) != (query.sort_by.value, query.sort_order):
+        raise InvalidCursorError(
+            "the cursor belongs to another sort: start again from the first page of this one"
+        )
+    return Cursor(sort_by, sort_order, direction, value, order_id)
+
+
+def start_cursor(query: OrderListQuery, start_at: str) -> Cursor:
+    """A jump: the page starting at the first order whose sort value reaches ``start_at``
+    (a moment for the two dates, an amount for the total, a status or channel)."""
+    sort_by = query.sort_by.value
+    value: Any = start_at
+    if sort_by == SortField.TOTAL:
+        try:
+            value = float(start_at)
+        except ValueError as exc:
+            raise InvalidCursorError("startAt must be an amount under this sort") from exc
+    elif sort_by in (SortField.PLACED_AT, SortField.UPDATED_AT) and "T" not in start_at:
+        value = f"{start_at}T00:00:00+00:00" if query.sort_order == "asc" else None
+        if value is None:  # newest first: the page starts at the end of that day
+            value = f"{start_at}T23:59:59.999999+00:00"
+    try:
+        parsed = _sort_value(sort_by, value)
+    except (ValueError, TypeError) as exc:
+        raise InvalidCursorError(f"startAt is not a value of {sort_by}: {start_at!r}") from exc
+    return Cursor(sort_by, query.sort_order, "from", parsed, None)
+
+
+def _key_condition(query: OrderListQuery, cursor: Cursor, *, forwards: bool) -> ColumnElement[bool]:
+    """Rows past the cursor's key in the walk's direction (forwards = the list's own order)."""
+    column = SORT_COLUMNS[query.sort_by.value]
+    ascending = (query.sort_order == "asc") == forwards
+    if cursor.order_id is None:  # a jump compares the sort value alone, and takes it in
+        return column >= cursor.value if ascending else column <= cursor.value
+    key, at = tuple_(column, order_rows.c.id), tuple_(cursor.value, cursor.order_id)
+    return key > at if ascending else key < at
+
+
+def _walk(query: OrderListQuery, *, forwards: bool) -> tuple[Any, ...]:
+    column = SORT_COLUMNS[query.sort_by.value]
+    ascending = (query.sort_order == "asc") == forwards
+    if ascending:
+        return (column.asc(), order_rows.c.id.asc())
+    return (column.desc(), order_rows.c.id.desc())
+
+
+def cursor_page_statement(query: OrderListQuery, cursor: Cursor) -> Select[Any]:
+    """Up to ``limit + 1`` rows from the cursor (the extra one tells whether more follow), with
+    each row's key; a ``before`` page is read backwards and turned round by the caller."""
+    forwards = cursor.direction != "before"
+    column = SORT_COLUMNS[query.sort_by.value]
+    statement = select(*served_document(), column, order_rows.c.id).where(*filters(query))
+    if cursor.value is not None:
+        statement = statement.where(_key_condition(query, cursor, forwards=forwards))
+    return statement.order_by(*_walk(query, forwards=forwards)).limit(query.limit + 1)
+
+
+def beyond_statement(query: OrderListQuery, key: tuple[Any, str], *, forwards: bool) -> Select[Any]:
+    """Whether any row of the view lies past ``key`` (one index probe)."""
+    cursor = Cursor(query.sort_by.value, query.sort_order, "after", key[0], key[1])
+    return (
+        select(order_rows.c.id)
+        .where(*filters(query), _key_condition(query, cursor, forwards=forwards))
+        .order_by(*_walk(query, forwards=forwards))
+        .limit(1)
+    )
+
+
+# A count over the rows (a search or a tag narrows the view) stops at this many and is then
+# estimated from the planner's row estimate: counting every match of a broad search costs more
+# than the page itself, and "about 12,000" serves the reader as well as 12,031.
+EXACT_COUNT_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """A page of the list: the orders' JSON, the total (maybe an estimate) and the cursors
+    around it (None where the view ends)."""
+
+    documents: list[str]
+    total: int
+    total_is_estimate: bool
+    next_cursor: str | None
+    prev_cursor: str | None
+    last_cursor: str
+
+
+def served(rows: list[Any]) -> list[str]:
+    return OrderPageRows.of_rows(((layout, document) for layout, document, *_ in rows), 0).documents
+
+
+async def _exists(connection: AsyncConnection, statement: Select[Any]) -> bool:
+    return (await connection.execute(statement)).first() is not None
+
+
+async def _total(connection: AsyncConnection, query: OrderListQuery) -> tuple[int, bool]:
+    if counted_by_day(query) is not None:
+        return int((await connection.execute(count_statement(query))).scalar_one()), False
+    capped = select(func.count()).select_from(
+        select(order_rows.c.id).where(*filters(query)).limit(EXACT_COUNT_LIMIT + 1).subquery()
+    )
+    counted = int((await connection.execute(capped)).scalar_one())
+    if counted <= EXACT_COUNT_LIMIT:
+        return counted, False
+    matching = select(order_rows.c.id).where(*filters(query))
+    compiled = matching.compile(connection.engine, compile_kwargs={"render_postcompile": True})
+    plan = (
+        await connection.exec_driver_sql(
+            f"EXPLAIN (FORMAT JSON) {compiled}",
+            tuple(compiled.params[key] for key in compiled.positiontup or ()),
+        )
+    ).scalar_one()
+    plan = orjson.loads(plan) if isinstance(plan, str | bytes) else plan
+    estimate = int(plan[0]["Plan"]["Plan Rows"])
+    # Two significant figures: the number reads as the estimate it is.
+    rounded = int(float(f"{max(estimate, counted):.2g}"))
+    return rounded, True
+
+
+async def read_page(connection: AsyncConnection, query: OrderListQuery) -> ListPage:
+    """The page a list request asks for: by cursor or ``startAt`` when given (keyset), else
+    by page number (OFFSET, kept for the first pages and for existing clients)."""
+    column = SORT_COLUMNS[query.sort_by.value]
+    if query.cursor is not None or query.start_at is not None:
+        cursor = (
+            decode_cursor(query.cursor, query)
+            if query.cursor is not None
+            else start_cursor(query, query.start_at or "")
+        )
+        rows = list((await connection.execute(cursor_page_statement(query, cursor))).all())
+        more = len(rows) > query.limit
+        rows = rows[: query.limit]
+        if cursor.direction == "before":
+            rows.reverse()
+            has_prev = more
+            has_next = bool(rows) and await _exists(
+                connection, beyond_statement(query, _key(rows[-1]), forwards=True)
+            )
+        else:
+            has_next = more
+            has_prev = bool(rows) and await _exists(
+                connection, beyond_statement(query, _key(rows[0]), forwards=False)
+            )
+    else:
+        statement = (
+            select(*served_document(), column, order_rows.c.id)
+            .where(*filters(query))
+            .order_by(*_walk(query, forwards=True))
+            .offset((query.page - 1) * query.limit)
+            .limit(query.limit + 1)
+        )
+        rows = list((await connection.execute(statement)).all())
+        has_next = len(rows) > query.limit
+        rows = rows[: query.limit]
+        has_prev = query.page > 1 and bool(rows)
+    total, estimated = await _total(connection, query)
+    return ListPage(
+        documents=served(rows),
+        total=total,
+        total_is_estimate=estimated,
+        next_cursor=cursor_at(query, "after", _key(rows[-1])) if has_next else None,
+        prev_cursor=cursor_at(query, "before", _key(rows[0])) if has_prev else None,
+        last_cursor=cursor_at(query, "before", None),
+    )
+
+
+def _key(row: Any) -> tuple[Any, str]:
+    return (row[-2], row[-1])

@@ -1,0 +1,175 @@
+"""Keyset paging of the orders list against a real PostgreSQL: next and previous under every
+sort walk every order exactly once, a page added to meanwhile does not shift the next one, a
+jump lands where it says, a broad search's count is estimated, and the tags in use are counted
+as the rows change."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import orjson
+import pytest
+
+from orderhub_common.events import OrderStatus
+from orders.errors import InvalidCursorError
+from orders.query_side import ProjectedOrder, QuerySide, keyset
+from orders.schemas import OrderListQuery
+
+from .conftest import T0
+from .test_query_side import order
+
+pytestmark = pytest.mark.integration
+
+SORTS = ["placedAt", "total", "status", "channel", "updatedAt"]
+STATUSES = list(OrderStatus)
+
+
+def many(count: int, start: int = 0) -> list[ProjectedOrder]:
+    # Repeated totals, statuses and channels: ties broken by id must still never repeat a row.
+    return [
+        ProjectedOrder(
+            order(
+                n,
+                total=float(100 + n % 7),
+                status=STATUSES[n % len(STATUSES)],
+                updated_at=T0 + timedelta(minutes=n % 11),
+            ),
+            1,
+        )
+        for n in range(start, start + count)
+    ]
+
+
+def listing(**params: Any) -> OrderListQuery:
+    return OrderListQuery.model_validate({"limit": 7, **params})
+
+
+async def walk(query_side: QuerySide, params: dict[str, Any], *, backwards: bool) -> list[str]:
+    """Every id of the view, page after page by cursor (from the last page back, or forwards)."""
+    first = await query_side.list_page(listing(**params))
+    if backwards:
+        page = await query_side.list_page(listing(**params, cursor=first.last_cursor))
+    else:
+        page = first
+    seen: list[list[str]] = []
+    for _ in range(100):
+        seen.append([document_id(d) for d in page.documents])
+        following = page.prev_cursor if backwards else page.next_cursor
+        if following is None:
+            break
+        page = await query_side.list_page(listing(**params, cursor=following))
+    ordered = [ids for ids in (reversed(seen) if backwards else seen)]
+    return [order_id for ids in ordered for order_id in ids]
+
+
+def document_id(document: str) -> str:
+    return str(orjson.loads(document)["id"])
+
+
+def field(documents: list[str], name: str) -> list[Any]:
+    return [orjson.loads(d)[name] for d in documents]
+
+
+@pytest.mark.parametrize("sort_by", SORTS)
+@pytest.mark.parametrize("sort_order", ["asc", "desc"])
+async def test_next_and_previous_walk_every_order_once_in_the_numbered_pages_order(
+    query_side: QuerySide, sort_by: str, sort_order: str
+) -> None:
+    await query_side.project(many(40))
+    params = {"sortBy": sort_by, "sortOrder": sort_order}
+    numbered = []
+    for page in range(1, 8):
+        numbered += [
+            document_id(d)
+            for d in (await query_side.list_page(listing(**params, page=page))).documents
+        ]
+    assert len(numbered) == len(set(numbered)) == 40
+    assert await walk(query_side, params, backwards=False) == numbered
+    assert await walk(query_side, params, backwards=True) == numbered
+
+
+async def test_an_order_added_meanwhile_does_not_shift_the_next_page(
+    query_side: QuerySide,
+) -> None:
+    await query_side.project(many(30))
+    first = await query_side.list_page(listing())
+    second = await query_side.list_page(listing(cursor=first.next_cursor))
+    # Newer orders arrive at the top of a newest-first list.
+    await query_side.project(many(5, start=1000))
+    again = await query_side.list_page(listing(cursor=first.next_cursor))
+    assert again.documents == second.documents
+    assert again.total == 35
+
+
+async def test_a_jump_starts_at_the_first_order_reaching_the_value(
+    query_side: QuerySide,
+) -> None:
+    await query_side.project(many(30))
+    moment = (T0 + timedelta(minutes=12)).isoformat()
+    page = await query_side.list_page(listing(startAt=moment))
+    # Newest first: the page starts at the order placed at that minute and goes back.
+    assert [orjson.loads(d)["customer"]["name"] for d in page.documents] == [
+        f"Customer {n}" for n in range(12, 5, -1)
+    ]
+    back = await query_side.list_page(listing(cursor=page.prev_cursor))
+    assert [orjson.loads(d)["customer"]["name"] for d in back.documents][-1] == "Customer 13"
+    by_total = await query_side.list_page(listing(sortBy="total", sortOrder="asc", startAt="105"))
+    assert field(by_total.documents, "total") == [105.0] * 4 + [106.0] * 3
+    before = await query_side.list_page(
+        listing(sortBy="total", sortOrder="asc", cursor=by_total.prev_cursor)
+    )
+    assert max(field(before.documents, "total")) == 104.0
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"cursor": "bm90LWpzb24"}, "not one this list gave out"),
+        ({"sortBy": "total", "startAt": "lots"}, "amount"),
+        ({"sortBy": "status", "startAt": "LOST"}, "status"),
+    ],
+)
+async def test_a_cursor_or_jump_it_cannot_use_is_refused_clearly(
+    query_side: QuerySide, params: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(InvalidCursorError, match=message):
+        await query_side.list_page(listing(**params))
+
+
+async def test_a_cursor_of_another_sort_is_refused(query_side: QuerySide) -> None:
+    await query_side.project(many(10))
+    first = await query_side.list_page(listing())
+    with pytest.raises(InvalidCursorError, match="another sort"):
+        await query_side.list_page(listing(sortBy="total", cursor=first.next_cursor))
+
+
+async def test_a_broad_search_answers_an_estimated_total(
+    query_side: QuerySide, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await query_side.project(many(30))
+    monkeypatch.setattr(keyset, "EXACT_COUNT_LIMIT", 10)
+    broad = await query_side.list_page(listing(search="customer"))
+    assert broad.total_is_estimate
+    assert broad.total >= 10
+    narrow = await query_side.list_page(listing(search="customer 12"))
+    assert (narrow.total, narrow.total_is_estimate) == (1, False)
+    plain = await query_side.list_page(listing())
+    assert (plain.total, plain.total_is_estimate) == (30, False)
+
+
+async def test_tags_in_use_are_counted_as_orders_gain_and_lose_them(
+    query_side: QuerySide,
+) -> None:
+    await query_side.project(
+        [
+            ProjectedOrder(order(1, tags=["vip", "gift"]), 1),
+            ProjectedOrder(order(2, tags=["vip"]), 1),
+            ProjectedOrder(order(3), 1),
+        ]
+    )
+    assert await query_side.tags_in_use(10) == [("vip", 2), ("gift", 1)]
+    await query_side.project([ProjectedOrder(order(1, tags=["gift"]), 2)])
+    # Replayed: counted once.
+    await query_side.project([ProjectedOrder(order(1, tags=["gift"]), 2)])
+    assert await query_side.tags_in_use(10) == [("gift", 1), ("vip", 1)]
