@@ -35,8 +35,8 @@ class IngestSettings(
         "http://127.0.0.1:8004",
         validation_alias=env("MOCK_CHANNELS_URL"),
         description=(
-            "the base URL of the mock channels: the simulated feeds, and the Amazon simulator "
-            "where AMAZON_SP_API_ENDPOINT is unset"
+            "the base URL of the mock channels: the simulated feeds, the Amazon simulator "
+            "where AMAZON_SP_API_ENDPOINT is unset and the website's where SHOPIFY_SHOP_URL is"
         ),
     )
     poll_interval_s: float = Field(
