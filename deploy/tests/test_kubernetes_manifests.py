@@ -144,9 +144,12 @@ def demo_channels(manifests: list[Manifest]) -> Manifest:
 
 def channel_secret(variable: str) -> tuple[str, str]:
     """The Secret and key a secret variable comes from: each channel's credentials in its own
-    Secret (the Amazon simulator's accepted ones from the same keys), Kafka's per service."""
+    Secret (the Amazon and website simulators' accepted ones from the same keys), Kafka's per
+    service."""
     if variable.startswith(("AMAZON_", "MOCK_AMAZON_")):
         return "orderhub-channel-amazon", variable.removeprefix("MOCK_")
+    if variable.startswith(("SHOPIFY_", "MOCK_SHOPIFY_")):
+        return "orderhub-channel-website", variable.removeprefix("MOCK_")
     return "orderhub-secrets", variable
 
 
@@ -293,12 +296,18 @@ def test_production_talks_to_the_real_channels_and_deploys_no_mock_ones() -> Non
     assert config["AMAZON_LWA_ENDPOINT"] == "https://api.amazon.com/auth/o2/token"
     assert config["INGEST_PAUSED_CHANNELS"] == "blinkit", "Blinkit has no public seller API"
     for name in ("ingest", "orders"):
+        env = container(of_kind(production, "Deployment")[name]).get("env", [])
         refs = {
-            e["valueFrom"]["secretKeyRef"]["name"]
-            for e in container(of_kind(production, "Deployment")[name]).get("env", [])
+            e["name"]: e["valueFrom"]["secretKeyRef"]
+            for e in env
             if "secretKeyRef" in e.get("valueFrom", {})
         }
-        assert "orderhub-channel-amazon" in refs
+        assert "orderhub-channel-amazon" in {ref["name"] for ref in refs.values()}
+        # The website's real shop: without it ingest would poll the simulator, absent here.
+        shop = refs["SHOPIFY_SHOP_URL"]
+        assert shop["name"] == "orderhub-channel-website"
+        assert not shop.get("optional", False)
+        assert refs["SHOPIFY_ADMIN_TOKEN"]["name"] == "orderhub-channel-website"
     assert DEMO in of_kind(rendered("dev"), "Deployment"), "the dev overlay asks for the demo"
 
 

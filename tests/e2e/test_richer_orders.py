@@ -483,7 +483,8 @@ def test_a_bulk_move_is_written_back_for_each_order_and_a_returned_order_stays_f
     assert sorted(result["moved"]) == sorted(placed)
     assert [(r["orderId"], r["code"]) for r in result["refused"]] == [(returned, "already_final")]
 
-    # Each moved order goes to its channel as a single move does, under its own key, once.
+    # Each moved order goes to its channel as a single move does, once (the website is Shopify:
+    # its mutations take no idempotency key; the write-back reads the order first instead).
     for order_id, external_id in zip(placed, external_ids[:2], strict=True):
 
         def acknowledged(order_id: str = order_id) -> bool:
@@ -497,7 +498,7 @@ def test_a_bulk_move_is_written_back_for_each_order_and_a_returned_order_stays_f
         write_back = _order(api, viewer_headers, order_id)["writeBack"]
         assert write_back["status"] == "CONFIRMED"
         applied = control.get(f"/website/orders/{external_id}/write-backs").json()
-        assert applied == [{"idempotencyKey": write_back["idempotencyKey"], "status": "CONFIRMED"}]
+        assert [a["status"] for a in applied] == ["CONFIRMED"]
     assert _order(api, viewer_headers, returned)["status"] == "RETURNED"
 
 

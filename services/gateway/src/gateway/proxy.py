@@ -37,6 +37,7 @@ T = TypeVar("T")
 
 # The calls that may use the SPA's session cookie instead of a refresh token in the body.
 _SESSION_PATHS = frozenset({"/auth/refresh", "/auth/logout"})
+_WEBHOOK_PATHS = frozenset({"/webhooks/shopify"})
 
 
 class PayloadTooLargeError(DomainError):
@@ -56,6 +57,7 @@ async def forward(
         request_id=request_id_var.get(),
         scheme=request.url.scheme,
         session=route.upstream is Upstream.AUTH and route.path in _SESSION_PATHS,
+        webhook=route.upstream is Upstream.INGEST and route.path in _WEBHOOK_PATHS,
     )
     if admission.slot is not None and admission.lookup is not None:
         return await _cached_read(

@@ -125,6 +125,9 @@ ROUTE_TABLE: tuple[Rule, ...] = (
     Rule(_ANY, "channels/*/resume", _INGEST, _ADMIN),
     # A connection test signs in at the channel with the seller's credentials.
     Rule(_POST, "channels/*/connection-test", _INGEST, _ADMIN),
+    # Shopify's order webhooks, from the internet: no JWT (Shopify has none); ingest checks the
+    # body's HMAC signature before anything else (docs/CONNECTORS.md).
+    Rule(_POST, "webhooks/shopify", _INGEST, _PUBLIC),
     # May move any order: no cached read from before it is served after it.
     Rule(
         _POST,

@@ -49,6 +49,14 @@ from orderhub_common.errors import ServiceUnavailableError
 FORWARDED_REQUEST_HEADERS = ("authorization", "content-type", "accept", "accept-language")
 # Auth alone also gets the SPA's session cookie and its CSRF header (refresh and sign-out).
 AUTH_SESSION_HEADERS = ("cookie", "x-csrf-token")
+# Ingest's Shopify webhooks alone also get Shopify's signature, delivery id and topic.
+SHOPIFY_WEBHOOK_HEADERS = (
+    "x-shopify-hmac-sha256",
+    "x-shopify-webhook-id",
+    "x-shopify-topic",
+    "x-shopify-shop-domain",
+    "x-shopify-api-version",
+)
 
 # Per-connection headers (RFC 9110 7.6.1) and those the gateway sets itself on the way out.
 _DROPPED_RESPONSE_HEADERS = frozenset(
@@ -77,10 +85,16 @@ def upstream_request_headers(
     request_id: str | None,
     scheme: str,
     session: bool = False,
+    webhook: bool = False,
 ) -> dict[str, str]:
     """The headers a service receives: the caller's essentials plus the edge's tracing (and,
-    with ``session``, the caller's session cookie and CSRF header)."""
-    names = FORWARDED_REQUEST_HEADERS + (AUTH_SESSION_HEADERS if session else ())
+    with ``session``, the caller's session cookie and CSRF header; with ``webhook``, Shopify's
+    webhook headers)."""
+    names = (
+        FORWARDED_REQUEST_HEADERS
+        + (AUTH_SESSION_HEADERS if session else ())
+        + (SHOPIFY_WEBHOOK_HEADERS if webhook else ())
+    )
     headers = {name: incoming[name] for name in names if name in incoming}
     if request_id:
         headers[REQUEST_ID_HEADER] = request_id

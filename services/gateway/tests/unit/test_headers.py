@@ -69,3 +69,24 @@ def test_the_spa_policy_loads_nothing_from_elsewhere_and_cannot_be_framed() -> N
     assert "frame-ancestors 'none'" in csp
     assert SECURITY_HEADERS["X-Frame-Options"] == "DENY"
     assert SECURITY_HEADERS["X-Content-Type-Options"] == "nosniff"
+
+
+def test_only_the_webhook_route_passes_shopifys_signature_on() -> None:
+    incoming = {
+        "content-type": "application/json",
+        "x-shopify-hmac-sha256": "c2lnbmVk",
+        "x-shopify-webhook-id": "b54557e4",
+        "x-shopify-topic": "orders/create",
+    }
+
+    webhook = upstream_request_headers(
+        incoming, client_ip="203.0.113.5", request_id=None, scheme="https", webhook=True
+    )
+    other = upstream_request_headers(
+        incoming, client_ip="203.0.113.5", request_id=None, scheme="https"
+    )
+
+    assert webhook["x-shopify-hmac-sha256"] == "c2lnbmVk"
+    assert webhook["x-shopify-webhook-id"] == "b54557e4"
+    assert webhook["x-shopify-topic"] == "orders/create"
+    assert not any(name.startswith("x-shopify") for name in other)

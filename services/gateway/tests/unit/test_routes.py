@@ -38,6 +38,8 @@ pytestmark = pytest.mark.unit
             "/channels/amazon/connection-test",
             Access.ADMIN,
         ),
+        # Signed by Shopify, checked by ingest: no JWT.
+        ("POST", "/webhooks/shopify", Upstream.INGEST, "/webhooks/shopify", Access.PUBLIC),
     ],
 )
 def test_each_contract_route_reaches_its_service_with_its_access_level(

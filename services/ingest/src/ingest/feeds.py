@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import httpx
 
@@ -93,26 +92,6 @@ def _orders(value: Any) -> NativeOrders:
     return value
 
 
-class WebsiteFeed(ChannelFeed):
-    channel = Channel.WEBSITE
-    path = "/website/admin/api/2024-01/orders.json"
-    resolution = timedelta(seconds=1)
-
-    def first_params(self, since: datetime | None, limit: int) -> dict[str, Any]:
-        return {"updated_at_min": (since or _BEGINNING).isoformat(), "limit": limit}
-
-    def page_params(self, token: str, limit: int) -> dict[str, Any]:
-        # As on Shopify, a page_info request carries no filters: the cursor holds them.
-        return {"page_info": token, "limit": limit}
-
-    def parse(self, response: httpx.Response) -> NativePage:
-        next_link = response.links.get("next", {}).get("url")
-        token = None
-        if next_link:
-            token = parse_qs(urlparse(next_link).query)["page_info"][0]
-        return NativePage(_orders(response.json()["orders"]), token)
-
-
 class BlinkitFeed(ChannelFeed):
     channel = Channel.BLINKIT
     path = "/blinkit/v1/orders"
@@ -130,8 +109,7 @@ class BlinkitFeed(ChannelFeed):
         return NativePage(_orders(body["orders"]), body.get("next_cursor"))
 
 
-# Amazon has its connector (ingest.connectors.amazon) and no simulated feed here.
+# Amazon and the website have connectors of their own (ingest.connectors.amazon, .shopify).
 FEEDS: dict[Channel, type[ChannelFeed]] = {
-    Channel.WEBSITE: WebsiteFeed,
     Channel.BLINKIT: BlinkitFeed,
 }

@@ -11,9 +11,10 @@ from circuitbreaker import CircuitBreaker
 from fastapi import FastAPI
 from faststream.specification import AsyncAPI
 
-from ingest.api import asyncapi, channels
+from ingest.api import asyncapi, channels, shopify_webhooks
 from ingest.connectors import ChannelFeedError
 from ingest.connectors.registry import build_connector
+from ingest.connectors.shopify.webhooks import ShopifyWebhooks
 from ingest.events import IngestedPublisher
 from ingest.lease import ChannelLease
 from ingest.poller import ChannelPoller, PollSettings
@@ -63,13 +64,22 @@ def create_app(
             kafka.degrades_to("polling waits, cursors kept; the channels API is served"),
         ],
         workers=pollers,
-        routers=[channels.router, asyncapi.router],
+        routers=[channels.router, asyncapi.router, shopify_webhooks.router],
         state={
             "channel_service": ChannelService(
                 repository,
                 trail,
                 paused_by_config=settings.paused_by_config,
                 connectors=lambda channel: build_connector(channel, settings, channel_transport),
+            ),
+            "shopify_webhooks": ShopifyWebhooks(
+                secret=settings.shopify_webhook_secret,
+                redis=redis.client,
+                key_prefix=settings.redis_key_prefix,
+                dedup_ttl_s=settings.shopify_webhook_dedup_ttl_s,
+                repository=repository,
+                publisher=publisher,
+                paused_by_config=Channel.WEBSITE in settings.paused_by_config,
             ),
             "jwt_verifier": JwtVerifier(settings),
             # Every call checks that the caller's token was not revoked (demoted, signed out).

@@ -52,3 +52,9 @@ CHANNEL_COUNTERS = (
     POLL_FAILURES,
     FALLBACK_PAGES,
 )
+WEBHOOKS = Counter(
+    "ingest_shopify_webhooks_total",
+    "Shopify order webhooks received, by outcome (published, duplicate, paused, ignored, "
+    "invalid_signature)",
+    ["outcome"],
+)

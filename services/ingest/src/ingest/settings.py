@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from orderhub_common.amazon_sp_api import AmazonSpApiSettings
 from orderhub_common.events import Channel
@@ -12,10 +12,16 @@ from orderhub_common.settings import (
     env,
     rate_limit_field,
 )
+from orderhub_common.shopify import ShopifyAdminSettings
 
 
 class IngestSettings(
-    ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySettings, AmazonSpApiSettings
+    ServiceSettings,
+    KafkaSettings,
+    RedisSettings,
+    JwtVerifySettings,
+    AmazonSpApiSettings,
+    ShopifyAdminSettings,
 ):
     port: int = Field(
         8003,
@@ -29,8 +35,8 @@ class IngestSettings(
         "http://127.0.0.1:8004",
         validation_alias=env("MOCK_CHANNELS_URL"),
         description=(
-            "the base URL of the mock channels: the simulated feeds, and the Amazon simulator "
-            "where AMAZON_SP_API_ENDPOINT is unset"
+            "the base URL of the mock channels: the simulated feeds, the Amazon simulator "
+            "where AMAZON_SP_API_ENDPOINT is unset and the website's where SHOPIFY_SHOP_URL is"
         ),
     )
     poll_interval_s: float = Field(
@@ -140,6 +146,23 @@ class IngestSettings(
             "channels (comma-separated) whose ingestion starts paused; an admin resumes them at "
             "POST /api/channels/{channel}/resume"
         ),
+    )
+
+    # The website's webhooks (connectors/shopify/webhooks.py); the shop and its token come from
+    # ShopifyAdminSettings (SHOPIFY_SHOP_URL, SHOPIFY_ADMIN_TOKEN, SHOPIFY_API_VERSION).
+    shopify_webhook_secret: SecretStr | None = Field(
+        None,
+        validation_alias=env("SHOPIFY_WEBHOOK_SECRET"),
+        description="the secret Shopify signs the webhooks with (X-Shopify-Hmac-Sha256): the"
+        " custom app's API secret key (unset: every webhook is refused, polls alone ingest)",
+    )
+    shopify_webhook_dedup_ttl_s: int = Field(
+        172_800,
+        ge=60,
+        le=30 * 86_400,
+        validation_alias=env("SHOPIFY_WEBHOOK_DEDUP_TTL_S"),
+        description="how long a webhook's X-Shopify-Webhook-Id is remembered, so a redelivery"
+        " is not published again (Shopify retries for up to 48 hours)",
     )
 
     @field_validator("paused_channels")

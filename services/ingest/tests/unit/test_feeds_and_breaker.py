@@ -11,7 +11,7 @@ from circuitbreaker import CircuitBreaker, CircuitBreakerError
 from prometheus_client import REGISTRY
 
 from ingest.cursor import FeedCursor
-from ingest.feeds import BlinkitFeed, ChannelFeedError, WebsiteFeed
+from ingest.feeds import BlinkitFeed, ChannelFeedError
 from ingest.poller import ChannelPoller, PollSettings
 from orderhub_common.circuits import CircuitState
 
@@ -22,25 +22,6 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 def client(handler: Handler) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url="http://channels", transport=httpx.MockTransport(handler))
-
-
-async def test_website_feed_reads_the_next_page_from_the_link_header() -> None:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        next_url = "http://channels/website/admin/api/2024-01/orders.json?limit=2&page_info=abc"
-        link = f'<{next_url}>; rel="next"'
-        return httpx.Response(200, json={"orders": [{"id": 1}]}, headers={"Link": link})
-
-    feed = WebsiteFeed(client(handler))
-    since = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
-    page = await feed.fetch(since=since, token=None, limit=2)
-    assert page.next_token == "abc"
-    assert seen[0].url.params["updated_at_min"] == "2026-11-20T10:00:00+00:00"
-    await feed.fetch(since=since, token="abc", limit=2)
-    assert "updated_at_min" not in seen[1].url.params
-    assert seen[1].url.params["page_info"] == "abc"
 
 
 async def test_blinkit_feed_asks_in_epoch_milliseconds() -> None:

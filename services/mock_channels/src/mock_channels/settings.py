@@ -49,6 +49,44 @@ class MockChannelsSettings(ServiceSettings):
         description="serve the control API (/_control/: order creation and fault injection,"
         " unauthenticated) for tests and demos; refused in production",
     )
+    # The website simulator's side of Shopify's custom app: the token it accepts, the secret it
+    # signs webhooks with, where they go; ingest holds the same values as SHOPIFY_ADMIN_TOKEN
+    # and SHOPIFY_WEBHOOK_SECRET (.env.example). Each service reads its own variables.
+    shopify_admin_token: SecretStr | None = Field(
+        None,
+        validation_alias=env("MOCK_SHOPIFY_ADMIN_TOKEN"),
+        description="the Admin API access token the website simulator accepts (unset: its"
+        " development token, which ingest and orders send when SHOPIFY_ADMIN_TOKEN is unset)",
+    )
+    shopify_webhook_secret: SecretStr | None = Field(
+        None,
+        validation_alias=env("MOCK_SHOPIFY_WEBHOOK_SECRET"),
+        description="the secret the website simulator signs its webhooks with (ingest's"
+        " SHOPIFY_WEBHOOK_SECRET); unset: it sends none",
+    )
+    shopify_webhook_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s]+$",
+        validation_alias=env("MOCK_SHOPIFY_WEBHOOK_URL"),
+        description="where the website simulator sends orders/create, orders/updated and"
+        " orders/cancelled (unset: it sends none)",
+    )
+    shopify_cost_bucket: float = Field(
+        1000.0,
+        gt=0,
+        le=100_000,
+        validation_alias=env("MOCK_SHOPIFY_COST_BUCKET"),
+        description="the query cost points the website simulator's bucket holds (Shopify's"
+        " standard plan: 1000)",
+    )
+    shopify_restore_rate: float = Field(
+        50.0,
+        gt=0,
+        le=100_000,
+        validation_alias=env("MOCK_SHOPIFY_RESTORE_RATE"),
+        description="cost points a second the website simulator's bucket gets back (standard"
+        " plan: 50)",
+    )
 
     # The Amazon simulator's one seller application (api/amazon.py): the credentials its Login
     # with Amazon accepts (.env.example gives ingest and orders the same), how long an access

@@ -101,6 +101,8 @@ class ChannelStore:
         orders, takes up where the last run left off instead."""
         self._clock = clock
         self._database = database
+        # Told of every order created or changed after the seed (the website's webhooks).
+        self._listeners: list[Callable[[Channel, MockOrder, bool], None]] = []
         # Created orders draw ids from fresh entropy so they never collide with earlier runs.
         self._fresh = random.Random()  # noqa: S311 - ids of a simulation, not secrets
         self._forget()
@@ -111,6 +113,15 @@ class ChannelStore:
         for channel in Channel:
             self._seed(channel, seed_orders, seeded)
             self._save(channel, self._orders[channel].values())
+
+    def subscribe(self, listener: Callable[[Channel, MockOrder, bool], None]) -> None:
+        """``listener(channel, order, created)`` after each order created or changed."""
+        self._listeners.append(listener)
+
+    def _changed(self, channel: Channel, orders: Iterable[MockOrder], *, created: bool) -> None:
+        for order in orders:
+            for listener in self._listeners:
+                listener(channel, order, created)
 
     def reset(self) -> None:
         """Empties every channel (on disk too) and clears all faults."""
@@ -175,6 +186,7 @@ class ChannelStore:
             order.status_times[OrderStatus.PLACED] = order.placed_at
             created.append(order)
         self._save(channel, created)
+        self._changed(channel, created, created=True)
         return created
 
     def get(self, channel: Channel, external_id: str) -> MockOrder:
@@ -188,6 +200,7 @@ class ChannelStore:
         order = self.get(channel, external_id)
         order.move_to(status, self._stamp(channel))
         self._save(channel, [order])
+        self._changed(channel, [order], created=False)
         return order
 
     def write_back(
@@ -208,6 +221,8 @@ class ChannelStore:
             applied_before = len(self._applied_write_backs[channel])
             seen = self._answer_write_back(channel, order, status, key, shipment)
             self._write_backs[channel][key] = seen
+            if len(self._applied_write_backs[channel]) > applied_before:
+                self._changed(channel, [order], created=False)
             if self._database is not None:
                 applied = len(self._applied_write_backs[channel]) > applied_before
                 self._database.save_write_back(

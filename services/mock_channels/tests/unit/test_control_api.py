@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from mock_channels.main import create_app
 from mock_channels.settings import MockChannelsSettings
 from orderhub_common.settings import load_settings
+from orderhub_common.shopify import SIMULATOR_ADMIN_TOKEN
 
 pytestmark = pytest.mark.unit
 
@@ -30,6 +31,15 @@ async def _client(settings: MockChannelsSettings) -> AsyncIterator[httpx.AsyncCl
     transport = httpx.ASGITransport(app=create_app(settings))
     async with httpx.AsyncClient(transport=transport, base_url="http://mock") as client:
         yield client
+
+
+async def website_orders(client: httpx.AsyncClient) -> httpx.Response:
+    """The website's orders, as Shopify's Admin GraphQL API lists them."""
+    return await client.post(
+        "/website/admin/api/2025-10/graphql.json",
+        json={"query": "{ orders(first: 50) { nodes { id } } }"},
+        headers={"X-Shopify-Access-Token": SIMULATOR_ADMIN_TOKEN},
+    )
 
 
 @pytest.fixture
@@ -62,10 +72,13 @@ async def test_without_the_control_api_nobody_can_fail_or_fill_a_channel(
     )
     await default_channels.post("/_control/website/orders", json={"count": 50})
 
-    feed = await default_channels.get("/website/admin/api/2024-01/orders.json")
+    feed = await default_channels.get("/blinkit/v1/orders")
+    website = await website_orders(default_channels)
 
     assert feed.status_code == 200, "the feeds still answer, and no fault was injected"
     assert len(feed.json()["orders"]) == 3, "only the seeded history"
+    assert website.status_code == 200
+    assert len(website.json()["data"]["orders"]["nodes"]) == 3
 
 
 async def test_turned_on_the_control_api_creates_orders_and_injects_faults(
@@ -76,7 +89,7 @@ async def test_turned_on_the_control_api_creates_orders_and_injects_faults(
     faults = await demo_channels.put(
         "/_control/website/faults", json={"down": True, "errorRate": 0, "latencyMs": 0}
     )
-    feed = await demo_channels.get("/website/admin/api/2024-01/orders.json")
+    feed = await website_orders(demo_channels)
 
     assert created.status_code == 200
     assert len(created.json()["created"]) == 2

@@ -44,17 +44,18 @@ async def test_a_repeated_update_with_one_key_is_applied_once(client: httpx.Asyn
 
 
 async def test_shipping_carries_the_sellers_carrier_and_tracking(client: httpx.AsyncClient) -> None:
-    order = await _new(client, "website")
-    path = f"/website/admin/api/2024-01/orders/{order}/status.json"
-    await client.post(path, json={"status": "paid"}, headers={"Idempotency-Key": "a"})
-    shipped = await client.post(
+    order = await _new(client, "blinkit")
+    path = f"/blinkit/v1/orders/{order}/status"
+    await client.patch(path, json={"status": "accepted"}, headers={"X-Idempotency-Key": "a"})
+    shipped = await client.patch(
         path,
-        json={"status": "fulfilled", "tracking_company": "Blue Dart", "tracking_number": "BD1"},
-        headers={"Idempotency-Key": "b"},
+        json={"status": "dispatched", "rider": {"partner": "Blue Dart", "awb": "BD1"}},
+        headers={"X-Idempotency-Key": "b"},
     )
     assert shipped.status_code == 200, shipped.text
-    fulfillment = shipped.json()["order"]["fulfillments"][0]
-    assert (fulfillment["tracking_company"], fulfillment["tracking_number"]) == ("Blue Dart", "BD1")
+    shown = (await client.get(f"/_control/blinkit/orders/{order}")).json()
+    assert shown["rider"]["partner"] == "Blue Dart"
+    assert shown["rider"]["awb"] == "BD1"
 
 
 async def test_updates_are_subject_to_faults_and_need_a_key(client: httpx.AsyncClient) -> None:

@@ -19,6 +19,7 @@ from orderhub_common.resources import KafkaResource, MongoResource, RedisResourc
 from orderhub_common.revocation import AccessRevocations
 from orderhub_common.security import JwtVerifier
 from orderhub_common.settings import load_settings
+from orderhub_common.shopify import ShopifyAdminClient
 from orders.amazon_write_back import AmazonShipments
 from orders.api.asyncapi import asyncapi_router
 from orders.api.dead_letters import router as dead_letters_router
@@ -96,6 +97,10 @@ def create_app(settings: OrdersSettings) -> FastAPI:
     channels = httpx.AsyncClient(
         base_url=settings.mock_channels_url, timeout=settings.write_back_timeout_s
     )
+    shop = httpx.AsyncClient(
+        base_url=settings.shopify_base_url(settings.mock_channels_url),
+        timeout=settings.write_back_timeout_s,
+    )
     write_backs = WriteBackRelay(
         repository,
         service,
@@ -103,6 +108,9 @@ def create_app(settings: OrdersSettings) -> FastAPI:
             channels,
             failure_threshold=settings.write_back_breaker_failure_threshold,
             recovery_s=settings.write_back_breaker_recovery_s,
+            shopify=ShopifyAdminClient(
+                shop, api_version=settings.shopify_api_version, token=settings.shopify_token()
+            ),
             amazon=AmazonShipments(
                 SpApiClient(
                     settings.amazon_connection(settings.mock_channels_url),

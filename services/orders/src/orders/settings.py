@@ -16,6 +16,7 @@ from orderhub_common.settings import (
     env,
     rate_limit_field,
 )
+from orderhub_common.shopify import ShopifyAdminSettings
 
 
 class OrdersSettings(
@@ -24,6 +25,8 @@ class OrdersSettings(
     MongoSettings,
     RedisSettings,
     JwtVerifySettings,
+    # The website's write-back: Shopify's GraphQL mutations, with ingest's shop and token.
+    ShopifyAdminSettings,
     # The same seller application as ingest's: the write-back sends Amazon's shipment updates.
     AmazonSpApiSettings,
 ):

@@ -47,24 +47,21 @@ from orderhub_common.circuits import CircuitGauges, CircuitState
 from orderhub_common.events import Channel, OrderStatus, WriteBackState
 from orderhub_common.guarded_calls import Retries, call_guarded
 from orderhub_common.logging import utc_now
+from orderhub_common.shopify import ShopifyAdminClient, ShopifyError
 from orderhub_common.workers import run_rounds
 from orders import metrics
 from orders.amazon_write_back import AmazonCannotError, AmazonShipments, AmazonUnansweredError
 from orders.repository import OrderRepository, WriteBackRequest
 from orders.service import OrderService
+from orders.shopify_write_back import ShopifyRefusedError, write_back
 
 _MAX_REASON_CHARS = 500
 _PENDING_GAUGE_INTERVAL_S = 15.0
 _REJECTIONS = {400, 404, 409, 410, 422}
 
-# Each channel's native words for the canonical statuses a seller may send.
-_WEBSITE_STATUS = {
-    OrderStatus.CONFIRMED: "paid",
-    OrderStatus.SHIPPED: "fulfilled",
-    OrderStatus.DELIVERED: "delivered",
-    OrderStatus.CANCELLED: "cancelled",
-    OrderStatus.RETURNED: "returned",
-}
+# Each channel's native words for the canonical statuses a seller may send (the website's are
+# Shopify's GraphQL mutations: shopify_write_back.py; Amazon's its shipment updates:
+# amazon_write_back.py).
 _BLINKIT_STATUS = {
     OrderStatus.CONFIRMED: "accepted",
     OrderStatus.SHIPPED: "dispatched",
@@ -86,23 +83,15 @@ class NativeUpdate:
 
 def native_update(request: WriteBackRequest) -> NativeUpdate:
     """The request in its channel's own shape, with the idempotency key the channel honours
-    (the website's and Blinkit's; Amazon's goes through ``amazon_write_back``)."""
+    (Blinkit's; the website's goes through ``shopify_write_back``, Amazon's through
+    ``amazon_write_back``)."""
     shipment = request.shipment
     external_id = request.external_id
     if request.channel == Channel.WEBSITE:
-        body: dict[str, Any] = {"status": _WEBSITE_STATUS[request.status]}
-        if shipment is not None:
-            body |= {
-                "tracking_company": shipment.carrier,
-                "tracking_number": shipment.tracking_number,
-            }
-        return NativeUpdate(
-            "POST",
-            f"/website/admin/api/2024-01/orders/{external_id}/status.json",
-            {"Idempotency-Key": request.key},
-            body,
-        )
-    body = {"status": _BLINKIT_STATUS[request.status]}
+        raise ValueError("the website writes back through Shopify's mutations")
+    if request.channel == Channel.AMAZON:
+        raise ValueError("Amazon writes back through amazon_write_back")
+    body: dict[str, Any] = {"status": _BLINKIT_STATUS[request.status]}
     if shipment is not None:
         body["rider"] = {"partner": shipment.carrier, "awb": shipment.tracking_number}
     return NativeUpdate(
@@ -150,9 +139,13 @@ class ChannelWriter:
         attempts: int = 3,
         retry_initial_s: float = 0.2,
         retry_max_s: float = 2.0,
+        shopify: ShopifyAdminClient | None = None,
         amazon: AmazonShipments | None = None,
     ) -> None:
+        """``shopify``: the website's Admin GraphQL client (its own base URL and token);
+        ``amazon``: the Selling Partner API's shipment updates."""
         self._client = client
+        self._shopify = shopify
         self._amazon = amazon
         self._retries = Retries(attempts, retry_initial_s, retry_max_s)
         self.breakers = {
@@ -180,10 +173,15 @@ class ChannelWriter:
 
     async def close(self) -> None:
         await self._client.aclose()
+        if self._shopify is not None:
+            await self._shopify.client.aclose()
         if self._amazon is not None:
             await self._amazon.close()
 
     async def _send_once(self, request: WriteBackRequest) -> None:
+        if request.channel == Channel.WEBSITE:
+            await self._send_to_shopify(request)
+            return
         try:
             response = await self._request(request)
         except httpx.HTTPError as exc:
@@ -197,6 +195,20 @@ class ChannelWriter:
         if response.status_code in _REJECTIONS:
             raise ChannelRejectedError(rejection_reason(response))
         raise ChannelWriteError(rejection_reason(response))
+
+    async def _send_to_shopify(self, request: WriteBackRequest) -> None:
+        if self._shopify is None:
+            raise ChannelWriteError("no Shopify client is configured for the website")
+        try:
+            await write_back(self._shopify, request.external_id, request.status, request.shipment)
+        except ShopifyRefusedError as refused:
+            raise ChannelRejectedError(f"Shopify: {str(refused)[:_MAX_REASON_CHARS]}") from refused
+        except ShopifyError as exc:
+            # A refused token is fixed by an operator, then the same move goes through: retried
+            # later (the breaker opens meanwhile), as a channel that does not answer.
+            if exc.retryable or exc.status in {401, 403}:
+                raise ChannelWriteError(f"Shopify: {exc.reason}") from exc
+            raise ChannelRejectedError(f"Shopify: {exc.reason[:_MAX_REASON_CHARS]}") from exc
 
     async def _request(self, request: WriteBackRequest) -> httpx.Response:
         if request.channel == Channel.AMAZON:

@@ -29,8 +29,8 @@ LEASE_S = 3.0
 
 
 class CountingChannel:
-    """The website channel's status API: answers every call, and notes which relay sent which
-    idempotency key. Each answer takes a moment, so two relays' rounds overlap."""
+    """Blinkit's status API: answers every call, and notes which relay sent which idempotency
+    key. Each answer takes a moment, so two relays' rounds overlap."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
@@ -38,8 +38,8 @@ class CountingChannel:
     def client(self, relay: str) -> httpx.AsyncClient:
         async def answer(request: httpx.Request) -> httpx.Response:
             await asyncio.sleep(0.02)
-            self.sent.append((relay, request.headers["Idempotency-Key"]))
-            return httpx.Response(200, json={"order": {"status": "paid"}})
+            self.sent.append((relay, request.headers["X-Idempotency-Key"]))
+            return httpx.Response(200, json={"order": {"status": "accepted"}})
 
         return httpx.AsyncClient(
             transport=httpx.MockTransport(answer), base_url="http://channels.test"
@@ -75,8 +75,8 @@ async def test_two_relays_send_each_write_back_once_and_one_takes_over_when_the_
 ) -> None:
     order_ids = []
     for n in range(12):
-        await record(service, channel_order(f"WB-{n}"))
-        order_ids.append(order_id_for("website", f"WB-{n}"))
+        await record(service, channel_order(f"WB-{n}", channel="blinkit"))
+        order_ids.append(order_id_for("blinkit", f"WB-{n}"))
     channel = CountingChannel()
 
     def replica(name: str) -> WriteBackRelay:

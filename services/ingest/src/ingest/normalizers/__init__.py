@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from ingest.normalizers import amazon, blinkit, website
+from ingest.normalizers import amazon, blinkit, shopify
 from ingest.normalizers.common import NativeOrder, Normalizer
 from ingest.normalizers.errors import NormalizationError
 from orderhub_common.events import Channel
 
 NORMALIZERS: dict[Channel, Normalizer] = {
-    Channel.WEBSITE: website.normalize,
+    # Shopify's GraphQL order (polls) or its REST order (webhooks): both, by their shape.
+    Channel.WEBSITE: shopify.normalize,
     Channel.AMAZON: amazon.normalize,
     Channel.BLINKIT: blinkit.normalize,
 }

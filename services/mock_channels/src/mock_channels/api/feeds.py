@@ -1,5 +1,6 @@
-"""The website's and Blinkit's order feeds, each in its platform's own shape, subject to faults
-(Amazon's Selling Partner API is ``api/amazon.py``)."""
+"""Blinkit's order feed in its platform's own shape, subject to faults (the website's orders are
+Shopify's GraphQL ``orders`` query: ``mock_channels.shopify``; Amazon's Selling Partner API is
+``api/amazon.py``)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import AwareDatetime
+from fastapi import APIRouter, Depends, Query
 
 from mock_channels.deps import get_store
 from mock_channels.formats import FORMATS
@@ -75,26 +75,6 @@ def read_orders(
     if page.next_position is not None:
         next_token = encode_page_token(updated_since, page.next_position)
     return page.orders, next_token
-
-
-@router.get("/website/admin/api/2024-01/orders.json", summary="Shopify-like orders feed")
-async def website_orders(
-    request: Request,
-    response: Response,
-    store: StoreDep,
-    updated_at_min: AwareDatetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=250)] = 50,
-    page_info: str | None = None,
-) -> dict[str, Any]:
-    """Orders by ``updated_at`` ascending; the next page is in the ``Link`` header."""
-    await apply_faults(store, Channel.WEBSITE)
-    orders, next_token = _read_page(
-        store, Channel.WEBSITE, updated_since=updated_at_min, token=page_info, limit=limit
-    )
-    if next_token:
-        next_url = request.url.replace_query_params(limit=limit, page_info=next_token)
-        response.headers["Link"] = f'<{next_url}>; rel="next"'
-    return {"orders": orders}
 
 
 @router.get("/blinkit/v1/orders", summary="Blinkit orders feed")

@@ -1,9 +1,7 @@
 """The channels' native status-update APIs (a seller telling the channel an order moved), each in
 its platform's own shape and error format, honouring an idempotency key, subject to faults.
 
-- website: ``POST /website/admin/api/2024-01/orders/{id}/status.json``
-  ``{status, tracking_company, tracking_number}``, header ``Idempotency-Key``; a refusal is
-  422 ``{"errors": {"status": [...]}}``;
+- website: Shopify's GraphQL mutations (``mock_channels.shopify.graphql_api``);
 - amazon: the Selling Partner API's own operations, in ``api/amazon.py``;
 - blinkit: ``PATCH /blinkit/v1/orders/{order_id}/status`` ``{status, rider: {partner, awb}}``,
   header ``X-Idempotency-Key``; a refusal is 409 ``{"error": {code, message}}``.
@@ -18,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 
 from mock_channels.api.feeds import apply_faults
 from mock_channels.deps import get_store
-from mock_channels.formats import FORMATS, blinkit, website
+from mock_channels.formats import FORMATS, blinkit
 from mock_channels.models import Shipment
 from mock_channels.store import ChannelStore, WriteBackRejectedError
 from orderhub_common.events import Channel, OrderStatus
@@ -35,30 +33,6 @@ def _shipment(carrier: Any, tracking: Any) -> Shipment | None:
 
 def _status(table: dict[str, OrderStatus], native: Any) -> OrderStatus | None:
     return table.get(native) if isinstance(native, str) else None
-
-
-@router.post(
-    "/website/admin/api/2024-01/orders/{order_id}/status.json",
-    summary="Shopify-like seller status update",
-)
-async def website_status_update(
-    order_id: str,
-    store: StoreDep,
-    body: Annotated[dict[str, Any], Body()],
-    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1)],
-) -> Response:
-    await apply_faults(store, Channel.WEBSITE)
-    status = _status(website.UPDATE_STATUS, body.get("status"))
-    if status is None:
-        return JSONResponse({"errors": {"status": ["is not a known status"]}}, status_code=422)
-    shipment = _shipment(body.get("tracking_company"), body.get("tracking_number"))
-    try:
-        order = store.write_back(
-            Channel.WEBSITE, order_id, status, key=idempotency_key, shipment=shipment
-        )
-    except WriteBackRejectedError as refused:
-        return JSONResponse({"errors": {"status": [str(refused)]}}, status_code=422)
-    return JSONResponse({"order": FORMATS[Channel.WEBSITE].render(order)})
 
 
 @router.patch("/blinkit/v1/orders/{order_id}/status", summary="Blinkit seller status update")

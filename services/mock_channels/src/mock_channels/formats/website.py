@@ -1,4 +1,5 @@
-"""The website: a Shopify-like Admin REST order (API version 2024-01).
+"""The website's order as Shopify's REST JSON renders it: the body of its order webhooks (the
+Admin GraphQL rendering, which the polls read, is ``mock_channels.shopify.resources``).
 
 Shopify has no single order status; it is spread over ``financial_status``,
 ``fulfillment_status``, ``cancelled_at`` and the fulfillments' ``shipment_status``:
@@ -40,16 +41,6 @@ _SHIPMENT_STATUS = {
 COD_GATEWAY = "Cash on Delivery (COD)"
 PREPAID_GATEWAY = "razorpay"
 CARRIER = "Delhivery"
-
-
-# The seller's status update (``POST .../orders/{id}/status.json``) in the shop's own words.
-UPDATE_STATUS = {
-    "paid": OrderStatus.CONFIRMED,
-    "fulfilled": OrderStatus.SHIPPED,
-    "delivered": OrderStatus.DELIVERED,
-    "cancelled": OrderStatus.CANCELLED,
-    "returned": OrderStatus.RETURNED,
-}
 
 
 def default_tracking_number(external_id: str) -> str:
