@@ -94,6 +94,17 @@ class IngestSettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySet
             "changed in the same instant are not missed"
         ),
     )
+    live_window_s: float = Field(
+        3600.0,
+        gt=0,
+        le=30 * 24 * 3600,
+        validation_alias=env("INGEST_LIVE_WINDOW_S"),
+        description=(
+            "an order placed and changed at its channel within this many seconds goes on the "
+            "live lane (orders.ingested.v1), anything older on the history lane "
+            "(orders.ingested.history.v1), which orders consumes only while the live lane is idle"
+        ),
+    )
     lease_ttl_s: float = Field(
         10.0,
         gt=0,
