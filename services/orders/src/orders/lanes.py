@@ -2,7 +2,7 @@
 lane (a backfill) with what is left; and how far behind each lane is, in events and in time.
 
 Both lanes' batches go through one ``LivePriority``: a history batch starts only while the live
-lane has nothing waiting (nothing in hand, nothing fetched but unprocessed, no lag on its
+lane has nothing waiting (its consumer has joined, holds no batch and has no lag on its
 partitions), and one batch writes at a time, so a live change waits for at most the history
 batch already being written. Per-order order across lanes is the store's: a channel copy older
 than the stored one changes nothing (``decide_channel_update`` compares the channel's
@@ -63,6 +63,12 @@ class LaneProgress:
             self._in_hand = 0
             self._oldest_in_hand_ms = None
 
+    @property
+    def ready(self) -> bool:
+        """Whether the lane's consumer has partitions to read (after it joined its group)."""
+        consumer = self.subscriber.consumer if self.subscriber is not None else None
+        return consumer is not None and bool(consumer.assignment())
+
     async def refresh_lag(self) -> int:
         """Events fetched by nobody yet (highwater - position), from the consumer's own fetch
         metadata: no request to the broker."""
@@ -119,7 +125,10 @@ class LivePriority:
             yield
 
     async def _live_busy(self) -> bool:
-        return self._live_batches > 0 or await self._live.refresh_lag() > 0
+        # Not ready yet (starting, rebalancing): it may have a backlog of its own to take first.
+        if self._live_batches > 0 or not self._live.ready:
+            return True
+        return await self._live.refresh_lag() > 0
 
 
 @dataclass(frozen=True)

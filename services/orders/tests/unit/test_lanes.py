@@ -18,8 +18,16 @@ def record(timestamp_ms: int) -> ConsumerRecord[bytes, bytes]:
     return ConsumerRecord("t", 0, 0, timestamp_ms, 0, b"k", b"v", None, 1, 1, [])
 
 
+class ReadyLiveLane(LaneProgress):
+    """A live lane whose consumer has joined and has nothing to fetch."""
+
+    @property
+    def ready(self) -> bool:
+        return True
+
+
 async def test_a_history_batch_waits_until_the_live_lane_is_done() -> None:
-    live = LaneProgress(Lane.LIVE)
+    live = ReadyLiveLane(Lane.LIVE)
     priority = LivePriority(live, history_max_wait_s=30)
     done: list[str] = []
     live_may_finish = asyncio.Event()
