@@ -145,6 +145,7 @@ class BenchPlan:
     fixed_s: float
     ingest_orders: int
     single_orders: int
+    history_import_orders: int  # the busy day: a history import while live orders arrive
     read_samples: int
     read_budget_s: float  # per query shape and store size
 
@@ -164,6 +165,7 @@ FULL_PLAN = BenchPlan(
     fixed_s=60,
     ingest_orders=10_000,
     single_orders=20,
+    history_import_orders=100_000,
     read_samples=10,
     read_budget_s=15,
 )
@@ -190,6 +192,7 @@ def quick_plan(stored: int) -> BenchPlan:
         fixed_s=12,
         ingest_orders=300,
         single_orders=5,
+        history_import_orders=500,
         read_samples=3,
         read_budget_s=10,
     )
