@@ -165,3 +165,34 @@ async def test_the_same_batch_of_channel_changes_twice_changes_and_announces_not
     assert {i: await repository.get(order_id_for("website", i)) for i in ids} == stored
     assert announced == announced_once
     assert await OutboxDocument.find({}).count() == outbox_once
+
+
+async def test_a_batch_computed_before_an_admins_move_is_redone_from_the_move_not_lost(
+    repository: OrderRepository, query_side: QuerySide, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = OrderService(repository, query_side)
+    await service.record_ingested([OrderIngested(order=channel_order("WEB-9"))])
+    order_id = order_id_for("website", "WEB-9")
+    as_read = await repository.get_many([order_id])
+    # An admin confirms the order after the batch read it and before the batch writes.
+    await service.move_status(order_id, OrderStatus.CONFIRMED, changed_by="admin-1", note=None)
+
+    async def stale_read(order_ids: object) -> dict[str, object]:
+        return dict(as_read)
+
+    monkeypatch.setattr(repository, "get_many", stale_read)
+    shipped = channel_order("WEB-9", status=OrderStatus.SHIPPED, updated_at=T0 + timedelta(hours=1))
+    outcomes = await service.record_ingested([OrderIngested(order=shipped)])
+    monkeypatch.undo()
+
+    assert outcomes == [ChannelOutcome.UPDATED]
+    stored = await repository.get(order_id)
+    assert stored is not None
+    assert [(e.status, e.source) for e in stored.order.status_history] == [
+        (OrderStatus.PLACED, "channel"),
+        (OrderStatus.CONFIRMED, "admin"),
+        (OrderStatus.SHIPPED, "channel"),
+    ]
+    # The lost attempt's outbox entries are gone: only events of changes that happened wait.
+    waiting = {p.entry.event_id for p in await repository.pending_events(100)}
+    assert waiting <= stored.announced
