@@ -77,11 +77,11 @@ format: python-deps ## fix what ruff can fix
 	@$(UV) run --frozen ruff check --fix .
 	@$(UV) run --frozen ruff format .
 
-demo-data: python-deps ## a four-week order history at the mock channels (N=10000 orders), waits until all are stored
+demo-data: python-deps ## a four-week order history at the mock channels (N=10000 orders), waits until all are stored, each in its final status
 	@$(PY) -m bench.demo_data --count $(or $(N),10000)
 
-bench: python-deps ## load and ingest benchmarks of the running stack (about 25 min); writes docs/BENCHMARKS.md
-	@$(PY) -m bench.run
+bench: python-deps ## load and ingest benchmarks of the running stack (about 40 min; N=... sizes the history import); writes docs/BENCHMARKS.md
+	@$(PY) -m bench.run $(if $(N),--history-orders $(N))
 
 config-reference: python-deps ## regenerate docs/CONFIGURATION.md from the services' settings classes
 	@$(PY) -m deploy.config_reference > docs/CONFIGURATION.md

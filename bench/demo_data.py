@@ -1,5 +1,6 @@
 """``make demo-data N=...``: a realistic order history at the three mock channels, then a wait
-until the pipeline has stored all of it, with a progress bar and the rate.
+until the pipeline has stored all of it and every order is in its final status (its status
+changes come after it, on the history lane), with progress bars, the rate and the times.
 
 The history spans four weeks: orders are placed evenly over the days (backdated through the
 control API's placement window) and split 40/35/25 over website, Amazon and Blinkit; each has
@@ -14,6 +15,7 @@ import argparse
 import random
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -117,8 +119,14 @@ class DeliveryError(RuntimeError):
         self.seconds = seconds
 
 
-def create_at_channels(hub: OrderHub, batches: list[Batch], rng: random.Random) -> dict[str, str]:
-    """Creates every batch and makes the channel moves; returns the last id created per channel."""
+def create_at_channels(
+    hub: OrderHub,
+    batches: list[Batch],
+    rng: random.Random,
+    finals: Counter[str] | None = None,
+) -> dict[str, str]:
+    """Creates every batch and makes the channel moves; returns the last id created per channel
+    and counts in ``finals`` how many orders end in each status."""
     last_created: dict[str, str] = {}
     with ThreadPoolExecutor(MOVE_WORKERS, thread_name_prefix="channel-move") as moves:
         pending = []
@@ -127,6 +135,8 @@ def create_at_channels(hub: OrderHub, batches: list[Batch], rng: random.Random) 
             last_created[batch.channel] = created[-1]
             for external_id in created:
                 outcome = pick_outcome(batch.outcomes, rng)
+                if finals is not None:
+                    finals[outcome] += 1
                 if outcome != "PLACED":
                     pending.append(
                         moves.submit(hub.move_at_channel, batch.channel, external_id, outcome)
@@ -215,7 +225,14 @@ class PlacedSince:
         return self.hub.find_by_external_id(external_id)
 
 
-def deliver(hub: OrderHub, batches: list[Batch], rng: random.Random, *, label: str) -> Fill:
+def deliver(
+    hub: OrderHub,
+    batches: list[Batch],
+    rng: random.Random,
+    *,
+    label: str,
+    finals: Counter[str] | None = None,
+) -> Fill:
     """Creates the batches at the channels and waits until all are stored, showing progress.
 
     The clock runs from the first create call to the poll that saw the last order stored; the
@@ -233,7 +250,7 @@ def deliver(hub: OrderHub, batches: list[Batch], rng: random.Random, *, label: s
     bar = ProgressBar(expected)
     started = time.monotonic()
     with ThreadPoolExecutor(1, thread_name_prefix="channel-create") as creator:
-        creation = creator.submit(create_at_channels, hub, batches, rng)
+        creation = creator.submit(create_at_channels, hub, batches, rng, finals)
         try:
             wait_until_stored(
                 probe,
@@ -250,6 +267,90 @@ def deliver(hub: OrderHub, batches: list[Batch], rng: random.Random, *, label: s
     return Fill(orders=expected, seconds=round(seconds, 1), rate=round(expected / seconds, 1))
 
 
+class StatusProbe(Protocol):
+    """How many orders placed up to a moment are in each status (the dashboard's stats)."""
+
+    def by_status(self) -> dict[str, int]: ...
+
+
+@dataclass(frozen=True)
+class PlacedUntil:
+    hub: OrderHub
+    until: datetime
+
+    def by_status(self) -> dict[str, int]:
+        stats = self.hub.get_json("/orders/stats", {"to": self.until.isoformat()})
+        return {status: int(count) for status, count in stats["byStatus"].items()}
+
+
+def unsettled(target: dict[str, int], now: dict[str, int]) -> int:
+    """Orders still short of their final status: what each status still lacks."""
+    return sum(max(0, count - now.get(status, 0)) for status, count in target.items())
+
+
+def wait_until_settled(
+    probe: StatusProbe,
+    target: dict[str, int],
+    *,
+    expected: int,
+    on_progress: Callable[[int], None],
+    budget_s: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Returns once the orders are in the statuses of ``target`` (what was there before plus
+    where each generated order ends), not merely stored: the history's status changes travel
+    the history lane behind the orders themselves. Raises DeliveryError when ``budget_s`` is
+    spent or nothing settles for STALL_LIMIT_S."""
+    started = clock()
+    best, best_at = expected + 1, started
+    while True:
+        try:
+            left = unsettled(target, probe.by_status())
+        except (httpx.HTTPError, ApiError):
+            left = best
+        on_progress(expected - min(left, expected))
+        if left == 0:
+            return
+        now = clock()
+        if left < best:
+            best, best_at = left, now
+        if now - started > budget_s or now - best_at > STALL_LIMIT_S:
+            raise DeliveryError(
+                f"{left:,} of {expected:,} orders are not in their final status after "
+                f"{format_duration(now - started)}; see .run/logs/ingest.log and orders.log",
+                arrived=expected - left,
+                seconds=now - started,
+            )
+        sleep(POLL_INTERVAL_S)
+
+
+def deliver_settled(
+    hub: OrderHub, batches: list[Batch], rng: random.Random, *, label: str, placed_until: datetime
+) -> tuple[Fill, float]:
+    """``deliver``, then the wait until every generated order is in its final status; returns
+    the fill and the seconds from the first create call until all had settled."""
+    probe = PlacedUntil(hub, placed_until)
+    before = probe.by_status()
+    finals: Counter[str] = Counter()
+    started = time.monotonic()
+    fill = deliver(hub, batches, rng, label=label, finals=finals)
+    target = {s: before.get(s, 0) + finals.get(s, 0) for s in set(before) | set(finals)}
+    print(f"{label}: waiting for every status to settle", flush=True)
+    bar = ProgressBar(fill.orders)
+    try:
+        wait_until_settled(
+            probe,
+            target,
+            expected=fill.orders,
+            on_progress=bar.update,
+            budget_s=wait_budget_s(fill.orders),
+        )
+    finally:
+        bar.finish()
+    return fill, round(time.monotonic() - started, 1)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.demo_data", description=__doc__)
     parser.add_argument("--count", type=int, default=10_000, help="orders to create (N)")
@@ -264,8 +365,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         hub.ensure_up()
-        batches = history_plan(args.count, datetime.now(UTC), args.days)
-        fill = deliver(hub, batches, random.Random(), label="demo data")  # noqa: S311
+        now = datetime.now(UTC)
+        batches = history_plan(args.count, now, args.days)
+        fill, settled_s = deliver_settled(
+            hub,
+            batches,
+            random.Random(),  # noqa: S311
+            label="demo data",
+            placed_until=now,
+        )
     except (StackNotUpError, DeliveryError, ApiError) as exc:
         print(f"demo-data failed: {exc}", file=sys.stderr)
         return 1
@@ -279,7 +387,8 @@ def main(argv: list[str] | None = None) -> int:
         hub.close()
     print(
         f"demo data: {fill.orders:,} orders stored in {format_duration(fill.seconds)} "
-        f"({fill.rate:,.1f} orders/s)"
+        f"({fill.rate:,.1f} orders/s); every one in its final status after "
+        f"{format_duration(settled_s)}"
     )
     return 0
 

@@ -404,6 +404,22 @@ def _ingest_lines(results: BenchResults) -> list[str]:
             + (f"; {latency.timeouts} never showed up within 60 s" if latency.timeouts else "")
             + "."
         )
+    if results.history_import is not None:
+        busy = results.history_import
+        outcome = (
+            f"every order in its final status after {format_duration(busy.settled_s)}"
+            if busy.settled
+            else f"NOT settled: {busy.failure}"
+        )
+        lines.append(
+            f"- History import (the busy day): {busy.orders:,} orders of the last four weeks "
+            f"with their status changes, stored after {format_duration(busy.stored_s)}, "
+            f"{outcome}; meanwhile {busy.live_orders:,} live orders ({busy.live_rate:g} a second) "
+            f"were visible through the API after p50 {_ms(busy.live_p50_ms)}, p95 "
+            f"{_ms(busy.live_p95_ms)}, max {_ms(busy.live_max_ms)}"
+            + (f", {busy.live_never_visible} never" if busy.live_never_visible else "")
+            + " (targets: p95 under 5 s, settled within 10 minutes for 100,000)."
+        )
     if results.fill is not None:
         fill = results.fill
         lines.append(

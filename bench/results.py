@@ -72,6 +72,22 @@ class NewOrderLatency(BaseModel):
     max_ms: float
 
 
+class HistoryImport(BaseModel):
+    """A history import with its status changes while live orders arrive (``history_import``)."""
+
+    orders: int
+    stored_s: float  # from the first create call until every imported order was stored
+    settled_s: float  # ... until every imported order was in its final status
+    settled: bool
+    live_rate: float
+    live_orders: int
+    live_never_visible: int
+    live_p50_ms: float
+    live_p95_ms: float
+    live_max_ms: float
+    failure: str | None = None
+
+
 class Machine(BaseModel):
     cores: int
     memory_gib: float
@@ -105,6 +121,7 @@ class BenchResults(BaseModel):
     steps: list[StepResult] = Field(default_factory=list)
     ingest: IngestRun | None = None
     new_order_latency: NewOrderLatency | None = None
+    history_import: HistoryImport | None = None
     query_plans: QueryPlans | None = None
     notes: list[str] = Field(default_factory=list)
     # Per service, its top functions by own CPU time and their share (bench.profiles).

@@ -15,6 +15,7 @@ to 127.0.0.1; every loop is bounded in count and time.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import random
@@ -35,6 +36,7 @@ from bench.api import ApiError, OrderHub, StackNotUpError
 from bench.cpu import CpuSampler
 from bench.crowd import crowd_size, ensure_crowd
 from bench.demo_data import DeliveryError, deliver, history_plan, new_orders_plan
+from bench.history_import import history_import
 from bench.machine import this_machine
 from bench.mix import CHANNELS, name_fragment
 from bench.profiles import PROFILED, py_spy, record
@@ -441,6 +443,8 @@ class BenchRun:
             ingest = self.ingest_run()
         with self.phase("one new order at a time"):
             latency = self.new_order_latency()
+        with self.phase("history import while live orders arrive"):
+            busy_day = history_import(self.hub, self.plan.history_import_orders, self.rng)
         with self.phase("query plans"):
             plans = self.query_plans()
         return BenchResults(
@@ -458,6 +462,7 @@ class BenchRun:
             steps=steps,
             ingest=ingest,
             new_order_latency=latency,
+            history_import=busy_day,
             query_plans=plans,
             notes=self.notes,
             profiles=self.profiles,
@@ -507,6 +512,16 @@ def main(argv: list[str] | None = None) -> int:
         "profile (per-address rate limits raised)",
     )
     parser.add_argument("--doc", type=Path, default=report.DOC, help="the page to write")
+    parser.add_argument(
+        "--history-orders",
+        type=int,
+        help="orders of the history import (default: the plan's, 100,000 in the full plan)",
+    )
+    parser.add_argument(
+        "--only",
+        choices=["history-import"],
+        help="run this scenario alone; prints its figures and writes no page",
+    )
     args = parser.parse_args(argv)
 
     stack = local_stack()
@@ -523,6 +538,12 @@ def main(argv: list[str] | None = None) -> int:
         with profile:
             hub.ensure_up()
             plan = quick_plan(hub.stored_total()) if args.quick else FULL_PLAN
+            if args.history_orders is not None:
+                plan = dataclasses.replace(plan, history_import_orders=args.history_orders)
+            if args.only == "history-import":
+                busy_day = history_import(hub, plan.history_import_orders, random.Random())  # noqa: S311
+                print(busy_day.model_dump_json(indent=2))
+                return 0 if busy_day.settled else 1
             limits = _rate_limits(hub, raised=not args.keep_gateway)
             results = BenchRun(hub, stack, plan).run(command, limits)
     except (StackNotUpError, DeliveryError, ApiError, LoadRunError) as exc:

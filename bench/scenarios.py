@@ -188,6 +188,7 @@ class BenchPlan:
     profile_rate: float  # with the crowd at this rate
     ingest_orders: int
     single_orders: int
+    history_import_orders: int  # the busy day: a history import while live orders arrive
     read_samples: int
     read_budget_s: float  # per query shape and store size
 
@@ -209,6 +210,7 @@ FULL_PLAN = BenchPlan(
     profile_rate=BASELINE_RATE,
     ingest_orders=10_000,
     single_orders=20,
+    history_import_orders=100_000,
     read_samples=10,
     read_budget_s=15,
 )
@@ -237,6 +239,7 @@ def quick_plan(stored: int) -> BenchPlan:
         profile_rate=10,
         ingest_orders=300,
         single_orders=5,
+        history_import_orders=500,
         read_samples=3,
         read_budget_s=10,
     )

@@ -260,8 +260,8 @@ TOPIC = re.compile(r"(?<![\w./-])([a-z]+(?:\.[a-z_]+)*\.v\d+(?:\.dlq)?)(?![\w-])
 
 def unknown_topics(page: str, text: str) -> list[Finding]:
     topics = Topics()
-    names = {topics.ingested, topics.ingested_dlq, topics.order_events, topics.audit,
-             topics.audit_dlq}  # fmt: skip
+    names = {topics.ingested, topics.ingested_history, topics.ingested_dlq, topics.order_events,
+             topics.audit, topics.audit_dlq}  # fmt: skip
     return [
         (page, _line(text, match.start()), f"no such topic: {match.group(1)}")
         for match in TOPIC.finditer(text)

@@ -9,7 +9,7 @@ from devstack import credentials
 from gateway.consumers import sse_group_id
 from orderhub_common.kafka import Topics
 from orderhub_common.kafka_access import ACCESS, ServiceAccess, bindings
-from orders.consumers import DEAD_LETTER_GROUP_ID, GROUP_ID
+from orders.consumers import DEAD_LETTER_GROUP_ID, GROUP_ID, HISTORY_GROUP_ID
 
 pytestmark = pytest.mark.unit
 
@@ -26,6 +26,7 @@ def test_every_service_user_of_the_declaration_is_one_devstack_gives_a_password(
 def test_the_groups_the_services_join_are_their_own() -> None:
     assert _may_join("orders", GROUP_ID)
     assert _may_join("orders", DEAD_LETTER_GROUP_ID)
+    assert _may_join("orders", HISTORY_GROUP_ID)
     assert _may_join("gateway", sse_group_id(8080))
     assert not _may_join("gateway", GROUP_ID)
     assert not any(_may_join(user, GROUP_ID) for user in ("auth", "ingest", "gateway"))

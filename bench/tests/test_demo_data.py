@@ -160,3 +160,49 @@ def test_a_failed_creation_ends_the_wait_at_once() -> None:
     creation.set_exception(ApiError("creating 100 website orders: 503"))
     with pytest.raises(ApiError, match="503"):
         wait(FakeHub([1_000]), creation, [])
+
+
+class FakeStats:
+    """Answers status counts from a script; ``None`` in it is a poll the stack did not answer."""
+
+    def __init__(self, answers: list[dict[str, int] | None]) -> None:
+        self._answers = answers
+
+    def by_status(self) -> dict[str, int]:
+        answer = self._answers.pop(0) if len(self._answers) > 1 else self._answers[0]
+        if answer is None:
+            raise httpx.ConnectError("connection refused")
+        return answer
+
+
+def settle(stats: FakeStats, progress: list[int], budget_s: float = 600) -> None:
+    clock = FakeClock()
+    demo_data.wait_until_settled(
+        stats,
+        {"PLACED": 10, "DELIVERED": 80, "CANCELLED": 10},
+        expected=100,
+        on_progress=progress.append,
+        budget_s=budget_s,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+
+
+def test_the_wait_for_statuses_ends_only_when_every_order_is_in_its_final_status() -> None:
+    # All 100 stored from the first poll, but most still PLACED: not settled yet.
+    stats = FakeStats(
+        [
+            {"PLACED": 100},
+            {"PLACED": 40, "CONFIRMED": 20, "DELIVERED": 35, "CANCELLED": 5},
+            None,
+            {"PLACED": 10, "DELIVERED": 80, "CANCELLED": 10},
+        ]
+    )
+    progress: list[int] = []
+    settle(stats, progress)
+    assert progress == [10, 50, 50, 100]
+
+
+def test_statuses_that_stop_moving_are_reported_with_how_many_did_not_settle() -> None:
+    with pytest.raises(demo_data.DeliveryError, match="30 of 100 orders are not in their final"):
+        settle(FakeStats([{"PLACED": 40, "DELIVERED": 60}]), [])

@@ -11,7 +11,8 @@ exactly:
 - ``orders.events.v1`` carries exactly one ``order.created`` per stored order (counted by
   distinct ``eventId``, as a downstream consumer would: delivery is at least once), for no other
   order;
-- the orders consumer group has no lag on ``orders.ingested.v1`` (no stuck consumer).
+- the orders consumer groups have no lag on either lane, ``orders.ingested.v1`` (group
+  ``orders``) and ``orders.ingested.history.v1`` (group ``orders-history``): no stuck consumer.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from orderhub_common.settings import KafkaSettings
 
 CHANNELS = ("website", "amazon", "blinkit")
 ORDERS_GROUP = "orders"
+HISTORY_GROUP = "orders-history"
 # Through the whole stack, after a fault, the pipeline needs seconds to catch up.
 SETTLE_S = 180
 
@@ -179,7 +181,15 @@ class Pipeline:
         return counts
 
     def consumer_lag(self) -> int:
-        return asyncio.run(_group_lag(self._kafka_options(), ORDERS_GROUP, self.topics.ingested))
+        """What the orders consumer has not yet processed, on both lanes."""
+        kafka = self._kafka_options()
+        return sum(
+            asyncio.run(_group_lag(kafka, group, topic))
+            for group, topic in (
+                (ORDERS_GROUP, self.topics.ingested),
+                (HISTORY_GROUP, self.topics.ingested_history),
+            )
+        )
 
     # The verdict ---------------------------------------------------------------------------
     def arrived(self) -> bool:

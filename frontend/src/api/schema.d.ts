@@ -477,6 +477,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/pipeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Pipeline
+         * @description How far behind the channels Order Hub is: new orders and fresh changes travel the live
+         *     lane, a history import (a backfill) the history lane, which is processed with what the
+         *     live lane leaves. "Age" is since ingest published an event, not the order's own time.
+         */
+        get: operations["pipeline_pipeline_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/dead-letters": {
         parameters: {
             query?: never;
@@ -1390,6 +1412,24 @@ export interface components {
          */
         JobState: "queued" | "running" | "succeeded" | "cancelled" | "failed";
         JsonValue: unknown;
+        /** LaneLag */
+        LaneLag: {
+            /**
+             * Lane
+             * @enum {string}
+             */
+            lane: "live" | "history";
+            /**
+             * Waiting
+             * @description events of this lane not processed yet
+             */
+            waiting: number;
+            /**
+             * Oldestwaitingageseconds
+             * @description now minus the time ingest published the lane's oldest waiting event; 0 when none waits
+             */
+            oldestWaitingAgeSeconds: number;
+        };
         /** NoteCreate */
         NoteCreate: {
             /** Text */
@@ -1609,6 +1649,32 @@ export interface components {
          * @enum {string}
          */
         PaymentMethod: "prepaid" | "cash_on_delivery";
+        /** Pipeline */
+        Pipeline: {
+            /**
+             * State
+             * @description live while every lane's oldest waiting event is younger than PIPELINE_LIVE_WITHIN_S (10 s by default)
+             * @enum {string}
+             */
+            state: "live" | "catching_up";
+            /**
+             * Behindseconds
+             * @description age of the oldest unprocessed event across lanes (0 when none waits)
+             */
+            behindSeconds: number;
+            /**
+             * Waiting
+             * @description events not processed yet, all lanes
+             */
+            waiting: number;
+            /** Lanes */
+            lanes: components["schemas"]["LaneLag"][];
+            /**
+             * Measuredat
+             * Format: date-time
+             */
+            measuredAt: string;
+        };
         /** RefusedMove */
         RefusedMove: {
             /** Orderid */
@@ -3290,6 +3356,53 @@ export interface operations {
             };
             /** @description Invalid request: the fields at fault are named in details */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description Rate limited: retry after the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+            /** @description The service behind this route is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiError"];
+                };
+            };
+        };
+    };
+    pipeline_pipeline_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pipeline"];
+                };
+            };
+            /** @description Not signed in, or the access token is not valid */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

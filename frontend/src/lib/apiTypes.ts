@@ -14,6 +14,7 @@ export type OrderStatus = Order["status"];
 export type Channel = Order["channel"];
 export type StatusHistoryEntry = Order["statusHistory"][number];
 export type OrderStats = Ok<paths["/api/orders/stats"]["get"]>;
+export type Pipeline = Ok<paths["/api/pipeline"]["get"]>;
 export type ChannelState = Ok<paths["/api/channels"]["get"]>[number];
 export type UserAccount = Ok<paths["/api/users"]["get"]>["users"][number];
 export type Role = UserAccount["role"];

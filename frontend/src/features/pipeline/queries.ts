@@ -1,43 +1,23 @@
 import { useQuery } from "@tanstack/react-query";
+import type { Pipeline as PipelineState } from "../../lib/apiTypes";
 import { unwrap } from "../../lib/api";
 import { formatCount } from "../../lib/format";
 import { useApi } from "../../lib/services";
 
-/** One lane of the pipeline (`GET /api/pipeline`): live changes and the history backfill. */
-export interface PipelineLane {
-  lane: string;
-  waiting: number;
-  oldestWaitingAgeSeconds: number;
-}
+/** How far behind the pipeline is (`GET /api/pipeline`, issue 23) and each of its lanes. */
+export type Pipeline = PipelineState;
+export type PipelineLane = Pipeline["lanes"][number];
 
-/**
- * How far behind the pipeline is (`GET /api/pipeline`, issue 23, the shape agreed with the
- * service side). Typed here until the route is in openapi.json; then it comes from the schema.
- */
-export interface Pipeline {
-  state: "live" | "catching_up";
-  behindSeconds: number;
-  waiting: number;
-  lanes: PipelineLane[];
-  measuredAt: string;
-}
-
-/** A slow, fixed rate: the answer is cached at the gateway for 2 s and moves in minutes. */
+/** A slow, fixed rate: orders answers from what it last measured, and a backlog moves in minutes. */
 export const PIPELINE_POLL_MS = 10_000;
 
 export const pipelineKeys = { all: ["pipeline"] as const };
 
-type PipelineGet = (
-  path: "/api/pipeline",
-  init: { signal?: AbortSignal },
-) => Promise<{ data?: Pipeline; error?: unknown; response: Response }>;
-
 export function usePipeline() {
   const api = useApi();
-  const get = (api.GET as unknown as PipelineGet).bind(api);
   return useQuery({
     queryKey: pipelineKeys.all,
-    queryFn: ({ signal }) => unwrap(get("/api/pipeline", { signal })),
+    queryFn: ({ signal }) => unwrap(api.GET("/api/pipeline", { signal })),
     refetchInterval: PIPELINE_POLL_MS,
     // A missing answer is shown as "lag unknown", never retried in a burst.
     retry: false,

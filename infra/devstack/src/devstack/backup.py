@@ -58,11 +58,17 @@ MANIFEST = "manifest.json"
 # Databases of the store itself, never Order Hub's.
 SYSTEM_DATABASES = frozenset({"admin", "config", "local"})
 # The consumer groups that write what other services publish into the stores.
-DRAINED_GROUPS = ("orders", "orders-dead-letters")
+DRAINED_GROUPS = ("orders", "orders-history", "orders-dead-letters")
 # The stack's own topics (CONTRACT section 5, after the stack's KAFKA_TOPIC_PREFIX): test suites
 # that share the broker use the same group ids on topics of their own prefix, which a backup
 # neither waits for nor copies.
-STACK_TOPICS = ("orders.ingested.v1", "orders.ingested.v1.dlq", "audit.v1", "audit.v1.dlq")
+STACK_TOPICS = (
+    "orders.ingested.v1",
+    "orders.ingested.history.v1",
+    "orders.ingested.v1.dlq",
+    "audit.v1",
+    "audit.v1.dlq",
+)
 # The channels stand for the outside world: a backup neither stops nor copies them.
 CHANNELS = "mock_channels"
 NOT_INCLUDED = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -19,6 +20,14 @@ from orderhub_common.context import CORRELATION_ID_HEADER, correlation_id_var, n
 from orderhub_common.settings import KafkaSettings
 
 
+class Lane(StrEnum):
+    """The two lanes of ingested orders: ingest picks one per event, orders consumes the live
+    one first (``Topics.of_lane``)."""
+
+    LIVE = "live"
+    HISTORY = "history"
+
+
 @dataclass(frozen=True)
 class Topics:
     """Topic names of CONTRACT.md section 5. A prefix lets tests share one broker safely."""
@@ -28,6 +37,15 @@ class Topics:
     @property
     def ingested(self) -> str:
         return f"{self.prefix}orders.ingested.v1"
+
+    @property
+    def ingested_history(self) -> str:
+        """The history lane: channel changes older than ingest's live window (a backfill), which
+        orders consumes only while the live lane (``ingested``) has nothing waiting."""
+        return f"{self.prefix}orders.ingested.history.v1"
+
+    def of_lane(self, lane: Lane) -> str:
+        return self.ingested if lane == Lane.LIVE else self.ingested_history
 
     @property
     def ingested_dlq(self) -> str:
@@ -61,6 +79,7 @@ class Topics:
 
         return [
             topic(self.ingested, partitions, week_ms),
+            topic(self.ingested_history, partitions, week_ms),
             topic(self.order_events, partitions, week_ms),
             # Dead letters wait for a person; keep them much longer.
             topic(self.ingested_dlq, 1, "-1"),

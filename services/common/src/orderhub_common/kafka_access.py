@@ -57,17 +57,18 @@ class ServiceAccess:
 ACCESS: tuple[ServiceAccess, ...] = (
     # Its sign-ins, sign-outs and user changes go to the audit log.
     ServiceAccess("auth", produces=("audit",)),
-    # What it reads from the channels, and its own audit records (pauses, resumes).
-    ServiceAccess("ingest", produces=("ingested", "audit")),
+    # What it reads from the channels (live and history lanes), and its own audit records
+    # (pauses, resumes).
+    ServiceAccess("ingest", produces=("ingested", "ingested_history", "audit")),
     ServiceAccess(
         "orders",
         # Its order events (outbox relay), dead letters of both streams, its audit records, and
         # a replayed dead letter back onto orders.ingested.v1.
         produces=("order_events", "ingested_dlq", "audit", "audit_dlq", "ingested"),
-        # The ingested orders, their dead letters (the admin page's inbox) and the audit log it
-        # keeps.
-        consumes=("ingested", "ingested_dlq", "audit"),
-        groups=("orders", "orders-dead-letters"),
+        # The ingested orders of both lanes, their dead letters (the admin page's inbox) and the
+        # audit log it keeps.
+        consumes=("ingested", "ingested_history", "ingested_dlq", "audit"),
+        groups=("orders", "orders-history", "orders-dead-letters"),
     ),
     # The SSE feed and cache invalidation, in one group per replica (``gateway-sse-<host>-<port>``).
     ServiceAccess("gateway", consumes=("order_events",), group_prefixes=("gateway-",)),

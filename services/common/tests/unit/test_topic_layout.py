@@ -31,6 +31,7 @@ def test_every_topic_takes_its_replication_and_min_insync_replicas_from_the_sett
     # partition (one order of records).
     assert {name: spec.num_partitions for name, spec in specs.items()} == {
         "orders.ingested.v1": 24,
+        "orders.ingested.history.v1": 24,
         "orders.events.v1": 24,
         "orders.ingested.v1.dlq": 1,
         "audit.v1": 1,

@@ -120,6 +120,8 @@ ROUTE_TABLE: tuple[Rule, ...] = (
     Rule(_POST, "dead-letters/**", _ORDERS, _ADMIN, changes_orders=True),
     Rule(_ANY, "dead-letters/**", _ORDERS, _ADMIN),
     Rule(_ANY, "channels", _INGEST, _SIGNED_IN),
+    # How far behind the pipeline is, per lane: asked often by every tab, answered from memory.
+    Rule(_GET, "pipeline", _ORDERS, _SIGNED_IN),
     # Pausing and resuming a channel's ingestion is an operator's act.
     Rule(_ANY, "channels/*/pause", _INGEST, _ADMIN),
     Rule(_ANY, "channels/*/resume", _INGEST, _ADMIN),

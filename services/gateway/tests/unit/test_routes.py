@@ -23,6 +23,7 @@ pytestmark = pytest.mark.unit
         ("GET", "/orders/o1", Upstream.ORDERS, "/orders/o1", Access.SIGNED_IN),
         ("PATCH", "/orders/o1/status", Upstream.ORDERS, "/orders/o1/status", Access.ADMIN),
         ("GET", "/channels", Upstream.INGEST, "/channels", Access.SIGNED_IN),
+        ("GET", "/pipeline", Upstream.ORDERS, "/pipeline", Access.SIGNED_IN),
         ("POST", "/channels/amazon/pause", Upstream.INGEST, "/channels/amazon/pause", Access.ADMIN),
         (
             "POST",

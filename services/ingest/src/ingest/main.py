@@ -1,4 +1,5 @@
-"""Polls the three channels, normalizes their orders and publishes ``orders.ingested.v1``."""
+"""Polls the three channels, normalizes their orders and publishes them on
+``orders.ingested.v1`` (live lane) or ``orders.ingested.history.v1`` (history lane)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,9 @@ def create_app(
     """``channel_transport`` lets tests reach an in-process mock_channels app."""
     redis = RedisResource(settings.redis_url.get_secret_value())
     broker = create_broker(settings, client_id=SERVICE)
-    publisher = IngestedPublisher(broker, topics_from(settings))
+    publisher = IngestedPublisher(
+        broker, topics_from(settings), live_window=timedelta(seconds=settings.live_window_s)
+    )
     trail = AuditTrail(broker, topics_from(settings), service=SERVICE)
     kafka = KafkaResource(broker, before_start=functools.partial(ensure_topics, settings))
     repository = ChannelRepository(redis.client, settings.redis_key_prefix)
@@ -88,7 +91,10 @@ def create_app(
                 broker,
                 title="Order Hub ingest",
                 version="1.0.0",
-                description="Events ingest publishes: orders.ingested.v1.",
+                description=(
+                    "Events ingest publishes: orders.ingested.v1 (live lane) and "
+                    "orders.ingested.history.v1 (history lane)."
+                ),
             ),
         },
     )

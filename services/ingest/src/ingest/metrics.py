@@ -25,6 +25,18 @@ FALLBACK_PAGES = Counter(
     "Times the cached last good page was republished while a channel failed",
     ["channel"],
 )
+LANE_PUBLISHED = Counter(
+    "ingest_lane_published_total",
+    "Ingested events published, by lane (live: orders.ingested.v1; history: "
+    "orders.ingested.history.v1)",
+    ["lane"],
+)
+FEED_BEHIND = Gauge(
+    "ingest_feed_behind_seconds",
+    "How far behind its channel's feed a poller is: the age of the oldest change on the page "
+    "just read while more pages follow; 0 once it read the last page",
+    ["channel"],
+)
 CIRCUIT_STATE = Gauge(
     "ingest_circuit_state", "Circuit of a channel: 0 closed, 1 half open, 2 open", ["channel"]
 )

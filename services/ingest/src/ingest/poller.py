@@ -146,6 +146,7 @@ class ChannelPoller:
                 logger.warning(f"poller {self.channel} lost its lease; another replica polls")
                 return published
             published += len(news)
+            self._export_behind(orders, more=page.next_token is not None)
             await self._on_success(orders, len(news))
             since = cursor.updated_since or since
             if self._backfilling and since is not None:
@@ -235,6 +236,13 @@ class ChannelPoller:
             metrics.FALLBACK_PAGES.labels(self.channel).inc()
             logger.info(f"{self.channel} is failing: republished its last good page")
         self._fallback_served = True
+
+    def _export_behind(self, orders: list[ChannelOrder], *, more: bool) -> None:
+        behind = 0.0
+        if more and orders:
+            oldest = min(order.updated_at for order in orders)
+            behind = max(0.0, (self.clock() - oldest).total_seconds())
+        metrics.FEED_BEHIND.labels(self.channel).set(behind)
 
     def _export_circuit(self) -> None:
         self._circuit_gauges.export(self.circuit, self.clock().timestamp())

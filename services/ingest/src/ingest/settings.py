@@ -116,6 +116,17 @@ class IngestSettings(
             "channel's rate limits; the Channels page shows the progress)"
         ),
     )
+    live_window_s: float = Field(
+        3600.0,
+        gt=0,
+        le=30 * 24 * 3600,
+        validation_alias=env("INGEST_LIVE_WINDOW_S"),
+        description=(
+            "an order placed and changed at its channel within this many seconds goes on the "
+            "live lane (orders.ingested.v1), anything older on the history lane "
+            "(orders.ingested.history.v1), which orders consumes only while the live lane is idle"
+        ),
+    )
     lease_ttl_s: float = Field(
         10.0,
         gt=0,

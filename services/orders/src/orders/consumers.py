@@ -1,4 +1,6 @@
-"""The ``orders.ingested.v1`` subscriber: decode, hand to the service, commit.
+"""The subscribers of the ingested orders' two lanes, ``orders.ingested.v1`` (live, group
+``orders``) and ``orders.ingested.history.v1`` (history, group ``orders-history``; consumed
+while the live lane is idle, ``lanes.py``): decode, hand to the service, commit.
 
 Offsets: the subscriber uses ``AckPolicy.NACK_ON_ERROR``. FastStream then turns aiokafka's
 auto-commit off and commits the consumer's position (the end of the batch just handled) only
@@ -21,6 +23,8 @@ this code instead of failing inside the framework's decoding.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from aiokafka import ConsumerRecord
@@ -38,16 +42,18 @@ from tenacity import (
 
 from orderhub_common.errors import is_store_outage
 from orderhub_common.events import AuditRecorded, OrderIngested
-from orderhub_common.kafka import Topics, raw_bodies
+from orderhub_common.kafka import Lane, Topics, raw_bodies
 from orderhub_common.logging import utc_now
-from orderhub_common.workers import run_probe
 from orders import metrics
 from orders.audit_log import AuditLog
 from orders.dead_letters import DeadLetters, PoisonEventError, decode_audit, decode_ingested
 from orders.errors import ConcurrentChangeError
+from orders.lanes import HISTORY_MAX_WAIT_S, LaneProgress, LivePriority
 from orders.service import OrderService
 
 GROUP_ID = "orders"
+# The history lane's group, apart from the live lane's: its rebalances and its lag are its own.
+HISTORY_GROUP_ID = "orders-history"
 DEAD_LETTER_GROUP_ID = "orders-dead-letters"
 
 
@@ -122,12 +128,15 @@ def register_ingested_consumer(
     *,
     store_retry_s: float = 30,
     max_batch: int = 200,
-) -> LogicSubscriber[Any]:
-    """Consumes in batches of up to ``max_batch`` records, handed to the service whole: it
-    reads them as concurrent point reads and writes new orders with one insert. After
-    ``store_retry_s`` of failing writes the batch is handed back (nack) and redelivered, so a
-    long outage never turns into dead letters or lost orders."""
-    subscriber = _batch_subscriber(broker, topics.ingested, GROUP_ID, max_batch)
+    history_max_wait_s: float = HISTORY_MAX_WAIT_S,
+) -> dict[Lane, LaneProgress]:
+    """Consumes both lanes (``lanes.py``) in batches of up to ``max_batch`` records, each batch
+    handed to the service whole: one point read per stored order, one insert for the new ones
+    and bulk writes for the changed ones. After ``store_retry_s`` of failing writes the batch
+    is handed back (nack) and redelivered, so a long outage never turns into dead letters or
+    lost orders. Returns each lane's progress, for the lag probe and ``/pipeline``."""
+    progress = {lane: LaneProgress(lane) for lane in Lane}
+    priority = LivePriority(progress[Lane.LIVE], history_max_wait_s=history_max_wait_s)
 
     async def dead_letter(record: ConsumerRecord[bytes, bytes], error: PoisonEventError) -> None:
         await publish_dead_letter(broker, topics.ingested_dlq, record, error, stream="ingested")
@@ -138,9 +147,7 @@ def register_ingested_consumer(
         for outcome in await service.record_ingested(events):
             metrics.CONSUMED.labels(outcome.value).inc()
 
-    @subscriber
-    async def on_ingested(bodies: list[bytes], message: KafkaMessage) -> None:
-        records: tuple[ConsumerRecord[bytes, bytes], ...] = message.raw_message
+    async def handle(records: tuple[ConsumerRecord[bytes, bytes], ...]) -> None:
         events: list[OrderIngested] = []
         for record in records:
             try:
@@ -152,7 +159,24 @@ def register_ingested_consumer(
             with attempt:
                 await record_all(events)
 
-    return subscriber
+    def handler(
+        lane_progress: LaneProgress, take_turn: Callable[[], AbstractAsyncContextManager[None]]
+    ) -> Callable[[list[bytes], KafkaMessage], Awaitable[None]]:
+        async def on_ingested(bodies: list[bytes], message: KafkaMessage) -> None:
+            records: tuple[ConsumerRecord[bytes, bytes], ...] = message.raw_message
+            with lane_progress.holding(records):
+                async with take_turn():
+                    await handle(records)
+
+        return on_ingested
+
+    for lane in Lane:
+        group_id = GROUP_ID if lane == Lane.LIVE else HISTORY_GROUP_ID
+        subscriber = _batch_subscriber(broker, topics.of_lane(lane), group_id, max_batch)
+        progress[lane].subscriber = subscriber
+        turn = priority.live if lane == Lane.LIVE else priority.history
+        subscriber(handler(progress[lane], turn))
+    return progress
 
 
 def register_dead_letter_keeper(
@@ -170,33 +194,6 @@ def register_dead_letter_keeper(
                 await dead_letters.keep(list(records))
 
     return subscriber
-
-
-class ConsumerLagProbe:
-    """Keeps ``orders_consumer_lag`` current from the consumer's own fetch metadata (no extra
-    requests to the broker)."""
-
-    def __init__(self, subscriber: LogicSubscriber[Any], *, interval_s: float = 5.0) -> None:
-        self._subscriber = subscriber
-        self._interval_s = interval_s
-
-    async def run(self) -> None:
-        # Not measured, e.g. during a rebalance: the next probe will do.
-        await run_probe(self._export, what="consumer lag", interval_s=self._interval_s)
-
-    async def _export(self) -> None:
-        metrics.CONSUMER_LAG.set(await self.measure())
-
-    async def measure(self) -> int:
-        consumer = self._subscriber.consumer
-        if consumer is None:
-            return 0
-        lag = 0
-        for partition in consumer.assignment():
-            highwater = consumer.highwater(partition)
-            if highwater is not None:
-                lag += max(0, highwater - await consumer.position(partition))
-        return lag
 
 
 def register_audit_consumer(

@@ -15,6 +15,7 @@ from orderhub_common.security import CurrentPrincipal, Principal, Role, require_
 from orders.audit_log import AuditLog
 from orders.dead_letters import DeadLetters
 from orders.jobs.service import JobService
+from orders.lanes import PipelineProbe
 from orders.saved_views import SavedViewService
 from orders.service import OrderService
 
@@ -52,6 +53,12 @@ def audit_log(request: Request) -> AuditLog:
     return log
 
 
+def pipeline_probe(request: Request) -> PipelineProbe:
+    probe: PipelineProbe = request.app.state.pipeline_probe
+    return probe
+
+
+PipelineProbeDep = Annotated[PipelineProbe, Depends(pipeline_probe)]
 JobServiceDep = Annotated[JobService, Depends(job_service)]
 SavedViewServiceDep = Annotated[SavedViewService, Depends(saved_view_service)]
 AuditLogDep = Annotated[AuditLog, Depends(audit_log)]

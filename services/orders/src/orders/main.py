@@ -24,10 +24,10 @@ from orders.amazon_write_back import AmazonShipments
 from orders.api.asyncapi import asyncapi_router
 from orders.api.dead_letters import router as dead_letters_router
 from orders.api.orders import router as orders_router
+from orders.api.pipeline import router as pipeline_router
 from orders.api.work import router as work_router
 from orders.audit_log import AuditLog
 from orders.consumers import (
-    ConsumerLagProbe,
     register_audit_consumer,
     register_dead_letter_keeper,
     register_ingested_consumer,
@@ -38,6 +38,7 @@ from orders.download_links import DownloadLinks
 from orders.export_retention import ExportRetention, ExportRules
 from orders.jobs.runner import JobRunner
 from orders.jobs.service import JobService
+from orders.lanes import PipelineProbe
 from orders.order_counts import OrderCountProbe
 from orders.outbox_relay import OutboxRelay, kafka_order_event_publisher
 from orders.query_side import QuerySide, WorkStore
@@ -121,7 +122,7 @@ def create_app(settings: OrdersSettings) -> FastAPI:
         sweep_interval_s=settings.write_back_sweep_interval_s,
         lease_s=settings.outbox_lease_s,
     )
-    subscriber = register_ingested_consumer(broker, topics, service)
+    lanes = register_ingested_consumer(broker, topics, service)
     letters = DeadLetters(query_side, ingested_republisher(broker, topics.ingested), trail)
     register_dead_letter_keeper(broker, topics, letters)
     work = WorkStore(query_side)
@@ -148,7 +149,7 @@ def create_app(settings: OrdersSettings) -> FastAPI:
     )
     audit_log = AuditLog(work)
     register_audit_consumer(broker, topics, audit_log)
-    lag = ConsumerLagProbe(subscriber)
+    pipeline = PipelineProbe(list(lanes.values()), live_within_s=settings.pipeline_live_within_s)
 
     async def create_topics() -> None:
         await ensure_topics(settings)
@@ -175,19 +176,21 @@ def create_app(settings: OrdersSettings) -> FastAPI:
         workers=lambda: [
             Worker("outbox-relay", relay.run),
             Worker("write-back", write_backs.run),
-            Worker("consumer-lag", lag.run),
+            Worker("consumer-lag", pipeline.run),
             Worker("order-counts", OrderCountProbe(query_side).run),
             Worker("jobs", runner.run),
             Worker("export-retention", retention.run),
         ],
         routers=[
             orders_router,
+            pipeline_router,
             dead_letters_router,
             work_router,
             asyncapi_router(topics, settings.kafka_bootstrap_servers),
         ],
         state={
             "order_service": service,
+            "pipeline_probe": pipeline,
             "dead_letters": letters,
             "job_service": jobs,
             "saved_view_service": SavedViewService(work, audit=trail),

@@ -21,7 +21,22 @@ DEAD_LETTERED = Counter(
 
 CONSUMER_LAG = Gauge(
     "orders_consumer_lag",
-    "Ingested events not yet consumed by this replica (highwater - position, all partitions)",
+    "Ingested events of the live lane (orders.ingested.v1) not yet consumed by this replica "
+    "(highwater - position, all partitions)",
+)
+
+LANE_WAITING = Gauge(
+    "orders_lane_waiting",
+    "Ingested events not yet processed by this replica, by lane (live: orders.ingested.v1; "
+    "history: orders.ingested.history.v1)",
+    ["lane"],
+)
+
+LANE_OLDEST_AGE = Gauge(
+    "orders_lane_oldest_waiting_age_seconds",
+    "Age of the oldest ingested event not yet processed, by lane: now minus the time ingest "
+    "published it; 0 when none waits",
+    ["lane"],
 )
 
 OUTBOX_PUBLISHED = Counter(

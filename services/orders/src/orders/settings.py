@@ -54,6 +54,16 @@ class OrdersSettings(
         validation_alias=env("ORDERS_OUTBOX_SWEEP_INTERVAL_S"),
         description="how often the outbox relay sweeps for events the fast way left behind",
     )
+    pipeline_live_within_s: float = Field(
+        10.0,
+        gt=0,
+        le=3600,
+        validation_alias=env("PIPELINE_LIVE_WITHIN_S"),
+        description=(
+            "GET /api/pipeline answers live while every lane's oldest waiting event is younger "
+            "than this"
+        ),
+    )
     outbox_confirm_grace_s: float = Field(
         10.0,
         ge=0,

@@ -20,7 +20,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from devstack.pytest_plugin import InfraUrls, eventually
 from orderhub_common.events import ChannelOrder, Customer, OrderIngested, OrderItem, OrderStatus
-from orderhub_common.kafka import Topics, aiokafka_options
+from orderhub_common.kafka import Lane, Topics, aiokafka_options
 from orderhub_common.resources import MongoResource
 from orderhub_common.security import JwtVerifier
 from orderhub_common.settings import KafkaSettings
@@ -206,34 +206,45 @@ class Pipeline:
                 "counts": sorted(tuple(row) for row in counts),
             }
 
-    async def send(self, order: ChannelOrder) -> None:
+    async def send(self, order: ChannelOrder, *, lane: Lane = Lane.LIVE) -> None:
         await self.send_raw(
             OrderIngested(order=order).model_dump_json().encode(),
             key=f"{order.channel}:{order.external_id}".encode(),
+            lane=lane,
         )
 
     async def send_raw(
-        self, value: bytes, *, key: bytes, headers: list[tuple[str, bytes]] | None = None
+        self,
+        value: bytes,
+        *,
+        key: bytes,
+        headers: list[tuple[str, bytes]] | None = None,
+        lane: Lane = Lane.LIVE,
     ) -> None:
         await self.producer.send_and_wait(
-            self.topics.ingested, value, key=key, headers=headers or []
+            self.topics.of_lane(lane), value, key=key, headers=headers or []
         )
 
     async def settle(self) -> None:
-        """Returns once everything sent so far is consumed and its events are published."""
+        """Returns once everything sent so far, on either lane, is consumed and its events are
+        published."""
         self._sentinels += 1
-        external_id = f"SENTINEL-{self._sentinels}"
-        # XTS, the ISO code reserved for tests, keeps sentinels in running counts of their own.
-        sentinel = channel_order(external_id, placed_at=T0 - timedelta(days=365), currency="XTS")
-        await self.send(sentinel)
+        sentinels = {lane: f"SENTINEL-{self._sentinels}-{lane.value}" for lane in Lane}
+        for lane, external_id in sentinels.items():
+            # XTS, the ISO code reserved for tests, keeps sentinels in running counts of their own.
+            sentinel = channel_order(
+                external_id, placed_at=T0 - timedelta(days=365), currency="XTS"
+            )
+            await self.send(sentinel, lane=lane)
 
         async def published() -> bool:
             events = await self.read(self.topics.order_events)
-            return any(
-                e.value is not None and external_id.encode() in e.value for e in events
+            return all(
+                any(e.value is not None and external_id.encode() in e.value for e in events)
+                for external_id in sentinels.values()
             ) and not await self.outbox.count_documents({})
 
-        await eventually(published, what=f"{external_id} to go through")
+        await eventually(published, what=f"{', '.join(sentinels.values())} to go through")
 
     async def read(self, topic: str) -> list[ConsumerRecord[Any, Any]]:
         """Every record of ``topic`` so far, from the beginning, in partition order."""
