@@ -1,10 +1,15 @@
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Depends, Request
 
 from ingest.service import ChannelService
 
 
-def get_channel_service(request: Request) -> ChannelService:
+def channel_service(request: Request) -> ChannelService:
     service: ChannelService = request.app.state.channel_service
     return service
+
+
+ChannelServiceDep = Annotated[ChannelService, Depends(channel_service)]

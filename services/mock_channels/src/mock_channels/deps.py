@@ -1,10 +1,15 @@
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Depends, Request
 
 from mock_channels.store import ChannelStore
 
 
-def get_store(request: Request) -> ChannelStore:
+def channel_store(request: Request) -> ChannelStore:
     store: ChannelStore = request.app.state.store
     return store
+
+
+ChannelStoreDep = Annotated[ChannelStore, Depends(channel_store)]

@@ -32,7 +32,13 @@ from orders.events import (
     tags_changed_event,
     write_back_answered_event,
 )
-from orders.repository import NewOrder, OrderChange, StoredOrder, WriteBackRequest, refreshed
+from orders.repository import (
+    NewOrder,
+    OrderChange,
+    StoredOrder,
+    WriteBackRequest,
+    refresh_from_channel,
+)
 from orders.state_machine import ALLOWED_MOVES, ChannelDecision, can_move, refused_move_message
 
 _JOB_EVENTS = uuid.UUID("5d1b8d7e-26a4-4d8f-9c0b-0b7a3f5e8a11")
@@ -100,7 +106,7 @@ def channel_change(
         history.append(entry)
         events.append(status_changed_event(order, previous, entry))
         previous = status
-    base = refreshed(order, incoming) if decision.refresh_fields else order
+    base = refresh_from_channel(order, incoming) if decision.refresh_fields else order
     result = base.model_copy(
         update={
             "status": previous,

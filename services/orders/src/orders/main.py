@@ -90,11 +90,11 @@ def create_app(settings: OrdersSettings) -> FastAPI:
     )
     trail = AuditTrail(broker, topics, service=SERVICE)
 
-    def written(order_id: str, events: Sequence[Event]) -> None:
+    def after_write(order_id: str, events: Sequence[Event]) -> None:
         relay.confirm(order_id, events)
         write_backs.wake()
 
-    service = OrderService(repository, query_side, on_written=written, audit=trail)
+    service = OrderService(repository, query_side, on_written=after_write, audit=trail)
     channels = httpx.AsyncClient(
         base_url=settings.mock_channels_url, timeout=settings.write_back_timeout_s
     )

@@ -156,7 +156,7 @@ class PendingEvent:
     created_at: datetime
 
 
-def refreshed(order: Order, incoming: ChannelOrder) -> Order:
+def refresh_from_channel(order: Order, incoming: ChannelOrder) -> Order:
     """``order`` with the fields its channel owns taken from the channel's newer copy. Fulfilment
     fields the copy does not carry (an older feed, a shipment Order Hub recorded first) stay."""
     update = {

@@ -19,7 +19,7 @@ from orderhub_common.events import (
     ShippingAddress,
 )
 from orders.changes import new_order, order_id_for
-from orders.repository import refreshed
+from orders.repository import refresh_from_channel
 
 pytestmark = pytest.mark.unit
 
@@ -80,7 +80,7 @@ def test_a_newer_copy_refreshes_every_field_the_channel_owns() -> None:
         shipment=Shipment(carrier="Delhivery", tracking_number="DL9"),
     )
 
-    result = refreshed(order, newer)
+    result = refresh_from_channel(order, newer)
 
     assert owned(result) == owned(newer)
     # What Order Hub owns stays.
@@ -96,7 +96,7 @@ def test_fulfilment_a_newer_copy_does_not_carry_is_kept() -> None:
     order = new_order(full_copy()).order
     older_feed = full_copy(shipping_address=None, payment_method=None, shipment=None, total=210)
 
-    result = refreshed(order, older_feed)
+    result = refresh_from_channel(order, older_feed)
 
     assert result.total == 210
     assert result.shipping_address == order.shipping_address

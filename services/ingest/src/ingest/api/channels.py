@@ -4,9 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from ingest.deps import get_channel_service
+from ingest.deps import ChannelServiceDep
 from ingest.schemas import ChannelStatus, ConnectionTestResult
-from ingest.service import ChannelService
 from orderhub_common.events import Channel
 from orderhub_common.http import ClientAddress
 from orderhub_common.security import Principal, Role, require_role
@@ -17,7 +16,7 @@ router = APIRouter(tags=["channels"])
 
 @router.get("/channels", summary="Each channel's polling health and ingested count")
 async def channel_statuses(
-    service: Annotated[ChannelService, Depends(get_channel_service)],
+    service: ChannelServiceDep,
     _: Annotated[Principal, Depends(require_role(Role.ADMIN, Role.VIEWER))],
 ) -> list[ChannelStatus]:
     return await service.statuses()
@@ -30,7 +29,7 @@ async def channel_statuses(
 async def pause_channel(
     channel: Channel,
     address: ClientAddress,
-    service: Annotated[ChannelService, Depends(get_channel_service)],
+    service: ChannelServiceDep,
     admin: Annotated[Principal, Depends(require_role(Role.ADMIN))],
 ) -> ChannelStatus:
     return await service.set_paused(channel, True, actor=admin, client_address=address)
@@ -40,7 +39,7 @@ async def pause_channel(
 async def resume_channel(
     channel: Channel,
     address: ClientAddress,
-    service: Annotated[ChannelService, Depends(get_channel_service)],
+    service: ChannelServiceDep,
     admin: Annotated[Principal, Depends(require_role(Role.ADMIN))],
 ) -> ChannelStatus:
     return await service.set_paused(channel, False, actor=admin, client_address=address)
@@ -56,7 +55,7 @@ async def resume_channel(
 async def test_channel_connection(
     channel: Channel,
     address: ClientAddress,
-    service: Annotated[ChannelService, Depends(get_channel_service)],
+    service: ChannelServiceDep,
     admin: Annotated[Principal, Depends(require_role(Role.ADMIN))],
 ) -> ConnectionTestResult:
     return await service.test_connection(channel, actor=admin, client_address=address)

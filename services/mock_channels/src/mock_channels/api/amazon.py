@@ -39,7 +39,7 @@ from mock_channels.amazon_sp.sign_in import (
 )
 from mock_channels.amazon_sp.usage_plans import UsagePlans
 from mock_channels.api.feeds import ChannelFailureError, apply_faults, read_orders
-from mock_channels.deps import get_store
+from mock_channels.deps import ChannelStoreDep
 from mock_channels.formats import amazon
 from mock_channels.models import MockOrder, Shipment
 from mock_channels.page_tokens import InvalidPageTokenError
@@ -52,7 +52,6 @@ from orderhub_common.logging import utc_now
 PREFIX = "/amazon"
 router = APIRouter(prefix=PREFIX, tags=["amazon selling partner api"])
 control_router = APIRouter(prefix="/_control/amazon", tags=["control"])
-StoreDep = Annotated[ChannelStore, Depends(get_store)]
 MAX_RESULTS_PER_PAGE = 100
 
 
@@ -183,7 +182,7 @@ async def lwa_token(request: Request, simulator: AmazonDep) -> JSONResponse:
 
 @router.post("/tokens/2021-03-01/restrictedDataToken", summary="createRestrictedDataToken")
 async def create_restricted_data_token(
-    request: Request, store: StoreDep, simulator: AmazonDep
+    request: Request, store: ChannelStoreDep, simulator: AmazonDep
 ) -> Response:
     async def handle() -> Response:
         grant = await gate(request, store, simulator, "createRestrictedDataToken")
@@ -224,7 +223,7 @@ def _restricted_resources(body: dict[str, Any]) -> tuple[RestrictedResource, ...
 
 
 @router.get("/orders/v0/orders", summary="getOrders")
-async def get_orders(request: Request, store: StoreDep, simulator: AmazonDep) -> Response:
+async def get_orders(request: Request, store: ChannelStoreDep, simulator: AmazonDep) -> Response:
     async def handle() -> Response:
         grant = await gate(request, store, simulator, "getOrders")
         query = request.query_params
@@ -265,7 +264,7 @@ async def get_orders(request: Request, store: StoreDep, simulator: AmazonDep) ->
 
 @router.get("/orders/v0/orders/{order_id}", summary="getOrder")
 async def get_order(
-    order_id: str, request: Request, store: StoreDep, simulator: AmazonDep
+    order_id: str, request: Request, store: ChannelStoreDep, simulator: AmazonDep
 ) -> Response:
     async def handle() -> Response:
         grant = await gate(request, store, simulator, "getOrder")
@@ -279,7 +278,7 @@ async def get_order(
 
 @router.get("/orders/v0/orders/{order_id}/orderItems", summary="getOrderItems")
 async def get_order_items(
-    order_id: str, request: Request, store: StoreDep, simulator: AmazonDep
+    order_id: str, request: Request, store: ChannelStoreDep, simulator: AmazonDep
 ) -> Response:
     async def handle() -> Response:
         await gate(request, store, simulator, "getOrderItems")
@@ -312,7 +311,7 @@ def _item_position(order_id: str, token: str | None) -> int:
 
 @router.get("/orders/v0/orders/{order_id}/address", summary="getOrderAddress")
 async def get_order_address(
-    order_id: str, request: Request, store: StoreDep, simulator: AmazonDep
+    order_id: str, request: Request, store: ChannelStoreDep, simulator: AmazonDep
 ) -> Response:
     async def handle() -> Response:
         grant = await gate(request, store, simulator, "getOrderAddress")
@@ -326,7 +325,7 @@ async def get_order_address(
 
 @router.get("/orders/v0/orders/{order_id}/buyerInfo", summary="getOrderBuyerInfo")
 async def get_order_buyer_info(
-    order_id: str, request: Request, store: StoreDep, simulator: AmazonDep
+    order_id: str, request: Request, store: ChannelStoreDep, simulator: AmazonDep
 ) -> Response:
     async def handle() -> Response:
         grant = await gate(request, store, simulator, "getOrderBuyerInfo")
@@ -339,7 +338,7 @@ async def get_order_buyer_info(
 
 @router.post("/orders/v0/orders/{order_id}/shipment", summary="updateShipmentStatus")
 async def update_shipment_status(
-    order_id: str, request: Request, store: StoreDep, simulator: AmazonDep
+    order_id: str, request: Request, store: ChannelStoreDep, simulator: AmazonDep
 ) -> Response:
     async def handle() -> Response:
         await gate(request, store, simulator, "updateShipmentStatus")
@@ -359,7 +358,7 @@ async def update_shipment_status(
 
 @router.post("/orders/v0/orders/{order_id}/shipmentConfirmation", summary="confirmShipment")
 async def confirm_shipment(
-    order_id: str, request: Request, store: StoreDep, simulator: AmazonDep
+    order_id: str, request: Request, store: ChannelStoreDep, simulator: AmazonDep
 ) -> Response:
     async def handle() -> Response:
         await gate(request, store, simulator, "confirmShipment")

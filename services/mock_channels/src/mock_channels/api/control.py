@@ -6,16 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
 
-from mock_channels.deps import get_store
+from mock_channels.deps import ChannelStoreDep
 from mock_channels.formats import FORMATS
 from mock_channels.models import Faults
 from mock_channels.schemas import FaultSettings, OrderCount, OrdersCreate, OrdersCreated, StatusMove
-from mock_channels.store import ChannelStore
 from orderhub_common.errors import NotFoundError
 from orderhub_common.events import Channel
 
 router = APIRouter(prefix="/_control", tags=["control"])
-StoreDep = Annotated[ChannelStore, Depends(get_store)]
 
 
 class ChannelNotFoundError(NotFoundError):
@@ -34,29 +32,33 @@ ChannelDep = Annotated[Channel, Depends(known_channel)]
 
 
 @router.post("/reset", status_code=204, response_class=Response)
-async def reset(store: StoreDep) -> None:
+async def reset(store: ChannelStoreDep) -> None:
     store.reset()
 
 
 @router.post("/{channel}/orders")
-async def create_orders(channel: ChannelDep, body: OrdersCreate, store: StoreDep) -> OrdersCreated:
+async def create_orders(
+    channel: ChannelDep, body: OrdersCreate, store: ChannelStoreDep
+) -> OrdersCreated:
     created = store.create(channel, body.count, placed_between=body.placement_window)
     return OrdersCreated(created=[order.external_id for order in created])
 
 
 @router.get("/{channel}/orders/count")
-async def count_orders(channel: ChannelDep, store: StoreDep) -> OrderCount:
+async def count_orders(channel: ChannelDep, store: ChannelStoreDep) -> OrderCount:
     return OrderCount(count=store.count(channel))
 
 
 @router.get("/{channel}/orders/{external_id}")
-async def native_order(channel: ChannelDep, external_id: str, store: StoreDep) -> dict[str, Any]:
+async def native_order(
+    channel: ChannelDep, external_id: str, store: ChannelStoreDep
+) -> dict[str, Any]:
     return FORMATS[channel].render(store.get(channel, external_id))
 
 
 @router.post("/{channel}/orders/{external_id}/status")
 async def move_order(
-    channel: ChannelDep, external_id: str, body: StatusMove, store: StoreDep
+    channel: ChannelDep, external_id: str, body: StatusMove, store: ChannelStoreDep
 ) -> dict[str, Any]:
     order = store.move(channel, external_id, body.status)
     return FORMATS[channel].render(order)
@@ -64,7 +66,7 @@ async def move_order(
 
 @router.get("/{channel}/orders/{external_id}/write-backs")
 async def order_write_backs(
-    channel: ChannelDep, external_id: str, store: StoreDep
+    channel: ChannelDep, external_id: str, store: ChannelStoreDep
 ) -> list[dict[str, Any]]:
     """The seller status updates that changed this order, each once whatever its repeats."""
     store.get(channel, external_id)
@@ -75,7 +77,7 @@ async def order_write_backs(
 
 
 @router.get("/{channel}/faults")
-async def read_faults(channel: ChannelDep, store: StoreDep) -> FaultSettings:
+async def read_faults(channel: ChannelDep, store: ChannelStoreDep) -> FaultSettings:
     faults = store.faults(channel)
     return FaultSettings(
         down=faults.down, error_rate=faults.error_rate, latency_ms=faults.latency_ms
@@ -83,7 +85,9 @@ async def read_faults(channel: ChannelDep, store: StoreDep) -> FaultSettings:
 
 
 @router.put("/{channel}/faults")
-async def set_faults(channel: ChannelDep, body: FaultSettings, store: StoreDep) -> FaultSettings:
+async def set_faults(
+    channel: ChannelDep, body: FaultSettings, store: ChannelStoreDep
+) -> FaultSettings:
     store.set_faults(
         channel, Faults(down=body.down, error_rate=body.error_rate, latency_ms=body.latency_ms)
     )

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from mock_channels.deps import get_store
+from mock_channels.deps import ChannelStoreDep
 from mock_channels.formats import FORMATS
 from mock_channels.models import MockOrder
 from mock_channels.page_tokens import decode_page_token, encode_page_token
@@ -21,7 +21,6 @@ from orderhub_common.errors import DomainError, ServiceUnavailableError
 from orderhub_common.events import Channel
 
 router = APIRouter(tags=["channel feeds"])
-StoreDep = Annotated[ChannelStore, Depends(get_store)]
 
 _fault_dice = random.Random()  # noqa: S311 - picks which simulated requests fail
 
@@ -79,7 +78,7 @@ def read_orders(
 
 @router.get("/blinkit/v1/orders", summary="Blinkit orders feed")
 async def blinkit_orders(
-    store: StoreDep,
+    store: ChannelStoreDep,
     updated_since_ms: Annotated[int, Query(ge=0)] = 0,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 100,

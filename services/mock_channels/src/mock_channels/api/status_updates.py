@@ -11,18 +11,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header
+from fastapi import APIRouter, Body, Header
 from fastapi.responses import JSONResponse, Response
 
 from mock_channels.api.feeds import apply_faults
-from mock_channels.deps import get_store
+from mock_channels.deps import ChannelStoreDep
 from mock_channels.formats import FORMATS, blinkit
 from mock_channels.models import Shipment
-from mock_channels.store import ChannelStore, WriteBackRejectedError
+from mock_channels.store import WriteBackRejectedError
 from orderhub_common.events import Channel, OrderStatus
 
 router = APIRouter(tags=["channel status updates"])
-StoreDep = Annotated[ChannelStore, Depends(get_store)]
 
 
 def _shipment(carrier: Any, tracking: Any) -> Shipment | None:
@@ -38,7 +37,7 @@ def _status(table: dict[str, OrderStatus], native: Any) -> OrderStatus | None:
 @router.patch("/blinkit/v1/orders/{order_id}/status", summary="Blinkit seller status update")
 async def blinkit_status_update(
     order_id: str,
-    store: StoreDep,
+    store: ChannelStoreDep,
     body: Annotated[dict[str, Any], Body()],
     idempotency_key: Annotated[str, Header(alias="X-Idempotency-Key", min_length=1)],
 ) -> Response:

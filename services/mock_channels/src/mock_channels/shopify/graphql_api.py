@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from ariadne import MutationType, QueryType, graphql, load_schema_from_path, make_executable_schema
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from graphql import GraphQLError, GraphQLResolveInfo, OperationDefinitionNode, parse
 
 from mock_channels.api.feeds import apply_faults
-from mock_channels.deps import get_store
+from mock_channels.deps import ChannelStoreDep
 from mock_channels.models import Shipment
 from mock_channels.page_tokens import decode_page_token, encode_page_token
 from mock_channels.shopify import resources
@@ -39,7 +39,6 @@ from mock_channels.store import (
 from orderhub_common.events import Channel, OrderStatus
 
 router = APIRouter(tags=["website (Shopify Admin GraphQL)"])
-StoreDep = Annotated[ChannelStore, Depends(get_store)]
 
 _SCHEMA = Path(__file__).with_name("schema.graphql")
 _UPDATED_AT = re.compile(r"^\s*updated_at:(>=|>)'?([0-9T:.+\-Z]+)'?\s*$")
@@ -231,7 +230,7 @@ def _operation(document: Any, name: str | None) -> OperationDefinitionNode | Non
 async def admin_graphql(
     api_version: str,
     request: Request,
-    store: StoreDep,
+    store: ChannelStoreDep,
     token: Annotated[str | None, Header(alias="X-Shopify-Access-Token")] = None,
 ) -> JSONResponse:
     shop = request.app.state.shopify
