@@ -22,7 +22,7 @@ async def test_both_bootstrap_users_sign_in(sign_in: Any, admin: Any, viewer: An
     assert admin_session["expiresIn"] == 900
     assert admin_session["user"]["email"] == admin.email
     assert admin_session["user"]["role"] == "admin"
-    assert set(admin_session["user"]) == {"id", "email", "role"}
+    assert set(admin_session["user"]) == {"id", "email", "role", "displayName"}
     assert viewer_session["user"]["role"] == "viewer"
 
 

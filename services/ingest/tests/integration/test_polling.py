@@ -21,7 +21,13 @@ pytestmark = pytest.mark.integration
 
 
 async def published(kit: PollerKit) -> list[OrderIngested]:
-    records = await read_topic(kit.settings, topics_from(kit.settings).ingested)
+    """Every event published so far, on either lane: the live one first, then the history one
+    (an order placed more than ``INGEST_LIVE_WINDOW_S`` ago, such as a backfill's, goes there)."""
+    topics = topics_from(kit.settings)
+    records = [
+        *await read_topic(kit.settings, topics.ingested),
+        *await read_topic(kit.settings, topics.ingested_history),
+    ]
     events = []
     for record in records:
         raw = json.loads(record.value)
