@@ -2,29 +2,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
 import pytest
 
-from mock_channels.main import create_app
 from mock_channels.page_tokens import decode_page_token, encode_page_token
-from mock_channels.settings import MockChannelsSettings
 from mock_channels.store import FeedPosition
 
 pytestmark = pytest.mark.unit
 
 AMAZON_FEED = "/amazon/orders/v0/orders"
 BLINKIT_FEED = "/blinkit/v1/orders"
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(MockChannelsSettings(seed_orders=0, control_api=True))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mock") as client:
-        yield client
 
 
 async def create(client: httpx.AsyncClient, channel: str, count: int) -> list[str]:

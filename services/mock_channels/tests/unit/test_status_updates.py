@@ -4,23 +4,10 @@ test_amazon_sp_api.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
-from mock_channels.main import create_app
-from mock_channels.settings import MockChannelsSettings
-
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(MockChannelsSettings(seed_orders=0, control_api=True))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mock") as client:
-        yield client
 
 
 async def _new(client: httpx.AsyncClient, channel: str) -> str:
