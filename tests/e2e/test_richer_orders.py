@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaProducer
 
 from devstack.pytest_plugin import eventually, eventually_sync
 from orderhub_common.kafka import Topics
+from orderhub_common.testing import order_fields
 
 pytestmark = pytest.mark.e2e
 
@@ -247,17 +248,7 @@ def _ingested(channel: str, external_id: str, phone: str | None) -> dict[str, An
         "schemaVersion": 1,
         "occurredAt": "2026-11-30T10:00:00.000Z",
         "correlationId": "dead-letter-test",
-        "order": {
-            "channel": channel,
-            "externalId": external_id,
-            "customer": customer,
-            "items": [{"sku": "RNG-OXD-007", "name": "Oxidised Ring", "qty": 1, "price": 699.0}],
-            "total": 699.0,
-            "currency": "INR",
-            "status": "PLACED",
-            "placedAt": "2026-11-30T09:59:00.000Z",
-            "updatedAt": "2026-11-30T09:59:00.000Z",
-        },
+        "order": order_fields(channel=channel, external_id=external_id, customer=customer),
     }
 
 

@@ -124,14 +124,7 @@ async def _order_write(
     body = await _body(request, edge.settings.max_request_body_bytes) or b""
 
     async def write() -> httpx.Response:
-        call = client.request(
-            request.method,
-            route.path,
-            query=request.url.query,
-            headers=headers,
-            content=body,
-            timeout_s=route.timeout_s,
-        )
+        call = _request(request, client, route, headers, body)
         return await _recorded_write(edge, route, call, writer)
 
     answer = await edge.idempotent_writes.once(
@@ -180,6 +173,17 @@ async def _call(
 ) -> Awaitable[httpx.Response]:
     """The call to the service with the request's body (read whole, within the edge's limit)."""
     body = await _body(request, edge.settings.max_request_body_bytes)
+    return _request(request, client, route, headers, body)
+
+
+def _request(
+    request: Request,
+    client: UpstreamClient,
+    route: RouteMatch,
+    headers: Mapping[str, str],
+    body: bytes | None,
+) -> Awaitable[httpx.Response]:
+    """The call to the service carrying ``request``'s method and query with ``body``."""
     return client.request(
         request.method,
         route.path,

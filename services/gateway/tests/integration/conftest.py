@@ -15,6 +15,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -225,10 +226,14 @@ async def running_gateway(
 
 
 @pytest.fixture(scope="module")
-async def gateway(
-    infra: InfraUrls, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[RunningGateway]:
-    async with running_gateway(infra, tmp_path_factory.mktemp("no-spa") / "dist") as running:
+def no_spa_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where a built SPA would be, empty: a module's gateway that serves no SPA."""
+    return tmp_path_factory.mktemp("no-spa") / "dist"
+
+
+@pytest.fixture(scope="module")
+async def gateway(infra: InfraUrls, no_spa_dist: Path) -> AsyncIterator[RunningGateway]:
+    async with running_gateway(infra, no_spa_dist) as running:
         yield running
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
@@ -23,12 +24,10 @@ QUEUE_TIMEOUT_S = 2.0
 
 
 @pytest.fixture(scope="module")
-async def gateway(
-    infra: InfraUrls, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[RunningGateway]:
+async def gateway(infra: InfraUrls, no_spa_dist: Path) -> AsyncIterator[RunningGateway]:
     async with running_gateway(
         infra,
-        tmp_path_factory.mktemp("no-spa") / "dist",
+        no_spa_dist,
         orders_max_in_flight=MAX_IN_FLIGHT,
         upstream_min_in_flight=2,
         upstream_latency_target_s=TARGET_S,

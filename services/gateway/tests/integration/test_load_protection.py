@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,13 +19,11 @@ FRESH_S = 0.5
 
 
 @pytest.fixture(scope="module")
-async def gateway(
-    infra: InfraUrls, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[RunningGateway]:
+async def gateway(infra: InfraUrls, no_spa_dist: Path) -> AsyncIterator[RunningGateway]:
     """Two calls to orders at most, no waiting for a slot, and answers fresh for half a second."""
     async with running_gateway(
         infra,
-        tmp_path_factory.mktemp("no-spa") / "dist",
+        no_spa_dist,
         orders_max_in_flight=2,
         upstream_queue_timeout_s=0,
         cache_ttl_s=FRESH_S,

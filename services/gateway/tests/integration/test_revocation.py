@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -22,11 +23,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-async def gateway(
-    infra: InfraUrls, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[RunningGateway]:
-    dist = tmp_path_factory.mktemp("no-spa") / "dist"
-    async with running_gateway(infra, dist, sse_revalidate_s=0.2) as running:
+async def gateway(infra: InfraUrls, no_spa_dist: Path) -> AsyncIterator[RunningGateway]:
+    async with running_gateway(infra, no_spa_dist, sse_revalidate_s=0.2) as running:
         yield running
 
 

@@ -1,15 +1,12 @@
 import pytest
 
-from gateway.cache import (
+from gateway.cache import CachedResponse, ResponseCache, cache_slot, normalized_query
+from gateway.cache.store import (
     DETAIL_EPOCH_KEY,
     LIST_GENERATION_KEY,
-    CachedResponse,
     CacheEntry,
-    ResponseCache,
-    cache_slot,
     decode_entry,
     encode_entry,
-    normalized_query,
     order_version_key,
     writer_key,
 )

@@ -69,12 +69,7 @@ class ChannelFeed(ChannelConnector):
         try:
             return self.parse(response)
         except (ValueError, KeyError, TypeError) as exc:
-            raise ChannelFeedError(
-                self.channel,
-                f"unreadable page: {exc!r}",
-                retryable=False,
-                kind=ApiErrorKind.UNREADABLE,
-            ) from exc
+            raise ChannelFeedError.unreadable_page(self.channel, exc) from exc
 
     def first_params(self, since: datetime | None, limit: int) -> dict[str, Any]:
         raise NotImplementedError

@@ -1,4 +1,4 @@
-"""The simulator's unit suite: one simulator, unseeded with its control API on, per test."""
+"""The simulator's unit suite: a client of a fresh simulator, unseeded, its control API on."""
 
 from __future__ import annotations
 

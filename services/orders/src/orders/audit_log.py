@@ -45,12 +45,7 @@ class AuditLog:
                 AuditEntry.model_validate({k: v for k, v in row.items() if k != "correlation_id"})
                 for row in rows
             ],
-            pagination=Pagination(
-                page=query.page,
-                limit=query.limit,
-                total=total,
-                total_pages=-(-total // query.limit),
-            ),
+            pagination=Pagination.of(query.page, query.limit, total),
         )
 
     async def actions(self) -> AuditActions:

@@ -36,6 +36,11 @@ class Pagination(CamelModel):
     total: int
     total_pages: int
 
+    @classmethod
+    def of(cls, page: int, limit: int, total: int) -> Pagination:
+        """Page ``page`` of ``total`` rows, ``limit`` a page."""
+        return cls(page=page, limit=limit, total=total, total_pages=-(-total // limit))
+
 
 class OrderPagination(Pagination):
     """The order list's page, with keyset paging's cursors."""

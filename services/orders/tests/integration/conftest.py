@@ -19,12 +19,12 @@ from sqlalchemy.engine import make_url
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from devstack.pytest_plugin import InfraUrls, eventually
-from orderhub_common.events import ChannelOrder, Customer, OrderIngested, OrderItem, OrderStatus
+from orderhub_common.events import ChannelOrder, OrderIngested
 from orderhub_common.kafka import Lane, Topics, aiokafka_options
 from orderhub_common.resources import MongoResource
 from orderhub_common.security import JwtVerifier
 from orderhub_common.settings import KafkaSettings
-from orderhub_common.testing import FakeTokenIssuer
+from orderhub_common.testing import FakeTokenIssuer, channel_order
 from orders.documents import OrderDocument, OutboxDocument, WriteBackDocument
 from orders.main import create_app
 from orders.query_side import QuerySide, order_day_counts, order_rows
@@ -146,32 +146,6 @@ def bearer(
 async def record(service: OrderService, *orders: ChannelOrder) -> list[ChannelOutcome]:
     """Feeds channel copies to the service as the consumer does (one batch)."""
     return await service.record_ingested([OrderIngested(order=order) for order in orders])
-
-
-def channel_order(
-    external_id: str,
-    *,
-    channel: str = "website",
-    status: OrderStatus = OrderStatus.PLACED,
-    updated_at: datetime = T0,
-    placed_at: datetime = T0,
-    name: str = "Priya Sharma",
-    phone: str = "+91 98765 43210",
-    email: str | None = "priya@example.com",
-    total: float = 1500.0,
-    currency: str = "INR",
-) -> ChannelOrder:
-    return ChannelOrder(
-        channel=channel,
-        external_id=external_id,
-        customer=Customer(name=name, phone=phone, email=email),
-        items=[OrderItem(sku="RING-18K-01", name="Gold ring", qty=1, price=total)],
-        total=total,
-        currency=currency,
-        status=status,
-        placed_at=placed_at,
-        updated_at=updated_at,
-    )
 
 
 class Pipeline:

@@ -23,6 +23,7 @@ from orderhub_common.kafka import aiokafka_options
 from orderhub_common.revocation import AccessRevocations
 from orderhub_common.security import Principal, Role
 from orderhub_common.settings import KafkaSettings
+from orderhub_common.testing import channel_order
 from orders.download_links import DownloadLinks, LinkHolder
 from orders.errors import ExportLimitError
 from orders.export_retention import DOWNLOAD_GRACE, ExportRetention, ExportRules
@@ -37,7 +38,6 @@ from .conftest import (
     TOKENS,
     Pipeline,
     bearer,
-    channel_order,
     record,
     running_pipeline,
 )

@@ -18,13 +18,14 @@ from aiokafka import AIOKafkaProducer
 from devstack.pytest_plugin import InfraUrls, eventually
 from orderhub_common.events import Event, OrderIngested, OrderStatus
 from orderhub_common.kafka import Lane, Topics, ensure_topics
+from orderhub_common.testing import channel_order
 from orders.changes import order_id_for
 from orders.documents import OutboxDocument
 from orders.query_side import QuerySide
 from orders.repository import OrderRepository
 from orders.service import ChannelOutcome, OrderService
 
-from .conftest import T0, Pipeline, bearer, channel_order, orders_settings, running_pipeline
+from .conftest import T0, Pipeline, bearer, orders_settings, running_pipeline
 
 pytestmark = pytest.mark.integration
 

@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy import update
 
 from devstack.components import runs_ferretdb
+from orderhub_common.testing import channel_order
 from orders import metrics
 from orders.order_counts import OrderCountProbe
 from orders.query_side import order_day_counts
 
-from .conftest import Pipeline, channel_order
+from .conftest import Pipeline
 
 pytestmark = pytest.mark.integration
 

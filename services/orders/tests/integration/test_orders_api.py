@@ -18,10 +18,11 @@ from orderhub_common.kafka import aiokafka_options
 from orderhub_common.revocation import AccessRevocations
 from orderhub_common.security import Principal, Role
 from orderhub_common.settings import KafkaSettings
+from orderhub_common.testing import channel_order
 from orders.changes import order_id_for
 from orders.service import OrderService
 
-from .conftest import ORDERS_REDIS_DB, T0, TOKENS, bearer, channel_order, record, running_pipeline
+from .conftest import ORDERS_REDIS_DB, T0, TOKENS, bearer, record, running_pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -42,9 +43,11 @@ def seeded(n: int) -> dict[str, Any]:
         "placed_at": T0 + timedelta(hours=n // 2),
         "updated_at": T0 + timedelta(hours=n // 2),
         "total": float(100 * (n % 5) + 100),
-        "name": NAMES[n % 5],
-        "phone": f"+91 98765 {n:05d}",
-        "email": f"{NAMES[n % 5].split()[0].lower()}{n}@example.com",
+        "customer": {
+            "name": NAMES[n % 5],
+            "phone": f"+91 98765 {n:05d}",
+            "email": f"{NAMES[n % 5].split()[0].lower()}{n}@example.com",
+        },
     }
 
 

@@ -12,6 +12,7 @@ import pytest
 from devstack.pytest_plugin import eventually
 from orderhub_common.events import OrderStatus
 from orderhub_common.resources import stop_tasks
+from orderhub_common.testing import channel_order
 from orders.changes import admin_move, new_order, order_id_for
 from orders.documents import OutboxDocument, OutboxEntry
 from orders.outbox_relay import OutboxRelay
@@ -20,7 +21,7 @@ from orders.repository import OrderRepository
 from orders.schemas import OrderListQuery
 from orders.service import OrderService
 
-from .conftest import T0, channel_order, record
+from .conftest import T0, record
 
 pytestmark = pytest.mark.integration
 

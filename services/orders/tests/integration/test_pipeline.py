@@ -9,12 +9,13 @@ from prometheus_client import REGISTRY
 
 from devstack.pytest_plugin import eventually
 from orderhub_common.events import OrderStatus
+from orderhub_common.testing import channel_order
 from orders.changes import order_id_for
 from orders.rebuild import rebuild_query_side
 from orders.repository import OrderRepository
 from orders.service import OrderService
 
-from .conftest import T0, Pipeline, channel_order
+from .conftest import T0, Pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -153,7 +154,7 @@ async def test_a_nul_from_a_channel_never_reaches_the_stores_nor_stalls_the_cons
     side would stall the relay or the dead-letter keeper. Whatever ingest sent, a channel's
     text is cleaned, an id holding a NUL is dead-lettered with the reason, and a raw NUL byte
     (not even JSON) is dead-lettered and kept; the order after them flows."""
-    hostile = channel_order("NUL-1", name="Priya\x00 Sharma").model_dump(mode="json")
+    hostile = channel_order("NUL-1").model_dump(mode="json")
     hostile["customer"]["name"] = "Priya\x00\x1b[2J\u202e Sharma\r\n"
     hostile["items"][0]["sku"] = "RING\x00-18K"
     hostile["shipment"] = {"carrier": "Blue\x00Dart", "trackingNumber": "\u202eBD1"}
@@ -226,7 +227,11 @@ async def test_channel_moves_forward_and_a_backwards_change_is_ignored(
             channel="amazon",
             status=OrderStatus.CONFIRMED,
             updated_at=T0 + timedelta(hours=2),
-            name="Priya S. Sharma",
+            customer={
+                "name": "Priya S. Sharma",
+                "phone": "+91 98765 43210",
+                "email": "priya@example.com",
+            },
         )
     )
     await pipeline.settle()

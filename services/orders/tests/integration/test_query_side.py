@@ -15,6 +15,7 @@ from sqlalchemy import Date, cast, event, func, select, text
 
 from devstack.pytest_plugin import InfraUrls
 from orderhub_common.events import Customer, Order, OrderItem, OrderStatus
+from orderhub_common.testing import channel_order
 from orders.changes import new_order
 from orders.explain import QUERY_SHAPES
 from orders.query_side import (
@@ -29,7 +30,7 @@ from orders.query_side import (
 from orders.schema import migrate, upgrade_schema_to
 from orders.schemas import OrderListQuery
 
-from .conftest import T0, channel_order, create_database, database_url, drop_database
+from .conftest import T0, create_database, database_url, drop_database
 
 pytestmark = pytest.mark.integration
 
@@ -42,9 +43,11 @@ def order(n: int, **changes: Any) -> Order:
             f"402-{n:07d}-{n * 7 % 10_000_000:07d}",
             channel=CHANNELS[n % 3],
             placed_at=T0 + timedelta(minutes=n),
-            name=f"Customer {n}",
-            phone=f"+91 90000 {n:05d}",
-            email=f"buyer{n}@example.com",
+            customer={
+                "name": f"Customer {n}",
+                "phone": f"+91 90000 {n:05d}",
+                "email": f"buyer{n}@example.com",
+            },
             total=float(100 + n),
         )
     ).order

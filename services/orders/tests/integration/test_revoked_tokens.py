@@ -26,10 +26,11 @@ from orderhub_common.kafka import aiokafka_options
 from orderhub_common.revocation import AccessRevocations
 from orderhub_common.security import Principal, Role
 from orderhub_common.settings import KafkaSettings
+from orderhub_common.testing import channel_order
 from orders.jobs.runner import MOVE_CHUNK
 from orders.service import OrderService
 
-from .conftest import TOKENS, channel_order, record, running_pipeline
+from .conftest import TOKENS, record, running_pipeline
 
 pytestmark = pytest.mark.integration
 

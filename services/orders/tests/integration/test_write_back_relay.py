@@ -13,13 +13,14 @@ import pytest
 from devstack.pytest_plugin import eventually
 from orderhub_common.events import OrderStatus
 from orderhub_common.resources import stop_tasks
+from orderhub_common.testing import channel_order
 from orders.changes import order_id_for
 from orders.documents import OrderDocument
 from orders.repository import OrderRepository
 from orders.service import OrderService
 from orders.write_back import ChannelWriter, WriteBackRelay
 
-from .conftest import channel_order, record
+from .conftest import record
 
 pytestmark = pytest.mark.integration
 

@@ -16,6 +16,7 @@ from pymongo import AsyncMongoClient, DeleteOne, monitoring
 
 from devstack.pytest_plugin import InfraUrls
 from orderhub_common.events import OrderStatus
+from orderhub_common.testing import channel_order
 from orders.documents import OrderDocument, OutboxDocument
 from orders.outbox_relay import OutboxRelay
 from orders.query_side import QuerySide
@@ -24,7 +25,6 @@ from orders.service import OrderService
 
 from .conftest import (
     T0,
-    channel_order,
     drop_database,
     migrated_database,
     record,

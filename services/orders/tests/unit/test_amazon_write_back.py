@@ -17,6 +17,8 @@ from orders.amazon_write_back import AmazonShipments
 from orders.repository import WriteBackRequest
 from orders.write_back import ChannelRejectedError, ChannelWriter
 
+from .conftest import move_request
+
 pytestmark = pytest.mark.unit
 
 
@@ -38,14 +40,7 @@ async def channels() -> AsyncIterator[tuple[httpx.AsyncClient, ChannelWriter]]:
 def move(
     external_id: str, status: OrderStatus, shipment: Shipment | None = None
 ) -> WriteBackRequest:
-    return WriteBackRequest(
-        key=f"evt-{status}",
-        order_id="ord_1",
-        channel=Channel.AMAZON.value,
-        external_id=external_id,
-        status=status,
-        shipment=shipment,
-    )
+    return move_request(Channel.AMAZON, external_id, status, shipment)
 
 
 async def native(control: httpx.AsyncClient, external_id: str) -> dict[str, object]:

@@ -18,6 +18,7 @@ from orderhub_common.events import (
     Shipment,
     ShippingAddress,
 )
+from orderhub_common.testing import channel_order
 from orders.changes import new_order, order_id_for
 from orders.repository import refresh_from_channel
 
@@ -27,13 +28,12 @@ T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
 
 def full_copy(**changes: object) -> ChannelOrder:
-    copy = ChannelOrder(
+    copy = channel_order(
+        "BLK-77",
         channel="blinkit",
-        external_id="BLK-77",
         customer=Customer(name="Anita Rao", phone="+91 90000 11111", email="anita@example.com"),
         items=[OrderItem(sku="RING-1", name="Ring", qty=2, price=100)],
         total=200,
-        currency="INR",
         status=OrderStatus.SHIPPED,
         placed_at=T0,
         updated_at=T0 + timedelta(hours=1),

@@ -11,6 +11,7 @@ import pytest
 from aiokafka import ConsumerRecord
 
 from orderhub_common.security import Principal, Role
+from orderhub_common.testing import order_fields
 from orders.dead_letters import (
     DeadLetterResolvedError,
     DeadLetters,
@@ -22,20 +23,7 @@ from orders.schemas import DeadLetterRead, DeadLetterState
 pytestmark = pytest.mark.unit
 
 ADMIN = Principal("u1", Role.ADMIN, "j", datetime.now(UTC) + timedelta(hours=1))
-VALID = {
-    "eventType": "order.ingested",
-    "order": {
-        "channel": "website",
-        "externalId": "X1",
-        "customer": {"name": "Asha", "phone": "+919812345678"},
-        "items": [{"sku": "S", "name": "Ring", "qty": 1, "price": 10.0}],
-        "total": 10.0,
-        "currency": "INR",
-        "status": "PLACED",
-        "placedAt": "2026-11-30T09:59:00Z",
-        "updatedAt": "2026-11-30T09:59:00Z",
-    },
-}
+VALID = {"eventType": "order.ingested", "order": order_fields(external_id="X1")}
 
 
 def record(value: bytes) -> ConsumerRecord[bytes, bytes]:

@@ -19,6 +19,8 @@ from orderhub_common.shopify import SIMULATOR_ADMIN_TOKEN, ShopifyAdminClient
 from orders.repository import WriteBackRequest
 from orders.write_back import ChannelRejectedError, ChannelWriteError, ChannelWriter
 
+from .conftest import move_request
+
 pytestmark = pytest.mark.unit
 
 
@@ -52,14 +54,7 @@ async def channel(shop: FastAPI) -> AsyncIterator[ChannelWriter]:
 def move(
     external_id: str, status: OrderStatus, shipment: Shipment | None = None
 ) -> WriteBackRequest:
-    return WriteBackRequest(
-        key=f"evt-{status}",
-        order_id="ord_1",
-        channel="website",
-        external_id=external_id,
-        status=status,
-        shipment=shipment,
-    )
+    return move_request(Channel.WEBSITE, external_id, status, shipment)
 
 
 async def test_each_move_is_made_by_its_mutation_and_the_shop_shows_it(

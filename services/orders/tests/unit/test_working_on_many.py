@@ -13,9 +13,7 @@ from pydantic import ValidationError
 
 from orderhub_common.events import (
     Channel,
-    Customer,
     Order,
-    OrderItem,
     OrderStatus,
     PaymentMethod,
     Shipment,
@@ -24,6 +22,7 @@ from orderhub_common.events import (
     StatusSource,
 )
 from orderhub_common.security import Role
+from orderhub_common.testing import order_fields
 from orders import csv_export
 from orders.changes import job_event_id, moved_by_job
 from orders.download_links import DownloadLinks, LinkHolder, SignedLink
@@ -72,26 +71,25 @@ def test_phone_numbers_are_written_as_text_without_a_visible_quote(phone: str, c
 
 
 def _order(**changes: object) -> Order:
-    order = Order(
-        id="ord_1",
-        external_id="=cmd|' /C calc'!A0",
-        channel=Channel.WEBSITE,
-        customer=Customer(name="@evil", phone="+91 98765 43210", email="a@example.com"),
-        items=[
-            OrderItem(sku="RING-1", name="Ring, gold", qty=2, price=10.0),
-            OrderItem(sku="-X", name="Chain", qty=1, price=5.5),
-        ],
-        total=25.5,
-        currency="INR",
-        status=OrderStatus.PLACED,
-        status_history=[
-            StatusHistoryEntry(
-                status=OrderStatus.PLACED, changed_at=T0, source=StatusSource.CHANNEL
-            )
-        ],
-        placed_at=T0,
-        created_at=T0,
-        updated_at=T0,
+    order = Order.model_validate(
+        order_fields(
+            id="ord_1",
+            external_id="=cmd|' /C calc'!A0",
+            customer={"name": "@evil", "phone": "+91 98765 43210", "email": "a@example.com"},
+            items=[
+                {"sku": "RING-1", "name": "Ring, gold", "qty": 2, "price": 10.0},
+                {"sku": "-X", "name": "Chain", "qty": 1, "price": 5.5},
+            ],
+            total=25.5,
+            status_history=[
+                StatusHistoryEntry(
+                    status=OrderStatus.PLACED, changed_at=T0, source=StatusSource.CHANNEL
+                )
+            ],
+            placed_at=T0,
+            created_at=T0,
+            updated_at=T0,
+        )
     )
     return order.model_copy(update=changes)
 

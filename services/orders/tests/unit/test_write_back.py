@@ -10,15 +10,14 @@ import pytest
 
 from orderhub_common.events import (
     Channel,
-    Customer,
     Order,
-    OrderItem,
     OrderStatus,
     Shipment,
     StatusHistoryEntry,
     StatusSource,
     WriteBackState,
 )
+from orderhub_common.testing import order_fields
 from orders.amazon_write_back import confirm_shipment_body, update_shipment_status_body
 from orders.changes import admin_move, job_event_id, tags_change, write_back_answer
 from orders.repository import StoredOrder, WriteBackRequest
@@ -33,21 +32,19 @@ SHIPMENT = Shipment(carrier="Blue Dart", tracking_number="BD1")
 def stored(
     status: OrderStatus = OrderStatus.PLACED, channel: Channel = Channel.AMAZON
 ) -> StoredOrder:
-    order = Order(
-        id="ord_1",
-        external_id="402-1234567-1234567",
-        channel=channel,
-        customer=Customer(name="Asha", phone="+919812345678"),
-        items=[OrderItem(sku="S", name="Ring", qty=1, price=10)],
-        total=10,
-        currency="INR",
-        status=status,
-        status_history=[
-            StatusHistoryEntry(status=status, changed_at=T0, source=StatusSource.CHANNEL)
-        ],
-        placed_at=T0,
-        created_at=T0,
-        updated_at=T0,
+    order = Order.model_validate(
+        order_fields(
+            id="ord_1",
+            external_id="402-1234567-1234567",
+            channel=channel,
+            status=status,
+            status_history=[
+                StatusHistoryEntry(status=status, changed_at=T0, source=StatusSource.CHANNEL)
+            ],
+            placed_at=T0,
+            created_at=T0,
+            updated_at=T0,
+        )
     )
     return StoredOrder(order, 1, T0)
 

@@ -70,6 +70,14 @@ class ChannelFeedError(Exception):
         super().__init__(f"{channel}: {PLAIN_WORDS[self.kind]} ({reason})")
         self.retryable = retryable
 
+    @classmethod
+    def unreadable_page(cls, channel: Channel, exc: Exception) -> ChannelFeedError:
+        """A page the channel answered but whose content could not be read: asking again for
+        the same page gets the same answer, so it is not retryable."""
+        return cls(
+            channel, f"unreadable page: {exc!r}", retryable=False, kind=ApiErrorKind.UNREADABLE
+        )
+
 
 @dataclass(frozen=True)
 class NativePage:

@@ -12,12 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from ingest.normalizers import website
-from ingest.normalizers.common import NativeOrder, guarded, indian_phone, iso_time, money, text
+from ingest.normalizers.common import NativeOrder, guarded, iso_time, money, text
 from orderhub_common.events import (
     Channel,
     ChannelOrder,
-    Customer,
-    OrderItem,
     Shipment,
     ShippingAddress,
 )
@@ -35,18 +33,9 @@ def _shipment(native: NativeOrder) -> Shipment | None:
 
 
 def _address(address: dict[str, Any], fallback_name: str) -> ShippingAddress | None:
-    if not address.get("city"):
-        return None
-    return ShippingAddress(
-        name=text(address.get("name") or fallback_name),
-        phone=address.get("phone"),
-        line1=address.get("address1"),
-        line2=address.get("address2"),
-        city=text(address["city"]),
-        state=address.get("province"),
-        postal_code=address.get("zip"),
-        country=address.get("countryCodeV2") or "IN",
-    )
+    """GraphQL's address reads as REST's but for the country's name."""
+    rest_address = {**address, "country_code": address.get("countryCodeV2")}
+    return website.shipping_address(rest_address, fallback_name)
 
 
 def _shop_money(money_bag: Any) -> tuple[float, str]:
@@ -66,18 +55,9 @@ def normalize_graphql(native: NativeOrder) -> ChannelOrder:
     return ChannelOrder(
         channel=Channel.WEBSITE,
         external_id=str(native["legacyResourceId"]),
-        customer=Customer(
-            name=text(name),
-            phone=indian_phone(phone),
-            email=native.get("email") or customer.get("email"),
-        ),
+        customer=website.buyer(native, customer, name, phone),
         items=[
-            OrderItem(
-                sku=text(item["sku"]),
-                name=text(item["title"]),
-                qty=item["quantity"],
-                price=_shop_money(item["originalUnitPriceSet"])[0],
-            )
+            website.line_item(item, _shop_money(item["originalUnitPriceSet"])[0])
             for item in native["lineItems"]["nodes"]
         ],
         total=total,

@@ -76,6 +76,23 @@ def shipment(native: NativeOrder) -> Shipment | None:
     return None
 
 
+def buyer(native: NativeOrder, customer: dict[str, Any], name: Any, phone: Any) -> Customer:
+    """The buyer, in either of Shopify's renderings: the order's own email before its
+    customer's."""
+    return Customer(
+        name=text(name),
+        phone=indian_phone(phone),
+        email=native.get("email") or customer.get("email"),
+    )
+
+
+def line_item(item: dict[str, Any], price: float) -> OrderItem:
+    """A line item, in either of Shopify's renderings (they name its price apart)."""
+    return OrderItem(
+        sku=text(item["sku"]), name=text(item["title"]), qty=item["quantity"], price=price
+    )
+
+
 @guarded(Channel.WEBSITE, "id")
 def normalize(native: NativeOrder) -> ChannelOrder:
     customer: dict[str, Any] = native.get("customer") or {}
@@ -87,20 +104,8 @@ def normalize(native: NativeOrder) -> ChannelOrder:
     return ChannelOrder(
         channel=Channel.WEBSITE,
         external_id=str(native["id"]),
-        customer=Customer(
-            name=text(name),
-            phone=indian_phone(phone),
-            email=native.get("email") or customer.get("email"),
-        ),
-        items=[
-            OrderItem(
-                sku=text(item["sku"]),
-                name=text(item["title"]),
-                qty=item["quantity"],
-                price=money(item["price"]),
-            )
-            for item in native["line_items"]
-        ],
+        customer=buyer(native, customer, name, phone),
+        items=[line_item(item, money(item["price"])) for item in native["line_items"]],
         total=money(native["total_price"]),
         currency=native["currency"],
         status=canonical_status(native),

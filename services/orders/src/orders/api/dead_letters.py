@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -48,9 +47,7 @@ async def list_dead_letters(
     found, total = await letters.page(state, page, limit)
     return DeadLetterPage(
         dead_letters=found,
-        pagination=Pagination(
-            page=page, limit=limit, total=total, total_pages=math.ceil(total / limit)
-        ),
+        pagination=Pagination.of(page, limit, total),
     )
 
 

@@ -329,12 +329,7 @@ class JobService:
                 )
                 for row in rows
             ],
-            pagination=Pagination(
-                page=query.page,
-                limit=query.limit,
-                total=total,
-                total_pages=-(-total // query.limit),
-            ),
+            pagination=Pagination.of(query.page, query.limit, total),
         )
 
     async def cancel(self, job_id: str, actor: Principal, client_address: str | None) -> Job:

@@ -128,12 +128,7 @@ class ShopifyConnector(ChannelConnector):
         except ShopifyError as exc:
             raise feed_error(exc) from exc
         except (KeyError, TypeError) as exc:
-            raise ChannelFeedError(
-                self.channel,
-                f"unreadable page: {exc!r}",
-                retryable=False,
-                kind=ApiErrorKind.UNREADABLE,
-            ) from exc
+            raise ChannelFeedError.unreadable_page(self.channel, exc) from exc
         next_token = page_info.get("endCursor") if page_info.get("hasNextPage") else None
         return NativePage(nodes, next_token)
 
