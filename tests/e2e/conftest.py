@@ -74,12 +74,14 @@ def _login(gateway_url: str, email: str, password: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['accessToken']}"}
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: an access token lives 15 minutes, and the whole e2e suite runs
+# longer than that, so a session's token expired half-way through and every later test got 401.
+@pytest.fixture(scope="module")
 def admin_headers(gateway_url: str, credentials: dict[str, tuple[str, str]]) -> dict[str, str]:
     return _login(gateway_url, *credentials["admin"])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def viewer_headers(gateway_url: str, credentials: dict[str, tuple[str, str]]) -> dict[str, str]:
     return _login(gateway_url, *credentials["viewer"])
 
