@@ -122,7 +122,9 @@ def create_app(settings: OrdersSettings) -> FastAPI:
         sweep_interval_s=settings.write_back_sweep_interval_s,
         lease_s=settings.outbox_lease_s,
     )
-    lanes = register_ingested_consumer(broker, topics, service)
+    lanes = register_ingested_consumer(
+        broker, topics, service, history_max_wait_s=settings.history_max_wait_s
+    )
     letters = DeadLetters(query_side, ingested_republisher(broker, topics.ingested), trail)
     register_dead_letter_keeper(broker, topics, letters)
     work = WorkStore(query_side)

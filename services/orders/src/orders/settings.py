@@ -64,6 +64,17 @@ class OrdersSettings(
             "than this"
         ),
     )
+    history_max_wait_s: float = Field(
+        60.0,
+        gt=0,
+        le=240,
+        validation_alias=env("ORDERS_HISTORY_MAX_WAIT_S"),
+        description=(
+            "the longest a history-lane batch waits for the live lane to be idle (its consumer "
+            "joined, nothing waiting) before it is written anyway; under Kafka's 5-minute poll "
+            "interval"
+        ),
+    )
     outbox_confirm_grace_s: float = Field(
         10.0,
         ge=0,
