@@ -108,7 +108,8 @@ async def test_an_older_change_on_the_history_lane_never_undoes_a_newer_live_one
 async def test_pipeline_reports_the_lag_while_a_backlog_waits_and_live_once_it_drained(
     infra: InfraUrls, unique_name: str, producer: AIOKafkaProducer
 ) -> None:
-    await queue_history_backlog(infra, unique_name, producer, BACKLOG)
+    # Large enough that draining it outlasts several of the probe's 5 s measurements.
+    await queue_history_backlog(infra, unique_name, producer, 6 * BACKLOG)
     await asyncio.sleep(1.5)  # the backlog is older than the "live" bound below
     running = running_pipeline(infra, unique_name, producer, pipeline_live_within_s=1.0)
     async with contextlib.aclosing(running):
@@ -122,6 +123,13 @@ async def test_pipeline_reports_the_lag_while_a_backlog_waits_and_live_once_it_d
                 body: dict[str, Any] = response.json()
                 return body
 
+            async def history_measured() -> bool:
+                lanes = {lane["lane"]: lane for lane in (await answer())["lanes"]}
+                return bool(lanes["history"]["waiting"] > 0)
+
+            # Once the history lane's consumer has joined and been measured (a fresh broker's
+            # group coordinator can take a while; until then it reports nothing waiting).
+            await eventually(history_measured, timeout_s=120, what="the history lane measured")
             behind = await answer()
             assert behind["state"] == "catching_up"
             assert behind["behindSeconds"] >= 1.0
@@ -134,7 +142,7 @@ async def test_pipeline_reports_the_lag_while_a_backlog_waits_and_live_once_it_d
                 body = await answer()
                 return body["state"] == "live" and body["waiting"] == 0
 
-            await eventually(live_again, timeout_s=180, what="the pipeline to drain")
+            await eventually(live_again, timeout_s=300, what="the pipeline to drain")
             assert (await client.get("/pipeline")).status_code == 401
 
 
