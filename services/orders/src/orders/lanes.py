@@ -173,8 +173,11 @@ class PipelineProbe:
             metrics.LANE_OLDEST_AGE.labels(state.lane.value).set(state.oldest_waiting_age_s)
             states.append(state)
         behind = max((s.oldest_waiting_age_s for s in states), default=0.0)
+        # A lane whose consumer has not joined yet (a start, a rebalance) has an unknown backlog,
+        # not an empty one: never "live" until every lane has been measured.
+        joined = all(progress.ready for progress in self._lanes)
         return PipelineState(
-            live=behind < self._live_within_s,
+            live=joined and behind < self._live_within_s,
             behind_s=round(behind, 1),
             waiting=sum(s.waiting for s in states),
             lanes=tuple(states),

@@ -18,8 +18,8 @@ def record(timestamp_ms: int) -> ConsumerRecord[bytes, bytes]:
     return ConsumerRecord("t", 0, 0, timestamp_ms, 0, b"k", b"v", None, 1, 1, [])
 
 
-class ReadyLiveLane(LaneProgress):
-    """A live lane whose consumer has joined and has nothing to fetch."""
+class ReadyLane(LaneProgress):
+    """A lane whose consumer has joined and has nothing to fetch."""
 
     @property
     def ready(self) -> bool:
@@ -27,7 +27,7 @@ class ReadyLiveLane(LaneProgress):
 
 
 async def test_a_history_batch_waits_until_the_live_lane_is_done() -> None:
-    live = ReadyLiveLane(Lane.LIVE)
+    live = ReadyLane(Lane.LIVE)
     priority = LivePriority(live, history_max_wait_s=30)
     done: list[str] = []
     live_may_finish = asyncio.Event()
@@ -66,7 +66,7 @@ async def test_a_history_batch_is_not_held_forever_by_a_busy_live_lane() -> None
 
 async def test_the_pipeline_reports_the_oldest_waiting_event_of_each_lane() -> None:
     now_s = 1_000_000.0
-    lanes = {lane: LaneProgress(lane, clock=lambda: now_s) for lane in Lane}
+    lanes = {lane: ReadyLane(lane, clock=lambda: now_s) for lane in Lane}
     probe = PipelineProbe(list(lanes.values()), live_within_s=10)
 
     with lanes[Lane.HISTORY].holding(
@@ -81,3 +81,12 @@ async def test_the_pipeline_reports_the_oldest_waiting_event_of_each_lane() -> N
     drained = await probe.measure()
     assert drained.live
     assert (drained.behind_s, drained.waiting) == (0.0, 0)
+
+
+async def test_the_pipeline_is_never_live_before_every_lanes_consumer_has_joined() -> None:
+    # Before its first assignment a lane's consumer knows of no lag: nothing waiting is not "live".
+    probe = PipelineProbe([ReadyLane(Lane.LIVE), LaneProgress(Lane.HISTORY)], live_within_s=10)
+
+    state = await probe.measure()
+
+    assert (state.live, state.waiting) == (False, 0)
