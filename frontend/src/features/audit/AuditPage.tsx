@@ -1,5 +1,5 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { useEffect, useRef, useState } from "react";
+import { useDebouncedDraft } from "../../lib/useDebouncedDraft";
 import { Link, useSearchParams } from "react-router";
 import { ErrorState, EmptyState } from "../../components/ui/States";
 import { TimeAgo } from "../../components/ui/TimeAgo";
@@ -162,25 +162,7 @@ function TypedFilter({
   placeholder: string;
   onCommit: (value: string) => void;
 }) {
-  const [draft, setDraft] = useState(value);
-  const committed = useRef(value);
-  const commit = useRef(onCommit);
-  commit.current = onCommit;
-  useEffect(() => {
-    if (value !== committed.current) {
-      committed.current = value;
-      setDraft(value);
-    }
-  }, [value]);
-  useEffect(() => {
-    const wanted = draft.trim();
-    if (wanted === committed.current) return;
-    const timer = setTimeout(() => {
-      committed.current = wanted;
-      commit.current(wanted);
-    }, FILTER_DELAY_MS);
-    return () => clearTimeout(timer);
-  }, [draft]);
+  const [draft, setDraft] = useDebouncedDraft(value, onCommit, FILTER_DELAY_MS);
   return (
     <label className="field">
       <span className="field-label">{label}</span>

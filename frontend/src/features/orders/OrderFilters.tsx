@@ -1,4 +1,5 @@
-import { useEffect, useId, useRef, useState, type ReactNode, type RefObject } from "react";
+import { useId, useState, type ReactNode, type RefObject } from "react";
+import { useDebouncedDraft } from "../../lib/useDebouncedDraft";
 import { channelName } from "../../components/ui/Badge";
 import { ToggleGroup } from "../../components/ui/ToggleGroup";
 import { CHANNELS, ORDER_STATUSES } from "../../lib/apiTypes";
@@ -152,28 +153,7 @@ function SearchBox({
   onCommit: (search: string) => void;
   inputRef?: RefObject<HTMLInputElement | null>;
 }) {
-  const [draft, setDraft] = useState(value);
-  const committed = useRef(value);
-  // The parent passes a fresh callback on each render; that must not restart the pause.
-  const commit = useRef(onCommit);
-  commit.current = onCommit;
-
-  useEffect(() => {
-    if (value !== committed.current) {
-      committed.current = value;
-      setDraft(value);
-    }
-  }, [value]);
-
-  useEffect(() => {
-    const search = draft.trim();
-    if (search === committed.current) return;
-    const timer = setTimeout(() => {
-      committed.current = search;
-      commit.current(search);
-    }, SEARCH_DEBOUNCE_MS);
-    return () => clearTimeout(timer);
-  }, [draft]);
+  const [draft, setDraft] = useDebouncedDraft(value, onCommit, SEARCH_DEBOUNCE_MS);
 
   return (
     <label className="field search-field">
