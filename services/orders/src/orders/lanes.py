@@ -65,9 +65,14 @@ class LaneProgress:
 
     @property
     def ready(self) -> bool:
-        """Whether the lane's consumer has partitions to read (after it joined its group)."""
+        """Whether the lane's consumer has joined its group and has fetched from each of its
+        partitions since: until then how much waits there is unknown, not zero (a group's first
+        rebalance holds its consumers for seconds after they were assigned)."""
         consumer = self.subscriber.consumer if self.subscriber is not None else None
-        return consumer is not None and bool(consumer.assignment())
+        if consumer is None:
+            return False
+        assignment = consumer.assignment()
+        return bool(assignment) and all(consumer.highwater(p) is not None for p in assignment)
 
     async def refresh_lag(self) -> int:
         """Events fetched by nobody yet (highwater - position), from the consumer's own fetch
@@ -125,7 +130,8 @@ class LivePriority:
             yield
 
     async def _live_busy(self) -> bool:
-        # Not ready yet (starting, rebalancing): it may have a backlog of its own to take first.
+        # Not ready yet (starting, rebalancing, not fetched yet): it may have a backlog of its own
+        # to take first.
         if self._live_batches > 0 or not self._live.ready:
             return True
         return await self._live.refresh_lag() > 0

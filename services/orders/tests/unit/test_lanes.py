@@ -4,9 +4,10 @@ batch writes at a time, and how far behind a lane is, is measured from its recor
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 
 import pytest
-from aiokafka import ConsumerRecord
+from aiokafka import ConsumerRecord, TopicPartition
 
 from orderhub_common.kafka import Lane
 from orders.lanes import LaneProgress, LivePriority, PipelineProbe
@@ -24,6 +25,40 @@ class ReadyLane(LaneProgress):
     @property
     def ready(self) -> bool:
         return True
+
+
+class JoinedConsumer:
+    """A consumer with one partition, fetched from (highwater known) or not yet."""
+
+    def __init__(self, highwater: int | None) -> None:
+        self.highwater_mark = highwater
+
+    def assignment(self) -> set[TopicPartition]:
+        return {TopicPartition("t", 0)}
+
+    def highwater(self, partition: TopicPartition) -> int | None:
+        return self.highwater_mark
+
+
+def test_a_lane_is_ready_once_its_consumer_has_fetched_from_its_partitions() -> None:
+    lane = LaneProgress(Lane.LIVE)
+    assert not lane.ready  # no consumer yet
+    consumer = JoinedConsumer(highwater=None)
+    lane.subscriber = SimpleNamespace(consumer=consumer)  # type: ignore[assignment]
+    # Assigned, but what waits on its partition is unknown until its first fetch answers.
+    assert not lane.ready
+    consumer.highwater_mark = 0
+    assert lane.ready
+
+
+async def test_a_history_batch_waits_while_the_live_lane_has_not_fetched_yet() -> None:
+    live = LaneProgress(Lane.LIVE)
+    live.subscriber = SimpleNamespace(consumer=JoinedConsumer(highwater=None))  # type: ignore[assignment]
+    priority = LivePriority(live, history_max_wait_s=0.3)
+    started = asyncio.get_running_loop().time()
+    async with priority.history():
+        waited = asyncio.get_running_loop().time() - started
+    assert waited >= 0.3  # held until the bound, not let through on an unknown lag
 
 
 async def test_a_history_batch_waits_until_the_live_lane_is_done() -> None:
