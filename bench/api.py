@@ -48,6 +48,12 @@ def cache_busting_from(n: int, since: datetime = _LONG_AGO) -> str:
     return (since - timedelta(microseconds=n)).isoformat().replace("+00:00", "Z")
 
 
+def wait_out_rate_limit(response: httpx.Response) -> None:
+    """Sleeps for a 429's ``Retry-After`` (at most a minute)."""
+    retry_after = response.headers.get("Retry-After", "")
+    time.sleep(min(RATE_LIMIT_WAIT_MAX_S, int(retry_after) if retry_after.isdigit() else 5))
+
+
 class OrderHub:
     """Signed-in access to the gateway plus the mock channels' control API."""
 
@@ -111,28 +117,35 @@ class OrderHub:
         path: str,
         params: dict[str, Any] | None = None,
         placed_since: datetime | None = None,
+        *,
+        wait_out_limits: bool = True,
     ) -> httpx.Response:
         """A signed-in GET of an order list or stats (of orders placed since ``placed_since``,
-        if given), never answered from the gateway's cache."""
+        if given), never answered from the gateway's cache. With ``wait_out_limits=False`` a
+        429 is returned as it came (a timed read must not count the wait in its latency)."""
         query = dict(params or {})
         since = placed_since or _LONG_AGO
         query["from"] = cache_busting_from(next(self._fresh_keys), since)
-        response = self._signed_in_get(path, query)
+        response = self._signed_in_get(path, query, wait_out_limits)
         if response.status_code == 401:  # the token expired during a long wait
             self._access_token = None
-            response = self._signed_in_get(path, query)
+            response = self._signed_in_get(path, query, wait_out_limits)
         return response
 
-    def _signed_in_get(self, path: str, query: dict[str, Any]) -> httpx.Response:
+    def _signed_in_get(
+        self, path: str, query: dict[str, Any], wait_out_limits: bool
+    ) -> httpx.Response:
         if self._access_token is None:
             self.sign_in()
-        return self._patiently(
-            lambda: self._http.get(
+
+        def send() -> httpx.Response:
+            return self._http.get(
                 f"{self.gateway_url}/api{path}",
                 params=query,
                 headers={"Authorization": f"Bearer {self._access_token}"},
             )
-        )
+
+        return self._patiently(send) if wait_out_limits else send()
 
     def admin_call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """A signed-in call of the bench's admin (user administration); the answer's JSON."""
@@ -158,8 +171,7 @@ class OrderHub:
         """Sends, and once more after ``Retry-After`` (at most a minute) if rate limited."""
         response = send()
         if response.status_code == 429:
-            retry_after = response.headers.get("Retry-After", "")
-            time.sleep(min(RATE_LIMIT_WAIT_MAX_S, int(retry_after) if retry_after.isdigit() else 5))
+            wait_out_rate_limit(response)
             response = send()
         return response
 
