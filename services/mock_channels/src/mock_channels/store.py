@@ -2,11 +2,15 @@
 
 Every change stamps the order with a per-channel strictly increasing ``updated_at``, and feeds
 list orders by ``(updated_at, external_id)``, so keyset paging never skips nor repeats one.
+A page is found in a sorted index of those keys (appended to as changes are stamped; an order's
+earlier keys are skipped as stale), never by sorting every order of the channel: a feed with
+hundreds of thousands of orders answers a page in the time of a few hundred.
 """
 
 from __future__ import annotations
 
 import random
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -113,6 +117,7 @@ class ChannelStore:
         for channel in Channel:
             self._seed(channel, seed_orders, seeded)
             self._save(channel, self._orders[channel].values())
+            self._reindex(channel)
 
     def subscribe(self, listener: Callable[[Channel, MockOrder, bool], None]) -> None:
         """``listener(channel, order, created)`` after each order created or changed."""
@@ -134,6 +139,7 @@ class ChannelStore:
             self._orders[channel] = {o.external_id: o for o in orders}
             if orders:
                 self._last_stamp[channel] = max(o.updated_at for o in orders)
+            self._reindex(channel)
         self._next_number.update(database.load_counters())
         for channel, answers in database.load_write_backs().items():
             for raw in answers:
@@ -157,6 +163,8 @@ class ChannelStore:
         self._faults: dict[Channel, Faults] = {c: Faults() for c in Channel}
         self._next_number = dict.fromkeys(Channel, FIRST_ORDER_NUMBER)
         self._last_stamp: dict[Channel, datetime] = {}
+        # Each channel's feed keys in feed order; an order's earlier keys stay until a rebuild.
+        self._feed: dict[Channel, list[tuple[datetime, str]]] = {c: [] for c in Channel}
         # Seller status updates by idempotency key: a repeat gets the first answer, not a redo.
         self._write_backs: dict[Channel, dict[str, WriteBackAnswer]] = {c: {} for c in Channel}
         self._applied_write_backs: dict[Channel, list[WriteBackAnswer]] = {c: [] for c in Channel}
@@ -185,6 +193,7 @@ class ChannelStore:
                 order.placed_at = backdated[index]
             order.status_times[OrderStatus.PLACED] = order.placed_at
             created.append(order)
+        self._index(channel, created)
         self._save(channel, created)
         self._changed(channel, created, created=True)
         return created
@@ -199,6 +208,7 @@ class ChannelStore:
         """Any move a channel might make, backwards ones included: ingest must cope."""
         order = self.get(channel, external_id)
         order.move_to(status, self._stamp(channel))
+        self._index(channel, [order])
         self._save(channel, [order])
         self._changed(channel, [order], created=False)
         return order
@@ -248,6 +258,7 @@ class ChannelStore:
             reason = f"the order is {now}; it cannot become {then}"
             return WriteBackAnswer(key, order.external_id, status, accepted=False, reason=reason)
         order.move_to(status, self._stamp(channel), shipment=shipment)
+        self._index(channel, [order])
         answer = WriteBackAnswer(key, order.external_id, status, accepted=True)
         self._applied_write_backs[channel].append(answer)
         return answer
@@ -268,18 +279,40 @@ class ChannelStore:
         limit: int,
     ) -> FeedPage:
         """Orders updated at or after ``updated_since``, past ``after``, in feed order."""
-        candidates: Iterable[MockOrder] = self._orders[channel].values()
+        feed, orders_by_id = self._feed[channel], self._orders[channel]
+        start = 0
         if updated_since is not None:
-            candidates = [o for o in candidates if o.updated_at >= updated_since]
+            start = bisect_left(feed, (updated_since,))  # (t,) sorts before every (t, id)
         if after is not None:
-            start = (after.updated_at, after.external_id)
-            candidates = [o for o in candidates if o.sort_key > start]
-        ordered = sorted(candidates, key=lambda o: o.sort_key)
-        orders = ordered[:limit]
-        if len(ordered) <= limit:
+            start = max(start, bisect_right(feed, (after.updated_at, after.external_id)))
+        found: list[MockOrder] = []
+        for position in range(start, len(feed)):
+            key = feed[position]
+            order = orders_by_id.get(key[1])
+            if order is not None and order.sort_key == key:  # not a key it has moved on from
+                found.append(order)
+                if len(found) > limit:
+                    break
+        orders = found[:limit]
+        if len(found) <= limit:
             return FeedPage(orders, None)
         last = orders[-1]
         return FeedPage(orders, FeedPosition(last.updated_at, last.external_id))
+
+    def _index(self, channel: Channel, orders: Iterable[MockOrder]) -> None:
+        """Adds the changed orders' new keys; stamps only grow, so they go at the end."""
+        feed = self._feed[channel]
+        for order in orders:
+            key = order.sort_key
+            if not feed or key > feed[-1]:
+                feed.append(key)
+            else:
+                insort(feed, key)
+        if len(feed) > 2 * len(self._orders[channel]) + 1024:
+            self._reindex(channel)  # mostly stale keys: start again from the orders' own
+
+    def _reindex(self, channel: Channel) -> None:
+        self._feed[channel] = sorted(order.sort_key for order in self._orders[channel].values())
 
     def faults(self, channel: Channel) -> Faults:
         return self._faults[channel]

@@ -115,3 +115,24 @@ def test_backdated_orders_are_placed_in_the_window_in_number_order_and_changed_n
     # The feed lists them as changed now, so an incremental reader since "now" still sees them.
     page = store.page(Channel.BLINKIT, updated_since=clock.now, after=None, limit=100)
     assert len(page.orders) == 30
+
+
+def test_the_feed_lists_each_order_once_at_its_latest_change_after_many_changes() -> None:
+    store = ChannelStore(seed=5, seed_orders=300)
+    ids = read_everything(store, Channel.WEBSITE, limit=1000)
+    # Enough changes that most of the feed's keys are stale and it is rebuilt at least once.
+    for _round in range(6):
+        for external_id in ids[::2]:
+            order = store.get(Channel.WEBSITE, external_id)
+            store.move(Channel.WEBSITE, external_id, _next_status(order.status))
+    ids += [o.external_id for o in store.create(Channel.WEBSITE, 40)]
+
+    every = sorted((store.get(Channel.WEBSITE, i) for i in ids), key=lambda o: o.sort_key)
+    assert read_everything(store, Channel.WEBSITE, limit=7) == [o.external_id for o in every]
+    since = every[200].updated_at
+    page = store.page(Channel.WEBSITE, updated_since=since, after=None, limit=1000)
+    assert [o.external_id for o in page.orders] == [o.external_id for o in every[200:]]
+
+
+def _next_status(status: OrderStatus) -> OrderStatus:
+    return OrderStatus.CONFIRMED if status != OrderStatus.CONFIRMED else OrderStatus.SHIPPED
