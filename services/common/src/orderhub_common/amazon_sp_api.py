@@ -289,7 +289,7 @@ class SpApiClient:
         restricted_token: str | None = None,
     ) -> httpx.Response:
         """One operation, paced, signed (by ``restricted_token`` when given), retried while
-        throttled and once after an expired access token."""
+        throttled and once after Amazon refused the access token (expired or revoked)."""
         pacer = self.pacers[operation]
         backoff = 0.0
         signed_in_again = False
@@ -322,7 +322,7 @@ class SpApiClient:
                 backoff = min(self._max_backoff_s, max(2 * backoff, 1 / pacer.rate))
                 await self._sleep(backoff)
                 continue
-            if expired_token(response) and restricted_token is None and not signed_in_again:
+            if refused_token(response) and restricted_token is None and not signed_in_again:
                 signed_in_again = True
                 async with self._sign_in_lock:
                     if self._token == token:
@@ -343,8 +343,11 @@ def error_of(response: httpx.Response) -> tuple[str, str]:
         return "", f"HTTP {response.status_code}"
 
 
-def expired_token(response: httpx.Response) -> bool:
+def refused_token(response: httpx.Response) -> bool:
+    """Amazon refused the access token itself: it expired early, or it was revoked (the seller
+    authorized the application again), so a fresh sign-in may open the call. A refusal for a
+    missing role names no token and is answered as it came."""
     if response.status_code not in (401, 403):
         return False
     code, message = error_of(response)
-    return code == "Unauthorized" and "expired" in message.lower()
+    return code == "Unauthorized" and "access token" in message.lower()

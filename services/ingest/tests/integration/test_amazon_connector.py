@@ -110,6 +110,27 @@ async def test_an_expired_access_token_is_refreshed_and_nothing_is_lost(
     assert ids == Counter(first + second)
 
 
+async def test_a_revoked_access_token_is_answered_by_signing_in_again(
+    kit: PollerKit, channels: httpx.AsyncClient
+) -> None:
+    first = await create_orders(channels, Channel.AMAZON, 2)
+    poller = build_poller(
+        Channel.AMAZON, kit.settings, kit.repository, kit.publisher, "replica-a", kit.transport
+    )
+    assert await poller.lease.take_or_renew()
+    assert await poller.poll() == 2
+    # The seller authorized Order Hub again, or Amazon dropped its tokens: an hour before the
+    # cached one would expire, every call is refused as "revoked, malformed or invalid".
+    await channels.post("/_control/amazon/sign-in/revoke")
+    second = await create_orders(channels, Channel.AMAZON, 2)
+    assert await poller.poll() == 2
+    await poller.feed.close()
+
+    assert (await channels.get("/_control/amazon/sign-in")).json()["signIns"] == 2
+    ids = Counter(e.order.external_id for e in await published(kit))
+    assert ids == Counter(first + second)
+
+
 async def test_throttling_is_answered_by_pacing_and_retry_with_no_order_lost_or_doubled(
     kit: PollerKit, infra: InfraUrls, unique_name: str
 ) -> None:

@@ -118,6 +118,9 @@ class SignIn:
         for grant in self._grants.values():
             grant.expires_at = 0.0
 
+    def revoke_all(self) -> None:
+        self._grants.clear()
+
 
 def _lwa_error(code: str, description: str) -> dict[str, object]:
     return {"error": code, "error_description": description}

@@ -427,6 +427,13 @@ async def expire_tokens(simulator: AmazonDep) -> None:
     simulator.sign_in.expire_all()
 
 
+@control_router.post("/sign-in/revoke", status_code=204, response_class=Response)
+async def revoke_tokens(simulator: AmazonDep) -> None:
+    """Every access and restricted data token is forgotten, as after the seller authorized the
+    application again (or the simulator restarted): each is answered as revoked."""
+    simulator.sign_in.revoke_all()
+
+
 @control_router.get("/sign-in")
 async def sign_in_count(simulator: AmazonDep) -> dict[str, int]:
     return {"signIns": simulator.sign_in.sign_ins}

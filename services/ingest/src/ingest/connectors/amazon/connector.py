@@ -47,7 +47,7 @@ from orderhub_common.amazon_sp_api import (
     SpApiError,
     SpApiFailure,
     error_of,
-    expired_token,
+    refused_token,
 )
 from orderhub_common.events import Channel
 
@@ -208,7 +208,7 @@ class AmazonConnector(ChannelConnector):
         detail = f"{operation} answered {status} {code}: {message}".strip()
         if status >= 500:
             raise self._error(ApiErrorKind.UNAVAILABLE, detail, True)
-        if expired_token(response):
+        if refused_token(response):
             raise self._error(ApiErrorKind.EXPIRED_TOKEN, detail, False)
         raise self._error(ApiErrorKind.REFUSED, detail, False)
 
