@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bench import crowd, mix
 from bench.export_memory import with_export_memory
+from bench.history_import import WATCH_INTERVAL_S, WATCH_PAGE
 from bench.method import METHOD
 from bench.progress import format_duration
 from bench.results import BenchResults, Numbers, QueryPlans, StepResult
@@ -418,7 +419,15 @@ def _ingest_lines(results: BenchResults) -> list[str]:
             f"were visible through the API after p50 {_ms(busy.live_p50_ms)}, p95 "
             f"{_ms(busy.live_p95_ms)}, max {_ms(busy.live_max_ms)}"
             + (f", {busy.live_never_visible} never" if busy.live_never_visible else "")
-            + " (targets: p95 under 5 s, settled within 10 minutes for 100,000)."
+            + " (targets: p95 under 5 s, settled within 10 minutes for 100,000). A second user "
+            f"read the {WATCH_PAGE} newest orders every {WATCH_INTERVAL_S:g} s to see them (the "
+            "history is placed in the past)"
+            + (
+                f"; {busy.live_watch_refused} of its reads were refused (429)"
+                if busy.live_watch_refused
+                else ""
+            )
+            + "."
         )
     if results.fill is not None:
         fill = results.fill

@@ -85,6 +85,7 @@ class HistoryImport(BaseModel):
     live_p50_ms: float
     live_p95_ms: float
     live_max_ms: float
+    live_watch_refused: int = 0  # the watcher's reads answered 429 (its waits are not counted)
     failure: str | None = None
 
 

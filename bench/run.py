@@ -44,6 +44,7 @@ from bench.progress import format_duration
 from bench.results import (
     BenchResults,
     Fill,
+    HistoryImport,
     IngestRun,
     NewOrderLatency,
     QueryPlans,
@@ -437,6 +438,13 @@ class BenchRun:
         except ValueError:
             return QueryPlans(source=EXPLAIN_COMMAND.name, status="ok", body=done.stdout)
 
+    def history_import(self) -> HistoryImport:
+        watcher = viewer_session(self.stack)
+        try:
+            return history_import(self.hub, watcher, self.plan.history_import_orders, self.rng)
+        finally:
+            watcher.close()
+
     # The whole run ---------------------------------------------------------------------------
     def run(self, command: str, rate_limits: str) -> BenchResults:
         started_at = datetime.now(UTC)
@@ -451,7 +459,7 @@ class BenchRun:
         with self.phase("one new order at a time"):
             latency = self.new_order_latency()
         with self.phase("history import while live orders arrive"):
-            busy_day = history_import(self.hub, self.plan.history_import_orders, self.rng)
+            busy_day = self.history_import()
         with self.phase("query plans"):
             plans = self.query_plans()
         return BenchResults(
@@ -509,6 +517,13 @@ def _rate_limits(hub: OrderHub, raised: bool) -> str:
     )
 
 
+def viewer_session(stack: LocalStack) -> OrderHub:
+    """A second user's session, whose reads count against its own per-user limit."""
+    return OrderHub(
+        gateway_url=stack.gateway_url, channels_url=stack.channels_url, credentials=stack.viewer
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a short smoke run of the tooling")
@@ -548,7 +563,16 @@ def main(argv: list[str] | None = None) -> int:
             if args.history_orders is not None:
                 plan = dataclasses.replace(plan, history_import_orders=args.history_orders)
             if args.only == "history-import":
-                busy_day = history_import(hub, plan.history_import_orders, random.Random())  # noqa: S311
+                watcher = viewer_session(stack)
+                try:
+                    busy_day = history_import(
+                        hub,
+                        watcher,
+                        plan.history_import_orders,
+                        random.Random(),  # noqa: S311
+                    )
+                finally:
+                    watcher.close()
                 print(busy_day.model_dump_json(indent=2))
                 return 0 if busy_day.settled else 1
             limits = _rate_limits(hub, raised=not args.keep_gateway)
