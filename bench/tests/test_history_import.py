@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -46,12 +47,20 @@ class Watcher:
         self.refusals = refusals
         self.reads = 0
 
-    def get(self, path: str, params: dict[str, Any], *, wait_out_limits: bool) -> httpx.Response:
+    def get(
+        self,
+        path: str,
+        params: dict[str, Any],
+        placed_since: datetime,
+        *,
+        wait_out_limits: bool,
+    ) -> httpx.Response:
         assert not wait_out_limits, "a timed read must not wait inside the call"
+        assert params["sortOrder"] == "asc", "the oldest waiting first"
         self.reads += 1
         if self.reads <= self.refusals:
             return httpx.Response(429, headers={"Retry-After": "0"})
-        orders = [{"externalId": i} for i in self.channels.visible()]
+        orders = [{"externalId": i} for i in self.channels.visible()][: params["limit"]]
         return httpx.Response(200, json={"orders": orders})
 
 
