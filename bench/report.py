@@ -16,7 +16,7 @@ from bench.export_memory import with_export_memory
 from bench.history_import import WATCH_INTERVAL_S, WATCH_PAGE
 from bench.method import METHOD
 from bench.progress import format_duration
-from bench.results import BenchResults, Numbers, QueryPlans, StepResult
+from bench.results import BenchResults, HistoryImport, Numbers, QueryPlans, StepResult
 from bench.scenarios import (
     BASELINE_RATE,
     BREAK_ERROR_RATIO,
@@ -428,6 +428,12 @@ def _ingest_lines(results: BenchResults) -> list[str]:
                 else ""
             )
             + "."
+            + (
+                f" These figures come from a run of this scenario alone ({busy.run_apart}), "
+                "after the run above, not from the run itself."
+                if busy.run_apart
+                else ""
+            )
         )
     if results.fill is not None:
         fill = results.fill
@@ -620,8 +626,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.report", description=__doc__)
     parser.add_argument("results", nargs="?", type=Path, default=RESULTS)
     parser.add_argument("--doc", type=Path, default=DOC, help="the page to write")
+    parser.add_argument(
+        "--history-import",
+        type=Path,
+        help="the figures `python -m bench.run --only history-import` printed (JSON): they "
+        "replace the run's own in the results, marked as a run apart (--run-apart says which)",
+    )
+    parser.add_argument("--run-apart", default="", help="that run's command and time")
     args = parser.parse_args(argv)
     results = BenchResults.model_validate_json(args.results.read_text())
+    if args.history_import is not None:
+        if not args.run_apart:
+            parser.error("--history-import needs --run-apart (the run's command and time)")
+        apart = HistoryImport.model_validate_json(args.history_import.read_text())
+        apart = apart.model_copy(update={"run_apart": args.run_apart})
+        results = results.model_copy(update={"history_import": apart})
+        args.results.write_text(results.model_dump_json(indent=1) + "\n")
     plot(results, args.doc.parent / "bench")
     args.doc.write_text(with_export_memory(render(results)))
     print(f"wrote {args.doc} and its plots from {args.results}")

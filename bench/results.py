@@ -87,6 +87,9 @@ class HistoryImport(BaseModel):
     live_max_ms: float
     live_watch_refused: int = 0  # the watcher's reads answered 429 (its waits are not counted)
     failure: str | None = None
+    # Set when these figures come from a run of this scenario alone, merged into the full run's
+    # results afterwards (``python -m bench.report --history-import``): its command and time.
+    run_apart: str | None = None
 
 
 class Machine(BaseModel):

@@ -9,6 +9,7 @@ from bench.results import (
     BenchResults,
     CpuUse,
     Fill,
+    HistoryImport,
     IngestRun,
     Machine,
     NewOrderLatency,
@@ -229,3 +230,34 @@ def test_the_services_cpu_profiles_are_on_the_page_when_the_run_took_them() -> N
     )
     page = render(profiled)
     assert "| gateway | decode (api.py): 31% | send (h11.py): 12% |  |" in page
+
+
+def busy_day(**changes: object) -> HistoryImport:
+    figures = HistoryImport(
+        orders=100_000,
+        stored_s=512,
+        settled_s=515,
+        settled=True,
+        live_rate=5,
+        live_orders=2_578,
+        live_never_visible=0,
+        live_p50_ms=1_643,
+        live_p95_ms=9_780,
+        live_max_ms=20_000,
+    )
+    return figures.model_copy(update=changes)
+
+
+def test_the_busy_day_says_when_its_figures_come_from_a_run_of_their_own() -> None:
+    with_run = results().model_copy(update={"history_import": busy_day()})
+    page = render(with_run)
+    assert "every order in its final status after 8m35s" in page
+    assert "p95 9.78 s" in page
+    assert "a run of this scenario alone" not in page
+
+    apart = busy_day(run_apart="`python -m bench.run --only history-import`, 2026-12-06 12:49 UTC")
+    page = render(results().model_copy(update={"history_import": apart}))
+    assert (
+        "These figures come from a run of this scenario alone (`python -m bench.run --only "
+        "history-import`, 2026-12-06 12:49 UTC)" in page
+    )
