@@ -102,6 +102,7 @@ class LiveOrders:
                     {"limit": WATCH_PAGE, "sortBy": "placedAt", "sortOrder": "asc"},
                     placed_since=oldest - WATCH_MARGIN,
                     wait_out_limits=False,
+                    within_a_second=True,
                 )
             except (httpx.HTTPError, ApiError):
                 continue  # a restarting service: read again

@@ -54,8 +54,10 @@ class Watcher:
         placed_since: datetime,
         *,
         wait_out_limits: bool,
+        within_a_second: bool,
     ) -> httpx.Response:
         assert not wait_out_limits, "a timed read must not wait inside the call"
+        assert within_a_second, "the read starts just before the oldest waiting order"
         assert params["sortOrder"] == "asc", "the oldest waiting first"
         self.reads += 1
         if self.reads <= self.refusals:
