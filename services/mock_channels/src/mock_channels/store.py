@@ -207,8 +207,7 @@ class ChannelStore:
     def move(self, channel: Channel, external_id: str, status: OrderStatus) -> MockOrder:
         """Any move a channel might make, backwards ones included: ingest must cope."""
         order = self.get(channel, external_id)
-        order.move_to(status, self._stamp(channel))
-        self._index(channel, [order])
+        self._move(channel, order, status)
         self._save(channel, [order])
         self._changed(channel, [order], created=False)
         return order
@@ -257,8 +256,7 @@ class ChannelStore:
             now, then = order.status.value.lower(), status.value.lower()
             reason = f"the order is {now}; it cannot become {then}"
             return WriteBackAnswer(key, order.external_id, status, accepted=False, reason=reason)
-        order.move_to(status, self._stamp(channel), shipment=shipment)
-        self._index(channel, [order])
+        self._move(channel, order, status, shipment)
         answer = WriteBackAnswer(key, order.external_id, status, accepted=True)
         self._applied_write_backs[channel].append(answer)
         return answer
@@ -298,6 +296,17 @@ class ChannelStore:
             return FeedPage(orders, None)
         last = orders[-1]
         return FeedPage(orders, FeedPosition(last.updated_at, last.external_id))
+
+    def _move(
+        self,
+        channel: Channel,
+        order: MockOrder,
+        status: OrderStatus,
+        shipment: Shipment | None = None,
+    ) -> None:
+        """A change after the seed: stamped now, so the feed lists it again at the end."""
+        order.move_to(status, self._stamp(channel), shipment=shipment)
+        self._index(channel, [order])
 
     def _index(self, channel: Channel, orders: Iterable[MockOrder]) -> None:
         """Adds the changed orders' new keys; stamps only grow, so they go at the end."""
