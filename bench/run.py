@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from contextlib import AbstractContextManager, closing, contextmanager, nullcontext, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -438,13 +438,6 @@ class BenchRun:
         except ValueError:
             return QueryPlans(source=EXPLAIN_COMMAND.name, status="ok", body=done.stdout)
 
-    def history_import(self) -> HistoryImport:
-        watcher = viewer_session(self.stack)
-        try:
-            return history_import(self.hub, watcher, self.plan.history_import_orders, self.rng)
-        finally:
-            watcher.close()
-
     # The whole run ---------------------------------------------------------------------------
     def run(self, command: str, rate_limits: str) -> BenchResults:
         started_at = datetime.now(UTC)
@@ -459,7 +452,7 @@ class BenchRun:
         with self.phase("one new order at a time"):
             latency = self.new_order_latency()
         with self.phase("history import while live orders arrive"):
-            busy_day = self.history_import()
+            busy_day = busy_day_of(self.hub, self.stack, self.plan.history_import_orders, self.rng)
         with self.phase("query plans"):
             plans = self.query_plans()
         return BenchResults(
@@ -517,11 +510,14 @@ def _rate_limits(hub: OrderHub, raised: bool) -> str:
     )
 
 
-def viewer_session(stack: LocalStack) -> OrderHub:
-    """A second user's session, whose reads count against its own per-user limit."""
-    return OrderHub(
+def busy_day_of(hub: OrderHub, stack: LocalStack, orders: int, rng: random.Random) -> HistoryImport:
+    """The history import, its live orders watched by the viewer: a second user, whose reads
+    count against a per-user limit of their own."""
+    viewer = OrderHub(
         gateway_url=stack.gateway_url, channels_url=stack.channels_url, credentials=stack.viewer
     )
+    with closing(viewer):
+        return history_import(hub, viewer, orders, rng)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -563,16 +559,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.history_orders is not None:
                 plan = dataclasses.replace(plan, history_import_orders=args.history_orders)
             if args.only == "history-import":
-                watcher = viewer_session(stack)
-                try:
-                    busy_day = history_import(
-                        hub,
-                        watcher,
-                        plan.history_import_orders,
-                        random.Random(),  # noqa: S311
-                    )
-                finally:
-                    watcher.close()
+                rng = random.Random()  # noqa: S311
+                busy_day = busy_day_of(hub, stack, plan.history_import_orders, rng)
                 print(busy_day.model_dump_json(indent=2))
                 return 0 if busy_day.settled else 1
             limits = _rate_limits(hub, raised=not args.keep_gateway)
