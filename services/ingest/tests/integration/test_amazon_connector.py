@@ -246,7 +246,7 @@ async def test_the_first_connection_backfills_the_configured_days_and_shows_prog
     app = create_mock_channels(MockChannelsSettings(seed_orders=40, control_api=True))
     store = app.state.store
     started = datetime.now(UTC)
-    history = store.page(Channel.AMAZON, updated_since=None, after=None, limit=1000).orders
+    history = store.page(Channel.AMAZON, since=None, after=None, limit=1000).orders
     kit = kit_with(kit, infra, unique_name, httpx.ASGITransport(app=app), INGEST_BACKFILL_DAYS=1)
     await poll(kit)
 

@@ -42,6 +42,11 @@ class MockOrder:
         """Feeds list orders by this key so a keyset cursor never skips one."""
         return (self.updated_at, self.external_id)
 
+    @property
+    def placed_key(self) -> tuple[datetime, str]:
+        """Feeds of new orders list them by this key."""
+        return (self.placed_at, self.external_id)
+
     def move_to(
         self, status: OrderStatus, at: datetime, *, shipment: Shipment | None = None
     ) -> None:

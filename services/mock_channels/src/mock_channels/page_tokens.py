@@ -11,7 +11,7 @@ import binascii
 import json
 from datetime import datetime
 
-from mock_channels.store import FeedPosition
+from mock_channels.store import FeedOrder, FeedPosition
 from orderhub_common.errors import DomainError
 
 
@@ -19,11 +19,12 @@ class InvalidPageTokenError(DomainError):
     code = "invalid_page_token"
 
 
-def encode_page_token(updated_since: datetime | None, position: FeedPosition) -> str:
+def encode_page_token(since: datetime | None, position: FeedPosition) -> str:
     state = {
-        "since": updated_since.isoformat() if updated_since else None,
-        "updatedAt": position.updated_at.isoformat(),
+        "since": since.isoformat() if since else None,
+        "at": position.at.isoformat(),
         "id": position.external_id,
+        "by": position.by.value,
     }
     return base64.urlsafe_b64encode(json.dumps(state).encode()).decode().rstrip("=")
 
@@ -33,7 +34,9 @@ def decode_page_token(token: str) -> tuple[datetime | None, FeedPosition]:
         padded = token + "=" * (-len(token) % 4)
         state = json.loads(base64.urlsafe_b64decode(padded.encode()))
         since = datetime.fromisoformat(state["since"]) if state["since"] else None
-        position = FeedPosition(datetime.fromisoformat(state["updatedAt"]), str(state["id"]))
+        position = FeedPosition(
+            datetime.fromisoformat(state["at"]), str(state["id"]), FeedOrder(state["by"])
+        )
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
         raise InvalidPageTokenError("the page token is not one this feed issued") from exc
     return since, position

@@ -5,6 +5,10 @@ list orders by ``(updated_at, external_id)``, so keyset paging never skips nor r
 A page is found in a sorted index of those keys (appended to as changes are stamped; an order's
 earlier keys are skipped as stale), never by sorting every order of the channel: a feed with
 hundreds of thousands of orders answers a page in the time of a few hundred.
+
+The platforms also list orders by when they were placed (Amazon's ``CreatedAfter``, Shopify's
+``created_at``, Blinkit's ``created_since_ms``): a second index of ``(placed_at, external_id)``,
+each order once, serves those pages.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
+from operator import attrgetter
 
 from mock_channels.catalog import random_buyer, random_items
 from mock_channels.formats import FORMATS
@@ -78,12 +84,26 @@ class WriteBackRejectedError(Exception):
         self.answer = answer
 
 
+class FeedOrder(StrEnum):
+    """What a feed lists orders by."""
+
+    UPDATED = "updated"  # each order at its latest change: a reader since a time sees every change
+    PLACED = "placed"  # each order once, when it was placed: a reader sees the new orders only
+
+
 @dataclass(frozen=True)
 class FeedPosition:
-    """Where a feed page ended: the sort key of its last order."""
+    """Where a feed page ended: the sort key of its last order, in the feed's order."""
 
-    updated_at: datetime
+    at: datetime
     external_id: str
+    by: FeedOrder = FeedOrder.UPDATED
+
+
+def position_of(order: MockOrder, by: FeedOrder) -> FeedPosition:
+    """Where ``order`` stands in the feed listed ``by``."""
+    at, external_id = order.sort_key if by is FeedOrder.UPDATED else order.placed_key
+    return FeedPosition(at, external_id, by)
 
 
 @dataclass(frozen=True)
@@ -117,7 +137,7 @@ class ChannelStore:
         for channel in Channel:
             self._seed(channel, seed_orders, seeded)
             self._save(channel, self._orders[channel].values())
-            self._reindex(channel)
+            self._index_everything(channel)
 
     def subscribe(self, listener: Callable[[Channel, MockOrder, bool], None]) -> None:
         """``listener(channel, order, created)`` after each order created or changed."""
@@ -139,7 +159,7 @@ class ChannelStore:
             self._orders[channel] = {o.external_id: o for o in orders}
             if orders:
                 self._last_stamp[channel] = max(o.updated_at for o in orders)
-            self._reindex(channel)
+            self._index_everything(channel)
         self._next_number.update(database.load_counters())
         for channel, answers in database.load_write_backs().items():
             for raw in answers:
@@ -165,6 +185,8 @@ class ChannelStore:
         self._last_stamp: dict[Channel, datetime] = {}
         # Each channel's feed keys in feed order; an order's earlier keys stay until a rebuild.
         self._feed: dict[Channel, list[tuple[datetime, str]]] = {c: [] for c in Channel}
+        # Each channel's orders by placement; an order's key never changes.
+        self._placed: dict[Channel, list[tuple[datetime, str]]] = {c: [] for c in Channel}
         # Seller status updates by idempotency key: a repeat gets the first answer, not a redo.
         self._write_backs: dict[Channel, dict[str, WriteBackAnswer]] = {c: {} for c in Channel}
         self._applied_write_backs: dict[Channel, list[WriteBackAnswer]] = {c: [] for c in Channel}
@@ -194,6 +216,9 @@ class ChannelStore:
             order.status_times[OrderStatus.PLACED] = order.placed_at
             created.append(order)
         self._index(channel, created)
+        placed = self._placed[channel]
+        for order in created:
+            insort(placed, order.placed_key)
         self._save(channel, created)
         self._changed(channel, created, created=True)
         return created
@@ -272,30 +297,34 @@ class ChannelStore:
         self,
         channel: Channel,
         *,
-        updated_since: datetime | None,
+        since: datetime | None,
         after: FeedPosition | None,
         limit: int,
+        by: FeedOrder = FeedOrder.UPDATED,
     ) -> FeedPage:
-        """Orders updated at or after ``updated_since``, past ``after``, in feed order."""
-        feed, orders_by_id = self._feed[channel], self._orders[channel]
+        """Orders updated (or placed) at or after ``since``, past ``after``, in feed order."""
+        orders_by_id = self._orders[channel]
+        if by is FeedOrder.UPDATED:
+            keys, key_of = self._feed[channel], attrgetter("sort_key")
+        else:
+            keys, key_of = self._placed[channel], attrgetter("placed_key")
         start = 0
-        if updated_since is not None:
-            start = bisect_left(feed, (updated_since,))  # (t,) sorts before every (t, id)
+        if since is not None:
+            start = bisect_left(keys, (since,))  # (t,) sorts before every (t, id)
         if after is not None:
-            start = max(start, bisect_right(feed, (after.updated_at, after.external_id)))
+            start = max(start, bisect_right(keys, (after.at, after.external_id)))
         found: list[MockOrder] = []
-        for position in range(start, len(feed)):
-            key = feed[position]
+        for position in range(start, len(keys)):
+            key = keys[position]
             order = orders_by_id.get(key[1])
-            if order is not None and order.sort_key == key:  # not a key it has moved on from
+            if order is not None and key_of(order) == key:  # not a key it has moved on from
                 found.append(order)
                 if len(found) > limit:
                     break
         orders = found[:limit]
         if len(found) <= limit:
             return FeedPage(orders, None)
-        last = orders[-1]
-        return FeedPage(orders, FeedPosition(last.updated_at, last.external_id))
+        return FeedPage(orders, position_of(orders[-1], by))
 
     def _move(
         self,
@@ -322,6 +351,10 @@ class ChannelStore:
 
     def _reindex(self, channel: Channel) -> None:
         self._feed[channel] = sorted(order.sort_key for order in self._orders[channel].values())
+
+    def _index_everything(self, channel: Channel) -> None:
+        self._reindex(channel)
+        self._placed[channel] = sorted(o.placed_key for o in self._orders[channel].values())
 
     def faults(self, channel: Channel) -> Faults:
         return self._faults[channel]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -365,3 +366,28 @@ async def test_the_sandbox_answers_every_static_case_exactly(client: httpx.Async
         "Could not match input arguments",
     )
     assert (await client.get(f"{SANDBOX}/orders/v0/orders/TEST_CASE_200")).status_code == 403
+
+
+async def test_get_orders_lists_by_creation_with_created_after(client: httpx.AsyncClient) -> None:
+    day_ago = datetime.now(UTC) - timedelta(days=1)
+    window = {
+        "placedFrom": (day_ago - timedelta(days=7)).isoformat(),
+        "placedTo": day_ago.isoformat(),
+    }
+    await client.post("/_control/amazon/orders", json={"count": 2, **window})
+    [new] = await new_orders(client, 1)
+    headers = {"x-amz-access-token": await signed_in(client)}
+    hour_ago = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    created = await client.get(
+        ORDERS, params={"MarketplaceIds": IN, "CreatedAfter": hour_ago}, headers=headers
+    )
+    both = await client.get(
+        ORDERS,
+        params={"MarketplaceIds": IN, "CreatedAfter": hour_ago, "LastUpdatedAfter": hour_ago},
+        headers=headers,
+    )
+
+    assert [o["AmazonOrderId"] for o in created.json()["payload"]["Orders"]] == [new]
+    assert both.status_code == 400
+    assert schema_errors(ORDERS_MODEL, definition_of(ORDERS_MODEL, "getOrders", 200), created) == []

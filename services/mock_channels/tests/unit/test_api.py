@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from mock_channels.page_tokens import decode_page_token, encode_page_token
-from mock_channels.store import FeedPosition
+from mock_channels.store import FeedOrder, FeedPosition
 
 pytestmark = pytest.mark.unit
 
@@ -188,6 +188,29 @@ async def test_latency_delays_feed_answers(client: httpx.AsyncClient) -> None:
 
 def test_page_token_carries_the_original_filter() -> None:
     since = datetime(2026, 11, 1, tzinfo=UTC)
-    position = FeedPosition(datetime(2026, 11, 2, tzinfo=UTC), "5512")
+    position = FeedPosition(datetime(2026, 11, 2, tzinfo=UTC), "5512", FeedOrder.PLACED)
     token = encode_page_token(since, position)
     assert decode_page_token(token) == (since, position)
+
+
+async def test_blinkit_lists_orders_by_creation_with_created_since_ms(
+    client: httpx.AsyncClient,
+) -> None:
+    day_ago = datetime.now(UTC) - timedelta(days=1)
+    window = {
+        "placedFrom": (day_ago - timedelta(days=7)).isoformat(),
+        "placedTo": day_ago.isoformat(),
+    }
+    history = await client.post("/_control/blinkit/orders", json={"count": 3, **window})
+    [new] = await create(client, "blinkit", 1)
+    hour_ago_ms = int((datetime.now(UTC) - timedelta(hours=1)).timestamp() * 1000)
+
+    fresh = (await client.get(BLINKIT_FEED, params={"created_since_ms": hour_ago_ms})).json()
+    everything = (await client.get(BLINKIT_FEED, params={"created_since_ms": 0, "limit": 2})).json()
+    both = await client.get(BLINKIT_FEED, params={"created_since_ms": 0, "updated_since_ms": 0})
+
+    assert [o["order_id"] for o in fresh["orders"]] == [new]
+    assert [o["order_id"] for o in everything["orders"]] == history.json()["created"][:2]
+    rest = (await client.get(BLINKIT_FEED, params={"cursor": everything["next_cursor"]})).json()
+    assert [o["order_id"] for o in rest["orders"]] == [history.json()["created"][2], new]
+    assert both.status_code == 400

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -241,3 +242,30 @@ def test_each_delivery_has_its_own_webhook_id() -> None:
     first, second = deliveries(order, created=True)[0], deliveries(order, created=True)[0]
     assert first.webhook_id != second.webhook_id
     assert first.body == second.body
+
+
+async def test_orders_by_creation_list_each_new_order_once_and_leave_history_out(
+    client: httpx.AsyncClient,
+) -> None:
+    by_creation = ORDERS.replace("UPDATED_AT", "CREATED_AT")
+    day_ago = datetime.now(UTC) - timedelta(days=1)
+    window = {
+        "placedFrom": (day_ago - timedelta(days=7)).isoformat(),
+        "placedTo": day_ago.isoformat(),
+    }
+    await client.post("/_control/website/orders", json={"count": 2, **window})
+    new = await create(client, 2)
+    hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+
+    first = await graphql(client, by_creation, {"first": 1, "query": f"created_at:>='{hour_ago}'"})
+    page = first.json()["data"]["orders"]
+    rest = await graphql(
+        client,
+        by_creation,
+        {"first": 5, "after": page["pageInfo"]["endCursor"], "query": f"created_at:>='{hour_ago}'"},
+    )
+    mixed = await graphql(client, by_creation, {"first": 5, "query": f"updated_at:>='{hour_ago}'"})
+
+    listed = page["nodes"] + rest.json()["data"]["orders"]["nodes"]
+    assert [node["legacyResourceId"] for node in listed] == new
+    assert "unsupported search query" in mixed.json()["errors"][0]["message"]

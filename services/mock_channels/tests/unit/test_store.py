@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mock_channels.store import ChannelStore, MockOrderNotFoundError
+from mock_channels.store import ChannelStore, FeedOrder, MockOrderNotFoundError
 from orderhub_common.events import Channel, OrderStatus
 
 pytestmark = pytest.mark.unit
@@ -24,7 +24,7 @@ def read_everything(store: ChannelStore, channel: Channel, limit: int) -> list[s
     seen: list[str] = []
     after = None
     while True:
-        page = store.page(channel, updated_since=None, after=after, limit=limit)
+        page = store.page(channel, since=None, after=after, limit=limit)
         seen += [o.external_id for o in page.orders]
         if page.next_position is None:
             return seen
@@ -60,10 +60,10 @@ def test_an_order_changed_while_paging_shows_up_again_later_and_none_is_skipped(
     clock = FrozenClock()
     store = ChannelStore(seed=1, seed_orders=0, clock=clock)
     created = [o.external_id for o in store.create(Channel.BLINKIT, 10)]
-    first = store.page(Channel.BLINKIT, updated_since=None, after=None, limit=5)
+    first = store.page(Channel.BLINKIT, since=None, after=None, limit=5)
     moved = first.orders[0].external_id
     store.move(Channel.BLINKIT, moved, OrderStatus.CONFIRMED)
-    rest = store.page(Channel.BLINKIT, updated_since=None, after=first.next_position, limit=50)
+    rest = store.page(Channel.BLINKIT, since=None, after=first.next_position, limit=50)
     seen = [o.external_id for o in first.orders + rest.orders]
     assert set(seen) == set(created)
     assert seen[-1] == moved
@@ -75,7 +75,7 @@ def test_updated_since_is_inclusive() -> None:
     [old] = store.create(Channel.AMAZON, 1)
     clock.now += timedelta(seconds=5)
     [new] = store.create(Channel.AMAZON, 1)
-    page = store.page(Channel.AMAZON, updated_since=new.updated_at, after=None, limit=10)
+    page = store.page(Channel.AMAZON, since=new.updated_at, after=None, limit=10)
     assert [o.external_id for o in page.orders] == [new.external_id]
     assert old.updated_at < new.updated_at
 
@@ -113,7 +113,7 @@ def test_backdated_orders_are_placed_in_the_window_in_number_order_and_changed_n
     assert all(o.updated_at >= clock.now for o in orders)
     assert all(o.status_times == {OrderStatus.PLACED: o.placed_at} for o in orders)
     # The feed lists them as changed now, so an incremental reader since "now" still sees them.
-    page = store.page(Channel.BLINKIT, updated_since=clock.now, after=None, limit=100)
+    page = store.page(Channel.BLINKIT, since=clock.now, after=None, limit=100)
     assert len(page.orders) == 30
 
 
@@ -130,9 +130,39 @@ def test_the_feed_lists_each_order_once_at_its_latest_change_after_many_changes(
     every = sorted((store.get(Channel.WEBSITE, i) for i in ids), key=lambda o: o.sort_key)
     assert read_everything(store, Channel.WEBSITE, limit=7) == [o.external_id for o in every]
     since = every[200].updated_at
-    page = store.page(Channel.WEBSITE, updated_since=since, after=None, limit=1000)
+    page = store.page(Channel.WEBSITE, since=since, after=None, limit=1000)
     assert [o.external_id for o in page.orders] == [o.external_id for o in every[200:]]
 
 
 def _next_status(status: OrderStatus) -> OrderStatus:
     return OrderStatus.CONFIRMED if status != OrderStatus.CONFIRMED else OrderStatus.SHIPPED
+
+
+def test_the_placed_feed_lists_each_order_once_by_placement_whatever_its_changes() -> None:
+    clock = FrozenClock()
+    store = ChannelStore(seed=1, seed_orders=0, clock=clock)
+    [early] = store.create(Channel.AMAZON, 1)
+    fresh = []
+    for _ in range(3):
+        clock.now += timedelta(minutes=1)
+        fresh += store.create(Channel.AMAZON, 1)
+    # A history imported later is placed before both, and changes keep coming to every order.
+    window = (clock.now - timedelta(days=3), clock.now - timedelta(days=2))
+    history = store.create(Channel.AMAZON, 5, placed_between=window)
+    store.move(Channel.AMAZON, early.external_id, OrderStatus.CONFIRMED)
+    store.move(Channel.AMAZON, fresh[0].external_id, OrderStatus.CANCELLED)
+
+    def placed_since(since: datetime | None, limit: int) -> list[str]:
+        seen, after = [], None
+        while True:
+            page = store.page(
+                Channel.AMAZON, since=since, after=after, limit=limit, by=FeedOrder.PLACED
+            )
+            seen += [o.external_id for o in page.orders]
+            if page.next_position is None:
+                return seen
+            after = page.next_position
+
+    every = [o.external_id for o in [*history, early, *fresh]]
+    assert placed_since(None, limit=2) == every
+    assert placed_since(fresh[0].placed_at, limit=2) == [o.external_id for o in fresh]

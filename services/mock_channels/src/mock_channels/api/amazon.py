@@ -43,7 +43,12 @@ from mock_channels.deps import ChannelStoreDep
 from mock_channels.formats import amazon
 from mock_channels.models import MockOrder, Shipment
 from mock_channels.page_tokens import InvalidPageTokenError
-from mock_channels.store import ChannelStore, MockOrderNotFoundError, WriteBackRejectedError
+from mock_channels.store import (
+    ChannelStore,
+    FeedOrder,
+    MockOrderNotFoundError,
+    WriteBackRejectedError,
+)
 from orderhub_common.amazon_sp_api import ACCESS_TOKEN_HEADER, RATE_LIMIT_HEADER
 from orderhub_common.errors import ServiceUnavailableError
 from orderhub_common.events import Channel, OrderStatus
@@ -232,21 +237,30 @@ async def get_orders(request: Request, store: ChannelStoreDep, simulator: Amazon
             raise invalid("MarketplaceIds is required.")
         if amazon.MARKETPLACE_ID not in marketplaces:
             raise invalid(f"The seller does not sell in {','.join(marketplaces)}.")
-        token, after = query.get("NextToken"), query.get("LastUpdatedAfter")
-        if not token and query.get("CreatedAfter"):
-            raise invalid("The simulator filters by LastUpdatedAfter only, not CreatedAfter.")
-        if not token and not after:
+        token = query.get("NextToken")
+        created_after, updated_after = query.get("CreatedAfter"), query.get("LastUpdatedAfter")
+        if not token and bool(created_after) == bool(updated_after):
             raise invalid("Exactly one of CreatedAfter and LastUpdatedAfter is required.")
+        if created_after and query.get("LastUpdatedBefore"):
+            raise invalid("LastUpdatedBefore cannot be set when CreatedAfter is set.")
+        if updated_after and query.get("CreatedBefore"):
+            raise invalid("CreatedBefore cannot be set when LastUpdatedAfter is set.")
+        if query.get("CreatedBefore") or query.get("LastUpdatedBefore"):
+            raise invalid("The simulator does not model CreatedBefore or LastUpdatedBefore.")
         try:
             limit = int(query.get("MaxResultsPerPage", MAX_RESULTS_PER_PAGE))
         except ValueError:
             limit = 0
         if not 1 <= limit <= MAX_RESULTS_PER_PAGE:
             raise invalid("MaxResultsPerPage must be from 1 to 100.")
-        since = _time(after, "LastUpdatedAfter") if after and not token else None
+        by, since = FeedOrder.UPDATED, None
+        if not token and created_after:
+            by, since = FeedOrder.PLACED, _time(created_after, "CreatedAfter")
+        elif not token and updated_after:
+            since = _time(updated_after, "LastUpdatedAfter")
         try:
             orders, next_token = read_orders(
-                store, Channel.AMAZON, updated_since=since, token=token, limit=limit
+                store, Channel.AMAZON, since=since, token=token, limit=limit, by=by
             )
         except InvalidPageTokenError:
             raise invalid("Invalid NextToken.") from None

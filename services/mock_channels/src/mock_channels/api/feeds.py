@@ -16,7 +16,7 @@ from mock_channels.deps import ChannelStoreDep
 from mock_channels.formats import FORMATS
 from mock_channels.models import MockOrder
 from mock_channels.page_tokens import decode_page_token, encode_page_token
-from mock_channels.store import ChannelStore, FeedPage
+from mock_channels.store import ChannelStore, FeedOrder, FeedPage
 from orderhub_common.errors import DomainError, ServiceUnavailableError
 from orderhub_common.events import Channel
 
@@ -42,51 +42,55 @@ async def apply_faults(store: ChannelStore, channel: Channel) -> None:
         raise ServiceUnavailableError(f"{channel} is overloaded, try again")
 
 
-def _read_page(
-    store: ChannelStore,
-    channel: Channel,
-    *,
-    updated_since: datetime | None,
-    token: str | None,
-    limit: int,
-) -> tuple[list[dict[str, Any]], str | None]:
-    orders, next_token = read_orders(
-        store, channel, updated_since=updated_since, token=token, limit=limit
-    )
-    render = FORMATS[channel].render
-    return [render(order) for order in orders], next_token
-
-
 def read_orders(
     store: ChannelStore,
     channel: Channel,
     *,
-    updated_since: datetime | None,
+    since: datetime | None,
     token: str | None,
     limit: int,
+    by: FeedOrder = FeedOrder.UPDATED,
 ) -> tuple[list[MockOrder], str | None]:
-    """One page of orders in feed order, and the token of the next (None: the last page)."""
+    """One page of orders in feed order (``by``, or the token's), and the token of the next
+    (None: the last page)."""
     after = None
     if token:
-        updated_since, after = decode_page_token(token)
-    page: FeedPage = store.page(channel, updated_since=updated_since, after=after, limit=limit)
+        since, after = decode_page_token(token)
+        by = after.by
+    page: FeedPage = store.page(channel, since=since, after=after, limit=limit, by=by)
     next_token = None
     if page.next_position is not None:
-        next_token = encode_page_token(updated_since, page.next_position)
+        next_token = encode_page_token(since, page.next_position)
     return page.orders, next_token
 
 
 @router.get("/blinkit/v1/orders", summary="Blinkit orders feed")
 async def blinkit_orders(
     store: ChannelStoreDep,
-    updated_since_ms: Annotated[int, Query(ge=0)] = 0,
+    updated_since_ms: Annotated[int | None, Query(ge=0)] = None,
+    created_since_ms: Annotated[int | None, Query(ge=0)] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 100,
 ) -> dict[str, Any]:
-    """Orders by ``updated_at_ms`` ascending, paged with ``next_cursor``."""
+    """Orders by ``updated_at_ms`` ascending (every change), or with ``created_since_ms`` by
+    ``created_at_ms`` ascending (each order once), paged with ``next_cursor``."""
     await apply_faults(store, Channel.BLINKIT)
-    since = datetime.fromtimestamp(updated_since_ms / 1000, UTC)
-    orders, next_cursor = _read_page(
-        store, Channel.BLINKIT, updated_since=since, token=cursor, limit=limit
+    if updated_since_ms is not None and created_since_ms is not None:
+        raise DomainError("give updated_since_ms or created_since_ms, not both")
+    by, since_ms = FeedOrder.UPDATED, updated_since_ms or 0
+    if created_since_ms is not None:
+        by, since_ms = FeedOrder.PLACED, created_since_ms
+    orders, next_cursor = read_orders(
+        store,
+        Channel.BLINKIT,
+        since=datetime.fromtimestamp(since_ms / 1000, UTC),
+        token=cursor,
+        limit=limit,
+        by=by,
     )
-    return {"orders": orders, "next_cursor": next_cursor, "has_more": next_cursor is not None}
+    render = FORMATS[Channel.BLINKIT].render
+    return {
+        "orders": [render(order) for order in orders],
+        "next_cursor": next_cursor,
+        "has_more": next_cursor is not None,
+    }

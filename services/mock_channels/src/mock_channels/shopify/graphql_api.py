@@ -6,8 +6,9 @@ the custom app's token in ``X-Shopify-Access-Token`` (401 otherwise), the channe
 faults (down, error rate, latency), the cost bucket (``THROTTLED`` when a call's requested cost
 is not available), and ``extensions.cost`` on every answer.
 
-The ``orders`` query's ``query`` argument understands the one filter Order Hub sends,
-``updated_at:>=<ISO 8601>`` (or ``>``); anything else is a GraphQL error, not ignored.
+The ``orders`` query's ``query`` argument understands the filters Order Hub sends,
+``updated_at:>=<ISO 8601>`` (or ``>``) with ``sortKey: UPDATED_AT``, and ``created_at:>=`` (or
+``>``) with ``sortKey: CREATED_AT``; anything else is a GraphQL error, not ignored.
 """
 
 from __future__ import annotations
@@ -32,31 +33,39 @@ from mock_channels.shopify import resources
 from mock_channels.shopify.cost import CostBucket, operation_cost
 from mock_channels.store import (
     ChannelStore,
-    FeedPosition,
+    FeedOrder,
     MockOrderNotFoundError,
     WriteBackRejectedError,
+    position_of,
 )
 from orderhub_common.events import Channel, OrderStatus
 
 router = APIRouter(tags=["website (Shopify Admin GraphQL)"])
 
 _SCHEMA = Path(__file__).with_name("schema.graphql")
-_UPDATED_AT = re.compile(r"^\s*updated_at:(>=|>)'?([0-9T:.+\-Z]+)'?\s*$")
+_TIME_FILTER = re.compile(r"^\s*(updated_at|created_at):(>=|>)'?([0-9T:.+\-Z]+)'?\s*$")
+# Each filter with the sort it comes with, and the feed that serves it.
+_SORTS = {
+    "UPDATED_AT": ("updated_at", FeedOrder.UPDATED),
+    "CREATED_AT": ("created_at", FeedOrder.PLACED),
+}
 _MAX_PAGE = 250
 query = QueryType()
 mutation = MutationType()
 
 
-def _since(search: str | None) -> datetime | None:
+def _since(search: str | None, field: str) -> datetime | None:
     if not search:
         return None
-    match = _UPDATED_AT.match(search)
-    if match is None:
-        raise GraphQLError(f"unsupported search query {search!r}: only updated_at:>= is modelled")
-    moment = datetime.fromisoformat(match.group(2).replace("Z", "+00:00"))
+    match = _TIME_FILTER.match(search)
+    if match is None or match.group(1) != field:
+        raise GraphQLError(
+            f"unsupported search query {search!r}: only {field}:>= is modelled with this sortKey"
+        )
+    moment = datetime.fromisoformat(match.group(3).replace("Z", "+00:00"))
     if moment.tzinfo is None:
-        raise GraphQLError("updated_at needs a time zone")
-    return moment + timedelta(seconds=1) if match.group(1) == ">" else moment
+        raise GraphQLError(f"{field} needs a time zone")
+    return moment + timedelta(seconds=1) if match.group(2) == ">" else moment
 
 
 @query.field("orders")
@@ -71,20 +80,21 @@ def resolve_orders(
 ) -> dict[str, Any]:
     if first is None or not 1 <= first <= _MAX_PAGE:
         raise GraphQLError(f"first must be between 1 and {_MAX_PAGE}")
-    if arguments.get("sortKey") not in {None, "UPDATED_AT"} or reverse:
-        raise GraphQLError("the simulator lists orders by UPDATED_AT ascending only")
+    sort_key = arguments.get("sortKey") or "UPDATED_AT"
+    if sort_key not in _SORTS or reverse:
+        raise GraphQLError("the simulator lists orders by UPDATED_AT or CREATED_AT ascending only")
+    field, by = _SORTS[sort_key]
     store: ChannelStore = info.context["store"]
-    since = _since(query)
+    since = _since(query, field)
     position = None
     if after:
         token_since, position = decode_page_token(after)
+        if position.by is not by:
+            raise GraphQLError("the cursor belongs to a list in another sort order")
         since = max((s for s in (since, token_since) if s is not None), default=None)
-    page = store.page(Channel.WEBSITE, updated_since=since, after=position, limit=first)
+    page = store.page(Channel.WEBSITE, since=since, after=position, limit=first, by=by)
     nodes = [resources.render_order(order) for order in page.orders]
-    cursors = [
-        encode_page_token(since, FeedPosition(order.updated_at, order.external_id))
-        for order in page.orders
-    ]
+    cursors = [encode_page_token(since, position_of(order, by)) for order in page.orders]
     return {
         "nodes": nodes,
         "edges": [{"cursor": c, "node": n} for c, n in zip(cursors, nodes, strict=True)],
