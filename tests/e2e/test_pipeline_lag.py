@@ -5,7 +5,6 @@ far behind the pipeline is (``catching_up``, the events waiting, the age of the 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
@@ -78,14 +77,18 @@ async def test_the_pipeline_reports_a_waiting_history_import_and_live_once_it_dr
 
     # Orders is back: once its history consumer has joined (until then that lane's backlog is
     # unknown, and the answer is never "live"), the waiting import is measured.
-    deadline = time.monotonic() + 120
-    behind = await pipeline(gateway_url, viewer_headers)
-    while time.monotonic() < deadline and not any(
-        lane["lane"] == "history" and lane["waiting"] > 0 for lane in behind["lanes"]
-    ):
+    behind: dict[str, Any] = {}
+
+    async def history_measured() -> bool:
+        behind.update(await pipeline(gateway_url, viewer_headers))
+        if any(lane["lane"] == "history" and lane["waiting"] > 0 for lane in behind["lanes"]):
+            return True
         assert behind["state"] == "catching_up", behind
-        await asyncio.sleep(0.2)
-        behind = await pipeline(gateway_url, viewer_headers)
+        return False
+
+    await eventually(
+        history_measured, timeout_s=120, what="the history lane's backlog", interval_s=0.2
+    )
     assert behind["state"] == "catching_up"
     assert behind["behindSeconds"] >= LIVE_WITHIN_S
     lanes = {lane["lane"]: lane for lane in behind["lanes"]}
@@ -93,12 +96,12 @@ async def test_the_pipeline_reports_a_waiting_history_import_and_live_once_it_dr
     assert lanes["history"]["oldestWaitingAgeSeconds"] >= LIVE_WITHIN_S
     assert behind["waiting"] >= lanes["history"]["waiting"]
 
-    deadline = time.monotonic() + 300
-    answer = behind
-    while time.monotonic() < deadline:
-        answer = await pipeline(gateway_url, viewer_headers)
-        if answer["state"] == "live" and answer["waiting"] == 0:
-            break
-        await asyncio.sleep(1)
+    answer: dict[str, Any] = {}
+
+    async def drained() -> bool:
+        answer.update(await pipeline(gateway_url, viewer_headers))
+        return answer["state"] == "live" and answer["waiting"] == 0
+
+    await eventually(drained, timeout_s=300, what="the import to drain", interval_s=1)
     assert answer["state"] == "live", answer
     assert answer["behindSeconds"] == 0
