@@ -9,11 +9,13 @@ how long the import takes until every order of it is in its final status.
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 import time
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 
@@ -37,9 +39,11 @@ class LiveOrders:
     """Creates one order at a time at ``rate`` a second, rotating the channels, and times each
     from its creation until the order list shows it.
 
-    The history is placed in the past, so the orders placed since the oldest live order still
-    waiting are live ones: one read of them, oldest first, every ``WATCH_INTERVAL_S`` checks up
-    to ``WATCH_PAGE`` at once (a burst larger than a page is seen over the next reads). The
+    The history is placed in the past, so the newest orders are live ones. Every
+    ``WATCH_INTERVAL_S`` the watcher reads, in turn, the newest ``WATCH_PAGE`` orders (the last
+    20 seconds of them: most live orders are seen there) and, one channel at a time, that
+    channel's orders placed since its oldest live order still waiting, oldest first (an order
+    slower than the rest is still seen, and one late channel never hides the others). The
     watcher signs in as its own user (``watcher``), so neither its reads nor the import's
     progress polls spend the other's rate limit; a read refused anyway is counted, and its wait
     is no order's latency."""
@@ -51,8 +55,9 @@ class LiveOrders:
         self._stop_creating = threading.Event()
         self._stop_watching = threading.Event()
         self._lock = threading.Lock()
-        # external id -> when it was created (monotonic, and the wall clock for the read)
-        self._pending: dict[str, tuple[float, datetime]] = {}
+        # external id -> when it was created (monotonic, and the wall clock for the read), and
+        # the channel it was created at
+        self._pending: dict[str, tuple[float, datetime, str]] = {}
         self.visible_ms: list[float] = []
         self.never: int = 0
         self.created: int = 0
@@ -85,22 +90,34 @@ class LiveOrders:
             with suppress(httpx.HTTPError, ApiError):  # a failed create: the next one counts
                 [external_id] = self._hub.create_orders(channel, 1)
                 with self._lock:
-                    self._pending[external_id] = (time.monotonic(), datetime.now(UTC))
+                    self._pending[external_id] = (time.monotonic(), datetime.now(UTC), channel)
                 self.created += 1
             next_at += self._interval_s
             self._stop_creating.wait(max(0.0, next_at - time.monotonic()))
 
     def _watch(self) -> None:
+        # The newest orders every other read; each channel's oldest waiting ones in between.
+        reads = itertools.cycle([read for channel in CHANNELS for read in (None, channel)])
         while not self._stop_watching.wait(WATCH_INTERVAL_S):
+            channel = next(reads)
             with self._lock:
-                if not self._pending:
-                    continue
-                oldest = min(placed for _, placed in self._pending.values())
+                waiting = [
+                    placed
+                    for _, placed, at in self._pending.values()
+                    if channel is None or at == channel
+                ]
+            if not waiting:
+                continue
+            params: dict[str, Any] = {"limit": WATCH_PAGE, "sortBy": "placedAt"}
+            if channel is None:
+                params["sortOrder"] = "desc"
+            else:
+                params |= {"sortOrder": "asc", "channel": channel}
             try:
                 response = self._watcher.get(
                     "/orders",
-                    {"limit": WATCH_PAGE, "sortBy": "placedAt", "sortOrder": "asc"},
-                    placed_since=oldest - WATCH_MARGIN,
+                    params,
+                    placed_since=min(waiting) - WATCH_MARGIN,
                     wait_out_limits=False,
                     within_a_second=True,
                 )
@@ -112,16 +129,18 @@ class LiveOrders:
                 continue
             if response.status_code != 200:
                 continue
-            seen_at = time.monotonic()
-            shown = {order["externalId"] for order in response.json()["orders"]}
-            with self._lock:
-                for external_id, (created, _) in list(self._pending.items()):
-                    if external_id in shown:
-                        self.visible_ms.append(round((seen_at - created) * 1000, 1))
-                        del self._pending[external_id]
-                    elif seen_at - created > LIVE_TIMEOUT_S:
-                        self.never += 1
-                        del self._pending[external_id]
+            self._saw({order["externalId"] for order in response.json()["orders"]})
+
+    def _saw(self, shown: set[str]) -> None:
+        seen_at = time.monotonic()
+        with self._lock:
+            for external_id, (created, _, _) in list(self._pending.items()):
+                if external_id in shown:
+                    self.visible_ms.append(round((seen_at - created) * 1000, 1))
+                    del self._pending[external_id]
+                elif seen_at - created > LIVE_TIMEOUT_S:
+                    self.never += 1
+                    del self._pending[external_id]
 
 
 def history_import(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -19,28 +19,39 @@ pytestmark = pytest.mark.unit
 
 
 class Channels:
-    """Creates live orders; each becomes visible ``delay_s`` after its creation."""
+    """Creates live orders; each becomes visible ``delay_s`` after its creation (``late``: the
+    channels whose orders take ``late_s`` instead)."""
 
-    def __init__(self, delay_s: float) -> None:
+    def __init__(self, delay_s: float, late: tuple[str, ...] = (), late_s: float = 0.0) -> None:
         self.delay_s = delay_s
-        self.created: dict[str, float] = {}
+        self.late, self.late_s = late, late_s
+        self.created: dict[str, tuple[float, datetime]] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
     def create_orders(self, channel: str, count: int) -> list[str]:
         external_id = f"{channel}-{next(self._ids)}"
         with self._lock:
-            self.created[external_id] = time.monotonic()
+            self.created[external_id] = (time.monotonic(), datetime.now(UTC))
         return [external_id]
 
-    def visible(self) -> list[str]:
+    def visible(self, placed_since: datetime) -> list[str]:
+        """Oldest first."""
         now = time.monotonic()
         with self._lock:
-            return [i for i, at in self.created.items() if now - at >= self.delay_s]
+            return [
+                i
+                for i, (at, placed) in self.created.items()
+                if now - at >= self._delay_of(i) and placed >= placed_since
+            ]
+
+    def _delay_of(self, external_id: str) -> float:
+        return self.late_s if external_id.split("-")[0] in self.late else self.delay_s
 
 
 class Watcher:
-    """Answers the newest orders; the first ``refusals`` reads are refused with a 429."""
+    """Answers the order list by placement, of one channel or all; the first ``refusals`` reads
+    are refused with a 429."""
 
     def __init__(self, channels: Channels, refusals: int = 0) -> None:
         self.channels = channels
@@ -58,11 +69,16 @@ class Watcher:
     ) -> httpx.Response:
         assert not wait_out_limits, "a timed read must not wait inside the call"
         assert within_a_second, "the read starts just before the oldest waiting order"
-        assert params["sortOrder"] == "asc", "the oldest waiting first"
+        assert params["sortBy"] == "placedAt"
         self.reads += 1
         if self.reads <= self.refusals:
             return httpx.Response(429, headers={"Retry-After": "0"})
-        orders = [{"externalId": i} for i in self.channels.visible()][: params["limit"]]
+        shown = self.channels.visible(placed_since)
+        if "channel" in params:
+            shown = [i for i in shown if i.startswith(f"{params['channel']}-")]
+        if params["sortOrder"] == "desc":
+            shown.reverse()
+        orders = [{"externalId": i} for i in shown[: params["limit"]]]
         return httpx.Response(200, json={"orders": orders})
 
 
@@ -104,3 +120,17 @@ def test_a_refused_watch_read_is_counted_and_adds_no_latency() -> None:
     assert live.watch_refused == 3
     assert live.visible_ms
     assert max(live.visible_ms) < 300
+
+
+def test_a_late_channel_never_hides_the_others_orders(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(history_import, "WATCH_PAGE", 3)
+    monkeypatch.setattr(history_import, "WATCH_MARGIN", timedelta(milliseconds=20))
+    channels = Channels(delay_s=0.0, late=("amazon",), late_s=0.5)
+    with LiveOrders(channels, Watcher(channels), rate=40) as live:  # type: ignore[arg-type]
+        time.sleep(0.6)
+    assert live.never == 0
+    assert len(live.visible_ms) == live.created
+    # A third of the orders are late; the rest show within a few reads, not behind them.
+    prompt = sorted(live.visible_ms)[: live.created // 2]
+    assert max(prompt) < 250
+    assert max(live.visible_ms) >= 500

@@ -13,6 +13,9 @@ channel.
 
 A native order that cannot be normalized does not move the time position: if it is the newest
 one, the next poll reads it again (it is skipped and counted again) until a newer order arrives.
+
+``PlacementCursor`` is the same over placement times, for a channel's orders listed by when they
+were placed (how the poller finds new orders while the change feed has a backlog).
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Self
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AliasChoices, AwareDatetime, BaseModel, Field
 
 from orderhub_common.events import ChannelOrder
 
@@ -31,33 +35,51 @@ def fingerprint(order: ChannelOrder) -> str:
 
 
 class FeedCursor(BaseModel):
-    updated_since: AwareDatetime | None = None
+    # The newest change time published ("updated_since" in cursors saved by earlier releases).
+    since: AwareDatetime | None = Field(
+        None, validation_alias=AliasChoices("since", "updated_since")
+    )
     published_at_since: dict[str, str] = Field(default_factory=dict)  # externalId -> fingerprint
     page_token: str | None = None
 
+    @staticmethod
+    def time_of(order: ChannelOrder) -> datetime:
+        """The time the feed lists ``order`` by."""
+        return order.updated_at
+
     def is_news(self, order: ChannelOrder) -> bool:
         """False for what the cursor says was already published, as it is now."""
-        if self.updated_since is None or order.updated_at > self.updated_since:
+        at = self.time_of(order)
+        if self.since is None or at > self.since:
             return True
-        if order.updated_at < self.updated_since:
+        if at < self.since:
             return False
         return self.published_at_since.get(order.external_id) != fingerprint(order)
 
-    def advanced(self, orders: Sequence[ChannelOrder], next_token: str | None) -> FeedCursor:
+    def advanced(self, orders: Sequence[ChannelOrder], next_token: str | None) -> Self:
         """The cursor once ``orders`` (one page) are safely published."""
-        since = self.updated_since
+        since = self.since
         at_since = dict(self.published_at_since)
         for order in orders:
-            if since is None or order.updated_at > since:
-                since, at_since = order.updated_at, {}
-            if order.updated_at == since:
+            at = self.time_of(order)
+            if since is None or at > since:
+                since, at_since = at, {}
+            if at == since:
                 at_since[order.external_id] = fingerprint(order)
-        return FeedCursor(updated_since=since, published_at_since=at_since, page_token=next_token)
+        return type(self)(since=since, published_at_since=at_since, page_token=next_token)
 
-    def settled(self, *, read_at: datetime, resolution: timedelta, grace: timedelta) -> FeedCursor:
+    def settled(self, *, read_at: datetime, resolution: timedelta, grace: timedelta) -> Self:
         """Steps past the newest time unit once nothing more can appear in it."""
-        if self.page_token or self.updated_since is None or not self.published_at_since:
+        if self.page_token or self.since is None or not self.published_at_since:
             return self
-        if read_at < self.updated_since + resolution + grace:
+        if read_at < self.since + resolution + grace:
             return self
-        return FeedCursor(updated_since=self.updated_since + resolution)
+        return type(self)(since=self.since + resolution)
+
+
+class PlacementCursor(FeedCursor):
+    """Where the look for new orders stands: the newest placement time published."""
+
+    @staticmethod
+    def time_of(order: ChannelOrder) -> datetime:
+        return order.placed_at

@@ -18,6 +18,7 @@ from ingest.connectors.base import (
     ChannelFeedError,
     ConnectorInfo,
     ConnectorMode,
+    ListedBy,
     NativeOrders,
     NativePage,
 )
@@ -47,8 +48,15 @@ class ChannelFeed(ChannelConnector):
     async def close(self) -> None:
         await self.client.aclose()
 
-    async def fetch(self, *, since: datetime | None, token: str | None, limit: int) -> NativePage:
-        params = self.page_params(token, limit) if token else self.first_params(since, limit)
+    async def fetch(
+        self,
+        *,
+        since: datetime | None,
+        token: str | None,
+        limit: int,
+        by: ListedBy = ListedBy.CHANGE,
+    ) -> NativePage:
+        params = self.page_params(token, limit) if token else self.first_params(since, limit, by)
         try:
             response = await self.client.get(self.path, params=params)
         except httpx.TransportError as exc:
@@ -71,7 +79,7 @@ class ChannelFeed(ChannelConnector):
         except (ValueError, KeyError, TypeError) as exc:
             raise ChannelFeedError.unreadable_page(self.channel, exc) from exc
 
-    def first_params(self, since: datetime | None, limit: int) -> dict[str, Any]:
+    def first_params(self, since: datetime | None, limit: int, by: ListedBy) -> dict[str, Any]:
         raise NotImplementedError
 
     def page_params(self, token: str, limit: int) -> dict[str, Any]:
@@ -92,9 +100,10 @@ class BlinkitFeed(ChannelFeed):
     path = "/blinkit/v1/orders"
     resolution = timedelta(milliseconds=1)
 
-    def first_params(self, since: datetime | None, limit: int) -> dict[str, Any]:
+    def first_params(self, since: datetime | None, limit: int, by: ListedBy) -> dict[str, Any]:
         since_ms = ((since or _BEGINNING) - _EPOCH) // timedelta(milliseconds=1)
-        return {"updated_since_ms": since_ms, "limit": limit}
+        name = "created_since_ms" if by is ListedBy.PLACEMENT else "updated_since_ms"
+        return {name: since_ms, "limit": limit}
 
     def page_params(self, token: str, limit: int) -> dict[str, Any]:
         return {"cursor": token, "limit": limit}

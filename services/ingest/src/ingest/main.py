@@ -129,6 +129,10 @@ def build_poller(
             retry_max_s=settings.retry_max_s,
             settle_grace=timedelta(seconds=settings.cursor_settle_s),
             backfill=timedelta(days=settings.backfill_days),
+            new_orders_every=timedelta(seconds=settings.new_orders_every_s)
+            if settings.new_orders_every_s
+            else None,
+            new_orders_lookback=timedelta(seconds=settings.live_window_s),
         ),
         paused_by_config=channel in settings.paused_by_config,
     )

@@ -25,6 +25,11 @@ FALLBACK_PAGES = Counter(
     "Times the cached last good page was republished while a channel failed",
     ["channel"],
 )
+NEW_ORDERS_FOUND = Counter(
+    "ingest_new_orders_found_total",
+    "New orders published ahead of a feed's backlog by the look for orders by placement",
+    ["channel"],
+)
 LANE_PUBLISHED = Counter(
     "ingest_lane_published_total",
     "Ingested events published, by lane (live: orders.ingested.v1; history: "
@@ -60,6 +65,7 @@ PAUSED = Gauge(
 CHANNEL_COUNTERS = (
     ORDERS_POLLED,
     ORDERS_PUBLISHED,
+    NEW_ORDERS_FOUND,
     NORMALIZATION_FAILURES,
     POLL_FAILURES,
     FALLBACK_PAGES,

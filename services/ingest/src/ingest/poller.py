@@ -4,10 +4,17 @@ Order of work on every page: publish its events and wait for Kafka's acknowledge
 the cursor. A crash between the two re-reads at most that page (at least once; orders dedupes).
 Feed reads go through retries (exponential backoff with jitter) inside a circuit breaker, so a
 failing channel is asked less and less, and only its own poller is slowed down.
+
+The feed lists every change, oldest first, so while it has a backlog (a history import, a burst of
+status changes, a first connection's backfill) a new order stands at its end. Between the pages
+of such a pass, at most every ``new_orders_every``, the poller also reads the orders placed since
+it last looked, by placement: a new order is published within about that time, not after the
+backlog. The pass publishes each of those again only if it changed meanwhile.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,8 +23,8 @@ from circuitbreaker import CircuitBreaker, CircuitBreakerError
 from loguru import logger
 
 from ingest import metrics
-from ingest.connectors import ChannelConnector, ChannelFeedError, NativePage
-from ingest.cursor import FeedCursor
+from ingest.connectors import ChannelConnector, ChannelFeedError, ListedBy, NativePage
+from ingest.cursor import FeedCursor, PlacementCursor, fingerprint
 from ingest.events import IngestedPublisher
 from ingest.lease import ChannelLease
 from ingest.normalizers import NORMALIZERS, NormalizationError
@@ -40,6 +47,10 @@ class PollSettings:
     settle_grace: timedelta
     # How far back the first connection reads (None: everything the channel holds).
     backfill: timedelta | None = None
+    # While the feed has a backlog, how often to look for new orders (None: never), and how far
+    # back a look may start (older orders are history, never in a hurry).
+    new_orders_every: timedelta | None = timedelta(seconds=1)
+    new_orders_lookback: timedelta = timedelta(hours=1)
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -71,6 +82,11 @@ class ChannelPoller:
         self.normalize = NORMALIZERS[self.channel]
         self._fallback_served = False
         self._backfilling = True  # until the repository says the history import is over
+        # The look for new orders: where it stands, when it last looked (monotonic), and what it
+        # published (externalId -> fingerprint) that the pass has not reached yet.
+        self._new_orders: PlacementCursor | None = None
+        self._looked_at = float("-inf")
+        self._published_new: dict[str, str] = {}
         self._circuit_gauges = CircuitGauges(
             self.channel, metrics.CIRCUIT_STATE, metrics.CIRCUIT_OPENED
         )
@@ -124,7 +140,7 @@ class ChannelPoller:
     async def poll(self) -> int:
         """Reads the feed until it has no next page; returns how many orders were published."""
         cursor = await self.repository.load_cursor(self.channel)
-        since = cursor.updated_since
+        since = cursor.since
         if since is None and cursor.page_token is None:
             since = await self._start_backfill()
         published = 0
@@ -137,7 +153,7 @@ class ChannelPoller:
                 await self._on_failure(exc, cursor)
                 return published
             orders = self._normalize(page)
-            news = [order for order in orders if cursor.is_news(order)]
+            news = [o for o in orders if cursor.is_news(o) and not self._published_as_new(o)]
             await self.publisher.publish(news)
             cursor = cursor.advanced(orders, page.next_token).settled(
                 read_at=read_at, resolution=self.feed.resolution, grace=self.settings.settle_grace
@@ -148,12 +164,63 @@ class ChannelPoller:
             published += len(news)
             self._export_behind(orders, more=page.next_token is not None)
             await self._on_success(orders, len(news))
-            since = cursor.updated_since or since
+            since = cursor.since or since
             if self._backfilling and since is not None:
                 self._backfilling = await self.repository.record_backfill(
                     self.channel, since, done=page.next_token is None
                 )
-            if page.next_token is None or not await self.lease.take_or_renew():
+            if page.next_token is None:
+                # The pass read every change up to now, those the look published included.
+                self._new_orders, self._published_new = None, {}
+                return published
+            if not await self.lease.take_or_renew():
+                return published
+            published += await self._look_for_new_orders(cursor)
+
+    def _published_as_new(self, order: ChannelOrder) -> bool:
+        """True when the look for new orders already published ``order`` as it is now (the
+        pass has reached it, so the look forgets it either way)."""
+        return self._published_new.pop(order.external_id, None) == fingerprint(order)
+
+    async def _look_for_new_orders(self, passed: FeedCursor) -> int:
+        """The orders placed since the last look (at first: since the pass's position, no
+        further back than the lookback), every page of them; returns how many were published.
+        A failed look is left to the next one: the pass reads these orders anyway."""
+        every = self.settings.new_orders_every
+        now = time.monotonic()
+        if every is None or now - self._looked_at < every.total_seconds():
+            return 0
+        self._looked_at = now
+        cursor = self._new_orders
+        if cursor is None:
+            # An order placed after the pass's position changed after it too: not read yet
+            # (those at the position itself are told apart by their fingerprints).
+            cursor = PlacementCursor(
+                since=passed.since, published_at_since=passed.published_at_since
+            )
+        lookback = self.clock() - self.settings.new_orders_lookback
+        if cursor.since is None or cursor.since < lookback:
+            cursor = PlacementCursor(since=lookback)
+        published = 0
+        while True:
+            read_at = self.clock()
+            try:
+                page = await self._read(cursor, by=ListedBy.PLACEMENT, attempts=1)
+            except (ChannelFeedError, CircuitBreakerError) as exc:
+                logger.info(f"the look for new {self.channel} orders failed: {exc}")
+                return published
+            orders = self._normalize(page)
+            news = [order for order in orders if cursor.is_news(order)]
+            await self.publisher.publish(news)
+            self._published_new.update((o.external_id, fingerprint(o)) for o in news)
+            published += len(news)
+            metrics.NEW_ORDERS_FOUND.labels(self.channel).inc(len(news))
+            metrics.ORDERS_PUBLISHED.labels(self.channel).inc(len(news))
+            cursor = cursor.advanced(orders, page.next_token).settled(
+                read_at=read_at, resolution=self.feed.resolution, grace=self.settings.settle_grace
+            )
+            self._new_orders = cursor
+            if page.next_token is None:
                 return published
 
     async def _start_backfill(self) -> datetime | None:
@@ -167,17 +234,26 @@ class ChannelPoller:
         self._backfilling = True
         return since
 
-    async def _read(self, cursor: FeedCursor, since: datetime | None = None) -> NativePage:
-        since = since or cursor.updated_since
+    async def _read(
+        self,
+        cursor: FeedCursor,
+        since: datetime | None = None,
+        *,
+        by: ListedBy = ListedBy.CHANGE,
+        attempts: int | None = None,
+    ) -> NativePage:
+        since = since or cursor.since
         retries = Retries(
-            self.settings.retry_attempts, self.settings.retry_initial_s, self.settings.retry_max_s
+            attempts or self.settings.retry_attempts,
+            self.settings.retry_initial_s,
+            self.settings.retry_max_s,
         )
         return await call_guarded(
             self.breaker,
             retries,
             _retryable,
             lambda: self.feed.fetch(
-                since=since, token=cursor.page_token, limit=self.settings.page_size
+                since=since, token=cursor.page_token, limit=self.settings.page_size, by=by
             ),
         )
 

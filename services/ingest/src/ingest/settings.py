@@ -127,6 +127,17 @@ class IngestSettings(
             "(orders.ingested.history.v1), which orders consumes only while the live lane is idle"
         ),
     )
+    new_orders_every_s: float = Field(
+        1.0,
+        ge=0,
+        le=3600,
+        validation_alias=env("INGEST_NEW_ORDERS_EVERY_S"),
+        description=(
+            "while a channel's change feed has a backlog, how often ingest also lists the orders "
+            "placed since it last looked, so a new order is not read after the backlog (0: "
+            "never; each look is one more call to the channel, within its rate limits)"
+        ),
+    )
     lease_ttl_s: float = Field(
         10.0,
         gt=0,

@@ -4,6 +4,10 @@ import asyncio
 import contextlib
 import json
 from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import cast
 
 import httpx
 import pytest
@@ -11,8 +15,9 @@ from prometheus_client import REGISTRY
 
 from devstack.pytest_plugin import InfraUrls, eventually
 from ingest.cursor import FeedCursor
+from ingest.events import IngestedPublisher
 from orderhub_common.context import CORRELATION_ID_HEADER
-from orderhub_common.events import Channel, OrderIngested, OrderStatus
+from orderhub_common.events import Channel, ChannelOrder, OrderIngested, OrderStatus
 from orderhub_common.kafka import topics_from
 
 from .conftest import PollerKit, create_orders, ingest_settings, read_topic
@@ -109,9 +114,9 @@ async def test_a_poller_that_lost_its_lease_does_not_move_the_cursor(
     assert not await intruder.lease.take_or_renew()
 
     await intruder.poll()  # as if its lease had expired mid-poll
-    assert (await kit.repository.load_cursor(Channel.WEBSITE)).updated_since is None
+    assert (await kit.repository.load_cursor(Channel.WEBSITE)).since is None
     await holder.poll()
-    assert (await kit.repository.load_cursor(Channel.WEBSITE)).updated_since is not None
+    assert (await kit.repository.load_cursor(Channel.WEBSITE)).since is not None
 
 
 async def test_with_two_replicas_only_one_polls_and_the_other_takes_over(
@@ -213,3 +218,37 @@ async def test_once_a_burst_second_is_over_polls_stop_reading_it_again(
     assert await poll(kit, Channel.WEBSITE) == 0
     assert polled() == before, "the burst is not read again"
     assert (await kit.repository.load_cursor(Channel.WEBSITE)).published_at_since == {}
+
+
+@pytest.mark.parametrize("channel", list(Channel))
+async def test_a_new_order_is_published_ahead_of_the_feeds_backlog_and_only_once(
+    infra: InfraUrls,
+    unique_name: str,
+    kit: PollerKit,
+    channels: httpx.AsyncClient,
+    channel: Channel,
+) -> None:
+    kit.settings = ingest_settings(infra, unique_name, INGEST_NEW_ORDERS_EVERY_S=0.001)
+    weeks_ago = datetime.now(UTC) - timedelta(weeks=2)
+    history = await channels.post(
+        f"/_control/{channel}/orders",
+        json={"count": 24, "placedFrom": weeks_ago.isoformat(), "placedTo": weeks_ago.isoformat()},
+    )
+    [new] = await create_orders(channels, channel, 1)
+    poller = kit.poller(channel)
+    batches: list[list[str]] = []
+    publish = poller.publisher.publish
+
+    async def recorded(orders: Sequence[ChannelOrder]) -> None:
+        await publish(orders)
+        batches.append([order.external_id for order in orders])
+
+    poller.publisher = cast(IngestedPublisher, SimpleNamespace(publish=recorded))
+    assert await poller.lease.take_or_renew()
+
+    assert await poller.poll() == 25, "POLL_PAGE_SIZE 4: the backlog takes seven pages"
+    published = [external_id for batch in batches for external_id in batch]
+    assert sorted(published) == sorted([*history.json()["created"], new]), "each once"
+    assert published.index(new) < 8, "found after the first page, not after the backlog"
+    live = await read_topic(kit.settings, topics_from(kit.settings).ingested)
+    assert [OrderIngested.model_validate_json(r.value).order.external_id for r in live] == [new]

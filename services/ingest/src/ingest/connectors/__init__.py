@@ -12,6 +12,7 @@ from ingest.connectors.base import (
     ConnectionCheck,
     ConnectorInfo,
     ConnectorMode,
+    ListedBy,
     NativeOrders,
     NativePage,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "ConnectionCheck",
     "ConnectorInfo",
     "ConnectorMode",
+    "ListedBy",
     "NativeOrders",
     "NativePage",
 ]

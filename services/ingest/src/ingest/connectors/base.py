@@ -1,9 +1,12 @@
 """The one interface every channel connector implements, for the poller and the Channels API.
 
-A connector reads one page of a channel's orders at a time (``fetch``), in the channel's native
-shape, complete enough for the channel's normalizer (an Amazon order with its items and, where
-the restricted data token allows, its buyer and address). It never picks a Kafka lane and never
-publishes: the poller normalizes and publishes through ``IngestedPublisher``.
+A connector reads one page of a channel's orders at a time (``fetch``), listed by change (every
+change since a time: what the poller's cursor follows) or by placement (the orders placed since a
+time, each once: how new orders are found while the change feed has a backlog), in the
+channel's native shape, complete enough for the channel's normalizer (an Amazon order with its
+items and, where the restricted data token allows, its buyer and address). It never picks a
+Kafka lane and never publishes: the poller normalizes and publishes through
+``IngestedPublisher``.
 
 ``info`` says what runs (for ``GET /channels``): the connector's name, whether it talks to the
 real platform or to a simulator, and its base URL (never a credential). ``check_connection``
@@ -31,6 +34,13 @@ NativeOrders = list[dict[str, Any]]
 class ConnectorMode(StrEnum):
     LIVE = "live"  # the platform itself (its production or its own sandbox endpoint)
     SIMULATED = "simulated"  # Order Hub's mock channels
+
+
+class ListedBy(StrEnum):
+    """What a page of a channel's orders is listed by."""
+
+    CHANGE = "change"  # each order at its latest change, oldest change first
+    PLACEMENT = "placement"  # each order once, by when it was placed, oldest first
 
 
 class ApiErrorKind(StrEnum):
@@ -112,9 +122,17 @@ class ChannelConnector(ABC):
     def info(self) -> ConnectorInfo: ...
 
     @abstractmethod
-    async def fetch(self, *, since: datetime | None, token: str | None, limit: int) -> NativePage:
+    async def fetch(
+        self,
+        *,
+        since: datetime | None,
+        token: str | None,
+        limit: int,
+        by: ListedBy = ListedBy.CHANGE,
+    ) -> NativePage:
         """One page: the first one ``since`` a time (None: the beginning of the backfill the
-        caller chose), or the one ``token`` names. Raises ``ChannelFeedError``."""
+        caller chose), listed ``by`` change or placement, or the one ``token`` names (which
+        keeps the listing it began with). Raises ``ChannelFeedError``."""
 
     @abstractmethod
     async def close(self) -> None: ...

@@ -40,6 +40,7 @@ from ingest.connectors.base import (
     ChannelFeedError,
     ConnectorInfo,
     ConnectorMode,
+    ListedBy,
     NativePage,
 )
 from orderhub_common.amazon_sp_api import (
@@ -89,14 +90,22 @@ class AmazonConnector(ChannelConnector):
     async def close(self) -> None:
         await self.client.close()
 
-    async def fetch(self, *, since: datetime | None, token: str | None, limit: int) -> NativePage:
+    async def fetch(
+        self,
+        *,
+        since: datetime | None,
+        token: str | None,
+        limit: int,
+        by: ListedBy = ListedBy.CHANGE,
+    ) -> NativePage:
         params: dict[str, Any] = {"MarketplaceIds": ",".join(self.connection.marketplace_ids)}
         if self.connection.sandbox:
             params["CreatedAfter"] = SANDBOX_ORDERS_CASE
         else:
             params["MaxResultsPerPage"] = limit
             if not token:
-                params["LastUpdatedAfter"] = _amazon_time(since or _BEGINNING)
+                name = "CreatedAfter" if by is ListedBy.PLACEMENT else "LastUpdatedAfter"
+                params[name] = _amazon_time(since or _BEGINNING)
         if token:
             params["NextToken"] = token
         payload = _payload(await self._get_orders(params))

@@ -1,8 +1,9 @@
 """The orders query of Shopify's Admin GraphQL API, one page at a time, paced to the shop's cost
 bucket (``orderhub_common.shopify.ShopifyAdminClient``).
 
-A page is ``orders(first:, after:, query: "updated_at:>='<since>'", sortKey: UPDATED_AT)``;
-its ``pageInfo.endCursor`` is the page token, sent back as ``after`` with the same filter. A
+A page is ``orders(first:, after:, query: "updated_at:>='<since>'", sortKey: UPDATED_AT)``
+(listed by placement: ``created_at`` and ``CREATED_AT``); its ``pageInfo.endCursor`` is the page
+token, sent back as ``after`` with the same filter and sort. A
 THROTTLED answer waits for the bucket and asks for the same page again (the client), so the
 cursor is never lost; a throttled call that still fails is a retryable ``ChannelFeedError``.
 """
@@ -22,6 +23,7 @@ from ingest.connectors.base import (
     ConnectionCheck,
     ConnectorInfo,
     ConnectorMode,
+    ListedBy,
     NativePage,
 )
 from orderhub_common.events import Channel
@@ -34,8 +36,10 @@ ORDERS_PER_PAGE = 15
 LINE_ITEMS_PER_ORDER = 10
 
 ORDERS_QUERY = """
-query Orders($first: Int!, $after: String, $query: String, $lineItems: Int!) {
-  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
+query Orders(
+  $first: Int!, $after: String, $query: String, $sortKey: OrderSortKeys!, $lineItems: Int!
+) {
+  orders(first: $first, after: $after, query: $query, sortKey: $sortKey) {
     pageInfo { hasNextPage endCursor }
     nodes {
       id
@@ -69,10 +73,17 @@ query Orders($first: Int!, $after: String, $query: String, $lineItems: Int!) {
 CHECK_QUERY = "query Check { orders(first: 1, sortKey: UPDATED_AT) { nodes { id } } }"
 
 
-def search_since(since: datetime) -> str:
-    """Shopify's search syntax; its ``updated_at`` has second precision."""
+# The search field and the sort key of each listing.
+_LISTINGS = {
+    ListedBy.CHANGE: ("updated_at", "UPDATED_AT"),
+    ListedBy.PLACEMENT: ("created_at", "CREATED_AT"),
+}
+
+
+def search_since(since: datetime, by: ListedBy = ListedBy.CHANGE) -> str:
+    """Shopify's search syntax; its ``updated_at`` and ``created_at`` have second precision."""
     moment = since.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    return f"updated_at:>='{moment}'"
+    return f"{_LISTINGS[by][0]}:>='{moment}'"
 
 
 def feed_error(exc: ShopifyError) -> ChannelFeedError:
@@ -111,11 +122,19 @@ class ShopifyConnector(ChannelConnector):
         mode = ConnectorMode.SIMULATED if self._simulated else ConnectorMode.LIVE
         return ConnectorInfo("shopify-admin-graphql", mode, str(self.admin.client.base_url))
 
-    async def fetch(self, *, since: datetime | None, token: str | None, limit: int) -> NativePage:
+    async def fetch(
+        self,
+        *,
+        since: datetime | None,
+        token: str | None,
+        limit: int,
+        by: ListedBy = ListedBy.CHANGE,
+    ) -> NativePage:
         variables = {
             "first": min(limit, ORDERS_PER_PAGE),
             "after": token,
-            "query": search_since(since or _BEGINNING),
+            "query": search_since(since or _BEGINNING, by),
+            "sortKey": _LISTINGS[by][1],
             "lineItems": LINE_ITEMS_PER_ORDER,
         }
         try:
