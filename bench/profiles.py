@@ -1,16 +1,18 @@
 """Where the CPU of a request goes: ``py-spy`` attached to the Python services during a step.
 
-Optional: with ``py-spy`` on the PATH (``pip install py-spy``; it needs permission to read the
-services' memory, as their own user or root), the bench records each service for a while during
-its profiled step and keeps, per service, the functions that spent most of its CPU themselves
-(own time, the innermost frame of each sample; samples of an idle event loop or of a worker
-thread waiting for work left out). Without it, the page says how to get them.
+Optional: with ``py-spy`` beside the bench's Python (the dev dependencies install it) or on the
+PATH (it needs permission to read the services' memory, as their own user or root), the bench
+records each service for a while during its profiled step and keeps, per service, the functions
+that spent most of its CPU themselves (own time, the innermost frame of each sample; samples of
+an idle event loop or of a worker thread waiting for work left out). Without it, the page says
+how to get them.
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -22,7 +24,9 @@ _IDLE = ("Runner.run", "Condition.wait", "_worker", "select", "epoll", "Queue.ge
 
 
 def py_spy() -> str | None:
-    return shutil.which("py-spy")
+    """The virtual environment's own py-spy first: ``make bench`` runs its Python without
+    activating the environment, so its ``bin`` is not on the PATH."""
+    return shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
 
 
 def own_time(raw: str, top: int = 3) -> list[tuple[str, float]]:

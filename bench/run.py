@@ -344,7 +344,7 @@ class BenchRun:
         CPU of its own)."""
         if py_spy() is None:
             self.notes.append(
-                "No CPU profiles: py-spy is not installed (`pip install py-spy`, then run the "
+                "No CPU profiles: py-spy was not found (`make python-deps` installs it; run the "
                 "bench as a user allowed to read the services' memory)."
             )
             return
