@@ -180,7 +180,8 @@ class ChannelPoller:
     def _published_as_new(self, order: ChannelOrder) -> bool:
         """True when the look for new orders already published ``order`` as it is now (the
         pass has reached it, so the look forgets it either way)."""
-        return self._published_new.pop(order.external_id, None) == fingerprint(order)
+        published = self._published_new.pop(order.external_id, None)
+        return published is not None and published == fingerprint(order)
 
     async def _look_for_new_orders(self, passed: FeedCursor) -> int:
         """The orders placed since the last look (at first: since the pass's position, no
