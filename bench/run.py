@@ -325,17 +325,26 @@ class BenchRun:
         plan = self.plan
         per_user = per_user_limit(self.hub)
         highest = max([*plan.stress_rates, *(rate for rate, _ in plan.crowd_steps)])
-        size = crowd_size(highest, per_user)
-        print(f"    the crowd: {size} people, a fifth of them admins, each its own account")
-        self.crowd = ensure_crowd(self.hub, size)
+        size = self.sign_up_crowd(crowd_size(highest, per_user))
         steps = self.run_scenario(closed_loop("normal", plan.normal_users, plan.normal_s, 10))
         peak_ramp = min(30, plan.peak_s / 3)
         steps += self.run_scenario(closed_loop("peak", plan.peak_users, plan.peak_s, peak_ramp))
-        crowd_size_at = crowd_size(max(rate for rate, _ in plan.crowd_steps), per_user)
-        steps += self.run_scenario(crowd("crowd", list(plan.crowd_steps), crowd_size_at))
-        self.profile(crowd_size_at)
+        steps += self.crowd_steps()
         steps += self.run_scenario(heavy_admin(per_user, plan.heavy_admin_s))
         steps += self.run_scenario(stress(list(plan.stress_rates), plan.stress_step_s, size))
+        return steps
+
+    def sign_up_crowd(self, size: int) -> int:
+        print(f"    the crowd: {size} people, a fifth of them admins, each its own account")
+        self.crowd = ensure_crowd(self.hub, size)
+        return size
+
+    def crowd_steps(self) -> list[StepResult]:
+        """The crowd's paced steps, then the profiled one."""
+        rates = [rate for rate, _ in self.plan.crowd_steps]
+        people = crowd_size(max(rates), per_user_limit(self.hub))
+        steps = self.run_scenario(crowd("crowd", list(self.plan.crowd_steps), people))
+        self.profile(people)
         return steps
 
     def profile(self, people: int) -> None:
@@ -537,8 +546,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["history-import"],
-        help="run this scenario alone; prints its figures and writes no page",
+        choices=["history-import", "crowd"],
+        help="run this scenario alone (crowd: its paced steps and the profiled one); prints its "
+        "figures and writes no page",
     )
     args = parser.parse_args(argv)
 
@@ -563,6 +573,19 @@ def main(argv: list[str] | None = None) -> int:
                 busy_day = busy_day_of(hub, stack, plan.history_import_orders, rng)
                 print(busy_day.model_dump_json(indent=2))
                 return 0 if busy_day.settled else 1
+            if args.only == "crowd":
+                run = BenchRun(hub, stack, plan)
+                run.sign_up_crowd(crowd_size(max(plan.crowd_steps)[0], per_user_limit(hub)))
+                for step in run.crowd_steps():
+                    # Milliseconds of CPU per request, by component (as the page's CPU table).
+                    per_request = {
+                        name: round(use.mean_pct * 10 / step.numbers.rps, 2)
+                        for name, use in step.cpu.items()
+                        if step.numbers.rps
+                    }
+                    print(f"    {step.label}: CPU ms per request {per_request}")
+                print(json.dumps(run.profiles, indent=2))
+                return 0
             limits = _rate_limits(hub, raised=not args.keep_gateway)
             results = BenchRun(hub, stack, plan).run(command, limits)
     except (StackNotUpError, DeliveryError, ApiError, LoadRunError) as exc:
