@@ -420,9 +420,10 @@ def _ingest_lines(results: BenchResults) -> list[str]:
             f"{_ms(busy.live_p95_ms)}, max {_ms(busy.live_max_ms)}"
             + (f", {busy.live_never_visible} never" if busy.live_never_visible else "")
             + " (targets: p95 under 5 s, settled within 10 minutes for 100,000). A second user "
-            f"looked for them every {WATCH_INTERVAL_S:g} s, reading the orders placed since the "
-            f"oldest live order still unseen, oldest first, {WATCH_PAGE} at a time (the history "
-            "is placed in the past)"
+            f"looked for them every {WATCH_INTERVAL_S:g} s, {WATCH_PAGE} orders at a time, "
+            "reading in turn the newest orders and, one channel at a time, that channel's orders "
+            "placed since its oldest live order still unseen, oldest first (the history is "
+            "placed in the past)"
             + (
                 f"; {busy.live_watch_refused} of its reads were refused (429)"
                 if busy.live_watch_refused
