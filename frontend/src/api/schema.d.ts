@@ -303,7 +303,7 @@ export interface paths {
          *     (`cursor` from an answer's `nextCursor`/`prevCursor`/`lastCursor`, or `startAt` to jump to a
          *     date, amount, status or channel under the sort): any depth then costs what page 1 does, and
          *     an order added meanwhile never shifts the rows of the next page. A search or tag matching
-         *     more than 10,000 orders answers an estimated total (`totalIsEstimate`).
+         *     more than 1,000 orders answers an estimated total (`totalIsEstimate`).
          */
         get: operations["list_orders_orders_get"];
         put?: never;
@@ -1530,7 +1530,7 @@ export interface components {
             totalPages: number;
             /**
              * Totalisestimate
-             * @description `total` (and so `totalPages`) is an estimate, rounded to two significant figures: a search or tag matching more than 10,000 orders is not counted to the last one.
+             * @description `total` (and so `totalPages`) is an estimate, rounded to two significant figures: a search or tag matching more than 1,000 orders is not counted to the last one.
              * @default false
              */
             totalIsEstimate: boolean;

@@ -48,7 +48,7 @@ class OrderPagination(Pagination):
     total_is_estimate: bool = Field(
         False,
         description="`total` (and so `totalPages`) is an estimate, rounded to two significant "
-        "figures: a search or tag matching more than 10,000 orders is not counted to the last one.",
+        "figures: a search or tag matching more than 1,000 orders is not counted to the last one.",
     )
     next_cursor: str | None = Field(
         None,

@@ -55,7 +55,7 @@ async def list_orders(
     (`cursor` from an answer's `nextCursor`/`prevCursor`/`lastCursor`, or `startAt` to jump to a
     date, amount, status or channel under the sort): any depth then costs what page 1 does, and
     an order added meanwhile never shifts the rows of the next page. A search or tag matching
-    more than 10,000 orders answers an estimated total (`totalIsEstimate`)."""
+    more than 1,000 orders answers an estimated total (`totalIsEstimate`)."""
     result = await orders.list(query)
     pagination = OrderPagination(
         page=query.page,

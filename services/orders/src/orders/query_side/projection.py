@@ -238,12 +238,12 @@ class QuerySide(DeadLetterRows, Resource):
             .order_by(counts.orders.desc(), counts.tag)
             .limit(limit)
         )
-        async with self.engine.connect() as connection:
+        async with self._reads.connect() as connection:
             return [(tag, int(n)) for tag, n in await connection.execute(statement)]
 
     async def list_page(self, query: OrderListQuery) -> ListPage:
         """The list's page with its cursors; a broad search's total may be an estimate."""
-        async with self.engine.connect() as connection:
+        async with self._reads.connect() as connection:
             return await read_page(connection, query)
 
     async def matching(self, query: OrderFilters, ids: list[str]) -> list[str]:
