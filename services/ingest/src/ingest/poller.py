@@ -216,7 +216,7 @@ class ChannelPoller:
             self._published_new.update((o.external_id, fingerprint(o)) for o in news)
             published += len(news)
             metrics.NEW_ORDERS_FOUND.labels(self.channel).inc(len(news))
-            metrics.ORDERS_PUBLISHED.labels(self.channel).inc(len(news))
+            await self._on_success(orders, len(news), keep_page=False)
             cursor = cursor.advanced(orders, page.next_token).settled(
                 read_at=read_at, resolution=self.feed.resolution, grace=self.settings.settle_grace
             )
@@ -271,10 +271,14 @@ class ChannelPoller:
                 )
         return orders
 
-    async def _on_success(self, orders: list[ChannelOrder], published: int) -> None:
+    async def _on_success(
+        self, orders: list[ChannelOrder], published: int, *, keep_page: bool = True
+    ) -> None:
+        """Records a good read and what it published (the Channels page counts both); with
+        ``keep_page``, its orders are the last good page an outage republishes."""
         now = self.clock()
         self._fallback_served = False
-        if orders:
+        if orders and keep_page:
             await self.repository.cache_page(self.channel, orders)
         await self.repository.record_success(
             self.channel, circuit=self.circuit, published=published, at=now

@@ -252,3 +252,6 @@ async def test_a_new_order_is_published_ahead_of_the_feeds_backlog_and_only_once
     assert published.index(new) < 8, "found after the first page, not after the backlog"
     live = await read_topic(kit.settings, topics_from(kit.settings).ingested)
     assert [OrderIngested.model_validate_json(r.value).order.external_id for r in live] == [new]
+    statuses = await kit.repository.statuses(frozenset())
+    [status] = [s for s in statuses if s.channel == channel]
+    assert status.orders_ingested == 25, "the Channels page counts the new order too"
