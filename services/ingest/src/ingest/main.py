@@ -132,6 +132,7 @@ def build_poller(
             new_orders_every=timedelta(seconds=settings.new_orders_every_s)
             if settings.new_orders_every_s
             else None,
+            new_orders_behind=timedelta(seconds=settings.new_orders_behind_s),
             new_orders_lookback=timedelta(seconds=settings.live_window_s),
         ),
         paused_by_config=channel in settings.paused_by_config,

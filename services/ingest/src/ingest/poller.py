@@ -7,9 +7,10 @@ failing channel is asked less and less, and only its own poller is slowed down.
 
 The feed lists every change, oldest first, so while it has a backlog (a history import, a burst of
 status changes, a first connection's backfill) a new order stands at its end. Between the pages
-of such a pass, at most every ``new_orders_every``, the poller also reads the orders placed since
-it last looked, by placement: a new order is published within about that time, not after the
-backlog. The pass publishes each of those again only if it changed meanwhile.
+of a pass more than ``new_orders_behind`` behind the channel, at most every ``new_orders_every``,
+the poller also reads the orders placed since it last looked, by placement: a new order is
+published within about that time, not after the backlog. The pass publishes each of those again
+only if it changed meanwhile.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ class PollSettings:
     # While the feed has a backlog, how often to look for new orders (None: never), and how far
     # back a look may start (older orders are history, never in a hurry).
     new_orders_every: timedelta | None = timedelta(seconds=1)
+    # A pass closer to the channel than this finds its new orders itself, as soon.
+    new_orders_behind: timedelta = timedelta(seconds=5)
     new_orders_lookback: timedelta = timedelta(hours=1)
 
 
@@ -190,6 +193,11 @@ class ChannelPoller:
         every = self.settings.new_orders_every
         now = time.monotonic()
         if every is None or now - self._looked_at < every.total_seconds():
+            return 0
+        if (
+            passed.since is not None
+            and self.clock() - passed.since < self.settings.new_orders_behind
+        ):
             return 0
         self._looked_at = now
         cursor = self._new_orders

@@ -138,6 +138,16 @@ class IngestSettings(
             "never; each look is one more call to the channel, within its rate limits)"
         ),
     )
+    new_orders_behind_s: float = Field(
+        5.0,
+        ge=0,
+        le=3600,
+        validation_alias=env("INGEST_NEW_ORDERS_BEHIND_S"),
+        description=(
+            "how far behind its channel a pass over the change feed must be before ingest also "
+            "looks for new orders by placement (a pass closer than this finds them as soon)"
+        ),
+    )
     lease_ttl_s: float = Field(
         10.0,
         gt=0,

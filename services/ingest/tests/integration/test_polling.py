@@ -228,7 +228,9 @@ async def test_a_new_order_is_published_ahead_of_the_feeds_backlog_and_only_once
     channels: httpx.AsyncClient,
     channel: Channel,
 ) -> None:
-    kit.settings = ingest_settings(infra, unique_name, INGEST_NEW_ORDERS_EVERY_S=0.001)
+    kit.settings = ingest_settings(
+        infra, unique_name, INGEST_NEW_ORDERS_EVERY_S=0.001, INGEST_NEW_ORDERS_BEHIND_S=0
+    )
     weeks_ago = datetime.now(UTC) - timedelta(weeks=2)
     history = await channels.post(
         f"/_control/{channel}/orders",
