@@ -6,27 +6,25 @@ from fastapi import Depends, Request
 
 from auth.cookies import SessionCookies
 from auth.service import AuthService, UserAdmin
-from orderhub_common.http import client_key
 from orderhub_common.security import Principal, Role, require_role
 
 
-def auth_service(request: Request) -> AuthService:
+async def auth_service(request: Request) -> AuthService:
     service: AuthService = request.app.state.auth_service
     return service
 
 
-def user_admin(request: Request) -> UserAdmin:
+async def user_admin(request: Request) -> UserAdmin:
     admin: UserAdmin = request.app.state.user_admin
     return admin
 
 
-def session_cookies(request: Request) -> SessionCookies:
+async def session_cookies(request: Request) -> SessionCookies:
     cookies: SessionCookies = request.app.state.session_cookies
     return cookies
 
 
 AuthServiceDep = Annotated[AuthService, Depends(auth_service)]
 UserAdminDep = Annotated[UserAdmin, Depends(user_admin)]
-ClientKey = Annotated[str, Depends(client_key)]
 SessionCookiesDep = Annotated[SessionCookies, Depends(session_cookies)]
 Admin = Annotated[Principal, Depends(require_role(Role.ADMIN))]

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import hmac
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from ipaddress import ip_address, ip_network
 from typing import Any
 
@@ -141,7 +141,7 @@ def create_service_app(
     return app
 
 
-def metrics_reader(settings: ServiceSettings) -> Callable[[Request], None]:
+def metrics_reader(settings: ServiceSettings) -> Callable[[Request], Awaitable[None]]:
     """The check in front of ``/metrics``: a caller from ``metrics_allow_ips`` (its address as
     resolved behind the trusted proxies), or one presenting ``metrics_token``; else 403."""
     entries = [entry for entry in settings.metrics_allow_ips.split(",") if entry]
@@ -149,7 +149,7 @@ def metrics_reader(settings: ServiceSettings) -> Callable[[Request], None]:
     networks = [ip_network(entry, strict=False) for entry in entries if entry != "*"]
     token = settings.metrics_token.get_secret_value().encode() if settings.metrics_token else None
 
-    def check(request: Request) -> None:
+    async def check(request: Request) -> None:
         address = client_address(request)
         with contextlib.suppress(ValueError):
             if anyone or (address and any(ip_address(address) in net for net in networks)):

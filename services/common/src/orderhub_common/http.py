@@ -38,7 +38,11 @@ def client_address(connection: HTTPConnection) -> str | None:
     return connection.client.host if connection.client else None
 
 
-ClientAddress = Annotated[str | None, Depends(client_address)]
+async def _client_address(connection: HTTPConnection) -> str | None:
+    return client_address(connection)
+
+
+ClientAddress = Annotated[str | None, Depends(_client_address)]
 
 # The one key that throttles and rate limits count every caller under whose address the server
 # was not told.
@@ -48,6 +52,13 @@ UNKNOWN_CLIENT = "unknown"
 def client_key(connection: HTTPConnection) -> str:
     """The caller's address as throttles and rate limits key it."""
     return client_address(connection) or UNKNOWN_CLIENT
+
+
+async def _client_key(connection: HTTPConnection) -> str:
+    return client_key(connection)
+
+
+ClientKey = Annotated[str, Depends(_client_key)]
 
 
 class HttpMiddleware:

@@ -7,7 +7,7 @@ from fastapi import Depends, Request
 from ingest.service import ChannelService
 
 
-def channel_service(request: Request) -> ChannelService:
+async def channel_service(request: Request) -> ChannelService:
     service: ChannelService = request.app.state.channel_service
     return service
 

@@ -7,7 +7,7 @@ from fastapi import Depends, Request
 from mock_channels.store import ChannelStore
 
 
-def channel_store(request: Request) -> ChannelStore:
+async def channel_store(request: Request) -> ChannelStore:
     store: ChannelStore = request.app.state.store
     return store
 

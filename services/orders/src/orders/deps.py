@@ -20,7 +20,7 @@ from orders.saved_views import SavedViewService
 from orders.service import OrderService
 
 
-def order_service(request: Request) -> OrderService:
+async def order_service(request: Request) -> OrderService:
     service: OrderService = request.app.state.order_service
     return service
 
@@ -28,7 +28,7 @@ def order_service(request: Request) -> OrderService:
 OrderServiceDep = Annotated[OrderService, Depends(order_service)]
 
 
-def dead_letters(request: Request) -> DeadLetters:
+async def dead_letters(request: Request) -> DeadLetters:
     letters: DeadLetters = request.app.state.dead_letters
     return letters
 
@@ -38,22 +38,22 @@ SignedIn = CurrentPrincipal
 Admin = Annotated[Principal, Depends(require_role(Role.ADMIN))]
 
 
-def job_service(request: Request) -> JobService:
+async def job_service(request: Request) -> JobService:
     service: JobService = request.app.state.job_service
     return service
 
 
-def saved_view_service(request: Request) -> SavedViewService:
+async def saved_view_service(request: Request) -> SavedViewService:
     service: SavedViewService = request.app.state.saved_view_service
     return service
 
 
-def audit_log(request: Request) -> AuditLog:
+async def audit_log(request: Request) -> AuditLog:
     log: AuditLog = request.app.state.audit_log
     return log
 
 
-def pipeline_probe(request: Request) -> PipelineProbe:
+async def pipeline_probe(request: Request) -> PipelineProbe:
     probe: PipelineProbe = request.app.state.pipeline_probe
     return probe
 

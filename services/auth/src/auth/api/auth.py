@@ -4,9 +4,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from auth.deps import AuthServiceDep, ClientKey, SessionCookiesDep
+from auth.deps import AuthServiceDep, SessionCookiesDep
 from auth.errors import InvalidRefreshTokenError
 from auth.schemas import LoginRequest, LoginResponse, MeResponse, RefreshRequest, RefreshResponse
+from orderhub_common.http import ClientKey
 from orderhub_common.security import CurrentPrincipal, Principal, signed_principal
 
 router = APIRouter(tags=["auth"])

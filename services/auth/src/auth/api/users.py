@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from auth.deps import Admin, ClientKey, UserAdminDep
+from auth.deps import Admin, UserAdminDep
 from auth.schemas import UserCreate, UserEnvelope, UserList, UserNames, UserUpdate
+from orderhub_common.http import ClientKey
 from orderhub_common.security import CurrentPrincipal
 
 router = APIRouter(tags=["users"])

@@ -67,7 +67,7 @@ class AmazonSimulator:
     items_per_page: int
 
 
-def get_amazon(request: Request) -> AmazonSimulator:
+async def get_amazon(request: Request) -> AmazonSimulator:
     simulator: AmazonSimulator = request.app.state.amazon
     return simulator
 

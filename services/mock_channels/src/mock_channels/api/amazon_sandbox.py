@@ -42,7 +42,7 @@ async def _given(request: Request, operation: SandboxOperation) -> dict[str, Any
 def _endpoint(operation: SandboxOperation) -> Callable[[Request], Awaitable[Response]]:
     async def serve(request: Request) -> Response:
         try:
-            get_amazon(request).sign_in.grant(request.headers.get(ACCESS_TOKEN_HEADER))
+            (await get_amazon(request)).sign_in.grant(request.headers.get(ACCESS_TOKEN_HEADER))
         except TokenRefusedError as problem:
             error = {"code": "Unauthorized", "message": "Access to requested resource is denied."}
             if str(problem):

@@ -20,7 +20,7 @@ class ChannelNotFoundError(NotFoundError):
     code = "channel_not_found"
 
 
-def known_channel(channel: str) -> Channel:
+async def known_channel(channel: str) -> Channel:
     try:
         return Channel(channel)
     except ValueError:

@@ -1,0 +1,85 @@
+"""No request of any service waits for a worker thread to hand it an object it already holds.
+
+FastAPI runs a plain ``def`` dependency or endpoint in Starlette's thread pool: a handoff to a
+worker thread and back for every call, which at a crowd's rate cost more CPU than the lookup it
+made (``app.state``, the caller's address) and queued requests behind the pool's 40 threads.
+Every dependency and endpoint of every service is therefore a coroutine function; this walks
+each app's routes, dependencies of dependencies included.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import typing
+from collections.abc import Iterator
+
+import pytest
+from fastapi import Depends, FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from orderhub_common.settings import load_settings
+
+pytestmark = pytest.mark.unit
+
+SERVICES = ("auth", "orders", "ingest", "gateway", "mock_channels")
+# The instrumentator's own endpoint: read by the monitoring system every few seconds, not by
+# anyone's request, and rendering every metric is CPU work a worker thread may do.
+_LIBRARY_ENDPOINTS = frozenset(
+    {
+        "prometheus_fastapi_instrumentator.instrumentation.PrometheusFastApiInstrumentator.expose.<locals>.metrics"
+    }
+)
+
+
+def _app(service: str) -> FastAPI:
+    main = importlib.import_module(f"{service}.main")
+    settings_class = typing.get_type_hints(main.create_app)["settings"]
+    app = main.create_app(load_settings(settings_class))
+    assert isinstance(app, FastAPI)
+    return app
+
+
+def _is_coroutine(call: object) -> bool:
+    if inspect.isroutine(call):
+        return inspect.iscoroutinefunction(call)
+    # A callable instance (HTTPBearer): its __call__ decides.
+    return inspect.iscoroutinefunction(type(call).__call__)
+
+
+def _calls(dependant: Dependant) -> Iterator[object]:
+    if dependant.call is not None:
+        yield dependant.call
+    for sub in dependant.dependencies:
+        yield from _calls(sub)
+
+
+def sync_calls(app: FastAPI) -> list[str]:
+    found = set()
+    for route in app.routes:
+        if isinstance(route, APIRoute):
+            for call in _calls(route.dependant):
+                name = getattr(call, "__qualname__", type(call).__qualname__)
+                qualified = f"{getattr(call, '__module__', '?')}.{name}"
+                if not _is_coroutine(call) and qualified not in _LIBRARY_ENDPOINTS:
+                    found.add(f"{route.path}: {qualified}")
+    return sorted(found)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_dependency_and_endpoint_is_a_coroutine(service: str) -> None:
+    assert sync_calls(_app(service)) == []
+
+
+def test_a_plain_function_dependency_is_found() -> None:
+    app = FastAPI()
+
+    def from_state() -> int:
+        return 1
+
+    @app.get("/x")
+    async def endpoint(value: int = Depends(from_state)) -> int:
+        return value
+
+    assert [found.rpartition(".")[2] for found in sync_calls(app)] == ["from_state"]
