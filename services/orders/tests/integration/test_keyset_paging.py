@@ -5,11 +5,13 @@ as the rows change."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import orjson
 import pytest
+from sqlalchemy import event
 
 from orderhub_common.events import OrderStatus
 from orders.errors import InvalidCursorError
@@ -156,6 +158,51 @@ async def test_a_broad_search_answers_an_estimated_total(
     assert (narrow.total, narrow.total_is_estimate) == (1, False)
     plain = await query_side.list_page(listing())
     assert (plain.total, plain.total_is_estimate) == (30, False)
+
+
+@pytest.fixture
+def statements(query_side: QuerySide) -> Iterator[list[str]]:
+    """Every statement the query side sends to PostgreSQL while the test runs."""
+    sent: list[str] = []
+
+    def record(*args: Any) -> None:
+        sent.append(args[2])
+
+    event.listen(query_side.engine.sync_engine, "before_cursor_execute", record)
+    yield sent
+    event.remove(query_side.engine.sync_engine, "before_cursor_execute", record)
+
+
+def counts(statements: list[str]) -> list[str]:
+    return [s for s in statements if s.lstrip().upper().startswith("SELECT COUNT")]
+
+
+async def test_a_search_whose_page_shows_its_end_is_not_counted_again(
+    query_side: QuerySide, statements: list[str]
+) -> None:
+    await query_side.project(many(30))
+    statements.clear()
+    narrow = await query_side.list_page(listing(search="customer 1", limit=20))  # 1, 10-19
+    assert (narrow.total, narrow.total_is_estimate) == (11, False)
+    last = await query_side.list_page(listing(search="customer", page=5))  # 28 shown before
+    assert (len(last.documents), last.total, last.total_is_estimate) == (2, 30, False)
+    assert counts(statements) == []
+    beyond = await query_side.list_page(listing(search="customer", page=9))
+    assert (beyond.documents, beyond.total) == ([], 30)  # past the end: counted
+    assert len(counts(statements)) == 1
+
+
+async def test_a_search_the_planner_expects_far_beyond_the_limit_is_only_estimated(
+    query_side: QuerySide, statements: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await query_side.project(many(30))
+    statements.clear()
+    monkeypatch.setattr(keyset, "EXACT_COUNT_LIMIT", 5)
+    monkeypatch.setattr(keyset, "ESTIMATE_ALONE_FROM", 0)
+    broad = await query_side.list_page(listing(search="customer"))
+    assert broad.total_is_estimate
+    assert counts(statements) == []
+    assert any(s.startswith("EXPLAIN") for s in statements)
 
 
 async def test_tags_in_use_are_counted_as_orders_gain_and_lose_them(
