@@ -19,7 +19,7 @@ from orders.query_side import ProjectedOrder, QuerySide, keyset
 from orders.schemas import OrderListQuery
 
 from .conftest import T0
-from .test_query_side import order
+from .test_query_side import CHANNELS, order
 
 pytestmark = pytest.mark.integration
 
@@ -220,6 +220,24 @@ async def test_tags_in_use_are_counted_as_orders_gain_and_lose_them(
     # Replayed: counted once.
     await query_side.project([ProjectedOrder(order(1, tags=["gift"]), 2)])
     assert await query_side.tags_in_use(10) == [("gift", 1), ("vip", 1)]
+
+
+async def test_a_page_the_day_counts_total_is_one_statement(
+    query_side: QuerySide, statements: list[str]
+) -> None:
+    await query_side.project(many(30))
+    statements.clear()
+    page = await query_side.list_page(listing(status=["PLACED", "SHIPPED"], channel=["website"]))
+    matching = [
+        n
+        for n in range(30)
+        if STATUSES[n % len(STATUSES)] in ("PLACED", "SHIPPED") and CHANNELS[n % 3] == "website"
+    ]
+    assert page.total == len(matching) > 0
+    assert len(statements) == 1
+    beyond = await query_side.list_page(listing(page=9))  # no row to carry the total
+    assert (beyond.documents, beyond.total) == ([], 30)
+    assert len(statements) == 3
 
 
 async def test_the_search_and_tag_indexes_keep_short_pending_lists(query_side: QuerySide) -> None:
