@@ -190,6 +190,10 @@ async def test_a_search_whose_page_shows_its_end_is_not_counted_again(
     beyond = await query_side.list_page(listing(search="customer", page=9))
     assert (beyond.documents, beyond.total) == ([], 30)  # past the end: counted
     assert len(counts(statements)) == 1
+    # A cursor past the view's end shows no row, and nothing of the view's size: counted.
+    past = keyset.Cursor("placedAt", "desc", "after", (T0 - timedelta(days=1)).isoformat(), "~")
+    after_the_end = await query_side.list_page(listing(search="customer", cursor=past.encode()))
+    assert (after_the_end.documents, after_the_end.total) == ([], 30)
 
 
 async def test_a_search_the_planner_expects_far_beyond_the_limit_is_only_estimated(

@@ -273,7 +273,9 @@ async def read_page(connection: AsyncConnection, query: OrderListQuery) -> ListP
             has_prev = bool(rows) and await _exists(
                 connection, beyond_statement(query, _key(rows[0]), forwards=False)
             )
-        shown_whole = len(rows) if not (has_prev or has_next) else None
+        # Rows with none before or after them are the whole view (no rows: a cursor past the
+        # view's end, which tells nothing of its size).
+        shown_whole = len(rows) if rows and not (has_prev or has_next) else None
     else:
         statement = (
             select(*page_columns(query))
