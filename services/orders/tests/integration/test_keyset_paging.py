@@ -226,6 +226,21 @@ async def test_tags_in_use_are_counted_as_orders_gain_and_lose_them(
     assert await query_side.tags_in_use(10) == [("gift", 1), ("vip", 1)]
 
 
+async def test_a_placement_range_within_a_day_is_counted_exactly_however_many_it_holds(
+    query_side: QuerySide, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only a search or a tag is estimated: an hour's orders are counted in the placement index.
+    await query_side.project(many(30))  # placed a minute apart from T0
+    monkeypatch.setattr(keyset, "EXACT_COUNT_LIMIT", 5)
+    monkeypatch.setattr(keyset, "ESTIMATE_ALONE_FROM", 0)
+    hour = {
+        "from": (T0 - timedelta(minutes=1)).isoformat(),
+        "to": (T0 + timedelta(hours=1)).isoformat(),
+    }
+    page = await query_side.list_page(listing(**hour))
+    assert (page.total, page.total_is_estimate) == (30, False)
+
+
 async def test_a_page_the_day_counts_total_is_one_statement(
     query_side: QuerySide, statements: list[str]
 ) -> None:

@@ -27,6 +27,7 @@ from orders.query_side.order_queries import (
     count_statement,
     counted_by_day,
     filters,
+    narrowed_by_text,
     served_document,
 )
 from orders.query_side.tables import order_rows
@@ -219,6 +220,9 @@ async def _total(
         return int((await connection.execute(count_statement(query))).scalar_one()), False
     if shown_whole is not None:
         return shown_whole, False
+    if not narrowed_by_text(query):
+        # A placement range within a day: counted exactly in the placement index's range.
+        return int((await connection.execute(count_statement(query))).scalar_one()), False
     estimate = await _estimate(connection, query)
     if estimate >= ESTIMATE_ALONE_FROM * EXACT_COUNT_LIMIT:
         return _about(estimate), True

@@ -128,10 +128,15 @@ def filters(query: OrderFilters) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def narrowed_by_text(query: OrderFilters) -> bool:
+    """Whether a search or a tag narrows the view: only the rows can tell how many it holds."""
+    return bool(search_terms(query.search or "") or query.tag)
+
+
 def counted_by_day(query: OrderFilters) -> DaySplit | None:
     """How the day counts answer this query's totals; None when a search or a tag narrows it,
     or its placement range holds no whole day (the rows answer it)."""
-    if search_terms(query.search or "") or query.tag:
+    if narrowed_by_text(query):
         return None
     return split_by_day(query.placed_from, query.placed_to)
 
