@@ -19,7 +19,12 @@ from orderhub_common.kafka import Lane, Topics
 
 pytestmark = pytest.mark.e2e
 
-BACKLOG = 3000
+# Orders starts consuming the history lane a few seconds before it answers (its other
+# consumers are still joining), and drains about a thousand events a second: 3,000 were gone
+# before the first look in one CI run. This many stay waiting for several seconds after it.
+BACKLOG = 10_000
+# The mock channel creates them in parts, each well within one call's timeout.
+PART = 2_500
 LIVE_WITHIN_S = 10.0  # PIPELINE_LIVE_WITHIN_S's default
 
 
@@ -64,15 +69,16 @@ async def test_the_pipeline_reports_a_waiting_history_import_and_live_once_it_dr
     }
     with stopped_service("orders"):
         async with httpx.AsyncClient(timeout=60) as control:
-            response = await control.post(
-                f"{mock_channels_url}/_control/website/orders", json={"count": BACKLOG, **window}
-            )
-        assert response.status_code == 200, response.text
+            for _ in range(BACKLOG // PART):
+                response = await control.post(
+                    f"{mock_channels_url}/_control/website/orders", json={"count": PART, **window}
+                )
+                assert response.status_code == 200, response.text
 
         async def all_published() -> bool:
             return await published(kafka_options, history) >= before + BACKLOG
 
-        await eventually(all_published, timeout_s=120, what="ingest to publish the import")
+        await eventually(all_published, timeout_s=240, what="ingest to publish the import")
         await asyncio.sleep(LIVE_WITHIN_S + 1)  # the waiting events are older than "live"
 
     # Orders is back: once its history consumer has joined (until then that lane's backlog is
