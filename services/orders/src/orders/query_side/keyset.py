@@ -214,14 +214,12 @@ async def _total(
     """The view's size, and whether it is an estimate; ``rows`` are the page's (with the total
     when the day counts answer it), ``shown_whole`` the size when the page read already showed
     where the view ends (no count needed)."""
-    if counted_by_day(query) is not None:
-        if rows:
-            return int(getattr(rows[0], _VIEW_TOTAL)), False
-        return int((await connection.execute(count_statement(query))).scalar_one()), False
+    if rows and counted_by_day(query) is not None:
+        return int(getattr(rows[0], _VIEW_TOTAL)), False
     if shown_whole is not None:
         return shown_whole, False
     if not narrowed_by_text(query):
-        # A placement range within a day: counted exactly in the placement index's range.
+        # Exact: the day counts, or a placement range within a day in the placement index.
         return int((await connection.execute(count_statement(query))).scalar_one()), False
     estimate = await _estimate(connection, query)
     if estimate >= ESTIMATE_ALONE_FROM * EXACT_COUNT_LIMIT:
