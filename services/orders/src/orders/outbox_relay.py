@@ -27,16 +27,16 @@ Two ways out, one order:
 
 Each order's entries are published in order (revision, then position), keyed by the order id
 (one partition per order), stopping at the first that cannot go yet. With several replicas one
-relay works at a time, the holder of the relay lease, renewed every round; a crashed holder's
-lease expires after ``lease_s``. Keeping pending events out of the orders collection matters on
-FerretDB, where every statement on a collection scans it: the outbox stays small.
+relay works at a time, the holder of the relay lease (``relay_lease``: renewed once a third of
+it has passed); a crashed holder's lease expires after ``lease_s``. Keeping pending events out
+of the orders collection matters on FerretDB, where every statement on a collection scans it:
+the outbox stays small.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -50,6 +50,7 @@ from orderhub_common.workers import run_rounds
 from orders import metrics
 from orders.documents import OutboxEntry
 from orders.query_side import ProjectedOrder, QuerySide
+from orders.relay_lease import RelayLease
 from orders.repository import OrderRepository, PendingEvent, StoredOrder, outbox_entry
 
 PublishOrderEvent = Callable[[str, OutboxEntry], Awaitable[None]]
@@ -98,9 +99,8 @@ class OutboxRelay:
         self._publish = publish
         self._sweep_interval_s = sweep_interval_s
         self._batch_size = batch_size
-        self._lease = timedelta(seconds=lease_s)
+        self._lease = RelayLease(repository, "outbox", lease_s=lease_s, owner_prefix="relay")
         self._abandoned_after = timedelta(seconds=abandoned_after_s)
-        self._owner = f"relay-{uuid.uuid4().hex[:12]}"
         self._confirm_grace = timedelta(seconds=confirm_grace_s)
         self._wake = asyncio.Event()
         self._pending_counted_at = -_PENDING_GAUGE_INTERVAL_S
@@ -143,8 +143,7 @@ class OutboxRelay:
         taken, self._confirmed = self._confirmed, []
         if not taken:
             return 0
-        now = utc_now()
-        if not await self._repository.take_relay_lease(self._owner, now, now + self._lease):
+        if not await self._lease.hold():
             return 0  # another replica relays; it sweeps these up
         by_order: dict[str, list[OutboxEntry]] = {}
         for write in taken:
@@ -183,9 +182,9 @@ class OutboxRelay:
         """One sweep: publishes what is pending (older than the grace period unless the fast
         way failed) for up to ``batch_size`` events; returns how many."""
         self._swept_at = time.monotonic()
-        now = utc_now()
-        if not await self._repository.take_relay_lease(self._owner, now, now + self._lease):
+        if not await self._lease.hold():
             return 0
+        now = utc_now()
         older_than = None if self._sweeping_only else now - self._confirm_grace
         pending = await self._repository.pending_events(self._batch_size, older_than=older_than)
         if not pending:

@@ -329,14 +329,17 @@ class OrderService:
         *,
         attempts: int,
         error: str | None = None,
+        known: StoredOrder | None = None,
     ) -> None:
-        """The channel acknowledged or rejected the status move sent under ``key``."""
+        """The channel acknowledged or rejected the status move sent under ``key``; ``known``
+        is the order as the sender last read it (read again only if it changed since)."""
         try:
             await self._admin_change(
                 order_id,
                 lambda stored: write_back_answer(
                     stored, key, state, attempts=attempts, error=error
                 ),
+                known=known,
             )
         except OrderNotFoundError:
             logger.warning(f"write-back answer for {order_id}, which is not stored")
@@ -359,12 +362,18 @@ class OrderService:
             )
 
     async def _admin_change(
-        self, order_id: str, compute: Callable[[StoredOrder], OrderChange | None]
+        self,
+        order_id: str,
+        compute: Callable[[StoredOrder], OrderChange | None],
+        *,
+        known: StoredOrder | None = None,
     ) -> Order:
-        """Computes a change from the stored order and writes it if the order is still at that
-        revision (else recomputes); projects it and hands its events to the relay."""
+        """Computes a change from the stored order (``known``, if the caller has just read it)
+        and writes it if the order is still at that revision (else reads it and recomputes);
+        projects it and hands its events to the relay."""
         for _ in range(MAX_WRITE_ATTEMPTS):
-            stored = await self._require(order_id)
+            stored = known or await self._require(order_id)
+            known = None  # after a lost race, read afresh
             change = compute(stored)
             if change is None:
                 return stored.order

@@ -17,11 +17,11 @@ idempotency key; its operations set a state, so a repeat is the same change
 (``amazon_write_back``).
 
 With several replicas one relay sends at a time: the holder of the write-back relay lease (the
-outbox relay's lease mechanism, under its own name), taken at the start of each round and renewed
-before each send, so a send starts only while its relay holds the lease for ``lease_s`` more;
-a holder that dies is replaced once its lease runs out. Only a single send that outlasts the
-lease (longer than ``lease_s``, retries included) can overlap its successor's; the idempotency
-key covers that.
+outbox relay's lease mechanism, ``relay_lease``, under its own name), held at the start of each
+round and before each send, so a send starts only while its relay holds the lease for at least
+two thirds of ``lease_s`` more; a holder that dies is replaced once its lease runs out. Only a
+single send that outlasts the lease (longer than two thirds of ``lease_s``, retries included)
+can overlap its successor's; the idempotency key covers that.
 
 Each order's requests go in the order they were made, one at a time. The channel's answer is
 recorded on the order (``writeBack``: acknowledged, or rejected with the channel's reason) and
@@ -34,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-import uuid
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -51,7 +50,8 @@ from orderhub_common.shopify import ShopifyAdminClient, ShopifyError
 from orderhub_common.workers import run_rounds
 from orders import metrics
 from orders.amazon_write_back import AmazonCannotError, AmazonShipments, AmazonUnansweredError
-from orders.repository import OrderRepository, WriteBackRequest
+from orders.relay_lease import RelayLease
+from orders.repository import OrderRepository, StoredOrder, WriteBackRequest
 from orders.service import OrderService
 from orders.shopify_write_back import ShopifyRefusedError, write_back
 
@@ -237,8 +237,9 @@ class WriteBackRelay:
         self._repository = repository
         self._service = service
         self._writer = writer
-        self._lease = timedelta(seconds=lease_s)
-        self._owner = f"write-back-{uuid.uuid4().hex[:12]}"
+        self._lease = RelayLease(
+            repository, "write_back", lease_s=lease_s, owner_prefix="write-back"
+        )
         self._sweep_interval_s = sweep_interval_s
         self._batch_size = batch_size
         self._max_backoff_s = max_backoff_s
@@ -275,7 +276,7 @@ class WriteBackRelay:
         """One round: each order's oldest request, if due, per channel one after another and
         the channels side by side; returns how many the channels answered. Sends nothing
         while another replica's relay holds the lease."""
-        if not await self._hold_lease():
+        if not await self._lease.hold():
             return 0
         now = utc_now()
         pending = await self._repository.pending_write_backs(self._batch_size)
@@ -292,9 +293,10 @@ class WriteBackRelay:
     async def _send_channel(self, requests: list[WriteBackRequest]) -> int:
         answered = 0
         for request in requests:
-            if not await self._change_was_made(request):
+            stored = await self._change_was_made(request)
+            if stored is None:
                 continue
-            if not await self._hold_lease():
+            if not await self._lease.hold():
                 return answered  # taken over (this round outlasted the lease): the holder sends
             try:
                 await self._writer.send(request)
@@ -305,29 +307,23 @@ class WriteBackRelay:
                 await self._postpone(request, str(exc))
                 continue
             except ChannelRejectedError as exc:
-                await self._answered(request, WriteBackState.REJECTED, str(exc))
+                await self._answered(request, stored, WriteBackState.REJECTED, str(exc))
                 answered += 1
                 continue
-            await self._answered(request, WriteBackState.ACKNOWLEDGED, None)
+            await self._answered(request, stored, WriteBackState.ACKNOWLEDGED, None)
             answered += 1
         return answered
 
-    async def _hold_lease(self) -> bool:
-        """Takes or renews the lease for ``lease_s`` from now; False while another holds it."""
-        now = utc_now()
-        return await self._repository.take_relay_lease(
-            self._owner, now, now + self._lease, relay="write_back"
-        )
-
-    async def _change_was_made(self, request: WriteBackRequest) -> bool:
-        """The order shows the move (send it), or never will (drop the request)."""
+    async def _change_was_made(self, request: WriteBackRequest) -> StoredOrder | None:
+        """The order, if it shows the move (send it); None if not yet or never (after
+        ``abandoned_after_s`` the request is dropped)."""
         stored = await self._repository.get(request.order_id)
         if stored is not None and request.key in stored.announced:
-            return True
+            return stored
         if utc_now() - request.created_at > self._abandoned_after:
             await self._repository.remove_write_back(request.key)
             logger.info(f"write-back {request.key} dropped: its move was never made")
-        return False
+        return None
 
     async def _postpone(self, request: WriteBackRequest, error: str) -> None:
         attempts = request.attempts + 1
@@ -342,7 +338,11 @@ class WriteBackRelay:
         )
 
     async def _answered(
-        self, request: WriteBackRequest, state: WriteBackState, error: str | None
+        self,
+        request: WriteBackRequest,
+        stored: StoredOrder,
+        state: WriteBackState,
+        error: str | None,
     ) -> None:
         outcome = "acknowledged" if state == WriteBackState.ACKNOWLEDGED else "rejected"
         metrics.WRITE_BACKS.labels(request.channel, outcome).inc()
@@ -352,7 +352,12 @@ class WriteBackRelay:
                 f"{request.status}: {error}"
             )
         await self._service.record_write_back(
-            request.order_id, request.key, state, attempts=request.attempts + 1, error=error
+            request.order_id,
+            request.key,
+            state,
+            attempts=request.attempts + 1,
+            error=error,
+            known=stored,
         )
         await self._repository.remove_write_back(request.key)
 
