@@ -92,9 +92,13 @@ def new_order(incoming: ChannelOrder) -> NewOrder:
 
 def channel_change(
     stored: StoredOrder, incoming: ChannelOrder, decision: ChannelDecision
-) -> OrderChange:
+) -> OrderChange | None:
     """The change a channel's copy makes: every status move on the way, one history entry and
-    one event each; the channel's fields when its copy is newer."""
+    one event each; the channel's fields when its copy is newer. None when the copy, newer as
+    it is, carries what is stored already: the channel's echo of an admin's move that Order Hub
+    sent it. Nothing is written then, and the order's ``updatedAt`` stays: no copy can come
+    between the stored one and the echo with other fields, as the channel changed nothing in
+    between."""
     order = stored.order
     history: list[StatusHistoryEntry] = []
     events = []
@@ -107,6 +111,8 @@ def channel_change(
         events.append(status_changed_event(order, previous, entry))
         previous = status
     base = refresh_from_channel(order, incoming) if decision.refresh_fields else order
+    if not history and base == order:
+        return None
     result = base.model_copy(
         update={
             "status": previous,

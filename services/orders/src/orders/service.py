@@ -175,11 +175,15 @@ class OrderService:
                 )
                 if decision.skipped is not None:
                     metrics.SKIPPED_STALE.labels(decision.skipped.value).inc()
-                if not decision.changes_anything:
+                with correlated(copy.correlation_id):
+                    change = (
+                        channel_change(current, copy.order, decision)
+                        if decision.changes_anything
+                        else None
+                    )
+                if change is None:
                     outcomes.append(ChannelOutcome.UNCHANGED)
                     continue
-                with correlated(copy.correlation_id):
-                    change = channel_change(current, copy.order, decision)
                 changes.append(change)
                 outcomes.append(ChannelOutcome.UPDATED)
                 current = change.applied()
@@ -251,9 +255,11 @@ class OrderService:
             )
             if decision.skipped is not None:
                 metrics.SKIPPED_STALE.labels(decision.skipped.value).inc()
-            if not decision.changes_anything:
+            change = (
+                channel_change(stored, incoming, decision) if decision.changes_anything else None
+            )
+            if change is None:
                 return ChannelOutcome.UNCHANGED, stored, ()
-            change = channel_change(stored, incoming, decision)
             if await self._repository.apply(change):
                 metrics.UPSERTED.labels("updated").inc()
                 return ChannelOutcome.UPDATED, change.applied(), change.events
