@@ -3,8 +3,9 @@
 Signed-in traffic is limited per user, anonymous traffic per address: colleagues behind one
 office address never use up each other's budget.
 
-- A caller whose access token was verified recently (``tokens.py``): its per-user limit and, for
-  a cacheable read, the cache lookup go to Redis in one pipeline. No per-address count.
+- A caller whose access token was verified recently (``orderhub_common.verified_tokens``): its
+  per-user limit and, for a cacheable read, the cache lookup go to Redis in one pipeline. No
+  per-address count.
 - A caller without a token (and every public route, such as sign-in) is counted against its
   per-address limit.
 - A caller with a token not verified yet: the address's limit is peeked at first (not counted),

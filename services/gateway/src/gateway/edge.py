@@ -13,9 +13,9 @@ from gateway.openapi import CombinedOpenApi
 from gateway.ratelimit import RateLimiter
 from gateway.routes import Upstream
 from gateway.settings import GatewaySettings
-from gateway.tokens import VerifiedTokens
 from gateway.upstreams import UpstreamClient
 from orderhub_common.revocation import AccessRevocations
+from orderhub_common.verified_tokens import VerifiedTokens
 
 
 @dataclass

@@ -27,7 +27,6 @@ from gateway.redis_outage import EdgeRedis
 from gateway.routes import Upstream
 from gateway.settings import GatewaySettings
 from gateway.stream_events import with_stream_components
-from gateway.tokens import VerifiedTokens
 from gateway.upstreams import upstream_clients
 from orderhub_common.app import create_service_app, serve
 from orderhub_common.http import RequestContextMiddleware
@@ -37,6 +36,7 @@ from orderhub_common.resources import KafkaResource
 from orderhub_common.revocation import AccessRevocations
 from orderhub_common.security import JwtVerifier
 from orderhub_common.settings import load_settings
+from orderhub_common.verified_tokens import VerifiedTokens
 
 _DESCRIPTION = (
     "Order Hub's one public entry: the API of every service under `/api`, signed in with "

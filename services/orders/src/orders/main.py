@@ -20,6 +20,7 @@ from orderhub_common.revocation import AccessRevocations
 from orderhub_common.security import JwtVerifier
 from orderhub_common.settings import load_settings
 from orderhub_common.shopify import ShopifyAdminClient
+from orderhub_common.verified_tokens import VerifiedTokens
 from orders.amazon_write_back import AmazonShipments
 from orders.api.asyncapi import asyncapi_router
 from orders.api.dead_letters import router as dead_letters_router
@@ -197,7 +198,12 @@ def create_app(settings: OrdersSettings) -> FastAPI:
             "job_service": jobs,
             "saved_view_service": SavedViewService(work, audit=trail),
             "audit_log": audit_log,
-            "jwt_verifier": JwtVerifier(settings),
+            # signed_principal (orderhub_common.security) verifies through the memory of tokens.
+            "jwt_verifier": VerifiedTokens(
+                JwtVerifier(settings),
+                ttl_s=settings.verified_token_cache_ttl_s,
+                max_size=settings.verified_token_cache_size,
+            ),
             # Every call checks that the caller's token was not revoked (demoted, signed out).
             "access_revocations": revocations,
         },

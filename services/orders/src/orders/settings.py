@@ -167,6 +167,21 @@ class OrdersSettings(
         validation_alias=env("ORDERS_EXPORTS_PER_USER_PER_DAY"),
         description="exports one user may start in any 24 hours (429 above it)",
     )
+    verified_token_cache_ttl_s: float = Field(
+        30.0,
+        ge=0,
+        le=300,
+        validation_alias=env("ORDERS_VERIFIED_TOKEN_CACHE_TTL_S"),
+        description="how long a verified access token is trusted without checking its signature "
+        "again (never past its expiry; revocation is checked on every call); 0 checks every call",
+    )
+    verified_token_cache_size: int = Field(
+        10_000,
+        ge=1,
+        le=1_000_000,
+        validation_alias=env("ORDERS_VERIFIED_TOKEN_CACHE_SIZE"),
+        description="verified access tokens remembered per replica",
+    )
     job_lease_s: float = Field(
         10.0,
         ge=1,

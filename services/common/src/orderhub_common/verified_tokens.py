@@ -1,9 +1,15 @@
 """Access tokens verified recently, kept by hash, so a caller's next requests skip the signature.
 
-A token is trusted from here for at most ``GATEWAY_VERIFIED_TOKEN_CACHE_TTL_S`` and never past its
-own expiry; a token that failed verification is never kept. The raw token is not kept either,
-only its SHA-256. The table holds at most ``GATEWAY_VERIFIED_TOKEN_CACHE_SIZE`` tokens: when it is
-full, expired ones go first, then the one used least recently.
+A token is trusted from here for at most ``ttl_s`` (the service's
+``<SERVICE>_VERIFIED_TOKEN_CACHE_TTL_S``) and never past its own expiry; a token that failed
+verification is never kept. The raw token is not kept either, only its SHA-256. The table holds
+at most ``max_size`` tokens (``<SERVICE>_VERIFIED_TOKEN_CACHE_SIZE``): when it is full, expired
+ones go first, then the one used least recently. Whether a token was revoked is no part of this:
+each service asks that on every call (``orderhub_common.revocation``).
+
+The gateway and orders verify through one: each of their calls carries a token, and checking an
+Ed25519 signature with joserfc took about 90 us of CPU a call, a twentieth of orders' whole work
+for a list page.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gateway.tokens import VerifiedTokens
 from orderhub_common.security import InvalidTokenError, Principal, Role
+from orderhub_common.verified_tokens import VerifiedTokens
 
 pytestmark = pytest.mark.unit
 
