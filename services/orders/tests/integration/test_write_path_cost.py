@@ -1,7 +1,8 @@
-"""The cost of ingesting an order does not grow with the orders stored: counted in store
-commands, not in time. Every command on the orders collection names one order by ``_id`` (the
-only lookup FerretDB serves from an index), and a batch costs the same commands whether 50 or
-1,050 orders are stored. (The outbox's commands are by id too, and it stays small.)"""
+"""The cost of ingesting an order does not grow with the orders stored, and a status move costs a
+fixed number of store commands: counted in commands, not in time. Every command on the orders
+collection names one order by ``_id`` (the only lookup FerretDB serves from an index), and a
+batch costs the same commands whether 50 or 1,050 orders are stored. (The outbox's commands are
+by id too, and it stays small.)"""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import pytest
 from beanie import init_beanie
 from pymongo import AsyncMongoClient, DeleteOne, monitoring
@@ -17,11 +19,13 @@ from pymongo import AsyncMongoClient, DeleteOne, monitoring
 from devstack.pytest_plugin import InfraUrls
 from orderhub_common.events import OrderStatus
 from orderhub_common.testing import channel_order
-from orders.documents import OrderDocument, OutboxDocument
+from orders.changes import order_id_for
+from orders.documents import OrderDocument, OutboxDocument, WriteBackDocument
 from orders.outbox_relay import OutboxRelay
 from orders.query_side import QuerySide
 from orders.repository import OrderRepository
 from orders.service import OrderService
+from orders.write_back import ChannelWriter, WriteBackRelay
 
 from .conftest import (
     T0,
@@ -225,3 +229,94 @@ async def test_a_delete_by_id_deletes_that_document_and_honours_any_other_criter
     finally:
         await client.drop_database(unique_name)
         await client.close()
+
+
+@pytest.fixture
+async def moves(infra: InfraUrls, unique_name: str) -> AsyncIterator[Moves]:
+    recorder = CommandRecorder()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        infra.mongodb_url, tz_aware=True, event_listeners=[recorder]
+    )
+    await init_beanie(
+        database=client[unique_name],
+        document_models=[OrderDocument, OutboxDocument, WriteBackDocument],
+    )
+    await migrated_database(infra, unique_name)
+    query_side = QuerySide(service_database_url(infra, unique_name))
+    await query_side.connect()
+
+    async def discard(order_id: str, entry: Any) -> None:
+        return None
+
+    async def blinkit(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"order": {"status": "accepted"}})
+
+    repository = OrderRepository()
+    relay = OutboxRelay(repository, query_side, discard)
+    channel = httpx.AsyncClient(
+        transport=httpx.MockTransport(blinkit), base_url="http://channels.test"
+    )
+    service = OrderService(repository, query_side, on_written=relay.confirm)
+    write_backs = WriteBackRelay(repository, service, ChannelWriter(channel))
+    try:
+        yield Moves(service, relay, write_backs, recorder)
+    finally:
+        await channel.aclose()
+        await query_side.close()
+        await drop_database(infra, unique_name)
+        await client.drop_database(unique_name)
+        await client.close()
+
+
+@dataclass
+class Moves:
+    service: OrderService
+    relay: OutboxRelay
+    write_backs: WriteBackRelay
+    recorder: CommandRecorder
+
+    async def commands_to_move(self, order_id: str, status: OrderStatus) -> Counter[str]:
+        """An admin's move and all it sets off (its event out, the channel told, the channel's
+        answer recorded and announced), by collection and command."""
+        self.recorder.commands.clear()
+        self.recorder.recording = True
+        try:
+            await self.service.move_status(order_id, status, changed_by="u-1", note=None)
+            assert await self.relay.publish_confirmed() == 1
+            assert await self.write_backs.send_due() == 1
+            assert await self.relay.publish_confirmed() == 1
+        finally:
+            self.recorder.recording = False
+        return Counter(f"{c['name']} {c[c['name']]}" for c in self.recorder.commands)
+
+
+async def test_a_status_move_and_its_write_back_cost_eleven_store_commands(moves: Moves) -> None:
+    """Each relay holds its lease across rounds (renewed once a third of it has passed), and the
+    channel's answer is recorded on the order as the relay read it before sending."""
+    await record(moves.service, channel_order("WB-COST", channel="blinkit"))
+    while await moves.relay.publish_confirmed():
+        pass
+    order_id = order_id_for("blinkit", "WB-COST")
+
+    first = await moves.commands_to_move(order_id, OrderStatus.CONFIRMED)
+    second = await moves.commands_to_move(order_id, OrderStatus.SHIPPED)
+
+    # The write-back relay takes its lease in its first round (the outbox relay took its own
+    # when the order came in); after that both hold them: no command of the second move's.
+    assert first - second == Counter({"findAndModify outbox_relay_lease": 1})
+    assert second == Counter(
+        {
+            # The move: the order read, its events and its write-back request written first,
+            # then the order; the answer: the order updated and its event written first.
+            "find orders": 2,
+            "insert order_outbox": 2,
+            "insert channel_write_backs": 1,
+            "update orders": 2,
+            # The write-back relay: what is due (and the order showing the move, above), the
+            # request done.
+            "find channel_write_backs": 1,
+            "delete channel_write_backs": 1,
+            # The outbox relay: each event's entry removed once published.
+            "delete order_outbox": 2,
+        }
+    )
