@@ -143,7 +143,7 @@ class OutboxRelay:
         taken, self._confirmed = self._confirmed, []
         if not taken:
             return 0
-        if not await self._lease.hold():
+        if not await self._lease.take_or_renew():
             return 0  # another replica relays; it sweeps these up
         by_order: dict[str, list[OutboxEntry]] = {}
         for write in taken:
@@ -182,7 +182,7 @@ class OutboxRelay:
         """One sweep: publishes what is pending (older than the grace period unless the fast
         way failed) for up to ``batch_size`` events; returns how many."""
         self._swept_at = time.monotonic()
-        if not await self._lease.hold():
+        if not await self._lease.take_or_renew():
             return 0
         now = utc_now()
         older_than = None if self._sweeping_only else now - self._confirm_grace

@@ -4,9 +4,10 @@ only once a third of it has passed.
 Each relay asked the store for its lease every round and before every write-back send: on
 FerretDB a quarter of the store commands a status move cost (four of sixteen). The holder
 knows how long it holds the lease, so it renews only when less than two thirds of ``lease_s``
-is left: whenever ``hold`` says yes, the lease runs for at least two thirds of ``lease_s`` more.
-The time is kept on the monotonic clock, taken before the store was asked, so a slow answer or a
-change of the wall clock never stretches it; the store compares the wall clock, as before.
+is left: whenever ``take_or_renew`` says yes, the lease runs for at least two thirds of
+``lease_s`` more. The time is kept on the monotonic clock, taken before the store was asked, so a
+slow answer or a change of the wall clock never stretches it; the store compares the wall clock,
+as before.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class RelayLease:
         self.owner = f"{owner_prefix}-{uuid.uuid4().hex[:12]}"
         self._renew_at = -math.inf
 
-    async def hold(self) -> bool:
+    async def take_or_renew(self) -> bool:
         """Whether this relay holds the lease for at least two thirds of ``lease_s`` more,
         taking or renewing it when it would not; False while another replica holds it."""
         asked_at = self._clock()

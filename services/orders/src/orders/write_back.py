@@ -276,7 +276,7 @@ class WriteBackRelay:
         """One round: each order's oldest request, if due, per channel one after another and
         the channels side by side; returns how many the channels answered. Sends nothing
         while another replica's relay holds the lease."""
-        if not await self._lease.hold():
+        if not await self._lease.take_or_renew():
             return 0
         now = utc_now()
         pending = await self._repository.pending_write_backs(self._batch_size)
@@ -296,7 +296,7 @@ class WriteBackRelay:
             stored = await self._change_was_made(request)
             if stored is None:
                 continue
-            if not await self._lease.hold():
+            if not await self._lease.take_or_renew():
                 return answered  # taken over (this round outlasted the lease): the holder sends
             try:
                 await self._writer.send(request)

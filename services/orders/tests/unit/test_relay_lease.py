@@ -58,7 +58,7 @@ async def test_the_holder_renews_only_once_a_third_of_its_lease_has_passed() -> 
     table, clock = LeaseTable(), Clock()
     lease = lease_on(table, clock)
 
-    assert await lease.hold()
+    assert await lease.take_or_renew()
     assert table.owner == lease.owner
     assert table.until is not None
     assert abs((table.until - utc_now()).total_seconds() - LEASE_S) < 1
@@ -66,11 +66,11 @@ async def test_the_holder_renews_only_once_a_third_of_its_lease_has_passed() -> 
     # Rounds and sends within the first third: the lease runs 20 s more at least, unasked.
     for _ in range(50):
         clock.now += 0.19
-        assert await lease.hold()
+        assert await lease.take_or_renew()
     assert table.asked == 1
 
     clock.now = 1000.0 + LEASE_S / 3
-    assert await lease.hold()
+    assert await lease.take_or_renew()
     assert table.asked == 2
     assert abs((table.until - utc_now()).total_seconds() - LEASE_S) < 1  # the whole lease again
 
@@ -78,26 +78,26 @@ async def test_the_holder_renews_only_once_a_third_of_its_lease_has_passed() -> 
 async def test_a_relay_without_the_lease_asks_every_time_and_takes_it_once_it_runs_out() -> None:
     table, clock = LeaseTable(), Clock()
     holder, standby = lease_on(table, clock), lease_on(table, clock)
-    assert await holder.hold()
+    assert await holder.take_or_renew()
 
-    assert not await standby.hold()
-    assert not await standby.hold()
+    assert not await standby.take_or_renew()
+    assert not await standby.take_or_renew()
     assert table.asked == 3
 
     # The holder stops renewing (it hangs, or its process died); once the lease has run out the
     # standby takes it, and the old holder, asking as its renewal is due, is refused.
     clock.now += LEASE_S
     table.until = utc_now() - timedelta(seconds=1)
-    assert await standby.hold()
+    assert await standby.take_or_renew()
     assert table.owner == standby.owner
-    assert not await holder.hold()  # the old holder asks, and is refused
+    assert not await holder.take_or_renew()  # the old holder asks, and is refused
     assert table.asked == 5
 
 
 async def test_a_failed_renewal_is_asked_again_next_time() -> None:
     table, clock = LeaseTable(), Clock()
     lease = lease_on(table, clock)
-    assert await lease.hold()
+    assert await lease.take_or_renew()
     clock.now += LEASE_S  # past the renewal point
 
     async def unreachable(*args: Any, **kwargs: Any) -> bool:
@@ -106,8 +106,8 @@ async def test_a_failed_renewal_is_asked_again_next_time() -> None:
     original = table.take_relay_lease
     table.take_relay_lease = unreachable  # type: ignore[method-assign]
     with pytest.raises(TimeoutError):
-        await lease.hold()
+        await lease.take_or_renew()
     table.take_relay_lease = original  # type: ignore[method-assign]
 
-    assert await lease.hold()
+    assert await lease.take_or_renew()
     assert table.asked == 2
