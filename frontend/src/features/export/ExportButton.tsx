@@ -47,7 +47,12 @@ export function DownloadLink({ job, again }: { job: Job; again?: () => void }) {
   useEffect(() => {
     if (expiresAt === undefined) return;
     const left = expiresAt - Date.now();
-    if (left <= 0) return;
+    if (left <= 0) {
+      // The job's answer came with a link that ran out after this showed first (while the
+      // export ran, or a tab woke up): `now` is from then, so look at the clock again.
+      setNow(Date.now());
+      return;
+    }
     const timer = setTimeout(() => setNow(Date.now()), left + 100);
     return () => clearTimeout(timer);
   }, [expiresAt]);

@@ -117,6 +117,15 @@ describe("an export's download link", () => {
     expect(again).toHaveBeenCalledOnce();
   });
 
+  it("says 'expired' when the finished job comes with a link that ran out after the export began", async () => {
+    const running = { ...job(60_000), state: "running", downloadUrl: null, downloadExpiresAt: null } as Job;
+    const { rerender } = render(<DownloadLink job={running} again={() => undefined} />);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    rerender(<DownloadLink job={job(-10)} again={() => undefined} />);
+    expect(await screen.findByText(/download link has expired/)).toBeInTheDocument();
+    expect(screen.queryByRole("link", { name: "Download CSV" })).not.toBeInTheDocument();
+  });
+
   it("turns into 'expired' when the link runs out while on screen", async () => {
     render(<DownloadLink job={job(300)} again={() => undefined} />);
     expect(screen.getByRole("link", { name: "Download CSV" })).toBeInTheDocument();
