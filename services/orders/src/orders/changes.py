@@ -94,11 +94,12 @@ def channel_change(
     stored: StoredOrder, incoming: ChannelOrder, decision: ChannelDecision
 ) -> OrderChange | None:
     """The change a channel's copy makes: every status move on the way, one history entry and
-    one event each; the channel's fields when its copy is newer. None when the copy, newer as
-    it is, carries what is stored already: the channel's echo of an admin's move that Order Hub
-    sent it. Nothing is written then, and the order's ``updatedAt`` stays: no copy can come
-    between the stored one and the echo with other fields, as the channel changed nothing in
-    between."""
+    one event each; the channel's fields when its copy is newer. None when the copy changes
+    nothing stored: it is older or a replay (the decision moves no status and takes no field),
+    or it is newer but carries what is stored already, as the channel's echo of an admin's move
+    that Order Hub sent it does. Nothing is written then, and the order's ``updatedAt`` stays:
+    no copy can come between the stored one and the echo with other fields, as the channel
+    changed nothing in between."""
     order = stored.order
     history: list[StatusHistoryEntry] = []
     events = []

@@ -176,11 +176,7 @@ class OrderService:
                 if decision.skipped is not None:
                     metrics.SKIPPED_STALE.labels(decision.skipped.value).inc()
                 with correlated(copy.correlation_id):
-                    change = (
-                        channel_change(current, copy.order, decision)
-                        if decision.changes_anything
-                        else None
-                    )
+                    change = channel_change(current, copy.order, decision)
                 if change is None:
                     outcomes.append(ChannelOutcome.UNCHANGED)
                     continue
@@ -255,9 +251,7 @@ class OrderService:
             )
             if decision.skipped is not None:
                 metrics.SKIPPED_STALE.labels(decision.skipped.value).inc()
-            change = (
-                channel_change(stored, incoming, decision) if decision.changes_anything else None
-            )
+            change = channel_change(stored, incoming, decision)
             if change is None:
                 return ChannelOutcome.UNCHANGED, stored, ()
             if await self._repository.apply(change):
