@@ -3,8 +3,6 @@ side in PostgreSQL, serves the orders API and publishes order events through the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import httpx
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
@@ -12,7 +10,6 @@ from faststream.kafka import KafkaBroker
 from orderhub_common.amazon_sp_api import SpApiClient
 from orderhub_common.app import create_service_app, serve
 from orderhub_common.audit import AuditTrail
-from orderhub_common.events import Event
 from orderhub_common.kafka import create_broker, ensure_topics, topics_from
 from orderhub_common.ratelimit import RateLimit
 from orderhub_common.resources import KafkaResource, MongoResource, RedisResource, Worker
@@ -43,7 +40,7 @@ from orders.lanes import PipelineProbe
 from orders.order_counts import OrderCountProbe
 from orders.outbox_relay import OutboxRelay, kafka_order_event_publisher
 from orders.query_side import QuerySide, WorkStore
-from orders.repository import OrderRepository
+from orders.repository import OrderChange, OrderRepository
 from orders.saved_views import SavedViewService
 from orders.service import OrderService
 from orders.settings import OrdersSettings
@@ -91,11 +88,16 @@ def create_app(settings: OrdersSettings) -> FastAPI:
     )
     trail = AuditTrail(broker, topics, service=SERVICE)
 
-    def after_write(order_id: str, events: Sequence[Event]) -> None:
-        relay.confirm(order_id, events)
-        write_backs.wake()
+    def write_back_asked(change: OrderChange) -> None:
+        write_backs.confirm(change)
 
-    service = OrderService(repository, query_side, on_written=after_write, audit=trail)
+    service = OrderService(
+        repository,
+        query_side,
+        on_written=relay.confirm,
+        on_write_back=write_back_asked,
+        audit=trail,
+    )
     channels = httpx.AsyncClient(
         base_url=settings.mock_channels_url, timeout=settings.write_back_timeout_s
     )

@@ -364,7 +364,13 @@ class OrderRepository:
             written = await self._collection().update_one(
                 {"_id": order_id, "revision": change.stored.revision}, _update_of([change])
             )
-        return written.modified_count == 1
+        if written.modified_count == 1:
+            return True
+        if change.write_back is not None:
+            # Its move never happened: were it left for the relay to drop after its wait, the
+            # relay's sweep would hold the order's later requests behind it until then.
+            await self.remove_write_back(change.write_back.key)
+        return False
 
     async def apply_chains(self, chains: Sequence[Sequence[OrderChange]]) -> set[str]:
         """Writes each chain (consecutive changes of one order, each computed from the one

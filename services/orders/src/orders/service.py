@@ -104,6 +104,7 @@ class OrderService:
         query_side: QuerySide,
         *,
         on_written: Callable[[str, Sequence[Event]], None] = lambda order_id, events: None,
+        on_write_back: Callable[[OrderChange], None] = lambda change: None,
         audit: AuditTrail | None = None,
     ) -> None:
         self._audit_trail = audit
@@ -112,6 +113,9 @@ class OrderService:
         # Hands the events of each stored write to the outbox relay, which publishes them at
         # once instead of finding them at its next sweep (``OutboxRelay.confirm``).
         self._on_written = on_written
+        # Hands each stored change that asks its channel for a move to the write-back relay,
+        # the moment it is stored (``WriteBackRelay.confirm``).
+        self._on_write_back = on_write_back
         self._writes = asyncio.Semaphore(_CONCURRENT_WRITES)
 
     async def record_ingested(self, events: Sequence[OrderIngested]) -> list[ChannelOutcome]:
@@ -378,6 +382,7 @@ class OrderService:
             if change is None:
                 return stored.order
             if await self._repository.apply(change):
+                self._on_write_back(change)
                 changed = change.applied()
                 # The change is stored; if the query side is away, the admin still gets the
                 # answer and the relay's sweep projects the order once it is back.
@@ -503,6 +508,7 @@ class OrderService:
                 await self._repository.remove_from_outbox([str(event_id)])
                 await self._repository.remove_write_back(str(event_id))
             if await self._repository.apply(change):
+                self._on_write_back(change)
                 applied.append(change)
                 return MoveOutcome(order_id, moved=True, from_status=current)
         return MoveOutcome.refused(

@@ -4,8 +4,18 @@ The write-back outbox (``channel_write_backs``) works like the order-event outbo
 (``outbox_relay.py``): the request is written before the order change that asks for it, keyed by
 that change's ``order.status_changed`` event id, and is sent only once the order document shows
 the change (the event id is in its history); a request whose change never happened is dropped
-after ``abandoned_after_s``. The service wakes the relay after each write (the fast way); a sweep
-every ``sweep_interval_s`` finds the rest (a crash, a channel outage).
+after ``abandoned_after_s``. Two ways out:
+
+- the fast way: the service hands the relay each change it has just written (``confirm``), and
+  the relay sends its request reading neither the outbox nor the order (the write showed the
+  change, and the order as written is what the answer is recorded on). Only a request with no
+  earlier one of its order still waiting goes this way: the order as the change found it says
+  so (its ``writeBack`` was not pending), so no request overtakes an earlier one of its order;
+- the sweep: every ``sweep_interval_s``, and soon after a change that could not go the fast way,
+  it reads what is due: another replica's requests, a crashed writer's, and those a failed send
+  left for later. A request waiting in the fast way's queue is left to it. Were a sweep to send
+  one the fast way then sends too (a write the sweep saw before the writer had queued it), the
+  idempotency key makes the second a repeat.
 
 Sending: each channel has its own circuit breaker, and each send is tried a few times with
 exponential backoff and jitter (tenacity) inside it; a send that still fails leaves the request
@@ -19,7 +29,8 @@ idempotency key; its operations set a state, so a repeat is the same change
 With several replicas one relay sends at a time: the holder of the write-back relay lease (the
 outbox relay's lease mechanism, ``relay_lease``, under its own name), held at the start of each
 round and before each send, so a send starts only while its relay holds the lease for at least
-two thirds of ``lease_s`` more; a holder that dies is replaced once its lease runs out. Only a
+two thirds of ``lease_s`` more; a holder that dies is replaced once its lease runs out. A
+replica that does not hold the lease drops what it was handed: the holder's sweep sends it. Only a
 single send that outlasts the lease (longer than two thirds of ``lease_s``, retries included)
 can overlap its successor's; the idempotency key covers that.
 
@@ -51,7 +62,7 @@ from orderhub_common.workers import run_rounds
 from orders import metrics
 from orders.amazon_write_back import AmazonCannotError, AmazonShipments, AmazonUnansweredError
 from orders.relay_lease import RelayLease
-from orders.repository import OrderRepository, StoredOrder, WriteBackRequest
+from orders.repository import OrderChange, OrderRepository, StoredOrder, WriteBackRequest
 from orders.service import OrderService
 from orders.shopify_write_back import ShopifyRefusedError, write_back
 
@@ -221,6 +232,18 @@ class ChannelWriter:
         )
 
 
+# A request, and the order showing its move when the relay knows it without reading.
+ToSend = tuple[WriteBackRequest, StoredOrder | None]
+
+
+@dataclass(frozen=True)
+class ConfirmedWriteBack:
+    """A request the service has just written, and the order as that write left it."""
+
+    request: WriteBackRequest
+    order: StoredOrder
+
+
 class WriteBackRelay:
     def __init__(
         self,
@@ -249,9 +272,26 @@ class WriteBackRelay:
         self._circuit_gauges = {
             channel: CircuitGauges(channel.value, metrics.WRITE_BACK_CIRCUIT) for channel in Channel
         }
+        self._confirmed: list[ConfirmedWriteBack] = []
+        # At start, whatever an earlier process left waits in the store.
+        self._sweep_soon = True
+        self._swept_at = -sweep_interval_s
+
+    def confirm(self, change: OrderChange) -> None:
+        """Called right after a write stored ``change``: its write-back, if it asks for one,
+        goes out now, the fast way, when no earlier one of the order may still be waiting."""
+        if change.write_back is None:
+            return
+        held = change.stored.order.write_back
+        if held is not None and held.state == WriteBackState.PENDING:
+            self.wake()
+            return
+        self._confirmed.append(ConfirmedWriteBack(change.write_back, change.applied()))
+        self._wake.set()
 
     def wake(self) -> None:
-        """Called after a write that may have asked for a write-back: look now."""
+        """Look in the store now: a write asked for a write-back the relay was not handed."""
+        self._sweep_soon = True
         self._wake.set()
 
     async def run(self) -> None:
@@ -264,36 +304,69 @@ class WriteBackRelay:
             await self._writer.close()
 
     async def _round(self) -> bool:
-        """One round; whether the channels answered any (then look again at once). When the
-        store did not answer, the next round tries again."""
+        """One round: the fast way's requests, then a sweep when one is due; whether there may
+        be more to send at once. When the store did not answer, the next round tries again."""
         try:
-            return bool(await self.send_due())
+            answered = await self.send_confirmed()
+            if self._sweep_soon or self._sweep_due():
+                answered += await self.send_due()
+            return bool(self._confirmed or self._sweep_soon)
         finally:
             with contextlib.suppress(Exception):
                 await self._refresh_gauges()
 
-    async def send_due(self) -> int:
-        """One round: each order's oldest request, if due, per channel one after another and
-        the channels side by side; returns how many the channels answered. Sends nothing
-        while another replica's relay holds the lease."""
-        if not await self._lease.take_or_renew():
-            return 0
-        now = utc_now()
-        pending = await self._repository.pending_write_backs(self._batch_size)
-        first_per_order: dict[str, WriteBackRequest] = {}
-        for request in pending:  # oldest first
-            first_per_order.setdefault(request.order_id, request)
-        due = [r for r in first_per_order.values() if r.next_attempt_at <= now]
-        by_channel: dict[str, list[WriteBackRequest]] = {}
-        for request in due:
-            by_channel.setdefault(request.channel, []).append(request)
+    async def send_confirmed(self) -> int:
+        """Sends the requests handed over by ``confirm``, per channel one after another and
+        the channels side by side; returns how many the channels answered. One that fails
+        stays in the store for the sweep, its order's later requests behind it."""
+        taken, self._confirmed = self._confirmed, []
+        if not taken or not await self._lease.take_or_renew():
+            return 0  # another replica's relay sends them, from its sweep
+        by_channel: dict[str, list[ToSend]] = {}
+        for confirmed in taken:
+            by_channel.setdefault(confirmed.request.channel, []).append(
+                (confirmed.request, confirmed.order)
+            )
         answered = await asyncio.gather(*(self._send_channel(rs) for rs in by_channel.values()))
         return sum(answered)
 
-    async def _send_channel(self, requests: list[WriteBackRequest]) -> int:
+    async def send_due(self) -> int:
+        """One sweep: each order's oldest request, if due, per channel one after another and
+        the channels side by side; returns how many the channels answered. Sends nothing
+        while another replica's relay holds the lease."""
+        self._swept_at = time.monotonic()
+        if not await self._lease.take_or_renew():
+            self._sweep_soon = False
+            return 0
+        now = utc_now()
+        pending = await self._repository.pending_write_backs(self._batch_size)
+        self._sweep_soon = False
+        first_per_order: dict[str, WriteBackRequest] = {}
+        for request in pending:  # oldest first
+            first_per_order.setdefault(request.order_id, request)
+        queued = {confirmed.request.key for confirmed in self._confirmed}
+        due = [
+            r for r in first_per_order.values() if r.next_attempt_at <= now and r.key not in queued
+        ]
+        by_channel: dict[str, list[ToSend]] = {}
+        for request in due:
+            by_channel.setdefault(request.channel, []).append((request, None))
+        answered = sum(
+            await asyncio.gather(*(self._send_channel(rs) for rs in by_channel.values()))
+        )
+        # An answered request may have had its order's next one behind it: look again at once.
+        self._sweep_soon = self._sweep_soon or answered > 0
+        return answered
+
+    def _sweep_due(self) -> bool:
+        return time.monotonic() - self._swept_at >= self._sweep_interval_s
+
+    async def _send_channel(self, requests: list[ToSend]) -> int:
+        """Sends one channel's requests in turn, each with the order showing its move (read
+        here when not known)."""
         answered = 0
-        for request in requests:
-            stored = await self._change_was_made(request)
+        for request, known in requests:
+            stored = known or await self._change_was_made(request)
             if stored is None:
                 continue
             if not await self._lease.take_or_renew():

@@ -11,11 +11,12 @@ import httpx
 import pytest
 
 from devstack.pytest_plugin import eventually
-from orderhub_common.events import OrderStatus
+from orderhub_common.events import OrderStatus, Shipment
 from orderhub_common.resources import stop_tasks
 from orderhub_common.testing import channel_order
-from orders.changes import order_id_for
+from orders.changes import admin_move, order_id_for
 from orders.documents import OrderDocument
+from orders.query_side import QuerySide
 from orders.repository import OrderRepository
 from orders.service import OrderService
 from orders.write_back import ChannelWriter, WriteBackRelay
@@ -123,3 +124,132 @@ async def test_two_relays_send_each_write_back_once_and_one_takes_over_when_the_
         assert shown.order.write_back.state == "acknowledged"
     finally:
         assert not await stop_tasks(tasks.values(), timeout_s=10)
+
+
+class FlakyChannel:
+    """Blinkit's status API, out for the first ``outage`` calls (a 503), then answering; notes
+    every call's idempotency key in the order the calls came."""
+
+    def __init__(self, outage: int) -> None:
+        self.outage = outage
+        self.keys: list[str] = []
+        self.client = httpx.AsyncClient(
+            transport=httpx.MockTransport(self._answer), base_url="http://channels.test"
+        )
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
+        self.keys.append(request.headers["X-Idempotency-Key"])
+        if len(self.keys) <= self.outage:
+            return httpx.Response(503, json={"error": {"message": "try again later"}})
+        return httpx.Response(200, json={"order": {"status": "accepted"}})
+
+
+def fast_way(
+    repository: OrderRepository, query_side: QuerySide, channel: FlakyChannel
+) -> tuple[OrderService, WriteBackRelay]:
+    """The service handing its write-backs to the relay, as orders' app wires them."""
+    service = OrderService(
+        repository, query_side, on_write_back=lambda change: relay.confirm(change)
+    )
+    relay = WriteBackRelay(
+        repository,
+        service,
+        # One try per send, no breaker in the way: the test decides when the channel is back.
+        ChannelWriter(channel.client, attempts=1, failure_threshold=100),
+        sweep_interval_s=3600,
+        max_backoff_s=0,
+    )
+    return service, relay
+
+
+async def test_a_move_is_sent_at_once_without_the_store_being_read_for_it(
+    repository: OrderRepository, query_side: QuerySide
+) -> None:
+    channel = FlakyChannel(outage=0)
+    service, relay = fast_way(repository, query_side, channel)
+    await record(service, channel_order("WB-FAST", channel="blinkit"))
+    order_id = order_id_for("blinkit", "WB-FAST")
+    assert await relay.send_due() == 0  # the start's sweep: nothing was left waiting
+
+    moved = await service.move_status(order_id, OrderStatus.CONFIRMED, changed_by="u-1", note=None)
+    assert await relay.send_confirmed() == 1
+
+    assert moved.write_back is not None
+    assert channel.keys == [moved.write_back.idempotency_key]
+    shown = await repository.get(order_id)
+    assert shown is not None
+    assert shown.order.write_back is not None
+    assert shown.order.write_back.state == "acknowledged"
+    assert await repository.count_write_backs() == 0
+
+
+async def test_a_later_move_never_overtakes_an_earlier_one_its_channel_could_not_take_yet(
+    repository: OrderRepository, query_side: QuerySide
+) -> None:
+    """The channel is out for the first send: that move waits in the store. The admin moves the
+    order on meanwhile; that move is not sent the fast way ahead of the first, but by the sweep,
+    after it."""
+    channel = FlakyChannel(outage=1)
+    service, relay = fast_way(repository, query_side, channel)
+    await record(service, channel_order("WB-ORDER", channel="blinkit"))
+    order_id = order_id_for("blinkit", "WB-ORDER")
+    assert await relay.send_due() == 0
+
+    confirmed = await service.move_status(
+        order_id, OrderStatus.CONFIRMED, changed_by="u-1", note=None
+    )
+    assert await relay.send_confirmed() == 0  # the channel was out: postponed
+    shipped = await service.move_status(
+        order_id,
+        OrderStatus.SHIPPED,
+        changed_by="u-1",
+        note=None,
+        shipment=Shipment(carrier="Delhivery", tracking_number="DL123"),
+    )
+    assert await relay.send_confirmed() == 0  # not handed over: the first still waits
+
+    assert await relay.send_due() == 1  # the first, now that the channel answers
+    assert await relay.send_due() == 1  # then the one behind it
+    assert confirmed.write_back is not None
+    assert shipped.write_back is not None
+    first, second = confirmed.write_back.idempotency_key, shipped.write_back.idempotency_key
+    assert channel.keys == [first, first, second]
+    shown = await repository.get(order_id)
+    assert shown is not None
+    assert shown.order.write_back is not None
+    assert shown.order.write_back.idempotency_key == second
+    assert shown.order.write_back.state == "acknowledged"
+
+
+async def test_a_move_that_lost_its_race_leaves_nothing_to_hold_up_the_orders_next_moves(
+    repository: OrderRepository, query_side: QuerySide
+) -> None:
+    """Two admins move one order at once: both write-back requests are written before the order,
+    and one move loses (the order moved on meanwhile). Its request goes with it, so the sweep
+    sends the winner's move, and the next one, at once rather than after the loser's request had
+    waited out ``abandoned_after_s``."""
+    channel = FlakyChannel(outage=0)
+    service = OrderService(repository, query_side)
+    relay = WriteBackRelay(repository, service, ChannelWriter(channel.client))
+    await record(service, channel_order("WB-RACE", channel="blinkit"))
+    order_id = order_id_for("blinkit", "WB-RACE")
+    found = await repository.get(order_id)
+    assert found is not None
+    winner = admin_move(found, OrderStatus.CONFIRMED, changed_by="u-1", note=None)
+    loser = admin_move(found, OrderStatus.CONFIRMED, changed_by="u-2", note=None)
+    assert await repository.apply(winner)
+    assert not await repository.apply(loser)
+    assert await repository.count_write_backs() == 1
+
+    shipped = await service.move_status(
+        order_id,
+        OrderStatus.SHIPPED,
+        changed_by="u-1",
+        note=None,
+        shipment=Shipment(carrier="Delhivery", tracking_number="DL123"),
+    )
+    assert await relay.send_due() == 1
+    assert await relay.send_due() == 1
+    assert winner.write_back is not None
+    assert shipped.write_back is not None
+    assert channel.keys == [winner.write_back.key, shipped.write_back.idempotency_key]
