@@ -11,6 +11,8 @@ the cores under load, and every figure of a step is measured on what is left.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import threading
 import time
@@ -22,6 +24,19 @@ from bench.results import CpuUse
 
 CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 STEAL = "steal"
+# The reference work: order-sized documents through JSON and a hash, what the services spend
+# most of their CPU on, the same every run.
+_REFERENCE_ORDERS = [
+    {
+        "id": f"ord_{n:024x}",
+        "status": "PLACED",
+        "customer": {"name": f"Customer {n}", "email": f"c{n}@example.com"},
+        "items": [{"sku": f"SKU-{n}-{i}", "qty": i + 1, "price": 499.0 + i} for i in range(3)],
+        "total": 1_500.0 + n,
+    }
+    for n in range(100)
+]
+_REFERENCE_ROUNDS = 150
 
 
 @dataclass(frozen=True)
@@ -57,6 +72,27 @@ def descendants_and_self(root: int, stats: Mapping[int, ProcStat]) -> set[int]:
 def busy_ticks(before: Mapping[int, int], after: Mapping[int, int]) -> int:
     """CPU ticks spent between two samples by the processes present in both."""
     return sum(max(0, after[pid] - before[pid]) for pid in after.keys() & before.keys())
+
+
+def reference_work() -> str:
+    """The fixed piece of work ``reference_work_ms`` times; its digest never changes."""
+    digest = hashlib.sha256()
+    for round_ in range(_REFERENCE_ROUNDS):
+        text = json.dumps({"round": round_, "orders": _REFERENCE_ORDERS}, sort_keys=True)
+        digest.update(json.dumps(json.loads(text), sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def reference_work_ms(tries: int = 3) -> float:
+    """The least CPU, in milliseconds, the reference work took in ``tries`` tries: how fast the
+    host runs Python now. This shared host runs the same code 25-30% slower in a slow hour, so
+    two runs' CPU figures compare only beside their reference times."""
+    spent = []
+    for _ in range(tries):
+        start = time.process_time()
+        reference_work()
+        spent.append((time.process_time() - start) * 1000)
+    return round(min(spent), 1)
 
 
 def cpu_percent(ticks: int, seconds: float, ticks_per_s: float = CLOCK_TICKS_PER_S) -> float:

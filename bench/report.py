@@ -85,6 +85,20 @@ def _step_rows(steps: list[StepResult]) -> list[list[str]]:
     return rows
 
 
+def _host_reference(reference_ms: list[float]) -> list[str]:
+    """How fast the host ran Python around the load scenarios, to compare runs by."""
+    if len(reference_ms) != 2:
+        return []
+    before, after = reference_ms
+    return [
+        f"How fast the host ran Python: a fixed piece of work (`bench.cpu.reference_work`, JSON "
+        f"and hashing of order-sized documents) took {before:g} ms of CPU before the load "
+        f"scenarios and {after:g} ms after them. This shared host runs the same code 25-30% "
+        "slower in a slow hour: compare two runs' CPU figures beside their reference times.",
+        "",
+    ]
+
+
 def _cpu_table(steps: list[StepResult]) -> str:
     components = sorted({name for step in steps for name in step.cpu})
     rows = [
@@ -334,6 +348,7 @@ def render(results: BenchResults) -> str:
         "",
         _cpu_per_request_table(results.steps),
         "",
+        *_host_reference(results.host_reference_ms),
     ]
     baseline = _step_for_request_table(results.steps)
     if baseline is not None:

@@ -130,3 +130,5 @@ class BenchResults(BaseModel):
     notes: list[str] = Field(default_factory=list)
     # Per service, its top functions by own CPU time and their share (bench.profiles).
     profiles: dict[str, list[tuple[str, float]]] = Field(default_factory=dict)
+    # ``bench.cpu.reference_work_ms`` before the load scenarios and after them.
+    host_reference_ms: list[float] = Field(default_factory=list)

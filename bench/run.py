@@ -33,7 +33,7 @@ import httpx
 
 from bench import report
 from bench.api import ApiError, OrderHub, StackNotUpError, wait_out_rate_limit
-from bench.cpu import CpuSampler
+from bench.cpu import CpuSampler, reference_work_ms
 from bench.crowd import crowd_size, ensure_crowd
 from bench.demo_data import DeliveryError, deliver, history_plan, new_orders_plan
 from bench.history_import import history_import
@@ -455,7 +455,9 @@ class BenchRun:
         with self.phase("fill and reads against orders stored"):
             fill, reads = self.fill()
         with self.phase("load scenarios"):
+            reference = [reference_work_ms()]
             steps = self.load()
+            reference.append(reference_work_ms())
         with self.phase("ingest run"):
             ingest = self.ingest_run()
         with self.phase("one new order at a time"):
@@ -483,6 +485,7 @@ class BenchRun:
             query_plans=plans,
             notes=self.notes,
             profiles=self.profiles,
+            host_reference_ms=reference,
         )
 
 
@@ -576,7 +579,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.only == "crowd":
                 run = BenchRun(hub, stack, plan)
                 run.sign_up_crowd(crowd_size(max(plan.crowd_steps)[0], per_user_limit(hub)))
-                for step in run.crowd_steps():
+                before = reference_work_ms()
+                steps = run.crowd_steps()
+                print(f"    host reference: {before} ms before, {reference_work_ms()} ms after")
+                for step in steps:
                     # Milliseconds of CPU per request, by component (as the page's CPU table).
                     per_request = {
                         name: round(use.mean_pct * 10 / step.numbers.rps, 2)

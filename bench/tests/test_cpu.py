@@ -9,6 +9,7 @@ from bench.cpu import (
     descendants_and_self,
     parse_proc_stat,
     parse_steal_ticks,
+    reference_work,
     summarize,
 )
 
@@ -58,3 +59,8 @@ def test_steal_is_read_from_the_machines_cpu_line() -> None:
 
     assert parse_steal_ticks(proc_stat) == 2500
     assert parse_steal_ticks("intr 1 2 3\n") == 0
+
+
+def test_the_reference_work_is_the_same_work_every_run() -> None:
+    """Runs compare by the time this work takes, so the work itself must never change."""
+    assert reference_work() == ("6d65aa541220a4fe68a48601836c5772465c467901b17b87046cc29e2c42a0a8")

@@ -261,3 +261,10 @@ def test_the_busy_day_says_when_its_figures_come_from_a_run_of_their_own() -> No
         "These figures come from a run of this scenario alone (`python -m bench.run --only "
         "history-import`, 2026-12-06 12:49 UTC)" in page
     )
+
+
+def test_the_page_says_how_fast_the_host_ran_around_the_load() -> None:
+    assert "How fast the host ran Python" not in render(results())
+    timed = results().model_copy(update={"host_reference_ms": [104.5, 131.0]})
+    page = render(timed)
+    assert "took 104.5 ms of CPU before the load scenarios and 131 ms after them" in page
