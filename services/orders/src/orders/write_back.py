@@ -307,9 +307,9 @@ class WriteBackRelay:
         """One round: the fast way's requests, then a sweep when one is due; whether there may
         be more to send at once. When the store did not answer, the next round tries again."""
         try:
-            answered = await self.send_confirmed()
+            await self.send_confirmed()
             if self._sweep_soon or self._sweep_due():
-                answered += await self.send_due()
+                await self.send_due()
             return bool(self._confirmed or self._sweep_soon)
         finally:
             with contextlib.suppress(Exception):

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from devstack.pytest_plugin import eventually
-from orderhub_common.events import OrderStatus, Shipment
+from orderhub_common.events import Order, OrderStatus, Shipment
 from orderhub_common.resources import stop_tasks
 from orderhub_common.testing import channel_order
 from orders.changes import admin_move, order_id_for
@@ -162,6 +162,17 @@ def fast_way(
     return service, relay
 
 
+async def ship(service: OrderService, order_id: str) -> Order:
+    """The admin marks the order shipped, with its carrier and tracking number."""
+    return await service.move_status(
+        order_id,
+        OrderStatus.SHIPPED,
+        changed_by="u-1",
+        note=None,
+        shipment=Shipment(carrier="Delhivery", tracking_number="DL123"),
+    )
+
+
 async def test_a_move_is_sent_at_once_without_the_store_being_read_for_it(
     repository: OrderRepository, query_side: QuerySide
 ) -> None:
@@ -199,13 +210,7 @@ async def test_a_later_move_never_overtakes_an_earlier_one_its_channel_could_not
         order_id, OrderStatus.CONFIRMED, changed_by="u-1", note=None
     )
     assert await relay.send_confirmed() == 0  # the channel was out: postponed
-    shipped = await service.move_status(
-        order_id,
-        OrderStatus.SHIPPED,
-        changed_by="u-1",
-        note=None,
-        shipment=Shipment(carrier="Delhivery", tracking_number="DL123"),
-    )
+    shipped = await ship(service, order_id)
     assert await relay.send_confirmed() == 0  # not handed over: the first still waits
 
     assert await relay.send_due() == 1  # the first, now that the channel answers
@@ -241,13 +246,7 @@ async def test_a_move_that_lost_its_race_leaves_nothing_to_hold_up_the_orders_ne
     assert not await repository.apply(loser)
     assert await repository.count_write_backs() == 1
 
-    shipped = await service.move_status(
-        order_id,
-        OrderStatus.SHIPPED,
-        changed_by="u-1",
-        note=None,
-        shipment=Shipment(carrier="Delhivery", tracking_number="DL123"),
-    )
+    shipped = await ship(service, order_id)
     assert await relay.send_due() == 1
     assert await relay.send_due() == 1
     assert winner.write_back is not None
