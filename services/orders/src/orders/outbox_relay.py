@@ -115,9 +115,15 @@ class OutboxRelay:
             self._wake.set()
 
     async def run(self) -> None:
-        await run_rounds(
-            self._round, name="outbox relay", interval_s=self._sweep_interval_s, wake=self._wake
-        )
+        try:
+            await run_rounds(
+                self._round,
+                name="outbox relay",
+                interval_s=self._sweep_interval_s,
+                wake=self._wake,
+            )
+        finally:
+            await self._lease.release()
 
     async def _round(self) -> bool:
         """One round; whether there may be more waiting. When it fails (the store or Kafka did

@@ -8,6 +8,10 @@ is left: whenever ``take_or_renew`` says yes, the lease runs for at least two th
 ``lease_s`` more. The time is kept on the monotonic clock, taken before the store was asked, so a
 slow answer or a change of the wall clock never stretches it; the store compares the wall clock,
 as before.
+
+A relay that stops lets its lease go (``release``): otherwise the next start of the service (a
+deploy, a restart) would wait out the lease of the process it replaced, up to ``lease_s``,
+before a single event or write-back went out.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+
+from loguru import logger
 
 from orderhub_common.logging import utc_now
 from orders.repository import OrderRepository
@@ -54,3 +60,12 @@ class RelayLease:
         )
         self._renew_at = asked_at + self._lease_s * _RENEW_AFTER_SHARE if held else -math.inf
         return held
+
+    async def release(self) -> None:
+        """Lets the lease go, if this relay holds it; a store that does not answer leaves it to
+        run out."""
+        self._renew_at = -math.inf
+        try:
+            await self._repository.release_relay_lease(self.owner, relay=self._relay)
+        except Exception as exc:
+            logger.warning(f"could not release the {self._relay} relay lease: {exc!r}")

@@ -453,6 +453,11 @@ class OrderRepository:
             return False
         return held is not None and held["owner"] == owner
 
+    async def release_relay_lease(self, owner: str, *, relay: str) -> None:
+        """Ends ``owner``'s lease of ``relay`` now (another owner's is left as it is)."""
+        leases = OutboxDocument.get_pymongo_collection().database[RELAY_LEASES]
+        await leases.delete_one({"_id": relay, "owner": owner})
+
     async def _add_to_outbox(self, events: Sequence[Event], order_id: str, revision: int) -> None:
         if events:
             await OutboxDocument.insert_many(_outbox_documents(events, order_id, revision))

@@ -295,12 +295,14 @@ class WriteBackRelay:
         self._wake.set()
 
     async def run(self) -> None:
-        """Sends due write-backs until cancelled; the channels' connections close with it."""
+        """Sends due write-backs until cancelled; the lease and the channels' connections
+        go with it."""
         try:
             await run_rounds(
                 self._round, name="write-back", interval_s=self._sweep_interval_s, wake=self._wake
             )
         finally:
+            await self._lease.release()
             await self._writer.close()
 
     async def _round(self) -> bool:

@@ -114,6 +114,24 @@ async def test_concurrent_relays_publish_each_event_once(
     assert len(set(event_ids)) == 20
 
 
+async def test_a_relay_that_stops_hands_its_lease_to_the_next_start_at_once(
+    service: OrderService, relay_for: Callable[..., OutboxRelay]
+) -> None:
+    """A deploy stops the service and starts it again: the new process relays at once, instead
+    of waiting out the lease of the process it replaced."""
+    stopping = relay_for(RecordingPublisher(), lease_s=30)
+    await record(service, channel_order("R-DEPLOY-1"))
+    assert await stopping.relay_once() == 1  # it holds the lease
+    running = asyncio.create_task(stopping.run())
+    await asyncio.sleep(0.1)
+    assert not await stop_tasks([running], timeout_s=10)
+
+    await record(service, channel_order("R-DEPLOY-2"))
+    publisher = RecordingPublisher()
+    assert await relay_for(publisher, lease_s=30).relay_once() == 1
+    assert [event_type for _, _, event_type in publisher.published] == ["order.created"]
+
+
 async def test_the_event_of_a_change_that_was_never_written_is_never_published(
     repository: OrderRepository, service: OrderService, relay_for: Callable[..., OutboxRelay]
 ) -> None:

@@ -1,6 +1,7 @@
-"""The write-back relay with more than one replica, against the real store: the channel gets each
-status move once, from the holder of the relay lease, and when that holder dies another replica
-takes over once the lease runs out. The channel is an HTTP transport that counts every call."""
+"""The write-back relay against the real store: with more than one replica the channel gets each
+status move once, from the holder of the relay lease, and when that holder stops another replica
+takes over; the fast way and the order of each order's requests. The channel is an HTTP transport
+that notes every call."""
 
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ async def move_all(
     return keys
 
 
-async def test_two_relays_send_each_write_back_once_and_one_takes_over_when_the_holder_dies(
+async def test_two_relays_send_each_write_back_once_and_one_takes_over_when_the_holder_stops(
     repository: OrderRepository, service: OrderService
 ) -> None:
     order_ids = []
@@ -102,7 +103,7 @@ async def test_two_relays_send_each_write_back_once_and_one_takes_over_when_the_
         assert channel.calls_per_key(confirmed) == dict.fromkeys(confirmed, 1)
         holder = channel.sent[-1][0]
 
-        # The holder dies: its lease is never renewed, and the other replica sends once it ends.
+        # The holder stops (a deploy): it lets its lease go, and the other replica sends.
         # stop_tasks cancels again until it ends: pymongo may swallow a cancellation.
         assert not await stop_tasks([tasks[holder]], timeout_s=10)
         (standby,) = set(relays) - {holder}
