@@ -302,8 +302,10 @@ class WriteBackRelay:
                 self._round, name="write-back", interval_s=self._sweep_interval_s, wake=self._wake
             )
         finally:
-            await self._lease.release()
-            await self._writer.close()
+            try:
+                await self._lease.release()
+            finally:  # a stop that cancels the release again still closes the connections
+                await self._writer.close()
 
     async def _round(self) -> bool:
         """One round: the fast way's requests, then a sweep when one is due; whether there may
