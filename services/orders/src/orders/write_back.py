@@ -45,6 +45,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -232,16 +233,9 @@ class ChannelWriter:
         )
 
 
-# A request, and the order showing its move when the relay knows it without reading.
+# A request, and the order showing its move when the relay knows it without reading (the
+# fast way: the order as the write that asked for it left it).
 ToSend = tuple[WriteBackRequest, StoredOrder | None]
-
-
-@dataclass(frozen=True)
-class ConfirmedWriteBack:
-    """A request the service has just written, and the order as that write left it."""
-
-    request: WriteBackRequest
-    order: StoredOrder
 
 
 class WriteBackRelay:
@@ -272,7 +266,7 @@ class WriteBackRelay:
         self._circuit_gauges = {
             channel: CircuitGauges(channel.value, metrics.WRITE_BACK_CIRCUIT) for channel in Channel
         }
-        self._confirmed: list[ConfirmedWriteBack] = []
+        self._confirmed: list[tuple[WriteBackRequest, StoredOrder]] = []
         # At start, whatever an earlier process left waits in the store.
         self._sweep_soon = True
         self._swept_at = -sweep_interval_s
@@ -286,7 +280,7 @@ class WriteBackRelay:
         if held is not None and held.state == WriteBackState.PENDING:
             self.wake()
             return
-        self._confirmed.append(ConfirmedWriteBack(change.write_back, change.applied()))
+        self._confirmed.append((change.write_back, change.applied()))
         self._wake.set()
 
     def wake(self) -> None:
@@ -326,13 +320,7 @@ class WriteBackRelay:
         taken, self._confirmed = self._confirmed, []
         if not taken or not await self._lease.take_or_renew():
             return 0  # another replica's relay sends them, from its sweep
-        by_channel: dict[str, list[ToSend]] = {}
-        for confirmed in taken:
-            by_channel.setdefault(confirmed.request.channel, []).append(
-                (confirmed.request, confirmed.order)
-            )
-        answered = await asyncio.gather(*(self._send_channel(rs) for rs in by_channel.values()))
-        return sum(answered)
+        return await self._send_by_channel(taken)
 
     async def send_due(self) -> int:
         """One sweep: each order's oldest request, if due, per channel one after another and
@@ -348,15 +336,11 @@ class WriteBackRelay:
         first_per_order: dict[str, WriteBackRequest] = {}
         for request in pending:  # oldest first
             first_per_order.setdefault(request.order_id, request)
-        queued = {confirmed.request.key for confirmed in self._confirmed}
-        due = [
-            r for r in first_per_order.values() if r.next_attempt_at <= now and r.key not in queued
-        ]
-        by_channel: dict[str, list[ToSend]] = {}
-        for request in due:
-            by_channel.setdefault(request.channel, []).append((request, None))
-        answered = sum(
-            await asyncio.gather(*(self._send_channel(rs) for rs in by_channel.values()))
+        queued = {request.key for request, _ in self._confirmed}
+        answered = await self._send_by_channel(
+            (r, None)
+            for r in first_per_order.values()
+            if r.next_attempt_at <= now and r.key not in queued
         )
         # An answered request may have had its order's next one behind it: look again at once.
         self._sweep_soon = self._sweep_soon or answered > 0
@@ -364,6 +348,15 @@ class WriteBackRelay:
 
     def _sweep_due(self) -> bool:
         return time.monotonic() - self._swept_at >= self._sweep_interval_s
+
+    async def _send_by_channel(self, requests: Iterable[ToSend]) -> int:
+        """Sends each channel's requests in turn, the channels side by side; returns how many
+        the channels answered."""
+        by_channel: dict[str, list[ToSend]] = {}
+        for request, known in requests:
+            by_channel.setdefault(request.channel, []).append((request, known))
+        answered = await asyncio.gather(*(self._send_channel(rs) for rs in by_channel.values()))
+        return sum(answered)
 
     async def _send_channel(self, requests: list[ToSend]) -> int:
         """Sends one channel's requests in turn, each with the order showing its move (read
