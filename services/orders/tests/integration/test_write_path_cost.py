@@ -6,21 +6,25 @@ by id too, and it stays small.)"""
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from beanie import init_beanie
 from pymongo import AsyncMongoClient, DeleteOne, monitoring
+from sqlalchemy.engine import make_url
 
 from devstack.pytest_plugin import InfraUrls
-from orderhub_common.events import OrderStatus
+from orderhub_common.events import Channel, OrderStatus
 from orderhub_common.testing import channel_order
 from orders.changes import order_id_for
 from orders.documents import OrderDocument, OutboxDocument, WriteBackDocument
+from orders.errors import OrderNotFoundError
 from orders.outbox_relay import OutboxRelay
 from orders.query_side import QuerySide
 from orders.repository import OrderRepository
@@ -62,8 +66,15 @@ class CommandRecorder(monitoring.CommandListener):
 
 
 class Store:
-    def __init__(self, service: OrderService, relay: OutboxRelay, recorder: CommandRecorder):
+    def __init__(
+        self,
+        service: OrderService,
+        query_side: QuerySide,
+        relay: OutboxRelay,
+        recorder: CommandRecorder,
+    ):
         self.service = service
+        self.query_side = query_side
         self.relay = relay
         self.recorder = recorder
         self.stored = 0
@@ -78,6 +89,7 @@ class Store:
             pass
         return ids
 
+    @contextlib.contextmanager
     def recording(self) -> Iterator[None]:
         self.recorder.commands.clear()
         self.recorder.recording = True
@@ -88,14 +100,10 @@ class Store:
 
     async def commands_to_ingest(self, external_ids: list[str], **changes: Any) -> Counter[str]:
         """What one batch of channel copies and its relay round cost, by command and shape."""
-        gen = self.recording()
-        next(gen)
-        try:
+        with self.recording():
             await record(self.service, *(channel_order(i, **changes) for i in external_ids))
             while await self.relay.publish_confirmed():
                 pass
-        finally:
-            next(gen, None)
         return Counter(_shape(c) for c in self.recorder.on_orders())
 
 
@@ -136,7 +144,8 @@ async def store(infra: InfraUrls, unique_name: str) -> AsyncIterator[Store]:
     repository = OrderRepository()
     relay = OutboxRelay(repository, query_side, discard, batch_size=1000)
     try:
-        yield Store(OrderService(repository, query_side, on_written=relay.confirm), relay, recorder)
+        service = OrderService(repository, query_side, on_written=relay.confirm)
+        yield Store(service, query_side, relay, recorder)
     finally:
         await query_side.close()
         await drop_database(infra, unique_name)
@@ -183,6 +192,49 @@ async def test_ingesting_a_batch_costs_the_same_with_50_or_1050_orders_stored(
             f"update x{BATCH - 64} by _id and ['revision']": 1,
         }
     )
+
+
+async def test_an_orders_detail_is_read_from_the_query_side_with_no_store_command(
+    store: Store,
+) -> None:
+    [external_id] = await store.add_orders(1)
+    stored = await store.service.get(order_id_for(Channel.WEBSITE, external_id))
+    with store.recording():
+        served = await store.service.detail(stored.id)
+    assert store.recorder.commands == []
+    assert orjson.loads(served.document) == orjson.loads(stored.model_dump_json())
+    assert served.status is stored.status
+
+
+async def test_an_order_the_query_side_does_not_hold_yet_is_read_from_the_store(
+    store: Store,
+) -> None:
+    """A projection deferred while PostgreSQL was away waits for the relay's sweep; meanwhile
+    the order's detail comes from MongoDB, the system of record."""
+    [external_id] = await store.add_orders(1)
+    stored = await store.service.get(order_id_for(Channel.WEBSITE, external_id))
+    await store.query_side.clear()
+    with store.recording():
+        served = await store.service.detail(stored.id)
+    assert Counter(_shape(c) for c in store.recorder.on_orders()) == Counter({"find by _id": 1})
+    assert orjson.loads(served.document) == orjson.loads(stored.model_dump_json())
+    with pytest.raises(OrderNotFoundError):
+        await store.service.detail("ord_never_stored")
+
+
+async def test_an_orders_detail_opens_while_the_query_side_is_away(
+    infra: InfraUrls, unique_name: str, store: Store
+) -> None:
+    [external_id] = await store.add_orders(1)
+    stored = await store.service.get(order_id_for(Channel.WEBSITE, external_id))
+    # Nothing listens on port 9 (discard): every query-side read fails to connect.
+    url = make_url(service_database_url(infra, unique_name)).set(port=9)
+    away = QuerySide(url.render_as_string(hide_password=False))
+    try:
+        served = await OrderService(OrderRepository(), away).detail(stored.id)
+    finally:
+        await away.close()
+    assert orjson.loads(served.document) == orjson.loads(stored.model_dump_json())
 
 
 async def test_a_point_read_is_an_index_search_in_the_store(

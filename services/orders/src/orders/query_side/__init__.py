@@ -39,6 +39,7 @@ count rows, each set in one fixed order, so no two writers wait for each other i
 from orders.query_side.order_queries import (
     DaySplit,
     OrderPageRows,
+    ServedOrder,
     count_statement,
     filters,
     fold_stats,
@@ -72,6 +73,7 @@ __all__ = [
     "OrderPageRows",
     "ProjectedOrder",
     "QuerySide",
+    "ServedOrder",
     "WorkStore",
     "count_statement",
     "export_chunks",

@@ -76,6 +76,23 @@ class OrderPageRows:
         return [Order.model_validate_json(document) for document in self.documents]
 
 
+@dataclass(frozen=True)
+class ServedOrder:
+    """One order as the API serves it (its JSON) and its status, which says what may follow."""
+
+    document: str
+    status: OrderStatus
+
+    @classmethod
+    def of(cls, order: Order) -> ServedOrder:
+        return cls(order.model_dump_json(), order.status)
+
+    @classmethod
+    def of_row(cls, layout: str, document: str, status: str) -> ServedOrder:
+        """From the query side's row: a document of another layout is served in today's shape."""
+        return cls(OrderPageRows.of_rows([(layout, document)], 0).documents[0], OrderStatus(status))
+
+
 def normalize_text(value: str) -> str:
     return " ".join(value.casefold().split())
 
@@ -196,6 +213,11 @@ def _channel_and_status(
 def served_document() -> tuple[ColumnElement[str], ColumnElement[str]]:
     """The order's layout and JSON text as stored, for answers that pass it on unparsed."""
     return order_rows.c.document_layout, cast(order_rows.c.document, Text)
+
+
+def order_document_statement(order_id: str) -> Select[str, str, str]:
+    """One order's served document and its status, by id (the primary key)."""
+    return select(*served_document(), order_rows.c.status).where(order_rows.c.id == order_id)
 
 
 def page_statement(query: OrderListQuery) -> Select[str, str]:

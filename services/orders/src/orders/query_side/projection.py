@@ -24,10 +24,12 @@ from orders.query_side.dead_letter_rows import DeadLetterRows
 from orders.query_side.keyset import ListPage, read_page
 from orders.query_side.order_queries import (
     OrderPageRows,
+    ServedOrder,
     count_statement,
     customer_orders_statement,
     fold_stats,
     matching_statement,
+    order_document_statement,
     page_statement,
     search_text,
     stats_statement,
@@ -228,6 +230,12 @@ class QuerySide(DeadLetterRows, Resource):
             rows = (await connection.execute(page_statement(query))).all()
             total = (await connection.execute(count_statement(query))).scalar_one()
         return OrderPageRows.of_rows(rows, total)
+
+    async def order_document(self, order_id: str) -> ServedOrder | None:
+        """The order's row as projected (None when the query side does not hold it)."""
+        async with self._reads.connect() as connection:
+            row = (await connection.execute(order_document_statement(order_id))).first()
+        return None if row is None else ServedOrder.of_row(*row)
 
     async def tags_in_use(self, limit: int) -> list[tuple[str, int]]:
         """The tags orders carry, most used first, with how many orders carry each."""
