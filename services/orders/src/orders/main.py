@@ -97,6 +97,7 @@ def create_app(settings: OrdersSettings) -> FastAPI:
         on_written=relay.confirm,
         on_write_back=write_back_asked,
         audit=trail,
+        query_side_catch_up_s=settings.outbox_lease_s + settings.outbox_sweep_interval_s,
     )
     channels = httpx.AsyncClient(
         base_url=settings.mock_channels_url, timeout=settings.write_back_timeout_s

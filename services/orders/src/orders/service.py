@@ -10,6 +10,7 @@ Each change is then projected to the query side, which answers lists, search and
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -106,8 +107,16 @@ class OrderService:
         on_written: Callable[[str, Sequence[Event]], None] = lambda order_id, events: None,
         on_write_back: Callable[[OrderChange], None] = lambda change: None,
         audit: AuditTrail | None = None,
+        query_side_catch_up_s: float = 35.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._audit_trail = audit
+        # How long after the query side last failed here an order's detail is read from
+        # MongoDB: a change stored meanwhile reaches the query side at the relay's next sweep
+        # (within its sweep interval, or its lease if the relay's process died).
+        self._query_side_catch_up_s = query_side_catch_up_s
+        self._clock = clock
+        self._query_side_behind_until = float("-inf")
         self._repository = repository
         self._query_side = query_side
         # Hands the events of each stored write to the outbox relay, which publishes them at
@@ -220,6 +229,7 @@ class OrderService:
             if not (whatever_failed or is_store_outage(exc)):
                 raise
             metrics.PROJECTION_DEFERRED.inc(len(orders))
+            self._query_side_failed()
             logger.warning(f"query side away: {len(orders)} order(s) wait for the sweep: {exc!r}")
             return False
         return True
@@ -522,15 +532,20 @@ class OrderService:
         """The order as the API shows it, read from the query side: every change reaches it
         before the change is answered or announced, and a read there costs a fifth of one
         from MongoDB (through FerretDB). MongoDB, the system of record, answers when the
-        query side does not hold the order (its projection waits for the relay's sweep) or
-        is away."""
-        try:
-            served = await self._query_side.order_document(order_id)
-        except Exception as exc:
-            if not is_store_outage(exc):
-                raise
-            served = None
+        query side does not hold the order, is away, or failed here lately (a change stored
+        meanwhile may not have reached it yet)."""
+        served = None
+        if self._clock() >= self._query_side_behind_until:
+            try:
+                served = await self._query_side.order_document(order_id)
+            except Exception as exc:
+                if not is_store_outage(exc):
+                    raise
+                self._query_side_failed()
         return served or ServedOrder.of(await self.get(order_id))
+
+    def _query_side_failed(self) -> None:
+        self._query_side_behind_until = self._clock() + self._query_side_catch_up_s
 
     async def tags_in_use(self, limit: int) -> Sequence[tuple[str, int]]:
         return await self._query_side.tags_in_use(limit)

@@ -10,7 +10,7 @@ import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import orjson
@@ -26,7 +26,7 @@ from orders.changes import order_id_for
 from orders.documents import OrderDocument, OutboxDocument, WriteBackDocument
 from orders.errors import OrderNotFoundError
 from orders.outbox_relay import OutboxRelay
-from orders.query_side import QuerySide
+from orders.query_side import ProjectedOrder, QuerySide, ServedOrder
 from orders.repository import OrderRepository
 from orders.service import OrderService
 from orders.write_back import ChannelWriter, WriteBackRelay
@@ -133,7 +133,10 @@ async def store(infra: InfraUrls, unique_name: str) -> AsyncIterator[Store]:
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         infra.mongodb_url, tz_aware=True, event_listeners=[recorder]
     )
-    await init_beanie(database=client[unique_name], document_models=[OrderDocument, OutboxDocument])
+    await init_beanie(
+        database=client[unique_name],
+        document_models=[OrderDocument, OutboxDocument, WriteBackDocument],
+    )
     await migrated_database(infra, unique_name)
     query_side = QuerySide(service_database_url(infra, unique_name))
     await query_side.connect()
@@ -235,6 +238,60 @@ async def test_an_orders_detail_opens_while_the_query_side_is_away(
     finally:
         await away.close()
     assert orjson.loads(served.document) == orjson.loads(stored.model_dump_json())
+
+
+class QuerySideAway:
+    """The query side, away (every call refused) until ``back``."""
+
+    def __init__(self, query_side: QuerySide) -> None:
+        self.query_side = query_side
+        self.back = False
+
+    async def project(self, orders: Any) -> int:
+        self._refused_while_away()
+        return await self.query_side.project(orders)
+
+    async def order_document(self, order_id: str) -> ServedOrder | None:
+        self._refused_while_away()
+        return await self.query_side.order_document(order_id)
+
+    def _refused_while_away(self) -> None:
+        if not self.back:
+            raise ConnectionRefusedError("the query side is away")
+
+
+async def test_a_move_made_while_the_query_side_was_away_shows_in_its_detail_at_once(
+    store: Store,
+) -> None:
+    [external_id] = await store.add_orders(1)
+    order_id = order_id_for(Channel.WEBSITE, external_id)
+    now = 1000.0
+    query_side = QuerySideAway(store.query_side)
+    service = OrderService(
+        OrderRepository(),
+        cast(QuerySide, query_side),
+        query_side_catch_up_s=35,
+        clock=lambda: now,
+    )
+    # Stored while PostgreSQL is away: its projection waits for the relay's sweep.
+    await service.move_status(order_id, OrderStatus.CONFIRMED, changed_by="u-1", note=None)
+    query_side.back = True
+    behind = await store.query_side.order_document(order_id)
+    assert behind is not None
+    assert behind.status is OrderStatus.PLACED  # the row is as it was before the move
+
+    now += 34
+    assert (await service.detail(order_id)).status is OrderStatus.CONFIRMED
+
+    # The relay's sweep has projected it by then; the query side answers again.
+    stored = await OrderRepository().get(order_id)
+    assert stored is not None
+    await store.query_side.project([ProjectedOrder(stored.order, stored.revision)])
+    now += 2
+    with store.recording():
+        served = await service.detail(order_id)
+    assert store.recorder.commands == []
+    assert served.status is OrderStatus.CONFIRMED
 
 
 async def test_a_point_read_is_an_index_search_in_the_store(
