@@ -26,9 +26,10 @@ COMPONENTS = (
     "gateway",
     "mock_channels",
 )
-# The bench's whole crowd comes from one client address: the per-address limits of the gateway
-# and of the services behind it (which see the bench's address too) are lifted for the run. The
-# per-user limits stay as configured: each person of the crowd has an account of its own.
+# The bench's whole crowd comes from one client address: the gateway's per-address limit (its
+# sign-ins and other calls without a token) is lifted for the run, and so are the services' own,
+# which count only callers that reach them without the gateway (the bench's reads of the query
+# plans). The per-user limits stay as configured: each person of the crowd has an account.
 BENCH_GATEWAY_ENV = {"RATE_LIMIT_PER_IP_PER_MIN": "1000000"}
 BENCH_ENV = {
     "auth": {"AUTH_RATE_LIMIT_PER_IP_PER_MIN": "1000000"},

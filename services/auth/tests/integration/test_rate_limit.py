@@ -18,4 +18,6 @@ async def test_auth_answers_each_address_up_to_its_own_rate_limit(
     infra: Any, database: str
 ) -> None:
     settings = auth_settings(infra, database, rate_limit_per_ip_per_min=3)
-    await assert_limits_each_address(create_app(settings, passwords=cheap_passwords()), 3)
+    await assert_limits_each_address(
+        create_app(settings, passwords=cheap_passwords()), 3, trusted_proxy="127.0.0.1"
+    )

@@ -78,6 +78,10 @@ class HttpMiddleware:
         raise NotImplementedError
 
 
+# Set in a request's scope when a trusted proxy relayed it for the client it names.
+RELAYED_BY_PROXY = "orderhub.relayed_by_proxy"
+
+
 class ForwardedClientMiddleware(HttpMiddleware):
     """The client's address behind the trusted proxies (``FORWARDED_ALLOW_IPS``): uvicorn's
     resolver, the nearest ``X-Forwarded-For`` hop that is not itself a trusted proxy. A hop that
@@ -104,6 +108,7 @@ class ForwardedClientMiddleware(HttpMiddleware):
                 )
                 await response(scope, receive, send)
                 return
+            scope[RELAYED_BY_PROXY] = True
         await self.app(scope, receive, send)
 
 

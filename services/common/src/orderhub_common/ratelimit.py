@@ -1,11 +1,12 @@
 """Every service's own per-address rate limit, for callers that reach it without the gateway.
 
-The gateway limits each client address and user at the edge; a service reached on its own port
-(anything on its host or network can) limits each client address itself: N requests per minute
-in a moving window (the ``limits`` library, the same counting as the gateway's), 429
-``rate_limited`` with ``Retry-After`` beyond. Behind the gateway the address is the client's
-(the gateway passes it in ``X-Forwarded-For``, trusted from ``FORWARDED_ALLOW_IPS``), so this
-limit sits above the edge's and each client is counted once per service.
+The gateway limits each signed-in user, and each address calling without a token, at the edge;
+a service reached on its own port (anything on its host or network can) limits each client
+address itself: N requests per minute in a moving window (the ``limits`` library, the same
+counting as the gateway's), 429 ``rate_limited`` with ``Retry-After`` beyond. A call a trusted
+proxy relays (``FORWARDED_ALLOW_IPS``: the gateway) was limited at the edge and is not counted
+again: a count per address behind the edge would throttle an office of colleagues behind one
+address, whom the edge counts each on their own, and cost every call a Redis round trip.
 
 The counts live in the service's Redis, shared by its replicas; a service without Redis (the
 mock channels) counts in its own memory. Health, readiness and metrics are never limited (the
@@ -31,7 +32,7 @@ from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from orderhub_common.errors import error_response
-from orderhub_common.http import UNKNOWN_CLIENT, HttpMiddleware
+from orderhub_common.http import RELAYED_BY_PROXY, UNKNOWN_CLIENT, HttpMiddleware
 
 ALWAYS_ADMITTED = ("/healthz", "/readyz", "/metrics")
 _REDIS_FAILURES = (RedisError, OSError, TimeoutError)
@@ -68,7 +69,7 @@ class RateLimitMiddleware(HttpMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
-        if path.startswith(self._admitted):
+        if path.startswith(self._admitted) or scope.get(RELAYED_BY_PROXY):
             await self.app(scope, receive, send)
             return
         client = scope.get("client")

@@ -69,8 +69,9 @@ def rate_limit_field(prefix: str, default: int) -> Any:
         le=1_000_000,
         validation_alias=env(f"{prefix}_RATE_LIMIT_PER_IP_PER_MIN"),
         description=(
-            "requests per client address per minute the service takes itself, reached through "
-            "the gateway or not (429 beyond; health and metrics are never limited)"
+            "requests per client address per minute the service takes from callers that reach "
+            "it without the gateway (429 beyond; what a trusted proxy relays was limited at the "
+            "edge; health and metrics are never limited)"
         ),
     )
 

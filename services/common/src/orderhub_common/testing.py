@@ -178,10 +178,14 @@ def protected_app(
     return app
 
 
-async def assert_limits_each_address(app: FastAPI, limit: int, path: str = "/probe") -> None:
+async def assert_limits_each_address(
+    app: FastAPI, limit: int, path: str = "/probe", *, trusted_proxy: str | None = None
+) -> None:
     """``app``'s own per-address rate limit (``orderhub_common.ratelimit``), set to ``limit`` a
     minute: one address gets ``limit`` answers, then 429 ``rate_limited`` with ``Retry-After``;
-    another address is still answered, and so is the first one's health check."""
+    another address is still answered, and so is the first one's health check. With
+    ``trusted_proxy`` (in the app's ``FORWARDED_ALLOW_IPS``): the calls that proxy relays for
+    the refused address are still answered, the edge having limited them."""
     # Fresh addresses each run: the counts of an earlier run may still be in the window.
     first, second = (f"198.18.{uuid.uuid4().int % 250}.{n}" for n in (1, 2))
 
@@ -198,3 +202,11 @@ async def assert_limits_each_address(app: FastAPI, limit: int, path: str = "/pro
         assert int(refused.headers["Retry-After"]) >= 1
         assert (await other.get(path)).status_code != 429
         assert (await caller.get("/healthz")).status_code == 200
+    if trusted_proxy is None:
+        return
+    async with client(trusted_proxy) as proxy:
+        relayed = [
+            (await proxy.get(path, headers={"X-Forwarded-For": first})).status_code
+            for _ in range(limit + 1)
+        ]
+    assert 429 not in relayed, relayed
