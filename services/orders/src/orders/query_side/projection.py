@@ -21,7 +21,7 @@ from orderhub_common.logging import utc_now
 from orderhub_common.resources import Resource
 from orders import metrics
 from orders.query_side.dead_letter_rows import DeadLetterRows
-from orders.query_side.keyset import ListPage, read_page
+from orders.query_side.keyset import ListPage, offset_page_statement, read_page
 from orders.query_side.order_queries import (
     OrderPageRows,
     ServedOrder,
@@ -278,7 +278,7 @@ class QuerySide(DeadLetterRows, Resource):
         small table it rightly prefers to read everything, and the question a check asks is
         whether some index fits the statement."""
         statements = {
-            "page": page_statement(query),
+            "page": offset_page_statement(query),
             "count": count_statement(query),
             "stats": stats_statement(query),
         }
