@@ -118,7 +118,6 @@ def _envelope(order: Order) -> OrderEnvelope:
     response_model=OrderEnvelope,
 )
 async def get_order(order_id: OrderId, orders: OrderServiceDep, _: SignedIn) -> Response:
-    """The order with the moves an admin may make next."""
     served = await orders.detail(order_id)
     # The order's JSON is passed on as the query side keeps it (as the list does).
     body = b'{"order":%b,"allowedMoves":%b}' % (
