@@ -147,6 +147,12 @@ def test_postgres_stopped_lists_answer_503_while_ingest_and_moves_go_on(
         moved = move(gateway, admin_headers, order_id, "CONFIRMED")
         assert moved.status_code == 200, moved.text
         assert moved.json()["order"]["status"] == "CONFIRMED"
+        # The order's detail comes from MongoDB meanwhile.
+        shown = httpx.get(
+            f"{gateway}/api/orders/{order_id}", headers=fresh(admin_headers), timeout=5
+        )
+        assert shown.status_code == 200, shown.text
+        assert shown.json()["order"]["status"] == "CONFIRMED"
     finally:
         stack.start("postgres")
 

@@ -202,6 +202,9 @@ async def assert_limits_each_address(
         assert int(refused.headers["Retry-After"]) >= 1
         assert (await other.get(path)).status_code != 429
         assert (await caller.get("/healthz")).status_code == 200
+        # A caller the service does not trust cannot pass for another address, or for relayed.
+        forged = await caller.get(path, headers={"X-Forwarded-For": second})
+        assert forged.status_code == 429, forged.text
     if trusted_proxy is None:
         return
     async with client(trusted_proxy) as proxy:
@@ -209,4 +212,7 @@ async def assert_limits_each_address(
             (await proxy.get(path, headers={"X-Forwarded-For": first})).status_code
             for _ in range(limit + 1)
         ]
-    assert 429 not in relayed, relayed
+        assert 429 not in relayed, relayed
+        # The proxy calling on its own account is a caller like any other.
+        own = [(await proxy.get(path)).status_code for _ in range(limit + 1)]
+        assert own[-1] == 429, own

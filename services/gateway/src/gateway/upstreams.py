@@ -100,7 +100,7 @@ def upstream_request_headers(
         headers[REQUEST_ID_HEADER] = request_id
     # The edge decides who the client is (uvicorn honours X-Forwarded-For only from the proxies
     # in FORWARDED_ALLOW_IPS); a caller's own chain is never passed on, or it could pose as
-    # any address and dodge the services' per-address limits.
+    # any address in the services' logs and audit records.
     if client_ip:
         headers["X-Forwarded-For"] = client_ip
     headers["X-Forwarded-Proto"] = scheme

@@ -39,7 +39,7 @@ from orders.jobs.service import JobService
 from orders.lanes import PipelineProbe
 from orders.order_counts import OrderCountProbe
 from orders.outbox_relay import OutboxRelay, kafka_order_event_publisher
-from orders.query_side import QuerySide, WorkStore
+from orders.query_side import ProjectionLag, QuerySide, WorkStore
 from orders.repository import OrderChange, OrderRepository
 from orders.saved_views import SavedViewService
 from orders.service import OrderService
@@ -77,6 +77,13 @@ def create_app(settings: OrdersSettings) -> FastAPI:
     broker = create_broker(settings, client_id=SERVICE)
     repository = OrderRepository()
     query_side = query_side_from(settings)
+    # A change stored while PostgreSQL was away is projected by the relay's sweep: after the
+    # grace, within a sweep interval, or once the lease of a relay that died has run out.
+    projection_lag = ProjectionLag(
+        settle_s=settings.outbox_confirm_grace_s
+        + settings.outbox_sweep_interval_s
+        + settings.outbox_lease_s
+    )
     relay = OutboxRelay(
         repository,
         query_side,
@@ -85,6 +92,7 @@ def create_app(settings: OrdersSettings) -> FastAPI:
         batch_size=settings.outbox_batch_size,
         lease_s=settings.outbox_lease_s,
         confirm_grace_s=settings.outbox_confirm_grace_s,
+        projection_lag=projection_lag,
     )
     trail = AuditTrail(broker, topics, service=SERVICE)
 
@@ -97,7 +105,7 @@ def create_app(settings: OrdersSettings) -> FastAPI:
         on_written=relay.confirm,
         on_write_back=write_back_asked,
         audit=trail,
-        query_side_catch_up_s=settings.outbox_lease_s + settings.outbox_sweep_interval_s,
+        projection_lag=projection_lag,
     )
     channels = httpx.AsyncClient(
         base_url=settings.mock_channels_url, timeout=settings.write_back_timeout_s

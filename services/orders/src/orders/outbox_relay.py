@@ -49,7 +49,7 @@ from orderhub_common.logging import utc_now
 from orderhub_common.workers import run_rounds
 from orders import metrics
 from orders.documents import OutboxEntry
-from orders.query_side import ProjectedOrder, QuerySide
+from orders.query_side import ProjectedOrder, ProjectionLag, QuerySide
 from orders.relay_lease import RelayLease
 from orders.repository import OrderRepository, PendingEvent, StoredOrder, outbox_entry
 
@@ -93,8 +93,10 @@ class OutboxRelay:
         lease_s: float = 10.0,
         abandoned_after_s: float = 300.0,
         confirm_grace_s: float = 10.0,
+        projection_lag: ProjectionLag | None = None,
     ) -> None:
         self._repository = repository
+        self._projection_lag = projection_lag or ProjectionLag(settle_s=0)
         self._query_side = query_side
         self._publish = publish
         self._sweep_interval_s = sweep_interval_s
@@ -196,6 +198,8 @@ class OutboxRelay:
         if not pending:
             self._sweeping_only = False  # nothing old is left: the fast way may go on
             return 0
+        # Changes the fast way did not take: their projection may still be waiting.
+        self._projection_lag.noticed()
         stored = await self._repository.get_many({p.order_id for p in pending})
         # Before announcing a change, make it visible: a downstream system that reacts to an
         # event by asking the API then finds the order as the event describes it.

@@ -10,7 +10,6 @@ Each change is then projected to the query side, which answers lists, search and
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -44,8 +43,15 @@ from orders.changes import (
     write_back_answer,
 )
 from orders.errors import ConcurrentChangeError, InvalidStatusMoveError, OrderNotFoundError
-from orders.query_side import OrderPageRows, ProjectedOrder, QuerySide, ServedOrder
+from orders.query_side import (
+    QUERY_SIDE_FAILURES,
+    OrderPageRows,
+    ProjectedOrder,
+    QuerySide,
+    ServedOrder,
+)
 from orders.query_side.keyset import ListPage
+from orders.query_side.lag import ProjectionLag
 from orders.repository import NewOrder, OrderChange, OrderRepository, StoredOrder
 from orders.schemas import OrderFilters, OrderListQuery, OrderMatchQuery, OrderStats
 from orders.state_machine import ALLOWED_MOVES, can_move, decide_channel_update
@@ -107,16 +113,10 @@ class OrderService:
         on_written: Callable[[str, Sequence[Event]], None] = lambda order_id, events: None,
         on_write_back: Callable[[OrderChange], None] = lambda change: None,
         audit: AuditTrail | None = None,
-        query_side_catch_up_s: float = 35.0,
-        clock: Callable[[], float] = time.monotonic,
+        projection_lag: ProjectionLag | None = None,
     ) -> None:
         self._audit_trail = audit
-        # How long after the query side last failed here an order's detail is read from
-        # MongoDB: a change stored meanwhile reaches the query side at the relay's next sweep
-        # (within its sweep interval, or its lease if the relay's process died).
-        self._query_side_catch_up_s = query_side_catch_up_s
-        self._clock = clock
-        self._query_side_behind_until = float("-inf")
+        self._projection_lag = projection_lag or ProjectionLag(settle_s=0)
         self._repository = repository
         self._query_side = query_side
         # Hands the events of each stored write to the outbox relay, which publishes them at
@@ -229,7 +229,7 @@ class OrderService:
             if not (whatever_failed or is_store_outage(exc)):
                 raise
             metrics.PROJECTION_DEFERRED.inc(len(orders))
-            self._query_side_failed()
+            self._projection_lag.noticed()
             logger.warning(f"query side away: {len(orders)} order(s) wait for the sweep: {exc!r}")
             return False
         return True
@@ -529,23 +529,19 @@ class OrderService:
         return (await self._require(order_id)).order
 
     async def detail(self, order_id: str) -> ServedOrder:
-        """The order as the API shows it, read from the query side: every change reaches it
-        before the change is answered or announced, and a read there costs a fifth of one
-        from MongoDB (through FerretDB). MongoDB, the system of record, answers when the
-        query side does not hold the order, is away, or failed here lately (a change stored
-        meanwhile may not have reached it yet)."""
+        """The order as the API shows it, read from the query side, which every change reaches
+        before it is announced (and, PostgreSQL up, before it is answered): a read there costs
+        a fifth of one from MongoDB through FerretDB. MongoDB, the system of record, answers
+        when the query side does not hold the order, fails, or may lag (``ProjectionLag``)."""
         served = None
-        if self._clock() >= self._query_side_behind_until:
+        if not self._projection_lag.possible:
             try:
                 served = await self._query_side.order_document(order_id)
-            except Exception as exc:
-                if not is_store_outage(exc):
-                    raise
-                self._query_side_failed()
+            except QUERY_SIDE_FAILURES as exc:
+                # A read changes nothing: any failure of the query side is MongoDB's to answer.
+                logger.debug(f"detail of {order_id} read from MongoDB: {exc!r}")
+                self._projection_lag.noticed()
         return served or ServedOrder.of(await self.get(order_id))
-
-    def _query_side_failed(self) -> None:
-        self._query_side_behind_until = self._clock() + self._query_side_catch_up_s
 
     async def tags_in_use(self, limit: int) -> Sequence[tuple[str, int]]:
         return await self._query_side.tags_in_use(limit)

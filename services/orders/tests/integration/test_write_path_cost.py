@@ -26,7 +26,7 @@ from orders.changes import order_id_for
 from orders.documents import OrderDocument, OutboxDocument, WriteBackDocument
 from orders.errors import OrderNotFoundError
 from orders.outbox_relay import OutboxRelay
-from orders.query_side import ProjectedOrder, QuerySide, ServedOrder
+from orders.query_side import ProjectedOrder, ProjectionLag, QuerySide, ServedOrder
 from orders.repository import OrderRepository
 from orders.service import OrderService
 from orders.write_back import ChannelWriter, WriteBackRelay
@@ -270,8 +270,7 @@ async def test_a_move_made_while_the_query_side_was_away_shows_in_its_detail_at_
     service = OrderService(
         OrderRepository(),
         cast(QuerySide, query_side),
-        query_side_catch_up_s=35,
-        clock=lambda: now,
+        projection_lag=ProjectionLag(settle_s=35, clock=lambda: now),
     )
     # Stored while PostgreSQL is away: its projection waits for the relay's sweep.
     await service.move_status(order_id, OrderStatus.CONFIRMED, changed_by="u-1", note=None)

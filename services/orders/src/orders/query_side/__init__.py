@@ -32,10 +32,13 @@ count rows, each set in one fixed order, so no two writers wait for each other i
 - ``tables``: the tables, as SQLAlchemy Core sees them (Alembic's migrations create them);
 - ``order_queries``: the statements of lists, search, counts and stats (pure);
 - ``projection``: ``QuerySide``, the engine, the one write (``project``) and the reads;
+- ``lag``: ``ProjectionLag``, whether the query side may show an order from before its latest
+  change (while PostgreSQL is away, and until the relay's sweep has projected what waited);
 - ``dead_letter_rows``: the dead letters' table, a part of ``QuerySide``;
 - ``work_store``: ``WorkStore``, the tables of jobs, export chunks, saved views and the audit log.
 """
 
+from orders.query_side.lag import ProjectionLag
 from orders.query_side.order_queries import (
     DaySplit,
     OrderPageRows,
@@ -51,6 +54,7 @@ from orders.query_side.order_queries import (
     totals_by_group,
 )
 from orders.query_side.projection import (
+    QUERY_SIDE_FAILURES,
     ProjectedOrder,
     QuerySide,
 )
@@ -67,11 +71,13 @@ from orders.query_side.work_store import (
 )
 
 __all__ = [
+    "QUERY_SIDE_FAILURES",
     "UNFINISHED_JOB_STATES",
     "DaySplit",
     "ExportLimitReached",
     "OrderPageRows",
     "ProjectedOrder",
+    "ProjectionLag",
     "QuerySide",
     "ServedOrder",
     "WorkStore",

@@ -166,8 +166,8 @@ def cursor_page_statement(query: OrderListQuery, cursor: Cursor) -> Select[Any]:
 def offset_page_statement(query: OrderListQuery) -> Select[Any]:
     """Up to ``limit + 1`` rows of page ``page``. Past the first page, the rows the OFFSET skips
     are found by their keys alone and only the page's own rows are read whole: the skipped ones
-    no longer cost a read and a conversion of their document each (page 10 of 50 took
-    PostgreSQL 4-7 ms, 3 ms this way)."""
+    no longer cost a read and a conversion of their document each (the crowd's later pages
+    cost PostgreSQL 2.4 ms of CPU a read, 1.1 ms this way)."""
     walk = _walk(query, forwards=True)
     offset = (query.page - 1) * query.limit
     if offset == 0:

@@ -46,6 +46,14 @@ _PHONE_LIKE = re.compile(r"^[\d\s+().-]+$")
 _MIN_PHONE_DIGITS = 3
 
 
+def served_json(layout: str, document: str) -> str:
+    """A stored order's JSON as the API serves it: as kept, unless it was kept in another
+    layout (then in today's shape)."""
+    if layout == ORDER_DOCUMENT_LAYOUT:
+        return document
+    return Order.model_validate_json(document).model_dump_json()
+
+
 @dataclass(frozen=True)
 class OrderPageRows:
     """A page of orders as the API serves them (each order's JSON), and how many match.
@@ -61,15 +69,7 @@ class OrderPageRows:
     def of_rows(cls, rows: Iterable[tuple[str, str]], total: int) -> OrderPageRows:
         """From (layout, document text) pairs: a document of another layout is served in
         today's shape."""
-        return cls(
-            [
-                document
-                if layout == ORDER_DOCUMENT_LAYOUT
-                else Order.model_validate_json(document).model_dump_json()
-                for layout, document in rows
-            ],
-            total,
-        )
+        return cls([served_json(layout, document) for layout, document in rows], total)
 
     @property
     def orders(self) -> list[Order]:
@@ -90,7 +90,7 @@ class ServedOrder:
     @classmethod
     def of_row(cls, layout: str, document: str, status: str) -> ServedOrder:
         """From the query side's row: a document of another layout is served in today's shape."""
-        return cls(OrderPageRows.of_rows([(layout, document)], 0).documents[0], OrderStatus(status))
+        return cls(served_json(layout, document), OrderStatus(status))
 
 
 def normalize_text(value: str) -> str:

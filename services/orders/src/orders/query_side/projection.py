@@ -14,6 +14,7 @@ import orjson
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from orderhub_common.events import Order
@@ -120,6 +121,11 @@ def _upsert_statement() -> Any:
 
 
 _UPSERT = _upsert_statement()
+
+
+# How a call to the query side fails: a lost or refused connection, a timeout, a statement
+# cancelled by its time limit, or any other error of the database.
+QUERY_SIDE_FAILURES = (SQLAlchemyError, OSError, TimeoutError)
 
 
 class QuerySide(DeadLetterRows, Resource):
