@@ -16,7 +16,7 @@ from orderhub_common.testing import channel_order
 from orders.changes import admin_move, new_order, order_id_for
 from orders.documents import OutboxDocument, OutboxEntry
 from orders.outbox_relay import OutboxRelay
-from orders.query_side import QuerySide
+from orders.query_side import ProjectionLag, QuerySide
 from orders.repository import OrderRepository
 from orders.schemas import OrderListQuery
 from orders.service import OrderService
@@ -159,16 +159,23 @@ async def test_the_event_of_a_change_that_was_never_written_is_never_published(
 
 
 async def test_a_change_whose_writer_died_before_projecting_it_reaches_the_query_side(
-    repository: OrderRepository, query_side: QuerySide, relay_for: Callable[..., OutboxRelay]
+    repository: OrderRepository, query_side: QuerySide
 ) -> None:
     # Stored and its event in the outbox, but the process died before the projection write.
     await repository.insert_many([new_order(channel_order("R-LATE"))])
     assert (await query_side.page(OrderListQuery())).total == 0
+    lag = ProjectionLag(settle_s=60)
+    relay = OutboxRelay(
+        repository, query_side, RecordingPublisher(), confirm_grace_s=0, projection_lag=lag
+    )
+    assert not lag.possible
 
-    await relay_for(RecordingPublisher()).relay_once()
+    await relay.relay_once()
 
     page = await query_side.page(OrderListQuery())
     assert [o.external_id for o in page.orders] == ["R-LATE"]
+    # Until the query side has had time to catch up, order details are read from MongoDB.
+    assert lag.possible
 
 
 async def test_confirmed_writes_go_out_without_a_sweep_and_a_failure_hands_over_in_order(
