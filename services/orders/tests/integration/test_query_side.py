@@ -27,7 +27,7 @@ from orders.query_side import (
     order_rows,
     totals_by_group,
 )
-from orders.query_side.keyset import offset_page_statement
+from orders.query_side.keyset import json_plan, offset_page_statement
 from orders.schema import migrate, upgrade_schema_to
 from orders.schemas import OrderListQuery
 
@@ -347,25 +347,16 @@ async def test_a_later_page_reads_only_its_own_orders_whole(query_side: QuerySid
     their documents (a deep page once cost a read and a conversion of every skipped order)."""
     await query_side.project(ProjectedOrder(order(n), 1) for n in range(200))
     query = OrderListQuery.model_validate({"page": 3, "limit": 20, "channel": ["website"]})
-    compiled = offset_page_statement(query).compile(
-        query_side.engine, compile_kwargs={"render_postcompile": True}
-    )
     async with query_side.engine.connect() as connection:
         await connection.execute(text("SET LOCAL enable_seqscan = off"))
-        plan = (
-            await connection.exec_driver_sql(
-                f"EXPLAIN (ANALYZE, VERBOSE, FORMAT JSON) {compiled}",
-                tuple(compiled.params[key] for key in compiled.positiontup or ()),
-            )
-        ).scalar_one()
-    plan = orjson.loads(plan) if isinstance(plan, str | bytes) else plan
+        plan = await json_plan(connection, offset_page_statement(query), "ANALYZE, VERBOSE,")
 
     def nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
         return [node, *(n for child in node.get("Plans", []) for n in nodes(child))]
 
     reading_documents = [
         node
-        for node in nodes(plan[0]["Plan"])
+        for node in nodes(plan)
         if node.get("Relation Name") == "order_rows"
         and any("document" in column for column in node.get("Output", []))
     ]

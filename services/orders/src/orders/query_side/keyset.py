@@ -264,16 +264,25 @@ async def _total(
 
 async def _estimate(connection: AsyncConnection, query: OrderListQuery) -> int:
     """The planner's estimate of the view's rows (``EXPLAIN``: nothing is read)."""
-    matching = select(order_rows.c.id).where(*filters(query))
-    compiled = matching.compile(connection.engine, compile_kwargs={"render_postcompile": True})
+    plan = await json_plan(connection, select(order_rows.c.id).where(*filters(query)))
+    return int(plan["Plan Rows"])
+
+
+async def json_plan(
+    connection: AsyncConnection, statement: Select[Any], options: str = ""
+) -> dict[str, Any]:
+    """PostgreSQL's plan of ``statement``, its top node (``EXPLAIN (<options> FORMAT JSON)``;
+    with ``ANALYZE`` the statement runs)."""
+    compiled = statement.compile(connection.engine, compile_kwargs={"render_postcompile": True})
     plan = (
         await connection.exec_driver_sql(
-            f"EXPLAIN (FORMAT JSON) {compiled}",
+            f"EXPLAIN ({options} FORMAT JSON) {compiled}",
             tuple(compiled.params[key] for key in compiled.positiontup or ()),
         )
     ).scalar_one()
     plan = orjson.loads(plan) if isinstance(plan, str | bytes) else plan
-    return int(plan[0]["Plan"]["Plan Rows"])
+    top: dict[str, Any] = plan[0]["Plan"]
+    return top
 
 
 def _about(estimate: int) -> int:
