@@ -15,12 +15,12 @@ from orders.changes import new_order
 from orders.query_side import (
     DaySplit,
     count_statement,
-    page_statement,
     search_terms,
     search_text,
     split_by_day,
     stats_statement,
 )
+from orders.query_side.keyset import offset_page_statement
 from orders.schemas import OrderListQuery
 
 pytestmark = pytest.mark.unit
@@ -39,7 +39,7 @@ def compiled(statement: Any) -> tuple[str, dict[str, Any]]:
 
 @pytest.mark.parametrize("text", ["%", "_", "\\", "50%_off", "'; DROP TABLE order_rows; --"])
 def test_search_text_is_a_bound_literal_with_its_wildcards_escaped(text: str) -> None:
-    sql, params = compiled(page_statement(query(search=text)))
+    sql, params = compiled(offset_page_statement(query(search=text)))
     assert "LIKE '%' || $1::VARCHAR || '%' ESCAPE '/'" in sql
     assert "DROP" not in sql
     escaped = text.casefold().replace("/", "//").replace("%", "/%").replace("_", "/_")
@@ -81,7 +81,7 @@ def test_searched_text_covers_ids_customer_skus_and_item_names_one_field_a_line(
 
 def test_filters_combine() -> None:
     sql, params = compiled(
-        page_statement(
+        offset_page_statement(
             query(
                 channel=["amazon", "blinkit"],
                 status=["PLACED"],
@@ -107,7 +107,7 @@ def test_filters_combine() -> None:
     ],
 )
 def test_sort_breaks_ties_by_id(params: dict[str, str], expected: str) -> None:
-    sql, _ = compiled(page_statement(query(**params)))
+    sql, _ = compiled(offset_page_statement(query(**params)))
     assert expected in sql
 
 

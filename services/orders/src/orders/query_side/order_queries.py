@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, array
 
 from orderhub_common.events import Channel, Order, OrderStatus
 from orders.query_side.tables import ORDER_DOCUMENT_LAYOUT, order_day_counts, order_rows
-from orders.schemas import ChannelRevenue, OrderFilters, OrderListQuery, OrderStats
+from orders.schemas import ChannelRevenue, OrderFilters, OrderStats
 
 SORT_COLUMNS = {
     "placedAt": order_rows.c.placed_at,
@@ -218,22 +218,6 @@ def served_document() -> tuple[ColumnElement[str], ColumnElement[str]]:
 def order_document_statement(order_id: str) -> Select[str, str, str]:
     """One order's served document and its status, by id (the primary key)."""
     return select(*served_document(), order_rows.c.status).where(order_rows.c.id == order_id)
-
-
-def page_statement(query: OrderListQuery) -> Select[str, str]:
-    """Ties are broken by id, in the same direction, so pages never repeat or skip an order."""
-    column = SORT_COLUMNS[query.sort_by.value]
-    if query.sort_order == "asc":
-        ordering = (column.asc(), order_rows.c.id.asc())
-    else:
-        ordering = (column.desc(), order_rows.c.id.desc())
-    return (
-        select(*served_document())
-        .where(*filters(query))
-        .order_by(*ordering)
-        .offset((query.page - 1) * query.limit)
-        .limit(query.limit)
-    )
 
 
 def matching_statement(query: OrderFilters, ids: list[str]) -> Select[str]:

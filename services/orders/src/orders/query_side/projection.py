@@ -31,7 +31,6 @@ from orders.query_side.order_queries import (
     fold_stats,
     matching_statement,
     order_document_statement,
-    page_statement,
     search_text,
     stats_statement,
 )
@@ -232,10 +231,9 @@ class QuerySide(DeadLetterRows, Resource):
 
     # Reads -------------------------------------------------------------------------------------
     async def page(self, query: OrderListQuery) -> OrderPageRows:
-        async with self._reads.connect() as connection:
-            rows = (await connection.execute(page_statement(query))).all()
-            total = (await connection.execute(count_statement(query))).scalar_one()
-        return OrderPageRows.of_rows(rows, total)
+        """A list's page and total, as ``list_page`` reads them, without the cursors."""
+        listed = await self.list_page(query)
+        return OrderPageRows(listed.documents, listed.total)
 
     async def order_document(self, order_id: str) -> ServedOrder | None:
         """The order's row as projected (None when the query side does not hold it)."""
