@@ -9,16 +9,18 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
 import orjson
 import pytest
 from sqlalchemy import event
 
+from devstack.pytest_plugin import InfraUrls
 from orderhub_common.events import OrderStatus
 from orders.errors import InvalidCursorError
 from orders.query_side import ProjectedOrder, QuerySide, keyset
 from orders.schemas import OrderListQuery
 
-from .conftest import T0
+from .conftest import T0, database_url
 from .test_query_side import CHANNELS, order
 
 pytestmark = pytest.mark.integration
@@ -207,6 +209,28 @@ async def test_a_search_the_planner_expects_far_beyond_the_limit_is_only_estimat
     assert broad.total_is_estimate
     assert counts(statements) == []
     assert any(s.startswith("EXPLAIN") for s in statements)
+
+
+async def test_the_planner_judges_a_name_that_one_order_in_two_hundred_shares(
+    query_side: QuerySide, infra: InfraUrls, unique_name: str
+) -> None:
+    # Judged "22 orders" where 8,015 matched, the planner sorted every match for a page of 20
+    # (migration 0011): a fragment this rare matched none of a hundred histogram entries.
+    named = [
+        order(n, customer=order(n).customer.model_copy(update={"name": "Diya Rao"}))
+        if n % 200 == 7
+        else order(n)
+        for n in range(4_000)
+    ]
+    await query_side.project([ProjectedOrder(o, 1) for o in named])
+    owner = await asyncpg.connect(database_url(infra, unique_name))
+    try:
+        await owner.execute("ANALYZE order_rows")
+    finally:
+        await owner.close()
+    async with query_side.engine.connect() as connection:
+        expected = await keyset._estimate(connection, listing(search="diya"))
+    assert 20 / 3 <= expected <= 20 * 3
 
 
 async def test_tags_in_use_are_counted_as_orders_gain_and_lose_them(
