@@ -211,6 +211,29 @@ async def test_a_search_the_planner_expects_far_beyond_the_limit_is_only_estimat
     assert any(s.startswith("EXPLAIN") for s in statements)
 
 
+async def test_a_searchs_estimate_is_compiled_once_for_every_search_of_its_shape(
+    query_side: QuerySide,
+) -> None:
+    # Compiled anew for each search, the estimate's EXPLAIN cost orders more CPU than
+    # PostgreSQL spent planning it (keyset.Explained).
+    await query_side.project(many(30))
+    compiled: list[str] = []
+
+    def executed(*args: Any) -> None:
+        statement, context = args[2], args[4]
+        if statement.startswith("EXPLAIN"):
+            compiled.append(str(context.cache_hit))
+
+    engine = query_side.engine.sync_engine
+    event.listen(engine, "after_cursor_execute", executed)
+    try:
+        for term in ("customer 1", "customer 2", "customer"):
+            await query_side.list_page(listing(search=term, limit=2))
+    finally:
+        event.remove(engine, "after_cursor_execute", executed)
+    assert compiled == ["CacheStats.CACHE_MISS", "CacheStats.CACHE_HIT", "CacheStats.CACHE_HIT"]
+
+
 async def test_the_planner_judges_a_name_that_one_order_in_two_hundred_shares(
     query_side: QuerySide, infra: InfraUrls, unique_name: str
 ) -> None:

@@ -49,6 +49,15 @@ class ExportLimitReached:
     retry_after_s: int
 
 
+# Run with a list of records: compiled once, where a VALUES list of each batch's length was
+# compiled again for every batch. The ids it returns are those of the records stored now.
+_APPEND_AUDIT = (
+    insert(audit_records)
+    .on_conflict_do_nothing(index_elements=[audit_records.c.event_id])
+    .returning(audit_records.c.event_id)
+)
+
+
 class WorkStore:
     """The query side's tables for working on many orders: jobs and their progress, export
     chunks, saved views and the audit log. Shares the query side's engine (pool and timeouts)."""
@@ -419,13 +428,8 @@ class WorkStore:
         """Stores each record once by its event id (a redelivered one is skipped)."""
         if not rows:
             return 0
-        statement = (
-            insert(audit_records)
-            .values(list(rows))
-            .on_conflict_do_nothing(index_elements=[audit_records.c.event_id])
-        )
         async with self.engine.begin() as connection:
-            return (await connection.execute(statement)).rowcount
+            return len((await connection.execute(_APPEND_AUDIT, list(rows))).all())
 
     async def audit_page(self, query: AuditQuery) -> tuple[list[dict[str, Any]], int]:
         """A page of the log; a record about an order carries the order's external id."""
