@@ -4,7 +4,8 @@ prefix, MongoDB database and PostgreSQL database. Kafka topics get one partition
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,8 +15,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient
-from sqlalchemy import select
-from sqlalchemy.engine import make_url
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine, make_url
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from devstack.pytest_plugin import InfraUrls, eventually
@@ -80,6 +81,23 @@ async def drop_database(infra: InfraUrls, name: str) -> None:
     ):
         with attempt:
             await _on_postgres_server(infra, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def compiled_statements(engine: Engine) -> Iterator[list[tuple[str, str]]]:
+    """Each statement run on ``engine`` meanwhile, with how SQLAlchemy's compiled cache served
+    it (``CacheStats.CACHE_HIT``, ``CACHE_MISS`` or ``NO_CACHE_KEY``)."""
+    ran: list[tuple[str, str]] = []
+
+    def executed(*args: Any) -> None:
+        statement, context = args[2], args[4]
+        ran.append((str(context.cache_hit), statement))
+
+    event.listen(engine, "after_cursor_execute", executed)
+    try:
+        yield ran
+    finally:
+        event.remove(engine, "after_cursor_execute", executed)
 
 
 @pytest.fixture

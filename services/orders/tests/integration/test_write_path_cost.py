@@ -17,7 +17,6 @@ import orjson
 import pytest
 from beanie import init_beanie
 from pymongo import AsyncMongoClient, DeleteOne, monitoring
-from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from devstack.pytest_plugin import InfraUrls
@@ -34,6 +33,7 @@ from orders.write_back import ChannelWriter, WriteBackRelay
 
 from .conftest import (
     T0,
+    compiled_statements,
     drop_database,
     migrated_database,
     record,
@@ -447,17 +447,9 @@ async def test_a_status_move_compiles_no_statement_of_the_query_side_again(moves
     order_id = order_id_for("blinkit", "WB-SQL")
     await moves.commands_to_move(order_id, OrderStatus.CONFIRMED)
 
-    compiled: list[tuple[str, str]] = []
-
-    def executed(*args: Any) -> None:
-        statement, context = args[2], args[4]
-        compiled.append((str(context.cache_hit), statement.split(" (")[0]))
-
-    engine = moves.query_side.engine.sync_engine
-    event.listen(engine, "after_cursor_execute", executed)
-    try:
+    with compiled_statements(moves.query_side.engine.sync_engine) as ran:
         await moves.commands_to_move(order_id, OrderStatus.SHIPPED)
-    finally:
-        event.remove(engine, "after_cursor_execute", executed)
-    assert compiled
-    assert [c for c in compiled if c[0] != "CacheStats.CACHE_HIT"] == []
+    assert ran
+    assert [
+        (how, statement.split(" (")[0]) for how, statement in ran if how != "CacheStats.CACHE_HIT"
+    ] == []
