@@ -47,11 +47,11 @@ from orders.query_side import (
     QUERY_SIDE_FAILURES,
     OrderPageRows,
     ProjectedOrder,
+    ProjectionLag,
     QuerySide,
     ServedOrder,
 )
 from orders.query_side.keyset import ListPage
-from orders.query_side.lag import ProjectionLag
 from orders.repository import NewOrder, OrderChange, OrderRepository, StoredOrder
 from orders.schemas import OrderFilters, OrderListQuery, OrderMatchQuery, OrderStats
 from orders.state_machine import ALLOWED_MOVES, can_move, decide_channel_update
