@@ -138,7 +138,9 @@ async def _checked(
         return _Queued(hits, revocation, lookup)
 
     try:
-        queued = await one_round_trip(edge.redis, queue, edge.limiter.scripts)
+        queued = await one_round_trip(
+            edge.redis, queue, [*edge.limiter.scripts, *edge.cache.scripts]
+        )
     except REDIS_FAILURES as exc:
         edge.limiter.outage.failed(exc)
         return None
@@ -151,7 +153,7 @@ async def _checked(
             raise AccessRevokedError()
     if slot is None or queued.lookup is None:
         return None
-    return edge.cache.read(slot, queued.lookup.value)
+    return edge.cache.read(queued.lookup.value)
 
 
 @dataclass(frozen=True)

@@ -86,10 +86,7 @@ async def _cached_read(
     async def fetch() -> httpx.Response:
         return await client.request("GET", route.path, query=query, headers=headers)
 
-    # "Cache-Control: no-cache" (HTTP's own words): the caller wants an answer from now, such
-    # as the SPA's list right after "show the new orders".
-    revalidate = "no-cache" in request.headers.get("cache-control", "").lower()
-    hit = None if revalidate else edge.reads.cached(lookup)
+    hit = None if slot.revalidate else edge.reads.cached(lookup)
     if hit is not None:
         found: tuple[CachedResponse | httpx.Response, str] = hit, "HIT"
     else:

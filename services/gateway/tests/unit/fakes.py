@@ -7,6 +7,19 @@ from typing import Any
 from redis.asyncio import ConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from gateway.cache.store import LOOK_UP_SHA
+
+
+def look_up(values: dict[str, Any], keys_and_args: tuple[Any, ...]) -> list[Any]:
+    """What the cache's lookup script answers, for an entry-less slot: its version and marks,
+    no entry, and the fill lock, which these tests never contend for."""
+    numkeys = keys_and_args[0]
+    keys, args = keys_and_args[1 : numkeys + 1], keys_and_args[numkeys + 1 :]
+    counters = args[0]
+    version = ".".join(values.get(key) or "0" for key in keys[:counters])
+    marks = [int(values.get(key) or 0) for key in keys[counters:-1]] or [0, 0]
+    return [version, *marks, "none", 1, None]
+
 
 class FlakyRedis:
     """Just the commands the edge uses, against a dict, with an off switch."""
@@ -33,6 +46,11 @@ class FlakyRedis:
         self.check()
         self.values[key] = value
         return True
+
+    async def evalsha(self, sha: str, *keys_and_args: Any) -> list[Any]:
+        self.check()
+        assert sha == LOOK_UP_SHA, "the only script these tests send on its own"
+        return look_up(self.values, keys_and_args)
 
     def pipeline(self, transaction: bool = True) -> FlakyPipeline:
         return FlakyPipeline(self)
@@ -74,8 +92,9 @@ class FlakyPipeline:
     def exists(self, key: str) -> None:
         self._queued.append(("exists", (key,)))
 
-    def evalsha(self, *args: Any) -> None:
-        self._queued.append(("evalsha", args))
+    def evalsha(self, sha: str, *keys_and_args: Any) -> None:
+        command = "look_up" if sha == LOOK_UP_SHA else "evalsha"
+        self._queued.append((command, keys_and_args))
 
     def eval(self, script: str, numkeys: int, *keys_and_args: Any) -> None:
         # The one script the edge sends by EVAL: the cache's write mark.
@@ -100,6 +119,8 @@ class FlakyPipeline:
                 replies.append(True)
             elif command == "delete":
                 replies.append(int(values.pop(args[0], None) is not None))
+            elif command == "look_up":
+                replies.append(look_up(values, args))
             elif command == "mark_write":
                 sequence, mark = args
                 values[sequence] = str(int(values.get(sequence, 0)) + 1)

@@ -1,17 +1,12 @@
 import pytest
 
-from gateway.cache import CachedResponse, ResponseCache, cache_slot, normalized_query
+from gateway.cache import cache_slot, normalized_query
 from gateway.cache.store import (
     DETAIL_EPOCH_KEY,
     LIST_GENERATION_KEY,
-    CacheEntry,
-    decode_entry,
-    encode_entry,
     order_version_key,
     writer_key,
 )
-
-from .fakes import FlakyRedis
 
 pytestmark = pytest.mark.unit
 
@@ -74,42 +69,3 @@ def test_readers_share_list_entries_and_differ_only_in_their_write_marks() -> No
 
     assert mine.entry_key == theirs.entry_key
     assert mine.writer_key != theirs.writer_key
-
-
-def test_an_entry_is_served_only_under_its_own_version_and_fresh_until_its_time() -> None:
-    response = CachedResponse(200, "application/json", '{"note": "naïve"}\n{"lines": 2}')
-    raw = encode_entry("3.7", as_of=12, fresh_until=100.0, response=response)
-
-    assert decode_entry(raw, "3.7", now=99.0) == CacheEntry(response, fresh=True, as_of=12)
-    assert decode_entry(raw, "3.7", now=100.5) == CacheEntry(response, fresh=False, as_of=12)
-    assert decode_entry(raw, "3.8", now=99.0) is None
-
-
-async def test_a_writers_lists_miss_entries_from_before_the_write_while_others_still_hit() -> None:
-    cache = ResponseCache(
-        FlakyRedis(),  # type: ignore[arg-type]
-        detail_fresh_s=30,
-        list_fresh_s=2,
-        stale_s=30,
-        fill_timeout_s=6,
-    )
-    writer, other = (cache.slot("admin", "/orders", "", reader=user) for user in ("u1", "u2"))
-    before = CachedResponse(200, "application/json", '{"orders": ["before"]}')
-    first = await cache.lookup(other)
-    assert first is not None
-    await cache.fill(other, first, before, release_lock=False)
-
-    await cache.record_write("o1", "u1")
-    seen_by_other, seen_by_writer = await cache.lookup(other), await cache.lookup(writer)
-
-    assert seen_by_other is not None
-    assert seen_by_other.response == before
-    assert seen_by_writer is not None
-    assert seen_by_writer.response is None
-    # The writer's own fill keys apart from fills that may have started before the write.
-    assert seen_by_writer.fill != first.fill
-    after = CachedResponse(200, "application/json", '{"orders": ["after"]}')
-    await cache.fill(writer, seen_by_writer, after, release_lock=False)
-    again = await cache.lookup(writer)
-    assert again is not None
-    assert (again.response, again.fresh) == (after, True)

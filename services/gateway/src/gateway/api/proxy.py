@@ -26,7 +26,12 @@ async def proxied(path: str, request: Request, edge: EdgeDep) -> Response:
 
     def cache_slot(principal: Principal) -> CacheSlot:
         query = normalized_query(parse_qsl(request.url.query, keep_blank_values=True))
-        return edge.cache.slot(principal.role, route.path, query, reader=principal.user_id)
+        # "Cache-Control: no-cache" (HTTP's own words): the caller wants an answer from now,
+        # such as the SPA's list right after "show the new orders".
+        revalidate = "no-cache" in request.headers.get("cache-control", "").lower()
+        return edge.cache.slot(
+            principal.role, route.path, query, reader=principal.user_id, revalidate=revalidate
+        )
 
     admission = await admit(
         request,

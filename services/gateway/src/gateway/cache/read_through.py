@@ -8,11 +8,12 @@ once, and a stale copy served only while the service cannot answer.
   saturated or times out), the stale copy is served instead (``X-Cache: STALE``) until it
   expires.
 - **Filling**: In this process, the first caller's fill is a future every other caller
-  of the entry awaits (single flight). Across replicas, the filler takes a short Redis lock
-  (``SET NX PX``, as long as a fill can take); a replica that finds it taken waits up to
-  ``GATEWAY_CACHE_FILL_WAIT_S`` for the entry to appear, and asks the service itself only if it
-  does not. A fill is keyed by the entry's version and the caller's write mark
-  (``gateway.cache.store``): a read after a change never joins a fill that started before it.
+  of the entry awaits (single flight). Across replicas, the lookup that finds no fresh answer
+  takes a short Redis lock for its replica (``SET NX PX``, as long as a fill can take); a
+  replica that finds another's lock waits up to ``GATEWAY_CACHE_FILL_WAIT_S`` for the entry to
+  appear or the lock to go, and asks the service itself only then. A fill is keyed by the
+  entry's version and the caller's write mark (``gateway.cache.store``): a read after a change
+  never joins a fill that started before it.
 """
 
 from __future__ import annotations
@@ -63,13 +64,20 @@ class ReadThrough:
         await self._fills.close()
 
     async def _fill(self, slot: CacheSlot, lookup: CacheLookup, fetch: Fetch) -> Answer:
-        if await self._cache.try_fill_lock(slot, lookup) is None:
-            filled = await self._filled_elsewhere(slot, lookup.version)
-            if filled is not None:
-                return filled
-            # The other replica is slow or gone: ask the service (its slots still bound this).
-            return await self._fetched(slot, lookup, fetch)
-        return await self._fetched(slot, lookup, fetch, locked=True)
+        deadline = time.monotonic() + self._fill_wait_s
+        while not lookup.may_fill and time.monotonic() < deadline:
+            # Another replica is filling the entry: its answer is this caller's too.
+            await asyncio.sleep(_POLL_S)
+            polled = await self._cache.lookup(slot)
+            if polled is None or polled.version != lookup.version:
+                break  # Redis is gone, or the order changed meanwhile: ask the service
+            # An entry from before this caller's own write reads as missing (no response).
+            if polled.response is not None and polled.fresh:
+                return polled.response
+            lookup = polled  # its lock, if the other replica let go of it
+        # Without the lock only when the other replica is slow or gone (its slots still bound
+        # this).
+        return await self._fetched(slot, lookup, fetch, locked=lookup.may_fill)
 
     async def _fetched(
         self, slot: CacheSlot, lookup: CacheLookup, fetch: Fetch, *, locked: bool = False
@@ -86,15 +94,3 @@ class ReadThrough:
             cached = CachedResponse(response.status_code, media_type, response.text)
         await self._cache.fill(slot, lookup, cached, release_lock=locked)
         return response
-
-    async def _filled_elsewhere(self, slot: CacheSlot, version: str) -> CachedResponse | None:
-        deadline = time.monotonic() + self._fill_wait_s
-        while time.monotonic() < deadline:
-            await asyncio.sleep(_POLL_S)
-            lookup = await self._cache.lookup(slot)
-            if lookup is None or lookup.version != version:
-                return None  # Redis is gone, or the order changed meanwhile: ask the service
-            # An entry from before this caller's own write reads as missing (no response).
-            if lookup.response is not None and lookup.fresh:
-                return lookup.response
-        return None

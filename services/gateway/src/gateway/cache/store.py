@@ -19,8 +19,12 @@ the gateway knows of.
 Every entry is kept ``GATEWAY_CACHE_STALE_TTL_S`` past its freshness. A *stale* entry (the current
 version, past its freshness) may be served while it is refreshed or while its service fails; an
 entry of an older version never is. Nothing is scanned or deleted: a bump makes older entries
-unreachable, and they expire. A lookup is one ``MGET`` of the version counters and the entry,
-queued in the request's one pipeline.
+unreachable, and they expire.
+
+A lookup is one script (``_LOOK_UP``), queued in the request's one pipeline: it reads the version
+counters and the entry, judges the entry, and when it holds no fresh answer for the caller takes
+the entry's fill lock for this replica (``gateway.cache.read_through``), so a miss costs no
+round trip of its own before the service is asked.
 
 Entries are shared by callers of the same role (answers differ by role, not by user).
 """
@@ -36,6 +40,7 @@ from typing import cast
 from urllib.parse import unquote, urlencode
 
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
 from gateway.redis_outage import REDIS_FAILURES, EdgePipeline, RedisOutage, Reply
 
@@ -46,6 +51,44 @@ DETAIL_EPOCH_KEY = "gw:cache:orders:detail-epoch"
 _LIST_LIKE_PATHS = frozenset({"/orders/stats", "/orders/matching"})
 # In every entry's key: replicas of another release never read entries of another layout.
 _ENTRY_LAYOUT = "2"
+
+# The lookup. KEYS: the slot's version counters, then (for lists) the write sequence and the
+# reader's mark, then the entry. ARGV: how many version counters, now (s), the fill lock's life
+# (ms), this replica's id, 1 if the caller wants an answer from now even over a fresh entry.
+# Returns the version, the write sequence, the reader's mark, the entry's state for this reader
+# (fresh, stale or none), 1 if this replica may fill the entry (it holds the fill lock), and the
+# entry unless its state is none. The lock's key is built here: it is named by the version read
+# here. The entry's first three lines are ``encode_entry``'s version, as-of and fresh-until.
+_LOOK_UP = r"""
+local counters = tonumber(ARGV[1])
+local values = redis.call('MGET', unpack(KEYS))
+local parts = {}
+for i = 1, counters do parts[i] = values[i] or '0' end
+local version = table.concat(parts, '.')
+local as_of, not_before = 0, 0
+if #KEYS == counters + 3 then
+  as_of = tonumber(values[counters + 1] or '0')
+  not_before = tonumber(values[counters + 2] or '0')
+end
+local entry = values[#KEYS]
+local state = 'none'
+if entry then
+  local stored, stored_as_of, fresh_until = string.match(entry, '^([^\n]*)\n([^\n]*)\n([^\n]*)\n')
+  if stored == version and tonumber(stored_as_of) >= not_before then
+    if tonumber(ARGV[2]) < tonumber(fresh_until) then state = 'fresh' else state = 'stale' end
+  end
+end
+local may_fill = 0
+if state ~= 'fresh' or ARGV[5] == '1' then
+  local lock = KEYS[#KEYS] .. ':fill:' .. version .. '>' .. not_before
+  local taken = redis.call('SET', lock, ARGV[4], 'NX', 'PX', ARGV[3])
+  if taken or redis.call('GET', lock) == ARGV[4] then may_fill = 1 end
+end
+if state == 'none' then entry = false end
+return {version, as_of, not_before, state, may_fill, entry}
+"""
+# Redis names a script by its SHA-1.
+LOOK_UP_SHA = hashlib.sha1(_LOOK_UP.encode(), usedforsecurity=False).hexdigest()
 
 # Takes the next number of the write sequence and leaves it as the writer's mark, at once.
 _MARK_WRITE = """
@@ -71,6 +114,8 @@ class CacheSlot:
     fresh_s: float
     writer_key: str | None = None
     """The caller's write mark, for reads that a caller's own writes must be seen in."""
+    revalidate: bool = False
+    """The caller wants an answer from now ("Cache-Control: no-cache"), even over a fresh entry."""
 
     @property
     def lookup_keys(self) -> list[str]:
@@ -91,6 +136,8 @@ class CacheLookup:
     """The write sequence before this lookup: what a fill started now has seen."""
     not_before: int = 0
     """The caller's write mark: entries from before it are missing for this caller."""
+    may_fill: bool = False
+    """This replica holds the entry's fill lock: no other replica is asking the service."""
 
     @property
     def fill(self) -> str:
@@ -122,6 +169,7 @@ def cache_slot(
     reader: str,
     detail_fresh_s: float,
     list_fresh_s: float,
+    revalidate: bool = False,
 ) -> CacheSlot:
     """The slot of one read; ``audience`` is whatever makes answers differ (the caller's role),
     ``reader`` the caller's user id, whose own writes the answer must show.
@@ -137,37 +185,30 @@ def cache_slot(
             entry_key=f"gw:cache:order:{order_id}:{digest}",
             version_keys=(DETAIL_EPOCH_KEY, order_version_key(order_id)),
             fresh_s=detail_fresh_s,
+            revalidate=revalidate,
         )
     return CacheSlot(
         entry_key=f"gw:cache:orders:{digest}",
         version_keys=(LIST_GENERATION_KEY,),
         fresh_s=list_fresh_s,
         writer_key=writer_key(reader),
+        revalidate=revalidate,
     )
 
 
-@dataclass(frozen=True)
-class CacheEntry:
-    response: CachedResponse
-    fresh: bool
-    as_of: int
-
-
 def encode_entry(version: str, as_of: int, fresh_until: float, response: CachedResponse) -> str:
-    # A header line per field, then the body as the service sent it (never re-encoded).
+    # A header line per field, then the body as the service sent it (never re-encoded). The
+    # lookup script reads the first three lines.
     return (
         f"{version}\n{as_of}\n{fresh_until:.3f}\n{response.status_code}\n"
         f"{response.media_type}\n{response.body}"
     )
 
 
-def decode_entry(raw: str, version: str, now: float) -> CacheEntry | None:
-    """The entry as of ``now``; None if it is of another version."""
-    stored_version, as_of, fresh_until, status_code, media_type, body = raw.split("\n", 5)
-    if stored_version != version:
-        return None
-    response = CachedResponse(int(status_code), media_type, body)
-    return CacheEntry(response, now < float(fresh_until), int(as_of))
+def decode_entry(raw: str) -> CachedResponse:
+    """The answer an entry holds (the lookup script has judged its version and freshness)."""
+    _version, _as_of, _fresh_until, status_code, media_type, body = raw.split("\n", 5)
+    return CachedResponse(int(status_code), media_type, body)
 
 
 class ResponseCache:
@@ -192,12 +233,16 @@ class ResponseCache:
         self._order_version_ttl_s = int(2 * (detail_fresh_s + stale_s + fill_timeout_s)) + 1
         # A writer's mark must outlive every list entry filled before the write.
         self._writer_mark_ttl_ms = int((list_fresh_s + stale_s + fill_timeout_s + 1) * 1000)
+        # Whose fill lock a lookup takes: this replica's, so its callers share one fill.
+        self._replica = uuid.uuid4().hex
         self._outage = RedisOutage("the response cache")
         # Changes this replica could not record: until they are, no read may use the cache.
         self._pending_orders: set[str] = set()
         self._pending_everything = False
 
-    def slot(self, audience: str, path: str, query: str, *, reader: str) -> CacheSlot:
+    def slot(
+        self, audience: str, path: str, query: str, *, reader: str, revalidate: bool = False
+    ) -> CacheSlot:
         return cache_slot(
             audience,
             path,
@@ -205,6 +250,7 @@ class ResponseCache:
             reader=reader,
             detail_fresh_s=self._detail_fresh_s,
             list_fresh_s=self._list_fresh_s,
+            revalidate=revalidate,
         )
 
     async def is_usable(self) -> bool:
@@ -217,35 +263,54 @@ class ResponseCache:
         await self._bump(orders, lists=everything, every_detail=everything)
         return not (self._pending_orders or self._pending_everything)
 
+    @property
+    def scripts(self) -> list[str]:
+        """The Lua scripts the cache runs by hash, to load into a Redis that lacks them."""
+        return [_LOOK_UP]
+
     def queue_lookup(self, pipe: EdgePipeline, slot: CacheSlot) -> Reply:
         """Queues the slot's lookup; ``read`` its reply once the pipeline was sent."""
-        keys = slot.lookup_keys
-        return pipe.queue(lambda raw: raw.mget(keys))
+        arguments = self._look_up_arguments(slot)
+        return pipe.queue(lambda raw: raw.evalsha(*arguments))
 
-    def read(self, slot: CacheSlot, values: Sequence[str | None]) -> CacheLookup:
-        """The lookup ``queue_lookup``'s reply (the values of ``slot.lookup_keys``) describes."""
+    def read(self, reply: Sequence[object]) -> CacheLookup:
+        """The lookup a reply of the lookup script describes."""
         self._outage.answered()
-        value_of = dict(zip(slot.lookup_keys, values, strict=True))
-        version = ".".join(value_of[key] or "0" for key in slot.version_keys)
-        as_of, not_before = (
-            (int(value_of[WRITE_SEQUENCE_KEY] or 0), int(value_of[slot.writer_key] or 0))
-            if slot.writer_key
-            else (0, 0)
+        version, as_of, not_before, state, may_fill, raw = reply
+        return CacheLookup(
+            cast(str, version),
+            decode_entry(cast(str, raw)) if raw is not None else None,
+            fresh=state == "fresh",
+            as_of=cast(int, as_of),
+            not_before=cast(int, not_before),
+            may_fill=bool(may_fill),
         )
-        raw = value_of[slot.entry_key]
-        entry = decode_entry(raw, version, self._clock()) if raw is not None else None
-        if entry is None or entry.as_of < not_before:
-            return CacheLookup(version, None, False, as_of, not_before)
-        return CacheLookup(version, entry.response, entry.fresh, as_of, not_before)
 
     async def lookup(self, slot: CacheSlot) -> CacheLookup | None:
         """The slot as Redis has it now (its own round trip); None while Redis is down."""
         try:
-            values = cast("list[str | None]", await self._redis.mget(slot.lookup_keys))
+            try:
+                reply = await self._redis.evalsha(*self._look_up_arguments(slot))
+            except NoScriptError:  # Redis restarted since the script was loaded
+                await self._redis.script_load(_LOOK_UP)
+                reply = await self._redis.evalsha(*self._look_up_arguments(slot))
         except REDIS_FAILURES as exc:
             self._outage.failed(exc)
             return None
-        return self.read(slot, values)
+        return self.read(cast("list[object]", reply))
+
+    def _look_up_arguments(self, slot: CacheSlot) -> tuple[str | int | float, ...]:
+        keys = slot.lookup_keys
+        return (
+            LOOK_UP_SHA,
+            len(keys),
+            *keys,
+            len(slot.version_keys),
+            self._clock(),
+            int(self._fill_timeout_s * 1000),
+            self._replica,
+            int(slot.revalidate),
+        )
 
     async def fill(
         self,
@@ -273,24 +338,6 @@ class ResponseCache:
                 await pipe.execute()
         except REDIS_FAILURES as exc:
             self._outage.failed(exc)
-
-    async def try_fill_lock(self, slot: CacheSlot, lookup: CacheLookup) -> str | None:
-        """A token if this caller may fill the slot now; None if another replica is filling it.
-
-        Redis down: every caller may fill (its service's own limits still apply).
-        """
-        token = uuid.uuid4().hex
-        try:
-            taken = await self._redis.set(
-                slot.fill_lock_key(lookup.fill),
-                token,
-                nx=True,
-                px=int(self._fill_timeout_s * 1000),
-            )
-        except REDIS_FAILURES as exc:
-            self._outage.failed(exc)
-            return token
-        return token if taken else None
 
     async def release_fill_lock(self, slot: CacheSlot, lookup: CacheLookup) -> None:
         await self.fill(slot, lookup, None, release_lock=True)
