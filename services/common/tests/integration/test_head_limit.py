@@ -126,3 +126,25 @@ def test_requests_under_the_limit_pass_one_after_another_on_one_connection(
 
     assert answers == [200] * 5
     assert body.status_code == 404
+
+
+def write_calls(pid: int) -> int:
+    """How many write calls the process has made (``syscw``; a socket write counts)."""
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("syscw:"):
+            return int(line.split()[1])
+    raise AssertionError("no syscw")
+
+
+@pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="reads /proc")
+def test_an_answer_leaves_the_server_in_one_write(server: tuple[int, int]) -> None:
+    port, pid = server
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+        assert client.get("/healthz").status_code == 200  # connected, and warm
+        before = write_calls(pid)
+        answers = [client.get("/healthz").status_code for _ in range(40)]
+        written = write_calls(pid) - before
+
+    assert answers == [200] * 40
+    # uvicorn alone writes a head, then a body: 80.
+    assert written <= 44, f"{written} writes for 40 answers"
