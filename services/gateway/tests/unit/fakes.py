@@ -15,7 +15,7 @@ def look_up(values: dict[str, Any], keys_and_args: tuple[Any, ...]) -> list[Any]
     no entry, and the fill lock, which these tests never contend for."""
     numkeys = keys_and_args[0]
     keys, args = keys_and_args[1 : numkeys + 1], keys_and_args[numkeys + 1 :]
-    counters = args[0]
+    counters = int(args[0])
     version = ".".join(values.get(key) or "0" for key in keys[:counters])
     marks = [int(values.get(key) or 0) for key in keys[counters:-1]] or [0, 0]
     return [version, *marks, "none", 1, None]

@@ -270,8 +270,8 @@ class ResponseCache:
 
     def queue_lookup(self, pipe: EdgePipeline, slot: CacheSlot) -> Reply:
         """Queues the slot's lookup; ``read`` its reply once the pipeline was sent."""
-        arguments = self._look_up_arguments(slot)
-        return pipe.queue(lambda raw: raw.evalsha(*arguments))
+        keys, arguments = slot.lookup_keys, self._look_up_arguments(slot)
+        return pipe.queue(lambda raw: raw.evalsha(LOOK_UP_SHA, len(keys), *keys, *arguments))
 
     def read(self, reply: Sequence[object]) -> CacheLookup:
         """The lookup a reply of the lookup script describes."""
@@ -288,29 +288,27 @@ class ResponseCache:
 
     async def lookup(self, slot: CacheSlot) -> CacheLookup | None:
         """The slot as Redis has it now (its own round trip); None while Redis is down."""
+        keys, arguments = slot.lookup_keys, self._look_up_arguments(slot)
         try:
             try:
-                reply = await self._redis.evalsha(*self._look_up_arguments(slot))
+                reply = await self._redis.evalsha(LOOK_UP_SHA, len(keys), *keys, *arguments)
             except NoScriptError:  # Redis restarted since the script was loaded
                 await self._redis.script_load(_LOOK_UP)
-                reply = await self._redis.evalsha(*self._look_up_arguments(slot))
+                reply = await self._redis.evalsha(LOOK_UP_SHA, len(keys), *keys, *arguments)
         except REDIS_FAILURES as exc:
             self._outage.failed(exc)
             return None
         return self.read(cast("list[object]", reply))
 
-    def _look_up_arguments(self, slot: CacheSlot) -> tuple[str | int | float, ...]:
-        keys = slot.lookup_keys
-        return (
-            LOOK_UP_SHA,
-            len(keys),
-            *keys,
-            len(slot.version_keys),
-            self._clock(),
-            int(self._fill_timeout_s * 1000),
+    def _look_up_arguments(self, slot: CacheSlot) -> list[str]:
+        """The lookup script's ARGV for ``slot`` (its KEYS are ``slot.lookup_keys``)."""
+        return [
+            str(len(slot.version_keys)),
+            repr(self._clock()),
+            str(int(self._fill_timeout_s * 1000)),
             self._replica,
-            int(slot.revalidate),
-        )
+            str(int(slot.revalidate)),
+        ]
 
     async def fill(
         self,
