@@ -114,9 +114,6 @@ class HeadWithBody:
     def is_closing(self) -> bool:
         return self._transport.is_closing()
 
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return self._transport.get_extra_info(name, default)
-
     def _flush(self) -> None:
         if self._head is not None:
             head, self._head = self._head, None

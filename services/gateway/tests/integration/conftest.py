@@ -43,6 +43,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class Clock:
+    """A clock in the test's hands."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def redis(infra: InfraUrls) -> AsyncIterator[Redis]:
+    """A client of the gateway's Redis database, as the edge has it (replies decoded)."""
+    client = Redis.from_url(infra.redis_db(GATEWAY_REDIS_DB), decode_responses=True)
+    yield client
+    await client.aclose()
+
+
 async def ready() -> dict[str, str]:
     return {"status": "ready"}
 

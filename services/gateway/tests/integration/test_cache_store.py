@@ -5,36 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import httpx
 import pytest
 from redis.asyncio import Redis
 
-from devstack.pytest_plugin import InfraUrls
 from gateway.cache import CachedResponse, CacheSlot, ReadThrough, ResponseCache
 
-from .conftest import GATEWAY_REDIS_DB
+from .conftest import Clock
 
 pytestmark = pytest.mark.integration
 
 ANSWER = CachedResponse(200, "application/json", '{"note": "naïve"}\n{"lines": 2}')
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-async def redis(infra: InfraUrls) -> AsyncIterator[Redis]:
-    client = Redis.from_url(infra.redis_db(GATEWAY_REDIS_DB), decode_responses=True)
-    yield client
-    await client.aclose()
 
 
 def replica(redis: Redis, clock: Clock | None = None) -> ResponseCache:

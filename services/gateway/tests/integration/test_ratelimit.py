@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from limits import RateLimitItemPerMinute
@@ -18,24 +17,9 @@ from gateway.redis_outage import one_round_trip
 from gateway.settings import GatewaySettings
 from orderhub_common.testing import assert_limits_each_address
 
-from .conftest import GATEWAY_REDIS_DB
+from .conftest import GATEWAY_REDIS_DB, Clock
 
 pytestmark = pytest.mark.integration
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-async def redis(infra: InfraUrls) -> AsyncIterator[Redis]:
-    client = Redis.from_url(infra.redis_db(GATEWAY_REDIS_DB), decode_responses=True)
-    yield client
-    await client.aclose()
 
 
 async def _hit(redis: Redis, limiter: RateLimiter, identity: str, limit: int) -> RateLimitDecision:

@@ -47,11 +47,6 @@ class FlakyRedis:
         self.values[key] = value
         return True
 
-    async def evalsha(self, sha: str, *keys_and_args: Any) -> list[Any]:
-        self.check()
-        assert sha == LOOK_UP_SHA, "the only script these tests send on its own"
-        return look_up(self.values, keys_and_args)
-
     def pipeline(self, transaction: bool = True) -> FlakyPipeline:
         return FlakyPipeline(self)
 

@@ -76,7 +76,7 @@ class ReadThrough:
                 return polled.response
             lookup = polled  # its lock, if the other replica let go of it
         # Without the lock only when the other replica is slow or gone (its slots still bound
-        # this).
+        # the calls this lets through).
         return await self._fetched(slot, lookup, fetch, locked=lookup.may_fill)
 
     async def _fetched(

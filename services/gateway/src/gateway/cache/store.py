@@ -40,9 +40,14 @@ from typing import cast
 from urllib.parse import unquote, urlencode
 
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError
 
-from gateway.redis_outage import REDIS_FAILURES, EdgePipeline, RedisOutage, Reply
+from gateway.redis_outage import (
+    REDIS_FAILURES,
+    EdgePipeline,
+    RedisOutage,
+    Reply,
+    one_round_trip,
+)
 
 LIST_GENERATION_KEY = "gw:cache:orders:generation"
 WRITE_SEQUENCE_KEY = "gw:cache:orders:write-sequence"
@@ -288,17 +293,14 @@ class ResponseCache:
 
     async def lookup(self, slot: CacheSlot) -> CacheLookup | None:
         """The slot as Redis has it now (its own round trip); None while Redis is down."""
-        keys, arguments = slot.lookup_keys, self._look_up_arguments(slot)
         try:
-            try:
-                reply = await self._redis.evalsha(LOOK_UP_SHA, len(keys), *keys, *arguments)
-            except NoScriptError:  # Redis restarted since the script was loaded
-                await self._redis.script_load(_LOOK_UP)
-                reply = await self._redis.evalsha(LOOK_UP_SHA, len(keys), *keys, *arguments)
+            reply = await one_round_trip(
+                self._redis, lambda pipe: self.queue_lookup(pipe, slot), self.scripts
+            )
         except REDIS_FAILURES as exc:
             self._outage.failed(exc)
             return None
-        return self.read(cast("list[object]", reply))
+        return self.read(reply.value)
 
     def _look_up_arguments(self, slot: CacheSlot) -> list[str]:
         """The lookup script's ARGV for ``slot`` (its KEYS are ``slot.lookup_keys``)."""
