@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hmac
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -173,6 +174,27 @@ async def _stop(workers: list[Worker], resources: list[Resource], timeout_s: flo
             logger.warning(f"closing {resource.name} failed: {exc!r}")
 
 
+# Container objects a request may leave alive (net of those freed) before the collector runs.
+# A request's objects are nearly all freed by reference counting as it ends: at 150 requests a
+# second the gateway then collects a few times a minute instead of 20 times a second.
+YOUNG_GENERATION_OBJECTS = 10_000
+
+
+def settle_heap() -> None:
+    """Takes what the service built before serving (modules, models, routes: about 180,000
+    objects in the gateway) out of the cyclic collector's reach and collects young objects
+    less often.
+
+    With Python's defaults the gateway spent 5 to 7% of its CPU collecting under the crowd, and
+    every few seconds a full collection walked the whole start-up heap: 100 to 170 ms of CPU
+    in one go, which every request arriving meanwhile waited out (p99).
+    """
+    gc.collect()
+    gc.freeze()
+    _, middle, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_GENERATION_OBJECTS, middle, oldest)
+
+
 def serve(service: str, settings: ServiceSettings, app_factory: Callable[[], FastAPI]) -> None:
     """Runs the service until SIGTERM/SIGINT, then drains within ``shutdown_timeout_s``."""
     configure_logging(service, settings.log_level)
@@ -180,8 +202,10 @@ def serve(service: str, settings: ServiceSettings, app_factory: Callable[[], Fas
     if port is None:
         raise SystemExit(f"{service}: settings have no port")
     logger.info(f"{service} starting on {settings.host}:{port} ({settings.environment})")
+    app = app_factory()
+    settle_heap()
     uvicorn.run(
-        app_factory(),
+        app,
         host=settings.host,
         port=port,
         log_config=None,
