@@ -20,13 +20,21 @@ from orders.query_side import QuerySide
 from orders.schemas import OrderListQuery
 from orders.settings import OrdersSettings
 
-# What admins ask for, one of each shape: the default page, filters, each sort, searches for
+# What admins ask for, one of each shape: the default page, filters, each sort (a filter under
+# a sort of its own: one walk per channel and status, merged), searches for
 # the middle of a name, an Amazon order id and an email, date ranges, and a deep page.
 QUERY_SHAPES: dict[str, dict[str, Any]] = {
     "newest first": {},
     "one status": {"status": ["PLACED"]},
     "two statuses of one channel": {"status": ["PLACED", "CONFIRMED"], "channel": ["amazon"]},
     "one channel by total": {"channel": ["blinkit"], "sortBy": "total", "sortOrder": "asc"},
+    "two statuses of one channel, recently updated": {
+        "status": ["CONFIRMED", "CANCELLED"],
+        "channel": ["blinkit"],
+        "sortBy": "updatedAt",
+        "sortOrder": "asc",
+    },
+    "one status by total": {"status": ["SHIPPED"], "sortBy": "total"},
     "recently updated": {"sortBy": "updatedAt"},
     "by status": {"sortBy": "status", "sortOrder": "asc"},
     "by channel": {"sortBy": "channel"},
