@@ -58,6 +58,16 @@ async def _on_postgres_server(infra: InfraUrls, statement: str) -> None:
         await connection.close()
 
 
+async def analyze_orders(infra: InfraUrls, name: str) -> None:
+    """The planner's statistics of ``order_rows`` taken now, as autovacuum would in time (only
+    the table's owner may ``ANALYZE`` it)."""
+    owner = await asyncpg.connect(database_url(infra, name))
+    try:
+        await owner.execute("ANALYZE order_rows")
+    finally:
+        await owner.close()
+
+
 async def create_database(infra: InfraUrls, name: str) -> None:
     await _on_postgres_server(infra, f'CREATE DATABASE "{name}"')
 

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import asyncpg
 import orjson
 import pytest
 from sqlalchemy import event
@@ -20,7 +19,7 @@ from orders.errors import InvalidCursorError
 from orders.query_side import ProjectedOrder, QuerySide, keyset
 from orders.schemas import OrderListQuery
 
-from .conftest import T0, compiled_statements, database_url
+from .conftest import T0, analyze_orders, compiled_statements
 from .test_query_side import CHANNELS, order
 
 pytestmark = pytest.mark.integration
@@ -236,11 +235,7 @@ async def test_the_planner_judges_a_name_that_one_order_in_two_hundred_shares(
         for n in range(4_000)
     ]
     await query_side.project([ProjectedOrder(o, 1) for o in named])
-    owner = await asyncpg.connect(database_url(infra, unique_name))
-    try:
-        await owner.execute("ANALYZE order_rows")
-    finally:
-        await owner.close()
+    await analyze_orders(infra, unique_name)
     async with query_side.engine.connect() as connection:
         expected = await keyset._estimate(connection, listing(search="diya"))
     assert 20 / 3 <= expected <= 20 * 3

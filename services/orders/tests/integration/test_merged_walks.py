@@ -7,14 +7,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import asyncpg
 import pytest
 
 from devstack.pytest_plugin import InfraUrls
 from orderhub_common.events import OrderStatus
 from orders.query_side import ProjectedOrder, QuerySide, keyset
 
-from .conftest import T0, database_url
+from .conftest import T0, analyze_orders
 from .test_keyset_paging import SORTS, document_id, listing, walk
 from .test_query_side import order
 
@@ -96,11 +95,7 @@ async def test_a_filtered_list_by_total_reads_a_page_per_pair_not_the_orders_bef
         for n in range(3_000)
     ]
     await query_side.project([ProjectedOrder(o, 1) for o in orders])
-    owner = await asyncpg.connect(database_url(infra, unique_name))
-    try:
-        await owner.execute("ANALYZE order_rows")
-    finally:
-        await owner.close()
+    await analyze_orders(infra, unique_name)
     query = listing(
         channel=["amazon"], status=["PLACED", "SHIPPED"], sortBy="total", sortOrder="asc", limit=20
     )

@@ -31,7 +31,7 @@ from orders.query_side.keyset import json_plan, offset_page_statement
 from orders.schema import migrate, upgrade_schema_to
 from orders.schemas import OrderListQuery
 
-from .conftest import T0, create_database, database_url, drop_database
+from .conftest import T0, analyze_orders, create_database, database_url, drop_database
 
 pytestmark = pytest.mark.integration
 
@@ -229,12 +229,7 @@ async def test_every_query_shape_is_served_by_an_index(
 ) -> None:
     statuses = itertools.cycle(OrderStatus)
     await query_side.project(ProjectedOrder(order(n, status=next(statuses)), 1) for n in range(500))
-    # As autovacuum would, in time: only the table's owner may ANALYZE it.
-    owner = await asyncpg.connect(database_url(infra, unique_name))
-    try:
-        await owner.execute("ANALYZE order_rows")
-    finally:
-        await owner.close()
+    await analyze_orders(infra, unique_name)
     for params in QUERY_SHAPES.values():
         query = OrderListQuery.model_validate(params)
         plans = await query_side.explain(query, avoid_table_scans=True)
