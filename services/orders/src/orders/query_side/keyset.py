@@ -21,8 +21,6 @@ from sqlalchemy import (
     Executable,
     Select,
     Subquery,
-    Text,
-    cast,
     func,
     select,
     tuple_,
@@ -269,13 +267,13 @@ def _merged_walks(
     pairs = _merged_pairs(query)
     if pairs is None:
         return None
+    order = _walk(query, forwards=forwards)
     walks = []
     for channel, status in pairs:
         pair = query.model_copy(update={"channel": [channel], "status": [status]})
         walk = select(*columns).where(*filters(pair))
         if after is not None and after.value is not None:
             walk = walk.where(_key_condition(query, after, forwards=forwards))
-        order = _walk(query, forwards=forwards)
         walks.append(walk.order_by(*order).limit(limit or query.limit + 1))
     return union_all(*walks).subquery("walks")
 
@@ -289,12 +287,8 @@ def _merged_order(query: OrderListQuery, merged: Subquery, *, forwards: bool) ->
 
 def _row_columns(query: OrderListQuery) -> list[ColumnElement[Any]]:
     """What each walk reads of a page's rows: ``page_columns`` without the view's total."""
-    return [
-        order_rows.c.document_layout,
-        cast(order_rows.c.document, Text).label("document"),
-        SORT_COLUMNS[query.sort_by.value],
-        order_rows.c.id,
-    ]
+    layout, document = served_document()
+    return [layout, document.label("document"), SORT_COLUMNS[query.sort_by.value], order_rows.c.id]
 
 
 def _merged_page(query: OrderListQuery, merged: Subquery, *, forwards: bool) -> Select[Any]:
