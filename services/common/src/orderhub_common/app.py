@@ -186,7 +186,7 @@ def settle_heap() -> None:
     less often.
 
     With Python's defaults the gateway spent 5 to 7% of its CPU collecting under the crowd, and
-    every few seconds a full collection walked the whole start-up heap: 100 to 170 ms of CPU
+    every few seconds a full collection walked the whole start-up heap: 80 to 160 ms of CPU
     in one go, which every request arriving meanwhile waited out (p99).
     """
     gc.collect()
