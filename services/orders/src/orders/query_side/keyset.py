@@ -144,12 +144,17 @@ def _key_condition(query: OrderListQuery, cursor: Cursor, *, forwards: bool) -> 
     return key > at if ascending else key < at
 
 
-def _walk(query: OrderListQuery, *, forwards: bool) -> tuple[Any, ...]:
+def _walk(
+    query: OrderListQuery, *, forwards: bool, rows: Subquery | None = None
+) -> tuple[Any, ...]:
+    """The order of a walk over the rows (or over ``rows``, the merged walks' columns)."""
     column = SORT_COLUMNS[query.sort_by.value]
-    ascending = (query.sort_order == "asc") == forwards
-    if ascending:
-        return (column.asc(), order_rows.c.id.asc())
-    return (column.desc(), order_rows.c.id.desc())
+    value, order_id = (
+        (column, order_rows.c.id) if rows is None else (rows.c[column.name], rows.c.id)
+    )
+    if (query.sort_order == "asc") == forwards:
+        return (value.asc(), order_id.asc())
+    return (value.desc(), order_id.desc())
 
 
 _VIEW_TOTAL = "view_total"
@@ -159,10 +164,19 @@ def page_columns(query: OrderListQuery) -> list[ColumnElement[Any]]:
     """A page's columns: each order's served document, the view's total when the day counts
     answer it (read in the page's own statement, one round trip for both: a list read paid
     about 0.25 ms of the service's CPU for each statement it sent), and the row's sort key."""
-    total = []
-    if counted_by_day(query) is not None:
-        total = [count_statement(query).scalar_subquery().label(_VIEW_TOTAL)]
-    return [*served_document(), *total, SORT_COLUMNS[query.sort_by.value], order_rows.c.id]
+    return [
+        *served_document(),
+        *_view_total(query),
+        SORT_COLUMNS[query.sort_by.value],
+        order_rows.c.id,
+    ]
+
+
+def _view_total(query: OrderListQuery) -> list[ColumnElement[Any]]:
+    """The view's total as a column of the page, when the day counts answer it."""
+    if counted_by_day(query) is None:
+        return []
+    return [count_statement(query).scalar_subquery().label(_VIEW_TOTAL)]
 
 
 def cursor_page_statement(query: OrderListQuery, cursor: Cursor) -> Select[Any]:
@@ -199,7 +213,7 @@ def offset_page_statement(query: OrderListQuery) -> Select[Any]:
     sort_column = SORT_COLUMNS[query.sort_by.value]
     merged = _merged_walks(query, [sort_column, order_rows.c.id], forwards=True, limit=reach)
     keys = (
-        select(merged.c.id).order_by(*_merged_order(query, merged, forwards=True))
+        select(merged.c.id).order_by(*_walk(query, forwards=True, rows=merged))
         if merged is not None
         else select(order_rows.c.id).where(*filters(query)).order_by(*walk)
     )
@@ -278,13 +292,6 @@ def _merged_walks(
     return union_all(*walks).subquery("walks")
 
 
-def _merged_order(query: OrderListQuery, merged: Subquery, *, forwards: bool) -> tuple[Any, ...]:
-    column = merged.c[SORT_COLUMNS[query.sort_by.value].name]
-    if (query.sort_order == "asc") == forwards:
-        return (column.asc(), merged.c.id.asc())
-    return (column.desc(), merged.c.id.desc())
-
-
 def _row_columns(query: OrderListQuery) -> list[ColumnElement[Any]]:
     """What each walk reads of a page's rows: ``page_columns`` without the view's total."""
     layout, document = served_document()
@@ -293,13 +300,14 @@ def _row_columns(query: OrderListQuery) -> list[ColumnElement[Any]]:
 
 def _merged_page(query: OrderListQuery, merged: Subquery, *, forwards: bool) -> Select[Any]:
     """The merged walks' rows in the list's order, as ``page_columns`` reads them."""
-    total = []
-    if counted_by_day(query) is not None:
-        total = [count_statement(query).scalar_subquery().label(_VIEW_TOTAL)]
     sort_column = merged.c[SORT_COLUMNS[query.sort_by.value].name]
     return select(
-        merged.c.document_layout, merged.c.document, *total, sort_column, merged.c.id
-    ).order_by(*_merged_order(query, merged, forwards=forwards))
+        merged.c.document_layout,
+        merged.c.document,
+        *_view_total(query),
+        sort_column,
+        merged.c.id,
+    ).order_by(*_walk(query, forwards=forwards, rows=merged))
 
 
 # A count over the rows (a search or a tag narrows the view) stops at this many and is then
