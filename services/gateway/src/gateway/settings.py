@@ -109,14 +109,6 @@ class GatewaySettings(ServiceSettings, KafkaSettings, RedisSettings, JwtVerifySe
         description="the most calls to ingest in flight per gateway replica (the adaptive "
         "limit's ceiling)",
     )
-    upstream_keepalive_connections: int = Field(
-        8,
-        ge=0,
-        le=10_000,
-        validation_alias=env("GATEWAY_UPSTREAM_KEEPALIVE_CONNECTIONS"),
-        description="the most idle connections kept open to each service (at most its maximum "
-        "in flight); a burst past them opens more, closed once it has passed",
-    )
     upstream_min_in_flight: int = Field(
         4,
         ge=1,
