@@ -3,8 +3,8 @@
 - **Adaptive concurrency** (``gateway.concurrency``): at most as many calls to a service at once
   as its limit, which follows the latency the service answers with, between
   ``GATEWAY_UPSTREAM_MIN_IN_FLIGHT`` and ``GATEWAY_<SERVICE>_MAX_IN_FLIGHT`` (its connection pool
-  is the maximum's size, so nothing queues inside httpx). A call beyond the limit queues while its
-  expected wait keeps it within ``GATEWAY_UPSTREAM_LATENCY_TARGET_S`` (auth's own:
+  is the maximum's size, so nothing queues inside the pool). A call beyond the limit queues
+  while its expected wait keeps it within ``GATEWAY_UPSTREAM_LATENCY_TARGET_S`` (auth's own:
   ``GATEWAY_AUTH_LATENCY_TARGET_S``), for at most
   ``GATEWAY_UPSTREAM_QUEUE_TIMEOUT_S``; otherwise it is a fast 503 ``service_unavailable`` with
   ``Retry-After``: a saturated service gets no growing backlog of calls whose callers have long
@@ -15,9 +15,14 @@
   and its tests speak ``httpx.Request``/``httpx.Response`` while aiohttp's C parser does the
   work. Forwarding a 3 kB answer through httpx's own transport (h11 and anyio in Python) cost
   1.0 to 1.1 ms of CPU a call at 150 calls a second on the 2-core bench machine; through
-  aiohttp, 0.6 to 0.7 ms.
+  aiohttp, 0.6 to 0.7 ms. As HTTP allows (RFC 9112, 9.3.1), aiohttp sends a GET, PUT or DELETE
+  once more, on a new connection, when the connection it went out on was lost: a service's
+  closing of an idle connection then costs the caller nothing. A DELETE the service had done
+  before the loss is then answered as its second attempt is (404).
 - **Short, explicit timeouts**: ``UPSTREAM_CONNECT_TIMEOUT_S`` to connect (and to get a pooled
-  connection), ``UPSTREAM_TIMEOUT_S`` to send and to read the answer.
+  connection), ``UPSTREAM_TIMEOUT_S`` to send and to read the answer. aiohttp times connecting
+  and reading only: a call whose request has not left, and whose answer has not begun, within
+  the timeouts together is given up (a service that stopped reading its requests).
 - **Circuit breaker**: a service that does not answer (refused connection, timeout) opens its
   breaker after ``GATEWAY_BREAKER_FAILURE_THRESHOLD`` failures in a row; while it is open, that
   service's routes answer 503 at once, and every other route keeps working. After
@@ -28,6 +33,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -135,9 +141,24 @@ class UpstreamUnavailableError(ServiceUnavailableError):
 @contextlib.contextmanager
 def _as_transport_errors(request: httpx.Request) -> Iterator[None]:
     """aiohttp's failures that ``httpx_aiohttp`` leaves untranslated (a malformed answer, for
-    one) are the service's failures too: the breaker counts them, the caller gets a 503."""
+    one) are the service's failures too: the breaker counts them, the caller gets a 503.
+
+    ``httpx_aiohttp`` also calls every failed connection a ``ConnectTimeout``: here a refused
+    one is a ``ConnectError`` and one lost after the call went out a ``ReadError``, so the 503
+    and the logs say what happened."""
     try:
         yield
+    except httpx.ConnectTimeout as exc:
+        failure = exc.__cause__
+        if isinstance(failure, aiohttp.ServerTimeoutError):
+            raise
+        if isinstance(failure, aiohttp.ClientConnectorError):
+            named: type[httpx.TransportError] = httpx.ConnectError
+        elif isinstance(failure, (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)):
+            named = httpx.ReadError
+        else:
+            raise
+        raise named(f"{type(failure).__name__}: {failure}", request=request) from failure
     except aiohttp.ClientError as exc:
         raise httpx.RemoteProtocolError(f"{type(exc).__name__}: {exc}", request=request) from exc
 
@@ -154,9 +175,10 @@ def _upstream_session(max_connections: int) -> aiohttp.ClientSession:
         ),
         # One caller's cookies must never ride along with the next caller's call.
         cookie_jar=aiohttp.DummyCookieJar(),
-        # A service gets the headers the gateway chose (upstream_request_headers), no more:
-        # not aiohttp's Accept-Encoding, which would ask it to compress for a reader next door.
-        skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent"),
+        # A service gets the headers the gateway chose (upstream_request_headers), none of
+        # aiohttp's defaults: not its Accept-Encoding, which would ask the service to compress
+        # for a reader next door, nor a Content-Type the caller did not send.
+        skip_auto_headers=("Accept", "Accept-Encoding", "Content-Type", "User-Agent"),
     )
 
 
@@ -206,6 +228,7 @@ class UpstreamClient:
             name=f"upstream-{upstream}",
         )
         self._send_guarded = self.breaker.decorate(self._send)
+        self._closed = False
         self._export_circuit()
 
     @property
@@ -226,6 +249,12 @@ class UpstreamClient:
         """Sends one request; 503 ``service_unavailable`` when the service does not answer, or
         when it already has as many calls in flight as it may. With ``stream`` the body is not
         read: the caller reads it (``aiter_bytes``) and closes the response."""
+        if self._closed:
+            # A call outliving the gateway's shutdown (a late cache fill) finds no pool left.
+            raise UpstreamUnavailableError(
+                "the gateway is stopping; retry in a second",
+                headers={"Retry-After": _SATURATED_RETRY_AFTER_S},
+            )
         arrived = time.perf_counter()
         took_slot = await self.slots.take()
         sent = time.perf_counter()
@@ -286,7 +315,12 @@ class UpstreamClient:
             extensions={"timeout": timeouts},
         )
         with _as_transport_errors(request):
-            response = await self._transport.handle_async_request(request)
+            try:
+                async with asyncio.timeout(sum(filter(None, timeouts.values()))):
+                    response = await self._transport.handle_async_request(request)
+            except TimeoutError as exc:
+                message = "the service neither took the call nor answered in time"
+                raise httpx.WriteTimeout(message, request=request) from exc
             response.request = request
             if stream:
                 return response
@@ -297,6 +331,7 @@ class UpstreamClient:
         return response
 
     async def close(self) -> None:
+        self._closed = True
         await self._transport.aclose()
 
 

@@ -1,10 +1,13 @@
-"""The gateway's pool to a service, over real HTTP/1.1: a burst opens the connections it needs,
-later calls reuse them, and a call goes out with the headers the gateway chose and nothing a
-client library adds, nor any cookie an earlier caller's answer set."""
+"""The gateway's pool to a service, over real HTTP/1.1 (aiohttp under httpx's types): a burst
+opens the connections it needs and later calls reuse them; a call goes out with the headers the
+gateway chose, nothing the client library adds and no cookie an earlier caller's answer set; and
+a service that breaks a call in any way is a 503 the breaker counts, never a hang or a 500."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
+import time
 
 import pytest
 
@@ -32,6 +35,15 @@ class SlowService:
         try:
             while head := await reader.readuntil(b"\r\n\r\n"):
                 self.heads.append(head)
+                length = next(
+                    (
+                        int(line.split(b":", 1)[1])
+                        for line in head.lower().split(b"\r\n")
+                        if line.startswith(b"content-length:")
+                    ),
+                    0,
+                )
+                await reader.readexactly(length)
                 await asyncio.sleep(self.delay_s)
                 writer.write(
                     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
@@ -100,8 +112,28 @@ async def test_a_call_carries_only_the_gateway_headers_and_no_earlier_cookie(
     assert head.startswith("get /orders?limit=20 http/1.1\r\n")
     assert "authorization: bearer next-caller" in head
     assert "cookie" not in head
-    assert "accept-encoding" not in head
-    assert "user-agent" not in head
+    for added in ("accept", "accept-encoding", "user-agent"):
+        assert f"\r\n{added}:" not in head
+
+
+async def test_a_body_goes_out_with_the_callers_type_or_none(service_on_port) -> None:
+    service = SlowService(delay_s=0)
+    port = await service_on_port(service)
+    client = UpstreamClient("orders", f"http://127.0.0.1:{port}", GatewaySettings())
+    try:
+        await client.request("POST", "/orders/matching", content=b'{"a": 1}')
+        await client.request(
+            "PATCH",
+            "/orders/o1/status",
+            headers={"content-type": "application/json"},
+            content=b'{"status": "CONFIRMED"}',
+        )
+    finally:
+        await client.close()
+    untyped, typed = (head.decode().lower() for head in service.heads)
+    assert "\r\ncontent-type:" not in untyped
+    assert "\r\ncontent-length: 8\r\n" in untyped
+    assert "\r\ncontent-type: application/json\r\n" in typed
 
 
 async def test_a_malformed_answer_is_the_service_failing(service_on_port) -> None:
@@ -124,11 +156,77 @@ async def test_a_malformed_answer_is_the_service_failing(service_on_port) -> Non
         await server.wait_closed()
 
 
+def _closed_port() -> int:
+    """A local port that nothing listens on (it was bound, then let go)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 async def test_a_service_that_is_not_listening_is_unavailable() -> None:
-    client = UpstreamClient("orders", "http://127.0.0.1:9", GatewaySettings())
+    client = UpstreamClient("orders", f"http://127.0.0.1:{_closed_port()}", GatewaySettings())
     try:
         with pytest.raises(UpstreamUnavailableError) as raised:
             await client.request("GET", "/orders")
         assert raised.value.headers == {"Retry-After": "1"}
+        assert "ConnectError" in raised.value.message
     finally:
         await client.close()
+
+
+async def test_a_call_lost_after_it_went_out_is_named_so(service_on_port) -> None:
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+
+    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = UpstreamClient("orders", f"http://127.0.0.1:{port}", GatewaySettings())
+    try:
+        with pytest.raises(UpstreamUnavailableError) as raised:
+            await client.request("POST", "/orders/matching", content=b"{}")
+        assert "ReadError" in raised.value.message
+        assert client.breaker.failure_count == 1
+    finally:
+        await client.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_service_that_stops_reading_is_given_up() -> None:
+    held: list[asyncio.StreamWriter] = []
+
+    async def never_read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)  # the connection stays open; nothing is read from it
+
+    server = await asyncio.start_server(never_read, "127.0.0.1", 0, limit=1024)
+    port = server.sockets[0].getsockname()[1]
+    settings = GatewaySettings(upstream_connect_timeout_s=0.2, upstream_timeout_s=0.3)
+    client = UpstreamClient("orders", f"http://127.0.0.1:{port}", settings)
+    started = time.monotonic()
+    try:
+        # Far more than the sockets' buffers hold, so sending blocks; were it never given up,
+        # the outer bound fails the test instead of hanging it.
+        async with asyncio.timeout(10):
+            with pytest.raises(UpstreamUnavailableError) as raised:
+                await client.request("POST", "/orders/matching", content=b"x" * 64_000_000)
+        assert "WriteTimeout" in raised.value.message
+        assert time.monotonic() - started < 5
+    finally:
+        await client.close()
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_call_after_the_gateway_closed_its_pool_is_a_503(service_on_port) -> None:
+    service = SlowService(delay_s=0)
+    port = await service_on_port(service)
+    client = UpstreamClient("orders", f"http://127.0.0.1:{port}", GatewaySettings())
+    await client.request("GET", "/orders")
+    await client.close()
+    with pytest.raises(UpstreamUnavailableError) as raised:
+        await client.request("GET", "/orders")
+    assert raised.value.headers == {"Retry-After": "1"}
+    assert len(service.heads) == 1
