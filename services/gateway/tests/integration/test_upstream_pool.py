@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -59,14 +60,18 @@ class SlowService:
             writer.close()
 
 
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
 @pytest.fixture
-async def service_on_port():
+async def serving():
+    """Starts a local server running a connection handler; its base URL. Stopped after the test."""
     servers: list[asyncio.Server] = []
 
-    async def start(service: SlowService) -> int:
-        server = await asyncio.start_server(service.serve, "127.0.0.1", 0)
+    async def start(handle: Handler) -> str:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
         servers.append(server)
-        return server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
 
     yield start
     for server in servers:
@@ -74,10 +79,9 @@ async def service_on_port():
         await server.wait_closed()
 
 
-async def test_a_burst_opens_what_it_needs_and_later_calls_reuse_it(service_on_port) -> None:
+async def test_a_burst_opens_what_it_needs_and_later_calls_reuse_it(serving) -> None:
     service = SlowService(delay_s=0.05)
-    port = await service_on_port(service)
-    client = UpstreamClient("orders", f"http://127.0.0.1:{port}", GatewaySettings())
+    client = UpstreamClient("orders", await serving(service.serve), GatewaySettings())
     try:
         answers = await asyncio.gather(*(client.request("GET", "/orders") for _ in range(20)))
         assert [answer.json() for answer in answers] == [{}] * 20
@@ -91,15 +95,15 @@ async def test_a_burst_opens_what_it_needs_and_later_calls_reuse_it(service_on_p
 
 
 async def test_a_call_carries_only_the_gateway_headers_and_no_earlier_cookie(
-    service_on_port,
+    serving,
 ) -> None:
     service = SlowService(
         delay_s=0, extra_head=b"Set-Cookie: orderhub_refresh=someone-else; Path=/\r\n"
     )
-    port = await service_on_port(service)
     # By name, as services are reached in production: aiohttp's own cookie jar would keep a
     # cookie set by a name (it never keeps one set by an address).
-    client = UpstreamClient("auth", f"http://localhost:{port}", GatewaySettings())
+    by_name = (await serving(service.serve)).replace("127.0.0.1", "localhost")
+    client = UpstreamClient("auth", by_name, GatewaySettings())
     try:
         first = await client.request("GET", "/auth/session")
         assert first.headers["set-cookie"].startswith("orderhub_refresh=someone-else")
@@ -116,10 +120,9 @@ async def test_a_call_carries_only_the_gateway_headers_and_no_earlier_cookie(
         assert f"\r\n{added}:" not in head
 
 
-async def test_a_body_goes_out_with_the_callers_type_or_none(service_on_port) -> None:
+async def test_a_body_goes_out_with_the_callers_type_or_none(serving) -> None:
     service = SlowService(delay_s=0)
-    port = await service_on_port(service)
-    client = UpstreamClient("orders", f"http://127.0.0.1:{port}", GatewaySettings())
+    client = UpstreamClient("orders", await serving(service.serve), GatewaySettings())
     try:
         await client.request("POST", "/orders/matching", content=b'{"a": 1}')
         await client.request(
@@ -136,24 +139,20 @@ async def test_a_body_goes_out_with_the_callers_type_or_none(service_on_port) ->
     assert "\r\ncontent-type: application/json\r\n" in typed
 
 
-async def test_a_malformed_answer_is_the_service_failing(service_on_port) -> None:
+async def test_a_malformed_answer_is_the_service_failing(serving) -> None:
     async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
         writer.write(b"NOT HTTP AT ALL\r\n\r\n")
         await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(garbage, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    client = UpstreamClient("orders", f"http://127.0.0.1:{port}", GatewaySettings())
+    client = UpstreamClient("orders", await serving(garbage), GatewaySettings())
     try:
         with pytest.raises(UpstreamUnavailableError):
             await client.request("GET", "/orders")
         assert client.breaker.failure_count == 1
     finally:
         await client.close()
-        server.close()
-        await server.wait_closed()
 
 
 def _closed_port() -> int:
@@ -174,14 +173,12 @@ async def test_a_service_that_is_not_listening_is_unavailable() -> None:
         await client.close()
 
 
-async def test_a_call_lost_after_it_went_out_is_named_so(service_on_port) -> None:
+async def test_a_call_lost_after_it_went_out_is_named_so(serving) -> None:
     async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
         writer.close()
 
-    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    client = UpstreamClient("orders", f"http://127.0.0.1:{port}", GatewaySettings())
+    client = UpstreamClient("orders", await serving(hang_up), GatewaySettings())
     try:
         with pytest.raises(UpstreamUnavailableError) as raised:
             await client.request("POST", "/orders/matching", content=b"{}")
@@ -189,20 +186,16 @@ async def test_a_call_lost_after_it_went_out_is_named_so(service_on_port) -> Non
         assert client.breaker.failure_count == 1
     finally:
         await client.close()
-        server.close()
-        await server.wait_closed()
 
 
-async def test_a_service_that_stops_reading_is_given_up() -> None:
+async def test_a_service_that_stops_reading_is_given_up(serving) -> None:
     held: list[asyncio.StreamWriter] = []
 
     async def never_read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         held.append(writer)  # the connection stays open; nothing is read from it
 
-    server = await asyncio.start_server(never_read, "127.0.0.1", 0, limit=1024)
-    port = server.sockets[0].getsockname()[1]
     settings = GatewaySettings(upstream_connect_timeout_s=0.2, upstream_timeout_s=0.3)
-    client = UpstreamClient("orders", f"http://127.0.0.1:{port}", settings)
+    client = UpstreamClient("orders", await serving(never_read), settings)
     started = time.monotonic()
     try:
         # Far more than the sockets' buffers hold, so sending blocks; were it never given up,
@@ -216,14 +209,11 @@ async def test_a_service_that_stops_reading_is_given_up() -> None:
         await client.close()
         for writer in held:
             writer.close()
-        server.close()
-        await server.wait_closed()
 
 
-async def test_a_call_after_the_gateway_closed_its_pool_is_a_503(service_on_port) -> None:
+async def test_a_call_after_the_gateway_closed_its_pool_is_a_503(serving) -> None:
     service = SlowService(delay_s=0)
-    port = await service_on_port(service)
-    client = UpstreamClient("orders", f"http://127.0.0.1:{port}", GatewaySettings())
+    client = UpstreamClient("orders", await serving(service.serve), GatewaySettings())
     await client.request("GET", "/orders")
     await client.close()
     with pytest.raises(UpstreamUnavailableError) as raised:
