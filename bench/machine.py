@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 from importlib.metadata import version
 from pathlib import Path
 
@@ -46,6 +47,7 @@ def this_machine() -> Machine:
         cpu_model=parse_cpu_model(_read("/proc/cpuinfo")),
         os=parse_os_name(_read("/etc/os-release")),
         kernel=platform.release(),
-        python=platform.python_version(),
+        # Which build, too: the same version runs Python code a fifth slower without PGO and LTO.
+        python=f"{platform.python_version()} ({os.path.realpath(sys.executable)})",
         locust=version("locust"),
     )

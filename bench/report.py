@@ -93,8 +93,9 @@ def _host_reference(reference_ms: list[float]) -> list[str]:
     return [
         f"How fast the host ran Python: a fixed piece of work (`bench.cpu.reference_work`, JSON "
         f"and hashing of order-sized documents) took {before:g} ms of CPU before the load "
-        f"scenarios and {after:g} ms after them. This shared host runs the same code 25-30% "
-        "slower in a slow hour: compare two runs' CPU figures beside their reference times.",
+        f"scenarios and {after:g} ms after them, on the interpreter in the machine table. This "
+        "shared host runs the same code 25-30% slower in a slow hour: compare two runs' CPU "
+        "figures beside their reference times, measured on the same interpreter build.",
         "",
     ]
 
