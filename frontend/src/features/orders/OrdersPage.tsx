@@ -59,13 +59,13 @@ export function OrdersPage() {
   const onScreen = useMemo(() => new Set(page?.orders.map((order) => order.id) ?? []), [page]);
   const pageMissing = !!page && page.orders.length === 0 && page.pagination.total > 0 && !isKeyset(view);
   // The number of the page on screen (0 after a jump: unknown): beside a cursor the URL's,
-  // else the server's echo; while the next page loads, still the one on screen.
+  // else the server's echo; while the next page loads, still the one on screen. Adjusted while
+  // rendering, not in an effect: React renders again before it commits, so no frame shows the
+  // new rows under the last page's label.
   const [shownPageNumber, setShownPageNumber] = useState(view.page);
   const settled = !!page && !orders.isPlaceholderData;
   const settledNumber = isKeyset(view) ? view.page : (page?.pagination.page ?? view.page);
-  useEffect(() => {
-    if (settled) setShownPageNumber(settledNumber);
-  }, [settled, settledNumber]);
+  if (settled && shownPageNumber !== settledNumber) setShownPageNumber(settledNumber);
   const { user } = useSessionState();
   const [searchParams] = useSearchParams();
   const selection = useSelection(JSON.stringify(apiView(view)));
