@@ -94,7 +94,10 @@ def _batch_subscriber(
     # Offsets commit only after the handler returned (a failed write is redelivered), and a new
     # group starts from the beginning, so nothing on the topic before it is lost. The raw records
     # are decoded by the handlers, which dead-letter what does not decode. Described with their
-    # real payload schemas by api/asyncapi.py.
+    # real payload schemas by api/asyncapi.py. The batch timeout is a latency bound, not only an
+    # idle wait: after a wait that found no record FastStream sleeps that long before it asks
+    # again, and a live order arriving meanwhile waits it out. At 100 ms the four subscribers
+    # wake an idle orders 40 times a second, about a third of its idle CPU (0.6% of a core).
     return broker.subscriber(
         topic,
         group_id=group_id,
