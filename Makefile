@@ -9,12 +9,14 @@ PY := .venv/bin/python
 PROMTOOL_VERSION := v0.316.0
 PROMTOOL := .cache/bin/promtool-$(PROMTOOL_VERSION)
 export UV_PROJECT_ENVIRONMENT := .venv
-# The interpreter of .venv, which runs the services, the tests and the bench. Debian's python3.11
-# is built with profile-guided and link-time optimisation, as the production image's is
-# (python:3.11-slim); pyenv's default build has neither and ran Order Hub's Python code 10 to 20%
-# slower on this project's machines (docs/TECHNICAL.md, 5.2). `make up PYTHON=...` picks another.
-PYTHON ?= $(or $(wildcard /usr/bin/python3.11),python3.11)
-export UV_PYTHON := $(PYTHON)
+# The interpreter of .venv, which runs the services, the tests and the bench: Debian's python3.11
+# when there is one. It is built with profile-guided and link-time optimisation, as the production
+# image's CPython is; pyenv's default build, first on the PATH here, has neither (docs/TECHNICAL.md
+# 5.2: the bench's reference work took 25 to 40% longer on it). `make up ORDERHUB_PYTHON=...`
+# picks another; it is resolved to the interpreter itself, so .venv is rebuilt when it changes.
+ORDERHUB_PYTHON ?= $(or $(wildcard /usr/bin/python3.11),python3.11)
+VENV_PYTHON := $(shell $(ORDERHUB_PYTHON) -c 'import sys; print(sys.executable)' 2>/dev/null)
+export UV_PYTHON := $(VENV_PYTHON)
 
 .PHONY: help up down status backup restore test screenshots test-faults test-python test-frontend lint audit format openapi tools python-deps frontend-deps frontend-build browser demo-data bench config-reference prometheus-rule promtool
 
@@ -118,9 +120,13 @@ tools:
 	fi
 
 python-deps: tools
-	@if [ "$$(cat .venv/.synced 2>/dev/null)" != "$(PYTHON)" ] || [ -n "$$(find uv.lock pyproject.toml services/*/pyproject.toml infra/devstack/pyproject.toml -newer .venv/.synced -print -quit)" ]; then \
-		echo "==> uv sync (Python dependencies, on $(PYTHON))"; start=$$(date +%s); \
-		$(UV) sync --frozen --quiet; echo "$(PYTHON)" > .venv/.synced; \
+	@if [ -z "$(VENV_PYTHON)" ]; then echo "==> no Python at ORDERHUB_PYTHON=$(ORDERHUB_PYTHON)"; exit 1; fi
+	@if [ -f .venv/.synced ] && [ "$$(cat .venv/.synced)" != "$(VENV_PYTHON)" ] && [ -f .run/supervisord.pid ] && kill -0 "$$(cat .run/supervisord.pid)" 2>/dev/null; then \
+		echo "==> .venv moves to $(VENV_PYTHON), but the stack runs from it: make down first"; exit 1; \
+	fi
+	@if [ ! -f .venv/.synced ] || [ "$$(cat .venv/.synced)" != "$(VENV_PYTHON)" ] || [ -n "$$(find uv.lock pyproject.toml services/*/pyproject.toml infra/devstack/pyproject.toml -newer .venv/.synced -print -quit)" ]; then \
+		echo "==> uv sync (Python dependencies, on $(VENV_PYTHON))"; start=$$(date +%s); \
+		$(UV) sync --frozen --quiet; echo "$(VENV_PYTHON)" > .venv/.synced; \
 		echo "==> uv sync: done in $$(( $$(date +%s) - start ))s"; \
 	fi
 

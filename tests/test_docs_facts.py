@@ -52,7 +52,7 @@ COMPONENT_WORDS = {
 # The SPA's development server (Vite), the one local port that is not the stack's.
 VITE_PORT = int(re.findall(r"port: (\d+)", (REPO / "frontend" / "vite.config.ts").read_text())[0])
 # Variables make reads (beyond what devstack, `.env.example` and the compose file read).
-MAKE_VARIABLES = {"REPLICAS", "BACKUP", "BACKUP_DIR", "N"}
+MAKE_VARIABLES = {"REPLICAS", "BACKUP", "BACKUP_DIR", "N", "ORDERHUB_PYTHON"}
 METRIC_PREFIXES = ("orderhub_", "ingest_", "orders_", "gateway_", "auth_", "http_")
 # Names of those prefixes that are not metrics: databases, devstack's second replicas.
 # Names of those prefixes that are not metrics: databases, a role, a cookie, devstack's second

@@ -63,13 +63,16 @@ describe("the orders page at work", () => {
       if (text.includes("WEB-P2") && text.includes("1–20 of 45")) mismatched.push("page 2's rows under page 1's label");
     });
     watcher.observe(document.body, { subtree: true, childList: true, characterData: true });
-    await userEvent.click(screen.getByRole("button", { name: "Next" }));
-    expect(screen.getByText("1–20 of 45")).toBeInTheDocument();
-    expect(screen.getByText("WEB-P1")).toBeInTheDocument();
-    expect(await screen.findByText("WEB-P2")).toBeInTheDocument();
-    expect(screen.getByText("21–40 of 45")).toBeInTheDocument();
-    expect(screen.getByText("Page 2 of 3")).toBeInTheDocument();
-    watcher.disconnect();
+    try {
+      await userEvent.click(screen.getByRole("button", { name: "Next" }));
+      expect(screen.getByText("1–20 of 45")).toBeInTheDocument();
+      expect(screen.getByText("WEB-P1")).toBeInTheDocument();
+      expect(await screen.findByText("WEB-P2")).toBeInTheDocument();
+      expect(screen.getByText("21–40 of 45")).toBeInTheDocument();
+      expect(screen.getByText("Page 2 of 3")).toBeInTheDocument();
+    } finally {
+      watcher.disconnect();
+    }
     expect(mismatched).toEqual([]);
   });
 
