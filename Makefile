@@ -12,8 +12,8 @@ export UV_PROJECT_ENVIRONMENT := .venv
 # The interpreter of .venv, which runs the services, the tests and the bench: Debian's python3.11
 # when there is one. It is built with profile-guided and link-time optimisation, as the production
 # image's CPython is; pyenv's default build, first on the PATH here, has neither (docs/TECHNICAL.md
-# 5.2: the bench's reference work took 25 to 40% longer on it). `make up ORDERHUB_PYTHON=...`
-# picks another; it is resolved to the interpreter itself, so .venv is rebuilt when it changes.
+# 5.2 has what that costs). `make up ORDERHUB_PYTHON=...` picks another; it is resolved to the
+# interpreter itself, so .venv is rebuilt when it changes.
 ORDERHUB_PYTHON ?= $(or $(wildcard /usr/bin/python3.11),python3.11)
 VENV_PYTHON := $(shell $(ORDERHUB_PYTHON) -c 'import sys; print(sys.executable)' 2>/dev/null)
 export UV_PYTHON := $(VENV_PYTHON)

@@ -47,8 +47,7 @@ def this_machine() -> Machine:
         cpu_model=parse_cpu_model(_read("/proc/cpuinfo")),
         os=parse_os_name(_read("/etc/os-release")),
         kernel=platform.release(),
-        # Which build, too: the reference work took 25 to 40% longer on pyenv's 3.11.7 (no PGO or
-        # LTO) than on Debian's 3.11.2 (both), on the same host (docs/TECHNICAL.md 5.2).
+        # Which build, too: the reference work's time depends on it (docs/TECHNICAL.md 5.2).
         python=f"{platform.python_version()} ({os.path.realpath(sys.executable)})",
         locust=version("locust"),
     )
