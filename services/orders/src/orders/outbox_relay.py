@@ -198,12 +198,23 @@ class OutboxRelay:
         if not pending:
             self._sweeping_only = False  # nothing old is left: the fast way may go on
             return 0
-        # Changes the fast way did not take: their projection may still be waiting.
-        self._projection_lag.noticed()
         stored = await self._repository.get_many({p.order_id for p in pending})
-        # Before announcing a change, make it visible: a downstream system that reacts to an
-        # event by asking the API then finds the order as the event describes it.
-        await self._query_side.project(ProjectedOrder(s.order, s.revision) for s in stored.values())
+        to_announce = {
+            p.order_id
+            for p in pending
+            if p.order_id in stored and p.entry.event_id in stored[p.order_id].announced
+        }
+        if to_announce:
+            # Changes stored that the fast way did not take: their projection may still be
+            # waiting, and so may others' not yet old enough for a sweep. An entry whose change
+            # lost its race (a write-back's answer to the channel's own update, say) or is not
+            # written yet says nothing about the query side.
+            self._projection_lag.noticed()
+            # Before announcing a change, make it visible: a downstream system that reacts to
+            # an event by asking the API then finds the order as the event describes it.
+            await self._query_side.project(
+                ProjectedOrder(stored[i].order, stored[i].revision) for i in to_announce
+            )
         by_order: dict[str, list[PendingEvent]] = {}
         for event in pending:
             by_order.setdefault(event.order_id, []).append(event)

@@ -158,6 +158,37 @@ async def test_the_event_of_a_change_that_was_never_written_is_never_published(
     assert order.status == OrderStatus.CONFIRMED
 
 
+async def test_the_entry_of_a_lost_race_leaves_order_details_on_the_query_side(
+    repository: OrderRepository, service: OrderService, relay_for: Callable[..., OutboxRelay]
+) -> None:
+    await record(service, channel_order("R-RACE"))
+    order_id = order_id_for("website", "R-RACE")
+    stored = await repository.get(order_id)
+    assert stored is not None
+    clock = [0.0]
+    lag = ProjectionLag(settle_s=60, clock=lambda: clock[0])
+    publisher = RecordingPublisher()
+    relay = relay_for(publisher, projection_lag=lag)
+    # Two changes computed from one revision (a write-back's answer and the channel's own
+    # update, say): the first is stored and swept up, the second refused.
+    assert await repository.apply(
+        admin_move(stored, OrderStatus.CONFIRMED, changed_by="u-1", note=None)
+    )
+    assert await relay.relay_once() == 2
+    assert lag.possible
+    clock[0] += 61
+    assert not await repository.apply(
+        admin_move(stored, OrderStatus.CANCELLED, changed_by="u-2", note=None)
+    )
+    assert len(await stored_event_ids(order_id)) == 1
+
+    assert await relay.relay_once() == 0
+
+    assert await stored_event_ids(order_id) == []
+    # Nothing stored waits for the query side, so order details keep being read there.
+    assert not lag.possible
+
+
 async def test_a_change_whose_writer_died_before_projecting_it_reaches_the_query_side(
     repository: OrderRepository, query_side: QuerySide
 ) -> None:
