@@ -204,12 +204,13 @@ class OutboxRelay:
             for p in pending
             if p.order_id in stored and p.entry.event_id in stored[p.order_id].announced
         }
-        if to_announce:
-            # Changes stored that the fast way did not take: their projection may still be
-            # waiting, and so may others' not yet old enough for a sweep. An entry whose change
-            # lost its race (a write-back's answer to the channel's own update, say) or is not
-            # written yet says nothing about the query side.
+        # Changes stored that the fast way did not publish: their projection may still be
+        # waiting, as may that of changes too young for this sweep or beyond a full batch. An
+        # entry whose change lost its race (a write-back's answer to the channel's own update,
+        # say) or is not written yet says nothing about the query side.
+        if to_announce or len(pending) >= self._batch_size:
             self._projection_lag.noticed()
+        if to_announce:
             # Before announcing a change, make it visible: a downstream system that reacts to
             # an event by asking the API then finds the order as the event describes it.
             await self._query_side.project(

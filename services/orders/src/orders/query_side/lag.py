@@ -5,7 +5,7 @@ the change then stands in MongoDB, and its projection waits in the outbox for th
 (after ``ORDERS_OUTBOX_CONFIRM_GRACE_S``, within ``ORDERS_OUTBOX_SWEEP_INTERVAL_S``, or once the
 lease of a relay whose process died runs out: ``ORDERS_OUTBOX_LEASE_S``). Reads that must show
 the order as it is (its detail) go to MongoDB while the lag is possible: from a failure of the
-query side, or a sweep that found a stored change the fast way had not announced, until that
+query side, or a sweep that found a stored change the fast way had not published, until that
 long after the last one.
 
 Kept per process: each replica notices the outage through its own projections and reads, and
