@@ -199,11 +199,7 @@ class OutboxRelay:
             self._sweeping_only = False  # nothing old is left: the fast way may go on
             return 0
         stored = await self._repository.get_many({p.order_id for p in pending})
-        to_announce = {
-            p.order_id
-            for p in pending
-            if p.order_id in stored and p.entry.event_id in stored[p.order_id].announced
-        }
+        to_announce = {p.order_id for p in pending if _is_stored(p, stored.get(p.order_id))}
         # Changes stored that the fast way did not publish: their projection may still be
         # waiting, as may that of changes too young for this sweep or beyond a full batch. An
         # entry whose change lost its race (a write-back's answer to the channel's own update,
@@ -237,8 +233,7 @@ class OutboxRelay:
         done: list[str] = []
         published = 0
         for event in events:
-            event_id = event.entry.event_id
-            if stored is not None and event_id in stored.announced:
+            if _is_stored(event, stored):
                 try:
                     await self._publish(event.order_id, event.entry)
                 except Exception as exc:
@@ -248,7 +243,7 @@ class OutboxRelay:
                 published += 1
             elif not self._never_applied(event, stored, now):
                 break
-            done.append(event_id)
+            done.append(event.entry.event_id)
         return done, published
 
     def _never_applied(
@@ -265,3 +260,9 @@ class OutboxRelay:
             return
         self._pending_counted_at = time.monotonic()
         metrics.OUTBOX_PENDING.set(await self._repository.count_pending_events())
+
+
+def _is_stored(event: PendingEvent, stored: StoredOrder | None) -> bool:
+    """Whether the order as stored shows the change this entry announces: the entry is then
+    due to be published (and its order projected first)."""
+    return stored is not None and event.entry.event_id in stored.announced
