@@ -1,25 +1,33 @@
-"""Every ``/api`` path the services answer, behind the edge's checks."""
+"""Every ``/api`` path the services answer, behind the edge's checks.
+
+A plain Starlette route, not a FastAPI one: a call passed through has nothing for FastAPI to
+validate or document (the services' own documents describe it, and the gateway's combined
+document is built from theirs), while FastAPI's dependency resolution and response handling
+around the endpoint took 14% of the gateway's CPU on a cached read (130 of 940 µs, measured
+in-process against the real Redis).
+"""
 
 from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request, Response
+from starlette.routing import Route
 
 from gateway.cache import CacheSlot, normalized_query
-from gateway.deps import EdgeDep, admit, header_credentials
+from gateway.deps import admit, header_credentials
+from gateway.edge import Edge
 from gateway.proxy import forward
 from gateway.routes import resolve
 from orderhub_common.errors import NotFoundError
 from orderhub_common.security import Principal
 
-router = APIRouter()
-
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 
-@router.api_route("/api/{path:path}", methods=_METHODS, include_in_schema=False)
-async def proxied(path: str, request: Request, edge: EdgeDep) -> Response:
+async def proxied(request: Request) -> Response:
+    edge: Edge = request.app.state.edge
+    path: str = request.path_params["path"]
     route = resolve(request.method, path)
     if route is None:
         raise NotFoundError(f"no API route for {request.method} /api/{path}")
@@ -41,3 +49,6 @@ async def proxied(path: str, request: Request, edge: EdgeDep) -> Response:
         cache_slot=cache_slot if route.cacheable else None,
     )
     return await forward(request, edge, route, admission)
+
+
+router = APIRouter(routes=[Route("/api/{path:path}", proxied, methods=_METHODS)])
