@@ -47,7 +47,8 @@ OUTBOX_PUBLISHED = Counter(
 
 OUTBOX_PENDING = Gauge(
     "orders_outbox_pending",
-    "Order events in the outbox, not yet published",
+    "Outbox entries not yet done with: order events to publish, and orders stored while the "
+    "query side was away, to project",
 )
 
 PROJECTION_LAG = Gauge(

@@ -15,6 +15,11 @@ event id is in the history), so:
 - a crash after publishing but before the entry is removed publishes it again with the same
   ``eventId``: delivery is at least once, consumers deduplicate by ``eventId``.
 
+The outbox also holds projection markers (``repository.PROJECTION_MARKER``), left when a stored
+change could not be projected (PostgreSQL away): a change with no event (a channel's new
+address) would otherwise never reach the query side. The sweep projects a marker's order like
+any other it finds stored, publishes nothing for it, and drops it.
+
 Two ways out, one order:
 
 - the fast way: the service tells the relay the events of each write it just made (``confirm``),
@@ -188,7 +193,8 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         """One sweep: publishes what is pending (older than the grace period unless the fast
-        way failed) for up to ``batch_size`` events; returns how many."""
+        way failed) for up to ``batch_size`` entries; returns how many events it published and
+        projection markers it carried out."""
         self._swept_at = time.monotonic()
         if not await self._lease.take_or_renew():
             return 0
@@ -221,8 +227,11 @@ class OutboxRelay:
                 for order_id, events in by_order.items()
             )
         )
-        await self._repository.remove_from_outbox([i for done, _ in outcomes for i in done])
-        return sum(published for _, published in outcomes)
+        finished = [event_id for done, _ in outcomes for event_id in done]
+        await self._repository.remove_from_outbox(finished)
+        # Markers projected are progress too: after an outage, the next sweep follows at once.
+        projected = {p.entry.event_id for p in pending if p.is_marker} & set(finished)
+        return sum(published for _, published in outcomes) + len(projected)
 
     async def _relay_order(
         self, events: list[PendingEvent], stored: StoredOrder | None, now: datetime
@@ -233,7 +242,9 @@ class OutboxRelay:
         done: list[str] = []
         published = 0
         for event in events:
-            if _is_stored(event, stored):
+            if event.is_marker and _is_stored(event, stored):
+                pass  # announces nothing: the sweep has projected its order
+            elif _is_stored(event, stored):
                 try:
                     await self._publish(event.order_id, event.entry)
                 except Exception as exc:
@@ -264,5 +275,10 @@ class OutboxRelay:
 
 def _is_stored(event: PendingEvent, stored: StoredOrder | None) -> bool:
     """Whether the order as stored shows the change this entry announces: the entry is then
-    due to be published (and its order projected first)."""
-    return stored is not None and event.entry.event_id in stored.announced
+    due to be published (and its order projected first). A projection marker's order is due
+    once stored at the marker's revision or later (projected as it is stored then)."""
+    if stored is None:
+        return False
+    if event.is_marker:
+        return stored.revision >= event.revision
+    return event.entry.event_id in stored.announced

@@ -44,6 +44,11 @@ from orders.documents import (
 )
 
 RELAY_LEASES = "outbox_relay_lease"
+# An outbox entry that announces nothing: "project this order". Left when a change could not be
+# projected (the query side away) and has no event whose entry would make the sweep do it.
+PROJECTION_MARKER = "orders.projection"
+# Markers sort after every event of their revision: the order's events are published first.
+_MARKER_POSITION = 1_000_000
 _DUPLICATE_KEY = 11000
 _OUTBOX_SCAN_TIMEOUT_S = 60
 # Point reads in flight at once for one batch: enough to hide round trips, few enough to leave
@@ -148,12 +153,17 @@ class OrderChange:
 
 @dataclass(frozen=True)
 class PendingEvent:
-    """An outbox entry: the event of a change meant to bring ``order_id`` to ``revision``."""
+    """An outbox entry: the event of a change meant to bring ``order_id`` to ``revision``, or
+    a projection marker (``is_marker``): the order at that revision waits for the query side."""
 
     order_id: str
     revision: int
     entry: OutboxEntry
     created_at: datetime
+
+    @property
+    def is_marker(self) -> bool:
+        return self.entry.event_type == PROJECTION_MARKER
 
 
 def refresh_from_channel(order: Order, incoming: ChannelOrder) -> Order:
@@ -461,6 +471,31 @@ class OrderRepository:
     async def _add_to_outbox(self, events: Sequence[Event], order_id: str, revision: int) -> None:
         if events:
             await OutboxDocument.insert_many(_outbox_documents(events, order_id, revision))
+
+    async def mark_for_projection(self, revisions: dict[str, int]) -> None:
+        """Leaves a projection marker for each order (id: the revision it is stored at), for the
+        relay's sweep to project it; one marker per order and revision, however often asked."""
+        if not revisions:
+            return
+        now = utc_now()
+        markers = [
+            OutboxDocument(
+                id=f"{PROJECTION_MARKER}:{order_id}@{revision}",
+                order_id=order_id,
+                revision=revision,
+                position=_MARKER_POSITION,
+                event_type=PROJECTION_MARKER,
+                event={},
+                created_at=now,
+            ).model_dump(by_alias=True)
+            for order_id, revision in revisions.items()
+        ]
+        try:
+            await OutboxDocument.get_pymongo_collection().insert_many(markers, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(error.get("code") != _DUPLICATE_KEY for error in errors):
+                raise
 
     async def pending_events(
         self, limit: int, *, older_than: datetime | None = None

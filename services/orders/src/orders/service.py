@@ -217,7 +217,8 @@ class OrderService:
 
         The write stands: MongoDB is the system of record, so ingest and status moves go on
         without the query side. Its events then stay in the outbox instead of taking the fast
-        way, and the relay's sweep projects each order before it announces it, so the query
+        way, and a projection marker joins them (``mark_for_projection``: a change may have no
+        event), and the relay's sweep projects each order before it announces it, so the query
         side catches up (and no event announces a change the API cannot show yet) once
         PostgreSQL is back. Any other failure of an ingested batch's projection is raised (the
         batch is redelivered); ``whatever_failed`` defers on any failure (an admin's stored
@@ -230,6 +231,15 @@ class OrderService:
                 raise
             metrics.PROJECTION_DEFERRED.inc(len(orders))
             self._projection_lag.noticed()
+            # A change without an event (a channel's new address, say) has no outbox entry to
+            # bring the sweep: a marker does. Should MongoDB fail too, an ingested batch is
+            # redelivered (and projected then); an admin's change has its events' entries.
+            try:
+                await self._repository.mark_for_projection({o.order.id: o.revision for o in orders})
+            except Exception as marking:
+                if not whatever_failed:
+                    raise marking from exc
+                logger.warning(f"projection markers not written: {marking!r}")
             logger.warning(f"query side away: {len(orders)} order(s) wait for the sweep: {exc!r}")
             return False
         return True

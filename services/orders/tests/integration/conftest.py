@@ -28,7 +28,7 @@ from orderhub_common.settings import KafkaSettings
 from orderhub_common.testing import FakeTokenIssuer, channel_order
 from orders.documents import OrderDocument, OutboxDocument, WriteBackDocument
 from orders.main import create_app
-from orders.query_side import QuerySide, order_day_counts, order_rows
+from orders.query_side import QuerySide, ServedOrder, order_day_counts, order_rows
 from orders.repository import OrderRepository
 from orders.schema import migrate
 from orders.service import ChannelOutcome, OrderService
@@ -314,3 +314,23 @@ async def pipeline(
 ) -> AsyncIterator[Pipeline]:
     async for running in running_pipeline(infra, unique_name, producer):
         yield running
+
+
+class QuerySideAway:
+    """The query side, away (every call refused) until ``back``."""
+
+    def __init__(self, query_side: QuerySide) -> None:
+        self.query_side = query_side
+        self.back = False
+
+    async def project(self, orders: Any) -> int:
+        self._refused_while_away()
+        return await self.query_side.project(orders)
+
+    async def order_document(self, order_id: str) -> ServedOrder | None:
+        self._refused_while_away()
+        return await self.query_side.order_document(order_id)
+
+    def _refused_while_away(self) -> None:
+        if not self.back:
+            raise ConnectionRefusedError("the query side is away")

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Collection
 from datetime import timedelta
+from typing import cast
 
+import orjson
 import pytest
 
 from devstack.pytest_plugin import eventually
@@ -19,9 +21,9 @@ from orders.outbox_relay import OutboxRelay
 from orders.query_side import ProjectionLag, QuerySide
 from orders.repository import OrderRepository
 from orders.schemas import OrderListQuery
-from orders.service import OrderService
+from orders.service import ChannelOutcome, OrderService
 
-from .conftest import T0, record
+from .conftest import T0, QuerySideAway, record
 
 pytestmark = pytest.mark.integration
 
@@ -280,3 +282,39 @@ async def test_a_store_error_in_one_round_does_not_stop_the_fast_way(
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_a_refresh_stored_while_the_query_side_was_away_reaches_it_with_the_sweep(
+    repository: OrderRepository, query_side: QuerySide
+) -> None:
+    publisher = RecordingPublisher()
+    now = 1000.0
+    lag = ProjectionLag(settle_s=60, clock=lambda: now)
+    relay = OutboxRelay(repository, query_side, publisher, confirm_grace_s=0, projection_lag=lag)  # type: ignore[arg-type]
+    await record(OrderService(repository, query_side), channel_order("A-1", updated_at=T0))
+    order_id = order_id_for("website", "A-1")
+    await relay.relay_once()  # order.created is out: the outbox holds nothing of this order
+    assert [event_type for _, _, event_type in publisher.published] == ["order.created"]
+    now += 61
+    assert not lag.possible
+    # The channel's newer copy moves no status, so the change has no event of its own: a new
+    # customer name, stored while PostgreSQL is away.
+    away = QuerySideAway(query_side)
+    renamed = channel_order(
+        "A-1",
+        updated_at=T0 + timedelta(minutes=5),
+        customer={"name": "Priya Iyer", "phone": "+91 98765 43210", "email": "priya@example.com"},
+    )
+    assert await record(OrderService(repository, cast(QuerySide, away)), renamed) == [
+        ChannelOutcome.UPDATED
+    ]
+
+    assert await relay.relay_once() == 1  # the marker, carried out
+
+    served = await query_side.order_document(order_id)
+    assert served is not None
+    assert orjson.loads(served.document)["customer"]["name"] == "Priya Iyer"
+    # Nothing is announced that the channel did not move, and nothing is left to do.
+    assert len(publisher.published) == 1
+    assert await stored_event_ids(order_id) == []
+    assert lag.possible  # the query side was behind until this sweep

@@ -26,13 +26,14 @@ from orders.changes import order_id_for
 from orders.documents import OrderDocument, OutboxDocument, WriteBackDocument
 from orders.errors import OrderNotFoundError
 from orders.outbox_relay import OutboxRelay
-from orders.query_side import ProjectedOrder, ProjectionLag, QuerySide, ServedOrder
+from orders.query_side import ProjectedOrder, ProjectionLag, QuerySide
 from orders.repository import OrderRepository
 from orders.service import OrderService
 from orders.write_back import ChannelWriter, WriteBackRelay
 
 from .conftest import (
     T0,
+    QuerySideAway,
     compiled_statements,
     drop_database,
     migrated_database,
@@ -239,26 +240,6 @@ async def test_an_orders_detail_opens_while_the_query_side_is_away(
     finally:
         await away.close()
     assert orjson.loads(served.document) == orjson.loads(stored.model_dump_json())
-
-
-class QuerySideAway:
-    """The query side, away (every call refused) until ``back``."""
-
-    def __init__(self, query_side: QuerySide) -> None:
-        self.query_side = query_side
-        self.back = False
-
-    async def project(self, orders: Any) -> int:
-        self._refused_while_away()
-        return await self.query_side.project(orders)
-
-    async def order_document(self, order_id: str) -> ServedOrder | None:
-        self._refused_while_away()
-        return await self.query_side.order_document(order_id)
-
-    def _refused_while_away(self) -> None:
-        if not self.back:
-            raise ConnectionRefusedError("the query side is away")
 
 
 async def test_a_move_made_while_the_query_side_was_away_shows_in_its_detail_at_once(
