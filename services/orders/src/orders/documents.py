@@ -12,7 +12,8 @@ the service needs to keep it right:
 
 Orders are only ever read and written by ``_id`` (FerretDB indexes nothing else; every list,
 search and count is the query side's), so the collection declares no index of its own.
-``OutboxDocument`` is one order event waiting to be published (see ``outbox_relay.py``).
+``OutboxDocument`` is one order event waiting to be published, or a projection marker (see
+``outbox_relay.py``).
 """
 
 from __future__ import annotations

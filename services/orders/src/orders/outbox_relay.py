@@ -230,7 +230,11 @@ class OutboxRelay:
         finished = [event_id for done, _ in outcomes for event_id in done]
         await self._repository.remove_from_outbox(finished)
         # Markers projected are progress too: after an outage, the next sweep follows at once.
-        projected = {p.entry.event_id for p in pending if p.is_marker} & set(finished)
+        projected = {
+            p.entry.event_id
+            for p in pending
+            if p.is_marker and _is_stored(p, stored.get(p.order_id))
+        } & set(finished)
         return sum(published for _, published in outcomes) + len(projected)
 
     async def _relay_order(

@@ -477,6 +477,7 @@ class OrderRepository:
         relay's sweep to project it; one marker per order and revision, however often asked."""
         if not revisions:
             return
+        raise_if_store_known_down(self._collection().database.client)
         now = utc_now()
         markers = [
             OutboxDocument(

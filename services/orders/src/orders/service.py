@@ -10,7 +10,7 @@ Each change is then projected to the query side, which answers lists, search and
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -164,7 +164,8 @@ class OrderService:
         # chains that lost to a concurrent change: one order at a time, read afresh.
         await asyncio.gather(*(self._record_copies(entry) for entry in batch.values()))
         projected = await self._project_stored(
-            [ProjectedOrder(e.stored.order, e.stored.revision) for e in batch.values() if e.stored]
+            [ProjectedOrder(e.stored.order, e.stored.revision) for e in batch.values() if e.stored],
+            unannounced={i for i, e in batch.items() if e.stored and not e.events},
         )
         # Announced once visible: whoever reacts to an event by asking the API finds the order.
         if projected:
@@ -211,7 +212,11 @@ class OrderService:
             entry.copies = []
 
     async def _project_stored(
-        self, orders: Sequence[ProjectedOrder], *, whatever_failed: bool = False
+        self,
+        orders: Sequence[ProjectedOrder],
+        *,
+        unannounced: Collection[str],
+        whatever_failed: bool = False,
     ) -> bool:
         """Projects what was just stored; False (logged) while the query side is away.
 
@@ -231,11 +236,13 @@ class OrderService:
                 raise
             metrics.PROJECTION_DEFERRED.inc(len(orders))
             self._projection_lag.noticed()
-            # A change without an event (a channel's new address, say) has no outbox entry to
-            # bring the sweep: a marker does. Should MongoDB fail too, an ingested batch is
-            # redelivered (and projected then); an admin's change has its events' entries.
+            # ``unannounced``: orders with no event of this write in the outbox (a channel's new
+            # address, say), whose entries would bring the sweep: a marker does. Should MongoDB
+            # fail too, an ingested batch is redelivered (and projected then).
             try:
-                await self._repository.mark_for_projection({o.order.id: o.revision for o in orders})
+                await self._repository.mark_for_projection(
+                    {o.order.id: o.revision for o in orders if o.order.id in unannounced}
+                )
             except Exception as marking:
                 if not whatever_failed:
                     raise marking from exc
@@ -407,7 +414,10 @@ class OrderService:
                 # The change is stored; if the query side is away, the admin still gets the
                 # answer and the relay's sweep projects the order once it is back.
                 projection = [ProjectedOrder(changed.order, changed.revision)]
-                if await self._project_stored(projection, whatever_failed=True):
+                unannounced = set() if change.events else {order_id}
+                if await self._project_stored(
+                    projection, unannounced=unannounced, whatever_failed=True
+                ):
                     self._on_written(order_id, change.events)
                 return change.result
         raise ConcurrentChangeError(f"order {order_id} kept changing; try again")
@@ -457,7 +467,11 @@ class OrderService:
 
         outcomes = await asyncio.gather(*(move(order_id) for order_id in order_ids))
         projection = [ProjectedOrder(c.result, c.revision) for c in applied] + made_before
-        if projection and await self._project_stored(projection, whatever_failed=True):
+        # A crashed run's moves may have been announced already: nothing in the outbox of theirs.
+        unannounced = {p.order.id for p in made_before}
+        if projection and await self._project_stored(
+            projection, unannounced=unannounced, whatever_failed=True
+        ):
             for change in applied:
                 self._on_written(change.result.id, change.events)
         moved_now = {change.result.id for change in applied}

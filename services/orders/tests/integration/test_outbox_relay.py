@@ -291,30 +291,42 @@ async def test_a_refresh_stored_while_the_query_side_was_away_reaches_it_with_th
     now = 1000.0
     lag = ProjectionLag(settle_s=60, clock=lambda: now)
     relay = OutboxRelay(repository, query_side, publisher, confirm_grace_s=0, projection_lag=lag)  # type: ignore[arg-type]
-    await record(OrderService(repository, query_side), channel_order("A-1", updated_at=T0))
-    order_id = order_id_for("website", "A-1")
-    await relay.relay_once()  # order.created is out: the outbox holds nothing of this order
-    assert [event_type for _, _, event_type in publisher.published] == ["order.created"]
+    placed = [channel_order(ref, updated_at=T0) for ref in ("A-1", "B-1")]
+    await record(OrderService(repository, query_side), *placed)
+    renamed_id, confirmed_id = order_id_for("website", "A-1"), order_id_for("website", "B-1")
+    await relay.relay_once()  # both order.created are out: the outbox holds nothing of them
+    assert len(publisher.published) == 2
     now += 61
     assert not lag.possible
-    # The channel's newer copy moves no status, so the change has no event of its own: a new
-    # customer name, stored while PostgreSQL is away.
+    # In one batch, while PostgreSQL is away: A-1's newer copy moves no status, so its change
+    # has no event of its own (a new customer name); B-1's channel confirmed it (an event).
     away = QuerySideAway(query_side)
+    later = T0 + timedelta(minutes=5)
     renamed = channel_order(
         "A-1",
-        updated_at=T0 + timedelta(minutes=5),
+        updated_at=later,
         customer={"name": "Priya Iyer", "phone": "+91 98765 43210", "email": "priya@example.com"},
     )
-    assert await record(OrderService(repository, cast(QuerySide, away)), renamed) == [
-        ChannelOutcome.UPDATED
+    confirmed = channel_order("B-1", updated_at=later, status="CONFIRMED")
+    assert await record(OrderService(repository, cast(QuerySide, away)), renamed, confirmed) == [
+        ChannelOutcome.UPDATED,
+        ChannelOutcome.UPDATED,
     ]
 
-    assert await relay.relay_once() == 1  # the marker, carried out
+    # B-1's event, and A-1's projection marker (carried out, nothing published for it).
+    assert await relay.relay_once() == 2
 
-    served = await query_side.order_document(order_id)
+    served = await query_side.order_document(renamed_id)
     assert served is not None
     assert orjson.loads(served.document)["customer"]["name"] == "Priya Iyer"
-    # Nothing is announced that the channel did not move, and nothing is left to do.
-    assert len(publisher.published) == 1
-    assert await stored_event_ids(order_id) == []
+    found = await query_side.page(OrderListQuery(search="iyer"))
+    assert [o.id for o in found.orders] == [renamed_id]
+    confirmed_list = await query_side.page(OrderListQuery(status=[OrderStatus.CONFIRMED]))
+    assert [o.id for o in confirmed_list.orders] == [confirmed_id]
+    # Only what the channel moved is announced, once; nothing is left to do.
+    assert [(o, t) for o, _, t in publisher.published[2:]] == [
+        (confirmed_id, "order.status_changed")
+    ]
+    assert await stored_event_ids(renamed_id) == []
+    assert await stored_event_ids(confirmed_id) == []
     assert lag.possible  # the query side was behind until this sweep
