@@ -227,39 +227,33 @@ class OutboxRelay:
                 for order_id, events in by_order.items()
             )
         )
-        finished = [event_id for done, _ in outcomes for event_id in done]
-        await self._repository.remove_from_outbox(finished)
-        # Markers projected are progress too: after an outage, the next sweep follows at once.
-        projected = {
-            p.entry.event_id
-            for p in pending
-            if p.is_marker and _is_stored(p, stored.get(p.order_id))
-        } & set(finished)
-        return sum(published for _, published in outcomes) + len(projected)
+        await self._repository.remove_from_outbox([i for done, _ in outcomes for i in done])
+        return sum(carried_out for _, carried_out in outcomes)
 
     async def _relay_order(
         self, events: list[PendingEvent], stored: StoredOrder | None, now: datetime
     ) -> tuple[list[str], int]:
-        """Walks one order's entries in order; returns the ids done with (published or never
-        applied) and how many were published. Stops at an entry whose change is not written
-        yet, or whose publish failed, so the rest keep their order for the next sweep."""
+        """Walks one order's entries in order; returns the ids done with (carried out or never
+        applied) and how many were carried out: events published and projection markers, whose
+        order the sweep projected (progress too: after an outage the next sweep follows at
+        once). Stops at an entry whose change is not written yet, or whose publish failed, so
+        the rest keep their order for the next sweep."""
         done: list[str] = []
-        published = 0
+        carried_out = 0
         for event in events:
-            if event.is_marker and _is_stored(event, stored):
-                pass  # announces nothing: the sweep has projected its order
-            elif _is_stored(event, stored):
-                try:
-                    await self._publish(event.order_id, event.entry)
-                except Exception as exc:
-                    logger.warning(f"outbox relay: {event.order_id} waits: {exc!r}")
-                    break
-                metrics.OUTBOX_PUBLISHED.labels(event.entry.event_type).inc()
-                published += 1
+            if _is_stored(event, stored):
+                if not event.is_marker:  # a marker announces nothing
+                    try:
+                        await self._publish(event.order_id, event.entry)
+                    except Exception as exc:
+                        logger.warning(f"outbox relay: {event.order_id} waits: {exc!r}")
+                        break
+                    metrics.OUTBOX_PUBLISHED.labels(event.entry.event_type).inc()
+                carried_out += 1
             elif not self._never_applied(event, stored, now):
                 break
             done.append(event.entry.event_id)
-        return done, published
+        return done, carried_out
 
     def _never_applied(
         self, event: PendingEvent, stored: StoredOrder | None, now: datetime

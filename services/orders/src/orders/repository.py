@@ -177,6 +177,15 @@ def refresh_from_channel(order: Order, incoming: ChannelOrder) -> Order:
     return order.model_copy(update=update)
 
 
+def _duplicates_only(exc: BulkWriteError) -> list[int]:
+    """The positions of the documents an unordered insert refused as duplicates; raises
+    ``exc`` again if anything else failed."""
+    errors = exc.details.get("writeErrors", [])
+    if any(error.get("code") != _DUPLICATE_KEY for error in errors):
+        raise exc
+    return [error["index"] for error in errors]
+
+
 def _stored(document: OrderDocument) -> StoredOrder:
     return StoredOrder(
         order=document.to_order(),
@@ -353,10 +362,7 @@ class OrderRepository:
         try:
             await self._collection().insert_many(documents, ordered=False)
         except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(error.get("code") != _DUPLICATE_KEY for error in errors):
-                raise
-            existing = {documents[error["index"]]["_id"] for error in errors}
+            existing = {documents[i]["_id"] for i in _duplicates_only(exc)}
             await self.remove_from_outbox(
                 [d.id for d in outbox if d.order_id in existing and d.revision == 1]
             )
@@ -494,9 +500,7 @@ class OrderRepository:
         try:
             await OutboxDocument.get_pymongo_collection().insert_many(markers, ordered=False)
         except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(error.get("code") != _DUPLICATE_KEY for error in errors):
-                raise
+            _duplicates_only(exc)  # a marker asked for again
 
     async def pending_events(
         self, limit: int, *, older_than: datetime | None = None
