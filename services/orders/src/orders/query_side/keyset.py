@@ -318,9 +318,12 @@ def _merged_page(query: OrderListQuery, merged: Subquery, *, forwards: bool) -> 
 EXACT_COUNT_LIMIT = 1_000
 # A view the planner expects to hold this many times the limit is not counted at all: the answer
 # would be the estimate anyway. At 212,000 orders the planner's estimate of a search was within
-# 1.5x of the count for every probe above 5,000 matches, and off by up to 4.5x only below 2,500;
-# the capped count it saves was 60% of PostgreSQL's time under the bench's crowd (5 ms a search).
-ESTIMATE_ALONE_FROM = 5
+# 1.5x of the count for every probe above 5,000 matches, and off by up to 4.5x only below 2,500.
+# At 100,000 orders, 400 searches made as the bench's crowd makes them: the 235 estimated above
+# 3,000 were within 0.88x to 1.55x of their count, and none held 1,000 or fewer. Under the crowd
+# the capped count (1,001 rows rechecked, 3.9 ms) was 38% of PostgreSQL's execution time, most of
+# it spent on searches estimated between 3,000 and 5,000 that ended as the estimate anyway.
+ESTIMATE_ALONE_FROM = 3
 
 
 @dataclass(frozen=True)
