@@ -217,8 +217,8 @@ def served_document() -> tuple[ColumnElement[str], ColumnElement[str]]:
 
 
 # One order's served document and its status, by id (the primary key): built once, with the id
-# a parameter, as a detail read is the commonest read of all (built on each read, it and its
-# cache key cost 120 µs of CPU, as much as SQLAlchemy's execution of it).
+# a parameter. Built on each detail read, the statement and its cache key cost 120 µs of CPU, as
+# much as SQLAlchemy's execution of it.
 ORDER_DOCUMENT = select(*served_document(), order_rows.c.status).where(
     order_rows.c.id == bindparam("order_id")
 )
